@@ -1,0 +1,258 @@
+"""The five slmesh events: a request, a task per micromodel call, its reply, the response.
+
+Events are named in the past tense: each records something that happened.
+Every data model forbids unknown fields, so a typo in a producer is an error
+it hears about instead of a silently ignored field.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import Field, JsonValue
+
+from slmesh.schemas.envelope import Contract, Envelope
+
+MAX_INPUT_CHARS = 32_000
+_TOPIC_PATTERN = r"^[A-Za-z0-9._\-]{1,249}$"
+_NAME_PATTERN = r"^[a-z][a-z0-9\-]{0,62}$"
+
+Classification = Literal["public", "internal", "confidential", "restricted"]
+
+ErrorCode = Literal[
+    "malformed_event",
+    "unknown_event_type",
+    "unsupported_schema_version",
+    "invalid_event",
+    "payload_too_large",
+    "unknown_micromodel",
+    "invalid_arguments",
+    "no_plan",
+    "deadline_exceeded",
+    "handler_error",
+    "invalid_output",
+]
+
+CallStatus = Literal["ok", "failed", "missing"]
+ResponseStatus = Literal["ok", "partial", "failed"]
+
+MicromodelName = Annotated[
+    str,
+    Field(
+        pattern=_NAME_PATTERN,
+        description="Name of a micromodel; its tasks go to topic slmesh.tasks.<name>.",
+        examples=["vat-rates"],
+    ),
+]
+Arguments = Annotated[
+    dict[str, JsonValue],
+    Field(
+        description="Arguments of the call, valid against the micromodel's input schema.",
+        examples=[{"country": "DE"}],
+    ),
+]
+
+
+class ErrorInfo(Contract):
+    code: ErrorCode = Field(description="Machine-readable reason.", examples=["invalid_arguments"])
+    message: str = Field(
+        max_length=4000,
+        description="What went wrong, in words a person can act on.",
+        examples=["country: Input should be 'AT', 'BE', ... or 'all'"],
+    )
+    retryable: bool = Field(
+        default=False, description="Whether sending the same thing again may succeed."
+    )
+
+
+class CallSpec(Contract):
+    micromodel: MicromodelName
+    arguments: Arguments
+
+
+class TokenUsage(Contract):
+    prompt: int = Field(ge=0, description="Prompt tokens.")
+    completion: int = Field(ge=0, description="Completion tokens.")
+
+
+# --- RequestSubmitted -------------------------------------------------------------
+
+
+class RequestSubmittedData(Contract):
+    input: str = Field(
+        min_length=1,
+        max_length=MAX_INPUT_CHARS,
+        description="The request in natural language.",
+        examples=["What are the VAT rates in Germany, France and Italy?"],
+    )
+    reply_topic: str | None = Field(
+        default=None,
+        pattern=_TOPIC_PATTERN,
+        description="Topic for the response; the mesh's response topic when absent.",
+        examples=["erp.slmesh-responses"],
+    )
+    timeout_ms: int | None = Field(
+        default=None,
+        ge=100,
+        le=3_600_000,
+        description="Time budget. When it passes, the mesh answers with what it has "
+        "(status partial) and names the missing calls.",
+        examples=[30000],
+    )
+    classification: Classification = Field(
+        default="internal",
+        description="Data classification of the input; travels with every task.",
+    )
+    metadata: dict[str, str] = Field(
+        default_factory=dict,
+        max_length=32,
+        description="Opaque key/values echoed back in the response.",
+        examples=[{"tenant": "acme"}],
+    )
+    calls: list[CallSpec] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="Explicit micromodel calls. When given, the planner is skipped and "
+        "exactly these calls are made.",
+    )
+
+
+class RequestSubmitted(Envelope):
+    """An enterprise system asks the mesh something."""
+
+    type: Literal["slmesh.RequestSubmitted"]
+    dataschema: Literal["urn:slmesh:RequestSubmitted:v1"]
+    data: RequestSubmittedData
+
+
+# --- TaskRequested ----------------------------------------------------------------
+
+
+class TaskRequestedData(Contract):
+    task_id: str = Field(
+        pattern=r"^[A-Za-z0-9._:\-]{1,160}$",
+        description="Unique id of this call; the Kafka key on task topics.",
+    )
+    micromodel: MicromodelName
+    arguments: Arguments
+    deadline: datetime = Field(description="The task is worthless after this instant.")
+    classification: Classification = "internal"
+    reply_topic: str = Field(
+        pattern=_TOPIC_PATTERN, description="Where the micromodel sends its reply."
+    )
+
+
+class TaskRequested(Envelope):
+    """The orchestrator asked a micromodel for one call."""
+
+    type: Literal["slmesh.TaskRequested"]
+    dataschema: Literal["urn:slmesh:TaskRequested:v1"]
+    data: TaskRequestedData
+
+
+# --- TaskCompleted / TaskFailed ---------------------------------------------------
+
+
+class TaskCompletedData(Contract):
+    task_id: str = Field(max_length=160)
+    micromodel: MicromodelName
+    output: dict[str, JsonValue] = Field(
+        description="The result, valid against the micromodel's output schema."
+    )
+    summary: str | None = Field(
+        default=None,
+        max_length=20_000,
+        description="The result in words, written deterministically by the micromodel; "
+        "composers quote it verbatim.",
+    )
+    model: str = Field(
+        description="Model that produced the result; 'deterministic' for plain handlers.",
+        examples=["deterministic", "gemma-3-270m-q4_k_m"],
+    )
+    tokens: TokenUsage | None = None
+    latency_ms: float = Field(ge=0, description="Time the micromodel spent on the task.")
+    replica: str = Field(max_length=256, description="Replica that ran the task.")
+
+
+class TaskCompleted(Envelope):
+    """A micromodel answered a task."""
+
+    type: Literal["slmesh.TaskCompleted"]
+    dataschema: Literal["urn:slmesh:TaskCompleted:v1"]
+    data: TaskCompletedData
+
+
+class TaskFailedData(Contract):
+    task_id: str = Field(max_length=160)
+    micromodel: str = Field(max_length=64)
+    error: ErrorInfo
+    latency_ms: float = Field(ge=0)
+    replica: str = Field(max_length=256)
+
+
+class TaskFailed(Envelope):
+    """A micromodel could not answer a task."""
+
+    type: Literal["slmesh.TaskFailed"]
+    dataschema: Literal["urn:slmesh:TaskFailed:v1"]
+    data: TaskFailedData
+
+
+# --- RequestCompleted -------------------------------------------------------------
+
+
+class CallOutcome(Contract):
+    task_id: str
+    micromodel: str
+    arguments: dict[str, JsonValue]
+    status: CallStatus = Field(
+        description="ok: answered; failed: the micromodel reported an error; "
+        "missing: no reply before the deadline."
+    )
+    output: dict[str, JsonValue] | None = None
+    summary: str | None = None
+    error: ErrorInfo | None = None
+    model: str | None = None
+    tokens: TokenUsage | None = None
+    latency_ms: float | None = Field(default=None, description="Micromodel's own time.")
+    elapsed_ms: float | None = Field(
+        default=None, description="From the task's dispatch to its reply, as the mesh saw it."
+    )
+
+
+class RequestCompletedData(Contract):
+    status: ResponseStatus = Field(
+        description="ok: every call answered; partial: some calls failed or are missing; "
+        "failed: no answer could be given (see error)."
+    )
+    answer: str = Field(description="The composed answer.")
+    calls: list[CallOutcome] = Field(default_factory=list)
+    error: ErrorInfo | None = None
+    planner: str = Field(
+        description="What produced the plan: 'rules', 'explicit', or a model id.",
+        examples=["rules"],
+    )
+    metadata: dict[str, str] = Field(default_factory=dict)
+    elapsed_ms: float = Field(ge=0, description="From the request's arrival to this response.")
+
+
+class RequestCompleted(Envelope):
+    """The mesh answered a request: exactly one per request."""
+
+    type: Literal["slmesh.RequestCompleted"]
+    dataschema: Literal["urn:slmesh:RequestCompleted:v1"]
+    data: RequestCompletedData
+
+
+EVENT_TYPES: tuple[type[Envelope], ...] = (
+    RequestSubmitted,
+    TaskRequested,
+    TaskCompleted,
+    TaskFailed,
+    RequestCompleted,
+)
+
+Reply = TaskCompleted | TaskFailed
+Event = RequestSubmitted | TaskRequested | TaskCompleted | TaskFailed | RequestCompleted

@@ -1,0 +1,1 @@
+"""slmesh orchestrator: planner, gather, composer."""

@@ -1,0 +1,3 @@
+from slmesh.orchestrator.service import main
+
+main()

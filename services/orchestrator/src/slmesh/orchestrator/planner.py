@@ -1,0 +1,68 @@
+"""Planning: a request becomes the micromodel calls that answer it.
+
+The `Planner` protocol is what the orchestrator depends on; the rules planner
+here answers clear-cut requests without any model, and an LLM planner can
+implement the same protocol behind it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from slmesh.orchestrator.countries import MEMBER_STATES, asks_for_all, mentioned_countries
+
+
+@dataclass(frozen=True)
+class PlannedCall:
+    micromodel: str
+    arguments: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The calls to make, and what planned them. No calls means the planner found none."""
+
+    planner: str
+    calls: list[PlannedCall] = field(default_factory=list)
+    reason: str = ""
+
+
+class Planner(Protocol):
+    async def plan(self, text: str, micromodels: Collection[str]) -> Plan: ...
+
+
+VAT_MICROMODEL = "vat-rates"
+_VAT = re.compile(
+    r"\b(vat|value[- ]added[- ]tax|tax rates?|sales tax|mwst|tva|iva|btw|moms)\b", re.IGNORECASE
+)
+
+
+class RulesPlanner:
+    """Deterministic rules for requests whose plan is clear-cut.
+
+    A VAT question names countries (or all of them); each country becomes its
+    own call so the calls run in parallel and each can fail on its own.
+    """
+
+    name = "rules"
+
+    async def plan(self, text: str, micromodels: Collection[str]) -> Plan:
+        if VAT_MICROMODEL in micromodels and _VAT.search(text):
+            codes = list(MEMBER_STATES) if asks_for_all(text) else mentioned_countries(text)
+            if not codes:
+                return Plan(
+                    self.name,
+                    reason="this is a VAT question, but it names no EU member state; "
+                    "name one or more countries, or ask for all EU countries",
+                )
+            return Plan(
+                self.name, [PlannedCall(VAT_MICROMODEL, {"country": code}) for code in codes]
+            )
+        return Plan(
+            self.name,
+            reason="no rule matches this request and no other planner is configured; "
+            f"available micromodels: {', '.join(sorted(micromodels)) or 'none'}",
+        )

@@ -1,0 +1,389 @@
+"""The orchestrator: requests in, one task per planned call out, replies gathered, one answer.
+
+It keeps no request state in memory: the gather state is in Redis, so
+replicas share one stream of requests and replies and any of them may
+finish any request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from aiokafka.structs import ConsumerRecord
+from faststream import AckPolicy, FastStream
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+
+from slmesh.orchestrator.composer import compose, response_status
+from slmesh.orchestrator.planner import Plan, PlannedCall, Planner, RulesPlanner
+from slmesh.orchestrator.settings import OrchestratorSettings
+from slmesh.runtime.broker import consumer_options, create_broker, ensure_topics, mesh_topics
+from slmesh.runtime.publishing import publish_dead_letter, publish_event
+from slmesh.runtime.service import READY_MARKER, configure_logging, raw_body, run
+from slmesh.runtime.store import GatherSnapshot, GatherStore, ReplyOutcome
+from slmesh.schemas import (
+    CallOutcome,
+    ContractError,
+    ErrorCode,
+    ErrorInfo,
+    RequestCompleted,
+    RequestSubmitted,
+    TaskCompleted,
+    TaskFailed,
+    TaskRequested,
+    decode,
+)
+
+logger = logging.getLogger(__name__)
+
+SERVICE = "orchestrator"
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class Orchestrator:
+    def __init__(
+        self,
+        settings: OrchestratorSettings,
+        broker: KafkaBroker,
+        store: GatherStore,
+        planner: Planner,
+    ) -> None:
+        self.settings = settings
+        self.broker = broker
+        self.store = store
+        self.planner = planner
+        self.source = settings.source(SERVICE)
+
+    # --- requests ---------------------------------------------------------------
+
+    async def on_request(self, body: bytes, message: KafkaMessage) -> None:
+        record = message.raw_message
+        assert isinstance(record, ConsumerRecord)
+        received_ms = _now_ms()
+        try:
+            request = decode(body, (RequestSubmitted,), max_bytes=self.settings.max_event_bytes)
+        except ContractError as exc:
+            await self._reject_record(record, exc)
+        else:
+            await self._start(request, received_ms)
+        # Commit only after the tasks (or the error answer) are published.
+        await message.ack()
+
+    async def _start(self, request: RequestSubmitted, received_ms: int) -> None:
+        plan = self._explicit_plan(request) if request.data.calls else None
+        if plan is None:
+            plan = await self.planner.plan(request.data.input, self.settings.micromodels)
+        if not plan.calls:
+            code: ErrorCode = "unknown_micromodel" if request.data.calls else "no_plan"
+            await self._answer_failed(request, code, plan.reason, plan.planner, received_ms)
+            return
+        rid = request.requestid
+        timeout_ms = request.data.timeout_ms or self.settings.default_timeout_ms
+        deadline_ms = received_ms + timeout_ms
+        calls = [
+            {
+                "task_id": f"{rid}:{i}",
+                "micromodel": call.micromodel,
+                "arguments": call.arguments,
+                "dispatched_ms": _now_ms(),
+            }
+            for i, call in enumerate(plan.calls, start=1)
+        ]
+        state = {
+            "event_id": request.id,
+            "reply_topic": request.data.reply_topic or self.settings.responses_topic,
+            "metadata": request.data.metadata,
+            "planner": plan.planner,
+            "received_ms": received_ms,
+        }
+        opened = await self.store.open(rid, request=state, calls=calls, deadline_ms=deadline_ms)
+        if not opened:
+            logger.info("request %s was seen before; not planning it again", rid)
+            return
+        deadline = datetime.fromtimestamp(deadline_ms / 1000, UTC)
+        await asyncio.gather(*(self._dispatch(request, call, deadline) for call in calls))
+
+    def _explicit_plan(self, request: RequestSubmitted) -> Plan | None:
+        assert request.data.calls is not None
+        unknown = sorted(
+            {c.micromodel for c in request.data.calls} - set(self.settings.micromodels)
+        )
+        if unknown:
+            return Plan(
+                "explicit",
+                reason=f"unknown micromodel(s): {', '.join(unknown)}; "
+                f"known: {', '.join(sorted(self.settings.micromodels))}",
+            )
+        return Plan(
+            "explicit", [PlannedCall(c.micromodel, dict(c.arguments)) for c in request.data.calls]
+        )
+
+    async def _dispatch(
+        self, request: RequestSubmitted, call: dict[str, Any], deadline: datetime
+    ) -> None:
+        task = TaskRequested.create(
+            data={
+                "task_id": call["task_id"],
+                "micromodel": call["micromodel"],
+                "arguments": call["arguments"],
+                "deadline": deadline,
+                "classification": request.data.classification,
+                "reply_topic": self.settings.replies_topic,
+            },
+            source=self.source,
+            request_id=request.requestid,
+            causation_id=request.id,
+        )
+        topic = self.settings.task_topic(call["micromodel"])
+        await publish_event(self.broker, topic, task, key=call["task_id"])
+
+    async def _reject_record(
+        self, record: ConsumerRecord[bytes, bytes], exc: ContractError
+    ) -> None:
+        await publish_dead_letter(
+            self.broker,
+            self.settings.deadletter_topic,
+            record,
+            code=exc.code,
+            error=exc.message,
+            service=SERVICE,
+        )
+        request_id = exc.request_id or _key_text(record.key)
+        if request_id is None:
+            return
+        if not await self.store.mark_answered(request_id):
+            return
+        response = RequestCompleted.create(
+            data={
+                "status": "failed",
+                "answer": f"The request was rejected: {exc.message}",
+                "error": ErrorInfo(code=exc.code, message=exc.message),
+                "planner": "none",
+                "elapsed_ms": 0.0,
+            },
+            source=self.source,
+            request_id=request_id,
+        )
+        await publish_event(self.broker, self.settings.responses_topic, response, key=request_id)
+
+    async def _answer_failed(
+        self,
+        request: RequestSubmitted,
+        code: ErrorCode,
+        reason: str,
+        planner: str,
+        received_ms: int,
+    ) -> None:
+        if not await self.store.mark_answered(request.requestid):
+            return
+        response = RequestCompleted.create(
+            data={
+                "status": "failed",
+                "answer": f"The mesh cannot answer this request: {reason}",
+                "error": ErrorInfo(code=code, message=reason),
+                "planner": planner,
+                "metadata": request.data.metadata,
+                "elapsed_ms": float(_now_ms() - received_ms),
+            },
+            source=self.source,
+            request_id=request.requestid,
+            causation_id=request.id,
+        )
+        topic = request.data.reply_topic or self.settings.responses_topic
+        await publish_event(self.broker, topic, response, key=request.requestid)
+
+    # --- replies ----------------------------------------------------------------
+
+    async def on_reply(self, body: bytes, message: KafkaMessage) -> None:
+        record = message.raw_message
+        assert isinstance(record, ConsumerRecord)
+        try:
+            reply: TaskCompleted | TaskFailed = decode(
+                body, (TaskCompleted, TaskFailed), max_bytes=self.settings.max_event_bytes
+            )  # type: ignore[assignment]  # mypy joins the tuple's classes to their base
+        except ContractError as exc:
+            await publish_dead_letter(
+                self.broker,
+                self.settings.deadletter_topic,
+                record,
+                code=exc.code,
+                error=exc.message,
+                service=SERVICE,
+            )
+        else:
+            await self._gather(reply)
+        await message.ack()
+
+    async def _gather(self, reply: TaskCompleted | TaskFailed) -> None:
+        rid = reply.requestid
+        stored = {
+            "event": reply.model_dump(mode="json", exclude_none=True),
+            "received_ms": _now_ms(),
+        }
+        outcome = await self.store.record_reply(rid, reply.data.task_id, stored)
+        if outcome is ReplyOutcome.COMPLETE:
+            await self._finish(rid)
+        elif outcome is not ReplyOutcome.WAITING:
+            # Duplicates and late replies are expected under at-least-once delivery;
+            # the replies topic keeps them on record.
+            logger.debug("reply %s of %s ignored: %s", reply.data.task_id, rid, outcome.name)
+
+    # --- answers ----------------------------------------------------------------
+
+    async def sweep_forever(self) -> None:
+        """Answer requests whose deadline passed, whichever replica started them."""
+        interval = self.settings.sweep_interval_ms / 1000
+        while True:
+            try:
+                for rid in await self.store.claim_expired():
+                    await self._finish(rid)
+            except Exception:
+                logger.exception("deadline sweep failed; retrying")
+            await asyncio.sleep(interval)
+
+    async def _finish(self, rid: str) -> None:
+        snapshot = await self.store.snapshot(rid)
+        if snapshot is None:
+            logger.error("request %s has no gather state left; it cannot be answered", rid)
+            return
+        calls = outcomes(snapshot)
+        state = snapshot.request
+        response = RequestCompleted.create(
+            data={
+                "status": response_status(calls),
+                "answer": compose(calls),
+                "calls": calls,
+                "planner": state["planner"],
+                "metadata": state["metadata"],
+                "elapsed_ms": float(_now_ms() - state["received_ms"]),
+                "error": _deadline_error(calls),
+            },
+            source=self.source,
+            request_id=rid,
+            causation_id=state["event_id"],
+        )
+        await publish_event(self.broker, state["reply_topic"], response, key=rid)
+
+
+def outcomes(snapshot: GatherSnapshot) -> list[CallOutcome]:
+    result = []
+    for call in snapshot.calls:
+        base: dict[str, Any] = {
+            "task_id": call["task_id"],
+            "micromodel": call["micromodel"],
+            "arguments": call["arguments"],
+        }
+        stored = snapshot.results.get(call["task_id"])
+        if stored is None:
+            result.append(CallOutcome(status="missing", **base))
+            continue
+        event, data = stored["event"], stored["event"]["data"]
+        elapsed = float(stored["received_ms"] - call["dispatched_ms"])
+        if event["type"] == TaskCompleted.type_name():
+            result.append(
+                CallOutcome(
+                    status="ok",
+                    output=data["output"],
+                    summary=data.get("summary"),
+                    model=data["model"],
+                    tokens=data.get("tokens"),
+                    latency_ms=data["latency_ms"],
+                    elapsed_ms=elapsed,
+                    **base,
+                )
+            )
+        else:
+            result.append(
+                CallOutcome(
+                    status="failed",
+                    error=data["error"],
+                    latency_ms=data["latency_ms"],
+                    elapsed_ms=elapsed,
+                    **base,
+                )
+            )
+    return result
+
+
+def _deadline_error(calls: list[CallOutcome]) -> ErrorInfo | None:
+    missing = [c.task_id for c in calls if c.status == "missing"]
+    if not missing:
+        return None
+    return ErrorInfo(
+        code="deadline_exceeded",
+        message=f"no reply before the deadline for {len(missing)} call(s): {', '.join(missing)}",
+        retryable=True,
+    )
+
+
+def _key_text(key: bytes | None) -> str | None:
+    if not key:
+        return None
+    with contextlib.suppress(UnicodeDecodeError):
+        text = key.decode()
+        if 0 < len(text) <= 128:
+            return text
+    return None
+
+
+def create_app(
+    settings: OrchestratorSettings | None = None, planner: Planner | None = None
+) -> FastStream:
+    settings = settings or OrchestratorSettings()
+    broker = create_broker(settings, client_id="slmesh-orchestrator")
+    store = GatherStore.from_url(settings.redis_url.get_secret_value(), ttl_s=settings.gather_ttl_s)
+    orchestrator = Orchestrator(settings, broker, store, planner or RulesPlanner())
+    options = consumer_options(settings)
+    broker.subscriber(
+        settings.requests_topic,
+        group_id="slmesh.orchestrator.requests",
+        ack_policy=AckPolicy.MANUAL,
+        decoder=raw_body,
+        title="requests",
+        **options,
+    )(orchestrator.on_request)
+    broker.subscriber(
+        settings.replies_topic,
+        group_id="slmesh.orchestrator.replies",
+        ack_policy=AckPolicy.MANUAL,
+        decoder=raw_body,
+        title="replies",
+        **options,
+    )(orchestrator.on_reply)
+    sweeper: list[asyncio.Task[None]] = []
+
+    async def prepare() -> None:
+        await store.ping()
+        await ensure_topics(settings, mesh_topics(settings, settings.micromodels))
+
+    async def started() -> None:
+        sweeper.append(asyncio.create_task(orchestrator.sweep_forever(), name="deadline-sweeper"))
+        logger.info(
+            "%s: orchestrator %s consuming %s and %s; micromodels: %s",
+            READY_MARKER,
+            settings.replica,
+            settings.requests_topic,
+            settings.replies_topic,
+            ", ".join(settings.micromodels),
+        )
+
+    async def stopping() -> None:
+        for task in sweeper:
+            task.cancel()
+        await store.close()
+
+    return FastStream(broker, on_startup=[prepare], after_startup=[started], on_shutdown=[stopping])
+
+
+def main() -> None:
+    settings = OrchestratorSettings()
+    configure_logging(settings.log_level)
+    run(create_app(settings))

@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+from pydantic import Field
+
+from slmesh.runtime.settings import MeshSettings
+
+
+class OrchestratorSettings(MeshSettings):
+    """Settings of the orchestrator (`SLMESH_*`)."""
+
+    micromodels: list[str] = Field(
+        default=["vat-rates"],
+        description="Micromodels the orchestrator may call (JSON list in the environment).",
+    )
+    default_timeout_ms: int = Field(
+        default=30_000, ge=100, description="Time budget of a request that sets none."
+    )
+    sweep_interval_ms: int = Field(
+        default=100, ge=10, description="How often a replica looks for requests past deadline."
+    )
+    gather_ttl_s: int = Field(
+        default=3600, ge=60, description="How long finished requests are remembered."
+    )

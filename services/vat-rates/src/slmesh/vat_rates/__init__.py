@@ -1,0 +1,1 @@
+"""vat-rates micromodel: EU VAT rates by country (deterministic)."""

@@ -1,0 +1,126 @@
+"""Kafka clients built from one broker profile, so broker quirks never leak into services.
+
+Measured on the embedded Tansu broker (DESIGN.md §3): it rejects the
+idempotent producer, and it answers a fetch only when `fetch_max_wait_ms`
+expires, so a short wait is what makes a hop take milliseconds instead of
+half a second. Apache Kafka answers fetches as data arrives and supports
+idempotence, so there the producer gets acks=all with idempotence.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+from faststream.kafka import KafkaBroker
+from faststream.security import SASLPlaintext
+
+from slmesh.runtime.settings import MeshSettings
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class BrokerProfile:
+    name: str
+    producer: dict[str, Any] = field(default_factory=dict)
+    consumer: dict[str, Any] = field(default_factory=dict)
+
+
+PROFILES: dict[str, BrokerProfile] = {
+    "tansu": BrokerProfile(
+        name="tansu",
+        producer={"acks": "all", "enable_idempotence": False, "linger_ms": 0},
+        consumer={"fetch_max_wait_ms": 2},
+    ),
+    "kafka": BrokerProfile(
+        name="kafka",
+        producer={"acks": "all", "enable_idempotence": True, "linger_ms": 0},
+        consumer={"fetch_max_wait_ms": 100},
+    ),
+}
+
+
+def profile_for(settings: MeshSettings) -> BrokerProfile:
+    return PROFILES[settings.broker_profile]
+
+
+def _security(settings: MeshSettings) -> SASLPlaintext | None:
+    if settings.kafka_username is None or settings.kafka_password is None:
+        return None
+    return SASLPlaintext(
+        username=settings.kafka_username, password=settings.kafka_password.get_secret_value()
+    )
+
+
+def create_broker(settings: MeshSettings, *, client_id: str) -> KafkaBroker:
+    """A FastStream broker whose producer follows the profile.
+
+    Per-message logs go to DEBUG: at INFO they would cost more than a hop.
+    """
+    profile = profile_for(settings)
+    return KafkaBroker(
+        settings.bootstrap_servers,
+        client_id=client_id,
+        security=_security(settings),
+        allow_auto_create_topics=False,
+        max_request_size=max(settings.max_event_bytes * 4, 1024 * 1024),
+        log_level=logging.DEBUG,
+        **profile.producer,
+    )
+
+
+def consumer_options(settings: MeshSettings) -> dict[str, Any]:
+    """Options for every subscriber: the profile's fetch posture, commits only by us."""
+    return {
+        **profile_for(settings).consumer,
+        "auto_offset_reset": "earliest",
+    }
+
+
+def admin_kwargs(settings: MeshSettings) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {"bootstrap_servers": settings.bootstrap_servers}
+    if settings.kafka_username and settings.kafka_password:
+        kwargs.update(
+            security_protocol="SASL_PLAINTEXT",
+            sasl_mechanism="PLAIN",
+            sasl_plain_username=settings.kafka_username,
+            sasl_plain_password=settings.kafka_password.get_secret_value(),
+        )
+    return kwargs
+
+
+def mesh_topics(settings: MeshSettings, micromodels: list[str]) -> list[str]:
+    return [
+        settings.requests_topic,
+        settings.replies_topic,
+        settings.responses_topic,
+        settings.deadletter_topic,
+        *(settings.task_topic(name) for name in micromodels),
+    ]
+
+
+async def ensure_topics(settings: MeshSettings, names: list[str]) -> None:
+    """Create the topics that do not exist yet; existing ones are left as they are."""
+    admin = AIOKafkaAdminClient(**admin_kwargs(settings))
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [n for n in dict.fromkeys(names) if n not in existing]
+        if not missing:
+            return
+        # Another process may create a topic between our listing and our request.
+        with contextlib.suppress(TopicAlreadyExistsError):
+            await admin.create_topics(
+                [
+                    NewTopic(n, num_partitions=settings.partitions, replication_factor=1)
+                    for n in missing
+                ]
+            )
+        logger.info("created topics %s", ", ".join(missing))
+    finally:
+        await admin.close()

@@ -1,0 +1,149 @@
+"""A client of the mesh: publish a request, wait for its response.
+
+What `slmesh ask`, the tests and the benchmarks use, and a template for any
+enterprise system: the contract is a topic and a JSON event, nothing more.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from types import TracebackType
+from typing import Any, Self
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+from slmesh.runtime.broker import admin_kwargs, profile_for
+from slmesh.runtime.settings import MeshSettings
+from slmesh.schemas import (
+    CONTENT_TYPE,
+    ContractError,
+    RequestCompleted,
+    RequestSubmitted,
+    decode,
+    encode,
+)
+
+logger = logging.getLogger(__name__)
+
+
+class MeshClient:
+    """Sends requests and hands back each request's response by its request id.
+
+    Responses are read from every partition of the response topic without a
+    consumer group, starting at its end when the client starts, so many
+    clients can share the topic and each sees the responses to its own requests.
+    """
+
+    def __init__(self, settings: MeshSettings, *, source: str = "/slmesh/client") -> None:
+        self.settings = settings
+        self.source = source
+        profile = profile_for(settings)
+        conn = admin_kwargs(settings)
+        self._producer = AIOKafkaProducer(**conn, **profile.producer)
+        self._consumer = AIOKafkaConsumer(
+            **conn,
+            group_id=None,
+            enable_auto_commit=False,
+            **profile.consumer,
+        )
+        self._waiting: dict[str, asyncio.Future[RequestCompleted]] = {}
+        self._reader: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    async def start(self) -> None:
+        await self._producer.start()
+        await self._consumer.start()
+        topic = self.settings.responses_topic
+        partitions = await self._partitions(topic)
+        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+        self._consumer.assign(tps)
+        await self._consumer.seek_to_end(*tps)
+        # Resolve positions now: a response published before the first fetch
+        # would otherwise be skipped by a lazily resolved "latest" offset.
+        for tp in tps:
+            await self._consumer.position(tp)
+        self._reader = asyncio.create_task(self._read_responses(), name="mesh-client-reader")
+
+    async def _partitions(self, topic: str) -> set[int]:
+        for _ in range(50):
+            partitions = self._consumer.partitions_for_topic(topic)
+            if partitions:
+                return set(partitions)
+            await self._consumer._client.force_metadata_update()
+            await asyncio.sleep(0.1)
+        raise RuntimeError(f"response topic {topic!r} does not exist; is the mesh running?")
+
+    async def stop(self) -> None:
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
+        await self._consumer.stop()
+        await self._producer.stop()
+
+    def request(self, text: str, *, request_id: str | None = None, **data: Any) -> RequestSubmitted:
+        return RequestSubmitted.create(
+            data={"input": text, **data},
+            source=self.source,
+            request_id=request_id or f"req-{uuid.uuid4().hex}",
+        )
+
+    async def submit(self, request: RequestSubmitted) -> asyncio.Future[RequestCompleted]:
+        """Publish a request; the future resolves with its response."""
+        future: asyncio.Future[RequestCompleted] = asyncio.get_running_loop().create_future()
+        self._waiting[request.requestid] = future
+        await self.send_raw(encode(request), key=request.requestid)
+        return future
+
+    async def ask(self, text: str, *, timeout_s: float = 60.0, **data: Any) -> RequestCompleted:
+        future = await self.submit(self.request(text, **data))
+        return await asyncio.wait_for(future, timeout_s)
+
+    def expect(self, request_id: str) -> asyncio.Future[RequestCompleted]:
+        """A future for the response to a request sent some other way (e.g. raw bytes)."""
+        future: asyncio.Future[RequestCompleted] = asyncio.get_running_loop().create_future()
+        self._waiting[request_id] = future
+        return future
+
+    async def send_raw(
+        self, value: bytes, *, key: str | None = None, topic: str | None = None
+    ) -> None:
+        await self._producer.send_and_wait(
+            topic or self.settings.requests_topic,
+            value,
+            key=key.encode() if key else None,
+            headers=[("content-type", CONTENT_TYPE.encode())],
+        )
+
+    async def _read_responses(self) -> None:
+        while True:
+            batches = await self._consumer.getmany(timeout_ms=1000)
+            for records in batches.values():
+                for record in records:
+                    self._deliver(record.value)
+
+    def _deliver(self, value: bytes | None) -> None:
+        try:
+            response = decode(
+                value or b"", (RequestCompleted,), max_bytes=self.settings.max_event_bytes * 16
+            )
+        except ContractError as exc:
+            logger.warning("unreadable response skipped: %s", exc.message)
+            return
+        future = self._waiting.pop(response.requestid, None)
+        if future is not None and not future.done():
+            future.set_result(response)

@@ -1,0 +1,31 @@
+"""The one place where blocking work leaves the event loop.
+
+Kafka heartbeats run on the loop (aiokafka #848): a handler that blocks it
+gets its consumer thrown out of the group and its record redelivered forever.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+class Worker:
+    """A single worker thread: one handler call at a time, in arrival order.
+
+    One thread, because a llama.cpp context runs one completion at a time
+    (llama-cpp-python #1529) and a deterministic handler needs no more.
+    """
+
+    def __init__(self, name: str) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
+
+    async def run(self, fn: Callable[[], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._pool, fn)
+
+    def shutdown(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,68 @@
+"""Putting events and dead letters on topics, the same way in every service."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from slmesh.schemas import CONTENT_TYPE, Envelope, ErrorCode, encode
+
+if TYPE_CHECKING:
+    from aiokafka.structs import ConsumerRecord
+    from faststream.kafka import KafkaBroker
+
+logger = logging.getLogger(__name__)
+
+# Dead-letter headers: an operator reading the topic (or `slmesh dlq`, later)
+# learns why a record was rejected without the service's logs.
+DLQ_ERROR = "slmesh-error"
+DLQ_ERROR_CODE = "slmesh-error-code"
+DLQ_TOPIC = "slmesh-original-topic"
+DLQ_PARTITION = "slmesh-original-partition"
+DLQ_OFFSET = "slmesh-original-offset"
+DLQ_ATTEMPTS = "slmesh-attempts"
+DLQ_SERVICE = "slmesh-service"
+DLQ_FAILED_AT = "slmesh-failed-at"
+
+
+def _key_bytes(key: str | bytes | None) -> bytes | None:
+    return key.encode() if isinstance(key, str) else key
+
+
+async def publish_event(broker: KafkaBroker, topic: str, event: Envelope, *, key: str) -> None:
+    await broker.publish(
+        encode(event), topic, key=key.encode(), headers={"content-type": CONTENT_TYPE}
+    )
+
+
+async def publish_dead_letter(
+    broker: KafkaBroker,
+    topic: str,
+    record: ConsumerRecord[bytes, bytes],
+    *,
+    code: ErrorCode,
+    error: str,
+    service: str,
+    attempts: int = 1,
+) -> None:
+    """Send the original bytes, untouched, with headers that say why they were rejected."""
+    headers = {
+        DLQ_ERROR: error[:2000],
+        DLQ_ERROR_CODE: code,
+        DLQ_TOPIC: record.topic,
+        DLQ_PARTITION: str(record.partition),
+        DLQ_OFFSET: str(record.offset),
+        DLQ_ATTEMPTS: str(attempts),
+        DLQ_SERVICE: service,
+        DLQ_FAILED_AT: datetime.now(UTC).isoformat(),
+    }
+    logger.warning(
+        "dead-lettered %s[%d]@%d: %s: %s",
+        record.topic,
+        record.partition,
+        record.offset,
+        code,
+        error,
+    )
+    await broker.publish(record.value or b"", topic, key=_key_bytes(record.key), headers=headers)

@@ -1,0 +1,38 @@
+"""What every slmesh service process does the same way: logging, the raw-bytes decoder, running."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from faststream import FastStream, StreamMessage
+
+# The dev stack and the tests wait for this word in a service's output.
+READY_MARKER = "slmesh-ready"
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(),
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        force=True,
+    )
+    # aiokafka logs every rebalance step at INFO; that is noise for a mesh operator.
+    logging.getLogger("aiokafka").setLevel(logging.WARNING)
+
+
+async def raw_body(message: StreamMessage[object]) -> bytes:
+    """Hand handlers the record's bytes untouched.
+
+    FastStream would otherwise JSON-decode the value before the handler sees it,
+    and a malformed record would fail outside our code, where it cannot be
+    dead-lettered with a reason.
+    """
+    body = message.body
+    return body if isinstance(body, bytes) else bytes(body)
+
+
+def run(app: FastStream) -> None:
+    asyncio.run(app.run())

@@ -1,0 +1,57 @@
+"""Settings from the environment: one base for the mesh, one subclass per service."""
+
+from __future__ import annotations
+
+import os
+import socket
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from slmesh.schemas import DEFAULT_MAX_EVENT_BYTES, topics
+
+
+def _default_replica() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+class MeshSettings(BaseSettings):
+    """What every slmesh process needs: where the broker and Redis are, and the topic names.
+
+    Every field reads `SLMESH_<FIELD>` from the environment.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="SLMESH_", frozen=True, extra="ignore")
+
+    bootstrap_servers: str = Field(
+        default="127.0.0.1:9092", description="Kafka bootstrap servers, comma-separated."
+    )
+    broker_profile: Literal["tansu", "kafka"] = Field(
+        default="tansu",
+        description="Client posture for the broker in use (see slmesh.runtime.broker).",
+    )
+    kafka_username: str | None = Field(default=None, description="SASL/PLAIN user, if any.")
+    kafka_password: SecretStr | None = Field(default=None, description="SASL/PLAIN password.")
+    redis_url: SecretStr = Field(
+        default=SecretStr("redis://127.0.0.1:6379/0"),
+        description="Redis URL; secret because it may carry a password.",
+    )
+    requests_topic: str = topics.REQUESTS
+    responses_topic: str = topics.RESPONSES
+    replies_topic: str = topics.REPLIES
+    deadletter_topic: str = topics.DEAD_LETTERS
+    tasks_prefix: str = topics.TASKS_PREFIX
+    partitions: int = Field(
+        default=6, ge=1, description="Partitions of topics this process creates."
+    )
+    max_event_bytes: int = Field(default=DEFAULT_MAX_EVENT_BYTES, ge=1024)
+    replica: str = Field(default_factory=_default_replica, description="This process's name.")
+    log_level: str = "INFO"
+
+    def task_topic(self, micromodel: str) -> str:
+        return topics.task_topic(micromodel, self.tasks_prefix)
+
+    def source(self, service: str) -> str:
+        """CloudEvents `source` of events this replica produces."""
+        return f"/slmesh/{service}/{self.replica}"

@@ -1,0 +1,184 @@
+"""Gather state in Redis: which calls a request expects, which replies are in, its deadline.
+
+All state lives here, none in an orchestrator's memory, so any replica can take
+any reply and a crashed replica loses nothing. Each transition is one Lua
+script, so two replicas racing on the same request cannot both complete it.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Any, cast
+
+import orjson
+import redis.asyncio as aioredis
+
+# KEYS: state, results, tasks, deadlines
+# ARGV: pending, request, calls, deadline_ms, request_id, expire_at_ms, task ids...
+_OPEN = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'state', 'open', 'pending', ARGV[1])
+redis.call('HSET', KEYS[1], 'request', ARGV[2], 'calls', ARGV[3])
+for i = 7, #ARGV do redis.call('SADD', KEYS[3], ARGV[i]) end
+redis.call('ZADD', KEYS[4], ARGV[4], ARGV[5])
+redis.call('PEXPIREAT', KEYS[1], ARGV[6])
+redis.call('PEXPIREAT', KEYS[3], ARGV[6])
+return 1
+"""
+
+# KEYS: state, results, tasks, deadlines; ARGV: task_id, reply, request_id
+_RECORD = """
+if redis.call('HGET', KEYS[1], 'state') ~= 'open' then return -1 end
+if redis.call('SISMEMBER', KEYS[3], ARGV[1]) == 0 then return -2 end
+if redis.call('HSETNX', KEYS[2], ARGV[1], ARGV[2]) == 0 then return -3 end
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl) end
+local pending = redis.call('HINCRBY', KEYS[1], 'pending', -1)
+if pending <= 0 then
+  redis.call('HSET', KEYS[1], 'state', 'done')
+  redis.call('ZREM', KEYS[4], ARGV[3])
+  return 0
+end
+return pending
+"""
+
+# KEYS: state, deadlines; ARGV: request_id
+_CLAIM = """
+redis.call('ZREM', KEYS[2], ARGV[1])
+if redis.call('HGET', KEYS[1], 'state') ~= 'open' then return 0 end
+redis.call('HSET', KEYS[1], 'state', 'done')
+return 1
+"""
+
+
+# KEYS: state; ARGV: expire_at_ms
+_ANSWERED = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'state', 'done')
+redis.call('PEXPIREAT', KEYS[1], ARGV[1])
+return 1
+"""
+
+
+class ReplyOutcome(IntEnum):
+    """What recording a reply did. COMPLETE means: this caller must now answer the request."""
+
+    COMPLETE = 0
+    NOT_OPEN = -1
+    UNKNOWN_TASK = -2
+    DUPLICATE = -3
+    WAITING = 1
+
+
+@dataclass(frozen=True)
+class GatherSnapshot:
+    request: dict[str, Any]
+    calls: list[dict[str, Any]]
+    results: dict[str, dict[str, Any]]
+
+
+class GatherStore:
+    def __init__(
+        self, client: aioredis.Redis, *, namespace: str = "slmesh", ttl_s: int = 3600
+    ) -> None:
+        self._redis = client
+        self._ns = namespace
+        # Kept after completion so a redelivered request or reply is recognised
+        # as a duplicate rather than starting over.
+        self._ttl_ms = ttl_s * 1000
+        self._deadlines = f"{namespace}:deadlines"
+        self._open = client.register_script(_OPEN)
+        self._record = client.register_script(_RECORD)
+        self._claim = client.register_script(_CLAIM)
+        self._answered = client.register_script(_ANSWERED)
+
+    @classmethod
+    def from_url(cls, url: str, **kwargs: Any) -> GatherStore:
+        return cls(aioredis.from_url(url), **kwargs)
+
+    async def close(self) -> None:
+        await self._redis.aclose()
+
+    async def ping(self) -> bool:
+        return bool(await self._redis.ping())
+
+    def _keys(self, request_id: str) -> tuple[str, str, str]:
+        base = f"{self._ns}:req:{{{request_id}}}"
+        return base, f"{base}:results", f"{base}:tasks"
+
+    async def open(
+        self,
+        request_id: str,
+        *,
+        request: dict[str, Any],
+        calls: list[dict[str, Any]],
+        deadline_ms: int,
+    ) -> bool:
+        """Start gathering. False when this request id was seen before (a redelivery)."""
+        state, results, tasks = self._keys(request_id)
+        expire_at = deadline_ms + self._ttl_ms
+        opened = await self._open(
+            keys=[state, results, tasks, self._deadlines],
+            args=[
+                len(calls),
+                orjson.dumps(request),
+                orjson.dumps(calls),
+                deadline_ms,
+                request_id,
+                expire_at,
+                *(c["task_id"] for c in calls),
+            ],
+        )
+        return bool(opened)
+
+    async def mark_answered(self, request_id: str) -> bool:
+        """Claim the one answer of a request that needs no gathering (it was rejected).
+
+        False when the request id was seen before: a redelivery gets no second answer.
+        """
+        state, _, _ = self._keys(request_id)
+        expire_at = int(time.time() * 1000) + self._ttl_ms
+        return bool(await self._answered(keys=[state], args=[expire_at]))
+
+    async def record_reply(
+        self, request_id: str, task_id: str, reply: dict[str, Any]
+    ) -> ReplyOutcome:
+        state, results, tasks = self._keys(request_id)
+        code = int(
+            await self._record(
+                keys=[state, results, tasks, self._deadlines],
+                args=[task_id, orjson.dumps(reply), request_id],
+            )
+        )
+        return ReplyOutcome(min(code, 1))
+
+    async def claim_expired(self, now_ms: int | None = None, limit: int = 50) -> list[str]:
+        """Requests past their deadline that this caller now owns and must answer."""
+        now_ms = int(time.time() * 1000) if now_ms is None else now_ms
+        due = cast(
+            list[bytes],
+            await self._redis.zrangebyscore(self._deadlines, 0, now_ms, start=0, num=limit),
+        )
+        claimed = []
+        for raw in due:
+            request_id = raw.decode()
+            state, _, _ = self._keys(request_id)
+            if await self._claim(keys=[state, self._deadlines], args=[request_id]):
+                claimed.append(request_id)
+        return claimed
+
+    async def snapshot(self, request_id: str) -> GatherSnapshot | None:
+        state, results, _ = self._keys(request_id)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.hmget(state, "request", "calls")
+            pipe.hgetall(results)
+            (request_raw, calls_raw), results_raw = await pipe.execute()
+        if request_raw is None or calls_raw is None:
+            return None
+        return GatherSnapshot(
+            request=orjson.loads(request_raw),
+            calls=orjson.loads(calls_raw),
+            results={k.decode(): orjson.loads(v) for k, v in results_raw.items()},
+        )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import sys
 import time
 import uuid
@@ -114,6 +115,16 @@ async def test_embedded_broker_failure_names_the_binary_and_the_log(tmp_path: Pa
     assert str(fake) in message
     assert str(log) in message
     assert "cannot start" in message
+
+
+async def test_embedded_broker_refuses_a_port_someone_else_listens_on() -> None:
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        port = squatter.getsockname()[1]
+
+        with pytest.raises(BrokerStartError, match="in use"):
+            await EmbeddedBroker(port).start()
 
 
 # --- embedded redis ----------------------------------------------------------

@@ -25,7 +25,13 @@ from pydantic import BaseModel, ValidationError
 from slmesh.runtime.broker import consumer_options, create_broker, ensure_topics
 from slmesh.runtime.concurrency import Worker
 from slmesh.runtime.publishing import publish_dead_letter, publish_event
-from slmesh.runtime.service import READY_MARKER, configure_logging, raw_body, run
+from slmesh.runtime.service import (
+    READY_MARKER,
+    configure_logging,
+    faststream_logger,
+    raw_body,
+    run,
+)
 from slmesh.runtime.settings import MeshSettings
 from slmesh.schemas import (
     ContractError,
@@ -246,6 +252,7 @@ def create_app(micromodel: Micromodel[In, Out], settings: MeshSettings | None = 
 
     return FastStream(
         broker,
+        logger=faststream_logger,
         on_startup=[prepare],
         after_startup=[announce],
         after_shutdown=[runner.worker.shutdown],

@@ -34,5 +34,17 @@ async def raw_body(message: StreamMessage[object]) -> bytes:
     return body if isinstance(body, bytes) else bytes(body)
 
 
+class _DropTopicCreationWarning(logging.Filter):
+    # Services create their topics themselves (broker.ensure_topics), so
+    # FastStream's reminder that auto-creation is off is noise.
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "Auto create topics is disabled" not in record.getMessage()
+
+
+# FastStream's own lifecycle lines go through this logger, in our format.
+faststream_logger = logging.getLogger("slmesh.faststream")
+faststream_logger.addFilter(_DropTopicCreationWarning())
+
+
 def run(app: FastStream) -> None:
     asyncio.run(app.run())

@@ -24,7 +24,13 @@ from slmesh.orchestrator.planner import Plan, PlannedCall, Planner, RulesPlanner
 from slmesh.orchestrator.settings import OrchestratorSettings
 from slmesh.runtime.broker import consumer_options, create_broker, ensure_topics, mesh_topics
 from slmesh.runtime.publishing import publish_dead_letter, publish_event
-from slmesh.runtime.service import READY_MARKER, configure_logging, raw_body, run
+from slmesh.runtime.service import (
+    READY_MARKER,
+    configure_logging,
+    faststream_logger,
+    raw_body,
+    run,
+)
 from slmesh.runtime.store import GatherSnapshot, GatherStore, ReplyOutcome
 from slmesh.schemas import (
     CallOutcome,
@@ -61,6 +67,7 @@ class Orchestrator:
         self.store = store
         self.planner = planner
         self.source = settings.source(SERVICE)
+        self._known_topics = {settings.responses_topic}
 
     # --- requests ---------------------------------------------------------------
 
@@ -172,7 +179,7 @@ class Orchestrator:
             source=self.source,
             request_id=request_id,
         )
-        await publish_event(self.broker, self.settings.responses_topic, response, key=request_id)
+        await self._respond(self.settings.responses_topic, response)
 
     async def _answer_failed(
         self,
@@ -197,8 +204,7 @@ class Orchestrator:
             request_id=request.requestid,
             causation_id=request.id,
         )
-        topic = request.data.reply_topic or self.settings.responses_topic
-        await publish_event(self.broker, topic, response, key=request.requestid)
+        await self._respond(request.data.reply_topic or self.settings.responses_topic, response)
 
     # --- replies ----------------------------------------------------------------
 
@@ -270,7 +276,18 @@ class Orchestrator:
             request_id=rid,
             causation_id=state["event_id"],
         )
-        await publish_event(self.broker, state["reply_topic"], response, key=rid)
+        await self._respond(state["reply_topic"], response)
+
+    async def _respond(self, topic: str, response: RequestCompleted) -> None:
+        """Publish a response, creating a requester's own reply topic on first use.
+
+        Without the topic the producer would wait out its metadata timeout for
+        a topic that will never appear, stalling this consumer.
+        """
+        if topic not in self._known_topics:
+            await ensure_topics(self.settings, [topic])
+            self._known_topics.add(topic)
+        await publish_event(self.broker, topic, response, key=response.requestid)
 
 
 def outcomes(snapshot: GatherSnapshot) -> list[CallOutcome]:
@@ -380,7 +397,13 @@ def create_app(
             task.cancel()
         await store.close()
 
-    return FastStream(broker, on_startup=[prepare], after_startup=[started], on_shutdown=[stopping])
+    return FastStream(
+        broker,
+        logger=faststream_logger,
+        on_startup=[prepare],
+        after_startup=[started],
+        on_shutdown=[stopping],
+    )
 
 
 def main() -> None:

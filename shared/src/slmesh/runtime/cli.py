@@ -1,0 +1,190 @@
+"""`slmesh`: run the mesh locally, ask it things, write the contract files."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TextIO
+
+from slmesh.runtime.client import MeshClient
+from slmesh.runtime.devstack import DEFAULT_BROKER_PORT, DevStack, DevStackConfig
+from slmesh.runtime.service import configure_logging
+from slmesh.runtime.settings import MeshSettings
+from slmesh.schemas import RequestCompleted
+from slmesh.schemas.export import stale_files, write
+
+SAMPLE_REQUEST = "What are the VAT rates in Germany, France and Italy?"
+
+
+def format_response(response: RequestCompleted, round_trip_ms: float | None = None) -> str:
+    data = response.data
+    took = f" in {round_trip_ms:.1f} ms" if round_trip_ms is not None else ""
+    lines = [f"request {response.requestid}: {data.status}{took} (planner: {data.planner})"]
+    if data.calls:
+        lines.append("calls:")
+        width = max(len(_call_name(c.micromodel, c.arguments)) for c in data.calls)
+        for call in data.calls:
+            name = _call_name(call.micromodel, call.arguments).ljust(width)
+            if call.status == "missing":
+                lines.append(f"  {name}  missing (no reply before the deadline)")
+                continue
+            timing = (
+                f"{call.latency_ms or 0:.2f} ms in model, {call.elapsed_ms or 0:.1f} ms in mesh"
+            )
+            model = f", {call.model}" if call.model else ""
+            error = f"  {call.error.code}: {call.error.message}" if call.error else ""
+            lines.append(f"  {name}  {call.status:<6} {timing}{model}{error}")
+    lines.append("answer:")
+    lines.extend(f"  {line}" for line in data.answer.splitlines())
+    return "\n".join(lines)
+
+
+def _call_name(micromodel: str, arguments: Mapping[str, object]) -> str:
+    return f"{micromodel}({', '.join(f'{k}={v}' for k, v in arguments.items())})"
+
+
+async def _ask(settings: MeshSettings, text: str, timeout_s: float, as_json: bool) -> int:
+    async with MeshClient(settings) as client:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        try:
+            response = await client.ask(text, timeout_s=timeout_s)
+        except TimeoutError:
+            print(f"no response within {timeout_s:.0f} s; is the mesh running?", file=sys.stderr)
+            return 2
+        elapsed = (loop.time() - started) * 1000
+    if as_json:
+        print(response.model_dump_json(indent=2, exclude_none=True))
+    else:
+        print(format_response(response, elapsed))
+    return 0 if response.data.status != "failed" else 1
+
+
+class ServiceLogs:
+    """Each service's output to `<workdir>/logs/<service>.log`; warnings also to the terminal."""
+
+    def __init__(self, directory: Path, verbose: bool) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self.directory = directory
+        self.verbose = verbose
+        self._files: dict[str, TextIO] = {}
+
+    def __call__(self, service: str, line: str) -> None:
+        log = self._files.get(service)
+        if log is None:
+            log = self._files[service] = (self.directory / f"{service}.log").open("a")
+        log.write(line + "\n")
+        log.flush()
+        if self.verbose or " WARNING " in line or " ERROR " in line or "Traceback" in line:
+            print(f"{service} | {line}", flush=True)
+
+    def close(self) -> None:
+        for log in self._files.values():
+            log.close()
+
+
+async def _dev(args: argparse.Namespace) -> int:
+    logs = ServiceLogs(Path(args.workdir) / "logs", args.verbose)
+    config = DevStackConfig(
+        sink=logs,
+        broker_port=args.port,
+        orchestrator_replicas=args.orchestrators,
+        micromodel_replicas=args.replicas,
+        own_redis=args.own_redis,
+        workdir=Path(args.workdir),
+    )
+    stack = DevStack(config)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        print("starting the mesh: broker, Redis, orchestrator, micromodels ...", flush=True)
+        await stack.start()
+        _print_status(stack)
+        code = 0
+        if args.ask:
+            print(f"\nask: {args.ask}", flush=True)
+            code = await _ask(stack.settings(), args.ask, args.timeout, as_json=False)
+        if args.once:
+            return code
+        print(
+            "\nthe mesh is running. In another terminal:\n"
+            f"  SLMESH_BOOTSTRAP_SERVERS={stack.settings().bootstrap_servers} "
+            f'uv run slmesh ask "{SAMPLE_REQUEST}"\n'
+            "Ctrl-C stops everything.",
+            flush=True,
+        )
+        await stop.wait()
+        return code
+    finally:
+        print("stopping the mesh ...", flush=True)
+        await stack.stop()
+        logs.close()
+        print(f"stopped; no process left behind. Service logs: {logs.directory}", flush=True)
+
+
+def _print_status(stack: DevStack) -> None:
+    rows = stack.status()
+    width = max(len(r[0]) for r in rows)
+    print("mesh state:")
+    for part, state, detail in rows:
+        print(f"  {part.ljust(width)}  {state:<10} {detail}")
+
+
+def _schemas(out: Path, check: bool) -> int:
+    if check:
+        stale = stale_files(out)
+        if stale:
+            print(f"stale contract files in {out}: {', '.join(stale)}; run `make schemas`")
+            return 1
+        print(f"contract files in {out} are up to date")
+        return 0
+    for path in write(out):
+        print(f"wrote {path}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="slmesh", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    dev = sub.add_parser("dev", help="run the whole mesh locally (embedded broker and Redis)")
+    dev.add_argument("--port", type=int, default=DEFAULT_BROKER_PORT, help="broker port")
+    dev.add_argument("--orchestrators", type=int, default=1, help="orchestrator replicas")
+    dev.add_argument("--replicas", type=int, default=1, help="replicas of each micromodel")
+    dev.add_argument("--own-redis", action="store_true", help="never use a Redis on :6379")
+    dev.add_argument("--workdir", default=".slmesh", help="logs and Redis files")
+    dev.add_argument("--ask", metavar="TEXT", help="send this request once the mesh is up")
+    dev.add_argument("--once", action="store_true", help="stop after answering --ask")
+    dev.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for --ask")
+    dev.add_argument("--verbose", action="store_true", help="stream every service log line")
+
+    ask = sub.add_parser("ask", help="send a request to a running mesh and print the response")
+    ask.add_argument("text", nargs="?", default=SAMPLE_REQUEST)
+    ask.add_argument("--timeout", type=float, default=60.0, help="seconds to wait")
+    ask.add_argument("--json", action="store_true", help="print the RequestCompleted event")
+
+    schemas = sub.add_parser("schemas", help="write the JSON Schema files and AsyncAPI document")
+    schemas.add_argument("--out", default="schemas/contract", help="output directory")
+    schemas.add_argument("--check", action="store_true", help="fail if the files are stale")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    configure_logging("WARNING")
+    # The dev stack narrates its own progress; library INFO lines would drown it.
+    logging.getLogger("slmesh").setLevel(logging.WARNING)
+    if args.command == "dev":
+        code = asyncio.run(_dev(args))
+    elif args.command == "ask":
+        code = asyncio.run(_ask(MeshSettings(), args.text, args.timeout, args.json))
+    else:
+        code = _schemas(Path(args.out), args.check)
+    sys.exit(code)

@@ -1,0 +1,163 @@
+"""The whole mesh on one machine: embedded broker, Redis, and every service as its own process.
+
+What `slmesh dev`, the integration tests and the benchmarks start. Services
+are separate processes, as in production, so a test that kills one kills a
+real consumer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+import orjson
+
+from slmesh.runtime.broker import ensure_topics, mesh_topics
+from slmesh.runtime.embedded_broker import EmbeddedBroker, port_is_free
+from slmesh.runtime.embedded_redis import RedisHandle, ensure_redis
+from slmesh.runtime.processes import OutputSink, ProcessGroup, ServiceProcess
+from slmesh.runtime.service import READY_MARKER
+from slmesh.runtime.settings import MeshSettings
+
+logger = logging.getLogger(__name__)
+
+ORCHESTRATOR_MODULE = "slmesh.orchestrator"
+# Micromodel name -> module run with `python -m`.
+DEFAULT_MICROMODELS: dict[str, str] = {"vat-rates": "slmesh.vat_rates"}
+DEFAULT_BROKER_PORT = 9092
+
+
+@dataclass
+class DevStackConfig:
+    micromodels: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_MICROMODELS))
+    orchestrator_replicas: int = 1
+    micromodel_replicas: int = 1
+    broker_port: int | None = DEFAULT_BROKER_PORT
+    redis_url: str | None = None
+    own_redis: bool = False
+    workdir: Path = field(default_factory=lambda: Path(".slmesh"))
+    # Extra environment for every service, e.g. a short default timeout in tests.
+    env: dict[str, str] = field(default_factory=dict)
+    # Micromodels the orchestrator may call beyond those started here.
+    extra_catalogue: list[str] = field(default_factory=list)
+    sink: OutputSink | None = None
+    log_level: str = "INFO"
+
+
+class DevStack:
+    def __init__(self, config: DevStackConfig | None = None) -> None:
+        self.config = config or DevStackConfig()
+        self.broker: EmbeddedBroker | None = None
+        self.redis: RedisHandle | None = None
+        self.services = ProcessGroup()
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    @property
+    def catalogue(self) -> list[str]:
+        return [*self.config.micromodels, *self.config.extra_catalogue]
+
+    def _started(self) -> tuple[EmbeddedBroker, RedisHandle]:
+        if self.broker is None or self.redis is None:
+            raise RuntimeError("the dev stack is not started")
+        return self.broker, self.redis
+
+    def env(self) -> dict[str, str]:
+        """The environment that points a service (or a client) at this stack."""
+        broker, redis = self._started()
+        return {
+            "SLMESH_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
+            "SLMESH_BROKER_PROFILE": "tansu",
+            "SLMESH_REDIS_URL": redis.url,
+            "SLMESH_MICROMODELS": orjson.dumps(self.catalogue).decode(),
+            "SLMESH_LOG_LEVEL": self.config.log_level,
+            **self.config.env,
+        }
+
+    def settings(self) -> MeshSettings:
+        broker, redis = self._started()
+        return MeshSettings(bootstrap_servers=broker.bootstrap_servers, redis_url=redis.url)
+
+    async def start(self) -> None:
+        cfg = self.config
+        cfg.workdir.mkdir(parents=True, exist_ok=True)
+        port = cfg.broker_port
+        if port is not None and not port_is_free(port):
+            logger.warning("port %d is taken; the broker takes a free port instead", port)
+            port = None
+        self.broker = EmbeddedBroker(port, log_path=cfg.workdir / "broker.log")
+        await self.broker.start()
+        self.redis = await ensure_redis(cfg.redis_url, own=cfg.own_redis, workdir=cfg.workdir)
+        # Topics first, so no service races another to create them.
+        await ensure_topics(self.settings(), mesh_topics(self.settings(), self.catalogue))
+        for name, module in cfg.micromodels.items():
+            for i in range(cfg.micromodel_replicas):
+                self.add_service(f"{name}-{i + 1}", module)
+        for i in range(cfg.orchestrator_replicas):
+            self.add_service(f"orchestrator-{i + 1}", ORCHESTRATOR_MODULE)
+        await self.start_services(list(self.services))
+
+    def add_service(
+        self, name: str, module: str, env: dict[str, str] | None = None
+    ) -> ServiceProcess:
+        """Register a service process (not started) that runs `python -m module`."""
+        service = ServiceProcess(
+            name,
+            [sys.executable, "-m", module],
+            {**self.env(), "SLMESH_REPLICA": name, **(env or {})},
+            sink=self.config.sink,
+            ready_pattern=READY_MARKER,
+        )
+        return self.services.add(service)
+
+    async def start_services(self, services: list[ServiceProcess], timeout: float = 90.0) -> None:  # noqa: ASYNC109
+        """Start services together and wait until each has joined its consumer groups.
+
+        Started together because joining a group on the embedded broker takes
+        seconds, and one after another would add those seconds up.
+        """
+        for service in services:
+            await service.start()
+        await asyncio.gather(*(s.wait_ready(timeout) for s in services))
+
+    def status(self) -> list[tuple[str, str, str]]:
+        """(part, state, detail) rows for display."""
+        rows: list[tuple[str, str, str]] = []
+        if self.broker is not None:
+            state = "running" if self.broker.running else "stopped"
+            rows.append(("broker (tansu)", state, self.broker.bootstrap_servers))
+        if self.redis is not None:
+            where = "started here" if self.redis.owned else "existing server"
+            rows.append(("redis", "running", f"{_redact(self.redis.url)} ({where})"))
+        for service in self.services:
+            rows.append((service.name, service.state, f"pid {service.pid}"))
+        return rows
+
+    async def stop(self) -> None:
+        await self.services.stop_all()
+        if self.redis is not None:
+            await self.redis.stop()
+        if self.broker is not None:
+            await self.broker.stop()
+
+
+def _redact(url: str) -> str:
+    if "@" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    return f"{scheme}://***@{rest.split('@', 1)[1]}"

@@ -221,14 +221,12 @@ def _salvage_task_ids(body: bytes) -> tuple[str, str, str] | None:
     return None
 
 
-def create_app(micromodel: Micromodel[In, Out], settings: MeshSettings | None = None) -> FastStream:
-    """The micromodel as a FastStream app: one subscriber on its task topic."""
-    settings = settings or MicromodelSettings()
+def build_runner(micromodel: Micromodel[In, Out], settings: MeshSettings) -> TaskRunner[In, Out]:
+    """The broker with the micromodel's subscriber registered, wrapped in its runner."""
     broker = create_broker(settings, client_id=f"slmesh-{micromodel.name}")
     runner = TaskRunner(micromodel, settings, broker)
-    topic = settings.task_topic(micromodel.name)
     broker.subscriber(
-        topic,
+        settings.task_topic(micromodel.name),
         group_id=f"slmesh.micromodel.{micromodel.name}",
         ack_policy=AckPolicy.MANUAL,
         decoder=raw_body,
@@ -236,6 +234,15 @@ def create_app(micromodel: Micromodel[In, Out], settings: MeshSettings | None = 
         description=micromodel.description,
         **consumer_options(settings),
     )(runner.handle)
+    return runner
+
+
+def create_app(micromodel: Micromodel[In, Out], settings: MeshSettings | None = None) -> FastStream:
+    """The micromodel as a FastStream app: one subscriber on its task topic."""
+    settings = settings or MicromodelSettings()
+    runner = build_runner(micromodel, settings)
+    broker = runner.broker
+    topic = settings.task_topic(micromodel.name)
 
     async def prepare() -> None:
         await ensure_topics(settings, [topic, settings.replies_topic, settings.deadletter_topic])

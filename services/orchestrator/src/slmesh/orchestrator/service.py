@@ -50,8 +50,8 @@ logger = logging.getLogger(__name__)
 SERVICE = "orchestrator"
 
 
-def _now_ms() -> int:
-    return int(time.time() * 1000)
+def _now_ms() -> float:
+    return time.time() * 1000
 
 
 class Orchestrator:
@@ -84,7 +84,7 @@ class Orchestrator:
         # Commit only after the tasks (or the error answer) are published.
         await message.ack()
 
-    async def _start(self, request: RequestSubmitted, received_ms: int) -> None:
+    async def _start(self, request: RequestSubmitted, received_ms: float) -> None:
         plan = self._explicit_plan(request) if request.data.calls else None
         if plan is None:
             plan = await self.planner.plan(request.data.input, self.settings.micromodels)
@@ -94,7 +94,7 @@ class Orchestrator:
             return
         rid = request.requestid
         timeout_ms = request.data.timeout_ms or self.settings.default_timeout_ms
-        deadline_ms = received_ms + timeout_ms
+        deadline_ms = int(received_ms + timeout_ms)
         calls = [
             {
                 "task_id": f"{rid}:{i}",
@@ -187,7 +187,7 @@ class Orchestrator:
         code: ErrorCode,
         reason: str,
         planner: str,
-        received_ms: int,
+        received_ms: float,
     ) -> None:
         if not await self.store.mark_answered(request.requestid):
             return
@@ -198,7 +198,7 @@ class Orchestrator:
                 "error": ErrorInfo(code=code, message=reason),
                 "planner": planner,
                 "metadata": request.data.metadata,
-                "elapsed_ms": float(_now_ms() - received_ms),
+                "elapsed_ms": round(_now_ms() - received_ms, 3),
             },
             source=self.source,
             request_id=request.requestid,
@@ -269,7 +269,7 @@ class Orchestrator:
                 "calls": calls,
                 "planner": state["planner"],
                 "metadata": state["metadata"],
-                "elapsed_ms": float(_now_ms() - state["received_ms"]),
+                "elapsed_ms": round(_now_ms() - state["received_ms"], 3),
                 "error": _deadline_error(calls),
             },
             source=self.source,
@@ -303,7 +303,7 @@ def outcomes(snapshot: GatherSnapshot) -> list[CallOutcome]:
             result.append(CallOutcome(status="missing", **base))
             continue
         event, data = stored["event"], stored["event"]["data"]
-        elapsed = float(stored["received_ms"] - call["dispatched_ms"])
+        elapsed = round(stored["received_ms"] - call["dispatched_ms"], 3)
         if event["type"] == TaskCompleted.type_name():
             result.append(
                 CallOutcome(

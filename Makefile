@@ -1,0 +1,68 @@
+# slmesh: every developer task is a target here. `make help` lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# uv from PATH, else the one `make uv` installs with pip.
+UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
+SAMPLE ?= What are the VAT rates in Germany, France and Italy?
+
+.PHONY: help
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: uv
+uv: ## install uv with pip when it is missing
+	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet --user uv || python3 -m pip install --quiet uv
+
+.PHONY: install
+install: uv ## install the workspace (all members, dev tools) into .venv from uv.lock
+	$(UV) sync --locked --all-packages
+
+.PHONY: demo
+demo: install ## run the whole mesh (embedded broker + Redis), answer a sample request, stop
+	$(UV) run slmesh dev --once --ask "$(SAMPLE)"
+
+.PHONY: dev
+dev: install ## run the whole mesh locally until Ctrl-C
+	$(UV) run slmesh dev
+
+.PHONY: ask
+ask: ## send a request to a running mesh: make ask SAMPLE="..."
+	$(UV) run slmesh ask "$(SAMPLE)"
+
+.PHONY: lint
+lint: install ## ruff lint and format check
+	$(UV) run ruff check .
+	$(UV) run ruff format --check .
+
+.PHONY: typecheck
+typecheck: install ## mypy --strict over every member, the tests and the benchmarks
+	$(UV) run mypy
+
+.PHONY: schemas
+schemas: install ## write the JSON Schema files and the AsyncAPI document
+	$(UV) run slmesh schemas --out schemas/contract
+
+.PHONY: schemas-check
+schemas-check: install ## fail when the contract files are stale
+	$(UV) run slmesh schemas --out schemas/contract --check
+
+.PHONY: test-unit
+test-unit: install ## unit tests (real Redis, in-memory broker only for single handlers)
+	$(UV) run pytest tests/unit
+
+.PHONY: test-integration
+test-integration: install ## integration tests: real Tansu broker, real Redis, services as processes
+	$(UV) run pytest tests/integration
+
+.PHONY: test
+test: lint typecheck schemas-check ## everything CI runs: lint, types, contract freshness, all tests
+	$(UV) run pytest
+
+.PHONY: bench
+bench: install ## mesh overhead vs a raw aiokafka ping-pong on the same broker
+	$(UV) run python bench/mesh_overhead.py
+
+.PHONY: clean
+clean: ## remove the virtualenv, caches and dev-stack logs
+	rm -rf .venv .mypy_cache .ruff_cache .pytest_cache .slmesh

@@ -1,0 +1,141 @@
+"""One real mesh for the whole integration session, and the tools the tests drive it with.
+
+The stack is the dev stack the developers run: the embedded Tansu broker, a
+Redis the suite started itself, two orchestrator replicas and one vat-rates
+micromodel, each a separate OS process. `ghost` is in the orchestrator's
+catalogue although nothing serves it: tests play it (or let it stay silent)
+by reading and answering `slmesh.tasks.ghost` themselves.
+
+Tests share the stack, so each one works only with request ids, keys and
+bytes of its own, and reads topics through taps that start at the end of
+each partition and filter by what the test sent.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import IO
+
+import pytest
+
+from slmesh.runtime.broker import ensure_topics
+from slmesh.runtime.client import MeshClient
+from slmesh.runtime.devstack import DevStack, DevStackConfig
+from slmesh.runtime.embedded_redis import RedisHandle
+from slmesh.runtime.settings import MeshSettings
+
+from .kit import (
+    DEFAULT_TIMEOUT_MS,
+    GHOST,
+    ORCHESTRATORS,
+    RawProducer,
+    TopicTap,
+)
+
+# --- the mesh -----------------------------------------------------------------------
+
+
+class ServiceLogs:
+    """Service output to one file per service, for reading after a failed run."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self._files: dict[str, IO[str]] = {}
+
+    def __call__(self, service: str, line: str) -> None:
+        log = self._files.get(service)
+        if log is None:
+            log = self._files[service] = (self.directory / f"{service}.log").open("a")
+        log.write(line + "\n")
+        log.flush()
+
+    def close(self) -> None:
+        for log in self._files.values():
+            log.close()
+
+
+@pytest.fixture(scope="session")
+async def stack(
+    redis_server: RedisHandle, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[DevStack]:
+    workdir = Path(tmp_path_factory.mktemp("mesh"))
+    logs = ServiceLogs(workdir)
+    mesh = DevStack(
+        DevStackConfig(
+            broker_port=None,
+            redis_url=redis_server.url,
+            orchestrator_replicas=len(ORCHESTRATORS),
+            micromodel_replicas=1,
+            extra_catalogue=[GHOST],
+            env={"SLMESH_DEFAULT_TIMEOUT_MS": str(DEFAULT_TIMEOUT_MS)},
+            workdir=workdir,
+            sink=logs,
+        )
+    )
+    try:
+        await mesh.start()
+        yield mesh
+    finally:
+        await mesh.stop()
+        logs.close()
+
+
+@pytest.fixture(scope="session")
+def settings(stack: DevStack) -> MeshSettings:
+    return stack.settings()
+
+
+@pytest.fixture(scope="session")
+async def mesh(settings: MeshSettings) -> AsyncIterator[MeshClient]:
+    async with MeshClient(settings, source="/slmesh/integration-tests") as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+async def raw(settings: MeshSettings) -> AsyncIterator[RawProducer]:
+    producer = RawProducer(settings)
+    await producer.start()
+    yield producer
+    await producer.stop()
+
+
+async def _tap(settings: MeshSettings, topic: str) -> AsyncIterator[TopicTap]:
+    tap = TopicTap(settings, topic)
+    await tap.start()
+    yield tap
+    await tap.stop()
+
+
+@pytest.fixture(scope="session")
+async def responses(settings: MeshSettings) -> AsyncIterator[TopicTap]:
+    async for tap in _tap(settings, settings.responses_topic):
+        yield tap
+
+
+@pytest.fixture(scope="session")
+async def deadletters(settings: MeshSettings) -> AsyncIterator[TopicTap]:
+    async for tap in _tap(settings, settings.deadletter_topic):
+        yield tap
+
+
+@pytest.fixture(scope="session")
+async def ghost_tasks(settings: MeshSettings) -> AsyncIterator[TopicTap]:
+    async for tap in _tap(settings, settings.task_topic(GHOST)):
+        yield tap
+
+
+@pytest.fixture(scope="session")
+async def vat_tasks(settings: MeshSettings) -> AsyncIterator[TopicTap]:
+    async for tap in _tap(settings, settings.task_topic("vat-rates")):
+        yield tap
+
+
+@pytest.fixture(scope="session")
+async def test_replies(settings: MeshSettings) -> AsyncIterator[TopicTap]:
+    """A reply topic of the tests' own, for tasks the tests put on a micromodel's topic."""
+    topic = f"it.replies.{uuid.uuid4().hex[:8]}"
+    await ensure_topics(settings, [topic])
+    async for tap in _tap(settings, topic):
+        yield tap

@@ -1,0 +1,338 @@
+"""What the integration tests drive the mesh with: taps on topics, a raw producer, helpers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+from slmesh.runtime.broker import admin_kwargs
+from slmesh.runtime.client import MeshClient
+from slmesh.runtime.devstack import DevStack
+from slmesh.runtime.settings import MeshSettings
+from slmesh.schemas import (
+    CONTENT_TYPE,
+    ContractError,
+    Envelope,
+    RequestCompleted,
+    RequestSubmitted,
+    TaskCompleted,
+    TaskRequested,
+    decode,
+    encode,
+)
+
+E = TypeVar("E", bound=Envelope)
+
+ORCHESTRATORS = ("orchestrator-1", "orchestrator-2")
+GHOST = "ghost"
+# The default time budget of a request in this session: short, so a request
+# that is never answered still ends in a response within seconds.
+DEFAULT_TIMEOUT_MS = 4000
+# Generous waits: they only bound how long a broken mesh takes to fail a test.
+WAIT_S = 30.0
+# How long to keep listening for a second response that must not come. No
+# test asserts timings; this only gives a duplicate the chance to show up.
+QUIET_S = 1.5
+# Consumer groups of the services; they commit a record only once it is handled.
+REQUESTS_GROUP = "slmesh.orchestrator.requests"
+REPLIES_GROUP = "slmesh.orchestrator.replies"
+VAT_RATES_GROUP = "slmesh.micromodel.vat-rates"
+
+
+# --- records and taps -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Record:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes
+    headers: dict[str, bytes]
+
+    @property
+    def key_text(self) -> str | None:
+        return self.key.decode() if self.key is not None else None
+
+    def header(self, name: str) -> str:
+        return self.headers[name].decode()
+
+    def event(self, cls: type[E]) -> E:
+        """The record's value as a `cls` event (raises ContractError if it is not one)."""
+        return decode(self.value, (cls,), max_bytes=len(self.value) + 1)
+
+
+def _record(raw: Any) -> Record:
+    return Record(
+        topic=raw.topic,
+        partition=raw.partition,
+        offset=raw.offset,
+        key=raw.key,
+        value=raw.value or b"",
+        headers={k: bytes(v) for k, v in (raw.headers or ())},
+    )
+
+
+async def topic_partitions(consumer: Any, topic: str) -> list[TopicPartition]:
+    for _ in range(100):
+        partitions = consumer.partitions_for_topic(topic)
+        if partitions:
+            return [TopicPartition(topic, p) for p in sorted(partitions)]
+        await consumer._client.force_metadata_update()
+        await asyncio.sleep(0.1)
+    raise RuntimeError(f"topic {topic!r} does not exist")
+
+
+class TopicTap:
+    """Every record put on a topic from the moment the tap started, kept in memory.
+
+    No consumer group: it takes all partitions and commits nothing, so it
+    never steals records from the services.
+    """
+
+    def __init__(self, settings: MeshSettings, topic: str) -> None:
+        self.topic = topic
+        self.records: list[Record] = []
+        self._consumer = AIOKafkaConsumer(
+            **admin_kwargs(settings),
+            group_id=None,
+            enable_auto_commit=False,
+            fetch_max_wait_ms=5,
+            max_partition_fetch_bytes=4 * 1024 * 1024,
+        )
+        self._arrived = asyncio.Condition()
+        self._reader: asyncio.Task[None] | None = None
+        self.partitions: list[int] = []
+
+    async def start(self, *, from_beginning: bool = False) -> None:
+        await self._consumer.start()
+        tps = await topic_partitions(self._consumer, self.topic)
+        self.partitions = [tp.partition for tp in tps]
+        self._consumer.assign(tps)
+        if from_beginning:
+            await self._consumer.seek_to_beginning(*tps)
+        else:
+            await self._consumer.seek_to_end(*tps)
+        for tp in tps:  # resolve the position now, not at the first fetch
+            await self._consumer.position(tp)
+        self._reader = asyncio.create_task(self._read(), name=f"tap-{self.topic}")
+
+    async def stop(self) -> None:
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
+        await self._consumer.stop()
+
+    async def _read(self) -> None:
+        while True:
+            batches = await self._consumer.getmany(timeout_ms=200)
+            fresh = [_record(r) for records in batches.values() for r in records]
+            if fresh:
+                async with self._arrived:
+                    self.records.extend(fresh)
+                    self._arrived.notify_all()
+
+    def matching(self, predicate: Callable[[Record], bool]) -> list[Record]:
+        return [r for r in self.records if predicate(r)]
+
+    async def wait_for(
+        self,
+        predicate: Callable[[Record], bool],
+        count: int = 1,
+        timeout: float = WAIT_S,  # noqa: ASYNC109
+    ) -> list[Record]:
+        """The first `count` records matching `predicate`, waiting for them if need be."""
+
+        async def enough() -> list[Record]:
+            async with self._arrived:
+                await self._arrived.wait_for(lambda: len(self.matching(predicate)) >= count)
+            return self.matching(predicate)[:count]
+
+        try:
+            return await asyncio.wait_for(enough(), timeout)
+        except TimeoutError:
+            raise AssertionError(
+                f"{self.topic}: {count} matching record(s) did not arrive within {timeout:g}s; "
+                f"{len(self.matching(predicate))} did"
+            ) from None
+
+
+# --- a producer that says where each record went ------------------------------------
+
+
+@dataclass(frozen=True)
+class Sent:
+    topic: str
+    partition: int
+    offset: int
+
+
+class RawProducer:
+    """Puts bytes on any topic and partition, as a foreign enterprise system would."""
+
+    def __init__(self, settings: MeshSettings) -> None:
+        self._producer = AIOKafkaProducer(
+            **admin_kwargs(settings),
+            acks="all",
+            enable_idempotence=False,
+            linger_ms=0,
+            max_request_size=4 * 1024 * 1024,
+        )
+
+    async def start(self) -> None:
+        await self._producer.start()
+
+    async def stop(self) -> None:
+        await self._producer.stop()
+
+    async def send(
+        self,
+        topic: str,
+        value: bytes,
+        *,
+        key: str | None = None,
+        partition: int | None = None,
+        headers: list[tuple[str, bytes]] | None = None,
+    ) -> Sent:
+        meta = await self._producer.send_and_wait(
+            topic,
+            value,
+            key=key.encode() if key is not None else None,
+            partition=partition,
+            headers=headers or [("content-type", CONTENT_TYPE.encode())],
+        )
+        return Sent(topic=meta.topic, partition=meta.partition, offset=meta.offset)
+
+
+# --- helpers the tests share --------------------------------------------------------
+
+
+def new_id(prefix: str = "it") -> str:
+    return f"{prefix}-{uuid.uuid4().hex}"
+
+
+def responses_for(tap: TopicTap, request_id: str) -> list[Record]:
+    return tap.matching(lambda r: r.key_text == request_id)
+
+
+async def no_second_response(tap: TopicTap, request_id: str) -> None:
+    """Fail if more than one response for `request_id` shows up while we listen."""
+    await asyncio.sleep(QUIET_S)
+    found = responses_for(tap, request_id)
+    ids = [rec.event(RequestCompleted).id for rec in found]
+    assert len(found) == 1, f"{len(found)} responses for {request_id}: {ids}"
+
+
+async def ghost_tasks_of(tap: TopicTap, request_id: str, count: int) -> list[TaskRequested]:
+    records = await tap.wait_for(lambda r: _request_id_of(r) == request_id, count)
+    tasks: list[TaskRequested] = [r.event(TaskRequested) for r in records]
+    return sorted(tasks, key=lambda t: t.data.task_id)
+
+
+def _request_id_of(record: Record) -> str | None:
+    try:
+        event: Envelope = decode(record.value, (TaskRequested,))
+    except ContractError:
+        return None
+    return event.requestid
+
+
+def ghost_answer(task: TaskRequested, output: dict[str, Any]) -> TaskCompleted:
+    return TaskCompleted.create(
+        data={
+            "task_id": task.data.task_id,
+            "micromodel": GHOST,
+            "output": output,
+            "summary": f"ghost says {output}",
+            "model": "deterministic",
+            "latency_ms": 1.0,
+            "replica": "ghost-played-by-the-tests",
+        },
+        source="/slmesh/ghost/integration-tests",
+        request_id=task.requestid,
+        causation_id=task.id,
+    )
+
+
+async def reply_as_ghost(
+    raw: RawProducer, task: TaskRequested, output: dict[str, Any], partition: int | None = None
+) -> Sent:
+    answer = ghost_answer(task, output)
+    return await raw.send(
+        task.data.reply_topic, encode(answer), key=task.requestid, partition=partition
+    )
+
+
+async def committed_offset(settings: MeshSettings, group: str, sent: Sent) -> int:
+    """The offset `group` committed on the partition `sent` went to (-1 when none)."""
+    admin = AIOKafkaAdminClient(**admin_kwargs(settings))
+    await admin.start()
+    try:
+        offsets = await admin.list_consumer_group_offsets(group)
+    finally:
+        await admin.close()
+    meta = offsets.get(TopicPartition(sent.topic, sent.partition))
+    return int(meta.offset) if meta is not None else -1
+
+
+async def until_consumed(settings: MeshSettings, group: str, sent: Sent) -> None:
+    """Wait until `group` has committed past `sent`: its consumer has handled the record.
+
+    The services commit a record only after handling it, so this tells a test
+    that the record was processed (and what it did not cause has been missed).
+    """
+
+    async def poll() -> None:
+        while await committed_offset(settings, group, sent) <= sent.offset:  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+
+    try:
+        await asyncio.wait_for(poll(), WAIT_S)
+    except TimeoutError:
+        raise AssertionError(f"{group} did not commit past {sent}") from None
+
+
+def vat_request(mesh: MeshClient, text: str, **data: Any) -> RequestSubmitted:
+    return mesh.request(text, request_id=new_id(), **data)
+
+
+async def answered(
+    mesh: MeshClient,
+    request: RequestSubmitted,
+    timeout: float = WAIT_S,  # noqa: ASYNC109
+) -> RequestCompleted:
+    future = await mesh.submit(request)
+    return await asyncio.wait_for(future, timeout)
+
+
+async def serves_next_request(
+    mesh: MeshClient, raw: RawProducer, partition: int | None = None
+) -> RequestCompleted:
+    """A good request (on `partition` of the requests topic, if given) is answered in full.
+
+    Sent on the partition a bad record went to, it must pass the same
+    consumer after that record: proof that the consumer moved on.
+    """
+    request = vat_request(mesh, "VAT rates in Germany please")
+    future = mesh.expect(request.requestid)
+    await raw.send(
+        mesh.settings.requests_topic, encode(request), key=request.requestid, partition=partition
+    )
+    response = await asyncio.wait_for(future, WAIT_S)
+    assert response.data.status == "ok", response.data.answer
+    assert "Germany (DE): standard 19%" in response.data.answer
+    return response
+
+
+def assert_services_running(stack: DevStack) -> None:
+    states = {s.name: s.state for s in stack.services}
+    assert all(state == "running" for state in states.values()), states

@@ -1,0 +1,133 @@
+"""The Redis gather store: each transition atomic, each reply counted once, one answer a request.
+
+Runs against a real Redis the suite starts (tests/conftest.py), because the
+guarantees live in Lua scripts that only Redis can execute.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from slmesh.runtime.embedded_redis import RedisHandle
+from slmesh.runtime.store import GatherStore, ReplyOutcome
+
+
+@pytest.fixture
+async def store(redis_server: RedisHandle) -> AsyncIterator[GatherStore]:
+    # A namespace per test keeps the shared deadline index free of other tests' requests.
+    store = GatherStore.from_url(redis_server.url, namespace=f"t{uuid.uuid4().hex[:8]}")
+    yield store
+    await store.close()
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def calls(rid: str, n: int) -> list[dict[str, Any]]:
+    return [{"task_id": f"{rid}:{i}", "micromodel": "m", "arguments": {}} for i in range(1, n + 1)]
+
+
+async def open_request(store: GatherStore, rid: str, n: int, in_ms: int = 60_000) -> None:
+    assert await store.open(
+        rid, request={"reply_topic": "r"}, calls=calls(rid, n), deadline_ms=now_ms() + in_ms
+    )
+
+
+async def test_request_completes_when_the_last_expected_reply_arrives(store: GatherStore) -> None:
+    await open_request(store, "r1", 3)
+    assert await store.record_reply("r1", "r1:1", {"v": 1}) is ReplyOutcome.WAITING
+    assert await store.record_reply("r1", "r1:3", {"v": 3}) is ReplyOutcome.WAITING
+    assert await store.record_reply("r1", "r1:2", {"v": 2}) is ReplyOutcome.COMPLETE
+    snapshot = await store.snapshot("r1")
+    assert snapshot is not None
+    assert snapshot.results == {"r1:1": {"v": 1}, "r1:2": {"v": 2}, "r1:3": {"v": 3}}
+    assert [c["task_id"] for c in snapshot.calls] == ["r1:1", "r1:2", "r1:3"]
+
+
+async def test_duplicate_reply_is_counted_once(store: GatherStore) -> None:
+    await open_request(store, "r2", 2)
+    assert await store.record_reply("r2", "r2:1", {"v": "first"}) is ReplyOutcome.WAITING
+    assert await store.record_reply("r2", "r2:1", {"v": "again"}) is ReplyOutcome.DUPLICATE
+    snapshot = await store.snapshot("r2")
+    assert snapshot is not None
+    assert snapshot.results["r2:1"] == {"v": "first"}
+    assert await store.record_reply("r2", "r2:2", {"v": 2}) is ReplyOutcome.COMPLETE
+
+
+async def test_concurrent_duplicates_complete_the_request_exactly_once(store: GatherStore) -> None:
+    await open_request(store, "r3", 2)
+    await store.record_reply("r3", "r3:1", {})
+    outcomes = await asyncio.gather(*(store.record_reply("r3", "r3:2", {}) for _ in range(20)))
+    assert outcomes.count(ReplyOutcome.COMPLETE) == 1
+    # The others were not counted: refused as duplicates, or as arriving after completion.
+    assert set(outcomes) - {ReplyOutcome.COMPLETE} <= {
+        ReplyOutcome.DUPLICATE,
+        ReplyOutcome.NOT_OPEN,
+    }
+
+
+async def test_reply_for_a_task_the_request_never_made_is_refused(store: GatherStore) -> None:
+    await open_request(store, "r4", 1)
+    assert await store.record_reply("r4", "r4:9", {}) is ReplyOutcome.UNKNOWN_TASK
+    assert await store.record_reply("nope", "nope:1", {}) is ReplyOutcome.NOT_OPEN
+
+
+async def test_reply_after_completion_is_ignored(store: GatherStore) -> None:
+    await open_request(store, "r5", 1)
+    assert await store.record_reply("r5", "r5:1", {}) is ReplyOutcome.COMPLETE
+    assert await store.record_reply("r5", "r5:1", {}) is ReplyOutcome.NOT_OPEN
+
+
+async def test_a_redelivered_request_is_not_opened_twice(store: GatherStore) -> None:
+    await open_request(store, "r6", 1)
+    again = await store.open("r6", request={}, calls=calls("r6", 1), deadline_ms=now_ms())
+    assert again is False
+
+
+async def test_expired_request_is_claimed_by_exactly_one_sweeper(
+    store: GatherStore, redis_server: RedisHandle
+) -> None:
+    await open_request(store, "r7", 2, in_ms=-1)
+    await store.record_reply("r7", "r7:1", {"v": 1})
+    # A second replica's store on the same Redis races for the same deadline.
+    other = GatherStore.from_url(redis_server.url, namespace=store._ns)
+    try:
+        claims = await asyncio.gather(store.claim_expired(), other.claim_expired())
+    finally:
+        await other.close()
+    assert sorted(claims, key=len) == [[], ["r7"]]
+    # Once claimed, the missing reply can no longer complete it a second time.
+    assert await store.record_reply("r7", "r7:2", {}) is ReplyOutcome.NOT_OPEN
+    snapshot = await store.snapshot("r7")
+    assert snapshot is not None
+    assert set(snapshot.results) == {"r7:1"}
+
+
+async def test_completed_request_is_not_claimed_by_the_sweeper(store: GatherStore) -> None:
+    await open_request(store, "r8", 1, in_ms=50)
+    assert await store.record_reply("r8", "r8:1", {}) is ReplyOutcome.COMPLETE
+    await asyncio.sleep(0.1)
+    assert await store.claim_expired() == []
+
+
+async def test_request_answered_without_gathering_is_answered_once(store: GatherStore) -> None:
+    assert await store.mark_answered("r9") is True
+    assert await store.mark_answered("r9") is False
+    # Nor can it be opened for gathering afterwards.
+    assert await store.open("r9", request={}, calls=calls("r9", 1), deadline_ms=now_ms()) is False
+
+
+async def test_gather_state_expires(store: GatherStore, redis_server: RedisHandle) -> None:
+    await open_request(store, "r10", 2)
+    await store.record_reply("r10", "r10:1", {})
+    client = store._redis
+    state, results, tasks = store._keys("r10")
+    for key in (state, results, tasks):
+        assert await client.pttl(key) > 0, key

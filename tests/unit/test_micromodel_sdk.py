@@ -1,0 +1,155 @@
+"""The micromodel SDK on FastStream's in-memory broker: one handler, every outcome.
+
+In memory on purpose: this is a unit test of the task runner's decisions. The
+same paths run over the real broker in tests/integration.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+import pytest
+from faststream.kafka import KafkaMessage, TestKafkaBroker
+from pydantic import BaseModel, ConfigDict
+
+from slmesh.runtime.micromodel import Micromodel, build_runner
+from slmesh.runtime.service import raw_body
+from slmesh.runtime.settings import MeshSettings
+from slmesh.schemas import TaskCompleted, TaskFailed, TaskRequested, decode, encode
+
+
+class Numbers(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    a: int
+    b: int
+
+
+class Sum(BaseModel):
+    total: int
+
+
+def add(numbers: Numbers) -> Sum:
+    if numbers.a < 0:
+        raise ValueError("negative numbers are not supported")
+    return Sum(total=numbers.a + numbers.b)
+
+
+ADDER = Micromodel(
+    name="adder",
+    description="adds two integers",
+    input_model=Numbers,
+    output_model=Sum,
+    handler=add,
+    summarize=lambda s: f"the sum is {s.total}",
+)
+SETTINGS = MeshSettings(replica="adder-test")
+
+
+def task(arguments: dict[str, Any], *, micromodel: str = "adder", late: bool = False) -> bytes:
+    deadline = datetime.now(UTC) + timedelta(seconds=-1 if late else 30)
+    event = TaskRequested.create(
+        data={
+            "task_id": "req-1:1",
+            "micromodel": micromodel,
+            "arguments": arguments,
+            "deadline": deadline,
+            "reply_topic": SETTINGS.replies_topic,
+        },
+        source="/test",
+        request_id="req-1",
+    )
+    return encode(event)
+
+
+async def run(value: bytes) -> tuple[list[TaskCompleted | TaskFailed], list[KafkaMessage]]:
+    runner = build_runner(ADDER, SETTINGS)
+    replies: list[TaskCompleted | TaskFailed] = []
+    dead: list[KafkaMessage] = []
+
+    @runner.broker.subscriber(SETTINGS.replies_topic, decoder=raw_body)
+    async def on_reply(body: bytes) -> None:
+        event: TaskCompleted | TaskFailed = decode(body, (TaskCompleted, TaskFailed))  # type: ignore[assignment]
+        replies.append(event)
+
+    @runner.broker.subscriber(SETTINGS.deadletter_topic, decoder=raw_body)
+    async def on_dead(body: bytes, message: KafkaMessage) -> None:
+        dead.append(message)
+
+    async with TestKafkaBroker(runner.broker) as broker:
+        await broker.publish(value, SETTINGS.task_topic("adder"), key=b"req-1:1")
+    runner.worker.shutdown()
+    return replies, dead
+
+
+def only_failure(replies: list[TaskCompleted | TaskFailed]) -> TaskFailed:
+    assert len(replies) == 1
+    reply = replies[0]
+    assert isinstance(reply, TaskFailed)
+    return reply
+
+
+async def test_valid_task_gets_a_completed_reply_with_summary() -> None:
+    replies, dead = await run(task({"a": 2, "b": 3}))
+    assert dead == []
+    assert len(replies) == 1
+    reply = replies[0]
+    assert isinstance(reply, TaskCompleted)
+    assert reply.data.output == {"total": 5}
+    assert reply.data.summary == "the sum is 5"
+    assert reply.data.model == "deterministic"
+    assert reply.data.replica == "adder-test"
+    assert reply.requestid == "req-1"
+
+
+async def test_invalid_arguments_fail_the_task_with_the_reason() -> None:
+    replies, dead = await run(task({"a": "two", "b": 3}))
+    failure = only_failure(replies)
+    assert failure.data.error.code == "invalid_arguments"
+    assert "a: Input should be a valid integer" in failure.data.error.message
+    assert dead == []
+
+
+async def test_handler_exception_fails_the_task_and_names_it() -> None:
+    failure = only_failure((await run(task({"a": -1, "b": 3})))[0])
+    assert failure.data.error.code == "handler_error"
+    assert "negative numbers are not supported" in failure.data.error.message
+
+
+async def test_task_past_its_deadline_is_skipped() -> None:
+    failure = only_failure((await run(task({"a": 1, "b": 1}, late=True)))[0])
+    assert failure.data.error.code == "deadline_exceeded"
+
+
+async def test_task_for_another_micromodel_is_refused() -> None:
+    failure = only_failure((await run(task({"a": 1, "b": 1}, micromodel="other")))[0])
+    assert failure.data.error.code == "unknown_micromodel"
+
+
+async def test_not_json_goes_to_dead_letters_with_headers() -> None:
+    replies, dead = await run(b"{{{ not json")
+    assert replies == []
+    assert len(dead) == 1
+    headers = dead[0].headers
+    assert headers["slmesh-error-code"] == "malformed_event"
+    assert headers["slmesh-service"] == "adder"
+    assert headers["slmesh-original-topic"] == "slmesh.tasks.adder"
+    assert dead[0].body == b"{{{ not json"
+
+
+async def test_invalid_task_with_salvageable_ids_is_dead_lettered_and_failed_at_once() -> None:
+    obj = orjson.loads(task({"a": 1, "b": 1}))
+    obj["data"]["surprise"] = True
+    replies, dead = await run(orjson.dumps(obj))
+    assert len(dead) == 1
+    failure = only_failure(replies)
+    assert failure.data.error.code == "invalid_event"
+    assert failure.data.task_id == "req-1:1"
+
+
+@pytest.mark.parametrize("size", [300 * 1024])
+async def test_oversized_task_is_dead_lettered(size: int) -> None:
+    replies, dead = await run(b" " * size)
+    assert replies == []
+    assert dead[0].headers["slmesh-error-code"] == "payload_too_large"

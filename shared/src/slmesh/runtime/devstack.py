@@ -140,9 +140,10 @@ class DevStack:
         rows: list[tuple[str, str, str]] = []
         if self.broker is not None:
             state = "running" if self.broker.running else "stopped"
-            rows.append(("broker (tansu)", state, self.broker.bootstrap_servers))
+            detail = f"{self.broker.bootstrap_servers} (pid {self.broker.pid})"
+            rows.append(("broker (tansu)", state, detail))
         if self.redis is not None:
-            where = "started here" if self.redis.owned else "existing server"
+            where = f"started here, pid {self.redis.pid}" if self.redis.owned else "existing server"
             rows.append(("redis", "running", f"{_redact(self.redis.url)} ({where})"))
         for service in self.services:
             rows.append((service.name, service.state, f"pid {service.pid}"))

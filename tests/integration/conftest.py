@@ -13,6 +13,7 @@ each partition and filter by what the test sent.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -76,10 +77,37 @@ async def stack(
     )
     try:
         await mesh.start()
+        await until_every_orchestrator_answers(mesh.settings())
         yield mesh
+        # A service that died during the session (say, on a poison record) fails it.
+        down = [s for s in mesh.services if s.state != "running"]
+        assert not down, "services went down during the session: " + "; ".join(
+            f"{s.name} {s.state}: {s.recent_output()[-20:]}" for s in down
+        )
     finally:
         await mesh.stop()
         logs.close()
+
+
+async def until_every_orchestrator_answers(settings: MeshSettings) -> None:
+    """Send a few requests until each replica has answered from each consumer group.
+
+    A service is "ready" once it has subscribed, but joining the consumer
+    groups takes the broker seconds more; tests start once both replicas hold
+    partitions of the requests topic (a request no rule can plan is answered by
+    the replica that took it) and of the replies topic (an answered request is
+    finished by the replica that took its last reply).
+    """
+    expected = {f"/slmesh/orchestrator/{name}" for name in ORCHESTRATORS}
+    by_requests: set[str] = set()
+    by_replies: set[str] = set()
+    async with MeshClient(settings, source="/slmesh/integration-tests/warm-up") as client:
+        async with asyncio.timeout(60):
+            while by_requests != expected or by_replies != expected:
+                unplannable = [await client.submit(client.request("hello")) for _ in range(8)]
+                answerable = [await client.submit(client.request("VAT in DE")) for _ in range(8)]
+                by_requests.update(r.source for r in await asyncio.gather(*unplannable))
+                by_replies.update(r.source for r in await asyncio.gather(*answerable))
 
 
 @pytest.fixture(scope="session")
@@ -133,7 +161,7 @@ async def vat_tasks(settings: MeshSettings) -> AsyncIterator[TopicTap]:
 
 
 @pytest.fixture(scope="session")
-async def test_replies(settings: MeshSettings) -> AsyncIterator[TopicTap]:
+async def own_replies(settings: MeshSettings) -> AsyncIterator[TopicTap]:
     """A reply topic of the tests' own, for tasks the tests put on a micromodel's topic."""
     topic = f"it.replies.{uuid.uuid4().hex[:8]}"
     await ensure_topics(settings, [topic])

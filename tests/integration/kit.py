@@ -111,6 +111,8 @@ class TopicTap:
         self._arrived = asyncio.Condition()
         self._reader: asyncio.Task[None] | None = None
         self.partitions: list[int] = []
+        # Partition -> offset of the next record the tap will keep.
+        self._next: dict[int, int] = {}
 
     async def start(self, *, from_beginning: bool = False) -> None:
         await self._consumer.start()
@@ -122,7 +124,7 @@ class TopicTap:
         else:
             await self._consumer.seek_to_end(*tps)
         for tp in tps:  # resolve the position now, not at the first fetch
-            await self._consumer.position(tp)
+            self._next[tp.partition] = await self._consumer.position(tp)
         self._reader = asyncio.create_task(self._read(), name=f"tap-{self.topic}")
 
     async def stop(self) -> None:
@@ -139,7 +141,26 @@ class TopicTap:
             if fresh:
                 async with self._arrived:
                     self.records.extend(fresh)
+                    for record in fresh:
+                        self._next[record.partition] = record.offset + 1
                     self._arrived.notify_all()
+
+    async def caught_up(self, timeout: float = WAIT_S) -> None:  # noqa: ASYNC109
+        """Wait until the tap holds every record the topic held when this was called."""
+        tps = [TopicPartition(self.topic, p) for p in self.partitions]
+        ends: dict[Any, int] = await self._consumer.end_offsets(tps)
+
+        def done() -> bool:
+            return all(self._next[tp.partition] >= end for tp, end in ends.items())
+
+        async def wait() -> None:
+            async with self._arrived:
+                await self._arrived.wait_for(done)
+
+        try:
+            await asyncio.wait_for(wait(), timeout)
+        except TimeoutError:
+            raise AssertionError(f"{self.topic}: the tap did not catch up with {ends}") from None
 
     def matching(self, predicate: Callable[[Record], bool]) -> list[Record]:
         return [r for r in self.records if predicate(r)]
@@ -167,6 +188,10 @@ class TopicTap:
 
 
 # --- a producer that says where each record went ------------------------------------
+
+
+class NotConsumed(AssertionError):
+    """A consumer group did not commit past a record in time."""
 
 
 @dataclass(frozen=True)
@@ -224,9 +249,15 @@ def responses_for(tap: TopicTap, request_id: str) -> list[Record]:
     return tap.matching(lambda r: r.key_text == request_id)
 
 
+async def settle(tap: TopicTap) -> None:
+    """Give stray records (say, a duplicate response) time to appear, and read them all."""
+    await asyncio.sleep(QUIET_S)
+    await tap.caught_up()
+
+
 async def no_second_response(tap: TopicTap, request_id: str) -> None:
     """Fail if more than one response for `request_id` shows up while we listen."""
-    await asyncio.sleep(QUIET_S)
+    await settle(tap)
     found = responses_for(tap, request_id)
     ids = [rec.event(RequestCompleted).id for rec in found]
     assert len(found) == 1, f"{len(found)} responses for {request_id}: {ids}"
@@ -272,46 +303,46 @@ async def reply_as_ghost(
     )
 
 
-async def committed_offset(settings: MeshSettings, group: str, sent: Sent) -> int:
-    """The offset `group` committed on the partition `sent` went to (-1 when none)."""
-    admin = AIOKafkaAdminClient(**admin_kwargs(settings))
-    await admin.start()
-    try:
-        offsets = await admin.list_consumer_group_offsets(group)
-    finally:
-        await admin.close()
-    meta = offsets.get(TopicPartition(sent.topic, sent.partition))
-    return int(meta.offset) if meta is not None else -1
-
-
-async def until_consumed(settings: MeshSettings, group: str, sent: Sent) -> None:
-    """Wait until `group` has committed past `sent`: its consumer has handled the record.
+async def until_consumed(
+    settings: MeshSettings,
+    group: str,
+    *sent: Sent,
+    timeout: float = WAIT_S,  # noqa: ASYNC109
+) -> None:
+    """Wait until `group` has committed past every record in `sent`.
 
     The services commit a record only after handling it, so this tells a test
-    that the record was processed (and what it did not cause has been missed).
+    that the records were processed, and that what they did not cause has not
+    merely been missed.
     """
+    tps = sorted({TopicPartition(s.topic, s.partition) for s in sent})
+    # Tansu drops the connection on an OffsetFetch for all partitions of a group,
+    # so the partitions are always named.
+    admin = AIOKafkaAdminClient(**admin_kwargs(settings))
+    await admin.start()
+
+    async def behind() -> list[Sent]:
+        offsets = await admin.list_consumer_group_offsets(group, partitions=tps)
+        committed = {tp: meta.offset for tp, meta in offsets.items()}
+        return [
+            s for s in sent if committed.get(TopicPartition(s.topic, s.partition), -1) <= s.offset
+        ]
 
     async def poll() -> None:
-        while await committed_offset(settings, group, sent) <= sent.offset:  # noqa: ASYNC110
+        while await behind():  # noqa: ASYNC110
             await asyncio.sleep(0.05)
 
     try:
-        await asyncio.wait_for(poll(), WAIT_S)
+        await asyncio.wait_for(poll(), timeout)
     except TimeoutError:
-        raise AssertionError(f"{group} did not commit past {sent}") from None
+        raise NotConsumed(f"{group} did not commit past {await behind()}") from None
+    finally:
+        await admin.close()
 
 
-def vat_request(mesh: MeshClient, text: str, **data: Any) -> RequestSubmitted:
+def new_request(mesh: MeshClient, text: str, **data: Any) -> RequestSubmitted:
+    """A request with an id of its own (the client would make one up, too)."""
     return mesh.request(text, request_id=new_id(), **data)
-
-
-async def answered(
-    mesh: MeshClient,
-    request: RequestSubmitted,
-    timeout: float = WAIT_S,  # noqa: ASYNC109
-) -> RequestCompleted:
-    future = await mesh.submit(request)
-    return await asyncio.wait_for(future, timeout)
 
 
 async def serves_next_request(
@@ -322,7 +353,7 @@ async def serves_next_request(
     Sent on the partition a bad record went to, it must pass the same
     consumer after that record: proof that the consumer moved on.
     """
-    request = vat_request(mesh, "VAT rates in Germany please")
+    request = new_request(mesh, "VAT rates in Germany please")
     future = mesh.expect(request.requestid)
     await raw.send(
         mesh.settings.requests_topic, encode(request), key=request.requestid, partition=partition

@@ -1,14 +1,50 @@
-"""Requests the rules planner answers: one call, a few calls, a fan-out to all 27 countries."""
+"""Requests the rules planner answers: one call, a few calls, all 27 countries, a reply topic."""
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
+from slmesh.runtime.broker import ensure_topics
 from slmesh.runtime.client import MeshClient
+from slmesh.runtime.settings import MeshSettings
+from slmesh.schemas import RequestCompleted, encode
 
-from .kit import WAIT_S, TopicTap, no_second_response
+from .kit import (
+    WAIT_S,
+    RawProducer,
+    TopicTap,
+    new_request,
+    no_second_response,
+    responses_for,
+    settle,
+)
 
 pytestmark = pytest.mark.integration
+
+EU_27 = {
+    "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE",
+    "IT", "LV", "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE",
+}  # fmt: skip
+
+
+def country_rates(response: RequestCompleted) -> dict[str, dict[str, object]]:
+    """Asked country -> the rates its call returned, checking each call answered it."""
+    found: dict[str, dict[str, object]] = {}
+    for call in response.data.calls:
+        assert call.micromodel == "vat-rates"
+        assert call.status == "ok", call
+        assert call.output is not None
+        assert call.model == "deterministic"
+        rates = call.output["rates"]
+        assert isinstance(rates, list)
+        assert len(rates) == 1
+        entry = rates[0]
+        assert isinstance(entry, dict)
+        assert entry["country"] == call.arguments["country"]
+        found[str(entry["country"])] = dict(entry)
+    return found
 
 
 async def test_a_single_call_answers_with_the_german_rates(
@@ -20,16 +56,80 @@ async def test_a_single_call_answers_with_the_german_rates(
     assert data.status == "ok", data.answer
     assert data.error is None
     assert data.planner == "rules"
-    assert len(data.calls) == 1
-    call = data.calls[0]
-    assert (call.micromodel, call.arguments, call.status) == ("vat-rates", {"country": "DE"}, "ok")
-    assert call.output is not None
-    rates = call.output["rates"]
-    assert isinstance(rates, list)
-    assert len(rates) == 1
-    germany = rates[0]
-    assert isinstance(germany, dict)
-    assert (germany["country"], germany["standard"]) == ("DE", 19)
+    assert [(c.micromodel, c.arguments) for c in data.calls] == [("vat-rates", {"country": "DE"})]
+    assert country_rates(response)["DE"]["standard"] == 19
     assert "Germany (DE): standard 19%" in data.answer
     assert response.source.startswith("/slmesh/orchestrator/orchestrator-")
     await no_second_response(responses, response.requestid)
+
+
+async def test_three_countries_become_three_calls_in_one_answer(mesh: MeshClient) -> None:
+    response = await mesh.ask(
+        "VAT rates in Germany, France and Italy",
+        timeout_s=WAIT_S,
+        metadata={"tenant": "acme", "ticket": "T-42"},
+    )
+
+    data = response.data
+    assert data.status == "ok", data.answer
+    assert [c.arguments["country"] for c in data.calls] == ["DE", "FR", "IT"]
+    rates = country_rates(response)
+    assert (rates["DE"]["standard"], rates["FR"]["standard"], rates["IT"]["standard"]) == (
+        19,
+        20,
+        22,
+    )
+    for line in (
+        "Germany (DE): standard 19%",
+        "France (FR): standard 20%",
+        "Italy (IT): standard 22%",
+    ):
+        assert line in data.answer
+    assert len({c.task_id for c in data.calls}) == 3
+    assert data.metadata == {"tenant": "acme", "ticket": "T-42"}
+
+
+async def test_all_eu_countries_fan_out_to_27_calls(mesh: MeshClient) -> None:
+    response = await mesh.ask("VAT rates in all EU countries", timeout_s=WAIT_S)
+
+    data = response.data
+    assert data.status == "ok", data.answer
+    assert len(data.calls) == 27
+    assert set(country_rates(response)) == EU_27
+    assert len(data.answer.splitlines()) == 27
+    assert "Germany (DE): standard 19%" in data.answer
+    assert "Sweden (SE): standard 25%" in data.answer
+
+
+@pytest.mark.parametrize("topic_exists", [False, True], ids=["new-topic", "existing-topic"])
+async def test_a_request_with_its_own_reply_topic_is_answered_there(
+    topic_exists: bool,
+    mesh: MeshClient,
+    raw: RawProducer,
+    settings: MeshSettings,
+    responses: TopicTap,
+) -> None:
+    topic = f"it.erp-responses.{uuid.uuid4().hex[:8]}"
+    if topic_exists:
+        await ensure_topics(settings, [topic])
+    # Otherwise the orchestrator has to create the topic on first use.
+    request = new_request(mesh, "VAT in France?", reply_topic=topic, metadata={"erp": "1"})
+    await raw.send(settings.requests_topic, encode(request), key=request.requestid)
+
+    tap = TopicTap(settings, topic)
+    await tap.start(from_beginning=True)
+    try:
+        [record] = await tap.wait_for(lambda r: r.key_text == request.requestid)
+        response = record.event(RequestCompleted)
+        assert response.requestid == request.requestid
+        assert response.causationid == request.id
+        assert response.data.status == "ok", response.data.answer
+        assert response.data.metadata == {"erp": "1"}
+        assert "France (FR): standard 20%" in response.data.answer
+        await settle(tap)
+        assert len(tap.matching(lambda r: r.key_text == request.requestid)) == 1
+    finally:
+        await tap.stop()
+    # ... and not on the mesh's own response topic.
+    await responses.caught_up()
+    assert responses_for(responses, request.requestid) == []

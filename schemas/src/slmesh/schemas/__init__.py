@@ -7,7 +7,7 @@ from slmesh.schemas.codec import (
     describe_errors,
     encode,
 )
-from slmesh.schemas.envelope import CONTENT_TYPE, SPEC_VERSION, Contract, Envelope
+from slmesh.schemas.envelope import CONTENT_TYPE, SPEC_VERSION, Contract, Envelope, is_valid_id
 from slmesh.schemas.events import (
     EVENT_TYPES,
     CallOutcome,
@@ -30,6 +30,8 @@ from slmesh.schemas.events import (
     TaskRequested,
     TaskRequestedData,
     TokenUsage,
+    is_valid_task_id,
+    is_valid_topic,
 )
 
 __all__ = [
@@ -63,4 +65,7 @@ __all__ = [
     "decode",
     "describe_errors",
     "encode",
+    "is_valid_id",
+    "is_valid_task_id",
+    "is_valid_topic",
 ]

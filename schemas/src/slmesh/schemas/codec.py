@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 import orjson
 from pydantic import ValidationError
 
-from slmesh.schemas.envelope import DATASCHEMA_PATTERN, SPEC_VERSION, Envelope
+from slmesh.schemas.envelope import DATASCHEMA_PATTERN, SPEC_VERSION, Envelope, is_valid_id
 from slmesh.schemas.events import EVENT_TYPES, ErrorCode
 
 # Large enough for a long document to summarise, small enough that one producer
@@ -56,7 +56,9 @@ def decode(
         raise ContractError(
             "malformed_event", f"an event is a JSON object, got {type(obj).__name__}"
         )
-    request_id = obj.get("requestid") if isinstance(obj.get("requestid"), str) else None
+    # Only an id that could be answered is passed on: a response to an invalid
+    # id would itself be an invalid event.
+    request_id = obj.get("requestid") if is_valid_id(obj.get("requestid")) else None
 
     def fail(code: ErrorCode, message: str) -> ContractError:
         return ContractError(code, message, request_id)

@@ -20,6 +20,7 @@ CONTENT_TYPE = "application/cloudevents+json; charset=UTF-8"
 
 # Extension attribute names must be lower-case alphanumerics (CloudEvents §3.1.1).
 _ID_PATTERN = r"^[A-Za-z0-9._:\-]{1,128}$"
+_ID = re.compile(_ID_PATTERN)
 DATASCHEMA_PATTERN = re.compile(r"^urn:slmesh:(?P<event>[A-Za-z]+):v(?P<version>\d+)$")
 
 
@@ -27,6 +28,11 @@ class Contract(BaseModel):
     """Base of every contract model: unknown fields are an error, not silently dropped."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def is_valid_id(value: object) -> bool:
+    """Whether `value` can serve as an event or request id (and so be answered)."""
+    return isinstance(value, str) and _ID.match(value) is not None
 
 
 def dataschema_for(event_name: str, version: int) -> str:

@@ -7,6 +7,7 @@ it hears about instead of a silently ignored field.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -16,6 +17,19 @@ from slmesh.schemas.envelope import Contract, Envelope
 
 MAX_INPUT_CHARS = 32_000
 _TOPIC_PATTERN = r"^[A-Za-z0-9._\-]{1,249}$"
+_TASK_ID_PATTERN = r"^[A-Za-z0-9._:\-]{1,160}$"
+_TOPIC = re.compile(_TOPIC_PATTERN)
+_TASK_ID = re.compile(_TASK_ID_PATTERN)
+
+
+def is_valid_topic(value: object) -> bool:
+    return isinstance(value, str) and _TOPIC.match(value) is not None
+
+
+def is_valid_task_id(value: object) -> bool:
+    return isinstance(value, str) and _TASK_ID.match(value) is not None
+
+
 _NAME_PATTERN = r"^[a-z][a-z0-9\-]{0,62}$"
 
 Classification = Literal["public", "internal", "confidential", "restricted"]
@@ -132,7 +146,7 @@ class RequestSubmitted(Envelope):
 
 class TaskRequestedData(Contract):
     task_id: str = Field(
-        pattern=r"^[A-Za-z0-9._:\-]{1,160}$",
+        pattern=_TASK_ID_PATTERN,
         description="Unique id of this call; the Kafka key on task topics.",
     )
     micromodel: MicromodelName

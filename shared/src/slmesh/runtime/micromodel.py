@@ -42,6 +42,9 @@ from slmesh.schemas import (
     TaskRequested,
     decode,
     describe_errors,
+    is_valid_id,
+    is_valid_task_id,
+    is_valid_topic,
 )
 
 logger = logging.getLogger(__name__)
@@ -216,7 +219,9 @@ def _salvage_task_ids(body: bytes) -> tuple[str, str, str] | None:
         task_id, reply_topic = data["task_id"], data["reply_topic"]
     except (orjson.JSONDecodeError, KeyError, TypeError):
         return None
-    if all(isinstance(v, str) and v for v in (request_id, task_id, reply_topic)):
+    # Ids the contract would refuse cannot be answered: a TaskFailed for them
+    # would itself be invalid.
+    if is_valid_id(request_id) and is_valid_task_id(task_id) and is_valid_topic(reply_topic):
         return request_id, task_id, reply_topic
     return None
 

@@ -43,6 +43,7 @@ from slmesh.schemas import (
     TaskFailed,
     TaskRequested,
     decode,
+    is_valid_id,
 )
 
 logger = logging.getLogger(__name__)
@@ -342,11 +343,12 @@ def _deadline_error(calls: list[CallOutcome]) -> ErrorInfo | None:
 
 
 def _key_text(key: bytes | None) -> str | None:
+    """The record key as a request id, when it is one the contract accepts."""
     if not key:
         return None
     with contextlib.suppress(UnicodeDecodeError):
         text = key.decode()
-        if 0 < len(text) <= 128:
+        if is_valid_id(text):
             return text
     return None
 

@@ -848,11 +848,12 @@ def report(plan: Plan, results: Results) -> list[str]:
         "hops:    4 produce/consume hops each; mesh = orchestrator + vat-rates processes, "
         f"raw = front + echo relay processes; {ctx['partitions']} partitions per topic"
     )
-    raw_commit = "commit after every record, as the mesh" if plan.raw_commit else "no commits"
-    w(
-        f"raw:     gather count in relay memory (the mesh keeps gather state in Redis); "
-        f"{raw_commit} (the mesh commits after every record)"
+    raw_commit = (
+        "offsets committed after every record, as the mesh does"
+        if plan.raw_commit
+        else "no offset commits (the mesh commits after every record; --raw-commit adds them)"
     )
+    w(f"raw:     gather count in relay memory (the mesh keeps it in Redis); {raw_commit}")
     for kind in KINDS:
         s = results.sizes[kind]
         w(

@@ -32,7 +32,6 @@ from .kit import (
     REQUESTS_GROUP,
     VAT_RATES_GROUP,
     WAIT_S,
-    NotConsumed,
     RawProducer,
     Record,
     Sent,
@@ -244,13 +243,6 @@ async def test_a_rejected_request_sent_twice_is_answered_once(
 BUG_BOUND_S = 3.0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=NotConsumed,
-    reason="orchestrator _reject_record builds a RequestCompleted for a request id that "
-    "is not a valid id (service.py:166,171) and raises ValidationError; the record "
-    "is never acked",
-)
 async def test_a_rejected_record_whose_key_is_no_valid_id_is_still_committed(
     mesh: MeshClient, raw: RawProducer, settings: MeshSettings, deadletters: TopicTap
 ) -> None:
@@ -262,12 +254,6 @@ async def test_a_rejected_record_whose_key_is_no_valid_id_is_still_committed(
     await until_consumed(settings, REQUESTS_GROUP, sent, timeout=BUG_BOUND_S)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=TimeoutError,
-    reason="orchestrator _reject_record prefers the body's requestid even when it is "
-    "invalid (service.py:166) over a valid Kafka key, and then raises ValidationError",
-)
 async def test_a_request_with_an_invalid_id_is_answered_by_its_valid_key(
     mesh: MeshClient, raw: RawProducer, settings: MeshSettings, deadletters: TopicTap
 ) -> None:
@@ -286,12 +272,6 @@ async def test_a_request_with_an_invalid_id_is_answered_by_its_valid_key(
     assert response.data.error.code == "invalid_event"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=NotConsumed,
-    reason="micromodel _salvage_task_ids (micromodel.py:212) accepts any non-empty "
-    "strings; TaskFailed.create then raises ValidationError and the task is never acked",
-)
 async def test_a_malformed_task_with_unusable_ids_is_still_committed(
     raw: RawProducer, settings: MeshSettings, deadletters: TopicTap
 ) -> None:

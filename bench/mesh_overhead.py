@@ -73,7 +73,7 @@ TARGET_RATIO = 1.5  # mesh p50 / raw p50
 TARGET_FANOUT_ADDED_MS = 30.0  # mesh fan-out p50 - mesh single p50
 
 HEADERS = [("content-type", CONTENT_TYPE.encode())]  # as the mesh sends
-REQUEST_TIMEOUT_S = 30.0
+REQUEST_TIMEOUT_S = 10.0
 # Past this many failed requests on one side the run stops: its figures would mean nothing,
 # and waiting out more timeouts would blow the time budget.
 MAX_ERRORS = 3
@@ -458,16 +458,33 @@ def raw_ask(client: RawClient, calls: int, sizes: Sizes) -> Ask:
     return ask
 
 
-async def sequential(ask: Ask, count: int, into: Latencies) -> None:
+OnFailure = Callable[[Exception, int], None]
+
+
+def failure_policy(stack: DevStack) -> OnFailure:
+    """What a failed request does: name a dead process at once, else stop after MAX_ERRORS."""
+
+    def on_failure(exc: Exception, errors: int) -> None:
+        print(f"    request failed: {exc!r}", flush=True)
+        gone = [f"{s.name} {s.state}" for s in stack.services if s.returncode is not None]
+        if stack.broker is not None and not stack.broker.running:
+            gone.append("tansu")
+        if gone:
+            raise RuntimeError(f"stopped during the run: {', '.join(gone)}") from exc
+        if errors > MAX_ERRORS:
+            raise RuntimeError(f"more than {MAX_ERRORS} requests failed") from exc
+
+    return on_failure
+
+
+async def sequential(ask: Ask, count: int, into: Latencies, on_failure: OnFailure) -> None:
     for _ in range(count):
         started = time.perf_counter()
         try:
             await ask(REQUEST_TIMEOUT_S)
         except (TimeoutError, RuntimeError) as exc:
             into.errors += 1
-            print(f"    request failed: {exc!r}", flush=True)
-            if into.errors > MAX_ERRORS:
-                raise RuntimeError(f"more than {MAX_ERRORS} requests failed") from exc
+            on_failure(exc, into.errors)
             continue
         into.ms.append((time.perf_counter() - started) * 1000)
 
@@ -486,7 +503,7 @@ async def warm_up(ask: Ask, count: int, what: str) -> None:
         await ask(REQUEST_TIMEOUT_S)
 
 
-async def concurrent(ask: Ask, total: int, in_flight: int) -> Throughput:
+async def concurrent(ask: Ask, total: int, in_flight: int, on_failure: OnFailure) -> Throughput:
     result = Throughput(requests=total, concurrency=in_flight)
     remaining = total
 
@@ -499,16 +516,17 @@ async def concurrent(ask: Ask, total: int, in_flight: int) -> Throughput:
                 await ask(REQUEST_TIMEOUT_S * 2)
             except (TimeoutError, RuntimeError) as exc:
                 result.errors += 1
-                print(f"    request failed: {exc!r}", flush=True)
-                if result.errors > MAX_ERRORS:
-                    raise RuntimeError(f"more than {MAX_ERRORS} requests failed") from exc
+                on_failure(exc, result.errors)
                 continue
             result.latency.ms.append((time.perf_counter() - started) * 1000)
 
     started = time.perf_counter()
-    async with asyncio.TaskGroup() as group:  # one failure cancels the other workers
-        for _ in range(in_flight):
-            group.create_task(worker())
+    try:
+        async with asyncio.TaskGroup() as group:  # one failure cancels the other workers
+            for _ in range(in_flight):
+                group.create_task(worker())
+    except ExceptionGroup as failed:
+        raise failed.exceptions[0] from None
     result.seconds = time.perf_counter() - started
     return result
 
@@ -643,7 +661,7 @@ async def bench(plan: Plan, results: Results, workdir: Path) -> None:
             MeshClient(settings, source="/slmesh/bench") as mesh,
             RawClient(settings, topics) as raw,
         ):
-            await measure(plan, results, settings, mesh, raw, pids)
+            await measure(plan, results, settings, mesh, raw, pids, failure_policy(stack))
     finally:
         _step("stopping everything ...")
         await stack.stop()
@@ -658,6 +676,7 @@ async def measure(
     mesh: MeshClient,
     raw: RawClient,
     pids: dict[str, int],
+    on_failure: OnFailure,
 ) -> None:
     calls = {"single": 1, "fanout": FANOUT_CALLS}
     texts = {"single": SINGLE_TEXT, "fanout": FANOUT_TEXT}
@@ -692,13 +711,15 @@ async def measure(
 
     whole = CpuMeter(pids)
     with whole.measuring():
-        await measure_latency(plan, results, asks)
-        await measure_throughput(plan, results, asks, meter)
+        await measure_latency(plan, results, asks, on_failure)
+        await measure_throughput(plan, results, asks, meter, on_failure)
     results.others_cpu_pct = 100 * whole.others / whole.wall
     results.steal_pct = 100 * whole.steal / whole.wall
 
 
-async def measure_latency(plan: Plan, results: Results, asks: dict[tuple[str, str], Ask]) -> None:
+async def measure_latency(
+    plan: Plan, results: Results, asks: dict[tuple[str, str], Ask], on_failure: OnFailure
+) -> None:
     """Sequential requests, mesh and raw alternating request by request (ABBA).
 
     Alternating this finely means load from elsewhere on the machine, which
@@ -711,11 +732,15 @@ async def measure_latency(plan: Plan, results: Results, asks: dict[tuple[str, st
         _step(f"latency, {kind}: {counts[kind]} sequential requests per side, alternating ...")
         for i in range(counts[kind]):
             for side in SIDES if i % 2 == 0 else SIDES[::-1]:
-                await sequential(asks[side, kind], 1, results.latency[side, kind])
+                await sequential(asks[side, kind], 1, results.latency[side, kind], on_failure)
 
 
 async def measure_throughput(
-    plan: Plan, results: Results, asks: dict[tuple[str, str], Ask], meter: CpuMeter
+    plan: Plan,
+    results: Results,
+    asks: dict[tuple[str, str], Ask],
+    meter: CpuMeter,
+    on_failure: OnFailure,
 ) -> None:
     """A fixed count, a fixed number in flight; two halves per side: mesh, raw, raw, mesh."""
     totals = {"single": plan.tp_single, "fanout": plan.tp_fanout}
@@ -725,7 +750,7 @@ async def measure_throughput(
         for half, side in enumerate((*SIDES, *SIDES[::-1])):
             count = totals[kind] // 2 if half < 2 else totals[kind] - totals[kind] // 2
             with meter.measuring():
-                part = await concurrent(asks[side, kind], count, plan.in_flight)
+                part = await concurrent(asks[side, kind], count, plan.in_flight, on_failure)
             tp = results.throughput.setdefault((side, kind), Throughput(concurrency=plan.in_flight))
             tp.requests += part.requests
             tp.seconds += part.seconds

@@ -15,7 +15,7 @@ from faststream.kafka import KafkaMessage, TestKafkaBroker
 from pydantic import BaseModel, ConfigDict
 
 from slmesh.runtime.micromodel import Micromodel, build_runner
-from slmesh.runtime.service import raw_body
+from slmesh.runtime.service import message_itself, raw_body
 from slmesh.runtime.settings import MeshSettings
 from slmesh.schemas import TaskCompleted, TaskFailed, TaskRequested, decode, encode
 
@@ -64,7 +64,7 @@ def task(arguments: dict[str, Any], *, micromodel: str = "adder", late: bool = F
 
 
 async def run(value: bytes) -> tuple[list[TaskCompleted | TaskFailed], list[KafkaMessage]]:
-    runner = build_runner(ADDER, SETTINGS)
+    runner, consumption = build_runner(ADDER, SETTINGS)
     replies: list[TaskCompleted | TaskFailed] = []
     dead: list[KafkaMessage] = []
 
@@ -73,12 +73,14 @@ async def run(value: bytes) -> tuple[list[TaskCompleted | TaskFailed], list[Kafk
         event: TaskCompleted | TaskFailed = decode(body, (TaskCompleted, TaskFailed))  # type: ignore[assignment]
         replies.append(event)
 
-    @runner.broker.subscriber(SETTINGS.deadletter_topic, decoder=raw_body)
-    async def on_dead(body: bytes, message: KafkaMessage) -> None:
+    @runner.broker.subscriber(SETTINGS.deadletter_topic, decoder=message_itself)
+    async def on_dead(message: KafkaMessage) -> None:
         dead.append(message)
 
     async with TestKafkaBroker(runner.broker) as broker:
         await broker.publish(value, SETTINGS.task_topic("adder"), key=b"req-1:1")
+        # The task is handled in its own asyncio task; wait for it like shutdown does.
+        await consumption.drain()
     runner.worker.shutdown()
     return replies, dead
 

@@ -16,9 +16,12 @@ from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
+from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.security import SASLPlaintext
 
+from slmesh.runtime.consumption import ConcurrentConsumption
+from slmesh.runtime.service import message_itself
 from slmesh.runtime.settings import MeshSettings
 
 logger = logging.getLogger(__name__)
@@ -78,8 +81,33 @@ def create_broker(settings: MeshSettings, *, client_id: str) -> KafkaBroker:
         max_request_size=max(settings.max_event_bytes * 4, 1024 * 1024),
         logger=logging.getLogger("slmesh.faststream"),
         log_level=logging.DEBUG,
+        # Handlers take the message itself (service.message_itself): no
+        # per-record dependency injection.
+        apply_types=False,
         **profile.producer,
     )
+
+
+def subscribe(
+    broker: KafkaBroker,
+    settings: MeshSettings,
+    topic: str,
+    *,
+    group_id: str,
+    consumption: ConcurrentConsumption,
+    title: str,
+    description: str | None = None,
+) -> None:
+    """Consume `topic` in `group_id`; offsets are committed by `consumption` only."""
+    broker.subscriber(
+        topic,
+        group_id=group_id,
+        ack_policy=AckPolicy.MANUAL,
+        decoder=message_itself,
+        title=title,
+        description=description,
+        **consumer_options(settings),
+    )(consumption.on_message)
 
 
 def consumer_options(settings: MeshSettings) -> dict[str, Any]:

@@ -17,19 +17,20 @@ from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 import orjson
-from faststream import AckPolicy, FastStream
+from aiokafka.structs import ConsumerRecord
+from faststream import FastStream
 from faststream.kafka import KafkaBroker
-from faststream.kafka.annotations import KafkaMessage
 from pydantic import BaseModel, ValidationError
 
-from slmesh.runtime.broker import consumer_options, create_broker, ensure_topics
+from slmesh.runtime.broker import create_broker, ensure_topics, subscribe
 from slmesh.runtime.concurrency import Worker
+from slmesh.runtime.consumption import ConcurrentConsumption
 from slmesh.runtime.publishing import publish_dead_letter, publish_event
 from slmesh.runtime.service import (
     READY_MARKER,
     configure_logging,
     faststream_logger,
-    raw_body,
+    lifecycle,
     run,
 )
 from slmesh.runtime.settings import MeshSettings
@@ -100,17 +101,18 @@ class TaskRunner(Generic[In, Out]):
         self.source = settings.source(micromodel.name)
         self.worker = Worker(f"micromodel-{micromodel.name}")
 
-    async def handle(self, body: bytes, message: KafkaMessage) -> None:
-        record = message.raw_message
-        assert not isinstance(record, tuple)
+    async def handle(self, record: ConsumerRecord[bytes, bytes]) -> None:
+        """One task record -> one reply or one dead letter, published before this returns.
+
+        The offset is committed only after this returns (ConcurrentConsumption).
+        """
+        body = record.value or b""
         try:
             task = decode(body, (TaskRequested,), max_bytes=self.settings.max_event_bytes)
         except ContractError as exc:
             await self._reject_record(record, exc.code, exc.message, body)
         else:
             await self._answer(task)
-        # Commit only now that the reply (or dead letter) is published.
-        await message.ack()
 
     async def _answer(self, task: TaskRequested) -> None:
         started = time.perf_counter()
@@ -226,26 +228,29 @@ def _salvage_task_ids(body: bytes) -> tuple[str, str, str] | None:
     return None
 
 
-def build_runner(micromodel: Micromodel[In, Out], settings: MeshSettings) -> TaskRunner[In, Out]:
-    """The broker with the micromodel's subscriber registered, wrapped in its runner."""
+def build_runner(
+    micromodel: Micromodel[In, Out], settings: MeshSettings
+) -> tuple[TaskRunner[In, Out], ConcurrentConsumption]:
+    """The broker with the micromodel's subscriber registered, and who handles its records."""
     broker = create_broker(settings, client_id=f"slmesh-{micromodel.name}")
     runner = TaskRunner(micromodel, settings, broker)
-    broker.subscriber(
+    consumption = ConcurrentConsumption(f"{micromodel.name} tasks", runner.handle)
+    subscribe(
+        broker,
+        settings,
         settings.task_topic(micromodel.name),
         group_id=f"slmesh.micromodel.{micromodel.name}",
-        ack_policy=AckPolicy.MANUAL,
-        decoder=raw_body,
+        consumption=consumption,
         title=f"{micromodel.name} tasks",
         description=micromodel.description,
-        **consumer_options(settings),
-    )(runner.handle)
-    return runner
+    )
+    return runner, consumption
 
 
 def create_app(micromodel: Micromodel[In, Out], settings: MeshSettings | None = None) -> FastStream:
     """The micromodel as a FastStream app: one subscriber on its task topic."""
     settings = settings or MicromodelSettings()
-    runner = build_runner(micromodel, settings)
+    runner, consumption = build_runner(micromodel, settings)
     broker = runner.broker
     topic = settings.task_topic(micromodel.name)
 
@@ -253,7 +258,7 @@ def create_app(micromodel: Micromodel[In, Out], settings: MeshSettings | None = 
         await ensure_topics(settings, [topic, settings.replies_topic, settings.deadletter_topic])
 
     async def announce() -> None:
-        logger.info(
+        lifecycle.info(
             "%s: micromodel %s %s consuming %s as %s",
             READY_MARKER,
             micromodel.name,
@@ -267,6 +272,7 @@ def create_app(micromodel: Micromodel[In, Out], settings: MeshSettings | None = 
         logger=faststream_logger,
         on_startup=[prepare],
         after_startup=[announce],
+        on_shutdown=[consumption.drain],
         after_shutdown=[runner.worker.shutdown],
     )
 

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from faststream import FastStream, StreamMessage
 
 # The dev stack and the tests wait for this word in a service's output.
 READY_MARKER = "slmesh-ready"
+
+
+# Readiness is announced whatever the log level: supervisors wait for it.
+lifecycle = logging.getLogger("slmesh.lifecycle")
 
 
 def configure_logging(level: str) -> None:
@@ -21,6 +25,17 @@ def configure_logging(level: str) -> None:
     )
     # aiokafka logs every rebalance step at INFO; that is noise for a mesh operator.
     logging.getLogger("aiokafka").setLevel(logging.WARNING)
+    lifecycle.setLevel(logging.INFO)
+
+
+async def message_itself(message: StreamMessage[Any]) -> StreamMessage[Any]:
+    """Decoder that hands the handler the message itself, with its record and consumer.
+
+    With the broker's `apply_types=False`, FastStream calls the handler with
+    whatever the decoder returns and no dependency injection, which would
+    otherwise resolve the message in a worker thread on every record.
+    """
+    return message
 
 
 async def raw_body(message: StreamMessage[object]) -> bytes:

@@ -15,20 +15,20 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka.structs import ConsumerRecord
-from faststream import AckPolicy, FastStream
+from faststream import FastStream
 from faststream.kafka import KafkaBroker
-from faststream.kafka.annotations import KafkaMessage
 
 from slmesh.orchestrator.composer import compose, response_status
 from slmesh.orchestrator.planner import Plan, PlannedCall, Planner, RulesPlanner
 from slmesh.orchestrator.settings import OrchestratorSettings
-from slmesh.runtime.broker import consumer_options, create_broker, ensure_topics, mesh_topics
+from slmesh.runtime.broker import create_broker, ensure_topics, mesh_topics, subscribe
+from slmesh.runtime.consumption import ConcurrentConsumption
 from slmesh.runtime.publishing import publish_dead_letter, publish_event
 from slmesh.runtime.service import (
     READY_MARKER,
     configure_logging,
     faststream_logger,
-    raw_body,
+    lifecycle,
     run,
 )
 from slmesh.runtime.store import GatherSnapshot, GatherStore, ReplyOutcome
@@ -72,18 +72,20 @@ class Orchestrator:
 
     # --- requests ---------------------------------------------------------------
 
-    async def on_request(self, body: bytes, message: KafkaMessage) -> None:
-        record = message.raw_message
-        assert isinstance(record, ConsumerRecord)
+    async def on_request(self, record: ConsumerRecord[bytes, bytes]) -> None:
+        """Plan, open the gather state, dispatch the tasks (or answer the error).
+
+        Its offset is committed only after this returns (ConcurrentConsumption).
+        """
         received_ms = _now_ms()
         try:
-            request = decode(body, (RequestSubmitted,), max_bytes=self.settings.max_event_bytes)
+            request = decode(
+                record.value or b"", (RequestSubmitted,), max_bytes=self.settings.max_event_bytes
+            )
         except ContractError as exc:
             await self._reject_record(record, exc)
         else:
             await self._start(request, received_ms)
-        # Commit only after the tasks (or the error answer) are published.
-        await message.ack()
 
     async def _start(self, request: RequestSubmitted, received_ms: float) -> None:
         plan = self._explicit_plan(request) if request.data.calls else None
@@ -209,12 +211,12 @@ class Orchestrator:
 
     # --- replies ----------------------------------------------------------------
 
-    async def on_reply(self, body: bytes, message: KafkaMessage) -> None:
-        record = message.raw_message
-        assert isinstance(record, ConsumerRecord)
+    async def on_reply(self, record: ConsumerRecord[bytes, bytes]) -> None:
         try:
             reply: TaskCompleted | TaskFailed = decode(
-                body, (TaskCompleted, TaskFailed), max_bytes=self.settings.max_event_bytes
+                record.value or b"",
+                (TaskCompleted, TaskFailed),
+                max_bytes=self.settings.max_event_bytes,
             )  # type: ignore[assignment]  # mypy joins the tuple's classes to their base
         except ContractError as exc:
             await publish_dead_letter(
@@ -227,7 +229,6 @@ class Orchestrator:
             )
         else:
             await self._gather(reply)
-        await message.ack()
 
     async def _gather(self, reply: TaskCompleted | TaskFailed) -> None:
         rid = reply.requestid
@@ -360,23 +361,24 @@ def create_app(
     broker = create_broker(settings, client_id="slmesh-orchestrator")
     store = GatherStore.from_url(settings.redis_url.get_secret_value(), ttl_s=settings.gather_ttl_s)
     orchestrator = Orchestrator(settings, broker, store, planner or RulesPlanner())
-    options = consumer_options(settings)
-    broker.subscriber(
+    requests = ConcurrentConsumption("requests", orchestrator.on_request)
+    replies = ConcurrentConsumption("replies", orchestrator.on_reply)
+    subscribe(
+        broker,
+        settings,
         settings.requests_topic,
         group_id="slmesh.orchestrator.requests",
-        ack_policy=AckPolicy.MANUAL,
-        decoder=raw_body,
+        consumption=requests,
         title="requests",
-        **options,
-    )(orchestrator.on_request)
-    broker.subscriber(
+    )
+    subscribe(
+        broker,
+        settings,
         settings.replies_topic,
         group_id="slmesh.orchestrator.replies",
-        ack_policy=AckPolicy.MANUAL,
-        decoder=raw_body,
+        consumption=replies,
         title="replies",
-        **options,
-    )(orchestrator.on_reply)
+    )
     sweeper: list[asyncio.Task[None]] = []
 
     async def prepare() -> None:
@@ -385,7 +387,7 @@ def create_app(
 
     async def started() -> None:
         sweeper.append(asyncio.create_task(orchestrator.sweep_forever(), name="deadline-sweeper"))
-        logger.info(
+        lifecycle.info(
             "%s: orchestrator %s consuming %s and %s; micromodels: %s",
             READY_MARKER,
             settings.replica,
@@ -397,6 +399,8 @@ def create_app(
     async def stopping() -> None:
         for task in sweeper:
             task.cancel()
+        await requests.drain()
+        await replies.drain()
         await store.close()
 
     return FastStream(

@@ -34,6 +34,13 @@ def calls(rid: str, n: int) -> list[dict[str, Any]]:
     return [{"task_id": f"{rid}:{i}", "micromodel": "m", "arguments": {}} for i in range(1, n + 1)]
 
 
+async def record(store: GatherStore, rid: str, task_id: str, reply: dict[str, Any]) -> ReplyOutcome:
+    outcome, snapshot = await store.record_reply(rid, task_id, reply)
+    # Only the completing reply carries the snapshot to answer from.
+    assert (snapshot is not None) == (outcome is ReplyOutcome.COMPLETE)
+    return outcome
+
+
 async def open_request(store: GatherStore, rid: str, n: int, in_ms: int = 60_000) -> None:
     assert await store.open(
         rid, request={"reply_topic": "r"}, calls=calls(rid, n), deadline_ms=now_ms() + in_ms
@@ -42,10 +49,12 @@ async def open_request(store: GatherStore, rid: str, n: int, in_ms: int = 60_000
 
 async def test_request_completes_when_the_last_expected_reply_arrives(store: GatherStore) -> None:
     await open_request(store, "r1", 3)
-    assert await store.record_reply("r1", "r1:1", {"v": 1}) is ReplyOutcome.WAITING
-    assert await store.record_reply("r1", "r1:3", {"v": 3}) is ReplyOutcome.WAITING
-    assert await store.record_reply("r1", "r1:2", {"v": 2}) is ReplyOutcome.COMPLETE
+    assert await record(store, "r1", "r1:1", {"v": 1}) is ReplyOutcome.WAITING
+    assert await record(store, "r1", "r1:3", {"v": 3}) is ReplyOutcome.WAITING
+    outcome, completed = await store.record_reply("r1", "r1:2", {"v": 2})
+    assert outcome is ReplyOutcome.COMPLETE
     snapshot = await store.snapshot("r1")
+    assert completed == snapshot
     assert snapshot is not None
     assert snapshot.results == {"r1:1": {"v": 1}, "r1:2": {"v": 2}, "r1:3": {"v": 3}}
     assert [c["task_id"] for c in snapshot.calls] == ["r1:1", "r1:2", "r1:3"]
@@ -53,18 +62,18 @@ async def test_request_completes_when_the_last_expected_reply_arrives(store: Gat
 
 async def test_duplicate_reply_is_counted_once(store: GatherStore) -> None:
     await open_request(store, "r2", 2)
-    assert await store.record_reply("r2", "r2:1", {"v": "first"}) is ReplyOutcome.WAITING
-    assert await store.record_reply("r2", "r2:1", {"v": "again"}) is ReplyOutcome.DUPLICATE
+    assert await record(store, "r2", "r2:1", {"v": "first"}) is ReplyOutcome.WAITING
+    assert await record(store, "r2", "r2:1", {"v": "again"}) is ReplyOutcome.DUPLICATE
     snapshot = await store.snapshot("r2")
     assert snapshot is not None
     assert snapshot.results["r2:1"] == {"v": "first"}
-    assert await store.record_reply("r2", "r2:2", {"v": 2}) is ReplyOutcome.COMPLETE
+    assert await record(store, "r2", "r2:2", {"v": 2}) is ReplyOutcome.COMPLETE
 
 
 async def test_concurrent_duplicates_complete_the_request_exactly_once(store: GatherStore) -> None:
     await open_request(store, "r3", 2)
-    await store.record_reply("r3", "r3:1", {})
-    outcomes = await asyncio.gather(*(store.record_reply("r3", "r3:2", {}) for _ in range(20)))
+    await record(store, "r3", "r3:1", {})
+    outcomes = await asyncio.gather(*(record(store, "r3", "r3:2", {}) for _ in range(20)))
     assert outcomes.count(ReplyOutcome.COMPLETE) == 1
     # The others were not counted: refused as duplicates, or as arriving after completion.
     assert set(outcomes) - {ReplyOutcome.COMPLETE} <= {
@@ -75,14 +84,14 @@ async def test_concurrent_duplicates_complete_the_request_exactly_once(store: Ga
 
 async def test_reply_for_a_task_the_request_never_made_is_refused(store: GatherStore) -> None:
     await open_request(store, "r4", 1)
-    assert await store.record_reply("r4", "r4:9", {}) is ReplyOutcome.UNKNOWN_TASK
-    assert await store.record_reply("nope", "nope:1", {}) is ReplyOutcome.NOT_OPEN
+    assert await record(store, "r4", "r4:9", {}) is ReplyOutcome.UNKNOWN_TASK
+    assert await record(store, "nope", "nope:1", {}) is ReplyOutcome.NOT_OPEN
 
 
 async def test_reply_after_completion_is_ignored(store: GatherStore) -> None:
     await open_request(store, "r5", 1)
-    assert await store.record_reply("r5", "r5:1", {}) is ReplyOutcome.COMPLETE
-    assert await store.record_reply("r5", "r5:1", {}) is ReplyOutcome.NOT_OPEN
+    assert await record(store, "r5", "r5:1", {}) is ReplyOutcome.COMPLETE
+    assert await record(store, "r5", "r5:1", {}) is ReplyOutcome.NOT_OPEN
 
 
 async def test_a_redelivered_request_is_not_opened_twice(store: GatherStore) -> None:
@@ -95,7 +104,7 @@ async def test_expired_request_is_claimed_by_exactly_one_sweeper(
     store: GatherStore, redis_server: RedisHandle
 ) -> None:
     await open_request(store, "r7", 2, in_ms=-1)
-    await store.record_reply("r7", "r7:1", {"v": 1})
+    await record(store, "r7", "r7:1", {"v": 1})
     # A second replica's store on the same Redis races for the same deadline.
     other = GatherStore.from_url(redis_server.url, namespace=store._ns)
     try:
@@ -104,7 +113,7 @@ async def test_expired_request_is_claimed_by_exactly_one_sweeper(
         await other.close()
     assert sorted(claims, key=len) == [[], ["r7"]]
     # Once claimed, the missing reply can no longer complete it a second time.
-    assert await store.record_reply("r7", "r7:2", {}) is ReplyOutcome.NOT_OPEN
+    assert await record(store, "r7", "r7:2", {}) is ReplyOutcome.NOT_OPEN
     snapshot = await store.snapshot("r7")
     assert snapshot is not None
     assert set(snapshot.results) == {"r7:1"}
@@ -112,7 +121,7 @@ async def test_expired_request_is_claimed_by_exactly_one_sweeper(
 
 async def test_completed_request_is_not_claimed_by_the_sweeper(store: GatherStore) -> None:
     await open_request(store, "r8", 1, in_ms=50)
-    assert await store.record_reply("r8", "r8:1", {}) is ReplyOutcome.COMPLETE
+    assert await record(store, "r8", "r8:1", {}) is ReplyOutcome.COMPLETE
     await asyncio.sleep(0.1)
     assert await store.claim_expired() == []
 
@@ -126,7 +135,7 @@ async def test_request_answered_without_gathering_is_answered_once(store: Gather
 
 async def test_gather_state_expires(store: GatherStore, redis_server: RedisHandle) -> None:
     await open_request(store, "r10", 2)
-    await store.record_reply("r10", "r10:1", {})
+    await record(store, "r10", "r10:1", {})
     client = store._redis
     state, results, tasks = store._keys("r10")
     for key in (state, results, tasks):

@@ -58,7 +58,10 @@ Out = TypeVar("Out", bound=BaseModel)
 class Micromodel(Generic[In, Out]):
     """One specialised function of the mesh.
 
-    `handler` is a plain function: it runs in a worker thread, so it may block.
+    `handler` is a plain function: it runs in a worker thread, so it may block
+    (model inference does). A handler that only looks something up in memory
+    may set `blocking=False` to run on the event loop: for microseconds of
+    work, the thread hop would cost more than the work.
     `summarize` turns an output into the words a composer quotes verbatim.
     """
 
@@ -70,6 +73,7 @@ class Micromodel(Generic[In, Out]):
     version: str = "0.1.0"
     model: str = "deterministic"
     summarize: Callable[[Out], str] | None = None
+    blocking: bool = True
 
     def input_schema(self) -> dict[str, Any]:
         return self.input_model.model_json_schema()
@@ -154,7 +158,10 @@ class TaskRunner(Generic[In, Out]):
         except ValidationError as exc:
             raise TaskRejected("invalid_arguments", describe_errors(exc)) from exc
         try:
-            output = await self.worker.run(lambda: mm.handler(arguments))
+            if mm.blocking:
+                output = await self.worker.run(lambda: mm.handler(arguments))
+            else:
+                output = mm.handler(arguments)
         except Exception as exc:
             logger.exception("handler of %s failed on task %s", mm.name, task.data.task_id)
             raise TaskRejected("handler_error", f"{type(exc).__name__}: {exc}") from exc

@@ -39,7 +39,9 @@ local pending = redis.call('HINCRBY', KEYS[1], 'pending', -1)
 if pending <= 0 then
   redis.call('HSET', KEYS[1], 'state', 'done')
   redis.call('ZREM', KEYS[4], ARGV[3])
-  return 0
+  -- Hand the completer everything it needs to answer, saving a round trip.
+  local state = redis.call('HMGET', KEYS[1], 'request', 'calls')
+  return {0, state[1], state[2], redis.call('HGETALL', KEYS[2])}
 end
 return pending
 """
@@ -144,15 +146,17 @@ class GatherStore:
 
     async def record_reply(
         self, request_id: str, task_id: str, reply: dict[str, Any]
-    ) -> ReplyOutcome:
+    ) -> tuple[ReplyOutcome, GatherSnapshot | None]:
+        """Count a reply once. On COMPLETE the snapshot to answer from comes with it."""
         state, results, tasks = self._keys(request_id)
-        code = int(
-            await self._record(
-                keys=[state, results, tasks, self._deadlines],
-                args=[task_id, orjson.dumps(reply), request_id],
-            )
+        raw = await self._record(
+            keys=[state, results, tasks, self._deadlines],
+            args=[task_id, orjson.dumps(reply), request_id],
         )
-        return ReplyOutcome(min(code, 1))
+        if isinstance(raw, list):
+            _, request_raw, calls_raw, flat = raw
+            return ReplyOutcome.COMPLETE, _snapshot(request_raw, calls_raw, _pairs(flat))
+        return ReplyOutcome(min(int(raw), 1)), None
 
     async def claim_expired(self, now_ms: int | None = None, limit: int = 50) -> list[str]:
         """Requests past their deadline that this caller now owns and must answer."""
@@ -177,8 +181,16 @@ class GatherStore:
             (request_raw, calls_raw), results_raw = await pipe.execute()
         if request_raw is None or calls_raw is None:
             return None
-        return GatherSnapshot(
-            request=orjson.loads(request_raw),
-            calls=orjson.loads(calls_raw),
-            results={k.decode(): orjson.loads(v) for k, v in results_raw.items()},
-        )
+        return _snapshot(request_raw, calls_raw, results_raw)
+
+
+def _pairs(flat: list[bytes]) -> dict[bytes, bytes]:
+    return dict(zip(flat[::2], flat[1::2], strict=True))
+
+
+def _snapshot(request_raw: bytes, calls_raw: bytes, results: dict[bytes, bytes]) -> GatherSnapshot:
+    return GatherSnapshot(
+        request=orjson.loads(request_raw),
+        calls=orjson.loads(calls_raw),
+        results={k.decode(): orjson.loads(v) for k, v in results.items()},
+    )

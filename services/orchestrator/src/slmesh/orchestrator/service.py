@@ -14,6 +14,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from aiokafka.structs import ConsumerRecord
 from faststream import FastStream
 from faststream.kafka import KafkaBroker
@@ -228,17 +229,15 @@ class Orchestrator:
                 service=SERVICE,
             )
         else:
-            await self._gather(reply)
+            await self._gather(reply, record.value or b"")
 
-    async def _gather(self, reply: TaskCompleted | TaskFailed) -> None:
+    async def _gather(self, reply: TaskCompleted | TaskFailed, raw: bytes) -> None:
         rid = reply.requestid
-        stored = {
-            "event": reply.model_dump(mode="json", exclude_none=True),
-            "received_ms": _now_ms(),
-        }
-        outcome = await self.store.record_reply(rid, reply.data.task_id, stored)
-        if outcome is ReplyOutcome.COMPLETE:
-            await self._finish(rid)
+        # The validated bytes are stored as they came: no re-serialization.
+        stored = {"event": orjson.Fragment(raw), "received_ms": _now_ms()}
+        outcome, snapshot = await self.store.record_reply(rid, reply.data.task_id, stored)
+        if snapshot is not None:
+            await self._answer(rid, snapshot)
         elif outcome is not ReplyOutcome.WAITING:
             # Duplicates and late replies are expected under at-least-once delivery;
             # the replies topic keeps them on record.
@@ -262,6 +261,9 @@ class Orchestrator:
         if snapshot is None:
             logger.error("request %s has no gather state left; it cannot be answered", rid)
             return
+        await self._answer(rid, snapshot)
+
+    async def _answer(self, rid: str, snapshot: GatherSnapshot) -> None:
         calls = outcomes(snapshot)
         state = snapshot.request
         response = RequestCompleted.create(

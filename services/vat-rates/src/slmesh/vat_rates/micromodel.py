@@ -22,4 +22,6 @@ def build() -> Micromodel[VatRatesQuery, VatRates]:
         output_model=VatRates,
         handler=table.lookup,
         summarize=describe,
+        # An in-memory lookup of microseconds: cheaper on the loop than a thread hop.
+        blocking=False,
     )

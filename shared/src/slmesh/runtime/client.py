@@ -10,12 +10,12 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from slmesh.runtime.broker import admin_kwargs, profile_for
+from slmesh.runtime.lifecycle import Lifecycle
 from slmesh.runtime.settings import MeshSettings
 from slmesh.schemas import (
     CONTENT_TYPE,
@@ -29,7 +29,7 @@ from slmesh.schemas import (
 logger = logging.getLogger(__name__)
 
 
-class MeshClient:
+class MeshClient(Lifecycle):
     """Sends requests and hands back each request's response by its request id.
 
     Responses are read from every partition of the response topic without a
@@ -51,18 +51,6 @@ class MeshClient:
         )
         self._waiting: dict[str, asyncio.Future[RequestCompleted]] = {}
         self._reader: asyncio.Task[None] | None = None
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
 
     async def start(self) -> None:
         await self._producer.start()

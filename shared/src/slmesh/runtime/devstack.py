@@ -12,14 +12,13 @@ import logging
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
-from typing import Self
 
 import orjson
 
 from slmesh.runtime.broker import ensure_topics, mesh_topics
 from slmesh.runtime.embedded_broker import EmbeddedBroker, port_is_free
 from slmesh.runtime.embedded_redis import RedisHandle, ensure_redis
+from slmesh.runtime.lifecycle import Lifecycle
 from slmesh.runtime.processes import OutputSink, ProcessGroup, ServiceProcess
 from slmesh.runtime.service import READY_MARKER
 from slmesh.runtime.settings import MeshSettings
@@ -49,24 +48,12 @@ class DevStackConfig:
     log_level: str = "INFO"
 
 
-class DevStack:
+class DevStack(Lifecycle):
     def __init__(self, config: DevStackConfig | None = None) -> None:
         self.config = config or DevStackConfig()
         self.broker: EmbeddedBroker | None = None
         self.redis: RedisHandle | None = None
         self.services = ProcessGroup()
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
 
     @property
     def catalogue(self) -> list[str]:

@@ -13,15 +13,15 @@ import os
 import socket
 import subprocess
 import time
-from typing import IO, TYPE_CHECKING, Self
+from typing import IO, TYPE_CHECKING
 
 from aiokafka.admin import AIOKafkaAdminClient
 
+from slmesh.runtime.lifecycle import Lifecycle
 from slmesh.runtime.processes import terminate_popen_group, track_process_group
 
 if TYPE_CHECKING:
     from pathlib import Path
-    from types import TracebackType
 
 __all__ = ["BrokerStartError", "EmbeddedBroker", "free_port", "port_is_free", "tansu_binary"]
 
@@ -75,7 +75,7 @@ def tansu_binary() -> str:
     return path
 
 
-class EmbeddedBroker:
+class EmbeddedBroker(Lifecycle):
     """A Tansu broker child process on 127.0.0.1 with in-memory storage.
 
     Usable as ``async with EmbeddedBroker() as broker:`` or via
@@ -226,18 +226,6 @@ class EmbeddedBroker:
             return
         code = await terminate_popen_group(proc, "Tansu", self.stop_timeout)
         _log.info("Tansu on port %s stopped (exit code %s)", self._port, code)
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
 
 
 class _ExitedEarlyError(Exception):

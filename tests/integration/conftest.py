@@ -70,7 +70,11 @@ async def stack(
             orchestrator_replicas=len(ORCHESTRATORS),
             micromodel_replicas=1,
             extra_catalogue=[GHOST],
-            env={"SLMESH_DEFAULT_TIMEOUT_MS": str(DEFAULT_TIMEOUT_MS)},
+            env={
+                "SLMESH_DEFAULT_TIMEOUT_MS": str(DEFAULT_TIMEOUT_MS),
+                # Small enough that a long text overflows it (test_summarizer_service).
+                "SLMESH_MODEL__CONTEXT": "1024",
+            },
             workdir=workdir,
             sink=logs,
         )

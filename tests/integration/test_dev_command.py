@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from slmesh.runtime.devstack import DEFAULT_MICROMODELS
 from slmesh.runtime.embedded_broker import free_port
 
 pytestmark = pytest.mark.integration
@@ -71,8 +72,8 @@ async def test_dev_answers_the_sample_request_and_exits_with_once(tmp_path: Path
     assert re.search(r"orchestrator-1\s+running", text)
     assert "stopped; no process left behind" in text
     pids = service_pids(text)
-    # broker, Redis, vat-rates, orchestrator
-    assert len(pids) == 4
+    # broker, Redis, each micromodel, orchestrator
+    assert len(pids) == 3 + len(DEFAULT_MICROMODELS)
     assert not any(alive(pid) for pid in pids)
 
 
@@ -85,7 +86,7 @@ async def test_dev_stops_everything_on_a_signal(tmp_path: Path, sig: signal.Sign
         proc.kill()
         raise
     pids = service_pids(text)
-    assert len(pids) == 4
+    assert len(pids) == 3 + len(DEFAULT_MICROMODELS)
     assert all(alive(pid) for pid in pids)
     proc.send_signal(sig)
     rest, _ = await asyncio.wait_for(proc.communicate(), 60)

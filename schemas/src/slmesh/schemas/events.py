@@ -46,6 +46,7 @@ ErrorCode = Literal[
     "deadline_exceeded",
     "handler_error",
     "invalid_output",
+    "context_overflow",
 ]
 
 CallStatus = Literal["ok", "failed", "missing"]

@@ -27,7 +27,10 @@ logger = logging.getLogger(__name__)
 
 ORCHESTRATOR_MODULE = "slmesh.orchestrator"
 # Micromodel name -> module run with `python -m`.
-DEFAULT_MICROMODELS: dict[str, str] = {"vat-rates": "slmesh.vat_rates"}
+DEFAULT_MICROMODELS: dict[str, str] = {
+    "vat-rates": "slmesh.vat_rates",
+    "summarizer": "slmesh.summarizer",
+}
 DEFAULT_BROKER_PORT = 9092
 
 

@@ -10,6 +10,7 @@ consumer moves on to the next record.
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,6 +26,14 @@ from pydantic import BaseModel, ValidationError
 from slmesh.runtime.broker import create_broker, ensure_topics, subscribe
 from slmesh.runtime.concurrency import Worker
 from slmesh.runtime.consumption import ConcurrentConsumption
+from slmesh.runtime.llm import (
+    ContextOverflowError,
+    LocalModel,
+    ModelLoadError,
+    ModelSession,
+    ModelSettings,
+    Usage,
+)
 from slmesh.runtime.publishing import publish_dead_letter, publish_event
 from slmesh.runtime.service import (
     READY_MARKER,
@@ -41,6 +50,7 @@ from slmesh.schemas import (
     TaskCompleted,
     TaskFailed,
     TaskRequested,
+    TokenUsage,
     decode,
     describe_errors,
     is_valid_id,
@@ -49,6 +59,9 @@ from slmesh.schemas import (
 )
 
 logger = logging.getLogger(__name__)
+
+# Exit status of a micromodel whose model does not load (2: a usage error, not a crash).
+MODEL_LOAD_FAILED = 2
 
 In = TypeVar("In", bound=BaseModel)
 Out = TypeVar("Out", bound=BaseModel)
@@ -62,6 +75,8 @@ class Micromodel(Generic[In, Out]):
     (model inference does). A handler that only looks something up in memory
     may set `blocking=False` to run on the event loop: for microseconds of
     work, the thread hop would cost more than the work.
+    `infer` is the same for a micromodel that runs a local model: it also gets
+    a ModelSession, whose completions are counted into the reply.
     `summarize` turns an output into the words a composer quotes verbatim.
     """
 
@@ -69,11 +84,23 @@ class Micromodel(Generic[In, Out]):
     description: str
     input_model: type[In]
     output_model: type[Out]
-    handler: Callable[[In], Out]
+    handler: Callable[[In], Out] | None = None
+    infer: Callable[[In, ModelSession], Out] | None = None
     version: str = "0.1.0"
     model: str = "deterministic"
     summarize: Callable[[Out], str] | None = None
     blocking: bool = True
+
+    def __post_init__(self) -> None:
+        if (self.handler is None) == (self.infer is None):
+            raise ValueError(
+                f"micromodel {self.name!r}: give exactly one of handler (plain function) "
+                "or infer (function of the input and a model session)"
+            )
+
+    @property
+    def uses_model(self) -> bool:
+        return self.infer is not None
 
     def input_schema(self) -> dict[str, Any]:
         return self.input_model.model_json_schema()
@@ -83,7 +110,9 @@ class Micromodel(Generic[In, Out]):
 
 
 class MicromodelSettings(MeshSettings):
-    """Settings of a micromodel service (`SLMESH_*`)."""
+    """Settings of a micromodel service (`SLMESH_*`; the model's: `SLMESH_MODEL__*`)."""
+
+    model: ModelSettings = ModelSettings()
 
 
 class TaskRejected(Exception):
@@ -97,8 +126,15 @@ class TaskRunner(Generic[In, Out]):
     """Turns one task record into exactly one reply or one dead letter."""
 
     def __init__(
-        self, micromodel: Micromodel[In, Out], settings: MeshSettings, broker: KafkaBroker
+        self,
+        micromodel: Micromodel[In, Out],
+        settings: MeshSettings,
+        broker: KafkaBroker,
+        model: LocalModel | None = None,
     ) -> None:
+        if micromodel.uses_model and model is None:
+            raise ValueError(f"micromodel {micromodel.name!r} needs a loaded model")
+        self.model = model
         self.micromodel = micromodel
         self.settings = settings
         self.broker = broker
@@ -121,18 +157,24 @@ class TaskRunner(Generic[In, Out]):
     async def _answer(self, task: TaskRequested) -> None:
         started = time.perf_counter()
         try:
-            output = await self._run(task)
+            output, usage = await self._run(task)
         except TaskRejected as exc:
             await self._reply_failed(task, exc.code, exc.message, started)
             return
         mm = self.micromodel
+        tokens = (
+            TokenUsage(prompt=usage.prompt_tokens, completion=usage.completion_tokens)
+            if usage is not None
+            else None
+        )
         completed = TaskCompleted.create(
             data={
                 "task_id": task.data.task_id,
                 "micromodel": mm.name,
                 "output": output.model_dump(mode="json"),
                 "summary": mm.summarize(output) if mm.summarize else None,
-                "model": mm.model,
+                "model": self.model.id if self.model is not None else mm.model,
+                "tokens": tokens,
                 "latency_ms": (time.perf_counter() - started) * 1000,
                 "replica": self.settings.replica,
             },
@@ -142,7 +184,7 @@ class TaskRunner(Generic[In, Out]):
         )
         await publish_event(self.broker, task.data.reply_topic, completed, key=task.requestid)
 
-    async def _run(self, task: TaskRequested) -> Out:
+    async def _run(self, task: TaskRequested) -> tuple[Out, Usage | None]:
         mm = self.micromodel
         if task.data.micromodel != mm.name:
             raise TaskRejected(
@@ -157,11 +199,25 @@ class TaskRunner(Generic[In, Out]):
             arguments = mm.input_model.model_validate(task.data.arguments)
         except ValidationError as exc:
             raise TaskRejected("invalid_arguments", describe_errors(exc)) from exc
+        usage: Usage | None = None
         try:
-            if mm.blocking:
-                output = await self.worker.run(lambda: mm.handler(arguments))
+            if mm.infer is not None:
+                assert self.model is not None
+                session = ModelSession(self.model)
+                usage = session.usage
+                infer = mm.infer
+                output = await self.worker.run(lambda: infer(arguments, session))
+            elif mm.handler is not None and mm.blocking:
+                handler = mm.handler
+                output = await self.worker.run(lambda: handler(arguments))
             else:
+                assert mm.handler is not None
                 output = mm.handler(arguments)
+        except ContextOverflowError as exc:
+            raise TaskRejected("context_overflow", str(exc)) from exc
+        except ValidationError as exc:
+            # The handler built its output from what a model wrote, and it did not fit.
+            raise TaskRejected("invalid_output", describe_errors(exc)) from exc
         except Exception as exc:
             logger.exception("handler of %s failed on task %s", mm.name, task.data.task_id)
             raise TaskRejected("handler_error", f"{type(exc).__name__}: {exc}") from exc
@@ -170,7 +226,7 @@ class TaskRunner(Generic[In, Out]):
                 "invalid_output",
                 f"handler returned {type(output).__name__}, not {mm.output_model.__name__}",
             )
-        return output
+        return output, usage
 
     async def _reply_failed(
         self, task: TaskRequested, code: ErrorCode, message: str, started: float
@@ -236,12 +292,17 @@ def _salvage_task_ids(body: bytes) -> tuple[str, str, str] | None:
 
 
 def build_runner(
-    micromodel: Micromodel[In, Out], settings: MeshSettings
+    micromodel: Micromodel[In, Out], settings: MeshSettings, model: LocalModel | None = None
 ) -> tuple[TaskRunner[In, Out], ConcurrentConsumption]:
     """The broker with the micromodel's subscriber registered, and who handles its records."""
     broker = create_broker(settings, client_id=f"slmesh-{micromodel.name}")
-    runner = TaskRunner(micromodel, settings, broker)
-    consumption = ConcurrentConsumption(f"{micromodel.name} tasks", runner.handle)
+    runner = TaskRunner(micromodel, settings, broker, model)
+    # A model runs one completion at a time: admit only a bounded queue of
+    # tasks behind it, the rest wait in Kafka where they cost nothing.
+    in_flight = model.settings.queue if model is not None else 64
+    consumption = ConcurrentConsumption(
+        f"{micromodel.name} tasks", runner.handle, max_in_flight=in_flight
+    )
     subscribe(
         broker,
         settings,
@@ -254,10 +315,14 @@ def build_runner(
     return runner, consumption
 
 
-def create_app(micromodel: Micromodel[In, Out], settings: MeshSettings | None = None) -> FastStream:
+def create_app(
+    micromodel: Micromodel[In, Out],
+    settings: MeshSettings | None = None,
+    model: LocalModel | None = None,
+) -> FastStream:
     """The micromodel as a FastStream app: one subscriber on its task topic."""
     settings = settings or MicromodelSettings()
-    runner, consumption = build_runner(micromodel, settings)
+    runner, consumption = build_runner(micromodel, settings, model)
     broker = runner.broker
     topic = settings.task_topic(micromodel.name)
 
@@ -285,7 +350,19 @@ def create_app(micromodel: Micromodel[In, Out], settings: MeshSettings | None = 
 
 
 def serve(micromodel: Micromodel[In, Out]) -> None:
-    """Entry point of a micromodel service process."""
+    """Entry point of a micromodel service process.
+
+    The model is loaded before anything connects: a model that does not load
+    stops the service at once with the reason, instead of a consumer that
+    joins its group and then fails every task.
+    """
     settings = MicromodelSettings()
     configure_logging(settings.log_level)
-    run(create_app(micromodel, settings))
+    model = None
+    if micromodel.uses_model:
+        try:
+            model = LocalModel.load(settings.model)
+        except ModelLoadError as exc:
+            logger.error("micromodel %s cannot start: %s", micromodel.name, exc)
+            sys.exit(MODEL_LOAD_FAILED)
+    run(create_app(micromodel, settings, model))

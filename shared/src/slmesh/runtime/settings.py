@@ -22,7 +22,9 @@ class MeshSettings(BaseSettings):
     Every field reads `SLMESH_<FIELD>` from the environment.
     """
 
-    model_config = SettingsConfigDict(env_prefix="SLMESH_", frozen=True, extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="SLMESH_", env_nested_delimiter="__", frozen=True, extra="ignore"
+    )
 
     bootstrap_servers: str = Field(
         default="127.0.0.1:9092", description="Kafka bootstrap servers, comma-separated."

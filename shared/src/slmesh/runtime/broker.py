@@ -97,6 +97,7 @@ def subscribe(
     consumption: ConcurrentConsumption,
     title: str,
     description: str | None = None,
+    min_fetch_wait_ms: int = 0,
 ) -> None:
     """Consume `topic` in `group_id`; offsets are committed by `consumption` only."""
     broker.subscriber(
@@ -106,16 +107,20 @@ def subscribe(
         decoder=message_itself,
         title=title,
         description=description,
-        **consumer_options(settings),
+        **consumer_options(settings, min_fetch_wait_ms=min_fetch_wait_ms),
     )(consumption.on_message)
 
 
-def consumer_options(settings: MeshSettings) -> dict[str, Any]:
-    """Options for every subscriber: the profile's fetch posture, commits only by us."""
-    return {
-        **profile_for(settings).consumer,
-        "auto_offset_reset": "earliest",
-    }
+def consumer_options(settings: MeshSettings, *, min_fetch_wait_ms: int = 0) -> dict[str, Any]:
+    """Options for every subscriber: the profile's fetch posture, commits only by us.
+
+    `min_fetch_wait_ms` lets a consumer whose work takes far longer than a
+    hop (model inference) poll less often: on Tansu every idle poll costs
+    broker and client CPU that the models need.
+    """
+    options = {**profile_for(settings).consumer, "auto_offset_reset": "earliest"}
+    options["fetch_max_wait_ms"] = max(options.get("fetch_max_wait_ms", 500), min_fetch_wait_ms)
+    return options
 
 
 def admin_kwargs(settings: MeshSettings) -> dict[str, Any]:

@@ -30,6 +30,8 @@ ORCHESTRATOR_MODULE = "slmesh.orchestrator"
 DEFAULT_MICROMODELS: dict[str, str] = {
     "vat-rates": "slmesh.vat_rates",
     "summarizer": "slmesh.summarizer",
+    "classifier": "slmesh.classifier",
+    "extractor": "slmesh.extractor",
 }
 DEFAULT_BROKER_PORT = 9092
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import itertools
 import logging
 import os
 import threading
@@ -19,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+import numpy.typing as npt
 import orjson
 from pydantic import BaseModel, Field
 
@@ -206,6 +209,52 @@ class LocalModel:
             finish_reason=str(choice.get("finish_reason") or ""),
         )
 
+    def score_options(self, prompt: str, options: list[str]) -> list[float]:
+        """Log-likelihood of each option as the continuation of `prompt`.
+
+        Choosing by likelihood instead of free generation: a small model that
+        cannot be trusted to write the right word can still rank the given
+        ones. The prompt is evaluated once; each option reuses its KV cache.
+        """
+        prompt_tokens = self._llama.tokenize(prompt.encode(), add_bos=True, special=True)
+        option_tokens = [
+            self._llama.tokenize(option.encode(), add_bos=False, special=False)
+            for option in options
+        ]
+        longest = max((len(t) for t in option_tokens), default=0)
+        if len(prompt_tokens) + longest > self.settings.context:
+            raise ContextOverflowError(
+                f"the prompt is {len(prompt_tokens)} tokens; with options of up to {longest} "
+                f"it exceeds the model's context of {self.settings.context} tokens"
+            )
+        with self._lock:
+            llama = self._llama
+            llama.reset()  # type: ignore[no-untyped-call]
+            llama.eval(prompt_tokens)
+            after_prompt = _log_softmax(self._last_logits())
+            base = llama.n_tokens
+            scores = []
+            for tokens in option_tokens:
+                total = float(after_prompt[tokens[0]]) if tokens else 0.0
+                llama.n_tokens = base
+                for token, following in itertools.pairwise(tokens):
+                    llama.eval([token])
+                    total += float(_log_softmax(self._last_logits())[following])
+                scores.append(total)
+            # Leave no half-evaluated option for the next completion to reuse.
+            llama.reset()  # type: ignore[no-untyped-call]
+        return scores
+
+    def _last_logits(self) -> npt.NDArray[np.float32]:
+        n_vocab = self._llama.n_vocab()
+        return np.ctypeslib.as_array(self._llama._ctx.get_logits(), shape=(n_vocab,)).copy()  # type: ignore[no-untyped-call]
+
+
+def _log_softmax(logits: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    shifted = logits - logits.max()
+    result: npt.NDArray[np.float32] = shifted - np.log(np.exp(shifted).sum())
+    return result
+
 
 @functools.lru_cache(maxsize=64)
 def _grammar(schema_json: str) -> LlamaGrammar:
@@ -237,6 +286,20 @@ class ModelSession:
         completion = self.model.complete(prompt, max_tokens=max_tokens, grammar=grammar, stop=stop)
         self.usage.add(completion)
         return completion
+
+    def score_options(self, prompt: str, options: list[str]) -> list[float]:
+        started = time.perf_counter()
+        scores = self.model.score_options(prompt, options)
+        self.usage.add(
+            Completion(
+                text="",
+                prompt_tokens=self.model.count_tokens(prompt),
+                completion_tokens=0,
+                seconds=time.perf_counter() - started,
+                finish_reason="scored",
+            )
+        )
+        return scores
 
     def complete_json(
         self, prompt: str, schema: dict[str, Any], *, max_tokens: int | None = None

@@ -62,6 +62,7 @@ logger = logging.getLogger(__name__)
 
 # Exit status of a micromodel whose model does not load (2: a usage error, not a crash).
 MODEL_LOAD_FAILED = 2
+MODEL_FETCH_WAIT_MS = 25
 
 In = TypeVar("In", bound=BaseModel)
 Out = TypeVar("Out", bound=BaseModel)
@@ -311,6 +312,9 @@ def build_runner(
         consumption=consumption,
         title=f"{micromodel.name} tasks",
         description=micromodel.description,
+        # Inference takes hundreds of milliseconds; polling every 2 ms for it
+        # would only take CPU from the model.
+        min_fetch_wait_ms=MODEL_FETCH_WAIT_MS if model is not None else 0,
     )
     return runner, consumption
 

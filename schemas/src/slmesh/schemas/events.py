@@ -261,12 +261,41 @@ class RequestCompleted(Envelope):
     data: RequestCompletedData
 
 
+# --- MicromodelAnnounced ------------------------------------------------------------
+
+
+class MicromodelAnnouncedData(Contract):
+    name: MicromodelName
+    version: str = Field(max_length=64, examples=["0.1.0"])
+    description: str = Field(max_length=2000, description="What the micromodel does (tool text).")
+    input_schema: dict[str, JsonValue] = Field(description="JSON Schema of its arguments.")
+    output_schema: dict[str, JsonValue] = Field(description="JSON Schema of its output.")
+    topic: str = Field(pattern=_TOPIC_PATTERN, description="Its task topic.")
+    model: str = Field(description="Model id, or 'deterministic'.")
+    replica: str = Field(max_length=256, description="The announcing replica.")
+    status: Literal["up", "down"] = Field(
+        description="up: serving (repeated as a heartbeat); down: stopped on purpose."
+    )
+    heartbeat_s: float = Field(
+        gt=0, le=3600, description="Seconds between heartbeats; missing three means gone."
+    )
+
+
+class MicromodelAnnounced(Envelope):
+    """A micromodel replica says it is serving (or stopped): the live registry."""
+
+    type: Literal["slmesh.MicromodelAnnounced"]
+    dataschema: Literal["urn:slmesh:MicromodelAnnounced:v1"]
+    data: MicromodelAnnouncedData
+
+
 EVENT_TYPES: tuple[type[Envelope], ...] = (
     RequestSubmitted,
     TaskRequested,
     TaskCompleted,
     TaskFailed,
     RequestCompleted,
+    MicromodelAnnounced,
 )
 
 Reply = TaskCompleted | TaskFailed

@@ -15,6 +15,7 @@ from slmesh.schemas import topics
 from slmesh.schemas.envelope import CONTENT_TYPE, Envelope
 from slmesh.schemas.events import (
     EVENT_TYPES,
+    MicromodelAnnounced,
     RequestCompleted,
     RequestSubmitted,
     TaskCompleted,
@@ -84,6 +85,12 @@ def asyncapi_document() -> dict[str, Any]:
         "replies": channel(
             topics.REPLIES, "Micromodels' replies to tasks.", TaskCompleted, TaskFailed
         ),
+        "registry": channel(
+            topics.REGISTRY,
+            "Compacted; key <micromodel>/<replica>. Each replica announces itself and "
+            "repeats it as a heartbeat; the orchestrator's tool list follows it live.",
+            MicromodelAnnounced,
+        ),
         "responses": channel(
             topics.RESPONSES,
             "One response per request (or the request's reply_topic).",
@@ -116,12 +123,15 @@ def asyncapi_document() -> dict[str, Any]:
             "receiveResponse": operation("receive", "responses", "Read the mesh's answers."),
             "receiveTask": operation("receive", "tasks", "A micromodel takes its tasks."),
             "sendReply": operation("send", "replies", "A micromodel answers a task."),
+            "announce": operation("send", "registry", "A micromodel announces itself."),
         },
         "components": {"messages": messages, "schemas": schemas},
     }
 
 
 def _key_doc(cls: type[Envelope]) -> str:
+    if cls is MicromodelAnnounced:
+        return "<micromodel>/<replica>"
     return "task_id of the task" if cls is TaskRequested else "requestid of the request"
 
 

@@ -8,6 +8,8 @@ RESPONSES = "slmesh.responses"
 REPLIES = "slmesh.replies"
 DEAD_LETTERS = "slmesh.deadletter"
 TASKS_PREFIX = "slmesh.tasks."
+# Compacted: the latest announcement of every micromodel replica.
+REGISTRY = "slmesh.registry"
 
 
 def task_topic(micromodel: str, prefix: str = TASKS_PREFIX) -> str:

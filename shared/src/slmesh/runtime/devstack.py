@@ -76,7 +76,8 @@ class DevStack(Lifecycle):
             "SLMESH_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
             "SLMESH_BROKER_PROFILE": "tansu",
             "SLMESH_REDIS_URL": redis.url,
-            "SLMESH_MICROMODELS": orjson.dumps(self.catalogue).decode(),
+            # Started micromodels announce themselves; only the others are configured.
+            "SLMESH_MICROMODELS": orjson.dumps(self.config.extra_catalogue).decode(),
             "SLMESH_LOG_LEVEL": self.config.log_level,
             **self.config.env,
         }
@@ -97,12 +98,19 @@ class DevStack(Lifecycle):
         self.redis = await ensure_redis(cfg.redis_url, own=cfg.own_redis, workdir=cfg.workdir)
         # Topics first, so no service races another to create them.
         await ensure_topics(self.settings(), mesh_topics(self.settings(), self.catalogue))
-        for name, module in cfg.micromodels.items():
-            for i in range(cfg.micromodel_replicas):
-                self.add_service(f"{name}-{i + 1}", module)
-        for i in range(cfg.orchestrator_replicas):
+        micromodels = [
+            self.add_service(f"{name}-{i + 1}", module)
+            for name, module in cfg.micromodels.items()
+            for i in range(cfg.micromodel_replicas)
+        ]
+        # Micromodels first: once they are ready they are in the registry, and
+        # orchestrators that start after them know every one from their first request.
+        await self.start_services(micromodels)
+        orchestrators = [
             self.add_service(f"orchestrator-{i + 1}", ORCHESTRATOR_MODULE)
-        await self.start_services(list(self.services))
+            for i in range(cfg.orchestrator_replicas)
+        ]
+        await self.start_services(orchestrators)
 
     def add_service(
         self, name: str, module: str, env: dict[str, str] | None = None

@@ -35,6 +35,7 @@ from slmesh.runtime.llm import (
     Usage,
 )
 from slmesh.runtime.publishing import publish_dead_letter, publish_event
+from slmesh.runtime.registry import Announcer, ensure_registry_topic
 from slmesh.runtime.service import (
     READY_MARKER,
     configure_logging,
@@ -330,10 +331,28 @@ def create_app(
     broker = runner.broker
     topic = settings.task_topic(micromodel.name)
 
+    announcer = Announcer(
+        broker,
+        settings,
+        {
+            "name": micromodel.name,
+            "version": micromodel.version,
+            "description": micromodel.description,
+            "input_schema": micromodel.input_schema(),
+            "output_schema": micromodel.output_schema(),
+            "topic": topic,
+            "model": model.id if model is not None else micromodel.model,
+        },
+    )
+
     async def prepare() -> None:
         await ensure_topics(settings, [topic, settings.replies_topic, settings.deadletter_topic])
+        await ensure_registry_topic(settings)
 
     async def announce() -> None:
+        # In the registry only once its consumer is up: an orchestrator may
+        # plan calls to it from that moment.
+        await announcer.start()
         lifecycle.info(
             "%s: micromodel %s %s consuming %s as %s",
             READY_MARKER,
@@ -348,7 +367,7 @@ def create_app(
         logger=faststream_logger,
         on_startup=[prepare],
         after_startup=[announce],
-        on_shutdown=[consumption.drain],
+        on_shutdown=[announcer.stop, consumption.drain],
         after_shutdown=[runner.worker.shutdown],
     )
 

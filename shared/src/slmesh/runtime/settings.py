@@ -44,6 +44,10 @@ class MeshSettings(BaseSettings):
     replies_topic: str = topics.REPLIES
     deadletter_topic: str = topics.DEAD_LETTERS
     tasks_prefix: str = topics.TASKS_PREFIX
+    registry_topic: str = topics.REGISTRY
+    heartbeat_s: float = Field(
+        default=5.0, gt=0, le=3600, description="Seconds between registry heartbeats."
+    )
     partitions: int = Field(
         default=6, ge=1, description="Partitions of topics this process creates."
     )

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from datetime import UTC, datetime
 from typing import Any
 
+import jsonschema
 import orjson
 from aiokafka.structs import ConsumerRecord
 from faststream import FastStream
@@ -25,6 +27,7 @@ from slmesh.orchestrator.settings import OrchestratorSettings
 from slmesh.runtime.broker import create_broker, ensure_topics, mesh_topics, subscribe
 from slmesh.runtime.consumption import ConcurrentConsumption
 from slmesh.runtime.publishing import publish_dead_letter, publish_event
+from slmesh.runtime.registry import Catalogue, ensure_registry_topic
 from slmesh.runtime.service import (
     READY_MARKER,
     configure_logging,
@@ -44,6 +47,7 @@ from slmesh.schemas import (
     TaskFailed,
     TaskRequested,
     decode,
+    encode,
     is_valid_id,
 )
 
@@ -63,8 +67,10 @@ class Orchestrator:
         broker: KafkaBroker,
         store: GatherStore,
         planner: Planner,
+        catalogue: Catalogue,
     ) -> None:
         self.settings = settings
+        self.catalogue = catalogue
         self.broker = broker
         self.store = store
         self.planner = planner
@@ -91,7 +97,7 @@ class Orchestrator:
     async def _start(self, request: RequestSubmitted, received_ms: float) -> None:
         plan = self._explicit_plan(request) if request.data.calls else None
         if plan is None:
-            plan = await self.planner.plan(request.data.input, self.settings.micromodels)
+            plan = await self.planner.plan(request.data.input, self.catalogue.names())
         if not plan.calls:
             code: ErrorCode = "unknown_micromodel" if request.data.calls else "no_plan"
             await self._answer_failed(request, code, plan.reason, plan.planner, received_ms)
@@ -124,22 +130,44 @@ class Orchestrator:
 
     def _explicit_plan(self, request: RequestSubmitted) -> Plan | None:
         assert request.data.calls is not None
-        unknown = sorted(
-            {c.micromodel for c in request.data.calls} - set(self.settings.micromodels)
-        )
+        live = self.catalogue.names()
+        unknown = sorted({c.micromodel for c in request.data.calls} - set(live))
         if unknown:
             return Plan(
                 "explicit",
-                reason=f"unknown micromodel(s): {', '.join(unknown)}; "
-                f"known: {', '.join(sorted(self.settings.micromodels))}",
+                reason=f"unknown micromodel(s): {', '.join(map(self._absence, unknown))}; "
+                f"serving now: {', '.join(live) or 'none'}",
             )
         return Plan(
             "explicit", [PlannedCall(c.micromodel, dict(c.arguments)) for c in request.data.calls]
         )
 
+    def _absence(self, name: str) -> str:
+        gone = self.catalogue.gone_since(name)
+        if gone is None:
+            return name
+        return f"{name} (gone: last heard of at {gone.isoformat(timespec='seconds')})"
+
     async def _dispatch(
         self, request: RequestSubmitted, call: dict[str, Any], deadline: datetime
     ) -> None:
+        problem = self._argument_problem(call)
+        if problem is not None:
+            # Never published: the call fails here, recorded like any reply.
+            failed = TaskFailed.create(
+                data={
+                    "task_id": call["task_id"],
+                    "micromodel": call["micromodel"],
+                    "error": ErrorInfo(code="invalid_arguments", message=problem),
+                    "latency_ms": 0.0,
+                    "replica": self.settings.replica,
+                },
+                source=self.source,
+                request_id=request.requestid,
+                causation_id=request.id,
+            )
+            await self._gather(failed, encode(failed))
+            return
         task = TaskRequested.create(
             data={
                 "task_id": call["task_id"],
@@ -155,6 +183,13 @@ class Orchestrator:
         )
         topic = self.settings.task_topic(call["micromodel"])
         await publish_event(self.broker, topic, task, key=call["task_id"])
+
+    def _argument_problem(self, call: dict[str, Any]) -> str | None:
+        """Why the call's arguments fail its micromodel's input schema, if they do."""
+        tool = self.catalogue.get(call["micromodel"])
+        if tool is None or not tool.input_schema:
+            return None
+        return schema_problem(tool.input_schema, call["arguments"])
 
     async def _reject_record(
         self, record: ConsumerRecord[bytes, bytes], exc: ContractError
@@ -334,6 +369,21 @@ def outcomes(snapshot: GatherSnapshot) -> list[CallOutcome]:
     return result
 
 
+@functools.lru_cache(maxsize=256)
+def _validator(schema_json: str) -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(orjson.loads(schema_json))
+
+
+def schema_problem(schema: dict[str, Any], value: Any) -> str | None:
+    validator = _validator(orjson.dumps(schema, option=orjson.OPT_SORT_KEYS).decode())
+    errors = sorted(validator.iter_errors(value), key=lambda e: list(e.path))
+    if not errors:
+        return None
+    return "; ".join(
+        f"{'.'.join(map(str, e.path)) or '(arguments)'}: {e.message}" for e in errors[:5]
+    )
+
+
 def _deadline_error(calls: list[CallOutcome]) -> ErrorInfo | None:
     missing = [c.task_id for c in calls if c.status == "missing"]
     if not missing:
@@ -362,7 +412,8 @@ def create_app(
     settings = settings or OrchestratorSettings()
     broker = create_broker(settings, client_id="slmesh-orchestrator")
     store = GatherStore.from_url(settings.redis_url.get_secret_value(), ttl_s=settings.gather_ttl_s)
-    orchestrator = Orchestrator(settings, broker, store, planner or RulesPlanner())
+    catalogue = Catalogue(settings, static=settings.micromodels)
+    orchestrator = Orchestrator(settings, broker, store, planner or RulesPlanner(), catalogue)
     requests = ConcurrentConsumption("requests", orchestrator.on_request)
     replies = ConcurrentConsumption("replies", orchestrator.on_reply)
     subscribe(
@@ -386,6 +437,9 @@ def create_app(
     async def prepare() -> None:
         await store.ping()
         await ensure_topics(settings, mesh_topics(settings, settings.micromodels))
+        await ensure_registry_topic(settings)
+        # Know the micromodels before the first request is planned.
+        await catalogue.start()
 
     async def started() -> None:
         sweeper.append(asyncio.create_task(orchestrator.sweep_forever(), name="deadline-sweeper"))
@@ -395,7 +449,7 @@ def create_app(
             settings.replica,
             settings.requests_topic,
             settings.replies_topic,
-            ", ".join(settings.micromodels),
+            ", ".join(catalogue.names()) or "none yet",
         )
 
     async def stopping() -> None:
@@ -403,6 +457,7 @@ def create_app(
             task.cancel()
         await requests.drain()
         await replies.drain()
+        await catalogue.stop()
         await store.close()
 
     return FastStream(

@@ -9,8 +9,9 @@ class OrchestratorSettings(MeshSettings):
     """Settings of the orchestrator (`SLMESH_*`)."""
 
     micromodels: list[str] = Field(
-        default=["vat-rates"],
-        description="Micromodels the orchestrator may call (JSON list in the environment).",
+        default=[],
+        description="Micromodels to call although they do not announce themselves in the "
+        "registry (JSON list in the environment); announced ones are found live.",
     )
     default_timeout_ms: int = Field(
         default=30_000, ge=100, description="Time budget of a request that sets none."

@@ -1,0 +1,204 @@
+"""The live registry: micromodels announce themselves, the orchestrator's tool list follows.
+
+Every replica publishes a MicromodelAnnounced (status up) when it starts and
+again every `heartbeat_s`, and status down when it stops on purpose, on a
+compacted topic keyed by `<micromodel>/<replica>`. A reader starts from the
+beginning of the topic, so a new orchestrator learns every replica at once; a
+replica whose last word is older than three heartbeats is taken for gone.
+Liveness uses the event's own time, so an old announcement read late is
+still old (hosts' clocks are assumed to agree within a heartbeat).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Literal
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+from slmesh.runtime.broker import admin_kwargs, profile_for
+from slmesh.runtime.lifecycle import Lifecycle
+from slmesh.runtime.publishing import publish_event
+from slmesh.schemas import ContractError, MicromodelAnnounced, decode
+
+if TYPE_CHECKING:
+    from faststream.kafka import KafkaBroker
+
+    from slmesh.runtime.settings import MeshSettings
+
+logger = logging.getLogger(__name__)
+
+MISSED_HEARTBEATS = 3
+
+
+async def ensure_registry_topic(settings: MeshSettings) -> None:
+    admin = AIOKafkaAdminClient(**admin_kwargs(settings))
+    await admin.start()
+    try:
+        if settings.registry_topic in set(await admin.list_topics()):
+            return
+        # One partition: every reader reads all of it anyway, and order per key is kept.
+        topic = NewTopic(
+            settings.registry_topic,
+            num_partitions=1,
+            replication_factor=1,
+            topic_configs={"cleanup.policy": "compact"},
+        )
+        with contextlib.suppress(TopicAlreadyExistsError):
+            await admin.create_topics([topic])
+    finally:
+        await admin.close()
+
+
+class Announcer:
+    """A micromodel replica's voice in the registry."""
+
+    def __init__(self, broker: KafkaBroker, settings: MeshSettings, card: dict[str, Any]) -> None:
+        self.broker = broker
+        self.settings = settings
+        self.card = card
+        self.key = f"{card['name']}/{settings.replica}"
+        self._task: asyncio.Task[None] | None = None
+
+    async def announce(self, status: Literal["up", "down"]) -> None:
+        event = MicromodelAnnounced.create(
+            data={
+                **self.card,
+                "replica": self.settings.replica,
+                "status": status,
+                "heartbeat_s": self.settings.heartbeat_s,
+            },
+            source=self.settings.source(self.card["name"]),
+            request_id="registry",
+        )
+        await publish_event(self.broker, self.settings.registry_topic, event, key=self.key)
+
+    async def start(self) -> None:
+        await self.announce("up")
+        self._task = asyncio.create_task(self._heartbeat(), name="registry-heartbeat")
+
+    async def _heartbeat(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.heartbeat_s)
+            try:
+                await self.announce("up")
+            except Exception as exc:
+                logger.warning("heartbeat of %s failed: %s", self.key, exc)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+        with contextlib.suppress(Exception):
+            await self.announce("down")
+
+
+@dataclass
+class Tool:
+    """A micromodel as the planner sees it: what it does and what it takes."""
+
+    name: str
+    description: str = ""
+    input_schema: dict[str, Any] = field(default_factory=dict)
+    output_schema: dict[str, Any] = field(default_factory=dict)
+    model: str = "unknown"
+    version: str = ""
+    # replica -> (status, event time, heartbeat seconds)
+    replicas: dict[str, tuple[str, datetime, float]] = field(default_factory=dict)
+
+    def live_replicas(self, now: datetime) -> list[str]:
+        return [
+            replica
+            for replica, (status, seen, heartbeat) in self.replicas.items()
+            if status == "up" and (now - seen).total_seconds() < MISSED_HEARTBEATS * heartbeat
+        ]
+
+
+class Catalogue(Lifecycle):
+    """Every orchestrator replica's copy of the registry, read without a consumer group."""
+
+    def __init__(self, settings: MeshSettings, *, static: Iterable[str] = ()) -> None:
+        self.settings = settings
+        self._tools: dict[str, Tool] = {}
+        # Micromodels assumed present without announcing (e.g. served elsewhere).
+        self._static = {name: Tool(name=name, description="(configured)") for name in static}
+        self._consumer: Any = None
+        self._reader: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Read the registry up to its current end, then keep following it."""
+        # Created here: aiokafka binds a client to the running event loop.
+        self._consumer = AIOKafkaConsumer(
+            **admin_kwargs(self.settings),
+            group_id=None,
+            enable_auto_commit=False,
+            **profile_for(self.settings).consumer,
+        )
+        await self._consumer.start()
+        tp = TopicPartition(self.settings.registry_topic, 0)
+        self._consumer.assign([tp])
+        await self._consumer.seek_to_beginning(tp)
+        end = (await self._consumer.end_offsets([tp]))[tp]
+        while await self._consumer.position(tp) < end:
+            batch = await self._consumer.getmany(tp, timeout_ms=1000)
+            for record in batch.get(tp, []):
+                self._apply(record.value)
+        self._reader = asyncio.create_task(self._follow(), name="registry-reader")
+        logger.info("registry read: %s", ", ".join(sorted(self.names())) or "no micromodels")
+
+    async def _follow(self) -> None:
+        while True:
+            batches = await self._consumer.getmany(timeout_ms=1000)
+            for records in batches.values():
+                for record in records:
+                    self._apply(record.value)
+
+    def _apply(self, value: bytes | None) -> None:
+        if value is None:
+            return
+        try:
+            event = decode(value, (MicromodelAnnounced,), max_bytes=self.settings.max_event_bytes)
+        except ContractError as exc:
+            logger.warning("unreadable registry record skipped: %s", exc.message)
+            return
+        data = event.data
+        tool = self._tools.setdefault(data.name, Tool(name=data.name))
+        if data.status == "up":
+            tool.description = data.description
+            tool.input_schema = dict(data.input_schema)
+            tool.output_schema = dict(data.output_schema)
+            tool.model = data.model
+            tool.version = data.version
+        tool.replicas[data.replica] = (data.status, event.time, data.heartbeat_s)
+
+    async def stop(self) -> None:
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
+        if self._consumer is not None:
+            await self._consumer.stop()
+
+    def live(self) -> dict[str, Tool]:
+        now = datetime.now(UTC)
+        tools = {n: t for n, t in self._tools.items() if t.live_replicas(now)}
+        return {**self._static, **tools}
+
+    def names(self) -> list[str]:
+        return sorted(self.live())
+
+    def get(self, name: str) -> Tool | None:
+        return self.live().get(name)
+
+    def gone_since(self, name: str) -> datetime | None:
+        """When a known but no longer live micromodel was last heard of."""
+        tool = self._tools.get(name)
+        if tool is None or name in self.live():
+            return None
+        return max((seen for _, seen, _ in tool.replicas.values()), default=None)

@@ -246,8 +246,11 @@ class RequestCompletedData(Contract):
     calls: list[CallOutcome] = Field(default_factory=list)
     error: ErrorInfo | None = None
     planner: str = Field(
-        description="What produced the plan: 'rules', 'explicit', or a model id.",
-        examples=["rules"],
+        description="What produced the plan: 'rules', 'explicit', or the planner with its model.",
+        examples=["rules", "decomposition+gemma-3-270m-q4_k_m"],
+    )
+    plan: list[str] = Field(
+        default_factory=list, description="The planner's steps: each decision, in order."
     )
     metadata: dict[str, str] = Field(default_factory=dict)
     elapsed_ms: float = Field(ge=0, description="From the request's arrival to this response.")

@@ -229,8 +229,17 @@ class LocalModel:
             )
         with self._lock:
             llama = self._llama
-            llama.reset()  # type: ignore[no-untyped-call]
-            llama.eval(prompt_tokens)
+            # Reuse the KV cache of a prompt that starts the same way (a fixed
+            # few-shot prefix): only the new tail is evaluated. At least the
+            # last prompt token is evaluated again, for its logits.
+            cached = llama.input_ids[: llama.n_tokens].tolist()
+            shared = 0
+            for ours, theirs in zip(prompt_tokens[:-1], cached, strict=False):
+                if ours != theirs:
+                    break
+                shared += 1
+            llama.n_tokens = shared
+            llama.eval(prompt_tokens[shared:])
             after_prompt = _log_softmax(self._last_logits())
             base = llama.n_tokens
             scores = []
@@ -241,8 +250,8 @@ class LocalModel:
                     llama.eval([token])
                     total += float(_log_softmax(self._last_logits())[following])
                 scores.append(total)
-            # Leave no half-evaluated option for the next completion to reuse.
-            llama.reset()  # type: ignore[no-untyped-call]
+            # Keep the prompt cached for the next call; drop the options' tokens.
+            llama.n_tokens = base
         return scores
 
     def _last_logits(self) -> npt.NDArray[np.float32]:

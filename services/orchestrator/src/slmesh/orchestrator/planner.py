@@ -28,6 +28,7 @@ class Plan:
     planner: str
     calls: list[PlannedCall] = field(default_factory=list)
     reason: str = ""
+    steps: list[str] = field(default_factory=list)
 
 
 class Planner(Protocol):
@@ -59,7 +60,9 @@ class RulesPlanner:
                     "name one or more countries, or ask for all EU countries",
                 )
             return Plan(
-                self.name, [PlannedCall(VAT_MICROMODEL, {"country": code}) for code in codes]
+                self.name,
+                [PlannedCall(VAT_MICROMODEL, {"country": code}) for code in codes],
+                steps=[f"VAT rule: {', '.join(codes)}"],
             )
         return Plan(
             self.name,

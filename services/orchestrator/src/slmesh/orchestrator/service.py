@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import sys
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -24,8 +25,12 @@ from faststream.kafka import KafkaBroker
 from slmesh.orchestrator.composer import compose, response_status
 from slmesh.orchestrator.planner import Plan, PlannedCall, Planner, RulesPlanner
 from slmesh.orchestrator.settings import OrchestratorSettings
+from slmesh.orchestrator.slm_planner import SlmPlanner
 from slmesh.runtime.broker import create_broker, ensure_topics, mesh_topics, subscribe
+from slmesh.runtime.concurrency import Worker
 from slmesh.runtime.consumption import ConcurrentConsumption
+from slmesh.runtime.llm import LocalModel, ModelLoadError
+from slmesh.runtime.micromodel import MODEL_LOAD_FAILED
 from slmesh.runtime.publishing import publish_dead_letter, publish_event
 from slmesh.runtime.registry import Catalogue, ensure_registry_topic
 from slmesh.runtime.service import (
@@ -97,10 +102,10 @@ class Orchestrator:
     async def _start(self, request: RequestSubmitted, received_ms: float) -> None:
         plan = self._explicit_plan(request) if request.data.calls else None
         if plan is None:
-            plan = await self.planner.plan(request.data.input, self.catalogue.names())
+            plan = await self.planner.plan(request.data.input, self.catalogue.live())
         if not plan.calls:
             code: ErrorCode = "unknown_micromodel" if request.data.calls else "no_plan"
-            await self._answer_failed(request, code, plan.reason, plan.planner, received_ms)
+            await self._answer_failed(request, code, plan, received_ms)
             return
         rid = request.requestid
         timeout_ms = request.data.timeout_ms or self.settings.default_timeout_ms
@@ -119,6 +124,7 @@ class Orchestrator:
             "reply_topic": request.data.reply_topic or self.settings.responses_topic,
             "metadata": request.data.metadata,
             "planner": plan.planner,
+            "plan": plan.steps,
             "received_ms": received_ms,
         }
         opened = await self.store.open(rid, request=state, calls=calls, deadline_ms=deadline_ms)
@@ -224,10 +230,10 @@ class Orchestrator:
         self,
         request: RequestSubmitted,
         code: ErrorCode,
-        reason: str,
-        planner: str,
+        plan: Plan,
         received_ms: float,
     ) -> None:
+        reason = plan.reason
         if not await self.store.mark_answered(request.requestid):
             return
         response = RequestCompleted.create(
@@ -235,7 +241,8 @@ class Orchestrator:
                 "status": "failed",
                 "answer": f"The mesh cannot answer this request: {reason}",
                 "error": ErrorInfo(code=code, message=reason),
-                "planner": planner,
+                "planner": plan.planner,
+                "plan": plan.steps,
                 "metadata": request.data.metadata,
                 "elapsed_ms": round(_now_ms() - received_ms, 3),
             },
@@ -307,6 +314,7 @@ class Orchestrator:
                 "answer": compose(calls),
                 "calls": calls,
                 "planner": state["planner"],
+                "plan": state.get("plan", []),
                 "metadata": state["metadata"],
                 "elapsed_ms": round(_now_ms() - state["received_ms"], 3),
                 "error": _deadline_error(calls),
@@ -409,6 +417,7 @@ def _key_text(key: bytes | None) -> str | None:
 def create_app(
     settings: OrchestratorSettings | None = None, planner: Planner | None = None
 ) -> FastStream:
+    """The orchestrator as a FastStream app; `planner` defaults to the rules planner."""
     settings = settings or OrchestratorSettings()
     broker = create_broker(settings, client_id="slmesh-orchestrator")
     store = GatherStore.from_url(settings.redis_url.get_secret_value(), ttl_s=settings.gather_ttl_s)
@@ -469,7 +478,19 @@ def create_app(
     )
 
 
+def build_planner(settings: OrchestratorSettings) -> Planner:
+    """The planner the settings ask for; a model that does not load stops the service."""
+    if settings.planner == "rules":
+        return RulesPlanner()
+    try:
+        model = LocalModel.load(settings.model)
+    except ModelLoadError as exc:
+        logger.error("orchestrator cannot start its planner: %s", exc)
+        sys.exit(MODEL_LOAD_FAILED)
+    return SlmPlanner(model, Worker("planner"))
+
+
 def main() -> None:
     settings = OrchestratorSettings()
     configure_logging(settings.log_level)
-    run(create_app(settings))
+    run(create_app(settings, build_planner(settings)))

@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
+from slmesh.runtime.llm import ModelSettings
 from slmesh.runtime.settings import MeshSettings
 
 
@@ -19,6 +22,12 @@ class OrchestratorSettings(MeshSettings):
     sweep_interval_ms: int = Field(
         default=100, ge=10, description="How often a replica looks for requests past deadline."
     )
+    planner: Literal["slm", "rules"] = Field(
+        default="slm",
+        description="slm: decomposition and rules, a local model for the rest; "
+        "rules: rules only, no model loaded.",
+    )
+    model: ModelSettings = ModelSettings()
     gather_ttl_s: int = Field(
         default=3600, ge=60, description="How long finished requests are remembered."
     )

@@ -1,0 +1,103 @@
+"""The planner on a varied set of requests, with real inference on the default model.
+
+Reports valid calls, right tools and right arguments over tests/unit/planning_set.py,
+and holds the planner to >= 90% right plans and 100% schema-valid calls.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import jsonschema
+import pytest
+
+from slmesh.classifier.micromodel import ClassificationRequest
+from slmesh.extractor.micromodel import ExtractionRequest
+from slmesh.orchestrator.planner import Plan
+from slmesh.orchestrator.slm_planner import SlmPlanner
+from slmesh.runtime.concurrency import Worker
+from slmesh.runtime.llm import LocalModel, ModelSettings
+from slmesh.runtime.registry import Tool
+from slmesh.summarizer.micromodel import SummaryRequest
+from slmesh.vat_rates.rates import VatRatesQuery
+
+from .planning_set import CASES, Expected
+
+TOOLS = {
+    "vat-rates": Tool(
+        name="vat-rates",
+        description="standard and reduced VAT rates of an EU member state",
+        input_schema=VatRatesQuery.model_json_schema(),
+    ),
+    "summarizer": Tool(
+        name="summarizer",
+        description="summarizes a text in a few words",
+        input_schema=SummaryRequest.model_json_schema(),
+    ),
+    "classifier": Tool(
+        name="classifier",
+        description="classifies a text into one of given labels",
+        input_schema=ClassificationRequest.model_json_schema(),
+    ),
+    "extractor": Tool(
+        name="extractor",
+        description="extracts named fields from a document as JSON",
+        input_schema=ExtractionRequest.model_json_schema(by_alias=True),
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+async def plans() -> list[Plan]:
+    worker = Worker("planner-test")
+    planner = SlmPlanner(LocalModel.load(ModelSettings()), worker)
+    try:
+        return [await planner.plan(text, TOOLS) for text, _ in CASES]
+    finally:
+        worker.shutdown()
+
+
+def key(tool: str, args: dict[str, Any], named: set[str]) -> tuple[str, str]:
+    """A call reduced to its tool and the arguments the expectation names."""
+    if "schema" in args:
+        args = {**args, "fields": sorted(args["schema"]["properties"])}
+    kept = {k: sorted(v) if isinstance(v, list) else v for k, v in args.items() if k in named}
+    return tool, repr(sorted(kept.items()))
+
+
+def right_plan(plan: Plan, expected: Expected) -> tuple[bool, bool]:
+    """(right tools, right calls with their arguments)."""
+    got = [(c.micromodel, dict(c.arguments)) for c in plan.calls]
+    if expected and expected[0][1].get("country") == "*":
+        countries = {a.get("country") for t, a in got if t == "vat-rates"}
+        right = len(got) == 27 and len(countries) == 27
+        return right, right
+    tools_right = Counter(t for t, _ in got) == Counter(t for t, _ in expected)
+    named: dict[str, set[str]] = {}
+    for tool, args in expected:
+        named.setdefault(tool, set()).update(args)
+    wanted = Counter(key(t, a, named[t]) for t, a in expected)
+    have = Counter(key(t, a, named.get(t, set())) for t, a in got)
+    return tools_right, tools_right and have == wanted
+
+
+def test_every_planned_call_is_valid_against_its_tool_schema(plans: list[Plan]) -> None:
+    for plan in plans:
+        for call in plan.calls:
+            jsonschema.validate(dict(call.arguments), TOOLS[call.micromodel].input_schema)
+
+
+def test_the_planner_makes_the_right_plan_for_at_least_90_percent(plans: list[Plan]) -> None:
+    tools_right = calls_right = 0
+    wrong = []
+    for plan, (text, expected) in zip(plans, CASES, strict=True):
+        tools_ok, calls_ok = right_plan(plan, expected)
+        tools_right += tools_ok
+        calls_right += calls_ok
+        if not calls_ok:
+            wrong.append(f"{text[:70]!r}: {plan.steps}")
+    n = len(CASES)
+    print(f"\nplanner: {n} requests, right tools {tools_right}/{n}, right plans {calls_right}/{n}")
+    assert n >= 30
+    assert calls_right / n >= 0.9, "\n".join(wrong)

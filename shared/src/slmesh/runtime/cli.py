@@ -25,6 +25,9 @@ def format_response(response: RequestCompleted, round_trip_ms: float | None = No
     data = response.data
     took = f" in {round_trip_ms:.1f} ms" if round_trip_ms is not None else ""
     lines = [f"request {response.requestid}: {data.status}{took} (planner: {data.planner})"]
+    if data.plan:
+        lines.append("plan:")
+        lines.extend(f"  {step}" for step in data.plan)
     if data.calls:
         lines.append("calls:")
         width = max(len(_call_name(c.micromodel, c.arguments)) for c in data.calls)

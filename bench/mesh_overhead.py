@@ -58,7 +58,7 @@ from slmesh.runtime.broker import (
     profile_for,
 )
 from slmesh.runtime.client import MeshClient
-from slmesh.runtime.devstack import DevStack, DevStackConfig
+from slmesh.runtime.devstack import DEFAULT_MICROMODELS, DevStack, DevStackConfig
 from slmesh.runtime.embedded_broker import free_port
 from slmesh.runtime.processes import ServiceProcess
 from slmesh.runtime.service import READY_MARKER
@@ -635,7 +635,17 @@ async def bench(plan: Plan, results: Results, workdir: Path) -> None:
     # The port is chosen here so the relays can be registered before the stack starts
     # and join their groups alongside the mesh's services (joining takes seconds).
     port = free_port()
-    stack = DevStack(DevStackConfig(broker_port=port, own_redis=True, workdir=workdir, sink=log))
+    # Only the services on the measured path: other micromodels' idle polling
+    # would load the shared broker and CPU for both sides.
+    stack = DevStack(
+        DevStackConfig(
+            micromodels={"vat-rates": DEFAULT_MICROMODELS["vat-rates"]},
+            broker_port=port,
+            own_redis=True,
+            workdir=workdir,
+            sink=log,
+        )
+    )
     try:
         _step("starting Tansu, Redis, orchestrator, vat-rates and the raw relays ...")
         t0 = time.perf_counter()

@@ -98,6 +98,8 @@ class DevStack(Lifecycle):
         self.redis = await ensure_redis(cfg.redis_url, own=cfg.own_redis, workdir=cfg.workdir)
         # Topics first, so no service races another to create them.
         await ensure_topics(self.settings(), mesh_topics(self.settings(), self.catalogue))
+        # Services registered before start (e.g. a benchmark's relays) start with the micromodels.
+        registered = list(self.services)
         micromodels = [
             self.add_service(f"{name}-{i + 1}", module)
             for name, module in cfg.micromodels.items()
@@ -105,7 +107,7 @@ class DevStack(Lifecycle):
         ]
         # Micromodels first: once they are ready they are in the registry, and
         # orchestrators that start after them know every one from their first request.
-        await self.start_services(micromodels)
+        await self.start_services([*registered, *micromodels])
         orchestrators = [
             self.add_service(f"orchestrator-{i + 1}", ORCHESTRATOR_MODULE)
             for i in range(cfg.orchestrator_replicas)

@@ -40,6 +40,8 @@ def format_response(response: RequestCompleted, round_trip_ms: float | None = No
                 f"{call.latency_ms or 0:.2f} ms in model, {call.elapsed_ms or 0:.1f} ms in mesh"
             )
             model = f", {call.model}" if call.model else ""
+            if call.tokens is not None:
+                model += f", {call.tokens.prompt}+{call.tokens.completion} tokens"
             error = f"  {call.error.code}: {call.error.message}" if call.error else ""
             lines.append(f"  {name}  {call.status:<6} {timing}{model}{error}")
     lines.append("answer:")
@@ -48,7 +50,12 @@ def format_response(response: RequestCompleted, round_trip_ms: float | None = No
 
 
 def _call_name(micromodel: str, arguments: Mapping[str, object]) -> str:
-    return f"{micromodel}({', '.join(f'{k}={v}' for k, v in arguments.items())})"
+    return f"{micromodel}({', '.join(f'{k}={_short(v)}' for k, v in arguments.items())})"
+
+
+def _short(value: object, limit: int = 24) -> str:
+    text = str(value)
+    return text if len(text) <= limit else f"{text[: limit - 1]}…"
 
 
 async def _ask(settings: MeshSettings, text: str, timeout_s: float, as_json: bool) -> int:

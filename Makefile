@@ -63,6 +63,10 @@ test: lint typecheck schemas-check ## everything CI runs: lint, types, contract 
 bench: install ## mesh overhead vs a raw aiokafka ping-pong on the same broker
 	$(UV) run python bench/mesh_overhead.py
 
+.PHONY: bench-chain
+bench-chain: install ## end-to-end vs model time; micromodel tokens/s vs bare llama-cpp-python
+	$(UV) run python bench/chain_efficiency.py
+
 .PHONY: clean
 clean: ## remove the virtualenv, caches and dev-stack logs
 	rm -rf .venv .mypy_cache .ruff_cache .pytest_cache .slmesh

@@ -1,0 +1,104 @@
+"""Chain efficiency: how much of a request's time is model time, and what the mesh costs a model.
+
+1. End-to-end time of a mixed request (VAT for three countries plus a summary)
+   against the model time on its critical path (planner + slowest parallel
+   task + composer; today the planner decides this request by rules and the
+   composer is deterministic, so the critical path's model time is the
+   summarizer's). Target: <= 1.05x.
+2. The summarizer's inference speed inside the mesh (tokens per second of its
+   own model time, from its replies) against bare llama-cpp-python on the same
+   model, prompt and settings, in the same run. Target: >= 0.95x.
+
+Run: `uv run python bench/chain_efficiency.py [--requests N]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from slmesh.runtime.client import MeshClient
+from slmesh.runtime.devstack import DEFAULT_MICROMODELS, DevStack, DevStackConfig
+from slmesh.runtime.llm import LocalModel, ModelSession, ModelSettings
+from slmesh.summarizer.micromodel import SummaryRequest, summarize
+
+TEXT = (
+    "Heavy snow closed the mountain pass on Friday night. Police turned back more than two "
+    "hundred trucks, and the road authority expects to reopen one lane by Sunday noon."
+)
+REQUEST = f"What are the VAT rates in Germany, France and Italy, and summarize this: {TEXT}"
+
+
+async def mesh_side(requests: int) -> tuple[list[float], list[float], list[float]]:
+    """(end-to-end ms, critical-path model ms, summarizer tokens/s of model time)."""
+    services = {k: DEFAULT_MICROMODELS[k] for k in ("vat-rates", "summarizer")}
+    workdir = Path(tempfile.mkdtemp(prefix="slmesh-chain-"))
+    config = DevStackConfig(micromodels=services, broker_port=None, own_redis=True, workdir=workdir)
+    e2e: list[float] = []
+    model_ms: list[float] = []
+    speed: list[float] = []
+    async with DevStack(config) as stack, MeshClient(stack.settings()) as client:
+        for i in range(requests + 2):
+            started = time.perf_counter()
+            response = await client.ask(REQUEST, timeout_s=120, timeout_ms=60_000)
+            elapsed = (time.perf_counter() - started) * 1000
+            if response.data.status != "ok":
+                raise RuntimeError(f"request failed: {response.data.answer}")
+            if i < 2:  # warm-up
+                continue
+            summary = next(c for c in response.data.calls if c.micromodel == "summarizer")
+            assert summary.latency_ms is not None
+            assert summary.tokens is not None
+            slowest = max(c.latency_ms or 0.0 for c in response.data.calls)
+            e2e.append(elapsed)
+            model_ms.append(slowest)  # planner (rules) and composer (deterministic) add none
+            tokens = summary.tokens.prompt + summary.tokens.completion
+            speed.append(tokens / (summary.latency_ms / 1000))
+    return e2e, model_ms, speed
+
+
+def bare_side(requests: int) -> list[float]:
+    """Tokens/s of the same summarizer call on bare llama-cpp-python, same settings."""
+    model = LocalModel.load(ModelSettings())
+    request = SummaryRequest(text=TEXT)
+    speeds = []
+    for i in range(requests + 2):
+        session = ModelSession(model)
+        started = time.perf_counter()
+        summarize(request, session)
+        seconds = time.perf_counter() - started
+        if i >= 2:
+            speeds.append((session.usage.prompt_tokens + session.usage.completion_tokens) / seconds)
+    return speeds
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=10)
+    args = parser.parse_args(argv)
+    e2e, model_ms, mesh_speed = asyncio.run(mesh_side(args.requests))
+    bare_speed = bare_side(args.requests)
+    med = statistics.median
+    ratio = med(e2e) / med(model_ms)
+    speed_ratio = med(mesh_speed) / med(bare_speed)
+    print(f"\nslmesh chain efficiency ({args.requests} requests, medians)")
+    print(f"request: {REQUEST[:70]}...")
+    print(f"  end to end            {med(e2e):8.1f} ms")
+    print(f"  model time on path    {med(model_ms):8.1f} ms  (planner: rules, composer: none)")
+    verdict = "PASS" if ratio <= 1.05 else "MISS"
+    print(f"  ratio                 {ratio:8.3f}x  target <= 1.05x  {verdict}")
+    print("summarizer inference speed (prompt + completion tokens per second of model time)")
+    print(f"  in the mesh           {med(mesh_speed):8.1f} tok/s")
+    print(f"  bare llama-cpp-python {med(bare_speed):8.1f} tok/s")
+    verdict = "PASS" if speed_ratio >= 0.95 else "MISS"
+    print(f"  ratio                 {speed_ratio:8.3f}x  target >= 0.95x  {verdict}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

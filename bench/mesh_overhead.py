@@ -57,7 +57,7 @@ from slmesh.runtime.broker import (
     ensure_topics,
     profile_for,
 )
-from slmesh.runtime.client import MeshClient
+from slmesh.runtime.client import MeshClient, follow_from_end
 from slmesh.runtime.devstack import DEFAULT_MICROMODELS, DevStack, DevStackConfig
 from slmesh.runtime.embedded_broker import free_port
 from slmesh.runtime.processes import ServiceProcess
@@ -371,20 +371,7 @@ class RawClient:
     async def __aenter__(self) -> Self:
         await self._producer.start()
         await self._consumer.start()
-        topic = self.topics.responses
-        for _ in range(100):
-            partitions = self._consumer.partitions_for_topic(topic)
-            if partitions:
-                break
-            await self._consumer._client.force_metadata_update()
-            await asyncio.sleep(0.1)
-        else:
-            raise RuntimeError(f"raw response topic {topic} does not exist")
-        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
-        self._consumer.assign(tps)
-        await self._consumer.seek_to_end(*tps)
-        for tp in tps:
-            await self._consumer.position(tp)
+        await follow_from_end(self._consumer, self.topics.responses)
         self._reader = asyncio.create_task(self._read(), name="raw-client-reader")
         return self
 

@@ -29,6 +29,27 @@ from slmesh.schemas import (
 logger = logging.getLogger(__name__)
 
 
+async def follow_from_end(consumer: AIOKafkaConsumer, topic: str) -> None:
+    """Assign every partition of `topic` to a group-less consumer, positioned at the end.
+
+    Positions are resolved here: a record published before the first fetch
+    would otherwise be skipped by a lazily resolved "latest" offset.
+    """
+    for _ in range(50):
+        partitions = consumer.partitions_for_topic(topic)
+        if partitions:
+            break
+        await consumer._client.force_metadata_update()
+        await asyncio.sleep(0.1)
+    else:
+        raise RuntimeError(f"topic {topic!r} does not exist; is the mesh running?")
+    tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+    consumer.assign(tps)
+    await consumer.seek_to_end(*tps)
+    for tp in tps:
+        await consumer.position(tp)
+
+
 class MeshClient(Lifecycle):
     """Sends requests and hands back each request's response by its request id.
 
@@ -55,25 +76,8 @@ class MeshClient(Lifecycle):
     async def start(self) -> None:
         await self._producer.start()
         await self._consumer.start()
-        topic = self.settings.responses_topic
-        partitions = await self._partitions(topic)
-        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
-        self._consumer.assign(tps)
-        await self._consumer.seek_to_end(*tps)
-        # Resolve positions now: a response published before the first fetch
-        # would otherwise be skipped by a lazily resolved "latest" offset.
-        for tp in tps:
-            await self._consumer.position(tp)
+        await follow_from_end(self._consumer, self.settings.responses_topic)
         self._reader = asyncio.create_task(self._read_responses(), name="mesh-client-reader")
-
-    async def _partitions(self, topic: str) -> set[int]:
-        for _ in range(50):
-            partitions = self._consumer.partitions_for_topic(topic)
-            if partitions:
-                return set(partitions)
-            await self._consumer._client.force_metadata_update()
-            await asyncio.sleep(0.1)
-        raise RuntimeError(f"response topic {topic!r} does not exist; is the mesh running?")
 
     async def stop(self) -> None:
         if self._reader is not None:

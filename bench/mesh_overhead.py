@@ -55,6 +55,7 @@ from slmesh.runtime.broker import (
     admin_kwargs,
     consumer_options,
     ensure_topics,
+    groupless_consumer,
     profile_for,
 )
 from slmesh.runtime.client import MeshClient, follow_from_end
@@ -362,9 +363,7 @@ class RawClient:
         conn = admin_kwargs(settings)
         self.topics = topics
         self._producer = AIOKafkaProducer(**conn, **profile.producer)
-        self._consumer = AIOKafkaConsumer(
-            **conn, group_id=None, enable_auto_commit=False, **profile.consumer
-        )
+        self._consumer = groupless_consumer(settings)
         self._waiting: dict[str, asyncio.Future[None]] = {}
         self._reader: asyncio.Task[None] | None = None
 
@@ -520,12 +519,7 @@ async def concurrent(ask: Ask, total: int, in_flight: int, on_failure: OnFailure
 
 async def sample_sizes(settings: MeshSettings, topic: str, want: int = 60) -> list[int]:
     """Value sizes of up to `want` records already on `topic` (read from the beginning)."""
-    consumer = AIOKafkaConsumer(
-        **admin_kwargs(settings),
-        group_id=None,
-        enable_auto_commit=False,
-        **profile_for(settings).consumer,
-    )
+    consumer = groupless_consumer(settings)
     await consumer.start()
     sizes: list[int] = []
     try:

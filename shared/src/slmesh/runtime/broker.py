@@ -14,6 +14,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 from faststream import AckPolicy
@@ -145,7 +146,23 @@ def mesh_topics(settings: MeshSettings, micromodels: list[str]) -> list[str]:
     ]
 
 
-async def ensure_topics(settings: MeshSettings, names: list[str]) -> None:
+def groupless_consumer(settings: MeshSettings) -> AIOKafkaConsumer:
+    """A consumer outside any group, committing nothing: for readers of whole topics."""
+    return AIOKafkaConsumer(
+        **admin_kwargs(settings),
+        group_id=None,
+        enable_auto_commit=False,
+        **profile_for(settings).consumer,
+    )
+
+
+async def ensure_topics(
+    settings: MeshSettings,
+    names: list[str],
+    *,
+    partitions: int | None = None,
+    configs: dict[str, str] | None = None,
+) -> None:
     """Create the topics that do not exist yet; existing ones are left as they are."""
     admin = AIOKafkaAdminClient(**admin_kwargs(settings))
     await admin.start()
@@ -158,7 +175,12 @@ async def ensure_topics(settings: MeshSettings, names: list[str]) -> None:
         with contextlib.suppress(TopicAlreadyExistsError):
             await admin.create_topics(
                 [
-                    NewTopic(n, num_partitions=settings.partitions, replication_factor=1)
+                    NewTopic(
+                        n,
+                        num_partitions=partitions or settings.partitions,
+                        replication_factor=1,
+                        topic_configs=configs or {},
+                    )
                     for n in missing
                 ]
             )

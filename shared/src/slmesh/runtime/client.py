@@ -14,7 +14,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from slmesh.runtime.broker import admin_kwargs, profile_for
+from slmesh.runtime.broker import admin_kwargs, groupless_consumer, profile_for
 from slmesh.runtime.lifecycle import Lifecycle
 from slmesh.runtime.settings import MeshSettings
 from slmesh.schemas import (
@@ -64,12 +64,7 @@ class MeshClient(Lifecycle):
         profile = profile_for(settings)
         conn = admin_kwargs(settings)
         self._producer = AIOKafkaProducer(**conn, **profile.producer)
-        self._consumer = AIOKafkaConsumer(
-            **conn,
-            group_id=None,
-            enable_auto_commit=False,
-            **profile.consumer,
-        )
+        self._consumer = groupless_consumer(settings)
         self._waiting: dict[str, asyncio.Future[RequestCompleted]] = {}
         self._reader: asyncio.Task[None] | None = None
 

@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+import jsonschema
+import orjson
+from aiokafka import TopicPartition
 
-from slmesh.runtime.broker import admin_kwargs, profile_for
+from slmesh.runtime.broker import ensure_topics, groupless_consumer
 from slmesh.runtime.lifecycle import Lifecycle
 from slmesh.runtime.publishing import publish_event
 from slmesh.schemas import ContractError, MicromodelAnnounced, decode
@@ -39,22 +39,13 @@ MISSED_HEARTBEATS = 3
 
 
 async def ensure_registry_topic(settings: MeshSettings) -> None:
-    admin = AIOKafkaAdminClient(**admin_kwargs(settings))
-    await admin.start()
-    try:
-        if settings.registry_topic in set(await admin.list_topics()):
-            return
-        # One partition: every reader reads all of it anyway, and order per key is kept.
-        topic = NewTopic(
-            settings.registry_topic,
-            num_partitions=1,
-            replication_factor=1,
-            topic_configs={"cleanup.policy": "compact"},
-        )
-        with contextlib.suppress(TopicAlreadyExistsError):
-            await admin.create_topics([topic])
-    finally:
-        await admin.close()
+    # One partition: every reader reads all of it anyway, and order per key is kept.
+    await ensure_topics(
+        settings,
+        [settings.registry_topic],
+        partitions=1,
+        configs={"cleanup.policy": "compact"},
+    )
 
 
 class Announcer:
@@ -109,8 +100,21 @@ class Tool:
     output_schema: dict[str, Any] = field(default_factory=dict)
     model: str = "unknown"
     version: str = ""
+    # Compiled once per announcement, not once per call.
+    validator: jsonschema.Draft202012Validator | None = None
     # replica -> (status, event time, heartbeat seconds)
     replicas: dict[str, tuple[str, datetime, float]] = field(default_factory=dict)
+
+    def argument_problem(self, arguments: Any) -> str | None:
+        """Why `arguments` fail this tool's input schema, if they do."""
+        if self.validator is None:
+            return None
+        errors = sorted(self.validator.iter_errors(arguments), key=lambda e: list(e.path))
+        if not errors:
+            return None
+        return "; ".join(
+            f"{'.'.join(map(str, e.path)) or '(arguments)'}: {e.message}" for e in errors[:5]
+        )
 
     def live_replicas(self, now: datetime) -> list[str]:
         return [
@@ -134,12 +138,7 @@ class Catalogue(Lifecycle):
     async def start(self) -> None:
         """Read the registry up to its current end, then keep following it."""
         # Created here: aiokafka binds a client to the running event loop.
-        self._consumer = AIOKafkaConsumer(
-            **admin_kwargs(self.settings),
-            group_id=None,
-            enable_auto_commit=False,
-            **profile_for(self.settings).consumer,
-        )
+        self._consumer = groupless_consumer(self.settings)
         await self._consumer.start()
         tp = TopicPartition(self.settings.registry_topic, 0)
         self._consumer.assign([tp])
@@ -171,7 +170,11 @@ class Catalogue(Lifecycle):
         tool = self._tools.setdefault(data.name, Tool(name=data.name))
         if data.status == "up":
             tool.description = data.description
-            tool.input_schema = dict(data.input_schema)
+            if tool.input_schema != data.input_schema:
+                tool.input_schema = dict(data.input_schema)
+                tool.validator = jsonschema.Draft202012Validator(
+                    orjson.loads(orjson.dumps(tool.input_schema))
+                )
             tool.output_schema = dict(data.output_schema)
             tool.model = data.model
             tool.version = data.version
@@ -194,7 +197,10 @@ class Catalogue(Lifecycle):
         return sorted(self.live())
 
     def get(self, name: str) -> Tool | None:
-        return self.live().get(name)
+        tool = self._tools.get(name)
+        if tool is not None and tool.live_replicas(datetime.now(UTC)):
+            return tool
+        return self._static.get(name)
 
     def gone_since(self, name: str) -> datetime | None:
         """When a known but no longer live micromodel was last heard of."""

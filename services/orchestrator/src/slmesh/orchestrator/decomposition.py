@@ -27,7 +27,8 @@ _CLAUSE_BREAK = re.compile(
 
 KEYWORDS: dict[str, re.Pattern[str]] = {
     "vat-rates": re.compile(
-        r"\b(vat|value[- ]added[- ]tax|tax rates?|sales tax|mwst|tva|iva)\b", re.IGNORECASE
+        r"\b(vat|value[- ]added[- ]tax|tax rates?|sales tax|mwst|tva|iva|btw|moms)\b",
+        re.IGNORECASE,
     ),
     "summarizer": re.compile(
         r"\b(summar\w*|tl;?dr|condense|shorten|gist|in short)\b", re.IGNORECASE

@@ -7,12 +7,12 @@ implement the same protocol behind it.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from slmesh.orchestrator.countries import MEMBER_STATES, asks_for_all, mentioned_countries
+from slmesh.orchestrator.decomposition import KEYWORDS
 
 
 @dataclass(frozen=True)
@@ -36,9 +36,6 @@ class Planner(Protocol):
 
 
 VAT_MICROMODEL = "vat-rates"
-_VAT = re.compile(
-    r"\b(vat|value[- ]added[- ]tax|tax rates?|sales tax|mwst|tva|iva|btw|moms)\b", re.IGNORECASE
-)
 
 
 class RulesPlanner:
@@ -51,7 +48,7 @@ class RulesPlanner:
     name = "rules"
 
     async def plan(self, text: str, micromodels: Collection[str]) -> Plan:
-        if VAT_MICROMODEL in micromodels and _VAT.search(text):
+        if VAT_MICROMODEL in micromodels and KEYWORDS[VAT_MICROMODEL].search(text):
             codes = list(MEMBER_STATES) if asks_for_all(text) else mentioned_countries(text)
             if not codes:
                 return Plan(

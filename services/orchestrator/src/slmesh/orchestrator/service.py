@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
 import sys
 import time
 from datetime import UTC, datetime
 from typing import Any
 
-import jsonschema
 import orjson
 from aiokafka.structs import ConsumerRecord
 from faststream import FastStream
@@ -193,9 +191,7 @@ class Orchestrator:
     def _argument_problem(self, call: dict[str, Any]) -> str | None:
         """Why the call's arguments fail its micromodel's input schema, if they do."""
         tool = self.catalogue.get(call["micromodel"])
-        if tool is None or not tool.input_schema:
-            return None
-        return schema_problem(tool.input_schema, call["arguments"])
+        return tool.argument_problem(call["arguments"]) if tool is not None else None
 
     async def _reject_record(
         self, record: ConsumerRecord[bytes, bytes], exc: ContractError
@@ -375,21 +371,6 @@ def outcomes(snapshot: GatherSnapshot) -> list[CallOutcome]:
                 )
             )
     return result
-
-
-@functools.lru_cache(maxsize=256)
-def _validator(schema_json: str) -> jsonschema.Draft202012Validator:
-    return jsonschema.Draft202012Validator(orjson.loads(schema_json))
-
-
-def schema_problem(schema: dict[str, Any], value: Any) -> str | None:
-    validator = _validator(orjson.dumps(schema, option=orjson.OPT_SORT_KEYS).decode())
-    errors = sorted(validator.iter_errors(value), key=lambda e: list(e.path))
-    if not errors:
-        return None
-    return "; ".join(
-        f"{'.'.join(map(str, e.path)) or '(arguments)'}: {e.message}" for e in errors[:5]
-    )
 
 
 def _deadline_error(calls: list[CallOutcome]) -> ErrorInfo | None:

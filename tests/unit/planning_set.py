@@ -19,6 +19,10 @@ NOTES = (
     "in the municipal garage until the works end."
 )
 COMPLAINT = "I was charged twice for my last order and nobody answers my emails."
+INVOICE = (
+    "Invoice 2291 from Müller GmbH, Hauptstraße 5, 10115 Berlin, Germany. "
+    "Amount: 1,200.00 EUR net, payable within 30 days."
+)
 
 Expected = list[tuple[str, dict[str, Any]]]
 
@@ -111,6 +115,24 @@ CASES: list[tuple[str, Expected]] = [
         [
             ("extractor", {"text": BILL, "fields": ["amount"]}),
             ("vat-rates", {"country": "DE"}),
+        ],
+    ),
+    # arguments the rules cannot read: the model routes, then writes them
+    (f"Who sent this bill and how much do I owe? {BILL}", [("extractor", {"text": BILL})]),
+    (
+        f"What is the sentiment of this review: {COMPLAINT}",
+        [("classifier", {"text": COMPLAINT, "labels": ["positive", "negative", "neutral"]})],
+    ),
+    # chained: the first round's calls; the VAT call waits for the extracted country
+    (
+        f"Extract the country from this invoice, then give me the VAT rates for it: {INVOICE}",
+        [("extractor", {"text": INVOICE, "fields": ["country"]})],
+    ),
+    (
+        f"Summarize this, then classify the summary as billing or delivery: {COMPLAINT}",
+        [
+            ("summarizer", {"text": COMPLAINT}),
+            ("classifier", {"text": COMPLAINT, "labels": ["billing", "delivery"]}),
         ],
     ),
     # out of scope

@@ -1,10 +1,19 @@
-"""The deterministic composer: quotes micromodel summaries, names what failed or is missing."""
+"""The composer: quotes micromodel summaries verbatim, names what failed or is missing; the
+model (real inference) only writes the opening sentence."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from slmesh.orchestrator.composer import compose, response_status
+from slmesh.orchestrator.composer import (
+    FALLBACK_LEAD,
+    ModelComposer,
+    compose,
+    opening,
+    response_status,
+)
+from slmesh.runtime.concurrency import Worker
+from slmesh.runtime.llm import LocalModel, ModelSettings
 from slmesh.schemas import CallOutcome
 
 
@@ -50,3 +59,36 @@ def test_failed_call_is_reported_with_its_error() -> None:
 def test_output_without_summary_is_shown_as_json() -> None:
     calls = [call("ok", "DE", output={"b": 1, "a": [2]})]
     assert compose(calls) == 'vat-rates(country=DE): {"a":[2],"b":1}'
+
+
+def test_an_opening_with_a_number_is_replaced_by_a_fixed_one() -> None:
+    assert opening("Here is the VAT rate in Spain. More text") == "Here is the VAT rate in Spain."
+    assert opening("Here is the VAT rate of 21% in Spain.") == FALLBACK_LEAD
+    assert opening("Here.") == FALLBACK_LEAD
+
+
+async def test_the_model_opens_the_answer_and_the_results_follow_verbatim() -> None:
+    worker = Worker("composer-test")
+    composer = ModelComposer(LocalModel.load(ModelSettings()), worker)
+    calls = [
+        call("ok", "DE", summary="Germany (DE): standard 19%, reduced 7%", output={}),
+        call("missing", "ES"),
+    ]
+    try:
+        written = await composer.compose("What are the VAT rates in Germany and Spain?", calls)
+        failed = await composer.compose("VAT in Spain?", [call("missing", "ES")])
+    finally:
+        worker.shutdown()
+    lead, *rest = written.answer.split("\n")
+    assert lead.startswith("Here")
+    assert not any(ch.isdigit() for ch in lead)
+    # Said plainly by the fixed sentence, then the figures exactly as the micromodel gave them.
+    assert rest[0] == "Partial answer: 1 of 2 calls answered."
+    assert rest[1] == "Germany (DE): standard 19%, reduced 7%"
+    assert written.composer == f"template+{composer.model.id}"
+    assert written.work is not None
+    assert written.work.tokens.completion > 0
+    # Nothing answered: nothing to introduce, no model time spent.
+    assert failed.composer == "template"
+    assert failed.work is None
+    assert failed.answer.startswith("No answer")

@@ -140,3 +140,36 @@ async def test_gather_state_expires(store: GatherStore, redis_server: RedisHandl
     state, results, tasks = store._keys("r10")
     for key in (state, results, tasks):
         assert await client.pttl(key) > 0, key
+
+
+async def test_a_completed_round_can_be_extended_once_by_its_completer(store: GatherStore) -> None:
+    await open_request(store, "m1", 1)
+    outcome, snapshot = await store.record_reply("m1", "m1:1", {"v": 1})
+    assert outcome is ReplyOutcome.COMPLETE
+    assert snapshot is not None
+    second = [{"task_id": "m1:2", "micromodel": "m", "arguments": {}}]
+    state = {"reply_topic": "r", "round": 2}
+    extend = {"request": state, "calls": snapshot.calls + second, "new_calls": second}
+    assert await store.extend("m1", **extend, deadline_ms=now_ms() + 60_000)
+    # Open again: a second extension (or a stale completer) is refused.
+    assert not await store.extend("m1", **extend, deadline_ms=now_ms() + 60_000)
+    # The first round's reply again is a duplicate; the new call's reply completes it.
+    assert await record(store, "m1", "m1:1", {"v": 1}) is ReplyOutcome.DUPLICATE
+    outcome, snapshot = await store.record_reply("m1", "m1:2", {"v": 2})
+    assert outcome is ReplyOutcome.COMPLETE
+    assert snapshot is not None
+    assert snapshot.request == state
+    assert snapshot.results == {"m1:1": {"v": 1}, "m1:2": {"v": 2}}
+
+
+async def test_an_extended_round_is_swept_at_the_original_deadline(store: GatherStore) -> None:
+    await open_request(store, "m2", 1, in_ms=60_000)
+    _, snapshot = await store.record_reply("m2", "m2:1", {"v": 1})
+    assert snapshot is not None
+    second = [{"task_id": "m2:2", "micromodel": "m", "arguments": {}}]
+    deadline = now_ms() + 50
+    assert await store.extend(
+        "m2", request={}, calls=snapshot.calls + second, new_calls=second, deadline_ms=deadline
+    )
+    await asyncio.sleep(0.1)
+    assert await store.claim_expired() == ["m2"]

@@ -237,6 +237,14 @@ class CallOutcome(Contract):
     )
 
 
+class ModelWork(Contract):
+    """What the orchestrator's own model did for a request (planning or composing)."""
+
+    model: str = Field(description="Model id.")
+    tokens: TokenUsage
+    latency_ms: float = Field(ge=0, description="Model time, summed over its completions.")
+
+
 class RequestCompletedData(Contract):
     status: ResponseStatus = Field(
         description="ok: every call answered; partial: some calls failed or are missing; "
@@ -252,6 +260,19 @@ class RequestCompletedData(Contract):
     plan: list[str] = Field(
         default_factory=list, description="The planner's steps: each decision, in order."
     )
+    steps: int = Field(
+        default=1,
+        ge=0,
+        description="Rounds of calls: more than one when a later call needed "
+        "an earlier one's result.",
+    )
+    planning: ModelWork | None = Field(
+        default=None, description="The planner model's work, all rounds; none for rules alone."
+    )
+    composer: str = Field(
+        default="template", description="What wrote the answer: 'template' or 'template+<model>'."
+    )
+    composing: ModelWork | None = Field(default=None, description="The composer model's work.")
     metadata: dict[str, str] = Field(default_factory=dict)
     elapsed_ms: float = Field(ge=0, description="From the request's arrival to this response.")
 

@@ -46,6 +46,17 @@ end
 return pending
 """
 
+# KEYS: state, tasks, deadlines
+# ARGV: request, calls, pending, deadline_ms, request_id, new task ids...
+_EXTEND = """
+if redis.call('HGET', KEYS[1], 'state') ~= 'done' then return 0 end
+redis.call('HSET', KEYS[1], 'state', 'open', 'pending', ARGV[3])
+redis.call('HSET', KEYS[1], 'request', ARGV[1], 'calls', ARGV[2])
+for i = 6, #ARGV do redis.call('SADD', KEYS[2], ARGV[i]) end
+redis.call('ZADD', KEYS[3], ARGV[4], ARGV[5])
+return 1
+"""
+
 # KEYS: state, deadlines; ARGV: request_id
 _CLAIM = """
 redis.call('ZREM', KEYS[2], ARGV[1])
@@ -94,6 +105,7 @@ class GatherStore:
         self._open = client.register_script(_OPEN)
         self._record = client.register_script(_RECORD)
         self._claim = client.register_script(_CLAIM)
+        self._extend = client.register_script(_EXTEND)
         self._answered = client.register_script(_ANSWERED)
 
     @classmethod
@@ -157,6 +169,34 @@ class GatherStore:
             _, request_raw, calls_raw, flat = raw
             return ReplyOutcome.COMPLETE, _snapshot(request_raw, calls_raw, _pairs(flat))
         return ReplyOutcome(min(int(raw), 1)), None
+
+    async def extend(
+        self,
+        request_id: str,
+        *,
+        request: dict[str, Any],
+        calls: list[dict[str, Any]],
+        new_calls: list[dict[str, Any]],
+        deadline_ms: int,
+    ) -> bool:
+        """Open the next round of a completed request: gather `new_calls` too.
+
+        Only the caller that completed the round (record_reply said COMPLETE)
+        may extend it; False when the request is not in that state.
+        """
+        state, _, tasks = self._keys(request_id)
+        extended = await self._extend(
+            keys=[state, tasks, self._deadlines],
+            args=[
+                orjson.dumps(request),
+                orjson.dumps(calls),
+                len(new_calls),
+                deadline_ms,
+                request_id,
+                *(c["task_id"] for c in new_calls),
+            ],
+        )
+        return bool(extended)
 
     async def claim_expired(self, now_ms: int | None = None, limit: int = 50) -> list[str]:
         """Requests past their deadline that this caller now owns and must answer."""

@@ -1,14 +1,122 @@
 """Composing the answer from the gathered calls.
 
-Deterministic for now: each answered call contributes the summary its
-micromodel wrote, quoted verbatim, so numbers are never paraphrased wrong.
+The figures and facts are quoted, never rewritten: each answered call
+contributes the summary its micromodel wrote, verbatim, and a partial or
+failed result is said by a fixed sentence the model cannot soften. The model
+writes the sentence that opens the answer, saying in the request's words what
+follows. A base 270M model asked to write the whole answer, or to report which
+parts failed, got facts and statuses wrong (tried: "Espagne is the VAT rate
+for Germany"); copying the request's subject into "Here are ..." it does well.
+An opening with a digit in it is dropped: numbers only ever come quoted.
 """
 
 from __future__ import annotations
 
+import logging
+import re
+from dataclasses import dataclass
+from typing import Protocol
+
 import orjson
 
-from slmesh.schemas import CallOutcome, ResponseStatus
+from slmesh.orchestrator.decomposition import split_request
+from slmesh.runtime.concurrency import Worker
+from slmesh.runtime.llm import ContextOverflowError, LocalModel, ModelSession
+from slmesh.schemas import CallOutcome, ModelWork, ResponseStatus, TokenUsage
+
+logger = logging.getLogger(__name__)
+
+LEAD_TOKENS = 40
+LEAD_SHOTS = [
+    ("What is the VAT rate in Spain?", "Here is the VAT rate in Spain."),
+    (
+        "Summarize this report and classify it as billing or delivery",
+        "Here are the summary of the report and its classification.",
+    ),
+    (
+        "Extract the sender and the date from this letter",
+        "Here are the sender and the date from the letter.",
+    ),
+    (
+        "Tell me the VAT in Poland and Malta and give me the gist of this",
+        "Here are the VAT rates in Poland and Malta, and the gist of the text.",
+    ),
+    (
+        "Which team should handle this email: sales or support?",
+        "Here is the team that should handle the email.",
+    ),
+]
+LEAD_PROMPT = "\n".join(
+    [
+        "Write the first sentence of each answer: say what follows, in the request's words.",
+        "",
+        *(f"Request: {asked}\nAnswer: {opening}\n" for asked, opening in LEAD_SHOTS),
+    ]
+)
+FALLBACK_LEAD = "Here is what the micromodels answered."
+_DIGIT = re.compile(r"\d")
+
+
+@dataclass(frozen=True)
+class Composition:
+    answer: str
+    composer: str
+    work: ModelWork | None = None
+
+
+class Composer(Protocol):
+    async def compose(self, request: str, calls: list[CallOutcome]) -> Composition: ...
+
+
+class TemplateComposer:
+    async def compose(self, request: str, calls: list[CallOutcome]) -> Composition:
+        return Composition(compose(calls), "template")
+
+
+class ModelComposer:
+    """The model writes the opening sentence; the results follow it verbatim."""
+
+    def __init__(self, model: LocalModel, worker: Worker) -> None:
+        self.model = model
+        self.worker = worker
+        self.name = f"template+{model.id}"
+
+    async def compose(self, request: str, calls: list[CallOutcome]) -> Composition:
+        body = compose(calls)
+        if not any(c.status == "ok" for c in calls):
+            # Nothing to introduce: the fixed sentence says that it failed.
+            return Composition(body, "template")
+        session = ModelSession(self.model)
+        try:
+            lead = await self.worker.run(lambda: self._lead(session, request))
+        except ContextOverflowError as exc:
+            logger.warning("composer model failed, answering from the template: %s", exc)
+            return Composition(body, "template")
+        usage = session.usage
+        work = ModelWork(
+            model=self.model.id,
+            tokens=TokenUsage(prompt=usage.prompt_tokens, completion=usage.completion_tokens),
+            latency_ms=round(usage.seconds * 1000, 3),
+        )
+        return Composition(f"{lead}\n{body}", self.name, work)
+
+    def _lead(self, session: ModelSession, request: str) -> str:
+        instruction = " ".join(split_request(request)[0].split())[:300]
+        completion = session.complete(
+            f"{LEAD_PROMPT}Request: {instruction}\nAnswer: Here",
+            max_tokens=LEAD_TOKENS,
+            stop=["\n"],
+        )
+        return opening("Here" + completion.text)
+
+
+def opening(written: str) -> str:
+    """The model's first sentence, or a fixed one when it is unusable (a digit, too short)."""
+    sentence = written.split(".")[0].strip() + "."
+    if _DIGIT.search(sentence) or len(sentence.split()) < 3:
+        logger.info("composer's opening dropped: %r", sentence)
+        return FALLBACK_LEAD
+    return sentence
 
 
 def describe_call(call: CallOutcome) -> str:

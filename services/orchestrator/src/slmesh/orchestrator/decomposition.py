@@ -22,7 +22,8 @@ _ACTIONS = (
     r"list|compare|is this|which"
 )
 _CLAUSE_BREAK = re.compile(
-    rf"(?:[.;]\s+(?:also\s+)?|,?\s+and\s+(?:also\s+)?(?=(?:{_ACTIONS})))", re.IGNORECASE
+    rf"(?:[.;]\s+(?:also\s+)?|,?\s+(?:and\s+)?then\s+|,?\s+and\s+(?:also\s+)?(?=(?:{_ACTIONS})))",
+    re.IGNORECASE,
 )
 
 KEYWORDS: dict[str, re.Pattern[str]] = {
@@ -43,6 +44,7 @@ _CHOICES = re.compile(r"\b([\w-]+(?:,\s*[\w-]+)*,?\s+or\s+[\w-]+)\b")
 _FIELDS = re.compile(
     r"\b(?:extract|pull|get)\s+(?:out\s+)?(.+?)(?:\s+(?:from|out of)\b|$)", re.IGNORECASE
 )
+_SENTIMENT = re.compile(r"\b(sentiment|tone|mood)\b", re.IGNORECASE)
 _WORDS = re.compile(r"\b(?:in|to|within)\s+(\d{1,3})\s+words\b", re.IGNORECASE)
 _NUMERIC_FIELD = re.compile(r"amount|total|price|cost|sum|fee|vat|tax|quantity|number")
 
@@ -68,7 +70,19 @@ def clauses(request: str) -> list[Clause]:
 
 
 def keyword_tools(clause: str, tools: set[str]) -> list[str]:
-    return [name for name, pattern in KEYWORDS.items() if name in tools and pattern.search(clause)]
+    found = [name for name, pattern in KEYWORDS.items() if name in tools and pattern.search(clause)]
+    return found or named_tools(clause, tools - set(KEYWORDS))
+
+
+def named_tools(clause: str, tools: set[str]) -> list[str]:
+    """Tools without keyword rules that the clause names by their stem ("translate" ->
+    translator): a new micromodel's name is the cheapest routing signal it brings."""
+    words = {w[:6] for w in re.findall(r"[a-z]{5,}", clause.lower())}
+    return sorted(
+        name
+        for name in tools
+        if any(len(part) >= 5 and part[:6] in words for part in name.lower().split("-"))
+    )
 
 
 def arguments(tool: str, clause: Clause, whole_request: str) -> list[dict[str, Any]] | str:
@@ -89,6 +103,8 @@ def arguments(tool: str, clause: Clause, whole_request: str) -> list[dict[str, A
         return [args]
     if tool == "classifier":
         choices = _CHOICES.findall(clause.text)
+        if not choices and _SENTIMENT.search(clause.text):
+            choices = ["positive, negative or neutral"]
         if not choices:
             return "names no labels to choose from"
         labels = [x.strip().lower() for x in re.split(r",|\bor\b", choices[-1]) if x.strip()]

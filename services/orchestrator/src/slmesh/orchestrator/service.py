@@ -20,14 +20,19 @@ from aiokafka.structs import ConsumerRecord
 from faststream import FastStream
 from faststream.kafka import KafkaBroker
 
-from slmesh.orchestrator.composer import compose, response_status
-from slmesh.orchestrator.planner import Plan, PlannedCall, Planner, RulesPlanner
+from slmesh.orchestrator.composer import (
+    Composer,
+    ModelComposer,
+    TemplateComposer,
+    response_status,
+)
+from slmesh.orchestrator.planner import Deferred, Plan, PlannedCall, Planner, RulesPlanner
 from slmesh.orchestrator.settings import OrchestratorSettings
 from slmesh.orchestrator.slm_planner import SlmPlanner
 from slmesh.runtime.broker import create_broker, ensure_topics, mesh_topics, subscribe
 from slmesh.runtime.concurrency import Worker
 from slmesh.runtime.consumption import ConcurrentConsumption
-from slmesh.runtime.llm import LocalModel, ModelLoadError
+from slmesh.runtime.llm import LocalModel, ModelLoadError, Usage
 from slmesh.runtime.micromodel import MODEL_LOAD_FAILED
 from slmesh.runtime.publishing import publish_dead_letter, publish_event
 from slmesh.runtime.registry import Catalogue, ensure_registry_topic
@@ -44,6 +49,7 @@ from slmesh.schemas import (
     ContractError,
     ErrorCode,
     ErrorInfo,
+    ModelWork,
     RequestCompleted,
     RequestSubmitted,
     TaskCompleted,
@@ -71,12 +77,15 @@ class Orchestrator:
         store: GatherStore,
         planner: Planner,
         catalogue: Catalogue,
+        composer: Composer | None = None,
     ) -> None:
         self.settings = settings
         self.catalogue = catalogue
         self.broker = broker
         self.store = store
         self.planner = planner
+        self.composer = composer or TemplateComposer()
+        self.template = TemplateComposer()
         self.source = settings.source(SERVICE)
         self._known_topics = {settings.responses_topic}
 
@@ -108,29 +117,35 @@ class Orchestrator:
         rid = request.requestid
         timeout_ms = request.data.timeout_ms or self.settings.default_timeout_ms
         deadline_ms = int(received_ms + timeout_ms)
-        calls = [
-            {
-                "task_id": f"{rid}:{i}",
-                "micromodel": call.micromodel,
-                "arguments": call.arguments,
-                "dispatched_ms": _now_ms(),
-            }
-            for i, call in enumerate(plan.calls, start=1)
-        ]
+        calls = _calls(rid, plan.calls, first=1)
         state = {
             "event_id": request.id,
             "reply_topic": request.data.reply_topic or self.settings.responses_topic,
             "metadata": request.data.metadata,
+            "classification": request.data.classification,
+            # Kept for the composer and later rounds; bounded by the event size limit.
+            "input": request.data.input,
+            "explicit": bool(request.data.calls),
             "planner": plan.planner,
             "plan": plan.steps,
+            "planning": _work(plan.model, plan.work),
+            "deferred": [vars(d) for d in plan.deferred],
+            "unresolved": [],
+            "round": 1,
+            "deadline_ms": deadline_ms,
             "received_ms": received_ms,
         }
         opened = await self.store.open(rid, request=state, calls=calls, deadline_ms=deadline_ms)
         if not opened:
             logger.info("request %s was seen before; not planning it again", rid)
             return
-        deadline = datetime.fromtimestamp(deadline_ms / 1000, UTC)
-        await asyncio.gather(*(self._dispatch(request, call, deadline) for call in calls))
+        await self._dispatch_all(rid, state, calls)
+
+    async def _dispatch_all(
+        self, rid: str, state: dict[str, Any], calls: list[dict[str, Any]]
+    ) -> None:
+        deadline = datetime.fromtimestamp(state["deadline_ms"] / 1000, UTC)
+        await asyncio.gather(*(self._dispatch(rid, state, call, deadline) for call in calls))
 
     def _explicit_plan(self, request: RequestSubmitted) -> Plan | None:
         assert request.data.calls is not None
@@ -153,7 +168,7 @@ class Orchestrator:
         return f"{name} (gone: last heard of at {gone.isoformat(timespec='seconds')})"
 
     async def _dispatch(
-        self, request: RequestSubmitted, call: dict[str, Any], deadline: datetime
+        self, rid: str, state: dict[str, Any], call: dict[str, Any], deadline: datetime
     ) -> None:
         problem = self._argument_problem(call)
         if problem is not None:
@@ -167,8 +182,8 @@ class Orchestrator:
                     "replica": self.settings.replica,
                 },
                 source=self.source,
-                request_id=request.requestid,
-                causation_id=request.id,
+                request_id=rid,
+                causation_id=state["event_id"],
             )
             await self._gather(failed, encode(failed))
             return
@@ -178,12 +193,12 @@ class Orchestrator:
                 "micromodel": call["micromodel"],
                 "arguments": call["arguments"],
                 "deadline": deadline,
-                "classification": request.data.classification,
+                "classification": state["classification"],
                 "reply_topic": self.settings.replies_topic,
             },
             source=self.source,
-            request_id=request.requestid,
-            causation_id=request.id,
+            request_id=rid,
+            causation_id=state["event_id"],
         )
         topic = self.settings.task_topic(call["micromodel"])
         await publish_event(self.broker, topic, task, key=call["task_id"])
@@ -299,18 +314,31 @@ class Orchestrator:
         if snapshot is None:
             logger.error("request %s has no gather state left; it cannot be answered", rid)
             return
-        await self._answer(rid, snapshot)
+        await self._answer(rid, snapshot, expired=True)
 
-    async def _answer(self, rid: str, snapshot: GatherSnapshot) -> None:
+    async def _answer(self, rid: str, snapshot: GatherSnapshot, *, expired: bool = False) -> None:
+        """Answer a request whose round is complete (or expired), or start its next round."""
         calls = outcomes(snapshot)
         state = snapshot.request
+        if state.get("deferred") and not expired:
+            next_state = await self._next_round(rid, snapshot, calls)
+            if next_state is None:
+                return  # the next round is under way; its completer answers
+            state = next_state
+        calls += _not_run(rid, state)
+        composer = self.template if state.get("explicit") else self.composer
+        composition = await composer.compose(state.get("input", ""), calls)
         response = RequestCompleted.create(
             data={
                 "status": response_status(calls),
-                "answer": compose(calls),
+                "answer": composition.answer,
                 "calls": calls,
                 "planner": state["planner"],
                 "plan": state.get("plan", []),
+                "steps": state.get("round", 1),
+                "planning": state.get("planning"),
+                "composer": composition.composer,
+                "composing": composition.work,
                 "metadata": state["metadata"],
                 "elapsed_ms": round(_now_ms() - state["received_ms"], 3),
                 "error": _deadline_error(calls),
@@ -320,6 +348,53 @@ class Orchestrator:
             causation_id=state["event_id"],
         )
         await self._respond(state["reply_topic"], response)
+
+    async def _next_round(
+        self, rid: str, snapshot: GatherSnapshot, calls: list[CallOutcome]
+    ) -> dict[str, Any] | None:
+        """Plan and dispatch the deferred clauses; None when a round is under way.
+
+        Otherwise the state to answer from, with why nothing more was called.
+        """
+        state = dict(snapshot.request)
+        deferred = [Deferred(**d) for d in state["deferred"]]
+        state["deferred"] = []
+        if state["round"] >= self.settings.max_rounds:
+            state["plan"] = [
+                *state["plan"],
+                f"{len(deferred)} deferred clause(s) not run: the limit of "
+                f"{self.settings.max_rounds} round(s) is reached",
+            ]
+            state["unresolved"] = [
+                {**vars(d), "reason": "the limit of rounds is reached"} for d in deferred
+            ]
+            return state
+        plan = await self.planner.follow_up(deferred, calls, self.catalogue.live())
+        state["plan"] = [*state["plan"], *(f"round {state['round'] + 1}: {s}" for s in plan.steps)]
+        state["unresolved"] = [
+            {**vars(d), "reason": "no argument for it in the request or the results"}
+            for d in plan.deferred
+        ]
+        state["planning"] = _add_work(state.get("planning"), _work(plan.model, plan.work))
+        if not plan.calls:
+            return state
+        if _now_ms() >= state["deadline_ms"]:
+            state["unresolved"] = [{**vars(d), "reason": "deadline"} for d in deferred]
+            return state
+        state["round"] += 1
+        new_calls = _calls(rid, plan.calls, first=len(snapshot.calls) + 1)
+        extended = await self.store.extend(
+            rid,
+            request=state,
+            calls=[*snapshot.calls, *new_calls],
+            new_calls=new_calls,
+            deadline_ms=state["deadline_ms"],
+        )
+        if not extended:
+            logger.error("request %s could not open round %d", rid, state["round"])
+            return None
+        await self._dispatch_all(rid, state, new_calls)
+        return None
 
     async def _respond(self, topic: str, response: RequestCompleted) -> None:
         """Publish a response, creating a requester's own reply topic on first use.
@@ -373,6 +448,65 @@ def outcomes(snapshot: GatherSnapshot) -> list[CallOutcome]:
     return result
 
 
+def _calls(rid: str, planned: list[PlannedCall], *, first: int) -> list[dict[str, Any]]:
+    return [
+        {
+            "task_id": f"{rid}:{i}",
+            "micromodel": call.micromodel,
+            "arguments": call.arguments,
+            "dispatched_ms": _now_ms(),
+        }
+        for i, call in enumerate(planned, start=first)
+    ]
+
+
+def _work(model: str | None, usage: Usage | None) -> dict[str, Any] | None:
+    if model is None or usage is None:
+        return None
+    return ModelWork(
+        model=model,
+        tokens={"prompt": usage.prompt_tokens, "completion": usage.completion_tokens},
+        latency_ms=round(usage.seconds * 1000, 3),
+    ).model_dump()
+
+
+def _add_work(a: dict[str, Any] | None, b: dict[str, Any] | None) -> dict[str, Any] | None:
+    if a is None or b is None:
+        return a or b
+    return {
+        "model": a["model"],
+        "tokens": {k: a["tokens"][k] + b["tokens"][k] for k in ("prompt", "completion")},
+        "latency_ms": round(a["latency_ms"] + b["latency_ms"], 3),
+    }
+
+
+def _not_run(rid: str, state: dict[str, Any]) -> list[CallOutcome]:
+    """Deferred calls that never ran: missing at the deadline, failed when nothing fed them."""
+    result = []
+    for i, d in enumerate(state.get("deferred", []), start=1):
+        result.append(
+            CallOutcome(
+                task_id=f"{rid}:deferred-{i}",
+                micromodel=d["micromodel"],
+                arguments={},
+                status="missing",
+            )
+        )
+    for i, d in enumerate(state.get("unresolved", []), start=1):
+        result.append(
+            CallOutcome(
+                task_id=f"{rid}:unresolved-{i}",
+                micromodel=d["micromodel"],
+                arguments={},
+                status="failed",
+                error=ErrorInfo(
+                    code="invalid_arguments", message=f"{d['clause']!r}: {d['reason']}"
+                ),
+            )
+        )
+    return result
+
+
 def _deadline_error(calls: list[CallOutcome]) -> ErrorInfo | None:
     missing = [c.task_id for c in calls if c.status == "missing"]
     if not missing:
@@ -396,14 +530,18 @@ def _key_text(key: bytes | None) -> str | None:
 
 
 def create_app(
-    settings: OrchestratorSettings | None = None, planner: Planner | None = None
+    settings: OrchestratorSettings | None = None,
+    planner: Planner | None = None,
+    composer: Composer | None = None,
 ) -> FastStream:
-    """The orchestrator as a FastStream app; `planner` defaults to the rules planner."""
+    """The orchestrator as a FastStream app; defaults: rules planner, template composer."""
     settings = settings or OrchestratorSettings()
     broker = create_broker(settings, client_id="slmesh-orchestrator")
     store = GatherStore.from_url(settings.redis_url.get_secret_value(), ttl_s=settings.gather_ttl_s)
     catalogue = Catalogue(settings, static=settings.micromodels)
-    orchestrator = Orchestrator(settings, broker, store, planner or RulesPlanner(), catalogue)
+    orchestrator = Orchestrator(
+        settings, broker, store, planner or RulesPlanner(), catalogue, composer
+    )
     requests = ConcurrentConsumption("requests", orchestrator.on_request)
     replies = ConcurrentConsumption("replies", orchestrator.on_reply)
     subscribe(
@@ -459,19 +597,26 @@ def create_app(
     )
 
 
-def build_planner(settings: OrchestratorSettings) -> Planner:
-    """The planner the settings ask for; a model that does not load stops the service."""
+def build_planner(settings: OrchestratorSettings) -> tuple[Planner, Composer]:
+    """The planner and composer the settings ask for, sharing one model and its thread.
+
+    A model that does not load stops the service.
+    """
     if settings.planner == "rules":
-        return RulesPlanner()
+        return RulesPlanner(), TemplateComposer()
     try:
         model = LocalModel.load(settings.model)
     except ModelLoadError as exc:
         logger.error("orchestrator cannot start its planner: %s", exc)
         sys.exit(MODEL_LOAD_FAILED)
-    return SlmPlanner(model, Worker("planner"))
+    worker = Worker("model")
+    composer: Composer = (
+        ModelComposer(model, worker) if settings.composer == "model" else TemplateComposer()
+    )
+    return SlmPlanner(model, worker), composer
 
 
 def main() -> None:
     settings = OrchestratorSettings()
     configure_logging(settings.log_level)
-    run(create_app(settings, build_planner(settings)))
+    run(create_app(settings, *build_planner(settings)))

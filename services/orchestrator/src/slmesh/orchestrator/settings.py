@@ -27,6 +27,18 @@ class OrchestratorSettings(MeshSettings):
         description="slm: decomposition and rules, a local model for the rest; "
         "rules: rules only, no model loaded.",
     )
+    composer: Literal["model", "template"] = Field(
+        default="model",
+        description="model: the planner's model writes the answer's opening sentence (needs "
+        "planner=slm); template: fixed sentences only. Results are quoted verbatim either way.",
+    )
+    max_rounds: int = Field(
+        default=3,
+        ge=1,
+        le=10,
+        description="Rounds of calls per request: a later round runs calls whose arguments "
+        "come from an earlier round's results.",
+    )
     model: ModelSettings = ModelSettings()
     gather_ttl_s: int = Field(
         default=3600, ge=60, description="How long finished requests are remembered."

@@ -4,8 +4,11 @@ Clear-cut clauses never reach the model (blended orchestration). For a clause
 no rule recognises, the model ranks the live tools — and "none" — by the
 likelihood of each name after a few-shot prompt, calibrated against a
 content-free clause; it never writes free text that would need parsing.
-Arguments come from the clause and its payload (decomposition.arguments) and
-are checked against each tool's input schema before anything is published.
+Arguments come from the clause and its payload (decomposition.arguments);
+where the rules cannot read them, the model writes them under a grammar made
+from the tool's input schema (argument_writer). A clause that lacks what only
+another call's result can give (a country, a text) waits for the next round.
+Every call is checked against its tool's input schema before it is published.
 """
 
 from __future__ import annotations
@@ -14,10 +17,14 @@ import logging
 from collections.abc import Collection, Mapping
 from typing import Any
 
-from slmesh.orchestrator.decomposition import arguments, clauses, keyword_tools
-from slmesh.orchestrator.planner import Plan, PlannedCall
+import orjson
+
+from slmesh.orchestrator.argument_writer import ArgumentWriter
+from slmesh.orchestrator.decomposition import Clause, arguments, clauses, keyword_tools
+from slmesh.orchestrator.planner import VAT_MICROMODEL, Deferred, Plan, PlannedCall
 from slmesh.runtime.concurrency import Worker
-from slmesh.runtime.llm import LocalModel
+from slmesh.runtime.llm import LocalModel, ModelSession
+from slmesh.schemas import CallOutcome
 
 logger = logging.getLogger(__name__)
 
@@ -29,8 +36,13 @@ SHOTS = [
     ("What VAT applies in Greece", "vat-rates"),
     ("Which team should handle this email", "classifier"),
     ("Find the IBAN in this letter", "extractor"),
+    ("Who signed this contract and when does it end", "extractor"),
+    ("When is this invoice due", "extractor"),
+    ("What is the mood of this email", "classifier"),
     ("Play some music", NONE),
 ]
+# What a clause may lack that an earlier call's result can give (decomposition.arguments).
+_RESULT_CAN_GIVE = frozenset({"names no EU member state", "gives no text to work on"})
 
 
 class SlmPlanner:
@@ -38,45 +50,131 @@ class SlmPlanner:
         self.model = model
         self.worker = worker
         self.name = f"decomposition+{model.id}"
-        # Scores of the tool names for a content-free request: they depend on
-        # the tool list only, so they are computed once per list.
-        self._priors: dict[str, list[float]] = {}
 
     async def plan(self, text: str, micromodels: Collection[str]) -> Plan:
-        tools = set(micromodels)
-        descriptions = dict(micromodels) if isinstance(micromodels, Mapping) else {}
+        tools = _tools(micromodels)
+        session = ModelSession(self.model)
         calls: list[PlannedCall] = []
         steps: list[str] = []
-        asked_model = False
+        waiting: list[tuple[Deferred, str]] = []
+        previous: list[str] = []
         for clause in clauses(text):
-            names = keyword_tools(clause.text, tools)
+            names = keyword_tools(clause.text, set(tools))
+            if len(names) > 1:
+                # "Summarize this, then classify the summary": the summary named
+                # again is the object, not a second summarizer call.
+                names = [n for n in names if n not in previous] or names
+            previous = names
             how = "rule"
             if not names:
-                routed = await self._route(clause.text, sorted(tools), descriptions)
-                asked_model = True
+                routed = await self._route(session, clause.text, tools)
                 names, how = ([routed] if routed != NONE else []), "model"
             if not names:
                 steps.append(f"{clause.text!r}: no micromodel ({how})")
             for name in names:
                 found = arguments(name, clause, text)
+                if isinstance(found, str) and found not in _RESULT_CAN_GIVE:
+                    found = await self._write(session, name, tools, clause, how, steps)
                 if isinstance(found, str):
-                    steps.append(f"{clause.text!r} -> {name} ({how}), but it {found}: no call")
+                    if found in _RESULT_CAN_GIVE:
+                        waiting.append((Deferred(clause.text, name), found))
+                    else:
+                        steps.append(f"{clause.text!r} -> {name} ({how}), but it {found}: no call")
                     continue
                 steps.append(f"{clause.text!r} -> {name} ({how}): {len(found)} call(s)")
                 calls += [PlannedCall(name, args) for args in found]
+        deferred = []
+        for later, problem in waiting:
+            if calls:
+                # Another call of this request may give what the clause lacks.
+                steps.append(
+                    f"{later.clause!r} -> {later.micromodel}: {problem}; "
+                    "deferred to the next round, for the results of this one"
+                )
+                deferred.append(later)
+            else:
+                steps.append(f"{later.clause!r} -> {later.micromodel}, but it {problem}: no call")
         reason = "" if calls else "no micromodel can answer this request: " + "; ".join(steps)
-        # Named by what decided: a plan of rules alone never touched the model.
-        return Plan(self.name if asked_model else "rules", calls, reason, steps)
+        return self._plan(session, calls, reason, steps, deferred)
 
-    async def _route(self, clause: str, tools: list[str], descriptions: Mapping[str, Any]) -> str:
-        options = [*tools, NONE]
-        prompt = _routing_prompt(tools, descriptions)
+    async def follow_up(
+        self, deferred: list[Deferred], results: list[CallOutcome], micromodels: Collection[str]
+    ) -> Plan:
+        """Deferred clauses get their arguments from the results, read as data.
+
+        A result is never planned from: it can fill an argument slot (a country
+        it names, a text to work on), validated against the tool's schema like
+        any argument, but cannot add a call or change a tool.
+        """
+        tools = _tools(micromodels)
+        given = result_text(results)
+        calls: list[PlannedCall] = []
+        steps: list[str] = []
+        unresolved: list[Deferred] = []
+        for later in deferred:
+            name = later.micromodel
+            if name not in tools:
+                steps.append(f"{later.clause!r} -> {name}: no longer serving: no call")
+                unresolved.append(later)
+                continue
+            if name == VAT_MICROMODEL:
+                found = arguments(name, Clause(f"{later.clause} {given}", None), later.clause)
+            else:
+                found = arguments(name, Clause(later.clause, given or None), later.clause)
+            if isinstance(found, str):
+                steps.append(f"{later.clause!r} -> {name}: the results {found} either: no call")
+                unresolved.append(later)
+                continue
+            steps.append(f"{later.clause!r} -> {name} (from the results): {len(found)} call(s)")
+            calls += [PlannedCall(name, args) for args in found]
+        return Plan("rules", calls, "" if calls else "; ".join(steps), steps, unresolved)
+
+    def _plan(
+        self,
+        session: ModelSession,
+        calls: list[PlannedCall],
+        reason: str,
+        steps: list[str],
+        deferred: list[Deferred],
+    ) -> Plan:
+        if not session.usage.completions:
+            # Named by what decided: a plan of rules alone never touched the model.
+            return Plan("rules", calls, reason, steps, deferred)
+        return Plan(self.name, calls, reason, steps, deferred, self.model.id, session.usage)
+
+    async def _write(
+        self,
+        session: ModelSession,
+        name: str,
+        tools: Mapping[str, Any],
+        clause: Clause,
+        how: str,
+        steps: list[str],
+    ) -> list[dict[str, Any]] | str:
+        tool = tools.get(name)
+        schema = getattr(tool, "input_schema", None) or {}
+        if not schema and name != "extractor":
+            return "has no input schema to write arguments for"
+        description = getattr(tool, "description", "") or name
+        writer = ArgumentWriter(session)
+        written = await self.worker.run(lambda: writer.write(name, description, schema, clause))
+        if isinstance(written, str):
+            return written
+        args, by_model = written
+        shown = ", ".join(f"{k}={orjson.dumps(args[k]).decode()[:60]}" for k in by_model)
+        steps.append(f"{clause.text!r} -> {name} ({how}): arguments written by the model: {shown}")
+        return [args]
+
+    async def _route(self, session: ModelSession, clause: str, tools: Mapping[str, Any]) -> str:
+        names = sorted(tools)
+        options = [*names, NONE]
+        prompt = _routing_prompt(names, tools)
 
         def score() -> list[float]:
-            given = self.model.score_options(
+            given = session.score_options(
                 f"{prompt}Request: {clause}\nTool:", [f" {o}" for o in options]
             )
-            blank = self.model.score_options(
+            blank = session.score_options(
                 f"{prompt}Request: {CONTENT_FREE}\nTool:", [f" {o}" for o in options]
             )
             return [a - b for a, b in zip(given, blank, strict=True)]
@@ -85,6 +183,33 @@ class SlmPlanner:
         best = max(range(len(options)), key=lambda i: scores[i])
         logger.debug("routed %r: %s", clause, dict(zip(options, scores, strict=True)))
         return options[best]
+
+
+def _tools(micromodels: Collection[str]) -> Mapping[str, Any]:
+    """Name -> tool (with description and input schema) when the caller gives them."""
+    if isinstance(micromodels, Mapping):
+        return micromodels
+    return dict.fromkeys(micromodels)
+
+
+def result_text(results: list[CallOutcome]) -> str:
+    """The text values of the answered calls' outputs, as data for a later call's arguments."""
+    texts: list[str] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, str):
+            texts.append(value)
+        elif isinstance(value, dict):
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    for call in results:
+        if call.status == "ok":
+            walk(call.output)
+    return "\n".join(t for t in texts if t.strip())
 
 
 def _routing_prompt(tools: list[str], descriptions: Mapping[str, Any]) -> str:

@@ -1,0 +1,150 @@
+"""Arguments the rules cannot read off a clause, written by the planner model under a grammar.
+
+The grammar is built from the tool's own input schema (only the properties
+still missing), so what the model writes parses and validates by
+construction. Closed choices (`enum`) are not generated at all: the model
+ranks the allowed values by likelihood. Texts a tool works on are never
+retyped by the model: the request's payload is passed as it is.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import orjson
+
+from slmesh.orchestrator.decomposition import Clause, object_schema
+from slmesh.runtime.llm import ContextOverflowError, ModelSession
+
+# Property names that take the text the request is about.
+TEXT_PROPERTIES = frozenset({"text", "document", "content", "message", "body"})
+# A bound on free strings the model writes: an argument, not an essay.
+MAX_WRITTEN_CHARS = 60
+MAX_WRITTEN_ITEMS = 6
+MAX_ARGUMENT_TOKENS = 64
+
+FIELD_NAMES: dict[str, Any] = {
+    "type": "array",
+    "items": {"type": "string", "pattern": "^[a-z][a-z_]{0,29}$"},
+    "minItems": 1,
+    "maxItems": 6,
+}
+FIELD_SHOTS = [
+    ("what is the due date on this bill", ["due_date"]),
+    ("who sent this letter and when", ["sender", "date"]),
+    ("find the IBAN and the account holder", ["iban", "account_holder"]),
+    ("how much do I owe and to whom", ["amount", "creditor"]),
+]
+
+
+class ArgumentWriter:
+    """Blocking: run it in the planner's worker thread."""
+
+    def __init__(self, session: ModelSession) -> None:
+        self.session = session
+
+    def write(
+        self, tool: str, description: str, schema: dict[str, Any], clause: Clause
+    ) -> tuple[dict[str, Any], list[str]] | str:
+        """(arguments, the names the model wrote), or why it cannot write them."""
+        if tool == "extractor":
+            return self._extraction(clause)
+        return self._from_schema(tool, description, schema, clause)
+
+    def _extraction(self, clause: Clause) -> tuple[dict[str, Any], list[str]] | str:
+        # The extractor's own argument is a JSON Schema: too open for a grammar
+        # to make right. The model names the fields; the schema is built from them.
+        if clause.payload is None:
+            return "gives no text to work on"
+        lines = ["Name the fields each request asks for.", ""]
+        for request, fields in FIELD_SHOTS:
+            lines += [f"Request: {request}", f"Fields: {orjson.dumps(fields).decode()}", ""]
+        lines.append(f"Request: {clause.text}\nFields:")
+        try:
+            names = self.session.complete_json(
+                "\n".join(lines) + " ", FIELD_NAMES, max_tokens=MAX_ARGUMENT_TOKENS
+            )
+        except (ValueError, ContextOverflowError) as exc:
+            return f"could not have its fields named by the model: {exc}"
+        names = list(dict.fromkeys(names))
+        return {"text": clause.payload, "schema": object_schema(names)}, ["schema"]
+
+    def _from_schema(
+        self, tool: str, description: str, schema: dict[str, Any], clause: Clause
+    ) -> tuple[dict[str, Any], list[str]] | str:
+        properties: dict[str, Any] = schema.get("properties", {})
+        required: list[str] = list(schema.get("required", []))
+        arguments: dict[str, Any] = {}
+        for name in required:
+            if name in TEXT_PROPERTIES and properties.get(name, {}).get("type") == "string":
+                if clause.payload is None:
+                    return "gives no text to work on"
+                arguments[name] = clause.payload
+        from_payload = set(arguments)
+        prompt = f"Tool {tool}: {description}\nRequest: {clause.text}\n"
+        for name in required:
+            choices = properties.get(name, {}).get("enum")
+            if name in arguments or not choices:
+                continue
+            named = [c for c in choices if str(c).lower() in clause.text.lower()]
+            if len(named) == 1:
+                arguments[name] = named[0]  # the clause says it: no model needed
+                continue
+            options = [f" {orjson.dumps(c).decode()}" for c in choices]
+            given = self.session.score_options(f"{prompt}{name}:", options)
+            # Calibrated against a content-free request, as in routing: the raw
+            # likelihood favours whatever value the model likes best anyway.
+            blank = self.session.score_options(
+                f"Tool {tool}: {description}\nRequest: N/A\n{name}:", options
+            )
+            scores = [a - b for a, b in zip(given, blank, strict=True)]
+            arguments[name] = choices[max(range(len(choices)), key=scores.__getitem__)]
+        missing = [n for n in required if n not in arguments]
+        if missing:
+            wanted: dict[str, Any] = {
+                "type": "object",
+                "properties": {n: _bounded(properties.get(n, {})) for n in missing},
+                "required": missing,
+                "additionalProperties": False,
+            }
+            if "$defs" in schema:
+                wanted["$defs"] = schema["$defs"]
+            # The schema's own descriptions are the model's guide: they come with
+            # the tool's announcement, so a new tool brings its own.
+            hints = "".join(_hint(n, properties.get(n, {})) for n in missing)
+            try:
+                written = self.session.complete_json(
+                    f"{prompt}{hints}Arguments as JSON: ", wanted, max_tokens=MAX_ARGUMENT_TOKENS
+                )
+            except (ValueError, ContextOverflowError) as exc:
+                return f"could not have its arguments written by the model: {exc}"
+            # A grammar cannot say "no repeats"; a small model loops. Drop repeats.
+            arguments.update({k: _unique(v) for k, v in written.items()})
+        return arguments, [n for n in required if n not in from_payload]
+
+
+def _hint(name: str, schema: dict[str, Any]) -> str:
+    # Descriptions only: given the schema's example values, a 270M model copies them.
+    return f"{name}: {schema.get('description', '')}".rstrip(": ") + "\n"
+
+
+def _unique(value: Any) -> Any:
+    if isinstance(value, list) and all(isinstance(v, str | int | float) for v in value):
+        return list(dict.fromkeys(value))
+    return value
+
+
+def _bounded(schema: dict[str, Any]) -> dict[str, Any]:
+    """`schema` with a bound on every free string and list, so the model stops."""
+    bounded = copy.deepcopy(schema)
+    stack = [bounded]
+    while stack:
+        node = stack.pop()
+        if node.get("type") == "string" and "enum" not in node and "pattern" not in node:
+            node["maxLength"] = min(node.get("maxLength", MAX_WRITTEN_CHARS), MAX_WRITTEN_CHARS)
+        if node.get("type") == "array":
+            node["maxItems"] = min(node.get("maxItems", MAX_WRITTEN_ITEMS), MAX_WRITTEN_ITEMS)
+        stack += [v for v in node.values() if isinstance(v, dict)]
+        stack += [i for v in node.values() if isinstance(v, list) for i in v if isinstance(i, dict)]
+    return bounded

@@ -96,7 +96,14 @@ async def test_all_eu_countries_fan_out_to_27_calls(mesh: MeshClient) -> None:
     assert data.status == "ok", data.answer
     assert len(data.calls) == 27
     assert set(country_rates(response)) == EU_27
-    assert len(data.answer.splitlines()) == 27
+    # One quoted line per country, after the composer model's opening when it
+    # was written in time (it is best effort: bounded wait, skipped when busy).
+    lines = data.answer.splitlines()
+    if data.composer != "template":
+        opening, *lines = lines
+        assert opening.startswith("Here")
+        assert not any(ch.isdigit() for ch in opening)
+    assert len(lines) == 27
     assert "Germany (DE): standard 19%" in data.answer
     assert "Sweden (SE): standard 25%" in data.answer
 

@@ -46,3 +46,58 @@ async def test_an_out_of_scope_request_gets_no_plan_with_the_steps(mesh: MeshCli
     assert data.calls == []
     # No rule knew this clause: the model ranked the tools and chose none.
     assert data.planner == "decomposition+gemma-3-270m-q4_k_m"
+    assert data.planning is not None
+    assert data.planning.latency_ms > 0
+
+
+INVOICE = (
+    "Invoice 2291 from Müller GmbH, Hauptstraße 5, 10115 Berlin, Germany. "
+    "Amount: 1,200.00 EUR net, payable within 30 days."
+)
+
+
+async def test_a_chained_request_runs_a_second_round_on_the_first_rounds_result(
+    mesh: MeshClient,
+) -> None:
+    """planner -> extractor (SLM) -> planner again -> vat-rates -> composer, on real parts."""
+    response = await mesh.ask(
+        f"Extract the country from this invoice, then give me the VAT rates for it: {INVOICE}",
+        # Two rounds of inference on a shared 2-core machine (extraction is the slow one).
+        timeout_s=3 * WAIT_S,
+        timeout_ms=80_000,
+    )
+    data = response.data
+    assert data.status == "ok", data.answer
+    assert data.steps == 2
+    assert [c.micromodel for c in data.calls] == ["extractor", "vat-rates"]
+    assert data.calls[0].output is not None
+    extracted = data.calls[0].output["data"]
+    assert isinstance(extracted, dict)
+    assert str(extracted["country"]).startswith("Germany")
+    # The second call's argument came from the first call's output.
+    assert data.calls[1].arguments == {"country": "DE"}
+    assert any(step.startswith("round 2:") for step in data.plan)
+    assert "Germany (DE): standard 19%, reduced 7%" in data.answer
+    # The model wrote the opening; the figures are quoted as vat-rates gave them.
+    assert data.composer.startswith("template+")
+    assert data.composing is not None
+    assert not any(ch.isdigit() for ch in data.answer.split("\n")[0])
+
+
+async def test_a_deferred_clause_that_the_results_cannot_feed_fails_plainly(
+    mesh: MeshClient,
+) -> None:
+    response = await mesh.ask(
+        f"Summarize this, then give me the VAT rates for it: {NOTES}",
+        timeout_s=WAIT_S,
+        timeout_ms=30_000,
+    )
+    data = response.data
+    # The summary names no member state: the VAT call cannot be made and says why.
+    assert data.status == "partial", data.answer
+    assert data.steps == 1
+    failed = [c for c in data.calls if c.status == "failed"]
+    assert [c.micromodel for c in failed] == ["vat-rates"]
+    assert failed[0].error is not None
+    assert failed[0].error.code == "invalid_arguments"
+    assert "Partial answer" in data.answer

@@ -75,10 +75,11 @@ async def test_the_model_opens_the_answer_and_the_results_follow_verbatim() -> N
         call("missing", "ES"),
     ]
     try:
-        written = await composer.compose("What are the VAT rates in Germany and Spain?", calls)
-        failed = await composer.compose("VAT in Spain?", [call("missing", "ES")])
+        opened = await composer.opening("What are the VAT rates in Germany and Spain?")
     finally:
         worker.shutdown()
+    written = composer.compose(calls, opened)
+    failed = composer.compose([call("missing", "ES")], opened)
     lead, *rest = written.answer.split("\n")
     assert lead.startswith("Here")
     assert not any(ch.isdigit() for ch in lead)
@@ -88,7 +89,7 @@ async def test_the_model_opens_the_answer_and_the_results_follow_verbatim() -> N
     assert written.composer == f"template+{composer.model.id}"
     assert written.work is not None
     assert written.work.tokens.completion > 0
-    # Nothing answered: nothing to introduce, no model time spent.
+    # Nothing answered: nothing to introduce; the fixed sentence alone says so.
     assert failed.composer == "template"
     assert failed.work is None
     assert failed.answer.startswith("No answer")

@@ -148,11 +148,16 @@ async def test_a_completed_round_can_be_extended_once_by_its_completer(store: Ga
     assert outcome is ReplyOutcome.COMPLETE
     assert snapshot is not None
     second = [{"task_id": "m1:2", "micromodel": "m", "arguments": {}}]
-    state = {"reply_topic": "r", "round": 2}
-    extend = {"request": state, "calls": snapshot.calls + second, "new_calls": second}
-    assert await store.extend("m1", **extend, deadline_ms=now_ms() + 60_000)
+    state: dict[str, Any] = {"reply_topic": "r", "round": 2}
+    everything = snapshot.calls + second
+    deadline = now_ms() + 60_000
+    assert await store.extend(
+        "m1", request=state, calls=everything, new_calls=second, deadline_ms=deadline
+    )
     # Open again: a second extension (or a stale completer) is refused.
-    assert not await store.extend("m1", **extend, deadline_ms=now_ms() + 60_000)
+    assert not await store.extend(
+        "m1", request=state, calls=everything, new_calls=second, deadline_ms=deadline
+    )
     # The first round's reply again is a duplicate; the new call's reply completes it.
     assert await record(store, "m1", "m1:1", {"v": 1}) is ReplyOutcome.DUPLICATE
     outcome, snapshot = await store.record_reply("m1", "m1:2", {"v": 2})

@@ -198,6 +198,16 @@ class GatherStore:
         )
         return bool(extended)
 
+    async def put_note(self, request_id: str, name: str, value: dict[str, Any]) -> None:
+        """Keep something written for a request on the side (e.g. its answer's opening)."""
+        state, _, _ = self._keys(request_id)
+        await self._redis.set(f"{state}:{name}", orjson.dumps(value), px=self._ttl_ms)
+
+    async def note(self, request_id: str, name: str) -> dict[str, Any] | None:
+        state, _, _ = self._keys(request_id)
+        raw = await self._redis.get(f"{state}:{name}")
+        return None if raw is None else cast(dict[str, Any], orjson.loads(raw))
+
     async def claim_expired(self, now_ms: int | None = None, limit: int = 50) -> list[str]:
         """Requests past their deadline that this caller now owns and must answer."""
         now_ms = int(time.time() * 1000) if now_ms is None else now_ms

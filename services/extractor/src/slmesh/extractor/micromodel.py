@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
 from slmesh.runtime.llm import ModelSession
 from slmesh.runtime.micromodel import Micromodel
 
-MAX_STRING = 120
+MAX_STRING = 80
 
 EXAMPLE = """Document:
 Invoice 2211 from Nordlicht GmbH to Jana Weber, Lindenweg 4, Hamburg. Total 59.90 EUR, \

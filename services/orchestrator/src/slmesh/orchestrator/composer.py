@@ -65,40 +65,57 @@ class Composition:
 
 
 class Composer(Protocol):
-    async def compose(self, request: str, calls: list[CallOutcome]) -> Composition: ...
+    async def opening(self, request: str) -> Composition | None:
+        """The answer's opening sentence, written while the calls run; None: none wanted."""
+        ...
+
+    def compose(self, calls: list[CallOutcome], opening: Composition | None) -> Composition: ...
 
 
 class TemplateComposer:
-    async def compose(self, request: str, calls: list[CallOutcome]) -> Composition:
-        return Composition(compose(calls), "template")
+    async def opening(self, request: str) -> Composition | None:
+        return None
+
+    def compose(self, calls: list[CallOutcome], opening: Composition | None) -> Composition:
+        return _with_opening(calls, opening)
 
 
 class ModelComposer:
-    """The model writes the opening sentence; the results follow it verbatim."""
+    """The model writes the opening sentence; the results follow it verbatim.
 
-    def __init__(self, model: LocalModel, worker: Worker) -> None:
+    The opening depends on the request only, so it is written while the calls
+    run, off the request's critical path. One model serves planning and
+    composing; when more than `queue` calls wait for the model, the fixed
+    opening is used rather than making plans and answers wait for prose.
+    """
+
+    def __init__(self, model: LocalModel, worker: Worker, *, queue: int = 4) -> None:
         self.model = model
         self.worker = worker
         self.name = f"template+{model.id}"
+        self.queue = queue
 
-    async def compose(self, request: str, calls: list[CallOutcome]) -> Composition:
-        body = compose(calls)
-        if not any(c.status == "ok" for c in calls):
-            # Nothing to introduce: the fixed sentence says that it failed.
-            return Composition(body, "template")
+    async def opening(self, request: str) -> Composition | None:
+        if self.worker.pending > self.queue:
+            # Planning shares this model and comes first: prose is optional.
+            logger.info("model busy (%d calls waiting): fixed opening", self.worker.pending)
+            return None
         session = ModelSession(self.model)
         try:
             lead = await self.worker.run(lambda: self._lead(session, request))
         except ContextOverflowError as exc:
-            logger.warning("composer model failed, answering from the template: %s", exc)
-            return Composition(body, "template")
+            logger.warning("composer model failed, answering with the fixed opening: %s", exc)
+            return None
         usage = session.usage
         work = ModelWork(
             model=self.model.id,
             tokens=TokenUsage(prompt=usage.prompt_tokens, completion=usage.completion_tokens),
             latency_ms=round(usage.seconds * 1000, 3),
         )
-        return Composition(f"{lead}\n{body}", self.name, work)
+        return Composition(lead, self.name, work)
+
+    def compose(self, calls: list[CallOutcome], opening: Composition | None) -> Composition:
+        return _with_opening(calls, opening)
 
     def _lead(self, session: ModelSession, request: str) -> str:
         instruction = " ".join(split_request(request)[0].split())[:300]
@@ -108,6 +125,14 @@ class ModelComposer:
             stop=["\n"],
         )
         return opening("Here" + completion.text)
+
+
+def _with_opening(calls: list[CallOutcome], opening: Composition | None) -> Composition:
+    body = compose(calls)
+    if opening is None or not any(c.status == "ok" for c in calls):
+        # Nothing answered: nothing to introduce; the fixed sentence says it failed.
+        return Composition(body, "template")
+    return Composition(f"{opening.answer}\n{body}", opening.composer, opening.work)
 
 
 def opening(written: str) -> str:

@@ -22,6 +22,7 @@ from faststream.kafka import KafkaBroker
 
 from slmesh.orchestrator.composer import (
     Composer,
+    Composition,
     ModelComposer,
     TemplateComposer,
     response_status,
@@ -63,6 +64,7 @@ from slmesh.schemas import (
 logger = logging.getLogger(__name__)
 
 SERVICE = "orchestrator"
+OPENING_POLL_S = 0.01
 
 
 def _now_ms() -> float:
@@ -85,7 +87,7 @@ class Orchestrator:
         self.store = store
         self.planner = planner
         self.composer = composer or TemplateComposer()
-        self.template = TemplateComposer()
+        self._openings: set[asyncio.Task[None]] = set()
         self.source = settings.source(SERVICE)
         self._known_topics = {settings.responses_topic}
 
@@ -140,6 +142,19 @@ class Orchestrator:
             logger.info("request %s was seen before; not planning it again", rid)
             return
         await self._dispatch_all(rid, state, calls)
+        if not state["explicit"]:
+            # Written while the calls run; kept in Redis for whichever replica answers.
+            task = asyncio.create_task(self._write_opening(rid, request.data.input))
+            self._openings.add(task)
+            task.add_done_callback(self._openings.discard)
+
+    async def _write_opening(self, rid: str, text: str) -> None:
+        try:
+            written = await self.composer.opening(text)
+            # "none" too: the answering replica stops waiting for it at once.
+            await self.store.put_note(rid, "opening", _composition_note(written))
+        except Exception:
+            logger.exception("request %s: writing the answer's opening failed", rid)
 
     async def _dispatch_all(
         self, rid: str, state: dict[str, Any], calls: list[dict[str, Any]]
@@ -254,6 +269,7 @@ class Orchestrator:
                 "error": ErrorInfo(code=code, message=reason),
                 "planner": plan.planner,
                 "plan": plan.steps,
+                "planning": _work(plan.model, plan.work),
                 "metadata": request.data.metadata,
                 "elapsed_ms": round(_now_ms() - received_ms, 3),
             },
@@ -326,8 +342,8 @@ class Orchestrator:
                 return  # the next round is under way; its completer answers
             state = next_state
         calls += _not_run(rid, state)
-        composer = self.template if state.get("explicit") else self.composer
-        composition = await composer.compose(state.get("input", ""), calls)
+        note = None if state.get("explicit") else await self._opening(rid)
+        composition = self.composer.compose(calls, _composition(note))
         response = RequestCompleted.create(
             data={
                 "status": response_status(calls),
@@ -348,6 +364,16 @@ class Orchestrator:
             causation_id=state["event_id"],
         )
         await self._respond(state["reply_topic"], response)
+
+    async def _opening(self, rid: str) -> dict[str, Any] | None:
+        """The opening written for the request (by any replica), waited for within a bound."""
+        waited_until = time.monotonic() + self.settings.composer_wait_ms / 1000
+        while (note := await self.store.note(rid, "opening")) is None:
+            if time.monotonic() >= waited_until:
+                logger.info("request %s: no opening in time; the fixed one is used", rid)
+                return None
+            await asyncio.sleep(OPENING_POLL_S)
+        return note
 
     async def _next_round(
         self, rid: str, snapshot: GatherSnapshot, calls: list[CallOutcome]
@@ -478,6 +504,20 @@ def _add_work(a: dict[str, Any] | None, b: dict[str, Any] | None) -> dict[str, A
         "tokens": {k: a["tokens"][k] + b["tokens"][k] for k in ("prompt", "completion")},
         "latency_ms": round(a["latency_ms"] + b["latency_ms"], 3),
     }
+
+
+def _composition_note(written: Composition | None) -> dict[str, Any]:
+    if written is None:
+        return {"none": True}
+    work = written.work.model_dump() if written.work is not None else None
+    return {"answer": written.answer, "composer": written.composer, "work": work}
+
+
+def _composition(note: dict[str, Any] | None) -> Composition | None:
+    if note is None or note.get("none"):
+        return None
+    work = ModelWork.model_validate(note["work"]) if note["work"] is not None else None
+    return Composition(note["answer"], note["composer"], work)
 
 
 def _not_run(rid: str, state: dict[str, Any]) -> list[CallOutcome]:
@@ -611,7 +651,9 @@ def build_planner(settings: OrchestratorSettings) -> tuple[Planner, Composer]:
         sys.exit(MODEL_LOAD_FAILED)
     worker = Worker("model")
     composer: Composer = (
-        ModelComposer(model, worker) if settings.composer == "model" else TemplateComposer()
+        ModelComposer(model, worker, queue=settings.composer_queue)
+        if settings.composer == "model"
+        else TemplateComposer()
     )
     return SlmPlanner(model, worker), composer
 

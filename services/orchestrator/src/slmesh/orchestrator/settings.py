@@ -32,6 +32,18 @@ class OrchestratorSettings(MeshSettings):
         description="model: the planner's model writes the answer's opening sentence (needs "
         "planner=slm); template: fixed sentences only. Results are quoted verbatim either way.",
     )
+    composer_wait_ms: int = Field(
+        default=3000,
+        ge=0,
+        description="How long a complete answer waits for its opening sentence (written "
+        "while the calls run) before the fixed one is used.",
+    )
+    composer_queue: int = Field(
+        default=0,
+        ge=0,
+        description="Calls waiting for the orchestrator's model beyond which an answer gets "
+        "the fixed opening, so prose never holds up planning under load.",
+    )
     max_rounds: int = Field(
         default=3,
         ge=1,

@@ -4,7 +4,7 @@ SHELL := /bin/bash
 
 # uv from PATH, else the one `make uv` installs with pip.
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
-SAMPLE ?= What are the VAT rates in Germany, France and Italy, and summarize this: Heavy snow closed the mountain pass on Friday night. Police turned back more than two hundred trucks, and the road authority expects to reopen one lane by Sunday noon.
+SAMPLE ?= What are the VAT rates in Germany, France and Italy, and what is this story about: Heavy snow closed the mountain pass on Friday night. Police turned back more than two hundred trucks, and the road authority expects to reopen one lane by Sunday noon.
 
 .PHONY: help
 help: ## list the targets

@@ -44,7 +44,14 @@ def format_response(response: RequestCompleted, round_trip_ms: float | None = No
                 model += f", {call.tokens.prompt}+{call.tokens.completion} tokens"
             error = f"  {call.error.code}: {call.error.message}" if call.error else ""
             lines.append(f"  {name}  {call.status:<6} {timing}{model}{error}")
-    lines.append("answer:")
+    for role, work in (("planner", data.planning), ("composer", data.composing)):
+        if work is not None:
+            lines.append(
+                f"{role} model: {work.model}, {work.tokens.prompt}+{work.tokens.completion} "
+                f"tokens, {work.latency_ms:.1f} ms"
+            )
+    rounds = f", {data.steps} rounds of calls" if data.steps > 1 else ""
+    lines.append(f"answer (composer: {data.composer}{rounds}):")
     lines.extend(f"  {line}" for line in data.answer.splitlines())
     return "\n".join(lines)
 

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from slmesh.runtime.broker import admin_kwargs
+from slmesh.runtime.broker import admin_kwargs, partitions_of
 from slmesh.runtime.client import MeshClient
 from slmesh.runtime.devstack import DevStack
 from slmesh.runtime.settings import MeshSettings
@@ -81,16 +81,6 @@ def _record(raw: Any) -> Record:
     )
 
 
-async def topic_partitions(consumer: Any, topic: str) -> list[TopicPartition]:
-    for _ in range(100):
-        partitions = consumer.partitions_for_topic(topic)
-        if partitions:
-            return [TopicPartition(topic, p) for p in sorted(partitions)]
-        await consumer._client.force_metadata_update()
-        await asyncio.sleep(0.1)
-    raise RuntimeError(f"topic {topic!r} does not exist")
-
-
 class TopicTap:
     """Every record put on a topic from the moment the tap started, kept in memory.
 
@@ -116,7 +106,7 @@ class TopicTap:
 
     async def start(self, *, from_beginning: bool = False) -> None:
         await self._consumer.start()
-        tps = await topic_partitions(self._consumer, self.topic)
+        tps = await partitions_of(self._consumer, self.topic)
         self.partitions = [tp.partition for tp in tps]
         self._consumer.assign(tps)
         if from_beginning:

@@ -178,3 +178,36 @@ async def test_an_extended_round_is_swept_at_the_original_deadline(store: Gather
     )
     await asyncio.sleep(0.1)
     assert await store.claim_expired() == ["m2"]
+
+
+async def test_a_completer_that_dies_before_answering_is_taken_over_after_its_lease(
+    redis_server: RedisHandle,
+) -> None:
+    store = GatherStore.from_url(
+        redis_server.url, namespace=f"t{uuid.uuid4().hex[:8]}", lease_ms=1000
+    )
+    try:
+        await open_request(store, "l1", 1)
+        outcome, _ = await store.record_reply("l1", "l1:1", {"v": 1})
+        assert outcome is ReplyOutcome.COMPLETE
+        assert await store.state("l1") == "completing"
+        # While the completer's lease runs, nobody else may answer.
+        assert await store.claim_expired() == []
+        await asyncio.sleep(1.1)
+        # It never said it answered (it died): a sweeper takes the request over, once.
+        assert await store.claim_expired() == ["l1"]
+        assert await store.claim_expired() == []
+        assert await store.mark_done("l1")
+        assert await store.state("l1") == "done"
+        assert await store.claim_expired(now_ms=now_ms() + 10_000) == []
+    finally:
+        await store.close()
+
+
+async def test_an_answered_request_is_never_taken_over(store: GatherStore) -> None:
+    await open_request(store, "l2", 1)
+    await store.record_reply("l2", "l2:1", {"v": 1})
+    assert await store.mark_done("l2")
+    # A stale completer learns it had lost the request.
+    assert not await store.mark_done("l2")
+    assert await store.claim_expired(now_ms=now_ms() + 60_000) == []

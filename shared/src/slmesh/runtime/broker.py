@@ -9,12 +9,13 @@ idempotence, so there the producer gets acks=all with idempotence.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 from faststream import AckPolicy
@@ -144,6 +145,17 @@ def mesh_topics(settings: MeshSettings, micromodels: list[str]) -> list[str]:
         settings.deadletter_topic,
         *(settings.task_topic(name) for name in micromodels),
     ]
+
+
+async def partitions_of(consumer: AIOKafkaConsumer, topic: str) -> list[TopicPartition]:
+    """Every partition of `topic`, waiting briefly for metadata; an error if it does not exist."""
+    for _ in range(50):
+        partitions = consumer.partitions_for_topic(topic)
+        if partitions:
+            return [TopicPartition(topic, p) for p in sorted(partitions)]
+        await consumer._client.force_metadata_update()
+        await asyncio.sleep(0.1)
+    raise RuntimeError(f"topic {topic!r} does not exist; is the mesh running?")
 
 
 def groupless_consumer(settings: MeshSettings) -> AIOKafkaConsumer:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TextIO
 
 from slmesh.runtime.client import MeshClient
+from slmesh.runtime.deadletters import read_dead_letters, requeue
 from slmesh.runtime.devstack import DEFAULT_BROKER_PORT, DevStack, DevStackConfig
 from slmesh.runtime.service import configure_logging
 from slmesh.runtime.settings import MeshSettings
@@ -167,6 +168,38 @@ def _schemas(out: Path, check: bool) -> int:
     return 0
 
 
+async def _dlq(args: argparse.Namespace) -> int:
+    settings = MeshSettings()
+    letters = await read_dead_letters(settings)
+    if args.action == "list":
+        shown = [d for d in letters if args.code in (None, d.code)]
+        if not shown:
+            print(f"no dead letters on {settings.deadletter_topic}")
+        for d in shown[-args.limit :]:
+            print(
+                f"{d.id:>8}  {d.timestamp:%Y-%m-%d %H:%M:%S}  {d.service:<14} {d.code:<26} "
+                f"from {d.original_topic}: {_short(d.error, 70)}"
+            )
+        return 0
+    wanted = set(args.ids)
+    chosen = [d for d in letters if d.id in wanted or (args.all and args.code in (None, d.code))]
+    missing = wanted - {d.id for d in chosen}
+    if missing:
+        print(f"no dead letter {', '.join(sorted(missing))} on {settings.deadletter_topic}")
+        return 1
+    if args.action == "show":
+        for d in chosen:
+            print(f"dead letter {d.id} ({d.timestamp.isoformat()})")
+            for name, value in sorted(d.headers.items()):
+                print(f"  {name}: {value}")
+            print(f"  key: {d.key.decode(errors='replace') if d.key else '-'}")
+            print(f"  body ({len(d.value)} bytes): {d.value[:4000].decode(errors='replace')}")
+        return 0
+    for letter, topic in await requeue(settings, chosen):
+        print(f"requeued {letter.id} to {topic}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="slmesh", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -187,6 +220,13 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--timeout", type=float, default=60.0, help="seconds to wait")
     ask.add_argument("--json", action="store_true", help="print the RequestCompleted event")
 
+    dlq = sub.add_parser("dlq", help="list, show and requeue dead letters")
+    dlq.add_argument("action", choices=["list", "show", "requeue"])
+    dlq.add_argument("ids", nargs="*", metavar="PARTITION:OFFSET", help="dead letters by id")
+    dlq.add_argument("--all", action="store_true", help="every dead letter (with --code: those)")
+    dlq.add_argument("--code", help="only dead letters with this error code")
+    dlq.add_argument("--limit", type=int, default=50, help="list: the latest N")
+
     schemas = sub.add_parser("schemas", help="write the JSON Schema files and AsyncAPI document")
     schemas.add_argument("--out", default="schemas/contract", help="output directory")
     schemas.add_argument("--check", action="store_true", help="fail if the files are stale")
@@ -202,6 +242,8 @@ def main(argv: list[str] | None = None) -> None:
         code = asyncio.run(_dev(args))
     elif args.command == "ask":
         code = asyncio.run(_ask(MeshSettings(), args.text, args.timeout, args.json))
+    elif args.command == "dlq":
+        code = asyncio.run(_dlq(args))
     else:
         code = _schemas(Path(args.out), args.check)
     sys.exit(code)

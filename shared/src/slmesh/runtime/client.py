@@ -12,9 +12,9 @@ import logging
 import uuid
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from slmesh.runtime.broker import admin_kwargs, groupless_consumer, profile_for
+from slmesh.runtime.broker import admin_kwargs, groupless_consumer, partitions_of, profile_for
 from slmesh.runtime.lifecycle import Lifecycle
 from slmesh.runtime.settings import MeshSettings
 from slmesh.schemas import (
@@ -35,15 +35,7 @@ async def follow_from_end(consumer: AIOKafkaConsumer, topic: str) -> None:
     Positions are resolved here: a record published before the first fetch
     would otherwise be skipped by a lazily resolved "latest" offset.
     """
-    for _ in range(50):
-        partitions = consumer.partitions_for_topic(topic)
-        if partitions:
-            break
-        await consumer._client.force_metadata_update()
-        await asyncio.sleep(0.1)
-    else:
-        raise RuntimeError(f"topic {topic!r} does not exist; is the mesh running?")
-    tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+    tps = await partitions_of(consumer, topic)
     consumer.assign(tps)
     await consumer.seek_to_end(*tps)
     for tp in tps:

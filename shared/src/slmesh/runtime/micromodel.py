@@ -34,8 +34,9 @@ from slmesh.runtime.llm import (
     ModelSettings,
     Usage,
 )
-from slmesh.runtime.publishing import publish_dead_letter, publish_event
+from slmesh.runtime.publishing import publish_bytes, publish_dead_letter, publish_event
 from slmesh.runtime.registry import Announcer, ensure_registry_topic
+from slmesh.runtime.replies import StoredReplies
 from slmesh.runtime.service import (
     READY_MARKER,
     configure_logging,
@@ -133,6 +134,7 @@ class TaskRunner(Generic[In, Out]):
         settings: MeshSettings,
         broker: KafkaBroker,
         model: LocalModel | None = None,
+        replies: StoredReplies | None = None,
     ) -> None:
         if micromodel.uses_model and model is None:
             raise ValueError(f"micromodel {micromodel.name!r} needs a loaded model")
@@ -142,6 +144,7 @@ class TaskRunner(Generic[In, Out]):
         self.broker = broker
         self.source = settings.source(micromodel.name)
         self.worker = Worker(f"micromodel-{micromodel.name}")
+        self.replies = replies
 
     async def handle(self, record: ConsumerRecord[bytes, bytes]) -> None:
         """One task record -> one reply or one dead letter, published before this returns.
@@ -157,6 +160,14 @@ class TaskRunner(Generic[In, Out]):
             await self._answer(task)
 
     async def _answer(self, task: TaskRequested) -> None:
+        if self.replies is not None:
+            stored = await self.replies.get(task.data.task_id)
+            if stored is not None:
+                logger.info(
+                    "task %s redelivered: its stored reply is sent again", task.data.task_id
+                )
+                await publish_bytes(self.broker, task.data.reply_topic, stored, key=task.requestid)
+                return
         started = time.perf_counter()
         try:
             output, usage = await self._run(task)
@@ -184,7 +195,11 @@ class TaskRunner(Generic[In, Out]):
             request_id=task.requestid,
             causation_id=task.id,
         )
-        await publish_event(self.broker, task.data.reply_topic, completed, key=task.requestid)
+        body = await publish_event(
+            self.broker, task.data.reply_topic, completed, key=task.requestid
+        )
+        if self.replies is not None:
+            await self.replies.put(task.data.task_id, body)
 
     async def _run(self, task: TaskRequested) -> tuple[Out, Usage | None]:
         mm = self.micromodel
@@ -245,7 +260,10 @@ class TaskRunner(Generic[In, Out]):
             request_id=task.requestid,
             causation_id=task.id,
         )
-        await publish_event(self.broker, task.data.reply_topic, failed, key=task.requestid)
+        body = await publish_event(self.broker, task.data.reply_topic, failed, key=task.requestid)
+        # A handler error may be passing: a redelivery runs the task again.
+        if self.replies is not None and code != "handler_error":
+            await self.replies.put(task.data.task_id, body)
 
     async def _reject_record(self, record: Any, code: ErrorCode, message: str, body: bytes) -> None:
         """A record that is no valid task: dead-letter it, and tell the orchestrator when we can.
@@ -294,11 +312,14 @@ def _salvage_task_ids(body: bytes) -> tuple[str, str, str] | None:
 
 
 def build_runner(
-    micromodel: Micromodel[In, Out], settings: MeshSettings, model: LocalModel | None = None
+    micromodel: Micromodel[In, Out],
+    settings: MeshSettings,
+    model: LocalModel | None = None,
+    replies: StoredReplies | None = None,
 ) -> tuple[TaskRunner[In, Out], ConcurrentConsumption]:
     """The broker with the micromodel's subscriber registered, and who handles its records."""
     broker = create_broker(settings, client_id=f"slmesh-{micromodel.name}")
-    runner = TaskRunner(micromodel, settings, broker, model)
+    runner = TaskRunner(micromodel, settings, broker, model, replies)
     # A model runs one completion at a time: admit only a bounded queue of
     # tasks behind it, the rest wait in Kafka where they cost nothing.
     in_flight = model.settings.queue if model is not None else 64
@@ -327,7 +348,8 @@ def create_app(
 ) -> FastStream:
     """The micromodel as a FastStream app: one subscriber on its task topic."""
     settings = settings or MicromodelSettings()
-    runner, consumption = build_runner(micromodel, settings, model)
+    replies = StoredReplies.from_url(settings.redis_url.get_secret_value())
+    runner, consumption = build_runner(micromodel, settings, model, replies)
     broker = runner.broker
     topic = settings.task_topic(micromodel.name)
 
@@ -344,6 +366,10 @@ def create_app(
             "model": model.id if model is not None else micromodel.model,
         },
     )
+
+    async def close_replies() -> None:
+        if runner.replies is not None:
+            await runner.replies.close()
 
     async def prepare() -> None:
         await ensure_topics(settings, [topic, settings.replies_topic, settings.deadletter_topic])
@@ -367,7 +393,7 @@ def create_app(
         logger=faststream_logger,
         on_startup=[prepare],
         after_startup=[announce],
-        on_shutdown=[announcer.stop, consumption.drain],
+        on_shutdown=[announcer.stop, consumption.drain, close_replies],
         after_shutdown=[runner.worker.shutdown],
     )
 

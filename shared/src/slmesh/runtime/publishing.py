@@ -30,10 +30,16 @@ def _key_bytes(key: str | bytes | None) -> bytes | None:
     return key.encode() if isinstance(key, str) else key
 
 
-async def publish_event(broker: KafkaBroker, topic: str, event: Envelope, *, key: str) -> None:
-    await broker.publish(
-        encode(event), topic, key=key.encode(), headers={"content-type": CONTENT_TYPE}
-    )
+async def publish_event(broker: KafkaBroker, topic: str, event: Envelope, *, key: str) -> bytes:
+    """Publish `event`; returns the bytes published (e.g. to keep them)."""
+    body = encode(event)
+    await publish_bytes(broker, topic, body, key=key)
+    return body
+
+
+async def publish_bytes(broker: KafkaBroker, topic: str, body: bytes, *, key: str) -> None:
+    """Publish an already encoded event (a stored reply sent again)."""
+    await broker.publish(body, topic, key=key.encode(), headers={"content-type": CONTENT_TYPE})
 
 
 async def publish_dead_letter(

@@ -28,7 +28,8 @@ redis.call('PEXPIREAT', KEYS[3], ARGV[6])
 return 1
 """
 
-# KEYS: state, results, tasks, deadlines; ARGV: task_id, reply, request_id
+# KEYS: state, results, tasks, deadlines, completing
+# ARGV: task_id, reply, request_id, lease_until_ms
 _RECORD = """
 if redis.call('HGET', KEYS[1], 'state') ~= 'open' then return -1 end
 if redis.call('SISMEMBER', KEYS[3], ARGV[1]) == 0 then return -2 end
@@ -37,8 +38,11 @@ local ttl = redis.call('PTTL', KEYS[1])
 if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl) end
 local pending = redis.call('HINCRBY', KEYS[1], 'pending', -1)
 if pending <= 0 then
-  redis.call('HSET', KEYS[1], 'state', 'done')
+  -- The completer holds a lease until it has published the answer (mark_done);
+  -- if it dies first, a sweeper takes the request over when the lease ends.
+  redis.call('HSET', KEYS[1], 'state', 'completing')
   redis.call('ZREM', KEYS[4], ARGV[3])
+  redis.call('ZADD', KEYS[5], ARGV[4], ARGV[3])
   -- Hand the completer everything it needs to answer, saving a round trip.
   local state = redis.call('HMGET', KEYS[1], 'request', 'calls')
   return {0, state[1], state[2], redis.call('HGETALL', KEYS[2])}
@@ -46,10 +50,11 @@ end
 return pending
 """
 
-# KEYS: state, tasks, deadlines
+# KEYS: state, tasks, deadlines, completing
 # ARGV: request, calls, pending, deadline_ms, request_id, new task ids...
 _EXTEND = """
-if redis.call('HGET', KEYS[1], 'state') ~= 'done' then return 0 end
+if redis.call('HGET', KEYS[1], 'state') ~= 'completing' then return 0 end
+redis.call('ZREM', KEYS[4], ARGV[5])
 redis.call('HSET', KEYS[1], 'state', 'open', 'pending', ARGV[3])
 redis.call('HSET', KEYS[1], 'request', ARGV[1], 'calls', ARGV[2])
 for i = 6, #ARGV do redis.call('SADD', KEYS[2], ARGV[i]) end
@@ -57,10 +62,32 @@ redis.call('ZADD', KEYS[3], ARGV[4], ARGV[5])
 return 1
 """
 
-# KEYS: state, deadlines; ARGV: request_id
+# KEYS: state, deadlines, completing; ARGV: request_id, lease_until_ms
 _CLAIM = """
 redis.call('ZREM', KEYS[2], ARGV[1])
 if redis.call('HGET', KEYS[1], 'state') ~= 'open' then return 0 end
+redis.call('HSET', KEYS[1], 'state', 'completing')
+redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
+return 1
+"""
+
+# A completer's lease ran out before it answered: take the request over.
+# KEYS: state, completing; ARGV: request_id, now_ms, lease_until_ms
+_RECLAIM = """
+local score = redis.call('ZSCORE', KEYS[2], ARGV[1])
+if not score or tonumber(score) > tonumber(ARGV[2]) then return 0 end
+if redis.call('HGET', KEYS[1], 'state') ~= 'completing' then
+  redis.call('ZREM', KEYS[2], ARGV[1])
+  return 0
+end
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
+return 1
+"""
+
+# KEYS: state, completing; ARGV: request_id
+_DONE = """
+redis.call('ZREM', KEYS[2], ARGV[1])
+if redis.call('HGET', KEYS[1], 'state') ~= 'completing' then return 0 end
 redis.call('HSET', KEYS[1], 'state', 'done')
 return 1
 """
@@ -94,7 +121,12 @@ class GatherSnapshot:
 
 class GatherStore:
     def __init__(
-        self, client: aioredis.Redis, *, namespace: str = "slmesh", ttl_s: int = 3600
+        self,
+        client: aioredis.Redis,
+        *,
+        namespace: str = "slmesh",
+        ttl_s: int = 3600,
+        lease_ms: int = 15_000,
     ) -> None:
         self._redis = client
         self._ns = namespace
@@ -102,10 +134,16 @@ class GatherStore:
         # as a duplicate rather than starting over.
         self._ttl_ms = ttl_s * 1000
         self._deadlines = f"{namespace}:deadlines"
+        self._completing = f"{namespace}:completing"
+        # Longer than answering takes (opening wait + publish), or a live
+        # completer would be taken over and the request answered twice.
+        self._lease_ms = lease_ms
         self._open = client.register_script(_OPEN)
         self._record = client.register_script(_RECORD)
         self._claim = client.register_script(_CLAIM)
         self._extend = client.register_script(_EXTEND)
+        self._reclaim = client.register_script(_RECLAIM)
+        self._done = client.register_script(_DONE)
         self._answered = client.register_script(_ANSWERED)
 
     @classmethod
@@ -162,8 +200,8 @@ class GatherStore:
         """Count a reply once. On COMPLETE the snapshot to answer from comes with it."""
         state, results, tasks = self._keys(request_id)
         raw = await self._record(
-            keys=[state, results, tasks, self._deadlines],
-            args=[task_id, orjson.dumps(reply), request_id],
+            keys=[state, results, tasks, self._deadlines, self._completing],
+            args=[task_id, orjson.dumps(reply), request_id, self._lease_until()],
         )
         if isinstance(raw, list):
             _, request_raw, calls_raw, flat = raw
@@ -186,7 +224,7 @@ class GatherStore:
         """
         state, _, tasks = self._keys(request_id)
         extended = await self._extend(
-            keys=[state, tasks, self._deadlines],
+            keys=[state, tasks, self._deadlines, self._completing],
             args=[
                 orjson.dumps(request),
                 orjson.dumps(calls),
@@ -208,8 +246,17 @@ class GatherStore:
         raw = await self._redis.get(f"{state}:{name}")
         return None if raw is None else cast(dict[str, Any], orjson.loads(raw))
 
+    def _lease_until(self) -> int:
+        return int(time.time() * 1000) + self._lease_ms
+
+    async def mark_done(self, request_id: str) -> bool:
+        """The answer is published: end the completer's lease. False if it had lost it."""
+        state, _, _ = self._keys(request_id)
+        return bool(await self._done(keys=[state, self._completing], args=[request_id]))
+
     async def claim_expired(self, now_ms: int | None = None, limit: int = 50) -> list[str]:
-        """Requests past their deadline that this caller now owns and must answer."""
+        """Requests this caller now owns and must answer: past their deadline, or
+        completed by a replica whose lease ran out before it answered (it died)."""
         now_ms = int(time.time() * 1000) if now_ms is None else now_ms
         due = cast(
             list[bytes],
@@ -219,9 +266,26 @@ class GatherStore:
         for raw in due:
             request_id = raw.decode()
             state, _, _ = self._keys(request_id)
-            if await self._claim(keys=[state, self._deadlines], args=[request_id]):
+            keys = [state, self._deadlines, self._completing]
+            if await self._claim(keys=keys, args=[request_id, self._lease_until()]):
+                claimed.append(request_id)
+        stale = cast(
+            list[bytes],
+            await self._redis.zrangebyscore(self._completing, 0, now_ms, start=0, num=limit),
+        )
+        for raw in stale:
+            request_id = raw.decode()
+            state, _, _ = self._keys(request_id)
+            keys = [state, self._completing]
+            if await self._reclaim(keys=keys, args=[request_id, now_ms, self._lease_until()]):
                 claimed.append(request_id)
         return claimed
+
+    async def state(self, request_id: str) -> str | None:
+        """open, completing, done — or None when the request is unknown (or expired)."""
+        state, _, _ = self._keys(request_id)
+        raw = await self._redis.hget(state, "state")
+        return None if raw is None else cast(bytes, raw).decode()
 
     async def snapshot(self, request_id: str) -> GatherSnapshot | None:
         state, results, _ = self._keys(request_id)

@@ -139,7 +139,7 @@ class Orchestrator:
         }
         opened = await self.store.open(rid, request=state, calls=calls, deadline_ms=deadline_ms)
         if not opened:
-            logger.info("request %s was seen before; not planning it again", rid)
+            await self._resume(rid)
             return
         await self._dispatch_all(rid, state, calls)
         if not state["explicit"]:
@@ -147,6 +147,24 @@ class Orchestrator:
             task = asyncio.create_task(self._write_opening(rid, request.data.input))
             self._openings.add(task)
             task.add_done_callback(self._openings.discard)
+
+    async def _resume(self, rid: str) -> None:
+        """A redelivered request: its first taker may have died mid-dispatch.
+
+        Calls without a result are published again; the micromodels answer a
+        task id once (stored replies) and the gather counts a reply once.
+        """
+        if await self.store.state(rid) != "open":
+            logger.info("request %s was seen before and is answered or answering", rid)
+            return
+        snapshot = await self.store.snapshot(rid)
+        if snapshot is None:
+            return
+        unanswered = [c for c in snapshot.calls if c["task_id"] not in snapshot.results]
+        logger.info(
+            "request %s redelivered while open: %d call(s) sent again", rid, len(unanswered)
+        )
+        await self._dispatch_all(rid, snapshot.request, unanswered)
 
     async def _write_opening(self, rid: str, text: str) -> None:
         try:
@@ -364,6 +382,9 @@ class Orchestrator:
             causation_id=state["event_id"],
         )
         await self._respond(state["reply_topic"], response)
+        if not await self.store.mark_done(rid):
+            # Our lease ran out before we answered: another replica may answer too.
+            logger.warning("request %s: answered after losing its lease", rid)
 
     async def _opening(self, rid: str) -> dict[str, Any] | None:
         """The opening written for the request (by any replica), waited for within a bound."""
@@ -577,7 +598,11 @@ def create_app(
     """The orchestrator as a FastStream app; defaults: rules planner, template composer."""
     settings = settings or OrchestratorSettings()
     broker = create_broker(settings, client_id="slmesh-orchestrator")
-    store = GatherStore.from_url(settings.redis_url.get_secret_value(), ttl_s=settings.gather_ttl_s)
+    store = GatherStore.from_url(
+        settings.redis_url.get_secret_value(),
+        ttl_s=settings.gather_ttl_s,
+        lease_ms=settings.completing_lease_ms,
+    )
     catalogue = Catalogue(settings, static=settings.micromodels)
     orchestrator = Orchestrator(
         settings, broker, store, planner or RulesPlanner(), catalogue, composer

@@ -44,6 +44,12 @@ class OrchestratorSettings(MeshSettings):
         description="Calls waiting for the orchestrator's model beyond which an answer gets "
         "the fixed opening, so prose never holds up planning under load.",
     )
+    completing_lease_ms: int = Field(
+        default=15_000,
+        ge=1000,
+        description="How long the replica that completed a request has to answer it before "
+        "another replica takes it over (it is presumed dead).",
+    )
     max_rounds: int = Field(
         default=3,
         ge=1,

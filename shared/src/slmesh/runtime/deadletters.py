@@ -1,0 +1,109 @@
+"""Reading and requeueing the dead-letter topic (`slmesh dlq`).
+
+A dead letter is the original record, bytes untouched, with headers saying
+why it was rejected (publishing.publish_dead_letter). Requeueing puts those
+bytes back on the topic they came from, e.g. after the cause was fixed; the
+services treat it as a new delivery (a request id answered already gets no
+second response).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from aiokafka import AIOKafkaProducer
+
+from slmesh.runtime.broker import admin_kwargs, groupless_consumer, partitions_of, profile_for
+from slmesh.runtime.publishing import DLQ_ERROR, DLQ_ERROR_CODE, DLQ_SERVICE, DLQ_TOPIC
+from slmesh.runtime.settings import MeshSettings
+from slmesh.schemas import CONTENT_TYPE
+
+REQUEUED_FROM = "slmesh-requeued-from"
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    partition: int
+    offset: int
+    timestamp: datetime
+    key: bytes | None
+    value: bytes
+    headers: dict[str, str]
+
+    @property
+    def id(self) -> str:
+        """How `slmesh dlq` names it: partition:offset on the dead-letter topic."""
+        return f"{self.partition}:{self.offset}"
+
+    @property
+    def code(self) -> str:
+        return self.headers.get(DLQ_ERROR_CODE, "?")
+
+    @property
+    def error(self) -> str:
+        return self.headers.get(DLQ_ERROR, "")
+
+    @property
+    def service(self) -> str:
+        return self.headers.get(DLQ_SERVICE, "?")
+
+    @property
+    def original_topic(self) -> str | None:
+        return self.headers.get(DLQ_TOPIC)
+
+
+async def read_dead_letters(settings: MeshSettings) -> list[DeadLetter]:
+    """Every dead letter on the topic now, oldest first per partition."""
+    consumer = groupless_consumer(settings)
+    await consumer.start()
+    try:
+        tps = await partitions_of(consumer, settings.deadletter_topic)
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        ends = await consumer.end_offsets(tps)
+        letters: list[DeadLetter] = []
+        remaining = [tp for tp in tps if ends[tp] > 0]
+        while remaining:
+            batches = await consumer.getmany(*remaining, timeout_ms=500)
+            for tp, records in batches.items():
+                for r in records:
+                    if r.offset >= ends[tp]:
+                        continue  # arrived after we started reading
+                    letters.append(
+                        DeadLetter(
+                            partition=r.partition,
+                            offset=r.offset,
+                            timestamp=datetime.fromtimestamp(r.timestamp / 1000, UTC),
+                            key=r.key,
+                            value=r.value or b"",
+                            headers={k: v.decode(errors="replace") for k, v in r.headers},
+                        )
+                    )
+            remaining = [tp for tp in remaining if await consumer.position(tp) < ends[tp]]
+        return sorted(letters, key=lambda d: (d.timestamp, d.partition, d.offset))
+    finally:
+        await consumer.stop()
+
+
+async def requeue(
+    settings: MeshSettings, letters: list[DeadLetter]
+) -> list[tuple[DeadLetter, str]]:
+    """Put each letter's original bytes back on its original topic; (letter, topic) for each."""
+    producer = AIOKafkaProducer(**admin_kwargs(settings), **profile_for(settings).producer)
+    await producer.start()
+    done = []
+    try:
+        for letter in letters:
+            topic = letter.original_topic
+            if topic is None:
+                raise ValueError(f"dead letter {letter.id} does not say where it came from")
+            headers = [
+                ("content-type", CONTENT_TYPE.encode()),
+                (REQUEUED_FROM, f"{settings.deadletter_topic}:{letter.id}".encode()),
+            ]
+            await producer.send_and_wait(topic, letter.value, key=letter.key, headers=headers)
+            done.append((letter, topic))
+    finally:
+        await producer.stop()
+    return done

@@ -1,0 +1,163 @@
+"""Fault injection: requests keep flowing while replicas are SIGKILLed and restarted.
+
+The mesh runs as real processes — the embedded broker, a Redis the suite
+started, two orchestrator replicas and two replicas of each micromodel. At
+least 200 requests are sent (VAT questions planned by rules, summaries and
+classifications by real inference) while a killer SIGKILLs a random replica
+every couple of seconds and starts a replacement. Every response on the
+responses topic is counted by request id: the suite fails on any request
+without a response (lost) or with more than one (duplicated).
+
+The orchestrators plan by rules here (SLMESH_PLANNER=rules): planning quality
+has its own tests; this suite is about delivery, and CPU left to the
+micromodels keeps its runtime inside CI's budget.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections import Counter
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import orjson
+import pytest
+
+from slmesh.runtime.client import MeshClient
+from slmesh.runtime.devstack import DevStack, DevStackConfig
+from slmesh.runtime.embedded_redis import RedisHandle
+from slmesh.runtime.processes import ServiceProcess
+from slmesh.schemas import RequestSubmitted
+
+from ..integration.conftest import ServiceLogs
+from ..integration.kit import TopicTap
+
+pytestmark = pytest.mark.integration
+
+REQUESTS = 200
+MIN_KILLS = 10
+KILL_EVERY_S = (1.5, 2.5)
+SEND_EVERY_S = 0.12
+# Long enough to outlive a rebalance after a kill (session timeout + rejoin),
+# so most requests end ok; partial answers are allowed, losses are not.
+REQUEST_TIMEOUT_MS = 45_000
+DRAIN_S = 120.0
+COUNTRIES = ["Germany", "France", "Italy", "Spain", "Poland", "Austria", "Belgium", "Ireland"]
+TEXTS = [
+    "Heavy snow closed the mountain pass on Friday night; one lane reopens on Sunday.",
+    "The council approved new bicycle lanes on Main Street after residents complained.",
+    "Our quarterly revenue grew by a tenth while costs stayed flat, the board reported.",
+]
+
+
+@pytest.fixture(scope="module")
+async def stack(
+    redis_server: RedisHandle, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[DevStack]:
+    workdir = Path(tmp_path_factory.mktemp("faults"))
+    logs = ServiceLogs(workdir)
+    mesh = DevStack(
+        DevStackConfig(
+            broker_port=None,
+            redis_url=redis_server.url,
+            orchestrator_replicas=2,
+            micromodel_replicas=2,
+            env={"SLMESH_PLANNER": "rules", "SLMESH_MODEL__THREADS": "1"},
+            workdir=workdir,
+            sink=logs,
+        )
+    )
+    async with mesh:
+        yield mesh
+    logs.close()
+
+
+def request_for(client: MeshClient, rng: random.Random) -> RequestSubmitted:
+    kind = rng.random()
+    if kind < 0.7:
+        names = rng.sample(COUNTRIES, rng.randint(1, 3))
+        return client.request(f"VAT rates in {' and '.join(names)}", timeout_ms=REQUEST_TIMEOUT_MS)
+    text = rng.choice(TEXTS)
+    if kind < 0.85:
+        call = {"micromodel": "summarizer", "arguments": {"text": text, "max_words": 6}}
+    else:
+        labels = ["transport", "politics", "business"]
+        call = {"micromodel": "classifier", "arguments": {"text": text, "labels": labels}}
+    return client.request("fault suite call", timeout_ms=REQUEST_TIMEOUT_MS, calls=[call])
+
+
+class Killer:
+    """SIGKILLs a random replica, then starts a replacement with a fresh name."""
+
+    def __init__(self, stack: DevStack, rng: random.Random) -> None:
+        self.stack = stack
+        self.rng = rng
+        self.kills: list[str] = []
+        self.replaced = 0
+        self._modules = {
+            **{name: module for name, module in stack.config.micromodels.items()},
+            "orchestrator": "slmesh.orchestrator",
+        }
+
+    def _victims(self) -> list[ServiceProcess]:
+        return [s for s in self.stack.services if s.state == "running"]
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set() or len(self.kills) < MIN_KILLS:
+            await asyncio.sleep(self.rng.uniform(*KILL_EVERY_S))
+            victim = self.rng.choice(self._victims())
+            victim.kill()
+            self.kills.append(victim.name)
+            kind = next(k for k in self._modules if victim.name.startswith(k))
+            self.replaced += 1
+            replacement = self.stack.add_service(f"{kind}-r{self.replaced}", self._modules[kind])
+            await replacement.start()
+            # Not waited for: the next kill may come while it is still starting.
+
+
+async def test_no_response_is_lost_or_duplicated_while_replicas_die(stack: DevStack) -> None:
+    rng = random.Random(20261122)
+    settings = stack.settings()
+    responses = TopicTap(settings, settings.responses_topic)
+    await responses.start()
+    killer = Killer(stack, rng)
+    stop_killing = asyncio.Event()
+    sent: list[str] = []
+    started = time.monotonic()
+    async with MeshClient(settings, source="/slmesh/fault-suite") as client:
+        killing = asyncio.create_task(killer.run(stop_killing))
+        futures = []
+        for _ in range(REQUESTS):
+            request = request_for(client, rng)
+            sent.append(request.requestid)
+            futures.append(await client.submit(request))
+            await asyncio.sleep(SEND_EVERY_S)
+        # The killer goes on until it reached its minimum, then the mesh heals.
+        stop_killing.set()
+        await killing
+        await asyncio.wait(futures, timeout=DRAIN_S)
+        # Late duplicates would arrive after the first response: give them time.
+        await asyncio.sleep(5)
+    await responses.stop()
+
+    ours = set(sent)
+    seen = Counter(r.key.decode() for r in responses.records if r.key and r.key.decode() in ours)
+    statuses = Counter(
+        orjson.loads(r.value)["data"]["status"]
+        for r in responses.records
+        if r.key and r.key.decode() in ours and r.value
+    )
+    lost = [rid for rid in sent if seen[rid] == 0]
+    duplicated = [rid for rid in sent if seen[rid] > 1]
+    print(
+        f"\nfault suite: {len(sent)} requests, {len(killer.kills)} SIGKILLs "
+        f"({', '.join(killer.kills)}), {len(seen)} answered in {time.monotonic() - started:.0f} s; "
+        f"ok {statuses['ok']}, partial {statuses['partial']}, failed {statuses['failed']}; "
+        f"lost {len(lost)}, duplicated {len(duplicated)}"
+    )
+    assert len(sent) >= REQUESTS
+    assert len(killer.kills) >= MIN_KILLS
+    assert lost == [], f"lost: {lost[:10]}"
+    assert duplicated == [], f"duplicated: {duplicated[:10]}"

@@ -2,8 +2,8 @@
 
 The mesh runs as real processes — the embedded broker, a Redis the suite
 started, two orchestrator replicas and two replicas of each micromodel. At
-least 200 requests are sent (VAT questions planned by rules, summaries and
-classifications by real inference) while a killer SIGKILLs a random replica
+least 200 requests are sent (VAT questions planned by rules; one in seven a
+summary or classification by real inference) while a killer SIGKILLs a random replica
 every couple of seconds and starts a replacement. Every response on the
 responses topic is counted by request id: the suite fails on any request
 without a response (lost) or with more than one (duplicated).
@@ -42,8 +42,8 @@ KILL_EVERY_S = (1.5, 2.5)
 SEND_EVERY_S = 0.12
 # Long enough to outlive a rebalance after a kill (session timeout + rejoin),
 # so most requests end ok; partial answers are allowed, losses are not.
-REQUEST_TIMEOUT_MS = 45_000
-DRAIN_S = 120.0
+REQUEST_TIMEOUT_MS = 60_000
+DRAIN_S = 150.0
 COUNTRIES = ["Germany", "France", "Italy", "Spain", "Poland", "Austria", "Belgium", "Ireland"]
 TEXTS = [
     "Heavy snow closed the mountain pass on Friday night; one lane reopens on Sunday.",
@@ -75,12 +75,15 @@ async def stack(
 
 
 def request_for(client: MeshClient, rng: random.Random) -> RequestSubmitted:
+    # Mostly deterministic calls: with two replicas of each of four micromodels on
+    # two cores, inference capacity (not delivery) bounds how many SLM calls meet
+    # their deadline; without kills, 30% SLM calls left a fifth of them past it.
     kind = rng.random()
-    if kind < 0.7:
+    if kind < 0.86:
         names = rng.sample(COUNTRIES, rng.randint(1, 3))
         return client.request(f"VAT rates in {' and '.join(names)}", timeout_ms=REQUEST_TIMEOUT_MS)
     text = rng.choice(TEXTS)
-    if kind < 0.85:
+    if kind < 0.93:
         call = {"micromodel": "summarizer", "arguments": {"text": text, "max_words": 6}}
     else:
         labels = ["transport", "politics", "business"]
@@ -149,13 +152,26 @@ async def test_no_response_is_lost_or_duplicated_while_replicas_die(stack: DevSt
         for r in responses.records
         if r.key and r.key.decode() in ours and r.value
     )
+    errors = Counter(
+        (orjson.loads(r.value)["data"].get("error") or {}).get("code", "")
+        for r in responses.records
+        if r.key and r.key.decode() in ours and r.value
+    )
+    missing = Counter(
+        call["micromodel"]
+        for r in responses.records
+        if r.key and r.key.decode() in ours and r.value
+        for call in orjson.loads(r.value)["data"]["calls"]
+        if call["status"] != "ok"
+    )
     lost = [rid for rid in sent if seen[rid] == 0]
     duplicated = [rid for rid in sent if seen[rid] > 1]
     print(
         f"\nfault suite: {len(sent)} requests, {len(killer.kills)} SIGKILLs "
         f"({', '.join(killer.kills)}), {len(seen)} answered in {time.monotonic() - started:.0f} s; "
         f"ok {statuses['ok']}, partial {statuses['partial']}, failed {statuses['failed']}; "
-        f"lost {len(lost)}, duplicated {len(duplicated)}"
+        f"lost {len(lost)}, duplicated {len(duplicated)}; errors: {dict(errors)}; "
+        f"calls not answered, by micromodel: {dict(missing)}"
     )
     assert len(sent) >= REQUESTS
     assert len(killer.kills) >= MIN_KILLS

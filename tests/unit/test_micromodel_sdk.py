@@ -6,6 +6,7 @@ same paths run over the real broker in tests/integration.
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -44,7 +45,7 @@ ADDER = Micromodel(
     handler=add,
     summarize=lambda s: f"the sum is {s.total}",
 )
-SETTINGS = MeshSettings(replica="adder-test")
+SETTINGS = MeshSettings(replica="adder-test", retry_backoff_ms=10, max_run_ms=500)
 
 
 def task(arguments: dict[str, Any], *, micromodel: str = "adder", late: bool = False) -> bytes:
@@ -63,8 +64,10 @@ def task(arguments: dict[str, Any], *, micromodel: str = "adder", late: bool = F
     return encode(event)
 
 
-async def run(value: bytes) -> tuple[list[TaskCompleted | TaskFailed], list[KafkaMessage]]:
-    runner, consumption = build_runner(ADDER, SETTINGS)
+async def run(
+    value: bytes, micromodel: Micromodel[Any, Any] = ADDER
+) -> tuple[list[TaskCompleted | TaskFailed], list[KafkaMessage]]:
+    runner, consumption = build_runner(micromodel, SETTINGS)
     replies: list[TaskCompleted | TaskFailed] = []
     dead: list[KafkaMessage] = []
 
@@ -78,7 +81,7 @@ async def run(value: bytes) -> tuple[list[TaskCompleted | TaskFailed], list[Kafk
         dead.append(message)
 
     async with TestKafkaBroker(runner.broker) as broker:
-        await broker.publish(value, SETTINGS.task_topic("adder"), key=b"req-1:1")
+        await broker.publish(value, SETTINGS.task_topic(micromodel.name), key=b"req-1:1")
         # The task is handled in its own asyncio task; wait for it like shutdown does.
         await consumption.drain()
     runner.worker.shutdown()
@@ -110,13 +113,55 @@ async def test_invalid_arguments_fail_the_task_with_the_reason() -> None:
     failure = only_failure(replies)
     assert failure.data.error.code == "invalid_arguments"
     assert "a: Input should be a valid integer" in failure.data.error.message
+    # Not retryable: dead-lettered at once, after one attempt.
+    [letter] = dead
+    assert letter.headers["slmesh-error-code"] == "invalid_arguments"
+    assert letter.headers["slmesh-attempts"] == "1"
+
+
+async def test_handler_exception_is_retried_then_fails_the_task_and_is_dead_lettered() -> None:
+    sent = task({"a": -1, "b": 3})
+    replies, dead = await run(sent)
+    failure = only_failure(replies)
+    assert failure.data.error.code == "handler_error"
+    assert "negative numbers are not supported" in failure.data.error.message
+    [letter] = dead
+    assert letter.headers["slmesh-attempts"] == str(1 + SETTINGS.task_retries)
+    assert letter.headers["slmesh-original-topic"] == SETTINGS.task_topic("adder")
+    assert letter.body == sent  # the original bytes, untouched
+
+
+async def test_a_passing_failure_is_retried_and_answered_once() -> None:
+    calls: list[int] = []
+
+    def flaky(numbers: Numbers) -> Sum:
+        calls.append(1)
+        if len(calls) < 3:
+            raise ConnectionError("backend blinked")
+        return Sum(total=numbers.a + numbers.b)
+
+    flaky_adder = Micromodel(
+        name="adder", description="adds", input_model=Numbers, output_model=Sum, handler=flaky
+    )
+    replies, dead = await run(task({"a": 2, "b": 3}), flaky_adder)
+    assert len(calls) == 3
+    assert [type(r) for r in replies] == [TaskCompleted]
     assert dead == []
 
 
-async def test_handler_exception_fails_the_task_and_names_it() -> None:
-    failure = only_failure((await run(task({"a": -1, "b": 3})))[0])
-    assert failure.data.error.code == "handler_error"
-    assert "negative numbers are not supported" in failure.data.error.message
+async def test_a_task_over_its_maximum_run_time_fails_and_is_dead_lettered() -> None:
+    def slow(numbers: Numbers) -> Sum:
+        time.sleep(1.0)  # over max_run_ms=500
+        return Sum(total=numbers.a + numbers.b)
+
+    slow_adder = Micromodel(
+        name="adder", description="adds", input_model=Numbers, output_model=Sum, handler=slow
+    )
+    replies, dead = await run(task({"a": 2, "b": 3}), slow_adder)
+    failure = only_failure(replies)
+    assert failure.data.error.code == "run_time_exceeded"
+    [letter] = dead
+    assert letter.headers["slmesh-error-code"] == "run_time_exceeded"
 
 
 async def test_task_past_its_deadline_is_skipped() -> None:

@@ -47,6 +47,7 @@ ErrorCode = Literal[
     "handler_error",
     "invalid_output",
     "context_overflow",
+    "run_time_exceeded",
 ]
 
 CallStatus = Literal["ok", "failed", "missing"]

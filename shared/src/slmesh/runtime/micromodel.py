@@ -9,6 +9,7 @@ consumer moves on to the next record.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
 import time
@@ -119,10 +120,17 @@ class MicromodelSettings(MeshSettings):
 
 
 class TaskRejected(Exception):
-    def __init__(self, code: ErrorCode, message: str) -> None:
+    def __init__(self, code: ErrorCode, message: str, *, retryable: bool = False) -> None:
         super().__init__(message)
         self.code: ErrorCode = code
         self.message = message
+        # Worth another attempt: the handler raised; a validation error never is.
+        self.retryable = retryable
+
+
+MAX_BACKOFF_S = 5.0
+# Failures that say nothing is wrong with the record itself: no dead letter.
+NOT_DEAD_LETTERED: frozenset[str] = frozenset({"deadline_exceeded"})
 
 
 class TaskRunner(Generic[In, Out]):
@@ -157,9 +165,9 @@ class TaskRunner(Generic[In, Out]):
         except ContractError as exc:
             await self._reject_record(record, exc.code, exc.message, body)
         else:
-            await self._answer(task)
+            await self._answer(task, record)
 
-    async def _answer(self, task: TaskRequested) -> None:
+    async def _answer(self, task: TaskRequested, record: Any) -> None:
         if self.replies is not None:
             stored = await self.replies.get(task.data.task_id)
             if stored is not None:
@@ -169,11 +177,38 @@ class TaskRunner(Generic[In, Out]):
                 await publish_bytes(self.broker, task.data.reply_topic, stored, key=task.requestid)
                 return
         started = time.perf_counter()
-        try:
-            output, usage = await self._run(task)
-        except TaskRejected as exc:
-            await self._reply_failed(task, exc.code, exc.message, started)
-            return
+        attempts = 0
+        while True:
+            attempts += 1
+            try:
+                output, usage = await self._run_bounded(task)
+                break
+            except TaskRejected as exc:
+                if exc.retryable and attempts <= self.settings.task_retries:
+                    # Retried here, not by seeking back: the partition's other
+                    # records go on being handled meanwhile.
+                    delay = self.settings.retry_backoff_ms / 1000 * 2 ** (attempts - 1)
+                    logger.warning(
+                        "task %s failed (attempt %d), retrying in %.2f s: %s",
+                        task.data.task_id,
+                        attempts,
+                        min(delay, MAX_BACKOFF_S),
+                        exc.message,
+                    )
+                    await asyncio.sleep(min(delay, MAX_BACKOFF_S))
+                    continue
+                await self._reply_failed(task, exc.code, exc.message, started)
+                if exc.code not in NOT_DEAD_LETTERED:
+                    await publish_dead_letter(
+                        self.broker,
+                        self.settings.deadletter_topic,
+                        record,
+                        code=exc.code,
+                        error=exc.message,
+                        service=self.micromodel.name,
+                        attempts=attempts,
+                    )
+                return
         mm = self.micromodel
         tokens = (
             TokenUsage(prompt=usage.prompt_tokens, completion=usage.completion_tokens)
@@ -200,6 +235,18 @@ class TaskRunner(Generic[In, Out]):
         )
         if self.replies is not None:
             await self.replies.put(task.data.task_id, body)
+
+    async def _run_bounded(self, task: TaskRequested) -> tuple[Out, Usage | None]:
+        limit_s = self.settings.max_run_ms / 1000
+        try:
+            return await asyncio.wait_for(self._run(task), limit_s)
+        except TimeoutError as exc:
+            # The reply goes now and the consumer moves on. A model call cannot be
+            # interrupted: it finishes in the worker thread, and tasks behind it wait.
+            raise TaskRejected(
+                "run_time_exceeded",
+                f"task ran longer than its maximum of {limit_s:g} s",
+            ) from exc
 
     async def _run(self, task: TaskRequested) -> tuple[Out, Usage | None]:
         mm = self.micromodel
@@ -237,7 +284,9 @@ class TaskRunner(Generic[In, Out]):
             raise TaskRejected("invalid_output", describe_errors(exc)) from exc
         except Exception as exc:
             logger.exception("handler of %s failed on task %s", mm.name, task.data.task_id)
-            raise TaskRejected("handler_error", f"{type(exc).__name__}: {exc}") from exc
+            raise TaskRejected(
+                "handler_error", f"{type(exc).__name__}: {exc}", retryable=True
+            ) from exc
         if not isinstance(output, mm.output_model):
             raise TaskRejected(
                 "invalid_output",

@@ -48,6 +48,16 @@ class MeshSettings(BaseSettings):
     heartbeat_s: float = Field(
         default=5.0, gt=0, le=3600, description="Seconds between registry heartbeats."
     )
+    # Micromodels: how a task that fails is retried, and how long one may run.
+    task_retries: int = Field(
+        default=2, ge=0, le=10, description="Retries of a task whose handler raised."
+    )
+    retry_backoff_ms: int = Field(
+        default=200, ge=0, description="First retry delay; doubled each retry, at most 5 s."
+    )
+    max_run_ms: int = Field(
+        default=120_000, ge=10, description="A task running longer fails (run_time_exceeded)."
+    )
     partitions: int = Field(
         default=6, ge=1, description="Partitions of topics this process creates."
     )

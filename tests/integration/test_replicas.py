@@ -136,11 +136,12 @@ async def test_a_redelivered_request_gets_exactly_one_response(
 
     await until_consumed(settings, REQUESTS_GROUP, *copies)
     await no_second_response(responses, request.requestid)
-    # Planned once: one task per country, not one per copy. (Tasks are
-    # dispatched before the request is committed, so all are on the topic.)
+    # Planned once: the same two task ids, one per country, whatever the copies.
+    # A copy that arrives while the request is still open sends its unanswered
+    # tasks again (its first taker may have died mid-dispatch); the micromodel
+    # answers a task id once and the gather counts it once.
     await vat_tasks.caught_up()
     tasks = vat_tasks.matching(lambda r: (r.key_text or "").startswith(f"{request.requestid}:"))
-    assert sorted(r.key_text or "" for r in tasks) == [
-        f"{request.requestid}:1",
-        f"{request.requestid}:2",
-    ]
+    sent = Counter(r.key_text or "" for r in tasks)
+    assert set(sent) == {f"{request.requestid}:1", f"{request.requestid}:2"}
+    assert all(n <= len(copies) for n in sent.values())

@@ -51,6 +51,10 @@ schemas-check: install ## fail when the contract files are stale
 test-unit: install ## unit tests (real Redis, in-memory broker only for single handlers)
 	$(UV) run pytest tests/unit
 
+.PHONY: test-faults
+test-faults: install ## fault injection: 200 requests while replicas are SIGKILLed; 0 lost, 0 duplicated
+	$(UV) run pytest tests/faults -s
+
 .PHONY: test-integration
 test-integration: install ## integration tests: real Tansu broker, real Redis, services as processes
 	$(UV) run pytest tests/integration

@@ -105,12 +105,16 @@ class Killer:
         }
 
     def _victims(self) -> list[ServiceProcess]:
-        return [s for s in self.stack.services if s.state == "running"]
+        # Ready and not killed already (a killed process reads as running until reaped).
+        return [s for s in self.stack.services if s.state == "running" and s.name not in self.kills]
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set() or len(self.kills) < MIN_KILLS:
             await asyncio.sleep(self.rng.uniform(*KILL_EVERY_S))
-            victim = self.rng.choice(self._victims())
+            victims = self._victims()
+            if not victims:
+                continue  # everything is still starting (a slow machine): wait
+            victim = self.rng.choice(victims)
             victim.kill()
             self.kills.append(victim.name)
             kind = next(k for k in self._modules if victim.name.startswith(k))

@@ -181,3 +181,31 @@ async def test_no_response_is_lost_or_duplicated_while_replicas_die(stack: DevSt
     assert len(killer.kills) >= MIN_KILLS
     assert lost == [], f"lost: {lost[:10]}"
     assert duplicated == [], f"duplicated: {duplicated[:10]}"
+
+
+async def test_a_redis_restart_leaves_no_request_hanging(
+    stack: DevStack, redis_server: RedisHandle
+) -> None:
+    """Redis restarts empty while calls run: each request completes or fails plainly."""
+    settings = stack.settings()
+    call = {"micromodel": "summarizer", "arguments": {"text": TEXTS[0], "max_words": 6}}
+    async with MeshClient(settings, source="/slmesh/fault-suite") as client:
+        in_flight = [
+            await client.submit(client.request("restart", timeout_ms=30_000, calls=[call]))
+            for _ in range(4)
+        ]
+        await asyncio.sleep(0.2)
+        await redis_server.restart()
+        answers = await asyncio.wait_for(asyncio.gather(*in_flight), DRAIN_S)
+        # Their gather state is gone: a reply for it fails the request once, saying so.
+        for answer in answers:
+            if answer.data.status != "ok":
+                assert answer.data.error is not None
+                assert answer.data.error.code == "state_lost", answer.data.answer
+        print(
+            "\nredis restart: "
+            + ", ".join(a.data.error.code if a.data.error else a.data.status for a in answers)
+        )
+        # The services reconnected: the next request is answered as usual.
+        after = await client.ask("VAT rates in Germany", timeout_s=60, timeout_ms=30_000)
+        assert after.data.status == "ok", after.data.answer

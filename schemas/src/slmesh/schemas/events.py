@@ -48,6 +48,7 @@ ErrorCode = Literal[
     "invalid_output",
     "context_overflow",
     "run_time_exceeded",
+    "state_lost",
 ]
 
 CallStatus = Literal["ok", "failed", "missing"]

@@ -27,6 +27,7 @@ from pydantic import BaseModel, ValidationError
 from slmesh.runtime.broker import create_broker, ensure_topics, subscribe
 from slmesh.runtime.concurrency import Worker
 from slmesh.runtime.consumption import ConcurrentConsumption
+from slmesh.runtime.dependencies import wait_for_dependencies
 from slmesh.runtime.llm import (
     ContextOverflowError,
     LocalModel,
@@ -421,6 +422,8 @@ def create_app(
             await runner.replies.close()
 
     async def prepare() -> None:
+        # Redis only keeps replies for redelivered tasks: a micromodel serves without it.
+        await wait_for_dependencies(settings, redis=False)
         await ensure_topics(settings, [topic, settings.replies_topic, settings.deadletter_topic])
         await ensure_registry_topic(settings)
 

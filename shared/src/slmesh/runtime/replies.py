@@ -27,7 +27,7 @@ class StoredReplies:
 
     @classmethod
     def from_url(cls, url: str, **kwargs: object) -> StoredReplies:
-        # Short timeouts: a task must not wait long on an optional saving.
+        # Short timeouts and no retries: a task must not wait on an optional saving.
         client = aioredis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)
         return cls(client, **kwargs)  # type: ignore[arg-type]
 

@@ -48,6 +48,9 @@ class MeshSettings(BaseSettings):
     heartbeat_s: float = Field(
         default=5.0, gt=0, le=3600, description="Seconds between registry heartbeats."
     )
+    startup_wait_s: float = Field(
+        default=300.0, ge=0, description="How long a service waits for the broker and Redis."
+    )
     # Micromodels: how a task that fails is retried, and how long one may run.
     task_retries: int = Field(
         default=2, ge=0, le=10, description="Retries of a task whose handler raised."

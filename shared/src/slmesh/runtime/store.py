@@ -14,6 +14,10 @@ from typing import Any, cast
 
 import orjson
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 # KEYS: state, results, tasks, deadlines
 # ARGV: pending, request, calls, deadline_ms, request_id, expire_at_ms, task ids...
@@ -31,6 +35,7 @@ return 1
 # KEYS: state, results, tasks, deadlines, completing
 # ARGV: task_id, reply, request_id, lease_until_ms
 _RECORD = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return -4 end
 if redis.call('HGET', KEYS[1], 'state') ~= 'open' then return -1 end
 if redis.call('SISMEMBER', KEYS[3], ARGV[1]) == 0 then return -2 end
 if redis.call('HSETNX', KEYS[2], ARGV[1], ARGV[2]) == 0 then return -3 end
@@ -102,6 +107,23 @@ return 1
 """
 
 
+def resilient_client(url: str) -> aioredis.Redis:
+    """A client that rides out a Redis restart or a network blip of about ten seconds.
+
+    Commands are retried on connection errors with exponential backoff
+    (50 ms doubling, at most 2 s, 10 times) before the error reaches the
+    handler; scripts are reloaded by redis-py when a restarted server lost them.
+    """
+    return aioredis.from_url(
+        url,
+        retry=Retry(ExponentialBackoff(cap=2.0, base=0.05), 10),
+        retry_on_error=[RedisConnectionError, RedisTimeoutError, ConnectionResetError],
+        socket_connect_timeout=2.0,
+        socket_timeout=5.0,
+        health_check_interval=5,
+    )
+
+
 class ReplyOutcome(IntEnum):
     """What recording a reply did. COMPLETE means: this caller must now answer the request."""
 
@@ -109,6 +131,8 @@ class ReplyOutcome(IntEnum):
     NOT_OPEN = -1
     UNKNOWN_TASK = -2
     DUPLICATE = -3
+    # No gather state at all: Redis lost it (restarted empty), or it expired.
+    STATE_LOST = -4
     WAITING = 1
 
 
@@ -148,7 +172,7 @@ class GatherStore:
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> GatherStore:
-        return cls(aioredis.from_url(url), **kwargs)
+        return cls(resilient_client(url), **kwargs)
 
     async def close(self) -> None:
         await self._redis.aclose()

@@ -33,6 +33,7 @@ from slmesh.orchestrator.slm_planner import SlmPlanner
 from slmesh.runtime.broker import create_broker, ensure_topics, mesh_topics, subscribe
 from slmesh.runtime.concurrency import Worker
 from slmesh.runtime.consumption import ConcurrentConsumption
+from slmesh.runtime.dependencies import wait_for_dependencies
 from slmesh.runtime.llm import LocalModel, ModelLoadError, Usage
 from slmesh.runtime.micromodel import MODEL_LOAD_FAILED
 from slmesh.runtime.publishing import publish_dead_letter, publish_event
@@ -325,10 +326,38 @@ class Orchestrator:
         outcome, snapshot = await self.store.record_reply(rid, reply.data.task_id, stored)
         if snapshot is not None:
             await self._answer(rid, snapshot)
+        elif outcome is ReplyOutcome.STATE_LOST:
+            await self._answer_lost(rid, reply)
         elif outcome is not ReplyOutcome.WAITING:
             # Duplicates and late replies are expected under at-least-once delivery;
             # the replies topic keeps them on record.
             logger.debug("reply %s of %s ignored: %s", reply.data.task_id, rid, outcome.name)
+
+    async def _answer_lost(self, rid: str, reply: TaskCompleted | TaskFailed) -> None:
+        """A reply for a request Redis no longer knows: fail it once, never leave it hanging.
+
+        Its reply topic and metadata went with the state: the answer goes to the
+        mesh's responses topic.
+        """
+        if not await self.store.mark_answered(rid):
+            return
+        message = (
+            "the mesh lost this request's gather state (Redis restarted without it) while "
+            f"its calls were running (last reply: {reply.data.task_id}); send it again"
+        )
+        logger.error("request %s: %s", rid, message)
+        response = RequestCompleted.create(
+            data={
+                "status": "failed",
+                "answer": f"The request could not be finished: {message}",
+                "error": ErrorInfo(code="state_lost", message=message, retryable=True),
+                "planner": "unknown",
+                "elapsed_ms": 0.0,
+            },
+            source=self.source,
+            request_id=rid,
+        )
+        await self._respond(self.settings.responses_topic, response)
 
     # --- answers ----------------------------------------------------------------
 
@@ -628,6 +657,7 @@ def create_app(
     sweeper: list[asyncio.Task[None]] = []
 
     async def prepare() -> None:
+        await wait_for_dependencies(settings, redis=True)
         await store.ping()
         await ensure_topics(settings, mesh_topics(settings, settings.micromodels))
         await ensure_registry_topic(settings)

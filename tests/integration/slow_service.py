@@ -1,0 +1,36 @@
+"""A micromodel slower than the consumer session timeout (started by test_slow_models)."""
+
+from __future__ import annotations
+
+import time
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from slmesh.runtime.micromodel import Micromodel, serve
+
+
+class Nap(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    seconds: float = Field(ge=0, le=60)
+
+
+class Slept(BaseModel):
+    seconds: float
+
+
+def nap(request: Nap) -> Slept:
+    # Blocking, like a long inference: it runs in the worker thread.
+    time.sleep(request.seconds)
+    return Slept(seconds=request.seconds)
+
+
+if __name__ == "__main__":
+    serve(
+        Micromodel(
+            name="slow",
+            description="Sleeps as long as it is asked to.",
+            input_model=Nap,
+            output_model=Slept,
+            handler=nap,
+        )
+    )

@@ -29,6 +29,7 @@ from slmesh.runtime.client import MeshClient
 from slmesh.runtime.devstack import DevStack, DevStackConfig
 from slmesh.runtime.embedded_redis import RedisHandle
 from slmesh.runtime.processes import ServiceProcess
+from slmesh.runtime.store import GatherStore
 from slmesh.schemas import RequestSubmitted
 
 from ..integration.conftest import ServiceLogs
@@ -179,7 +180,12 @@ async def test_no_response_is_lost_or_duplicated_while_replicas_die(stack: DevSt
     )
     assert len(sent) >= REQUESTS
     assert len(killer.kills) >= MIN_KILLS
-    assert lost == [], f"lost: {lost[:10]}"
+    if lost:
+        # Where each lost request got stuck, for the failure message.
+        store = GatherStore.from_url(settings.redis_url.get_secret_value())
+        states = {rid: await store.state(rid) for rid in lost}
+        await store.close()
+        raise AssertionError(f"lost (gather state of each): {states}")
     assert duplicated == [], f"duplicated: {duplicated[:10]}"
 
 

@@ -85,7 +85,10 @@ async def test_concurrent_duplicates_complete_the_request_exactly_once(store: Ga
 async def test_reply_for_a_task_the_request_never_made_is_refused(store: GatherStore) -> None:
     await open_request(store, "r4", 1)
     assert await record(store, "r4", "r4:9", {}) is ReplyOutcome.UNKNOWN_TASK
-    assert await record(store, "nope", "nope:1", {}) is ReplyOutcome.NOT_OPEN
+    # No state at all (Redis lost it, or it expired): the caller fails the request once.
+    assert await record(store, "nope", "nope:1", {}) is ReplyOutcome.STATE_LOST
+    assert await store.mark_answered("nope")
+    assert await record(store, "nope", "nope:2", {}) is ReplyOutcome.NOT_OPEN
 
 
 async def test_reply_after_completion_is_ignored(store: GatherStore) -> None:

@@ -572,29 +572,19 @@ def _composition(note: dict[str, Any] | None) -> Composition | None:
 
 def _not_run(rid: str, state: dict[str, Any]) -> list[CallOutcome]:
     """Deferred calls that never ran: missing at the deadline, failed when nothing fed them."""
-    result = []
-    for i, d in enumerate(state.get("deferred", []), start=1):
-        result.append(
-            CallOutcome(
-                task_id=f"{rid}:deferred-{i}",
-                micromodel=d["micromodel"],
-                arguments={},
-                status="missing",
-            )
+    never = [("deferred", d, None) for d in state.get("deferred", [])] + [
+        ("unresolved", d, f"{d['clause']!r}: {d['reason']}") for d in state.get("unresolved", [])
+    ]
+    return [
+        CallOutcome(
+            task_id=f"{rid}:{kind}-{i}",
+            micromodel=d["micromodel"],
+            arguments={},
+            status="missing" if why is None else "failed",
+            error=None if why is None else ErrorInfo(code="invalid_arguments", message=why),
         )
-    for i, d in enumerate(state.get("unresolved", []), start=1):
-        result.append(
-            CallOutcome(
-                task_id=f"{rid}:unresolved-{i}",
-                micromodel=d["micromodel"],
-                arguments={},
-                status="failed",
-                error=ErrorInfo(
-                    code="invalid_arguments", message=f"{d['clause']!r}: {d['reason']}"
-                ),
-            )
-        )
-    return result
+        for i, (kind, d, why) in enumerate(never, start=1)
+    ]
 
 
 def _deadline_error(calls: list[CallOutcome]) -> ErrorInfo | None:

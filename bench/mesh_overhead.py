@@ -45,8 +45,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from pathlib import Path
-from types import TracebackType
-from typing import IO, Any, Self
+from typing import IO, Any
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -61,6 +60,7 @@ from slmesh.runtime.broker import (
 from slmesh.runtime.client import MeshClient, follow_from_end
 from slmesh.runtime.devstack import DEFAULT_MICROMODELS, DevStack, DevStackConfig
 from slmesh.runtime.embedded_broker import free_port
+from slmesh.runtime.lifecycle import Lifecycle
 from slmesh.runtime.processes import ServiceProcess
 from slmesh.runtime.service import READY_MARKER
 from slmesh.runtime.settings import MeshSettings
@@ -355,7 +355,7 @@ class Sizes:
     response: int
 
 
-class RawClient:
+class RawClient(Lifecycle):
     """Sends to t1 and waits for t4, reading t4 exactly as MeshClient reads the responses."""
 
     def __init__(self, settings: MeshSettings, topics: RawTopics) -> None:
@@ -367,19 +367,13 @@ class RawClient:
         self._waiting: dict[str, asyncio.Future[None]] = {}
         self._reader: asyncio.Task[None] | None = None
 
-    async def __aenter__(self) -> Self:
+    async def start(self) -> None:
         await self._producer.start()
         await self._consumer.start()
         await follow_from_end(self._consumer, self.topics.responses)
         self._reader = asyncio.create_task(self._read(), name="raw-client-reader")
-        return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def stop(self) -> None:
         if self._reader is not None:
             self._reader.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -9,6 +9,7 @@ from slmesh.orchestrator.composer import (
     FALLBACK_LEAD,
     ModelComposer,
     compose,
+    compose_answer,
     opening,
     response_status,
 )
@@ -78,8 +79,8 @@ async def test_the_model_opens_the_answer_and_the_results_follow_verbatim() -> N
         opened = await composer.opening("What are the VAT rates in Germany and Spain?")
     finally:
         worker.shutdown()
-    written = composer.compose(calls, opened)
-    failed = composer.compose([call("missing", "ES")], opened)
+    written = compose_answer(calls, opened)
+    failed = compose_answer([call("missing", "ES")], opened)
     lead, *rest = written.answer.split("\n")
     assert lead.startswith("Here")
     assert not any(ch.isdigit() for ch in lead)

@@ -177,9 +177,6 @@ class GatherStore:
     async def close(self) -> None:
         await self._redis.aclose()
 
-    async def ping(self) -> bool:
-        return bool(await self._redis.ping())
-
     def _keys(self, request_id: str) -> tuple[str, str, str]:
         base = f"{self._ns}:req:{{{request_id}}}"
         return base, f"{base}:results", f"{base}:tasks"

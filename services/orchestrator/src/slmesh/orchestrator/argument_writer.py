@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from slmesh.orchestrator.decomposition import Clause, object_schema
+from slmesh.orchestrator.decomposition import NO_TEXT, Clause, object_schema
 from slmesh.runtime.llm import ContextOverflowError, ModelSession
 
 # Property names that take the text the request is about.
@@ -56,7 +56,7 @@ class ArgumentWriter:
         # The extractor's own argument is a JSON Schema: too open for a grammar
         # to make right. The model names the fields; the schema is built from them.
         if clause.payload is None:
-            return "gives no text to work on"
+            return NO_TEXT
         lines = ["Name the fields each request asks for.", ""]
         for request, fields in FIELD_SHOTS:
             lines += [f"Request: {request}", f"Fields: {orjson.dumps(fields).decode()}", ""]
@@ -79,7 +79,7 @@ class ArgumentWriter:
         for name in required:
             if name in TEXT_PROPERTIES and properties.get(name, {}).get("type") == "string":
                 if clause.payload is None:
-                    return "gives no text to work on"
+                    return NO_TEXT
                 arguments[name] = clause.payload
         from_payload = set(arguments)
         prompt = f"Tool {tool}: {description}\nRequest: {clause.text}\n"

@@ -65,19 +65,11 @@ class Composition:
 
 
 class Composer(Protocol):
+    """What writes an answer's opening; without one, answers are the template alone."""
+
     async def opening(self, request: str) -> Composition | None:
-        """The answer's opening sentence, written while the calls run; None: none wanted."""
+        """The answer's opening sentence, written while the calls run; None: none this time."""
         ...
-
-    def compose(self, calls: list[CallOutcome], opening: Composition | None) -> Composition: ...
-
-
-class TemplateComposer:
-    async def opening(self, request: str) -> Composition | None:
-        return None
-
-    def compose(self, calls: list[CallOutcome], opening: Composition | None) -> Composition:
-        return _with_opening(calls, opening)
 
 
 class ModelComposer:
@@ -114,9 +106,6 @@ class ModelComposer:
         )
         return Composition(lead, self.name, work)
 
-    def compose(self, calls: list[CallOutcome], opening: Composition | None) -> Composition:
-        return _with_opening(calls, opening)
-
     def _lead(self, session: ModelSession, request: str) -> str:
         instruction = " ".join(split_request(request)[0].split())[:300]
         completion = session.complete(
@@ -127,7 +116,8 @@ class ModelComposer:
         return opening("Here" + completion.text)
 
 
-def _with_opening(calls: list[CallOutcome], opening: Composition | None) -> Composition:
+def compose_answer(calls: list[CallOutcome], opening: Composition | None) -> Composition:
+    """The answer: the opening (if any, and if anything answered), then the quoted results."""
     body = compose(calls)
     if opening is None or not any(c.status == "ok" for c in calls):
         # Nothing answered: nothing to introduce; the fixed sentence says it failed.

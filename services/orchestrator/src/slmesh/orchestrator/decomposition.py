@@ -49,6 +49,11 @@ _WORDS = re.compile(r"\b(?:in|to|within)\s+(\d{1,3})\s+words\b", re.IGNORECASE)
 _NUMERIC_FIELD = re.compile(r"amount|total|price|cost|sum|fee|vat|tax|quantity|number")
 
 
+# What a clause may lack that an earlier call's result can give (see slm_planner).
+NO_COUNTRY = "names no EU member state"
+NO_TEXT = "gives no text to work on"
+
+
 @dataclass(frozen=True)
 class Clause:
     text: str
@@ -92,10 +97,10 @@ def arguments(tool: str, clause: Clause, whole_request: str) -> list[dict[str, A
             list(MEMBER_STATES) if asks_for_all(clause.text) else mentioned_countries(clause.text)
         )
         if not codes:
-            return "names no EU member state"
+            return NO_COUNTRY
         return [{"country": code} for code in codes]
     if clause.payload is None:
-        return "gives no text to work on"
+        return NO_TEXT
     if tool == "summarizer":
         args: dict[str, Any] = {"text": clause.payload}
         if words := _WORDS.search(clause.text):

@@ -24,7 +24,7 @@ from slmesh.orchestrator.composer import (
     Composer,
     Composition,
     ModelComposer,
-    TemplateComposer,
+    compose_answer,
     response_status,
 )
 from slmesh.orchestrator.planner import Deferred, Plan, PlannedCall, Planner, RulesPlanner
@@ -87,7 +87,8 @@ class Orchestrator:
         self.broker = broker
         self.store = store
         self.planner = planner
-        self.composer = composer or TemplateComposer()
+        # None: answers are the template alone, and no opening is written or awaited.
+        self.composer = composer
         self._openings: set[asyncio.Task[None]] = set()
         self.source = settings.source(SERVICE)
         self._known_topics = {settings.responses_topic}
@@ -143,7 +144,7 @@ class Orchestrator:
             await self._resume(rid)
             return
         await self._dispatch_all(rid, state, calls)
-        if not state["explicit"]:
+        if self.composer is not None and not state["explicit"]:
             # Written while the calls run; kept in Redis for whichever replica answers.
             task = asyncio.create_task(self._write_opening(rid, request.data.input))
             self._openings.add(task)
@@ -168,6 +169,7 @@ class Orchestrator:
         await self._dispatch_all(rid, snapshot.request, unanswered)
 
     async def _write_opening(self, rid: str, text: str) -> None:
+        assert self.composer is not None
         try:
             written = await self.composer.opening(text)
             # "none" too: the answering replica stops waiting for it at once.
@@ -389,8 +391,9 @@ class Orchestrator:
                 return  # the next round is under way; its completer answers
             state = next_state
         calls += _not_run(rid, state)
-        note = None if state.get("explicit") else await self._opening(rid)
-        composition = self.composer.compose(calls, _composition(note))
+        waits = self.composer is not None and not state.get("explicit")
+        note = await self._opening(rid) if waits else None
+        composition = compose_answer(calls, _composition(note))
         response = RequestCompleted.create(
             data={
                 "status": response_status(calls),
@@ -648,7 +651,6 @@ def create_app(
 
     async def prepare() -> None:
         await wait_for_dependencies(settings, redis=True)
-        await store.ping()
         await ensure_topics(settings, mesh_topics(settings, settings.micromodels))
         await ensure_registry_topic(settings)
         # Know the micromodels before the first request is planned.
@@ -682,23 +684,23 @@ def create_app(
     )
 
 
-def build_planner(settings: OrchestratorSettings) -> tuple[Planner, Composer]:
+def build_planner(settings: OrchestratorSettings) -> tuple[Planner, Composer | None]:
     """The planner and composer the settings ask for, sharing one model and its thread.
 
     A model that does not load stops the service.
     """
     if settings.planner == "rules":
-        return RulesPlanner(), TemplateComposer()
+        return RulesPlanner(), None
     try:
         model = LocalModel.load(settings.model)
     except ModelLoadError as exc:
         logger.error("orchestrator cannot start its planner: %s", exc)
         sys.exit(MODEL_LOAD_FAILED)
     worker = Worker("model")
-    composer: Composer = (
+    composer = (
         ModelComposer(model, worker, queue=settings.composer_queue)
         if settings.composer == "model"
-        else TemplateComposer()
+        else None
     )
     return SlmPlanner(model, worker), composer
 

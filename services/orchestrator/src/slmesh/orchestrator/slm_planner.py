@@ -20,7 +20,14 @@ from typing import Any
 import orjson
 
 from slmesh.orchestrator.argument_writer import ArgumentWriter
-from slmesh.orchestrator.decomposition import Clause, arguments, clauses, keyword_tools
+from slmesh.orchestrator.decomposition import (
+    NO_COUNTRY,
+    NO_TEXT,
+    Clause,
+    arguments,
+    clauses,
+    keyword_tools,
+)
 from slmesh.orchestrator.planner import VAT_MICROMODEL, Deferred, Plan, PlannedCall
 from slmesh.runtime.concurrency import Worker
 from slmesh.runtime.llm import LocalModel, ModelSession
@@ -41,8 +48,7 @@ SHOTS = [
     ("What is the mood of this email", "classifier"),
     ("Play some music", NONE),
 ]
-# What a clause may lack that an earlier call's result can give (decomposition.arguments).
-_RESULT_CAN_GIVE = frozenset({"names no EU member state", "gives no text to work on"})
+_RESULT_CAN_GIVE = frozenset({NO_COUNTRY, NO_TEXT})
 
 
 class SlmPlanner:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import sys
+import time
+import types
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -27,6 +31,63 @@ def test_default_model_comes_from_its_python_package() -> None:
     assert path.is_file()
     assert path.suffix == ".gguf"
     assert model_id == "gemma-3-270m-q4_k_m"
+
+
+class ChunkedModelPackage(types.ModuleType):
+    """A model package whose `assemble()` joins chunks into a cache file, like the default's.
+
+    Like the real one it fails on a file that exists with the wrong content,
+    unless asked to overwrite it.
+    """
+
+    CONTENT = b"GGUF" + b"x" * 4096
+
+    def __init__(self, target: Path) -> None:
+        super().__init__("chunked_model_pkg")
+        self.target = target
+        self.writers = 0
+        self.most_writers = 0
+
+    def assemble(self, overwrite: bool = False) -> Path:
+        if self.target.exists() and not overwrite:
+            if self.target.read_bytes() != self.CONTENT:
+                raise FileExistsError(f"{self.target} already exists with an unexpected sha256")
+            return self.target
+        self.writers += 1
+        self.most_writers = max(self.most_writers, self.writers)
+        with self.target.open("wb") as out:
+            for i in range(0, len(self.CONTENT), 1024):
+                out.write(self.CONTENT[i : i + 1024])
+                out.flush()
+                time.sleep(0.01)
+        self.writers -= 1
+        return self.target
+
+
+def test_services_starting_together_assemble_the_model_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fresh machine: four services resolve the chunked model at once; all get it whole."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    package = ChunkedModelPackage(tmp_path / "model.gguf")
+    monkeypatch.setitem(sys.modules, package.__name__, package)
+    with ThreadPoolExecutor(4) as pool:
+        paths = list(pool.map(lambda _: resolve_model("package:chunked_model_pkg"), range(4)))
+    assert package.most_writers == 1
+    assert {p for p, _ in paths} == {package.target}
+    assert package.target.read_bytes() == package.CONTENT
+
+
+def test_a_half_written_model_file_is_assembled_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A process killed while assembling left a truncated file: the next start rebuilds it."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    package = ChunkedModelPackage(tmp_path / "model.gguf")
+    package.target.write_bytes(package.CONTENT[:100])
+    monkeypatch.setitem(sys.modules, package.__name__, package)
+    path, _ = resolve_model("package:chunked_model_pkg")
+    assert path.read_bytes() == package.CONTENT
 
 
 def test_missing_model_file_is_a_clear_load_error(tmp_path: Path) -> None:

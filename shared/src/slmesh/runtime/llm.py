@@ -9,6 +9,7 @@ context runs one completion at a time (llama-cpp-python #1529).
 
 from __future__ import annotations
 
+import fcntl
 import functools
 import importlib
 import itertools
@@ -16,6 +17,7 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -109,11 +111,32 @@ def _from_package(module_name: str) -> Path:
     # joins them once into a cache file; others ship the .gguf itself.
     assemble = getattr(module, "assemble", None)
     if callable(assemble):
-        return Path(assemble())
+        return _assembled(module_name, assemble)
     files = sorted(Path(module.__file__ or ".").parent.rglob("*.gguf"))
     if not files:
         raise ModelLoadError(f"package {module_name!r} contains no .gguf file")
     return files[0]
+
+
+def _assembled(module_name: str, assemble: Callable[..., Any]) -> Path:
+    """Run a package's `assemble()` once per machine at a time.
+
+    Services start together (a dev stack, a test suite): unguarded, one
+    process would hash the file another is still writing and fail on a
+    fresh machine. A file left half-written by a killed process is rebuilt.
+    """
+    lock_dir = Path.home() / ".cache" / "slmesh"
+    lock_dir.mkdir(parents=True, exist_ok=True)
+    with (lock_dir / f"{module_name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            try:
+                return Path(assemble())
+            except FileExistsError:
+                logger.warning("model file of %s is damaged; assembling it again", module_name)
+                return Path(assemble(overwrite=True))
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def _from_hub(spec: str) -> Path:

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from slmesh.runtime.embedded_redis import RedisHandle
-from slmesh.runtime.store import GatherStore, ReplyOutcome
+from slmesh.runtime.store import Claim, GatherStore, ReplyOutcome
 
 
 @pytest.fixture
@@ -114,7 +114,7 @@ async def test_expired_request_is_claimed_by_exactly_one_sweeper(
         claims = await asyncio.gather(store.claim_expired(), other.claim_expired())
     finally:
         await other.close()
-    assert sorted(claims, key=len) == [[], ["r7"]]
+    assert sorted(claims, key=len) == [[], [Claim("r7")]]
     # Once claimed, the missing reply can no longer complete it a second time.
     assert await record(store, "r7", "r7:2", {}) is ReplyOutcome.NOT_OPEN
     snapshot = await store.snapshot("r7")
@@ -180,7 +180,7 @@ async def test_an_extended_round_is_swept_at_the_original_deadline(store: Gather
         "m2", request={}, calls=snapshot.calls + second, new_calls=second, deadline_ms=deadline
     )
     await asyncio.sleep(0.1)
-    assert await store.claim_expired() == ["m2"]
+    assert await store.claim_expired() == [Claim("m2")]
 
 
 async def test_a_completer_that_dies_before_answering_is_taken_over_after_its_lease(
@@ -191,6 +191,7 @@ async def test_a_completer_that_dies_before_answering_is_taken_over_after_its_le
     )
     try:
         await open_request(store, "l1", 1)
+        completed_ms = now_ms()
         outcome, _ = await store.record_reply("l1", "l1:1", {"v": 1})
         assert outcome is ReplyOutcome.COMPLETE
         assert await store.state("l1") == "completing"
@@ -198,7 +199,11 @@ async def test_a_completer_that_dies_before_answering_is_taken_over_after_its_le
         assert await store.claim_expired() == []
         await asyncio.sleep(1.1)
         # It never said it answered (it died): a sweeper takes the request over, once.
-        assert await store.claim_expired() == ["l1"]
+        [claim] = await store.claim_expired()
+        assert claim.request_id == "l1"
+        # From when the dead completer held it: where its answer would be, if sent.
+        assert claim.taken_over_since_ms is not None
+        assert abs(claim.taken_over_since_ms - completed_ms) < 500
         assert await store.claim_expired() == []
         assert await store.mark_done("l1")
         assert await store.state("l1") == "done"

@@ -106,6 +106,7 @@ def subscribe(
         topic,
         group_id=group_id,
         ack_policy=AckPolicy.MANUAL,
+        listener=consumption,
         decoder=message_itself,
         title=title,
         description=description,

@@ -9,6 +9,13 @@ record would otherwise cost more than the hop itself.
 At-least-once: a crash loses only uncommitted offsets, whose records are
 redelivered; a handler that raises leaves its offset uncommitted (and so
 every later offset of that partition) until the record is redelivered.
+
+Rebalances: when partitions are revoked, their in-flight records get a short
+grace to finish and what is done is committed while the partitions are
+still ours; then their marks are forgotten. A partition assigned again
+starts from the group's committed offset with fresh marks, so nothing this
+replica knew of an earlier ownership can move a commit (forwards past a
+record nobody handled, or backwards).
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiokafka import TopicPartition
+from aiokafka import ConsumerRebalanceListener, TopicPartition
 from aiokafka.structs import ConsumerRecord
 from faststream import StreamMessage
 
@@ -40,8 +47,11 @@ class _Partition:
         return min(self.in_flight) if self.in_flight else self.highest_done + 1
 
 
-class ConcurrentConsumption:
-    """The FastStream handler of one subscriber; `handle` runs once per record."""
+class ConcurrentConsumption(ConsumerRebalanceListener):  # type: ignore[misc]
+    """The FastStream handler of one subscriber; `handle` runs once per record.
+
+    It is also the subscriber's rebalance listener (see `broker.subscribe`).
+    """
 
     def __init__(
         self,
@@ -50,13 +60,17 @@ class ConcurrentConsumption:
         *,
         max_in_flight: int = 64,
         commit_interval_s: float = 0.02,
+        revoke_grace_s: float = 1.0,
     ) -> None:
         self.name = name
         self._handle = handle
         self._slots = asyncio.Semaphore(max_in_flight)
         self._commit_interval_s = commit_interval_s
+        # Short: the whole group waits for this replica to rejoin meanwhile.
+        self._revoke_grace_s = revoke_grace_s
         self._partitions: dict[TopicPartition, _Partition] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
+        # Each running record's task, with the partition it came from.
+        self._tasks: dict[asyncio.Task[None], TopicPartition] = {}
         self._consumer: Any = None
         self._dirty = asyncio.Event()
         self._closing = False
@@ -73,13 +87,22 @@ class ConcurrentConsumption:
         self._ensure_committer()
         await self._slots.acquire()
         tp = TopicPartition(record.topic, record.partition)
-        self._partitions.setdefault(tp, _Partition()).in_flight.add(record.offset)
-        task = asyncio.create_task(self._run(tp, record), name=f"{self.name}@{record.offset}")
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        # Created with its first record, so a partition's marks never claim
+        # an offset before the one the group handed us.
+        partition = self._partitions.setdefault(tp, _Partition())
+        partition.in_flight.add(record.offset)
+        task = asyncio.create_task(
+            self._run(partition, record), name=f"{self.name}@{record.offset}"
+        )
+        self._tasks[task] = tp
+        task.add_done_callback(self._forget_task)
 
-    async def _run(self, tp: TopicPartition, record: ConsumerRecord[bytes, bytes]) -> None:
-        partition = self._partitions[tp]
+    def _forget_task(self, task: asyncio.Task[None]) -> None:
+        self._tasks.pop(task, None)
+
+    async def _run(self, partition: _Partition, record: ConsumerRecord[bytes, bytes]) -> None:
+        # `partition` is the marks of the ownership the record came with: if the
+        # partition was revoked meanwhile, finishing here commits nothing.
         try:
             await self._handle(record)
         except Exception:
@@ -113,13 +136,19 @@ class ConcurrentConsumption:
             await asyncio.sleep(self._commit_interval_s)
 
     async def commit(self) -> None:
+        await self._commit(set(self._partitions))
+
+    async def _commit(self, partitions: set[TopicPartition]) -> None:
         consumer = self._consumer
         if consumer is None:
             return
+        # One partition no longer ours would fail the whole commit (aiokafka
+        # checks the assignment first): commit only what is still assigned.
+        assigned = consumer.assignment()
         offsets = {
             tp: p.commit_point()
             for tp, p in self._partitions.items()
-            if p.commit_point() > p.committed
+            if tp in partitions and tp in assigned and p.commit_point() > p.committed
         }
         if not offsets:
             return
@@ -131,13 +160,39 @@ class ConcurrentConsumption:
             logger.warning("%s: commit of %s failed: %s", self.name, offsets, exc)
             return
         for tp, offset in offsets.items():
-            self._partitions[tp].committed = offset
+            if tp in self._partitions:
+                self._partitions[tp].committed = offset
+
+    # aiokafka's ConsumerRebalanceListener, handed to the subscriber.
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        revoked = set(revoked)
+        running = [task for task, tp in self._tasks.items() if tp in revoked]
+        if running:
+            # What finishes now is committed, not redelivered to the next owner.
+            await asyncio.wait(running, timeout=self._revoke_grace_s)
+        await self._commit(revoked)
+        for tp in revoked:
+            self._partitions.pop(tp, None)
+        if running:
+            left = sum(1 for task in running if not task.done())
+            logger.info(
+                "%s: %d partition(s) revoked; %d record(s) still running will be "
+                "redelivered to their next owner",
+                self.name,
+                len(revoked),
+                left,
+            )
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        # Marks are created with each partition's first record (see on_message).
+        return None
 
     async def drain(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109
         """Stop admitting records, let in-flight ones finish, commit what they handled."""
         self._closing = True
         if self._tasks:
-            _, pending = await asyncio.wait(set(self._tasks), timeout=timeout)
+            _, pending = await asyncio.wait(list(self._tasks), timeout=timeout)
             if pending:
                 logger.warning(
                     "%s: %d records still in flight at shutdown", self.name, len(pending)

@@ -137,6 +137,19 @@ class ReplyOutcome(IntEnum):
 
 
 @dataclass(frozen=True)
+class Claim:
+    """A request this caller now owns and must answer.
+
+    `taken_over_since_ms` is set when another completer's lease ran out: it
+    held the request from then on and may have published the answer before
+    it died, so the taker looks for that answer before sending its own.
+    """
+
+    request_id: str
+    taken_over_since_ms: int | None = None
+
+
+@dataclass(frozen=True)
 class GatherSnapshot:
     request: dict[str, Any]
     calls: list[dict[str, Any]]
@@ -275,7 +288,7 @@ class GatherStore:
         state, _, _ = self._keys(request_id)
         return bool(await self._done(keys=[state, self._completing], args=[request_id]))
 
-    async def claim_expired(self, now_ms: int | None = None, limit: int = 50) -> list[str]:
+    async def claim_expired(self, now_ms: int | None = None, limit: int = 50) -> list[Claim]:
         """Requests this caller now owns and must answer: past their deadline, or
         completed by a replica whose lease ran out before it answered (it died)."""
         now_ms = int(time.time() * 1000) if now_ms is None else now_ms
@@ -289,17 +302,19 @@ class GatherStore:
             state, _, _ = self._keys(request_id)
             keys = [state, self._deadlines, self._completing]
             if await self._claim(keys=keys, args=[request_id, self._lease_until()]):
-                claimed.append(request_id)
+                claimed.append(Claim(request_id))
         stale = cast(
-            list[bytes],
-            await self._redis.zrangebyscore(self._completing, 0, now_ms, start=0, num=limit),
+            list[tuple[bytes, float]],
+            await self._redis.zrangebyscore(
+                self._completing, 0, now_ms, start=0, num=limit, withscores=True
+            ),
         )
-        for raw in stale:
+        for raw, lease_until in stale:
             request_id = raw.decode()
             state, _, _ = self._keys(request_id)
             keys = [state, self._completing]
             if await self._reclaim(keys=keys, args=[request_id, now_ms, self._lease_until()]):
-                claimed.append(request_id)
+                claimed.append(Claim(request_id, int(lease_until) - self._lease_ms))
         return claimed
 
     async def state(self, request_id: str) -> str | None:

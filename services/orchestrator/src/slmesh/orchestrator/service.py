@@ -35,6 +35,7 @@ from slmesh.runtime.concurrency import Worker
 from slmesh.runtime.consumption import ConcurrentConsumption
 from slmesh.runtime.dependencies import wait_for_dependencies
 from slmesh.runtime.llm import LocalModel, ModelLoadError, Usage
+from slmesh.runtime.lookback import published_since
 from slmesh.runtime.micromodel import MODEL_LOAD_FAILED
 from slmesh.runtime.publishing import publish_dead_letter, publish_event
 from slmesh.runtime.registry import Catalogue, ensure_registry_topic
@@ -45,7 +46,7 @@ from slmesh.runtime.service import (
     lifecycle,
     run,
 )
-from slmesh.runtime.store import GatherSnapshot, GatherStore, ReplyOutcome
+from slmesh.runtime.store import Claim, GatherSnapshot, GatherStore, ReplyOutcome
 from slmesh.schemas import (
     CallOutcome,
     ContractError,
@@ -66,6 +67,9 @@ logger = logging.getLogger(__name__)
 
 SERVICE = "orchestrator"
 OPENING_POLL_S = 0.01
+# Looking back for a dead completer's answer starts this much before its
+# lease did: record timestamps come from the clock of whichever replica produced them.
+LOOKBACK_SLACK_MS = 5_000
 
 
 def _now_ms() -> float:
@@ -368,18 +372,39 @@ class Orchestrator:
         interval = self.settings.sweep_interval_ms / 1000
         while True:
             try:
-                for rid in await self.store.claim_expired():
-                    await self._finish(rid)
+                for claim in await self.store.claim_expired():
+                    await self._finish(claim)
             except Exception:
                 logger.exception("deadline sweep failed; retrying")
             await asyncio.sleep(interval)
 
-    async def _finish(self, rid: str) -> None:
+    async def _finish(self, claim: Claim) -> None:
+        rid = claim.request_id
         snapshot = await self.store.snapshot(rid)
         if snapshot is None:
             logger.error("request %s has no gather state left; it cannot be answered", rid)
             return
+        since_ms = claim.taken_over_since_ms
+        if since_ms is not None and await self._answered_before(rid, snapshot, since_ms):
+            return
         await self._answer(rid, snapshot, expired=True)
+
+    async def _answered_before(self, rid: str, snapshot: GatherSnapshot, since_ms: int) -> bool:
+        """Whether the replica we took `rid` over from published its answer before dying."""
+        published = await published_since(
+            self.settings,
+            snapshot.request["reply_topic"],
+            rid.encode(),
+            since_ms - LOOKBACK_SLACK_MS,
+        )
+        if published:
+            logger.info("request %s was answered by a replica that died before saying so", rid)
+            await self.store.mark_done(rid)
+            return True
+        if published is None:
+            # Cannot tell: a second answer is better than none (at-least-once).
+            logger.warning("request %s: answering again, as its first answer is not known", rid)
+        return False
 
     async def _answer(self, rid: str, snapshot: GatherSnapshot, *, expired: bool = False) -> None:
         """Answer a request whose round is complete (or expired), or start its next round."""

@@ -1,0 +1,188 @@
+"""Which offsets ConcurrentConsumption commits: only handled ones, only while the partition is ours.
+
+A fake consumer records the commits; the records are aiokafka's own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from types import SimpleNamespace
+from typing import Any, cast
+
+import pytest
+from aiokafka import TopicPartition
+from aiokafka.structs import ConsumerRecord
+from faststream import StreamMessage
+
+from slmesh.runtime.consumption import ConcurrentConsumption
+
+TOPIC = "slmesh.tasks.test"
+P0 = TopicPartition(TOPIC, 0)
+P1 = TopicPartition(TOPIC, 1)
+
+
+class FakeConsumer:
+    def __init__(self, assigned: set[TopicPartition]) -> None:
+        self.assigned = set(assigned)
+        self.commits: list[dict[TopicPartition, int]] = []
+
+    def assignment(self) -> set[TopicPartition]:
+        return set(self.assigned)
+
+    async def commit(self, offsets: dict[TopicPartition, int]) -> None:
+        # aiokafka refuses the whole commit when one partition is not assigned.
+        assert set(offsets) <= self.assigned, "committed a partition it does not own"
+        self.commits.append(dict(offsets))
+
+    def committed(self, tp: TopicPartition) -> int | None:
+        for commit in reversed(self.commits):
+            if tp in commit:
+                return commit[tp]
+        return None
+
+
+def record(tp: TopicPartition, offset: int) -> ConsumerRecord[bytes, bytes]:
+    return ConsumerRecord(
+        topic=tp.topic,
+        partition=tp.partition,
+        offset=offset,
+        timestamp=0,
+        timestamp_type=0,
+        key=None,
+        value=b"{}",
+        checksum=None,
+        serialized_key_size=0,
+        serialized_value_size=2,
+        headers=(),
+    )
+
+
+class Handler:
+    """Each record's handling ends when the test says so (or raises)."""
+
+    def __init__(self) -> None:
+        self.gates: dict[tuple[int, int], asyncio.Future[None]] = {}
+        self.handled: list[tuple[int, int]] = []
+
+    def gate(self, tp: TopicPartition, offset: int) -> asyncio.Future[None]:
+        key = (tp.partition, offset)
+        if key not in self.gates:
+            self.gates[key] = asyncio.get_running_loop().create_future()
+        return self.gates[key]
+
+    async def __call__(self, rec: ConsumerRecord[bytes, bytes]) -> None:
+        tp = TopicPartition(rec.topic, rec.partition)
+        await self.gate(tp, rec.offset)
+        self.handled.append((rec.partition, rec.offset))
+
+    def finish(self, tp: TopicPartition, offset: int) -> None:
+        self.gate(tp, offset).set_result(None)
+
+    def fail(self, tp: TopicPartition, offset: int) -> None:
+        self.gate(tp, offset).set_exception(RuntimeError("handler failed"))
+
+
+async def deliver(
+    consumption: ConcurrentConsumption,
+    consumer: FakeConsumer,
+    tp: TopicPartition,
+    *offsets: int,
+) -> None:
+    for offset in offsets:
+        message = SimpleNamespace(raw_message=record(tp, offset), consumer=consumer)
+        await consumption.on_message(cast(StreamMessage[Any], message))
+
+
+async def settle() -> None:
+    for _ in range(5):
+        await asyncio.sleep(0.01)
+
+
+@pytest.fixture
+def handler() -> Handler:
+    return Handler()
+
+
+@pytest.fixture
+def consumption(handler: Handler) -> ConcurrentConsumption:
+    return ConcurrentConsumption("test", handler, commit_interval_s=0, revoke_grace_s=0.05)
+
+
+async def test_offsets_are_committed_only_up_to_the_first_unhandled_record(
+    consumption: ConcurrentConsumption, handler: Handler
+) -> None:
+    consumer = FakeConsumer({P0})
+    await deliver(consumption, consumer, P0, 10, 11, 12)
+    handler.finish(P0, 12)
+    handler.finish(P0, 11)
+    await settle()
+    assert consumer.committed(P0) in (None, 10), "10 is still running: nothing past it"
+    handler.finish(P0, 10)
+    await settle()
+    assert consumer.committed(P0) == 13
+
+
+async def test_a_record_whose_handler_raised_holds_the_commit_back(
+    consumption: ConcurrentConsumption, handler: Handler
+) -> None:
+    consumer = FakeConsumer({P0})
+    await deliver(consumption, consumer, P0, 5, 6)
+    handler.fail(P0, 5)
+    handler.finish(P0, 6)
+    await settle()
+    # Redelivered after a restart or rebalance, never skipped.
+    assert consumer.committed(P0) in (None, 5)
+
+
+async def test_a_revoked_partition_commits_what_finished_then_is_left_alone(
+    consumption: ConcurrentConsumption, handler: Handler
+) -> None:
+    consumer = FakeConsumer({P0, P1})
+    await deliver(consumption, consumer, P0, 0, 1)
+    await deliver(consumption, consumer, P1, 0)
+    handler.finish(P0, 0)
+    # Revoked while 1 still runs: 0 is committed while P0 is still ours.
+    await consumption.on_partitions_revoked({P0})
+    assert consumer.committed(P0) == 1
+    consumer.assigned = {P1}
+    handler.finish(P0, 1)
+    handler.finish(P1, 0)
+    await settle()
+    # P0's late record does not make the commit of P1 fail, nor is P0 committed.
+    assert consumer.committed(P1) == 1
+    assert consumer.committed(P0) == 1
+
+
+async def test_a_partition_assigned_again_starts_from_the_groups_offset(
+    consumption: ConcurrentConsumption, handler: Handler
+) -> None:
+    """Marks of an earlier ownership never move a later commit."""
+    consumer = FakeConsumer({P0})
+    await deliver(consumption, consumer, P0, 20, 21, 22)
+    handler.finish(P0, 21)
+    handler.finish(P0, 22)
+    await consumption.on_partitions_revoked({P0})
+    consumer.assigned = set()
+    handler.finish(P0, 20)  # finishes after the revocation: not ours to commit
+    await settle()
+    # Another replica committed 21 only, then died: P0 comes back from 21.
+    consumer.commits.append({P0: 21})
+    consumer.assigned = {P0}
+    await consumption.on_partitions_assigned({P0})
+    del handler.gates[(0, 21)]  # handled once already: a fresh gate for the second time
+    await deliver(consumption, consumer, P0, 21)
+    handler.finish(P0, 21)
+    await settle()
+    # Not 23 (this replica's old mark), although 22 is in the fetch buffer unhandled.
+    assert consumer.committed(P0) == 22
+
+
+async def test_drain_waits_for_running_records_and_commits_them(
+    consumption: ConcurrentConsumption, handler: Handler
+) -> None:
+    consumer = FakeConsumer({P0})
+    await deliver(consumption, consumer, P0, 0)
+    asyncio.get_running_loop().call_later(0.05, handler.finish, P0, 0)
+    await consumption.drain(timeout=2)
+    assert handler.handled == [(0, 0)]
+    assert consumer.committed(P0) == 1

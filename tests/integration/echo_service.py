@@ -1,6 +1,11 @@
-"""A micromodel that only the registry tests start: `python tests/integration/echo_service.py`."""
+"""A micromodel that only the tests start: `python tests/integration/echo_service.py`.
+
+`ECHO_NAME` names it (default `echo`), so a test can have a topic of its own.
+"""
 
 from __future__ import annotations
+
+import os
 
 from pydantic import BaseModel, ConfigDict
 
@@ -23,7 +28,7 @@ def echo(words: Words) -> Echo:
 if __name__ == "__main__":
     serve(
         Micromodel(
-            name="echo",
+            name=os.environ.get("ECHO_NAME", "echo"),
             description="Repeats a text in capitals.",
             input_model=Words,
             output_model=Echo,

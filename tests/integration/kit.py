@@ -95,6 +95,9 @@ class TopicTap:
             **admin_kwargs(settings),
             group_id=None,
             enable_auto_commit=False,
+            # Should a fetch position ever be reset, read again rather than skip:
+            # records already kept are recognised by offset below.
+            auto_offset_reset="earliest",
             fetch_max_wait_ms=5,
             max_partition_fetch_bytes=4 * 1024 * 1024,
         )
@@ -127,7 +130,12 @@ class TopicTap:
     async def _read(self) -> None:
         while True:
             batches = await self._consumer.getmany(timeout_ms=200)
-            fresh = [_record(r) for records in batches.values() for r in records]
+            fresh = [
+                _record(r)
+                for records in batches.values()
+                for r in records
+                if r.offset >= self._next.get(r.partition, 0)
+            ]
             if fresh:
                 async with self._arrived:
                     self.records.extend(fresh)

@@ -105,7 +105,9 @@ def handler() -> Handler:
 
 @pytest.fixture
 def consumption(handler: Handler) -> ConcurrentConsumption:
-    return ConcurrentConsumption("test", handler, commit_interval_s=0, revoke_grace_s=0.05)
+    return ConcurrentConsumption(
+        "test", handler, commit_interval_s=0, revoke_grace_s=0.05, retry_delays_s=(0.01, 0.01)
+    )
 
 
 async def test_offsets_are_committed_only_up_to_the_first_unhandled_record(
@@ -122,16 +124,36 @@ async def test_offsets_are_committed_only_up_to_the_first_unhandled_record(
     assert consumer.committed(P0) == 13
 
 
-async def test_a_record_whose_handler_raised_holds_the_commit_back(
+async def test_a_record_whose_handler_keeps_raising_holds_the_commit_back(
     consumption: ConcurrentConsumption, handler: Handler
 ) -> None:
     consumer = FakeConsumer({P0})
     await deliver(consumption, consumer, P0, 5, 6)
-    handler.fail(P0, 5)
+    handler.fail(P0, 5)  # on every attempt
     handler.finish(P0, 6)
     await settle()
     # Redelivered after a restart or rebalance, never skipped.
     assert consumer.committed(P0) in (None, 5)
+    assert handler.handled == [(0, 6)]
+
+
+async def test_a_handler_that_raised_is_tried_again_in_place() -> None:
+    """Trouble outside the record (Redis or the broker away a moment) passes: no redelivery."""
+    attempts: list[int] = []
+
+    async def flaky(rec: ConsumerRecord[bytes, bytes]) -> None:
+        attempts.append(rec.offset)
+        if len(attempts) < 3:
+            raise ConnectionError("Redis is restarting")
+
+    consumption = ConcurrentConsumption(
+        "test", flaky, commit_interval_s=0, retry_delays_s=(0.01, 0.01, 0.01)
+    )
+    consumer = FakeConsumer({P0})
+    await deliver(consumption, consumer, P0, 3)
+    await settle()
+    assert attempts == [3, 3, 3]
+    assert consumer.committed(P0) == 4
 
 
 async def test_a_revoked_partition_commits_what_finished_then_is_left_alone(

@@ -61,6 +61,7 @@ class ConcurrentConsumption(ConsumerRebalanceListener):  # type: ignore[misc]
         max_in_flight: int = 64,
         commit_interval_s: float = 0.02,
         revoke_grace_s: float = 1.0,
+        retry_delays_s: tuple[float, ...] = (0.5, 1, 2, 4, 8, 10, 10, 10),
     ) -> None:
         self.name = name
         self._handle = handle
@@ -68,6 +69,9 @@ class ConcurrentConsumption(ConsumerRebalanceListener):  # type: ignore[misc]
         self._commit_interval_s = commit_interval_s
         # Short: the whole group waits for this replica to rejoin meanwhile.
         self._revoke_grace_s = revoke_grace_s
+        # A raising handler met trouble outside the record (the broker or Redis
+        # away for a while): the record is tried again in place, ~45 s in all.
+        self._retry_delays_s = retry_delays_s
         self._partitions: dict[TopicPartition, _Partition] = {}
         # Each running record's task, with the partition it came from.
         self._tasks: dict[asyncio.Task[None], TopicPartition] = {}
@@ -92,7 +96,7 @@ class ConcurrentConsumption(ConsumerRebalanceListener):  # type: ignore[misc]
         partition = self._partitions.setdefault(tp, _Partition())
         partition.in_flight.add(record.offset)
         task = asyncio.create_task(
-            self._run(partition, record), name=f"{self.name}@{record.offset}"
+            self._run(tp, partition, record), name=f"{self.name}@{record.offset}"
         )
         self._tasks[task] = tp
         task.add_done_callback(self._forget_task)
@@ -100,26 +104,44 @@ class ConcurrentConsumption(ConsumerRebalanceListener):  # type: ignore[misc]
     def _forget_task(self, task: asyncio.Task[None]) -> None:
         self._tasks.pop(task, None)
 
-    async def _run(self, partition: _Partition, record: ConsumerRecord[bytes, bytes]) -> None:
+    async def _run(
+        self, tp: TopicPartition, partition: _Partition, record: ConsumerRecord[bytes, bytes]
+    ) -> None:
         # `partition` is the marks of the ownership the record came with: if the
         # partition was revoked meanwhile, finishing here commits nothing.
         try:
-            await self._handle(record)
-        except Exception:
-            logger.exception(
-                "%s: record %s[%d]@%d failed; its offset stays uncommitted and it will be "
-                "redelivered",
-                self.name,
-                record.topic,
-                record.partition,
-                record.offset,
-            )
-            return
+            handled = await self._handle_with_retries(tp, partition, record)
         finally:
             self._slots.release()
+        if not handled:
+            return
         partition.in_flight.discard(record.offset)
         partition.highest_done = max(partition.highest_done, record.offset)
         self._dirty.set()
+
+    async def _handle_with_retries(
+        self, tp: TopicPartition, partition: _Partition, record: ConsumerRecord[bytes, bytes]
+    ) -> bool:
+        where = f"{self.name}: record {record.topic}[{record.partition}]@{record.offset}"
+        for attempt, delay in enumerate((*self._retry_delays_s, None), start=1):
+            try:
+                await self._handle(record)
+                return True
+            except Exception as exc:
+                still_ours = self._partitions.get(tp) is partition and not self._closing
+                if delay is None or not still_ours:
+                    logger.exception(
+                        "%s failed (attempt %d); its offset stays uncommitted and it will be "
+                        "redelivered",
+                        where,
+                        attempt,
+                    )
+                    return False
+                logger.warning(
+                    "%s failed (attempt %d): %s; trying again in %.1f s", where, attempt, exc, delay
+                )
+                await asyncio.sleep(delay)
+        return False
 
     def _ensure_committer(self) -> None:
         if self._committer is None or self._committer.done():

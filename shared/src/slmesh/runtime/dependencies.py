@@ -1,4 +1,5 @@
-"""Waiting for the broker and Redis at start-up, with backoff, saying what is awaited.
+"""Waiting for the broker and Redis at start-up, with backoff, saying what is awaited;
+watching them while the service runs, saying when they stop answering and come back.
 
 Services start in any order on a real deployment (and containers restart
 together): a service whose broker is not up yet waits for it instead of
@@ -9,6 +10,7 @@ crashing, logging each attempt, and gives up with a clear message only after
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -17,6 +19,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from slmesh.runtime.broker import admin_kwargs
 from slmesh.runtime.embedded_redis import ping as ping_redis
+from slmesh.runtime.lifecycle import Lifecycle
 from slmesh.runtime.service import lifecycle
 from slmesh.runtime.settings import MeshSettings
 
@@ -73,3 +76,77 @@ async def wait_for_dependencies(settings: MeshSettings, *, redis: bool) -> None:
     if redis:
         url = settings.redis_url.get_secret_value()
         await wait_until("Redis", lambda: ping_redis(url), settings.startup_wait_s)
+
+
+class DependencyWatch(Lifecycle):
+    """While a service runs, says when the broker (or Redis) stops answering, and when it is back.
+
+    The Kafka clients ride out an outage on their own (they reconnect, and
+    records whose handling failed are retried or redelivered), but they do
+    it quietly: a frozen broker just makes requests wait. An operator should
+    read in the log that the service is waiting, since when, and for what.
+    """
+
+    def __init__(
+        self,
+        settings: MeshSettings,
+        *,
+        redis: bool,
+        interval_s: float = 5.0,
+        remind_every_s: float = 30.0,
+    ) -> None:
+        url = settings.redis_url.get_secret_value()
+        self._probes: dict[str, Callable[[], Awaitable[bool]]] = {
+            f"the broker at {settings.bootstrap_servers}": lambda: broker_answers(settings),
+        }
+        if redis:
+            self._probes["Redis"] = lambda: ping_redis(url)
+        self._interval_s = interval_s
+        self._remind_every_s = remind_every_s
+        # What is down: since when, and when it was last said.
+        self._down: dict[str, tuple[float, float]] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def down(self) -> list[str]:
+        return sorted(self._down)
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._watch(), name="dependency-watch")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _watch(self) -> None:
+        while True:
+            await asyncio.sleep(self._interval_s)
+            for what, probe in self._probes.items():
+                asked = time.monotonic()
+                try:
+                    async with asyncio.timeout(self._interval_s):
+                        answers = await probe()
+                except TimeoutError:
+                    answers = False
+                self._report(what, answers, asked)
+
+    def _report(self, what: str, answers: bool, asked: float) -> None:
+        now = time.monotonic()
+        if answers:
+            if what in self._down:
+                since, _ = self._down.pop(what)
+                lifecycle.info("%s answers again, after %.0f s", what, now - since)
+            return
+        if what not in self._down:
+            # Down since the probe that found it so, not since that probe gave up.
+            self._down[what] = (asked, now)
+            lifecycle.warning(
+                "%s is not answering; work waiting on it is retried until it is back", what
+            )
+            return
+        since, said = self._down[what]
+        if now - said >= self._remind_every_s:
+            self._down[what] = (since, now)
+            lifecycle.warning("%s is still not answering (%.0f s)", what, now - since)

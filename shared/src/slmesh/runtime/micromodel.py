@@ -27,7 +27,7 @@ from pydantic import BaseModel, ValidationError
 from slmesh.runtime.broker import create_broker, ensure_topics, subscribe
 from slmesh.runtime.concurrency import Worker
 from slmesh.runtime.consumption import ConcurrentConsumption
-from slmesh.runtime.dependencies import wait_for_dependencies
+from slmesh.runtime.dependencies import DependencyWatch, wait_for_dependencies
 from slmesh.runtime.llm import (
     ContextOverflowError,
     LocalModel,
@@ -427,10 +427,13 @@ def create_app(
         await ensure_topics(settings, [topic, settings.replies_topic, settings.deadletter_topic])
         await ensure_registry_topic(settings)
 
+    watch = DependencyWatch(settings, redis=runner.replies is not None)
+
     async def announce() -> None:
         # In the registry only once its consumer is up: an orchestrator may
         # plan calls to it from that moment.
         await announcer.start()
+        await watch.start()
         lifecycle.info(
             "%s: micromodel %s %s consuming %s as %s",
             READY_MARKER,
@@ -445,7 +448,7 @@ def create_app(
         logger=faststream_logger,
         on_startup=[prepare],
         after_startup=[announce],
-        on_shutdown=[announcer.stop, consumption.drain, close_replies],
+        on_shutdown=[watch.stop, announcer.stop, consumption.drain, close_replies],
         after_shutdown=[runner.worker.shutdown],
     )
 

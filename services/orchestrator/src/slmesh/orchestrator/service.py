@@ -33,7 +33,7 @@ from slmesh.orchestrator.slm_planner import SlmPlanner
 from slmesh.runtime.broker import create_broker, ensure_topics, mesh_topics, subscribe
 from slmesh.runtime.concurrency import Worker
 from slmesh.runtime.consumption import ConcurrentConsumption
-from slmesh.runtime.dependencies import wait_for_dependencies
+from slmesh.runtime.dependencies import DependencyWatch, wait_for_dependencies
 from slmesh.runtime.llm import LocalModel, ModelLoadError, Usage
 from slmesh.runtime.lookback import published_since
 from slmesh.runtime.micromodel import MODEL_LOAD_FAILED
@@ -673,6 +673,7 @@ def create_app(
         title="replies",
     )
     sweeper: list[asyncio.Task[None]] = []
+    watch = DependencyWatch(settings, redis=True)
 
     async def prepare() -> None:
         await wait_for_dependencies(settings, redis=True)
@@ -683,6 +684,7 @@ def create_app(
 
     async def started() -> None:
         sweeper.append(asyncio.create_task(orchestrator.sweep_forever(), name="deadline-sweeper"))
+        await watch.start()
         lifecycle.info(
             "%s: orchestrator %s consuming %s and %s; micromodels: %s",
             READY_MARKER,
@@ -693,6 +695,7 @@ def create_app(
         )
 
     async def stopping() -> None:
+        await watch.stop()
         for task in sweeper:
             task.cancel()
         await requests.drain()

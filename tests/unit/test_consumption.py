@@ -11,6 +11,7 @@ from typing import Any, cast
 
 import pytest
 from aiokafka import TopicPartition
+from aiokafka.errors import IllegalStateError
 from aiokafka.structs import ConsumerRecord
 from faststream import StreamMessage
 
@@ -25,9 +26,16 @@ class FakeConsumer:
     def __init__(self, assigned: set[TopicPartition]) -> None:
         self.assigned = set(assigned)
         self.commits: list[dict[TopicPartition, int]] = []
+        # Where the fetcher is: past every record it handed out.
+        self.positions: dict[TopicPartition, int] = {}
 
     def assignment(self) -> set[TopicPartition]:
         return set(self.assigned)
+
+    async def position(self, tp: TopicPartition) -> int:
+        if tp not in self.assigned:
+            raise IllegalStateError(f"{tp} is not assigned")
+        return self.positions.get(tp, 0)
 
     async def commit(self, offsets: dict[TopicPartition, int]) -> None:
         # aiokafka refuses the whole commit when one partition is not assigned.
@@ -37,7 +45,8 @@ class FakeConsumer:
     def committed(self, tp: TopicPartition) -> int | None:
         for commit in reversed(self.commits):
             if tp in commit:
-                return commit[tp]
+                offset: int = commit[tp]
+                return offset
         return None
 
 
@@ -89,6 +98,7 @@ async def deliver(
     *offsets: int,
 ) -> None:
     for offset in offsets:
+        consumer.positions[tp] = offset + 1  # handed out by the fetcher
         message = SimpleNamespace(raw_message=record(tp, offset), consumer=consumer)
         await consumption.on_message(cast(StreamMessage[Any], message))
 
@@ -208,3 +218,36 @@ async def test_drain_waits_for_running_records_and_commits_them(
     await consumption.drain(timeout=2)
     assert handler.handled == [(0, 0)]
     assert consumer.committed(P0) == 1
+
+
+async def test_a_record_that_waited_for_a_slot_across_a_rebalance_is_not_admitted(
+    handler: Handler,
+) -> None:
+    """It is fetched again by the partition's next owner; marks made from it would skip."""
+    consumption = ConcurrentConsumption("test", handler, max_in_flight=1, commit_interval_s=0)
+    consumer = FakeConsumer({P0})
+    await deliver(consumption, consumer, P0, 0)
+    # Offset 1 is handed out, then waits: the only slot is taken by 0.
+    waiting = asyncio.create_task(deliver(consumption, consumer, P0, 1))
+    await settle()
+    await consumption.on_partitions_revoked({P0})
+    # P0 comes back to this replica, from the committed offset 0.
+    consumer.positions[P0] = 0
+    await consumption.on_partitions_assigned({P0})
+    handler.finish(P0, 0)
+    await waiting
+    await settle()
+    assert handler.handled == [(0, 0)], "the stale record 1 was handled"
+    # Nothing was committed past what this ownership has handled.
+    assert consumer.committed(P0) in (None, 0)
+
+
+async def test_a_record_of_a_partition_no_longer_assigned_is_not_admitted(
+    consumption: ConcurrentConsumption, handler: Handler
+) -> None:
+    consumer = FakeConsumer({P0})
+    consumer.assigned = set()
+    message = SimpleNamespace(raw_message=record(P0, 4), consumer=consumer)
+    await consumption.on_message(cast(StreamMessage[Any], message))
+    await settle()
+    assert handler.gates == {}, "its handler was started"

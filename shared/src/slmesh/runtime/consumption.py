@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiokafka import ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import IllegalStateError
 from aiokafka.structs import ConsumerRecord
 from faststream import StreamMessage
 
@@ -79,6 +80,8 @@ class ConcurrentConsumption(ConsumerRebalanceListener):  # type: ignore[misc]
         self._dirty = asyncio.Event()
         self._closing = False
         self._committer: asyncio.Task[None] | None = None
+        # Counts rebalances: a record that waited for a slot across one is stale.
+        self._revocations = 0
 
     async def on_message(self, message: StreamMessage[Any]) -> None:
         record = message.raw_message
@@ -89,8 +92,17 @@ class ConcurrentConsumption(ConsumerRebalanceListener):  # type: ignore[misc]
             await asyncio.Event().wait()
         self._consumer = getattr(message, "consumer", None)
         self._ensure_committer()
+        revocations = self._revocations
         await self._slots.acquire()
         tp = TopicPartition(record.topic, record.partition)
+        if revocations != self._revocations or not await self._handed_out_now(tp, record):
+            # Fetched under an ownership that ended while it waited for a slot:
+            # its partition's owner (maybe us again) fetches it anew from the
+            # committed offset. Marks made from it could commit past records
+            # this ownership has not seen.
+            self._slots.release()
+            logger.debug("%s: stale record %s@%d dropped", self.name, tp, record.offset)
+            return
         # Created with its first record, so a partition's marks never claim
         # an offset before the one the group handed us.
         partition = self._partitions.setdefault(tp, _Partition())
@@ -100,6 +112,22 @@ class ConcurrentConsumption(ConsumerRebalanceListener):  # type: ignore[misc]
         )
         self._tasks[task] = tp
         task.add_done_callback(self._forget_task)
+
+    async def _handed_out_now(
+        self, tp: TopicPartition, record: ConsumerRecord[bytes, bytes]
+    ) -> bool:
+        """Whether the consumer handed `record` out under the current assignment.
+
+        Handing a record out moves the partition's position past it; a new
+        assignment resets the position to the committed offset.
+        """
+        if self._consumer is None:
+            return True
+        try:
+            position: int = await self._consumer.position(tp)
+        except IllegalStateError:  # no longer assigned here
+            return False
+        return bool(record.offset < position)
 
     def _forget_task(self, task: asyncio.Task[None]) -> None:
         self._tasks.pop(task, None)
@@ -188,6 +216,7 @@ class ConcurrentConsumption(ConsumerRebalanceListener):  # type: ignore[misc]
     # aiokafka's ConsumerRebalanceListener, handed to the subscriber.
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        self._revocations += 1
         revoked = set(revoked)
         running = [task for task, tp in self._tasks.items() if tp in revoked]
         if running:
@@ -207,8 +236,9 @@ class ConcurrentConsumption(ConsumerRebalanceListener):  # type: ignore[misc]
             )
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
-        # Marks are created with each partition's first record (see on_message).
-        return None
+        # Fresh marks, created with each partition's first record (on_message).
+        for tp in assigned:
+            self._partitions.pop(tp, None)
 
     async def drain(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109
         """Stop admitting records, let in-flight ones finish, commit what they handled."""
@@ -217,8 +247,13 @@ class ConcurrentConsumption(ConsumerRebalanceListener):  # type: ignore[misc]
             _, pending = await asyncio.wait(list(self._tasks), timeout=timeout)
             if pending:
                 logger.warning(
-                    "%s: %d records still in flight at shutdown", self.name, len(pending)
+                    "%s: %d records still in flight at shutdown; they will be redelivered",
+                    self.name,
+                    len(pending),
                 )
+                # Not left to finish after the last commit (say, a retry waking up).
+                for task in pending:
+                    task.cancel()
         if self._committer is not None:
             self._committer.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -117,7 +117,8 @@ class DependencyWatch(Lifecycle):
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            # Never in the way of the rest of a shutdown.
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
 
     async def _watch(self) -> None:
@@ -128,7 +129,8 @@ class DependencyWatch(Lifecycle):
                 try:
                     async with asyncio.timeout(self._interval_s):
                         answers = await probe()
-                except TimeoutError:
+                except Exception as exc:  # a probe that breaks says "not answering"
+                    logger.debug("probe of %s failed: %s", what, exc)
                     answers = False
                 self._report(what, answers, asked)
 

@@ -135,6 +135,8 @@ def _assembled(module_name: str, assemble: Callable[..., Any]) -> Path:
             except FileExistsError:
                 logger.warning("model file of %s is damaged; assembling it again", module_name)
                 return Path(assemble(overwrite=True))
+        except (OSError, ValueError) as exc:
+            raise ModelLoadError(f"model package {module_name!r} cannot assemble: {exc}") from exc
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
 

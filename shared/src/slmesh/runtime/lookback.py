@@ -29,7 +29,7 @@ async def published_since(
     key: bytes,
     since_ms: int,
     *,
-    timeout_s: float = 10.0,
+    timeout_s: float = 5.0,
 ) -> bool | None:
     """Whether a record keyed `key` reached `topic` at or after `since_ms`.
 

@@ -372,8 +372,11 @@ class Orchestrator:
         interval = self.settings.sweep_interval_ms / 1000
         while True:
             try:
-                for claim in await self.store.claim_expired():
-                    await self._finish(claim)
+                claims = await self.store.claim_expired()
+                # Side by side: each holds a lease, and a takeover may look back
+                # on a topic for seconds; one after another, later leases would
+                # run out and other replicas would answer those requests too.
+                await asyncio.gather(*(self._finish(claim) for claim in claims))
             except Exception:
                 logger.exception("deadline sweep failed; retrying")
             await asyncio.sleep(interval)

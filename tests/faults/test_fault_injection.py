@@ -20,19 +20,18 @@ import random
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import orjson
 import pytest
 
 from slmesh.runtime.client import MeshClient
-from slmesh.runtime.devstack import DevStack, DevStackConfig
+from slmesh.runtime.devstack import DevStack
 from slmesh.runtime.embedded_redis import RedisHandle
 from slmesh.runtime.processes import ServiceProcess
 from slmesh.runtime.store import GatherStore
 from slmesh.schemas import RequestSubmitted
 
-from ..integration.conftest import ServiceLogs
+from ..integration.conftest import logged_mesh
 from ..integration.kit import TopicTap
 
 pytestmark = pytest.mark.integration
@@ -57,22 +56,15 @@ TEXTS = [
 async def stack(
     redis_server: RedisHandle, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[DevStack]:
-    workdir = Path(tmp_path_factory.mktemp("faults"))
-    logs = ServiceLogs(workdir)
-    mesh = DevStack(
-        DevStackConfig(
-            broker_port=None,
-            redis_url=redis_server.url,
-            orchestrator_replicas=2,
-            micromodel_replicas=2,
-            env={"SLMESH_PLANNER": "rules", "SLMESH_MODEL__THREADS": "1"},
-            workdir=workdir,
-            sink=logs,
-        )
-    )
-    async with mesh:
+    async with logged_mesh(
+        tmp_path_factory,
+        "faults",
+        redis_server,
+        orchestrator_replicas=2,
+        micromodel_replicas=2,
+        env={"SLMESH_PLANNER": "rules", "SLMESH_MODEL__THREADS": "1"},
+    ) as mesh:
         yield mesh
-    logs.close()
 
 
 def request_for(client: MeshClient, rng: random.Random) -> RequestSubmitted:

@@ -14,10 +14,11 @@ each partition and filter by what the test sent.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import pytest
 
@@ -55,6 +56,25 @@ class ServiceLogs:
     def close(self) -> None:
         for log in self._files.values():
             log.close()
+
+
+@contextlib.asynccontextmanager
+async def logged_mesh(
+    tmp_path_factory: pytest.TempPathFactory, name: str, redis: RedisHandle, **config: Any
+) -> AsyncIterator[DevStack]:
+    """A dev stack of a test module's own on the suite's Redis; service output in files."""
+    workdir = Path(tmp_path_factory.mktemp(name))
+    logs = ServiceLogs(workdir)
+    try:
+        stack = DevStack(
+            DevStackConfig(
+                broker_port=None, redis_url=redis.url, workdir=workdir, sink=logs, **config
+            )
+        )
+        async with stack:
+            yield stack
+    finally:
+        logs.close()
 
 
 @pytest.fixture(scope="session")

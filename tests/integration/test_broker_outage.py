@@ -14,16 +14,15 @@ import os
 import signal
 import time
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
 from slmesh.runtime.client import MeshClient
-from slmesh.runtime.devstack import DevStack, DevStackConfig
+from slmesh.runtime.devstack import DevStack
 from slmesh.runtime.embedded_redis import RedisHandle
 from slmesh.schemas import RequestCompleted
 
-from .conftest import ServiceLogs
+from .conftest import logged_mesh
 
 pytestmark = pytest.mark.integration
 
@@ -36,21 +35,14 @@ RECOVERY_S = 90.0
 async def small_mesh(
     redis_server: RedisHandle, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[DevStack]:
-    workdir = Path(tmp_path_factory.mktemp("outage"))
-    logs = ServiceLogs(workdir)
-    mesh = DevStack(
-        DevStackConfig(
-            micromodels={"vat-rates": "slmesh.vat_rates"},
-            broker_port=None,
-            redis_url=redis_server.url,
-            env={"SLMESH_PLANNER": "rules"},
-            workdir=workdir,
-            sink=logs,
-        )
-    )
-    async with mesh:
+    async with logged_mesh(
+        tmp_path_factory,
+        "outage",
+        redis_server,
+        micromodels={"vat-rates": "slmesh.vat_rates"},
+        env={"SLMESH_PLANNER": "rules"},
+    ) as mesh:
         yield mesh
-    logs.close()
 
 
 async def test_requests_sent_during_a_broker_outage_are_answered_after_it(

@@ -219,3 +219,9 @@ async def test_an_answered_request_is_never_taken_over(store: GatherStore) -> No
     # A stale completer learns it had lost the request.
     assert not await store.mark_done("l2")
     assert await store.claim_expired(now_ms=now_ms() + 60_000) == []
+
+
+async def test_a_burst_wider_than_the_pool_waits_for_connections(store: GatherStore) -> None:
+    """A replica catching up on a backlog: hundreds of commands at once, none refused."""
+    states = await asyncio.gather(*(store.state(f"burst-{i}") for i in range(300)))
+    assert states == [None] * 300

@@ -14,6 +14,7 @@ from typing import Any, cast
 
 import orjson
 import redis.asyncio as aioredis
+from redis.asyncio.connection import BlockingConnectionPool
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -107,21 +108,32 @@ return 1
 """
 
 
+MAX_CONNECTIONS = 64
+CONNECTION_WAIT_S = 20.0
+
+
 def resilient_client(url: str) -> aioredis.Redis:
     """A client that rides out a Redis restart or a network blip of about ten seconds.
 
     Commands are retried on connection errors with exponential backoff
     (50 ms doubling, at most 2 s, 10 times) before the error reaches the
     handler; scripts are reloaded by redis-py when a restarted server lost them.
+
+    The pool makes a command wait for a free connection: redis-py's default
+    pool raises "Too many connections" past 100, which a replica catching up
+    on a backlog (64 requests and 64 replies in flight, the sweeper) reached.
     """
-    return aioredis.from_url(
+    pool = BlockingConnectionPool.from_url(
         url,
+        max_connections=MAX_CONNECTIONS,
+        timeout=CONNECTION_WAIT_S,
         retry=Retry(ExponentialBackoff(cap=2.0, base=0.05), 10),
         retry_on_error=[RedisConnectionError, RedisTimeoutError, ConnectionResetError],
         socket_connect_timeout=2.0,
         socket_timeout=5.0,
         health_check_interval=5,
     )
+    return aioredis.Redis.from_pool(pool)
 
 
 class ReplyOutcome(IntEnum):

@@ -16,10 +16,12 @@ micromodels keeps its runtime inside CI's budget.
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
+from typing import cast
 
 import orjson
 import pytest
@@ -36,9 +38,14 @@ from ..integration.kit import TopicTap
 
 pytestmark = pytest.mark.integration
 
-REQUESTS = 200
+# A longer or harsher run than CI's: `SLMESH_FAULT_REQUESTS=1000 make test-faults`,
+# `SLMESH_FAULT_KILL_EVERY_S=0.8,1.2`.
+REQUESTS = int(os.environ.get("SLMESH_FAULT_REQUESTS", "200"))
 MIN_KILLS = 10
-KILL_EVERY_S = (1.5, 2.5)
+KILL_EVERY_S = cast(
+    tuple[float, float],
+    tuple(float(x) for x in os.environ.get("SLMESH_FAULT_KILL_EVERY_S", "1.5,2.5").split(",")),
+)
 SEND_EVERY_S = 0.12
 # Long enough to outlive a rebalance after a kill (session timeout + rejoin),
 # so most requests end ok; partial answers are allowed, losses are not.
@@ -117,6 +124,8 @@ class Killer:
             # Not waited for: the next kill may come while it is still starting.
 
 
+# Sending, draining, and the stack's start: a longer run gets a longer budget.
+@pytest.mark.timeout(REQUESTS * SEND_EVERY_S + DRAIN_S + 150)
 async def test_no_response_is_lost_or_duplicated_while_replicas_die(stack: DevStack) -> None:
     rng = random.Random(20261122)
     settings = stack.settings()

@@ -15,6 +15,15 @@ from aiokafka.admin import AIOKafkaAdminClient
 from slmesh.runtime.broker import admin_kwargs, partitions_of
 from slmesh.runtime.client import MeshClient
 from slmesh.runtime.devstack import DevStack
+from slmesh.runtime.publishing import (
+    DLQ_ATTEMPTS,
+    DLQ_ERROR,
+    DLQ_ERROR_CODE,
+    DLQ_OFFSET,
+    DLQ_PARTITION,
+    DLQ_SERVICE,
+    DLQ_TOPIC,
+)
 from slmesh.runtime.settings import MeshSettings
 from slmesh.schemas import (
     CONTENT_TYPE,
@@ -360,6 +369,39 @@ async def serves_next_request(
     assert response.data.status == "ok", response.data.answer
     assert "Germany (DE): standard 19%" in response.data.answer
     return response
+
+
+def task_for(micromodel: str, arguments: dict[str, Any], reply_topic: str) -> TaskRequested:
+    """A task as an orchestrator would put it on a micromodel's topic, of a request of its own."""
+    request_id = new_id()
+    return TaskRequested.create(
+        data={
+            "task_id": f"{request_id}:1",
+            "micromodel": micromodel,
+            "arguments": arguments,
+            "deadline": "2999-01-01T00:00:00Z",
+            "reply_topic": reply_topic,
+        },
+        source="/slmesh/integration-tests",
+        request_id=request_id,
+    )
+
+
+async def dead_letter_of(deadletters: TopicTap, value: bytes) -> Record:
+    [record] = await deadletters.wait_for(lambda r: r.value == value)
+    return record
+
+
+def assert_dead_letter(
+    record: Record, sent: Sent, *, code: str, service: str, attempts: int = 1
+) -> None:
+    assert record.header(DLQ_ERROR_CODE) == code
+    assert record.header(DLQ_ERROR), "a dead letter says why"
+    assert record.header(DLQ_TOPIC) == sent.topic
+    assert int(record.header(DLQ_PARTITION)) == sent.partition
+    assert int(record.header(DLQ_OFFSET)) == sent.offset
+    assert record.header(DLQ_ATTEMPTS) == str(attempts)
+    assert record.header(DLQ_SERVICE) == service
 
 
 def assert_services_running(stack: DevStack) -> None:

@@ -1,7 +1,9 @@
-"""A micromodel slower than the consumer session timeout (started by test_slow_models)."""
+"""A micromodel slower than the consumer session timeout, or failing on request
+(started by test_slow_models). `SLOW_NAME` names it (default `slow`)."""
 
 from __future__ import annotations
 
+import os
 import time
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -12,6 +14,7 @@ from slmesh.runtime.micromodel import Micromodel, serve
 class Nap(BaseModel):
     model_config = ConfigDict(extra="forbid")
     seconds: float = Field(ge=0, le=60)
+    fail: bool = False
 
 
 class Slept(BaseModel):
@@ -19,6 +22,8 @@ class Slept(BaseModel):
 
 
 def nap(request: Nap) -> Slept:
+    if request.fail:
+        raise RuntimeError("asked to fail")
     # Blocking, like a long inference: it runs in the worker thread.
     time.sleep(request.seconds)
     return Slept(seconds=request.seconds)
@@ -27,7 +32,7 @@ def nap(request: Nap) -> Slept:
 if __name__ == "__main__":
     serve(
         Micromodel(
-            name="slow",
+            name=os.environ.get("SLOW_NAME", "slow"),
             description="Sleeps as long as it is asked to.",
             input_model=Nap,
             output_model=Slept,

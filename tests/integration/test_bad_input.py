@@ -15,17 +15,8 @@ import pytest
 
 from slmesh.runtime.client import MeshClient
 from slmesh.runtime.devstack import DevStack
-from slmesh.runtime.publishing import (
-    DLQ_ATTEMPTS,
-    DLQ_ERROR,
-    DLQ_ERROR_CODE,
-    DLQ_OFFSET,
-    DLQ_PARTITION,
-    DLQ_SERVICE,
-    DLQ_TOPIC,
-)
 from slmesh.runtime.settings import MeshSettings
-from slmesh.schemas import RequestCompleted, TaskCompleted, TaskRequested, encode
+from slmesh.schemas import RequestCompleted, TaskCompleted, encode
 
 from .kit import (
     GHOST,
@@ -33,35 +24,22 @@ from .kit import (
     VAT_RATES_GROUP,
     WAIT_S,
     RawProducer,
-    Record,
     Sent,
     TopicTap,
+    assert_dead_letter,
     assert_services_running,
+    dead_letter_of,
     ghost_tasks_of,
     new_id,
     new_request,
     no_second_response,
     reply_as_ghost,
     serves_next_request,
+    task_for,
     until_consumed,
 )
 
 pytestmark = pytest.mark.integration
-
-
-async def dead_letter_of(deadletters: TopicTap, value: bytes) -> Record:
-    [record] = await deadletters.wait_for(lambda r: r.value == value)
-    return record
-
-
-def assert_dead_letter(record: Record, sent: Sent, *, code: str, service: str) -> None:
-    assert record.header(DLQ_ERROR_CODE) == code
-    assert record.header(DLQ_ERROR), "a dead letter says why"
-    assert record.header(DLQ_TOPIC) == sent.topic
-    assert int(record.header(DLQ_PARTITION)) == sent.partition
-    assert int(record.header(DLQ_OFFSET)) == sent.offset
-    assert record.header(DLQ_ATTEMPTS) == "1"
-    assert record.header(DLQ_SERVICE) == service
 
 
 def request_dict(mesh: MeshClient, text: str = "VAT in Germany") -> dict[str, object]:
@@ -329,18 +307,8 @@ async def test_a_malformed_task_is_dead_lettered_by_the_micromodel(
     assert_dead_letter(dead, sent, code="malformed_event", service="vat-rates")
 
     # A valid task on the same partition is still answered.
-    request_id = new_id()
-    task = TaskRequested.create(
-        data={
-            "task_id": f"{request_id}:1",
-            "micromodel": "vat-rates",
-            "arguments": {"country": "AT"},
-            "deadline": "2999-01-01T00:00:00Z",
-            "reply_topic": own_replies.topic,
-        },
-        source="/slmesh/integration-tests",
-        request_id=request_id,
-    )
+    task = task_for("vat-rates", {"country": "AT"}, own_replies.topic)
+    request_id = task.requestid
     await raw.send(topic, encode(task), key=task.data.task_id, partition=sent.partition)
     [record] = await own_replies.wait_for(lambda r: r.key_text == request_id)
     reply = record.event(TaskCompleted)

@@ -18,9 +18,9 @@ from slmesh.runtime.devstack import DevStack
 from slmesh.runtime.processes import ServiceProcess
 from slmesh.runtime.service import READY_MARKER
 from slmesh.runtime.settings import MeshSettings
-from slmesh.schemas import TaskCompleted, TaskRequested, encode
+from slmesh.schemas import TaskCompleted, encode
 
-from .kit import WAIT_S, RawProducer, TopicTap, new_id
+from .kit import WAIT_S, RawProducer, TopicTap, task_for
 from .test_registry import ECHO
 
 pytestmark = pytest.mark.integration
@@ -57,20 +57,9 @@ async def answered_by(
     raw: RawProducer, settings: MeshSettings, replies: TopicTap, text: str
 ) -> str:
     """Put a task on the topic; the replica that answered it."""
-    request_id = new_id()
-    task = TaskRequested.create(
-        data={
-            "task_id": f"{request_id}:1",
-            "micromodel": NAME,
-            "arguments": {"text": text},
-            "deadline": "2999-01-01T00:00:00Z",
-            "reply_topic": replies.topic,
-        },
-        source="/slmesh/integration-tests",
-        request_id=request_id,
-    )
+    task = task_for(NAME, {"text": text}, replies.topic)
     await raw.send(settings.task_topic(NAME), encode(task), key=task.data.task_id)
-    [record] = await replies.wait_for(lambda r: r.key_text == request_id, timeout=WAIT_S)
+    [record] = await replies.wait_for(lambda r: r.key_text == task.requestid, timeout=WAIT_S)
     reply = record.event(TaskCompleted)
     assert reply.data.output == {"text": text.upper()}
     return reply.data.replica

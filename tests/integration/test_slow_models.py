@@ -1,10 +1,17 @@
-"""A task longer than the consumer session timeout keeps its replica in the group."""
+"""Slow and failing tasks on the real broker.
+
+A task longer than the consumer session timeout keeps its replica in the
+group; a task that keeps failing, or runs past its maximum, fails to the
+dead-letter topic and the consumer moves on.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -12,9 +19,19 @@ from slmesh.runtime.client import MeshClient
 from slmesh.runtime.devstack import DevStack
 from slmesh.runtime.processes import ServiceProcess
 from slmesh.runtime.service import READY_MARKER
-from slmesh.schemas import RequestCompleted
+from slmesh.runtime.settings import MeshSettings
+from slmesh.schemas import RequestCompleted, TaskCompleted, TaskFailed, TaskRequested, encode
 
-from .kit import WAIT_S
+from .kit import (
+    WAIT_S,
+    RawProducer,
+    Record,
+    Sent,
+    TopicTap,
+    assert_dead_letter,
+    dead_letter_of,
+    task_for,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -62,3 +79,70 @@ async def test_a_task_longer_than_the_session_timeout_keeps_group_membership(
         assert "rebalanc" not in log.lower(), log
     finally:
         await slow.stop()
+
+
+CAPPED = "slow-capped"
+
+
+@pytest.fixture
+async def capped(stack: DevStack) -> AsyncIterator[ServiceProcess]:
+    """The slow micromodel with a 2 s maximum run time and quick retries."""
+    service = ServiceProcess(
+        f"{CAPPED}-1",
+        [sys.executable, SLOW],
+        {
+            **stack.env(),
+            "SLOW_NAME": CAPPED,
+            "SLMESH_REPLICA": f"{CAPPED}-1",
+            "SLMESH_MAX_RUN_MS": "2000",
+            "SLMESH_TASK_RETRIES": "2",
+            "SLMESH_RETRY_BACKOFF_MS": "50",
+        },
+        ready_pattern=READY_MARKER,
+    )
+    await service.start()
+    try:
+        await service.wait_ready(60)
+        yield service
+    finally:
+        await service.stop()
+
+
+async def send_task(
+    raw: RawProducer, settings: MeshSettings, replies: TopicTap, arguments: dict[str, Any]
+) -> tuple[Sent, TaskRequested, Record]:
+    """Put a task on the capped micromodel's topic; where it went, the task, its reply."""
+    task = task_for(CAPPED, arguments, replies.topic)
+    sent = await raw.send(settings.task_topic(CAPPED), encode(task), key=task.data.task_id)
+    [reply] = await replies.wait_for(lambda r: r.key_text == task.requestid, timeout=WAIT_S)
+    return sent, task, reply
+
+
+async def test_failing_and_overlong_tasks_fail_to_dead_letters_and_the_consumer_moves_on(
+    capped: ServiceProcess,
+    raw: RawProducer,
+    settings: MeshSettings,
+    own_replies: TopicTap,
+    deadletters: TopicTap,
+) -> None:
+    """On the real broker: retries with backoff, then TaskFailed and a dead letter saying why."""
+    # A handler that raises: tried three times (two retries), then failed.
+    sent, task, reply = await send_task(raw, settings, own_replies, {"seconds": 0, "fail": True})
+    failed = reply.event(TaskFailed)
+    assert failed.data.task_id == task.data.task_id
+    assert failed.data.error.code == "handler_error"
+    assert "asked to fail" in failed.data.error.message
+    dead = await dead_letter_of(deadletters, encode(task))
+    assert_dead_letter(dead, sent, code="handler_error", service=CAPPED, attempts=3)
+    assert sum("failed (attempt" in line for line in capped.recent_output()) == 2
+
+    # A task over its maximum run time: failed at 2 s, not retried.
+    sent, task, reply = await send_task(raw, settings, own_replies, {"seconds": 4})
+    assert reply.event(TaskFailed).data.error.code == "run_time_exceeded"
+    dead = await dead_letter_of(deadletters, encode(task))
+    assert_dead_letter(dead, sent, code="run_time_exceeded", service=CAPPED, attempts=1)
+
+    # The consumer moved on: the next task is answered.
+    _, task, reply = await send_task(raw, settings, own_replies, {"seconds": 0})
+    assert reply.event(TaskCompleted).data.output == {"seconds": 0}
+    assert capped.returncode is None

@@ -12,12 +12,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.structs import ConsumerRecord
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.security import SASLPlaintext
@@ -157,6 +159,30 @@ async def partitions_of(consumer: AIOKafkaConsumer, topic: str) -> list[TopicPar
         await consumer._client.force_metadata_update()
         await asyncio.sleep(0.1)
     raise RuntimeError(f"topic {topic!r} does not exist; is the mesh running?")
+
+
+async def records_to_end(
+    consumer: AIOKafkaConsumer, starts: dict[TopicPartition, int]
+) -> AsyncIterator[ConsumerRecord[bytes, bytes]]:
+    """Each partition's records from its start offset to the end it had when this began.
+
+    For a groupless consumer reading a topic's past (dead letters, a look
+    back for one answer): records arriving meanwhile are not waited for.
+    """
+    ends = await consumer.end_offsets(list(starts))
+    remaining = [tp for tp, start in starts.items() if start < ends[tp]]
+    if not remaining:
+        return
+    consumer.assign(remaining)
+    for tp in remaining:
+        consumer.seek(tp, starts[tp])
+    while remaining:
+        batches = await consumer.getmany(*remaining, timeout_ms=500)
+        for tp, records in batches.items():
+            for record in records:
+                if record.offset < ends[tp]:
+                    yield record
+        remaining = [tp for tp in remaining if await consumer.position(tp) < ends[tp]]
 
 
 def groupless_consumer(settings: MeshSettings) -> AIOKafkaConsumer:

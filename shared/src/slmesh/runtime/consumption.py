@@ -32,6 +32,8 @@ from aiokafka.errors import IllegalStateError
 from aiokafka.structs import ConsumerRecord
 from faststream import StreamMessage
 
+from slmesh.runtime.backoff import backoff
+
 logger = logging.getLogger(__name__)
 
 RecordHandler = Callable[[ConsumerRecord[bytes, bytes]], Awaitable[None]]
@@ -62,7 +64,7 @@ class ConcurrentConsumption(ConsumerRebalanceListener):  # type: ignore[misc]
         max_in_flight: int = 64,
         commit_interval_s: float = 0.02,
         revoke_grace_s: float = 1.0,
-        retry_delays_s: tuple[float, ...] = (0.5, 1, 2, 4, 8, 10, 10, 10),
+        retry_delays_s: tuple[float, ...] = tuple(backoff(0.5, 10.0, 8)),
     ) -> None:
         self.name = name
         self._handle = handle

@@ -14,7 +14,13 @@ from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaProducer
 
-from slmesh.runtime.broker import admin_kwargs, groupless_consumer, partitions_of, profile_for
+from slmesh.runtime.broker import (
+    admin_kwargs,
+    groupless_consumer,
+    partitions_of,
+    profile_for,
+    records_to_end,
+)
 from slmesh.runtime.publishing import DLQ_ERROR, DLQ_ERROR_CODE, DLQ_SERVICE, DLQ_TOPIC
 from slmesh.runtime.settings import MeshSettings
 from slmesh.schemas import CONTENT_TYPE
@@ -59,28 +65,18 @@ async def read_dead_letters(settings: MeshSettings) -> list[DeadLetter]:
     await consumer.start()
     try:
         tps = await partitions_of(consumer, settings.deadletter_topic)
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
-        ends = await consumer.end_offsets(tps)
-        letters: list[DeadLetter] = []
-        remaining = [tp for tp in tps if ends[tp] > 0]
-        while remaining:
-            batches = await consumer.getmany(*remaining, timeout_ms=500)
-            for tp, records in batches.items():
-                for r in records:
-                    if r.offset >= ends[tp]:
-                        continue  # arrived after we started reading
-                    letters.append(
-                        DeadLetter(
-                            partition=r.partition,
-                            offset=r.offset,
-                            timestamp=datetime.fromtimestamp(r.timestamp / 1000, UTC),
-                            key=r.key,
-                            value=r.value or b"",
-                            headers={k: v.decode(errors="replace") for k, v in r.headers},
-                        )
-                    )
-            remaining = [tp for tp in remaining if await consumer.position(tp) < ends[tp]]
+        starts = await consumer.beginning_offsets(tps)
+        letters = [
+            DeadLetter(
+                partition=r.partition,
+                offset=r.offset,
+                timestamp=datetime.fromtimestamp(r.timestamp / 1000, UTC),
+                key=r.key,
+                value=r.value or b"",
+                headers={k: v.decode(errors="replace") for k, v in r.headers},
+            )
+            async for r in records_to_end(consumer, starts)
+        ]
         return sorted(letters, key=lambda d: (d.timestamp, d.partition, d.offset))
     finally:
         await consumer.stop()

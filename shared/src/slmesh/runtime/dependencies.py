@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 
 from aiokafka.admin import AIOKafkaAdminClient
 
+from slmesh.runtime.backoff import backoff
 from slmesh.runtime.broker import admin_kwargs
 from slmesh.runtime.embedded_redis import ping as ping_redis
 from slmesh.runtime.lifecycle import Lifecycle
@@ -49,12 +50,13 @@ async def broker_answers(settings: MeshSettings) -> bool:
 async def wait_until(what: str, probe: Callable[[], Awaitable[bool]], within_s: float) -> None:
     """Probe with exponential backoff until it answers; an error after `within_s`."""
     started = time.monotonic()
-    delay = FIRST_DELAY_S
+    delays = backoff(FIRST_DELAY_S, MAX_DELAY_S)
     attempt = 1
     while not await probe():
         waited = time.monotonic() - started
         if waited >= within_s:
             raise DependencyUnavailableError(f"{what} did not answer within {within_s:g} s")
+        delay = next(delays)
         lifecycle.warning(
             "waiting for %s (attempt %d, %.0f s so far); next try in %.1f s",
             what,
@@ -63,7 +65,6 @@ async def wait_until(what: str, probe: Callable[[], Awaitable[bool]], within_s: 
             delay,
         )
         await asyncio.sleep(delay)
-        delay = min(delay * 2, MAX_DELAY_S)
         attempt += 1
 
 

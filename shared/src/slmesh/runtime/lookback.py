@@ -15,7 +15,7 @@ from aiokafka import TopicPartition
 from aiokafka.errors import KafkaError
 from aiokafka.partitioner import DefaultPartitioner
 
-from slmesh.runtime.broker import groupless_consumer, partitions_of
+from slmesh.runtime.broker import groupless_consumer, partitions_of, records_to_end
 from slmesh.runtime.settings import MeshSettings
 
 logger = logging.getLogger(__name__)
@@ -48,12 +48,8 @@ async def published_since(
             # Kafka says "none since" with None; Tansu with a timestamp of -1.
             if found is None or found.timestamp < 0:
                 return False
-            end = (await consumer.end_offsets([tp]))[tp]
-            consumer.assign([tp])
-            consumer.seek(tp, found.offset)
-            while await consumer.position(tp) < end:
-                batches = await consumer.getmany(tp, timeout_ms=500)
-                if any(record.key == key for record in batches.get(tp, [])):
+            async for record in records_to_end(consumer, {tp: found.offset}):
+                if record.key == key:
                     return True
             return False
     except (TimeoutError, OSError, KafkaError, RuntimeError) as exc:

@@ -24,6 +24,7 @@ from faststream import FastStream
 from faststream.kafka import KafkaBroker
 from pydantic import BaseModel, ValidationError
 
+from slmesh.runtime.backoff import backoff
 from slmesh.runtime.broker import create_broker, ensure_topics, subscribe
 from slmesh.runtime.concurrency import Worker
 from slmesh.runtime.consumption import ConcurrentConsumption
@@ -178,6 +179,9 @@ class TaskRunner(Generic[In, Out]):
                 await publish_bytes(self.broker, task.data.reply_topic, stored, key=task.requestid)
                 return
         started = time.perf_counter()
+        retries = backoff(
+            self.settings.retry_backoff_ms / 1000, MAX_BACKOFF_S, self.settings.task_retries
+        )
         attempts = 0
         while True:
             attempts += 1
@@ -185,18 +189,18 @@ class TaskRunner(Generic[In, Out]):
                 output, usage = await self._run_bounded(task)
                 break
             except TaskRejected as exc:
-                if exc.retryable and attempts <= self.settings.task_retries:
+                delay = next(retries, None) if exc.retryable else None
+                if delay is not None:
                     # Retried here, not by seeking back: the partition's other
                     # records go on being handled meanwhile.
-                    delay = self.settings.retry_backoff_ms / 1000 * 2 ** (attempts - 1)
                     logger.warning(
                         "task %s failed (attempt %d), retrying in %.2f s: %s",
                         task.data.task_id,
                         attempts,
-                        min(delay, MAX_BACKOFF_S),
+                        delay,
                         exc.message,
                     )
-                    await asyncio.sleep(min(delay, MAX_BACKOFF_S))
+                    await asyncio.sleep(delay)
                     continue
                 await self._reply_failed(task, exc.code, exc.message, started)
                 if exc.code not in NOT_DEAD_LETTERED:
@@ -417,17 +421,13 @@ def create_app(
         },
     )
 
-    async def close_replies() -> None:
-        if runner.replies is not None:
-            await runner.replies.close()
-
     async def prepare() -> None:
         # Redis only keeps replies for redelivered tasks: a micromodel serves without it.
         await wait_for_dependencies(settings, redis=False)
         await ensure_topics(settings, [topic, settings.replies_topic, settings.deadletter_topic])
         await ensure_registry_topic(settings)
 
-    watch = DependencyWatch(settings, redis=runner.replies is not None)
+    watch = DependencyWatch(settings, redis=True)
 
     async def announce() -> None:
         # In the registry only once its consumer is up: an orchestrator may
@@ -448,7 +448,7 @@ def create_app(
         logger=faststream_logger,
         on_startup=[prepare],
         after_startup=[announce],
-        on_shutdown=[watch.stop, announcer.stop, consumption.drain, close_replies],
+        on_shutdown=[watch.stop, announcer.stop, consumption.drain, replies.close],
         after_shutdown=[runner.worker.shutdown],
     )
 

@@ -262,20 +262,11 @@ class Orchestrator:
         request_id = exc.request_id or _key_text(record.key)
         if request_id is None:
             return
-        if not await self.store.mark_answered(request_id):
-            return
-        response = RequestCompleted.create(
-            data={
-                "status": "failed",
-                "answer": f"The request was rejected: {exc.message}",
-                "error": ErrorInfo(code=exc.code, message=exc.message),
-                "planner": "none",
-                "elapsed_ms": 0.0,
-            },
-            source=self.source,
-            request_id=request_id,
+        await self._fail_once(
+            request_id,
+            ErrorInfo(code=exc.code, message=exc.message),
+            f"The request was rejected: {exc.message}",
         )
-        await self._respond(self.settings.responses_topic, response)
 
     async def _answer_failed(
         self,
@@ -284,25 +275,50 @@ class Orchestrator:
         plan: Plan,
         received_ms: float,
     ) -> None:
-        reason = plan.reason
-        if not await self.store.mark_answered(request.requestid):
-            return
+        await self._fail_once(
+            request.requestid,
+            ErrorInfo(code=code, message=plan.reason),
+            f"The mesh cannot answer this request: {plan.reason}",
+            topic=request.data.reply_topic,
+            causation_id=request.id,
+            planner=plan.planner,
+            plan=plan.steps,
+            planning=_work(plan.model, plan.work),
+            metadata=request.data.metadata,
+            elapsed_ms=round(_now_ms() - received_ms, 3),
+        )
+
+    async def _fail_once(
+        self,
+        rid: str,
+        error: ErrorInfo,
+        answer: str,
+        *,
+        topic: str | None = None,
+        causation_id: str | None = None,
+        **data: Any,
+    ) -> bool:
+        """A failed response for a request with nothing to gather, sent once per request id.
+
+        A redelivery, or a request id seen before, gets no second response (False).
+        """
+        if not await self.store.mark_answered(rid):
+            return False
         response = RequestCompleted.create(
             data={
                 "status": "failed",
-                "answer": f"The mesh cannot answer this request: {reason}",
-                "error": ErrorInfo(code=code, message=reason),
-                "planner": plan.planner,
-                "plan": plan.steps,
-                "planning": _work(plan.model, plan.work),
-                "metadata": request.data.metadata,
-                "elapsed_ms": round(_now_ms() - received_ms, 3),
+                "answer": answer,
+                "error": error,
+                "planner": "none",
+                "elapsed_ms": 0.0,
+                **data,
             },
             source=self.source,
-            request_id=request.requestid,
-            causation_id=request.id,
+            request_id=rid,
+            causation_id=causation_id,
         )
-        await self._respond(request.data.reply_topic or self.settings.responses_topic, response)
+        await self._respond(topic or self.settings.responses_topic, response)
+        return True
 
     # --- replies ----------------------------------------------------------------
 
@@ -345,25 +361,18 @@ class Orchestrator:
         Its reply topic and metadata went with the state: the answer goes to the
         mesh's responses topic.
         """
-        if not await self.store.mark_answered(rid):
-            return
         message = (
             "the mesh lost this request's gather state (Redis restarted without it) while "
             f"its calls were running (last reply: {reply.data.task_id}); send it again"
         )
-        logger.error("request %s: %s", rid, message)
-        response = RequestCompleted.create(
-            data={
-                "status": "failed",
-                "answer": f"The request could not be finished: {message}",
-                "error": ErrorInfo(code="state_lost", message=message, retryable=True),
-                "planner": "unknown",
-                "elapsed_ms": 0.0,
-            },
-            source=self.source,
-            request_id=rid,
+        failed = await self._fail_once(
+            rid,
+            ErrorInfo(code="state_lost", message=message, retryable=True),
+            f"The request could not be finished: {message}",
+            planner="unknown",
         )
-        await self._respond(self.settings.responses_topic, response)
+        if failed:
+            logger.error("request %s: %s", rid, message)
 
     # --- answers ----------------------------------------------------------------
 

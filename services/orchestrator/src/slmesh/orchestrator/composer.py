@@ -21,7 +21,7 @@ import orjson
 
 from slmesh.orchestrator.decomposition import split_request
 from slmesh.runtime.concurrency import Worker
-from slmesh.runtime.llm import ContextOverflowError, LocalModel, ModelSession
+from slmesh.runtime.llm import ContextOverflowError, LocalModel, ModelSession, Usage
 from slmesh.schemas import CallOutcome, ModelWork, ResponseStatus, TokenUsage
 
 logger = logging.getLogger(__name__)
@@ -98,13 +98,7 @@ class ModelComposer:
         except ContextOverflowError as exc:
             logger.warning("composer model failed, answering with the fixed opening: %s", exc)
             return None
-        usage = session.usage
-        work = ModelWork(
-            model=self.model.id,
-            tokens=TokenUsage(prompt=usage.prompt_tokens, completion=usage.completion_tokens),
-            latency_ms=round(usage.seconds * 1000, 3),
-        )
-        return Composition(lead, self.name, work)
+        return Composition(lead, self.name, model_work(self.model.id, session.usage))
 
     def _lead(self, session: ModelSession, request: str) -> str:
         instruction = " ".join(split_request(request)[0].split())[:300]
@@ -114,6 +108,15 @@ class ModelComposer:
             stop=["\n"],
         )
         return opening("Here" + completion.text)
+
+
+def model_work(model: str, usage: Usage) -> ModelWork:
+    """What a model did for a request, as the response reports it (planning, composing)."""
+    return ModelWork(
+        model=model,
+        tokens=TokenUsage(prompt=usage.prompt_tokens, completion=usage.completion_tokens),
+        latency_ms=round(usage.seconds * 1000, 3),
+    )
 
 
 def compose_answer(calls: list[CallOutcome], opening: Composition | None) -> Composition:

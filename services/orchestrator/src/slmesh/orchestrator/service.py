@@ -25,6 +25,7 @@ from slmesh.orchestrator.composer import (
     Composition,
     ModelComposer,
     compose_answer,
+    model_work,
     response_status,
 )
 from slmesh.orchestrator.planner import Deferred, Plan, PlannedCall, Planner, RulesPlanner
@@ -579,11 +580,7 @@ def _calls(rid: str, planned: list[PlannedCall], *, first: int) -> list[dict[str
 def _work(model: str | None, usage: Usage | None) -> dict[str, Any] | None:
     if model is None or usage is None:
         return None
-    return ModelWork(
-        model=model,
-        tokens={"prompt": usage.prompt_tokens, "completion": usage.completion_tokens},
-        latency_ms=round(usage.seconds * 1000, 3),
-    ).model_dump()
+    return model_work(model, usage).model_dump()
 
 
 def _add_work(a: dict[str, Any] | None, b: dict[str, Any] | None) -> dict[str, Any] | None:

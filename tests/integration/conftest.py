@@ -94,6 +94,9 @@ async def stack(
                 "SLMESH_DEFAULT_TIMEOUT_MS": str(DEFAULT_TIMEOUT_MS),
                 # Small enough that a long text overflows it (test_summarizer_service).
                 "SLMESH_MODEL__CONTEXT": "1024",
+                # A record that keeps failing is given up after seconds, not ~45 s
+                # (test_no_wedge).
+                "SLMESH_RECORD_RETRIES": "3",
             },
             workdir=workdir,
             sink=logs,

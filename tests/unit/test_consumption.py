@@ -116,7 +116,7 @@ def handler() -> Handler:
 @pytest.fixture
 def consumption(handler: Handler) -> ConcurrentConsumption:
     return ConcurrentConsumption(
-        "test", handler, commit_interval_s=0, revoke_grace_s=0.05, retry_delays_s=(0.01, 0.01)
+        "test", handler, commit_interval_s=0, revoke_grace_s=0.05, retries=2, first_retry_s=0.01
     )
 
 
@@ -147,6 +147,44 @@ async def test_a_record_whose_handler_keeps_raising_holds_the_commit_back(
     assert handler.handled == [(0, 6)]
 
 
+async def test_a_record_still_failing_after_its_retries_is_given_up_and_passed(
+    handler: Handler,
+) -> None:
+    """Dead-lettered and answered by the service; the partition's commits move on."""
+    given_up: list[tuple[int, str, int]] = []
+
+    async def give_up(rec: ConsumerRecord[bytes, bytes], exc: Exception, attempts: int) -> None:
+        given_up.append((rec.offset, str(exc), attempts))
+
+    consumption = ConcurrentConsumption(
+        "test", handler, give_up=give_up, commit_interval_s=0, retries=2, first_retry_s=0.01
+    )
+    consumer = FakeConsumer({P0})
+    await deliver(consumption, consumer, P0, 5, 6)
+    handler.fail(P0, 5)  # on every attempt
+    handler.finish(P0, 6)
+    await settle()
+    assert given_up == [(5, "handler failed", 3)]
+    assert consumer.committed(P0) == 7
+
+
+async def test_a_record_that_cannot_be_given_up_either_is_kept(handler: Handler) -> None:
+    """The broker away: the dead letter fails too, so the record waits to be redelivered."""
+
+    async def give_up(rec: ConsumerRecord[bytes, bytes], exc: Exception, attempts: int) -> None:
+        raise ConnectionError("the broker is not answering")
+
+    consumption = ConcurrentConsumption(
+        "test", handler, give_up=give_up, commit_interval_s=0, retries=1, first_retry_s=0.01
+    )
+    consumer = FakeConsumer({P0})
+    await deliver(consumption, consumer, P0, 5, 6)
+    handler.fail(P0, 5)
+    handler.finish(P0, 6)
+    await settle()
+    assert consumer.committed(P0) in (None, 5)
+
+
 async def test_a_handler_that_raised_is_tried_again_in_place() -> None:
     """Trouble outside the record (Redis or the broker away a moment) passes: no redelivery."""
     attempts: list[int] = []
@@ -157,7 +195,7 @@ async def test_a_handler_that_raised_is_tried_again_in_place() -> None:
             raise ConnectionError("Redis is restarting")
 
     consumption = ConcurrentConsumption(
-        "test", flaky, commit_interval_s=0, retry_delays_s=(0.01, 0.01, 0.01)
+        "test", flaky, commit_interval_s=0, retries=3, first_retry_s=0.01
     )
     consumer = FakeConsumer({P0})
     await deliver(consumption, consumer, P0, 3)

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from slmesh.runtime.embedded_redis import RedisHandle
-from slmesh.runtime.store import Claim, GatherStore, ReplyOutcome
+from slmesh.runtime.store import AnswerClaim, Claim, GatherStore, ReplyOutcome
 
 
 @pytest.fixture
@@ -87,7 +87,7 @@ async def test_reply_for_a_task_the_request_never_made_is_refused(store: GatherS
     assert await record(store, "r4", "r4:9", {}) is ReplyOutcome.UNKNOWN_TASK
     # No state at all (Redis lost it, or it expired): the caller fails the request once.
     assert await record(store, "nope", "nope:1", {}) is ReplyOutcome.STATE_LOST
-    assert await store.mark_answered("nope")
+    assert await store.claim_answer("nope") is AnswerClaim.CLAIMED
     assert await record(store, "nope", "nope:2", {}) is ReplyOutcome.NOT_OPEN
 
 
@@ -130,10 +130,31 @@ async def test_completed_request_is_not_claimed_by_the_sweeper(store: GatherStor
 
 
 async def test_request_answered_without_gathering_is_answered_once(store: GatherStore) -> None:
-    assert await store.mark_answered("r9") is True
-    assert await store.mark_answered("r9") is False
+    assert await store.claim_answer("r9") is AnswerClaim.CLAIMED
+    # Published, not yet confirmed: another delivery waits for the lease.
+    assert await store.claim_answer("r9") is AnswerClaim.ANSWERING
+    assert await store.answered("r9") is True
+    assert await store.claim_answer("r9") is AnswerClaim.ANSWERED
     # Nor can it be opened for gathering afterwards.
     assert await store.open("r9", request={}, calls=calls("r9", 1), deadline_ms=now_ms()) is False
+
+
+async def test_an_answer_claimed_by_a_replica_that_died_is_claimed_again(
+    redis_server: RedisHandle,
+) -> None:
+    """A crash between claiming and publishing a failed response never leaves it unanswered."""
+    short = GatherStore.from_url(
+        redis_server.url, namespace=f"t{uuid.uuid4().hex[:8]}", lease_ms=1000
+    )
+    try:
+        assert await short.claim_answer("r11") is AnswerClaim.CLAIMED
+        # ... the claimer dies here, before publishing ...
+        assert await short.claim_answer("r11") is AnswerClaim.ANSWERING
+        await asyncio.sleep(1.1)
+        assert await short.claim_answer("r11") is AnswerClaim.CLAIMED
+        assert await short.answered("r11") is True
+    finally:
+        await short.close()
 
 
 async def test_gather_state_expires(store: GatherStore, redis_server: RedisHandle) -> None:

@@ -1,4 +1,4 @@
-"""The installed llama.cpp build runs on any x86-64 CPU with AVX2, not only on the one that built it.
+"""The installed llama.cpp build runs on any x86-64 CPU with AVX2, not only on its builder.
 
 llama-cpp-python is compiled at install time, and its default build is native:
 it uses every instruction the build machine's CPU advertises. A wheel built on

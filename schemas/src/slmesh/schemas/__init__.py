@@ -10,6 +10,7 @@ from slmesh.schemas.codec import (
 from slmesh.schemas.envelope import CONTENT_TYPE, SPEC_VERSION, Contract, Envelope, is_valid_id
 from slmesh.schemas.events import (
     EVENT_TYPES,
+    MAX_CALLS,
     CallOutcome,
     CallSpec,
     CallStatus,
@@ -41,6 +42,7 @@ __all__ = [
     "CONTENT_TYPE",
     "DEFAULT_MAX_EVENT_BYTES",
     "EVENT_TYPES",
+    "MAX_CALLS",
     "SPEC_VERSION",
     "CallOutcome",
     "CallSpec",

@@ -16,6 +16,9 @@ from pydantic import Field, JsonValue
 from slmesh.schemas.envelope import Contract, Envelope
 
 MAX_INPUT_CHARS = 32_000
+# Calls one request may make: given explicitly, or planned (the orchestrator's default cap).
+MAX_CALLS = 64
+MAX_ERROR_CHARS = 4000
 _TOPIC_PATTERN = r"^[A-Za-z0-9._\-]{1,249}$"
 _TASK_ID_PATTERN = r"^[A-Za-z0-9._:\-]{1,160}$"
 _TOPIC = re.compile(_TOPIC_PATTERN)
@@ -49,6 +52,8 @@ ErrorCode = Literal[
     "context_overflow",
     "run_time_exceeded",
     "state_lost",
+    "too_many_calls",
+    "unknown_reply_topic",
 ]
 
 CallStatus = Literal["ok", "failed", "missing"]
@@ -74,13 +79,21 @@ Arguments = Annotated[
 class ErrorInfo(Contract):
     code: ErrorCode = Field(description="Machine-readable reason.", examples=["invalid_arguments"])
     message: str = Field(
-        max_length=4000,
+        max_length=MAX_ERROR_CHARS,
         description="What went wrong, in words a person can act on.",
         examples=["country: Input should be 'AT', 'BE', ... or 'all'"],
     )
     retryable: bool = Field(
         default=False, description="Whether sending the same thing again may succeed."
     )
+
+    @classmethod
+    def about(cls, code: ErrorCode, message: str, *, retryable: bool = False) -> ErrorInfo:
+        """An error whose message is cut to the contract's limit (a plan of many steps,
+        an exception quoting its input): the error itself must never fail validation."""
+        if len(message) > MAX_ERROR_CHARS:
+            message = message[: MAX_ERROR_CHARS - 20] + f" ... ({len(message)} chars)"
+        return cls(code=code, message=message, retryable=retryable)
 
 
 class CallSpec(Contract):
@@ -130,7 +143,7 @@ class RequestSubmittedData(Contract):
     calls: list[CallSpec] | None = Field(
         default=None,
         min_length=1,
-        max_length=64,
+        max_length=MAX_CALLS,
         description="Explicit micromodel calls. When given, the planner is skipped and "
         "exactly these calls are made.",
     )

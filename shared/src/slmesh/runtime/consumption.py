@@ -7,8 +7,12 @@ in the background, coalesced, off the hot path: a commit round trip per
 record would otherwise cost more than the hop itself.
 
 At-least-once: a crash loses only uncommitted offsets, whose records are
-redelivered; a handler that raises leaves its offset uncommitted (and so
-every later offset of that partition) until the record is redelivered.
+redelivered. A handler that raises is tried again in place with backoff;
+when it still fails, the record is given up (the service dead-letters it
+and answers with a failure) and its offset becomes committable, so one bad
+record never holds back its partition's commits for good. Only when giving
+up fails too (the broker is away) does the offset stay uncommitted, and the
+record is redelivered.
 
 Rebalances: when partitions are revoked, their in-flight records get a short
 grace to finish and what is done is committed while the partitions are
@@ -33,10 +37,14 @@ from aiokafka.structs import ConsumerRecord
 from faststream import StreamMessage
 
 from slmesh.runtime.backoff import backoff
+from slmesh.runtime.pace import FetchPace
 
 logger = logging.getLogger(__name__)
 
 RecordHandler = Callable[[ConsumerRecord[bytes, bytes]], Awaitable[None]]
+# Called with the record, the last error and the number of attempts, once its
+# retries are spent: dead-letter it and say so to whoever waits for it.
+GiveUp = Callable[[ConsumerRecord[bytes, bytes], Exception, int], Awaitable[None]]
 
 
 @dataclass
@@ -61,20 +69,26 @@ class ConcurrentConsumption(ConsumerRebalanceListener):  # type: ignore[misc]
         name: str,
         handle: RecordHandler,
         *,
+        give_up: GiveUp | None = None,
+        pace: FetchPace | None = None,
         max_in_flight: int = 64,
         commit_interval_s: float = 0.02,
         revoke_grace_s: float = 1.0,
-        retry_delays_s: tuple[float, ...] = tuple(backoff(0.5, 10.0, 8)),
+        retries: int = 8,
+        first_retry_s: float = 0.5,
     ) -> None:
         self.name = name
         self._handle = handle
+        self._give_up = give_up
+        # Shared with the process's other consumers: a record makes them all fetch fast.
+        self.pace = pace
         self._slots = asyncio.Semaphore(max_in_flight)
         self._commit_interval_s = commit_interval_s
         # Short: the whole group waits for this replica to rejoin meanwhile.
         self._revoke_grace_s = revoke_grace_s
         # A raising handler met trouble outside the record (the broker or Redis
         # away for a while): the record is tried again in place, ~45 s in all.
-        self._retry_delays_s = retry_delays_s
+        self._retry_delays_s = tuple(backoff(first_retry_s, 10.0, retries))
         self._partitions: dict[TopicPartition, _Partition] = {}
         # Each running record's task, with the partition it came from.
         self._tasks: dict[asyncio.Task[None], TopicPartition] = {}
@@ -88,6 +102,8 @@ class ConcurrentConsumption(ConsumerRebalanceListener):  # type: ignore[misc]
     async def on_message(self, message: StreamMessage[Any]) -> None:
         record = message.raw_message
         assert isinstance(record, ConsumerRecord)
+        if self.pace is not None:
+            self.pace.record_seen()
         if self._closing:
             # Never return for a record we will not handle: FastStream would
             # hand us the next one, and committing that would skip this one.
@@ -161,20 +177,41 @@ class ConcurrentConsumption(ConsumerRebalanceListener):  # type: ignore[misc]
                 await self._handle(record)
                 return True
             except Exception as exc:
-                still_ours = self._partitions.get(tp) is partition and not self._closing
-                if delay is None or not still_ours:
+                if self._partitions.get(tp) is not partition or self._closing:
                     logger.exception(
-                        "%s failed (attempt %d); its offset stays uncommitted and it will be "
-                        "redelivered",
+                        "%s failed (attempt %d) and is no longer ours; its next owner gets it",
                         where,
                         attempt,
                     )
                     return False
+                if delay is None:
+                    return await self._abandon(record, exc, attempt, where)
                 logger.warning(
                     "%s failed (attempt %d): %s; trying again in %.1f s", where, attempt, exc, delay
                 )
                 await asyncio.sleep(delay)
         return False
+
+    async def _abandon(
+        self, record: ConsumerRecord[bytes, bytes], exc: Exception, attempts: int, where: str
+    ) -> bool:
+        """Retries are spent: give the record up. True when its offset may be committed."""
+        if self._give_up is None:
+            logger.error(
+                "%s failed %d times: %s; its offset stays uncommitted", where, attempts, exc
+            )
+            return False
+        logger.error("%s failed %d times: %s; giving it up", where, attempts, exc)
+        try:
+            await self._give_up(record, exc, attempts)
+        except Exception:
+            logger.exception(
+                "%s could not be given up either; its offset stays uncommitted and it will "
+                "be redelivered",
+                where,
+            )
+            return False
+        return True
 
     def _ensure_committer(self) -> None:
         if self._committer is None or self._committer.done():

@@ -25,7 +25,13 @@ from faststream.kafka import KafkaBroker
 from pydantic import BaseModel, ValidationError
 
 from slmesh.runtime.backoff import backoff
-from slmesh.runtime.broker import create_broker, ensure_topics, subscribe
+from slmesh.runtime.broker import (
+    TopicDirectory,
+    create_broker,
+    ensure_topics,
+    fetch_pace,
+    subscribe,
+)
 from slmesh.runtime.concurrency import Worker
 from slmesh.runtime.consumption import ConcurrentConsumption
 from slmesh.runtime.dependencies import DependencyWatch, wait_for_dependencies
@@ -38,7 +44,7 @@ from slmesh.runtime.llm import (
     Usage,
 )
 from slmesh.runtime.publishing import publish_bytes, publish_dead_letter, publish_event
-from slmesh.runtime.registry import Announcer, ensure_registry_topic
+from slmesh.runtime.registry import DETERMINISTIC, Announcer, ensure_registry_topic
 from slmesh.runtime.replies import StoredReplies
 from slmesh.runtime.service import (
     READY_MARKER,
@@ -58,6 +64,7 @@ from slmesh.schemas import (
     TokenUsage,
     decode,
     describe_errors,
+    encode,
     is_valid_id,
     is_valid_task_id,
     is_valid_topic,
@@ -93,7 +100,7 @@ class Micromodel(Generic[In, Out]):
     handler: Callable[[In], Out] | None = None
     infer: Callable[[In, ModelSession], Out] | None = None
     version: str = "0.1.0"
-    model: str = "deterministic"
+    model: str = DETERMINISTIC
     summarize: Callable[[Out], str] | None = None
     blocking: bool = True
 
@@ -155,6 +162,7 @@ class TaskRunner(Generic[In, Out]):
         self.source = settings.source(micromodel.name)
         self.worker = Worker(f"micromodel-{micromodel.name}")
         self.replies = replies
+        self.topics = TopicDirectory(settings, known=[settings.replies_topic])
 
     async def handle(self, record: ConsumerRecord[bytes, bytes]) -> None:
         """One task record -> one reply or one dead letter, published before this returns.
@@ -170,6 +178,18 @@ class TaskRunner(Generic[In, Out]):
             await self._answer(task, record)
 
     async def _answer(self, task: TaskRequested, record: Any) -> None:
+        if not await self.topics.exists(task.data.reply_topic):
+            # Nowhere to reply: publishing would wait out the producer's metadata
+            # timeout and fail, on every retry. Said once, before any work.
+            await publish_dead_letter(
+                self.broker,
+                self.settings.deadletter_topic,
+                record,
+                code="unknown_reply_topic",
+                error=f"the task's reply topic {task.data.reply_topic!r} does not exist",
+                service=self.micromodel.name,
+            )
+            return
         if self.replies is not None:
             stored = await self.replies.get(task.data.task_id)
             if stored is not None:
@@ -235,11 +255,17 @@ class TaskRunner(Generic[In, Out]):
             request_id=task.requestid,
             causation_id=task.id,
         )
-        body = await publish_event(
-            self.broker, task.data.reply_topic, completed, key=task.requestid
-        )
-        if self.replies is not None:
+        await self._reply(task, completed, keep=True)
+
+    async def _reply(
+        self, task: TaskRequested, reply: TaskCompleted | TaskFailed, *, keep: bool
+    ) -> None:
+        """Publish a reply, kept first (when `keep`): if publishing fails, the record's
+        next attempt sends the kept reply instead of running the task again."""
+        body = encode(reply)
+        if keep and self.replies is not None:
             await self.replies.put(task.data.task_id, body)
+        await publish_bytes(self.broker, task.data.reply_topic, body, key=task.requestid)
 
     async def _run_bounded(self, task: TaskRequested) -> tuple[Out, Usage | None]:
         limit_s = self.settings.max_run_ms / 1000
@@ -306,7 +332,7 @@ class TaskRunner(Generic[In, Out]):
             data={
                 "task_id": task.data.task_id,
                 "micromodel": self.micromodel.name,
-                "error": ErrorInfo(code=code, message=message),
+                "error": ErrorInfo.about(code, message),
                 "latency_ms": (time.perf_counter() - started) * 1000,
                 "replica": self.settings.replica,
             },
@@ -314,12 +340,21 @@ class TaskRunner(Generic[In, Out]):
             request_id=task.requestid,
             causation_id=task.id,
         )
-        body = await publish_event(self.broker, task.data.reply_topic, failed, key=task.requestid)
         # A handler error may be passing: a redelivery runs the task again.
-        if self.replies is not None and code != "handler_error":
-            await self.replies.put(task.data.task_id, body)
+        await self._reply(task, failed, keep=code != "handler_error")
 
-    async def _reject_record(self, record: Any, code: ErrorCode, message: str, body: bytes) -> None:
+    async def give_up(
+        self, record: ConsumerRecord[bytes, bytes], error: Exception, attempts: int
+    ) -> None:
+        """A task record whose handling kept failing (outside its handler, whose errors
+        `_answer` retries and answers): dead-lettered, its call failed if its ids are readable.
+        """
+        message = f"handling failed {attempts} times, last with {type(error).__name__}: {error}"
+        await self._reject_record(record, "handler_error", message, record.value or b"", attempts)
+
+    async def _reject_record(
+        self, record: Any, code: ErrorCode, message: str, body: bytes, attempts: int = 1
+    ) -> None:
         """A record that is no valid task: dead-letter it, and tell the orchestrator when we can.
 
         Without a reply the request would wait for its deadline; a salvageable
@@ -332,6 +367,7 @@ class TaskRunner(Generic[In, Out]):
             code=code,
             error=message,
             service=self.micromodel.name,
+            attempts=attempts,
         )
         ids = _salvage_task_ids(body) if code != "payload_too_large" else None
         if ids is None:
@@ -341,7 +377,7 @@ class TaskRunner(Generic[In, Out]):
             data={
                 "task_id": task_id,
                 "micromodel": self.micromodel.name,
-                "error": ErrorInfo(code=code, message=message),
+                "error": ErrorInfo.about(code, message),
                 "latency_ms": 0.0,
                 "replica": self.settings.replica,
             },
@@ -378,7 +414,14 @@ def build_runner(
     # tasks behind it, the rest wait in Kafka where they cost nothing.
     in_flight = model.settings.queue if model is not None else 64
     consumption = ConcurrentConsumption(
-        f"{micromodel.name} tasks", runner.handle, max_in_flight=in_flight
+        f"{micromodel.name} tasks",
+        runner.handle,
+        give_up=runner.give_up,
+        # Inference takes hundreds of milliseconds; polling every 2 ms for it
+        # would only take CPU from the model.
+        pace=fetch_pace(settings, min_busy_wait_ms=MODEL_FETCH_WAIT_MS if model else 0),
+        retries=settings.record_retries,
+        max_in_flight=in_flight,
     )
     subscribe(
         broker,
@@ -388,9 +431,8 @@ def build_runner(
         consumption=consumption,
         title=f"{micromodel.name} tasks",
         description=micromodel.description,
-        # Inference takes hundreds of milliseconds; polling every 2 ms for it
-        # would only take CPU from the model.
-        min_fetch_wait_ms=MODEL_FETCH_WAIT_MS if model is not None else 0,
+        # A model's first task after a quiet spell takes a second anyway.
+        unhurried=model is not None,
     )
     return runner, consumption
 
@@ -424,7 +466,9 @@ def create_app(
     async def prepare() -> None:
         # Redis only keeps replies for redelivered tasks: a micromodel serves without it.
         await wait_for_dependencies(settings, redis=False)
-        await ensure_topics(settings, [topic, settings.replies_topic, settings.deadletter_topic])
+        topics = [topic, settings.replies_topic, settings.deadletter_topic]
+        await ensure_topics(settings, topics)
+        runner.topics.add(*topics)
         await ensure_registry_topic(settings)
 
     watch = DependencyWatch(settings, redis=True)

@@ -36,6 +36,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 MISSED_HEARTBEATS = 3
+READER_WAIT_MS = 500
+# What a micromodel without a model announces as its model.
+DETERMINISTIC = "deterministic"
 
 
 async def ensure_registry_topic(settings: MeshSettings) -> None:
@@ -105,6 +108,11 @@ class Tool:
     # replica -> (status, event time, heartbeat seconds)
     replicas: dict[str, tuple[str, datetime, float]] = field(default_factory=dict)
 
+    @property
+    def runs_model(self) -> bool:
+        """Whether its answers come from a model (known from its announcement)."""
+        return self.model not in (DETERMINISTIC, "unknown")
+
     def argument_problem(self, arguments: Any) -> str | None:
         """Why `arguments` fail this tool's input schema, if they do."""
         if self.validator is None:
@@ -138,7 +146,8 @@ class Catalogue(Lifecycle):
     async def start(self) -> None:
         """Read the registry up to its current end, then keep following it."""
         # Created here: aiokafka binds a client to the running event loop.
-        self._consumer = groupless_consumer(self.settings)
+        # Announcements come every few seconds: no need to ask for them every 2 ms.
+        self._consumer = groupless_consumer(self.settings, fetch_max_wait_ms=READER_WAIT_MS)
         await self._consumer.start()
         tp = TopicPartition(self.settings.registry_topic, 0)
         self._consumer.assign([tp])

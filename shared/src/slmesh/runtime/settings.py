@@ -61,6 +61,14 @@ class MeshSettings(BaseSettings):
     max_run_ms: int = Field(
         default=120_000, ge=10, description="A task running longer fails (run_time_exceeded)."
     )
+    record_retries: int = Field(
+        default=8,
+        ge=0,
+        le=20,
+        description="Retries in place of a record whose handling raised (the broker or Redis "
+        "away a moment): 0.5 s doubling to 10 s, about 45 s at 8. Then the record is "
+        "dead-lettered and answered as failed, and its partition moves on.",
+    )
     partitions: int = Field(
         default=6, ge=1, description="Partitions of topics this process creates."
     )

@@ -99,9 +99,23 @@ return 1
 """
 
 
+# A request with nothing to gather (rejected, unplannable, its state lost)
+# gets one failed response. It is claimed under a lease, published, and only
+# then marked done: a crash in between lets the lease run out, and the
+# redelivered record answers it.
+# KEYS: state; ARGV: lease_until_ms
+_CLAIM_ANSWER = """
+local state = redis.call('HGET', KEYS[1], 'state')
+if state == 'answering' then return -1 end
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'state', 'answering')
+redis.call('PEXPIREAT', KEYS[1], ARGV[1])
+return 1
+"""
+
 # KEYS: state; ARGV: expire_at_ms
 _ANSWERED = """
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+if redis.call('HGET', KEYS[1], 'state') ~= 'answering' then return 0 end
 redis.call('HSET', KEYS[1], 'state', 'done')
 redis.call('PEXPIREAT', KEYS[1], ARGV[1])
 return 1
@@ -134,6 +148,16 @@ def resilient_client(url: str) -> aioredis.Redis:
         health_check_interval=5,
     )
     return aioredis.Redis.from_pool(pool)
+
+
+class AnswerClaim(IntEnum):
+    """Whether this caller may send the one failed response of a request."""
+
+    CLAIMED = 1
+    # Answered before (or a request with a gather state): no second response.
+    ANSWERED = 0
+    # Another delivery is answering it under a lease that has not run out.
+    ANSWERING = -1
 
 
 class ReplyOutcome(IntEnum):
@@ -193,6 +217,7 @@ class GatherStore:
         self._extend = client.register_script(_EXTEND)
         self._reclaim = client.register_script(_RECLAIM)
         self._done = client.register_script(_DONE)
+        self._claim_answer = client.register_script(_CLAIM_ANSWER)
         self._answered = client.register_script(_ANSWERED)
 
     @classmethod
@@ -231,11 +256,18 @@ class GatherStore:
         )
         return bool(opened)
 
-    async def mark_answered(self, request_id: str) -> bool:
-        """Claim the one answer of a request that needs no gathering (it was rejected).
+    async def claim_answer(self, request_id: str) -> AnswerClaim:
+        """Claim the one answer of a request that needs no gathering, under a lease.
 
-        False when the request id was seen before: a redelivery gets no second answer.
+        The caller publishes the answer, then calls `answered`. A redelivery,
+        or a request id seen before, gets ANSWERED: no second answer.
         """
+        state, _, _ = self._keys(request_id)
+        claimed = await self._claim_answer(keys=[state], args=[self._lease_until()])
+        return AnswerClaim(int(claimed))
+
+    async def answered(self, request_id: str) -> bool:
+        """The claimed answer is published: remember it. False if the lease had run out."""
         state, _, _ = self._keys(request_id)
         expire_at = int(time.time() * 1000) + self._ttl_ms
         return bool(await self._answered(keys=[state], args=[expire_at]))
@@ -328,6 +360,15 @@ class GatherStore:
             if await self._reclaim(keys=keys, args=[request_id, now_ms, self._lease_until()]):
                 claimed.append(Claim(request_id, int(lease_until) - self._lease_ms))
         return claimed
+
+    async def next_due_ms(self) -> int | None:
+        """When the next deadline or completing lease runs out; None when nothing is open."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.zrange(self._deadlines, 0, 0, withscores=True)
+            pipe.zrange(self._completing, 0, 0, withscores=True)
+            firsts = await pipe.execute()
+        due = [int(score) for first in firsts for _, score in first]
+        return min(due, default=None)
 
     async def state(self, request_id: str) -> str | None:
         """open, completing, done — or None when the request is unknown (or expired)."""

@@ -12,10 +12,12 @@ import contextlib
 import logging
 import sys
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
+from aiokafka.errors import MessageSizeTooLargeError
 from aiokafka.structs import ConsumerRecord
 from faststream import FastStream
 from faststream.kafka import KafkaBroker
@@ -31,7 +33,14 @@ from slmesh.orchestrator.composer import (
 from slmesh.orchestrator.planner import Deferred, Plan, PlannedCall, Planner, RulesPlanner
 from slmesh.orchestrator.settings import OrchestratorSettings
 from slmesh.orchestrator.slm_planner import SlmPlanner
-from slmesh.runtime.broker import create_broker, ensure_topics, mesh_topics, subscribe
+from slmesh.runtime.broker import (
+    TopicDirectory,
+    create_broker,
+    ensure_topics,
+    fetch_pace,
+    mesh_topics,
+    subscribe,
+)
 from slmesh.runtime.concurrency import Worker
 from slmesh.runtime.consumption import ConcurrentConsumption
 from slmesh.runtime.dependencies import DependencyWatch, wait_for_dependencies
@@ -47,7 +56,7 @@ from slmesh.runtime.service import (
     lifecycle,
     run,
 )
-from slmesh.runtime.store import Claim, GatherSnapshot, GatherStore, ReplyOutcome
+from slmesh.runtime.store import AnswerClaim, Claim, GatherSnapshot, GatherStore, ReplyOutcome
 from slmesh.schemas import (
     CallOutcome,
     ContractError,
@@ -68,6 +77,12 @@ logger = logging.getLogger(__name__)
 
 SERVICE = "orchestrator"
 OPENING_POLL_S = 0.01
+# How often a delivery waits on another that holds the lease to answer the same request.
+ANSWER_POLL_S = 0.25
+# The longest the sweeper sleeps: requests other replicas open are swept this soon.
+IDLE_SWEEP_S = 1.0
+# Steps of a plan a response shows: a request of thousands of clauses is said in brief.
+MAX_PLAN_STEPS = 100
 # Looking back for a dead completer's answer starts this much before its
 # lease did: record timestamps come from the clock of whichever replica produced them.
 LOOKBACK_SLACK_MS = 5_000
@@ -95,8 +110,11 @@ class Orchestrator:
         # None: answers are the template alone, and no opening is written or awaited.
         self.composer = composer
         self._openings: set[asyncio.Task[None]] = set()
+        # Set when a request opens here: its deadline may be sooner than the sweeper's sleep.
+        self._sweep_now = asyncio.Event()
+        self._next_sweep_ms = 0.0
         self.source = settings.source(SERVICE)
-        self._known_topics = {settings.responses_topic}
+        self.topics = TopicDirectory(settings, known=[settings.responses_topic])
 
     # --- requests ---------------------------------------------------------------
 
@@ -116,44 +134,116 @@ class Orchestrator:
             await self._start(request, received_ms)
 
     async def _start(self, request: RequestSubmitted, received_ms: float) -> None:
+        timeout_ms = request.data.timeout_ms or self.settings.default_timeout_ms
+        deadline_ms = int(received_ms + timeout_ms)
+        reply_topic = request.data.reply_topic
+        if reply_topic is not None and not await self._reply_topic_ready(reply_topic):
+            # Checked before any work: an answer that cannot be delivered is not worth planning.
+            await self._answer_failed(
+                request.model_copy(
+                    update={"data": request.data.model_copy(update={"reply_topic": None})}
+                ),
+                "unknown_reply_topic",
+                Plan(
+                    "none",
+                    reason=f"the reply topic {reply_topic!r} does not exist, and this mesh "
+                    "creates none at run time (SLMESH_CREATE_REPLY_TOPICS is off); answered "
+                    f"on {self.settings.responses_topic} instead",
+                ),
+                received_ms,
+            )
+            return
         plan = self._explicit_plan(request) if request.data.calls else None
         if plan is None:
-            plan = await self.planner.plan(request.data.input, self.catalogue.live())
+            try:
+                plan = await self._plan_within(request.data.input, deadline_ms)
+            except TimeoutError:
+                plan = Plan(
+                    getattr(self.planner, "name", "planner"),
+                    reason=f"planning did not finish within the request's {timeout_ms} ms",
+                )
+                await self._answer_failed(request, "deadline_exceeded", plan, received_ms)
+                return
         if not plan.calls:
             code: ErrorCode = "unknown_micromodel" if request.data.calls else "no_plan"
             await self._answer_failed(request, code, plan, received_ms)
             return
+        if len(plan.calls) > self.settings.max_calls:
+            reason = (
+                f"the plan has {len(plan.calls)} calls, over the cap of "
+                f"{self.settings.max_calls} calls per request (SLMESH_MAX_CALLS); "
+                "ask for fewer things at once, or split the request"
+            )
+            await self._answer_failed(
+                request, "too_many_calls", replace(plan, reason=reason), received_ms
+            )
+            return
         rid = request.requestid
-        timeout_ms = request.data.timeout_ms or self.settings.default_timeout_ms
-        deadline_ms = int(received_ms + timeout_ms)
         calls = _calls(rid, plan.calls, first=1)
+        explicit = bool(request.data.calls)
         state = {
             "event_id": request.id,
-            "reply_topic": request.data.reply_topic or self.settings.responses_topic,
+            "reply_topic": reply_topic or self.settings.responses_topic,
             "metadata": request.data.metadata,
             "classification": request.data.classification,
             # Kept for the composer and later rounds; bounded by the event size limit.
             "input": request.data.input,
-            "explicit": bool(request.data.calls),
+            "explicit": explicit,
             "planner": plan.planner,
-            "plan": plan.steps,
+            "plan": _shown(plan.steps),
             "planning": _work(plan.model, plan.work),
             "deferred": [vars(d) for d in plan.deferred],
             "unresolved": [],
             "round": 1,
             "deadline_ms": deadline_ms,
             "received_ms": received_ms,
+            # Only a request that needs a model anyway gets a model-written opening:
+            # for a deterministic one it would be the slowest part of the answer.
+            "opening": self.composer is not None and not explicit and self._needs_model(plan),
         }
         opened = await self.store.open(rid, request=state, calls=calls, deadline_ms=deadline_ms)
         if not opened:
             await self._resume(rid)
             return
+        if deadline_ms < self._next_sweep_ms:
+            self._sweep_now.set()
         await self._dispatch_all(rid, state, calls)
-        if self.composer is not None and not state["explicit"]:
+        if state["opening"]:
             # Written while the calls run; kept in Redis for whichever replica answers.
             task = asyncio.create_task(self._write_opening(rid, request.data.input))
             self._openings.add(task)
             task.add_done_callback(self._openings.discard)
+
+    async def _plan_within(self, text: str, deadline_ms: int) -> Plan:
+        """The planner's plan, or TimeoutError when the request's deadline comes first.
+
+        The planner bounds its own model work (a budget per request); this
+        bounds the rest, so no input keeps a request unanswered past its deadline.
+        """
+        remaining_s = max(deadline_ms - _now_ms(), 0) / 1000
+        async with asyncio.timeout(remaining_s):
+            return await self.planner.plan(text, self.catalogue.live())
+
+    def _needs_model(self, plan: Plan) -> bool:
+        """Whether the plan used a model, or calls a micromodel that runs one."""
+        if plan.model is not None:
+            return True
+        tools = (self.catalogue.get(call.micromodel) for call in plan.calls)
+        return any(tool is not None and tool.runs_model for tool in tools)
+
+    async def _reply_topic_ready(self, topic: str) -> bool:
+        """Whether responses can go to a requester's own topic (created here in development).
+
+        Without the topic the producer would wait out its metadata timeout for
+        a topic that will never appear, stalling this consumer.
+        """
+        if await self.topics.exists(topic):
+            return True
+        if not self.settings.create_reply_topics:
+            return False
+        await ensure_topics(self.settings, [topic])
+        self.topics.add(topic)
+        return True
 
     async def _resume(self, rid: str) -> None:
         """A redelivered request: its first taker may have died mid-dispatch.
@@ -218,7 +308,7 @@ class Orchestrator:
                 data={
                     "task_id": call["task_id"],
                     "micromodel": call["micromodel"],
-                    "error": ErrorInfo(code="invalid_arguments", message=problem),
+                    "error": ErrorInfo.about("invalid_arguments", problem),
                     "latency_ms": 0.0,
                     "replica": self.settings.replica,
                 },
@@ -265,7 +355,7 @@ class Orchestrator:
             return
         await self._fail_once(
             request_id,
-            ErrorInfo(code=exc.code, message=exc.message),
+            ErrorInfo.about(exc.code, exc.message),
             f"The request was rejected: {exc.message}",
         )
 
@@ -278,12 +368,12 @@ class Orchestrator:
     ) -> None:
         await self._fail_once(
             request.requestid,
-            ErrorInfo(code=code, message=plan.reason),
+            ErrorInfo.about(code, plan.reason),
             f"The mesh cannot answer this request: {plan.reason}",
             topic=request.data.reply_topic,
             causation_id=request.id,
             planner=plan.planner,
-            plan=plan.steps,
+            plan=_shown(plan.steps),
             planning=_work(plan.model, plan.work),
             metadata=request.data.metadata,
             elapsed_ms=round(_now_ms() - received_ms, 3),
@@ -301,25 +391,68 @@ class Orchestrator:
     ) -> bool:
         """A failed response for a request with nothing to gather, sent once per request id.
 
+        Claimed under a lease, published, then marked answered: a crash in
+        between lets the lease run out and the redelivered record answers.
         A redelivery, or a request id seen before, gets no second response (False).
         """
-        if not await self.store.mark_answered(rid):
+        # The lease lives in Redis: no local event says it ended, so this polls.
+        while (claim := await self.store.claim_answer(rid)) is AnswerClaim.ANSWERING:  # noqa: ASYNC110
+            # Another delivery of the same record holds the lease: it answers, or
+            # it died and its lease runs out.
+            await asyncio.sleep(ANSWER_POLL_S)
+        if claim is AnswerClaim.ANSWERED:
             return False
-        response = RequestCompleted.create(
-            data={
-                "status": "failed",
-                "answer": answer,
-                "error": error,
-                "planner": "none",
-                "elapsed_ms": 0.0,
-                **data,
-            },
-            source=self.source,
-            request_id=rid,
-            causation_id=causation_id,
-        )
+        response = _failed(self.source, rid, error, answer, causation_id, **data)
         await self._respond(topic or self.settings.responses_topic, response)
+        if not await self.store.answered(rid):
+            logger.warning("request %s: failed response sent after its lease ran out", rid)
         return True
+
+    async def give_up_request(
+        self, record: ConsumerRecord[bytes, bytes], error: Exception, attempts: int
+    ) -> None:
+        """A request record whose handling kept failing: dead letter and failed response.
+
+        Its partition's commits then move past it (ConcurrentConsumption).
+        """
+        message = f"handling failed {attempts} times, last with {type(error).__name__}: {error}"
+        await publish_dead_letter(
+            self.broker,
+            self.settings.deadletter_topic,
+            record,
+            code="handler_error",
+            error=message,
+            service=SERVICE,
+            attempts=attempts,
+        )
+        rid, topic = _request_of(record, self.settings.max_event_bytes)
+        if rid is None:
+            return
+        info = ErrorInfo.about("handler_error", message, retryable=True)
+        answer = f"The request could not be handled: {message}"
+        try:
+            await self._fail_once(rid, info, answer, topic=topic)
+        except Exception as exc:
+            # What broke the handler (its state in Redis, say) may break the
+            # claim too: a response without it, rather than none.
+            logger.warning("request %s: answered without claiming the answer: %s", rid, exc)
+            await self._respond(
+                topic or self.settings.responses_topic, _failed(self.source, rid, info, answer)
+            )
+
+    async def give_up_reply(
+        self, record: ConsumerRecord[bytes, bytes], error: Exception, attempts: int
+    ) -> None:
+        """A reply that could not be gathered: dead-lettered; its request ends at its deadline."""
+        await publish_dead_letter(
+            self.broker,
+            self.settings.deadletter_topic,
+            record,
+            code="handler_error",
+            error=f"gathering failed {attempts} times, last with {type(error).__name__}: {error}",
+            service=SERVICE,
+            attempts=attempts,
+        )
 
     # --- replies ----------------------------------------------------------------
 
@@ -368,7 +501,7 @@ class Orchestrator:
         )
         failed = await self._fail_once(
             rid,
-            ErrorInfo(code="state_lost", message=message, retryable=True),
+            ErrorInfo.about("state_lost", message, retryable=True),
             f"The request could not be finished: {message}",
             planner="unknown",
         )
@@ -378,18 +511,30 @@ class Orchestrator:
     # --- answers ----------------------------------------------------------------
 
     async def sweep_forever(self) -> None:
-        """Answer requests whose deadline passed, whichever replica started them."""
+        """Answer requests whose deadline passed, whichever replica started them.
+
+        It sleeps until the next deadline or lease is due (at least the sweep
+        interval, at most a second, for what other replicas open meanwhile),
+        and wakes when this replica opens a request: an idle mesh is not polled.
+        """
         interval = self.settings.sweep_interval_ms / 1000
         while True:
+            pause = interval
             try:
                 claims = await self.store.claim_expired()
                 # Side by side: each holds a lease, and a takeover may look back
                 # on a topic for seconds; one after another, later leases would
                 # run out and other replicas would answer those requests too.
                 await asyncio.gather(*(self._finish(claim) for claim in claims))
+                due_ms = await self.store.next_due_ms()
+                until_due = IDLE_SWEEP_S if due_ms is None else (due_ms - _now_ms()) / 1000
+                pause = min(max(until_due, interval), IDLE_SWEEP_S)
             except Exception:
                 logger.exception("deadline sweep failed; retrying")
-            await asyncio.sleep(interval)
+            self._sweep_now.clear()
+            self._next_sweep_ms = _now_ms() + pause * 1000
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._sweep_now.wait(), pause)
 
     async def _finish(self, claim: Claim) -> None:
         rid = claim.request_id
@@ -429,7 +574,7 @@ class Orchestrator:
                 return  # the next round is under way; its completer answers
             state = next_state
         calls += _not_run(rid, state)
-        waits = self.composer is not None and not state.get("explicit")
+        waits = self.composer is not None and state.get("opening", False)
         note = await self._opening(rid) if waits else None
         composition = compose_answer(calls, _composition(note))
         response = RequestCompleted.create(
@@ -487,13 +632,24 @@ class Orchestrator:
             ]
             return state
         plan = await self.planner.follow_up(deferred, calls, self.catalogue.live())
-        state["plan"] = [*state["plan"], *(f"round {state['round'] + 1}: {s}" for s in plan.steps)]
+        state["plan"] = _shown(
+            [*state["plan"], *(f"round {state['round'] + 1}: {s}" for s in plan.steps)]
+        )
         state["unresolved"] = [
             {**vars(d), "reason": "no argument for it in the request or the results"}
             for d in plan.deferred
         ]
         state["planning"] = _add_work(state.get("planning"), _work(plan.model, plan.work))
         if not plan.calls:
+            return state
+        if len(snapshot.calls) + len(plan.calls) > self.settings.max_calls:
+            state["unresolved"] = [
+                {
+                    **vars(d),
+                    "reason": f"over the cap of {self.settings.max_calls} calls per request",
+                }
+                for d in deferred
+            ]
             return state
         if _now_ms() >= state["deadline_ms"]:
             state["unresolved"] = [{**vars(d), "reason": "deadline"} for d in deferred]
@@ -514,15 +670,76 @@ class Orchestrator:
         return None
 
     async def _respond(self, topic: str, response: RequestCompleted) -> None:
-        """Publish a response, creating a requester's own reply topic on first use.
+        """Publish a response; a requester's own topic was made ready when the request came."""
+        if not await self._reply_topic_ready(topic):
+            # Gone since: the answer goes where every requester can find it.
+            logger.error(
+                "reply topic %s is gone; request %s answered on %s",
+                topic,
+                response.requestid,
+                self.settings.responses_topic,
+            )
+            topic = self.settings.responses_topic
+        try:
+            await publish_event(self.broker, topic, response, key=response.requestid)
+        except MessageSizeTooLargeError as exc:
+            # Retrying would fail the same way: the request fails, saying why.
+            await publish_event(
+                self.broker, topic, _too_large(response, exc), key=response.requestid
+            )
 
-        Without the topic the producer would wait out its metadata timeout for
-        a topic that will never appear, stalling this consumer.
-        """
-        if topic not in self._known_topics:
-            await ensure_topics(self.settings, [topic])
-            self._known_topics.add(topic)
-        await publish_event(self.broker, topic, response, key=response.requestid)
+
+def _failed(
+    source: str,
+    rid: str,
+    error: ErrorInfo,
+    answer: str,
+    causation_id: str | None = None,
+    **data: Any,
+) -> RequestCompleted:
+    return RequestCompleted.create(
+        data={
+            "status": "failed",
+            "answer": answer,
+            "error": error,
+            "planner": "none",
+            "elapsed_ms": 0.0,
+            **data,
+        },
+        source=source,
+        request_id=rid,
+        causation_id=causation_id,
+    )
+
+
+def _too_large(response: RequestCompleted, exc: MessageSizeTooLargeError) -> RequestCompleted:
+    data = response.data
+    message = (
+        f"the answer of {len(data.calls)} call(s) is larger than a response may be "
+        f"({exc}); ask for less at once"
+    )
+    logger.error("request %s: %s", response.requestid, message)
+    return RequestCompleted.create(
+        data={
+            "status": "failed",
+            "answer": f"The answer could not be sent: {message}",
+            "error": ErrorInfo.about("payload_too_large", message),
+            "planner": data.planner,
+            "plan": data.plan[:MAX_PLAN_STEPS],
+            "steps": data.steps,
+            "metadata": data.metadata,
+            "elapsed_ms": data.elapsed_ms,
+        },
+        source=response.source,
+        request_id=response.requestid,
+        causation_id=response.causationid,
+    )
+
+
+def _shown(steps: list[str]) -> list[str]:
+    if len(steps) <= MAX_PLAN_STEPS:
+        return steps
+    return [*steps[: MAX_PLAN_STEPS - 1], f"... and {len(steps) - MAX_PLAN_STEPS + 1} more steps"]
 
 
 def outcomes(snapshot: GatherSnapshot) -> list[CallOutcome]:
@@ -618,7 +835,7 @@ def _not_run(rid: str, state: dict[str, Any]) -> list[CallOutcome]:
             micromodel=d["micromodel"],
             arguments={},
             status="missing" if why is None else "failed",
-            error=None if why is None else ErrorInfo(code="invalid_arguments", message=why),
+            error=None if why is None else ErrorInfo.about("invalid_arguments", why),
         )
         for i, (kind, d, why) in enumerate(never, start=1)
     ]
@@ -628,11 +845,22 @@ def _deadline_error(calls: list[CallOutcome]) -> ErrorInfo | None:
     missing = [c.task_id for c in calls if c.status == "missing"]
     if not missing:
         return None
-    return ErrorInfo(
-        code="deadline_exceeded",
-        message=f"no reply before the deadline for {len(missing)} call(s): {', '.join(missing)}",
+    return ErrorInfo.about(
+        "deadline_exceeded",
+        f"no reply before the deadline for {len(missing)} call(s): {', '.join(missing)}",
         retryable=True,
     )
+
+
+def _request_of(
+    record: ConsumerRecord[bytes, bytes], max_bytes: int
+) -> tuple[str | None, str | None]:
+    """The request id and reply topic of a request record, as far as they can be read."""
+    try:
+        request = decode(record.value or b"", (RequestSubmitted,), max_bytes=max_bytes)
+    except ContractError as exc:
+        return exc.request_id or _key_text(record.key), None
+    return request.requestid, request.data.reply_topic
 
 
 def _key_text(key: bytes | None) -> str | None:
@@ -663,8 +891,22 @@ def create_app(
     orchestrator = Orchestrator(
         settings, broker, store, planner or RulesPlanner(), catalogue, composer
     )
-    requests = ConcurrentConsumption("requests", orchestrator.on_request)
-    replies = ConcurrentConsumption("replies", orchestrator.on_reply)
+    # One pace for both: a request makes the replies consumer fast before its replies come.
+    pace = fetch_pace(settings)
+    requests = ConcurrentConsumption(
+        "requests",
+        orchestrator.on_request,
+        give_up=orchestrator.give_up_request,
+        pace=pace,
+        retries=settings.record_retries,
+    )
+    replies = ConcurrentConsumption(
+        "replies",
+        orchestrator.on_reply,
+        give_up=orchestrator.give_up_reply,
+        pace=pace,
+        retries=settings.record_retries,
+    )
     subscribe(
         broker,
         settings,
@@ -680,13 +922,17 @@ def create_app(
         group_id="slmesh.orchestrator.replies",
         consumption=replies,
         title="replies",
+        # The request before them makes this consumer fast (one pace for both).
+        unhurried=True,
     )
     sweeper: list[asyncio.Task[None]] = []
     watch = DependencyWatch(settings, redis=True)
 
     async def prepare() -> None:
         await wait_for_dependencies(settings, redis=True)
-        await ensure_topics(settings, mesh_topics(settings, settings.micromodels))
+        topics = mesh_topics(settings, settings.micromodels)
+        await ensure_topics(settings, topics)
+        orchestrator.topics.add(*topics)
         await ensure_registry_topic(settings)
         # Know the micromodels before the first request is planned.
         await catalogue.start()
@@ -739,7 +985,7 @@ def build_planner(settings: OrchestratorSettings) -> tuple[Planner, Composer | N
         if settings.composer == "model"
         else None
     )
-    return SlmPlanner(model, worker), composer
+    return SlmPlanner(model, worker, budget_ms=settings.planning_budget_ms), composer
 
 
 def main() -> None:

@@ -6,6 +6,7 @@ from pydantic import Field
 
 from slmesh.runtime.llm import ModelSettings
 from slmesh.runtime.settings import MeshSettings
+from slmesh.schemas import MAX_CALLS
 
 
 class OrchestratorSettings(MeshSettings):
@@ -20,7 +21,10 @@ class OrchestratorSettings(MeshSettings):
         default=30_000, ge=100, description="Time budget of a request that sets none."
     )
     sweep_interval_ms: int = Field(
-        default=100, ge=10, description="How often a replica looks for requests past deadline."
+        default=100,
+        ge=10,
+        description="The shortest pause between two looks for requests past their deadline "
+        "(a replica sleeps until the next deadline is due, a second at most).",
     )
     planner: Literal["slm", "rules"] = Field(
         default="slm",
@@ -30,13 +34,34 @@ class OrchestratorSettings(MeshSettings):
     composer: Literal["model", "template"] = Field(
         default="model",
         description="model: the planner's model writes the answer's opening sentence (needs "
-        "planner=slm); template: fixed sentences only. Results are quoted verbatim either way.",
+        "planner=slm), for requests that need a model anyway (the planner consulted it, or "
+        "a call goes to a micromodel that runs one); template: fixed sentences only. Results "
+        "are quoted verbatim either way.",
+    )
+    max_calls: int = Field(
+        default=MAX_CALLS,
+        ge=1,
+        description="Calls one request may make, over all its rounds; a plan with more "
+        "fails (too_many_calls). The default is the cap on explicit calls.",
+    )
+    planning_budget_ms: int = Field(
+        default=5000,
+        ge=0,
+        description="Model time the planner may spend on one request; clauses left when it "
+        "is spent are not planned (the plan says so). Planning also ends at the deadline.",
+    )
+    create_reply_topics: bool = Field(
+        default=True,
+        description="Create a requester's own reply topic on first use (a convenience for "
+        "development); when off, a request naming a topic that does not exist is answered "
+        "on the responses topic with unknown_reply_topic.",
     )
     composer_wait_ms: int = Field(
         default=3000,
         ge=0,
         description="How long a complete answer waits for its opening sentence (written "
-        "while the calls run) before the fixed one is used.",
+        "while the calls run) before the fixed one is used. Only requests that needed a "
+        "model have one written: a deterministic request never waits.",
     )
     composer_queue: int = Field(
         default=0,

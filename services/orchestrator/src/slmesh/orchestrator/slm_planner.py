@@ -9,6 +9,11 @@ where the rules cannot read them, the model writes them under a grammar made
 from the tool's input schema (argument_writer). A clause that lacks what only
 another call's result can give (a country, a text) waits for the next round.
 Every call is checked against its tool's input schema before it is published.
+
+No input can make planning unbounded: the model's work per request has a
+budget (clauses left when it is spent are not planned, and the plan says so),
+a clause is routed by its first few hundred characters, and a prompt that
+still does not fit the model's context routes the clause to no tool.
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ from slmesh.orchestrator.decomposition import (
 )
 from slmesh.orchestrator.planner import VAT_MICROMODEL, Deferred, Plan, PlannedCall
 from slmesh.runtime.concurrency import Worker
-from slmesh.runtime.llm import LocalModel, ModelSession
+from slmesh.runtime.llm import ContextOverflowError, LocalModel, ModelSession
 from slmesh.schemas import CallOutcome
 
 logger = logging.getLogger(__name__)
@@ -49,13 +54,26 @@ SHOTS = [
     ("Play some music", NONE),
 ]
 _RESULT_CAN_GIVE = frozenset({NO_COUNTRY, NO_TEXT})
+# What a clause is routed by: its opening says what is asked. A longer clause
+# (a text pasted without punctuation) would overflow the routing prompt.
+ROUTE_CHARS = 300
+# How much of a clause the plan's steps quote.
+QUOTE_CHARS = 80
 
 
 class SlmPlanner:
-    def __init__(self, model: LocalModel, worker: Worker) -> None:
+    def __init__(self, model: LocalModel, worker: Worker, *, budget_ms: int = 5000) -> None:
         self.model = model
         self.worker = worker
         self.name = f"decomposition+{model.id}"
+        # Model time one request's plan may take; rules and decomposition are free.
+        self.budget_ms = budget_ms
+
+    def _spent(self, session: ModelSession) -> str | None:
+        """Why the model may not be asked again for this request, if it may not."""
+        if session.usage.seconds * 1000 < self.budget_ms:
+            return None
+        return f"the request's planning budget of {self.budget_ms} ms of model time is spent"
 
     async def plan(self, text: str, micromodels: Collection[str]) -> Plan:
         tools = _tools(micromodels)
@@ -72,34 +90,45 @@ class SlmPlanner:
                 names = [n for n in names if n not in previous] or names
             previous = names
             how = "rule"
+            quoted = _quoted(clause.text)
             if not names:
+                spent = self._spent(session)
+                if spent is not None:
+                    steps.append(f"{quoted}: not planned: {spent}")
+                    continue
                 routed = await self._route(session, clause.text, tools)
                 names, how = ([routed] if routed != NONE else []), "model"
             if not names:
-                steps.append(f"{clause.text!r}: no micromodel ({how})")
+                steps.append(f"{quoted}: no micromodel ({how})")
             for name in names:
                 found = arguments(name, clause, text)
                 if isinstance(found, str) and found not in _RESULT_CAN_GIVE:
-                    found = await self._write(session, name, tools, clause, how, steps)
+                    spent = self._spent(session)
+                    if spent is not None:
+                        found = f"was not given arguments: {spent}"
+                    else:
+                        found = await self._write(session, name, tools, clause, how, steps)
                 if isinstance(found, str):
                     if found in _RESULT_CAN_GIVE:
                         waiting.append((Deferred(clause.text, name), found))
                     else:
-                        steps.append(f"{clause.text!r} -> {name} ({how}), but it {found}: no call")
+                        steps.append(f"{quoted} -> {name} ({how}), but it {found}: no call")
                     continue
-                steps.append(f"{clause.text!r} -> {name} ({how}): {len(found)} call(s)")
+                steps.append(f"{quoted} -> {name} ({how}): {len(found)} call(s)")
                 calls += [PlannedCall(name, args) for args in found]
         deferred = []
         for later, problem in waiting:
             if calls:
                 # Another call of this request may give what the clause lacks.
                 steps.append(
-                    f"{later.clause!r} -> {later.micromodel}: {problem}; "
+                    f"{_quoted(later.clause)} -> {later.micromodel}: {problem}; "
                     "deferred to the next round, for the results of this one"
                 )
                 deferred.append(later)
             else:
-                steps.append(f"{later.clause!r} -> {later.micromodel}, but it {problem}: no call")
+                steps.append(
+                    f"{_quoted(later.clause)} -> {later.micromodel}, but it {problem}: no call"
+                )
         reason = "" if calls else "no micromodel can answer this request: " + "; ".join(steps)
         return self._plan(session, calls, reason, steps, deferred)
 
@@ -120,7 +149,7 @@ class SlmPlanner:
         for later in deferred:
             name = later.micromodel
             if name not in tools:
-                steps.append(f"{later.clause!r} -> {name}: no longer serving: no call")
+                steps.append(f"{_quoted(later.clause)} -> {name}: no longer serving: no call")
                 unresolved.append(later)
                 continue
             if name == VAT_MICROMODEL:
@@ -128,10 +157,14 @@ class SlmPlanner:
             else:
                 found = arguments(name, Clause(later.clause, given or None), later.clause)
             if isinstance(found, str):
-                steps.append(f"{later.clause!r} -> {name}: the results {found} either: no call")
+                steps.append(
+                    f"{_quoted(later.clause)} -> {name}: the results {found} either: no call"
+                )
                 unresolved.append(later)
                 continue
-            steps.append(f"{later.clause!r} -> {name} (from the results): {len(found)} call(s)")
+            steps.append(
+                f"{_quoted(later.clause)} -> {name} (from the results): {len(found)} call(s)"
+            )
             calls += [PlannedCall(name, args) for args in found]
         return Plan("rules", calls, "" if calls else "; ".join(steps), steps, unresolved)
 
@@ -168,27 +201,42 @@ class SlmPlanner:
             return written
         args, by_model = written
         shown = ", ".join(f"{k}={orjson.dumps(args[k]).decode()[:60]}" for k in by_model)
-        steps.append(f"{clause.text!r} -> {name} ({how}): arguments written by the model: {shown}")
+        steps.append(
+            f"{_quoted(clause.text)} -> {name} ({how}): arguments written by the model: {shown}"
+        )
         return [args]
 
     async def _route(self, session: ModelSession, clause: str, tools: Mapping[str, Any]) -> str:
         names = sorted(tools)
         options = [*names, NONE]
         prompt = _routing_prompt(names, tools)
+        asked = " ".join(clause[:ROUTE_CHARS].split())
 
         def score() -> list[float]:
             given = session.score_options(
-                f"{prompt}Request: {clause}\nTool:", [f" {o}" for o in options]
+                f"{prompt}Request: {asked}\nTool:", [f" {o}" for o in options]
             )
             blank = session.score_options(
                 f"{prompt}Request: {CONTENT_FREE}\nTool:", [f" {o}" for o in options]
             )
             return [a - b for a, b in zip(given, blank, strict=True)]
 
-        scores = await self.worker.run(score)
+        try:
+            scores = await self.worker.run(score)
+        except ContextOverflowError as exc:
+            # Many long tool descriptions: no room left for the clause.
+            logger.warning("clause %s not routed: %s", _quoted(clause), exc)
+            return NONE
         best = max(range(len(options)), key=lambda i: scores[i])
         logger.debug("routed %r: %s", clause, dict(zip(options, scores, strict=True)))
         return options[best]
+
+
+def _quoted(clause: str) -> str:
+    """A clause as the plan's steps show it: a pasted text is not repeated whole."""
+    if len(clause) <= QUOTE_CHARS:
+        return repr(clause)
+    return f"{clause[:QUOTE_CHARS]!r}... ({len(clause)} characters)"
 
 
 def _tools(micromodels: Collection[str]) -> Mapping[str, Any]:

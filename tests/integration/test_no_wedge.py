@@ -1,0 +1,247 @@
+"""No input wedges the mesh: each case ends in one response or dead letter, then the next is served.
+
+Every case sends its input on the real broker, checks how it ended, and sends
+a good request through the same partition: answered, it proves the consumer
+that met the input moved on (and, for records given up, that its partition's
+commits moved past it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+import pytest
+import redis.asyncio as aioredis
+
+from slmesh.runtime.client import MeshClient
+from slmesh.runtime.devstack import DEFAULT_MICROMODELS, DevStack
+from slmesh.runtime.embedded_redis import RedisHandle
+from slmesh.runtime.settings import MeshSettings
+from slmesh.runtime.store import AnswerClaim, GatherStore
+from slmesh.schemas import MAX_CALLS, RequestCompleted, TaskCompleted, encode
+
+from .conftest import logged_mesh
+from .kit import (
+    REQUESTS_GROUP,
+    WAIT_S,
+    RawProducer,
+    Sent,
+    TopicTap,
+    assert_dead_letter,
+    dead_letter_of,
+    new_request,
+    no_second_response,
+    serves_next_request,
+    task_for,
+    until_consumed,
+)
+
+pytestmark = pytest.mark.integration
+
+# Planning and inference on two shared cores: generous, it only bounds a broken mesh.
+MODEL_WAIT_S = 90.0
+
+
+async def ask_raw(
+    mesh: MeshClient, raw: RawProducer, text: str, timeout_s: float = WAIT_S, **data: Any
+) -> tuple[RequestCompleted, Sent]:
+    """A request sent as an enterprise system would; its response, and where it went."""
+    request = new_request(mesh, text, **data)
+    future = mesh.expect(request.requestid)
+    sent = await raw.send(mesh.settings.requests_topic, encode(request), key=request.requestid)
+    return await asyncio.wait_for(future, timeout_s), sent
+
+
+async def test_planned_calls_over_the_cap_fail_naming_the_cap(
+    mesh: MeshClient, raw: RawProducer
+) -> None:
+    # 300 clauses of 27 calls each: 8,100 tasks before the cap existed.
+    response, sent = await ask_raw(mesh, raw, "VAT in all EU countries. " * 300)
+
+    assert response.data.status == "failed"
+    assert response.data.error is not None
+    assert response.data.error.code == "too_many_calls"
+    assert f"cap of {MAX_CALLS} calls" in response.data.error.message
+    assert "8100 calls" in response.data.error.message
+    assert response.data.calls == []
+    # Said in brief: not 300 steps.
+    assert len(response.data.plan) <= 100
+    await serves_next_request(mesh, raw, sent.partition)
+
+
+async def test_a_clause_too_long_for_the_routing_prompt_is_planned_without_an_exception(
+    mesh: MeshClient, raw: RawProducer
+) -> None:
+    words = "the parcel came two weeks late and the box was torn open so the client wants "
+    clause = (words * 200)[:9700]  # 9.7 KB and no sentence punctuation
+    response, sent = await ask_raw(mesh, raw, clause, MODEL_WAIT_S, timeout_ms=60_000)
+
+    # Routed by its opening, whichever way: an answer, never a record stuck in retries.
+    assert response.data.plan, response.data.answer
+    assert "(9700 characters)" in response.data.plan[0]
+    await serves_next_request(mesh, raw, sent.partition)
+
+
+async def test_planning_model_work_has_a_budget_per_request(
+    mesh: MeshClient, raw: RawProducer
+) -> None:
+    # No rule knows these: each clause would cost the model a routing.
+    text = " ".join(f"Ponder riddle number {i} for a while." for i in range(60))
+    response, sent = await ask_raw(mesh, raw, text, MODEL_WAIT_S, timeout_ms=60_000)
+
+    budget_steps = [s for s in response.data.plan if "planning budget" in s]
+    assert budget_steps, response.model_dump_json(exclude_none=True)[:3000]
+    assert response.data.planning is not None
+    # Stopped at the budget (5 s of model time), give or take the call that crossed it.
+    assert response.data.planning.latency_ms < 15_000
+    await serves_next_request(mesh, raw, sent.partition)
+
+
+async def test_planning_runs_inside_the_request_deadline(
+    mesh: MeshClient, raw: RawProducer
+) -> None:
+    # Routing this takes the model longer than the request's whole time budget.
+    text = "Ponder this riddle for a while and another one after it and a third one too"
+    response, sent = await ask_raw(mesh, raw, text, MODEL_WAIT_S, timeout_ms=100)
+
+    assert response.data.status == "failed"
+    assert response.data.error is not None
+    assert response.data.error.code == "deadline_exceeded"
+    assert "planning did not finish within the request's 100 ms" in response.data.error.message
+    await serves_next_request(mesh, raw, sent.partition)
+
+
+async def test_a_request_whose_handling_keeps_failing_is_given_up_and_passed(
+    mesh: MeshClient,
+    raw: RawProducer,
+    settings: MeshSettings,
+    redis_server: RedisHandle,
+    deadletters: TopicTap,
+) -> None:
+    """Its gather state is unreadable (here: a key of the wrong type): every attempt raises."""
+    request = new_request(mesh, "VAT rates in Austria")
+    rid = request.requestid
+    client = aioredis.from_url(redis_server.url)
+    try:
+        await client.set(f"slmesh:req:{{{rid}}}", b"not a hash", px=120_000)
+        future = mesh.expect(rid)
+        value = encode(request)
+        sent = await raw.send(settings.requests_topic, value, key=rid)
+
+        response = await asyncio.wait_for(future, MODEL_WAIT_S)
+        assert response.data.status == "failed"
+        assert response.data.error is not None
+        assert response.data.error.code == "handler_error"
+        assert "WRONGTYPE" in response.data.error.message
+        dead = await dead_letter_of(deadletters, value)
+        # The session's stack retries a record 3 times in place (SLMESH_RECORD_RETRIES).
+        assert_dead_letter(dead, sent, code="handler_error", service="orchestrator", attempts=4)
+        await until_consumed(settings, REQUESTS_GROUP, sent)
+        await serves_next_request(mesh, raw, sent.partition)
+    finally:
+        await client.delete(f"slmesh:req:{{{rid}}}")
+        await client.aclose()
+
+
+async def test_a_task_whose_reply_topic_does_not_exist_fails_once_without_inference(
+    raw: RawProducer,
+    settings: MeshSettings,
+    redis_server: RedisHandle,
+    deadletters: TopicTap,
+    own_replies: TopicTap,
+) -> None:
+    text = "Heavy snow closed the mountain pass on Friday night; the road reopens on Sunday."
+    nowhere = task_for("summarizer", {"text": text}, f"it.nowhere.{uuid.uuid4().hex[:8]}")
+    value = encode(nowhere)
+    sent = await raw.send(settings.task_topic("summarizer"), value, key=nowhere.data.task_id)
+
+    dead = await dead_letter_of(deadletters, value)
+    assert_dead_letter(dead, sent, code="unknown_reply_topic", service="summarizer")
+    assert nowhere.data.reply_topic in dead.header("slmesh-error")
+    # No inference ran: a reply would have been kept (before publishing) under its task id.
+    client = aioredis.from_url(redis_server.url)
+    try:
+        assert await client.exists(f"slmesh:reply:{nowhere.data.task_id}") == 0
+    finally:
+        await client.aclose()
+
+    # The next task on that partition is answered.
+    good = task_for("summarizer", {"text": text}, own_replies.topic)
+    await raw.send(
+        settings.task_topic("summarizer"),
+        encode(good),
+        key=good.data.task_id,
+        partition=sent.partition,
+    )
+    [reply] = await own_replies.wait_for(
+        lambda r: r.key_text == good.requestid, timeout=MODEL_WAIT_S
+    )
+    assert reply.event(TaskCompleted).data.task_id == good.data.task_id
+
+
+async def test_a_failed_response_claimed_by_a_replica_that_died_is_sent_by_another(
+    mesh: MeshClient, raw: RawProducer, redis_server: RedisHandle, responses: TopicTap
+) -> None:
+    """The claim outlives its claimer only for its lease: then the response is sent, once."""
+    request = new_request(mesh, "What is VAT?")  # names no country: a failed response
+    rid = request.requestid
+    # A replica claimed this request's answer and died before publishing it.
+    dead_replica = GatherStore.from_url(redis_server.url, lease_ms=1500)
+    try:
+        assert await dead_replica.claim_answer(rid) is AnswerClaim.CLAIMED
+    finally:
+        await dead_replica.close()
+    future = mesh.expect(rid)
+    sent = await raw.send(mesh.settings.requests_topic, encode(request), key=rid)
+
+    response = await asyncio.wait_for(future, WAIT_S)
+    assert response.data.status == "failed"
+    assert response.data.error is not None
+    assert response.data.error.code == "no_plan"
+    await no_second_response(responses, rid)
+    await serves_next_request(mesh, raw, sent.partition)
+
+
+async def test_a_response_whose_reply_topic_does_not_exist_goes_to_the_responses_topic(
+    redis_server: RedisHandle, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Where reply topics are made by operators, an unknown one fails fast, before any work."""
+    async with (
+        logged_mesh(
+            tmp_path_factory,
+            "no-reply-topics",
+            redis_server,
+            micromodels={"vat-rates": DEFAULT_MICROMODELS["vat-rates"]},
+            env={"SLMESH_PLANNER": "rules", "SLMESH_CREATE_REPLY_TOPICS": "false"},
+        ) as stack,
+        MeshClient(stack.settings(), source="/slmesh/integration-tests") as mesh,
+    ):
+        await until_served(stack, mesh)
+        nowhere = f"it.nowhere.{uuid.uuid4().hex[:8]}"
+        producer = RawProducer(stack.settings())
+        await producer.start()
+        try:
+            response, sent = await ask_raw(
+                mesh, producer, "VAT rates in Germany", reply_topic=nowhere
+            )
+            assert response.data.status == "failed"
+            assert response.data.error is not None
+            assert response.data.error.code == "unknown_reply_topic"
+            assert nowhere in response.data.error.message
+            await serves_next_request(mesh, producer, sent.partition)
+        finally:
+            await producer.stop()
+
+
+async def until_served(stack: DevStack, mesh: MeshClient) -> None:
+    """A fresh stack's consumers take seconds to join their groups."""
+    async with asyncio.timeout(120):
+        while True:
+            try:
+                response = await mesh.ask("VAT in DE", timeout_s=5)
+            except TimeoutError:
+                continue
+            if response.data.status == "ok":
+                return

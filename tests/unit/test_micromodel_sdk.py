@@ -12,6 +12,7 @@ from typing import Any
 
 import orjson
 import pytest
+from aiokafka.structs import ConsumerRecord
 from faststream.kafka import KafkaMessage, TestKafkaBroker
 from pydantic import BaseModel, ConfigDict
 
@@ -251,3 +252,44 @@ async def test_an_output_that_smuggles_instructions_stays_data() -> None:
     assert isinstance(reply, TaskCompleted)
     # Carried verbatim as a string value in the output: validated, never parsed as a call.
     assert reply.data.output == {"label": smuggled, "confidence": 1.0}
+
+
+async def test_a_task_record_given_up_is_dead_lettered_and_its_call_failed() -> None:
+    """Handling kept failing outside the handler (say, the broker away): no record is stuck."""
+    runner, _ = build_runner(ADDER, SETTINGS)
+    replies: list[TaskCompleted | TaskFailed] = []
+    dead: list[KafkaMessage] = []
+
+    @runner.broker.subscriber(SETTINGS.replies_topic, decoder=raw_body)
+    async def on_reply(body: bytes) -> None:
+        replies.append(decode(body, (TaskCompleted, TaskFailed)))  # type: ignore[arg-type]
+
+    @runner.broker.subscriber(SETTINGS.deadletter_topic, decoder=message_itself)
+    async def on_dead(message: KafkaMessage) -> None:
+        dead.append(message)
+
+    value = task({"a": 2, "b": 3})
+    record = ConsumerRecord(
+        topic=SETTINGS.task_topic("adder"),
+        partition=0,
+        offset=7,
+        timestamp=0,
+        timestamp_type=0,
+        key=b"req-1:1",
+        value=value,
+        checksum=None,
+        serialized_key_size=7,
+        serialized_value_size=len(value),
+        headers=(),
+    )
+    async with TestKafkaBroker(runner.broker):
+        await runner.give_up(record, ConnectionError("Redis is away"), 9)
+    runner.worker.shutdown()
+
+    failure = only_failure(replies)
+    assert failure.data.error.code == "handler_error"
+    assert "failed 9 times, last with ConnectionError: Redis is away" in failure.data.error.message
+    [letter] = dead
+    assert letter.headers["slmesh-error-code"] == "handler_error"
+    assert letter.headers["slmesh-attempts"] == "9"
+    assert letter.body == value

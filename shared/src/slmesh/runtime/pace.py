@@ -26,6 +26,9 @@ from typing import Any, Protocol
 
 logger = logging.getLogger(__name__)
 
+# How often a held pace asks again whether it may go idle.
+HOLD_RECHECK_S = 1.0
+
 
 class HasConsumer(Protocol):
     """A FastStream subscriber: its aiokafka consumer once started, else None."""
@@ -90,8 +93,11 @@ class FetchPace:
     def _maybe_idle(self) -> None:
         loop = asyncio.get_running_loop()
         quiet_until = self._last_record + self.idle_after_s
-        if loop.time() < quiet_until or self._hold():
-            self._timer = loop.call_at(max(quiet_until, loop.time() + 1.0), self._maybe_idle)
+        if loop.time() < quiet_until:
+            self._timer = loop.call_at(quiet_until, self._maybe_idle)
+            return
+        if self._hold():
+            self._timer = loop.call_later(HOLD_RECHECK_S, self._maybe_idle)
             return
         self._busy = False
         self._timer = None

@@ -197,9 +197,10 @@ class Orchestrator:
             "round": 1,
             "deadline_ms": deadline_ms,
             "received_ms": received_ms,
-            # Only a request that needs a model anyway gets a model-written opening:
-            # for a deterministic one it would be the slowest part of the answer.
-            "opening": self.composer is not None and not explicit and self._needs_model(plan),
+            # Only a request whose calls run a model gets a model-written opening:
+            # it is written while they run, and for a deterministic request it
+            # would be the slowest part of the answer.
+            "opening": self.composer is not None and not explicit and self._calls_model(plan),
         }
         opened = await self.store.open(rid, request=state, calls=calls, deadline_ms=deadline_ms)
         if not opened:
@@ -224,10 +225,8 @@ class Orchestrator:
         async with asyncio.timeout(remaining_s):
             return await self.planner.plan(text, self.catalogue.live())
 
-    def _needs_model(self, plan: Plan) -> bool:
-        """Whether the plan used a model, or calls a micromodel that runs one."""
-        if plan.model is not None:
-            return True
+    def _calls_model(self, plan: Plan) -> bool:
+        """Whether a call of the plan goes to a micromodel that runs a model."""
         tools = (self.catalogue.get(call.micromodel) for call in plan.calls)
         return any(tool is not None and tool.runs_model for tool in tools)
 
@@ -602,7 +601,11 @@ class Orchestrator:
             logger.warning("request %s: answered after losing its lease", rid)
 
     async def _opening(self, rid: str) -> dict[str, Any] | None:
-        """The opening written for the request (by any replica), waited for within a bound."""
+        """The opening written for the request (by any replica), if it is ready.
+
+        By default an answer whose results are in never waits for it
+        (composer_wait_ms 0): the fixed opening is used instead.
+        """
         waited_until = time.monotonic() + self.settings.composer_wait_ms / 1000
         while (note := await self.store.note(rid, "opening")) is None:
             if time.monotonic() >= waited_until:

@@ -34,9 +34,8 @@ class OrchestratorSettings(MeshSettings):
     composer: Literal["model", "template"] = Field(
         default="model",
         description="model: the planner's model writes the answer's opening sentence (needs "
-        "planner=slm), for requests that need a model anyway (the planner consulted it, or "
-        "a call goes to a micromodel that runs one); template: fixed sentences only. Results "
-        "are quoted verbatim either way.",
+        "planner=slm) while the calls of a request run, where one goes to a micromodel that "
+        "runs a model; template: fixed sentences only. Results are quoted verbatim either way.",
     )
     max_calls: int = Field(
         default=MAX_CALLS,
@@ -57,11 +56,12 @@ class OrchestratorSettings(MeshSettings):
         "on the responses topic with unknown_reply_topic.",
     )
     composer_wait_ms: int = Field(
-        default=3000,
+        default=0,
         ge=0,
-        description="How long a complete answer waits for its opening sentence (written "
-        "while the calls run) before the fixed one is used. Only requests that needed a "
-        "model have one written: a deterministic request never waits.",
+        description="How long an answer whose results are in may wait for its opening "
+        "sentence (written while the calls run) before the fixed one is used; 0: never "
+        "(prose never delays an answer). Only requests whose calls run a model have one "
+        "written.",
     )
     composer_queue: int = Field(
         default=0,

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import sys
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -407,3 +410,27 @@ def assert_dead_letter(
 def assert_services_running(stack: DevStack) -> None:
     states = {s.name: s.state for s in stack.services}
     assert all(state == "running" for state in states.values()), states
+
+
+async def run_ask(text: str, bootstrap_servers: str, *args: str) -> tuple[int, str]:
+    """`slmesh ask` as a user runs it against the broker at `bootstrap_servers`.
+
+    Its exit code and everything it printed; it must end within WAIT_S of its
+    own timeout (60 s unless `args` say otherwise).
+    """
+    proc = await asyncio.create_subprocess_exec(
+        str(Path(sys.executable).parent / "slmesh"),
+        "ask",
+        text,
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        env={**os.environ, "SLMESH_BOOTSTRAP_SERVERS": bootstrap_servers},
+    )
+    try:
+        out, _ = await asyncio.wait_for(proc.communicate(), 60 + WAIT_S)
+    finally:
+        if proc.returncode is None:  # timed out, or the test gave up on it
+            proc.kill()
+    assert proc.returncode is not None
+    return proc.returncode, out.decode()

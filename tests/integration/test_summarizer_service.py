@@ -7,8 +7,8 @@ import sys
 import pytest
 
 from slmesh.runtime.client import MeshClient
-from slmesh.runtime.micromodel import MODEL_LOAD_FAILED
 from slmesh.runtime.processes import ServiceProcess
+from slmesh.runtime.service import MODEL_LOAD_FAILED
 
 from .kit import WAIT_S
 

@@ -13,13 +13,36 @@ from typing import TextIO
 
 from slmesh.runtime.client import MeshClient
 from slmesh.runtime.deadletters import read_dead_letters, requeue
-from slmesh.runtime.devstack import DEFAULT_BROKER_PORT, DevStack, DevStackConfig
+from slmesh.runtime.devstack import (
+    DEFAULT_BROKER_PORT,
+    SERVICE_RESTARTS,
+    DevStack,
+    DevStackConfig,
+)
+from slmesh.runtime.liveness import (
+    BrokerUnreachableError,
+    ConsumerWatch,
+    NoLiveConsumerError,
+    orchestrator_consumption,
+)
 from slmesh.runtime.service import configure_logging
 from slmesh.runtime.settings import MeshSettings
+from slmesh.runtime.supervision import (
+    ServiceAbandoned,
+    ServiceDied,
+    ServiceRestarted,
+    SupervisionEvent,
+)
 from slmesh.schemas import RequestCompleted
 from slmesh.schemas.export import stale_files, write
 
 SAMPLE_REQUEST = "What are the VAT rates in Germany, France and Italy?"
+
+# Exit codes of `slmesh ask` beyond 0 (answered) and 1 (answered: failed).
+NO_RESPONSE = 2
+NO_ORCHESTRATOR = 3
+NO_BROKER = 4
+_START_HINT = "Is the mesh running? `slmesh dev` starts one, and says there when a service dies."
 
 
 def format_response(response: RequestCompleted, round_trip_ms: float | None = None) -> str:
@@ -67,15 +90,28 @@ def _short(value: object, limit: int = 24) -> str:
 
 
 async def _ask(settings: MeshSettings, text: str, timeout_s: float, as_json: bool) -> int:
-    async with MeshClient(settings) as client:
-        loop = asyncio.get_running_loop()
-        started = loop.time()
-        try:
-            response = await client.ask(text, timeout_s=timeout_s)
-        except TimeoutError:
-            print(f"no response within {timeout_s:.0f} s; is the mesh running?", file=sys.stderr)
-            return 2
-        elapsed = (loop.time() - started) * 1000
+    """Ask, and say at once when no orchestrator is there to answer (slmesh.runtime.liveness)."""
+    loop = asyncio.get_running_loop()
+    try:
+        async with (
+            ConsumerWatch(settings, orchestrator_consumption(settings)) as watch,
+            MeshClient(settings) as client,
+        ):
+            started = loop.time()
+            async with asyncio.timeout(timeout_s):
+                await watch.until_members()
+                future = await client.submit(client.request(text))
+                response = await watch.guard(future)
+            elapsed = (loop.time() - started) * 1000
+    except TimeoutError:
+        print(f"no response within {timeout_s:.0f} s", file=sys.stderr)
+        return NO_RESPONSE
+    except NoLiveConsumerError as exc:
+        print(f"no orchestrator is taking requests: {exc}. {_START_HINT}", file=sys.stderr)
+        return NO_ORCHESTRATOR
+    except BrokerUnreachableError as exc:
+        print(f"{exc}. {_START_HINT}", file=sys.stderr)
+        return NO_BROKER
     if as_json:
         print(response.model_dump_json(indent=2, exclude_none=True))
     else:
@@ -92,22 +128,52 @@ class ServiceLogs:
         self.verbose = verbose
         self._files: dict[str, TextIO] = {}
 
-    def __call__(self, service: str, line: str) -> None:
+    def _file(self, service: str) -> TextIO:
         log = self._files.get(service)
         if log is None:
             log = self._files[service] = (self.directory / f"{service}.log").open("a")
+        return log
+
+    def __call__(self, service: str, line: str) -> None:
+        log = self._file(service)
         log.write(line + "\n")
         log.flush()
         if self.verbose or " WARNING " in line or " ERROR " in line or "Traceback" in line:
             print(f"{service} | {line}", flush=True)
+
+    def note(self, service: str, text: str) -> None:
+        """A line of the supervisor's own in a service's log (where its runs begin and end)."""
+        log = self._file(service)
+        log.write(f"[slmesh dev] {text}\n")
+        log.flush()
 
     def close(self) -> None:
         for log in self._files.values():
             log.close()
 
 
+class DeathNotices:
+    """Says on the terminal when a service dies, restarts or is given up."""
+
+    def __init__(self, logs: ServiceLogs) -> None:
+        self.logs = logs
+        self.stack: DevStack | None = None
+
+    def __call__(self, event: SupervisionEvent) -> None:
+        print(f"\n{event}", flush=True)
+        self.logs.note(
+            event.service, event.headline if isinstance(event, ServiceDied) else str(event)
+        )
+        # The table shows the new pid, or which part is now down for good.
+        if self.stack is not None and isinstance(event, ServiceRestarted | ServiceAbandoned):
+            _print_status(self.stack)
+        elif isinstance(event, ServiceDied):
+            print(f"(full log: {self.logs.directory / event.service}.log)", flush=True)
+
+
 async def _dev(args: argparse.Namespace) -> int:
     logs = ServiceLogs(Path(args.workdir) / "logs", args.verbose)
+    notices = DeathNotices(logs)
     config = DevStackConfig(
         sink=logs,
         broker_port=args.port,
@@ -115,8 +181,10 @@ async def _dev(args: argparse.Namespace) -> int:
         micromodel_replicas=args.replicas,
         own_redis=args.own_redis,
         workdir=Path(args.workdir),
+        restarts=SERVICE_RESTARTS,
+        on_supervision=notices,
     )
-    stack = DevStack(config)
+    stack = notices.stack = DevStack(config)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -153,6 +221,7 @@ def _print_status(stack: DevStack) -> None:
     print("mesh state:")
     for part, state, detail in rows:
         print(f"  {part.ljust(width)}  {state:<10} {detail}")
+    sys.stdout.flush()
 
 
 def _schemas(out: Path, check: bool) -> int:
@@ -215,7 +284,13 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for --ask")
     dev.add_argument("--verbose", action="store_true", help="stream every service log line")
 
-    ask = sub.add_parser("ask", help="send a request to a running mesh and print the response")
+    ask = sub.add_parser(
+        "ask",
+        help="send a request to a running mesh and print the response",
+        description="Exit code: 0 answered, 1 answered with status failed, "
+        f"{NO_RESPONSE} no response in time, {NO_ORCHESTRATOR} no orchestrator is taking "
+        f"requests, {NO_BROKER} the broker cannot be reached.",
+    )
     ask.add_argument("text", nargs="?", default=SAMPLE_REQUEST)
     ask.add_argument("--timeout", type=float, default=60.0, help="seconds to wait")
     ask.add_argument("--json", action="store_true", help="print the RequestCompleted event")

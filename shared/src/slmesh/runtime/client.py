@@ -14,7 +14,13 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from slmesh.runtime.broker import admin_kwargs, groupless_consumer, partitions_of, profile_for
+from slmesh.runtime.broker import (
+    admin_kwargs,
+    fetch_pace,
+    groupless_consumer,
+    partitions_of,
+    profile_for,
+)
 from slmesh.runtime.lifecycle import Lifecycle
 from slmesh.runtime.settings import MeshSettings
 from slmesh.schemas import (
@@ -57,6 +63,8 @@ class MeshClient(Lifecycle):
         conn = admin_kwargs(settings)
         self._producer = AIOKafkaProducer(**conn, **profile.producer)
         self._consumer = groupless_consumer(settings)
+        # Responses are fetched fast while requests are out, slowly while none is.
+        self._pace = fetch_pace(settings, hold=lambda: bool(self._waiting))
         self._waiting: dict[str, asyncio.Future[RequestCompleted]] = {}
         self._reader: asyncio.Task[None] | None = None
 
@@ -64,6 +72,8 @@ class MeshClient(Lifecycle):
         await self._producer.start()
         await self._consumer.start()
         await follow_from_end(self._consumer, self.settings.responses_topic)
+        if self._pace is not None:
+            self._pace.follow_consumer(self._consumer)
         self._reader = asyncio.create_task(self._read_responses(), name="mesh-client-reader")
 
     async def stop(self) -> None:
@@ -83,8 +93,7 @@ class MeshClient(Lifecycle):
 
     async def submit(self, request: RequestSubmitted) -> asyncio.Future[RequestCompleted]:
         """Publish a request; the future resolves with its response."""
-        future: asyncio.Future[RequestCompleted] = asyncio.get_running_loop().create_future()
-        self._waiting[request.requestid] = future
+        future = self.expect(request.requestid)
         await self.send_raw(encode(request), key=request.requestid)
         return future
 
@@ -96,7 +105,15 @@ class MeshClient(Lifecycle):
         """A future for the response to a request sent some other way (e.g. raw bytes)."""
         future: asyncio.Future[RequestCompleted] = asyncio.get_running_loop().create_future()
         self._waiting[request_id] = future
+        # Answered, timed out or cancelled: no longer waited for.
+        future.add_done_callback(lambda done: self._forget(request_id, done))
+        if self._pace is not None:
+            self._pace.record_seen()
         return future
+
+    def _forget(self, request_id: str, future: asyncio.Future[RequestCompleted]) -> None:
+        if self._waiting.get(request_id) is future:
+            del self._waiting[request_id]
 
     async def send_raw(
         self, value: bytes, *, key: str | None = None, topic: str | None = None

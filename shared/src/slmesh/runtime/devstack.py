@@ -3,6 +3,10 @@
 What `slmesh dev`, the integration tests and the benchmarks start. Services
 are separate processes, as in production, so a test that kills one kills a
 real consumer.
+
+`slmesh dev` restarts a service that dies (slmesh.runtime.supervision); the
+tests' stacks leave it dead unless they ask for restarts, because the tests
+that kill replicas on purpose want them to stay dead.
 """
 
 from __future__ import annotations
@@ -19,9 +23,10 @@ from slmesh.runtime.broker import ensure_topics, mesh_topics
 from slmesh.runtime.embedded_broker import EmbeddedBroker, port_is_free
 from slmesh.runtime.embedded_redis import RedisHandle, ensure_redis
 from slmesh.runtime.lifecycle import Lifecycle
-from slmesh.runtime.processes import OutputSink, ProcessGroup, ServiceProcess
-from slmesh.runtime.service import READY_MARKER
+from slmesh.runtime.processes import OutputSink, ProcessGroup, ServiceProcess, describe_exit
+from slmesh.runtime.service import MODEL_LOAD_FAILED, READY_MARKER
 from slmesh.runtime.settings import MeshSettings
+from slmesh.runtime.supervision import Reporter, RestartPolicy, Supervisor
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +39,11 @@ DEFAULT_MICROMODELS: dict[str, str] = {
     "extractor": "slmesh.extractor",
 }
 DEFAULT_BROKER_PORT = 9092
+# How `slmesh dev` restarts its services. Both the micromodels and the
+# orchestrator exit with MODEL_LOAD_FAILED when their model does not load.
+SERVICE_RESTARTS = RestartPolicy(
+    hopeless={MODEL_LOAD_FAILED: "its model does not load (MODEL_LOAD_FAILED)"}
+)
 
 
 @dataclass
@@ -51,6 +61,10 @@ class DevStackConfig:
     extra_catalogue: list[str] = field(default_factory=list)
     sink: OutputSink | None = None
     log_level: str = "INFO"
+    # Restart services that die, by this policy; None leaves a dead service dead.
+    restarts: RestartPolicy | None = None
+    # Told of every death, restart and surrender; None logs them.
+    on_supervision: Reporter | None = None
 
 
 class DevStack(Lifecycle):
@@ -59,6 +73,11 @@ class DevStack(Lifecycle):
         self.broker: EmbeddedBroker | None = None
         self.redis: RedisHandle | None = None
         self.services = ProcessGroup()
+        self.supervisor = (
+            Supervisor(self.config.restarts, self.config.on_supervision)
+            if self.config.restarts is not None
+            else None
+        )
 
     @property
     def catalogue(self) -> list[str]:
@@ -136,6 +155,10 @@ class DevStack(Lifecycle):
         for service in services:
             await service.start()
         await asyncio.gather(*(s.wait_ready(timeout) for s in services))
+        # Watched from ready on: one that dies while starting fails the start instead.
+        if self.supervisor is not None:
+            for service in services:
+                self.supervisor.watch(service)
 
     def status(self) -> list[tuple[str, str, str]]:
         """(part, state, detail) rows for display."""
@@ -148,10 +171,29 @@ class DevStack(Lifecycle):
             where = f"started here, pid {self.redis.pid}" if self.redis.owned else "existing server"
             rows.append(("redis", "running", f"{_redact(self.redis.url)} ({where})"))
         for service in self.services:
-            rows.append((service.name, service.state, f"pid {service.pid}"))
+            rows.append((service.name, *self._service_status(service)))
         return rows
 
+    def _service_status(self, service: ServiceProcess) -> tuple[str, str]:
+        supervision = self.supervisor.supervision(service.name) if self.supervisor else None
+        if supervision is not None and supervision.phase == "restarting":
+            last = supervision.last_death
+            return "restarting", f"restart {supervision.restarts}; last run {last}"
+        if supervision is not None and supervision.phase == "given up":
+            return "dead", f"given up: {supervision.reason}"
+        code = service.returncode
+        if code is not None:
+            # Never "running": a process that is gone says how it went.
+            state = "stopped" if service.stop_requested else "dead"
+            return state, f"pid {service.pid}, {describe_exit(code)}"
+        restarts = supervision.restarts if supervision is not None else 0
+        again = f", restarted {restarts}x" if restarts else ""
+        return service.state, f"pid {service.pid}{again}"
+
     async def stop(self) -> None:
+        # Supervision ends first, so the stops below are not taken for deaths.
+        if self.supervisor is not None:
+            await self.supervisor.stop()
         await self.services.stop_all()
         if self.redis is not None:
             await self.redis.stop()

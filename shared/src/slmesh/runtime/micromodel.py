@@ -47,6 +47,7 @@ from slmesh.runtime.publishing import publish_bytes, publish_dead_letter, publis
 from slmesh.runtime.registry import DETERMINISTIC, Announcer, ensure_registry_topic
 from slmesh.runtime.replies import StoredReplies
 from slmesh.runtime.service import (
+    MODEL_LOAD_FAILED,
     READY_MARKER,
     configure_logging,
     faststream_logger,
@@ -72,8 +73,6 @@ from slmesh.schemas import (
 
 logger = logging.getLogger(__name__)
 
-# Exit status of a micromodel whose model does not load (2: a usage error, not a crash).
-MODEL_LOAD_FAILED = 2
 MODEL_FETCH_WAIT_MS = 25
 
 In = TypeVar("In", bound=BaseModel)

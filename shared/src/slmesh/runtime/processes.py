@@ -32,6 +32,7 @@ __all__ = [
     "ProcessGroup",
     "ServiceExitedError",
     "ServiceProcess",
+    "describe_exit",
     "kill_tracked_process_groups",
     "process_group_alive",
     "signal_process_group",
@@ -136,6 +137,16 @@ async def _wait_popen(proc: subprocess.Popen[bytes], within: float | None) -> bo
     return True
 
 
+def describe_exit(code: int) -> str:
+    """An exit status as a person reads it: "exited with code 1", "killed by SIGILL"."""
+    if code >= 0:
+        return f"exited with code {code}"
+    try:
+        return f"killed by {signal.Signals(-code).name}"
+    except ValueError:
+        return f"killed by signal {-code}"
+
+
 class ServiceExitedError(RuntimeError):
     """The service exited while something was still waiting for its output."""
 
@@ -148,6 +159,9 @@ class ServiceProcess:
     been spawned and, when ``ready_pattern`` is given, until a line matching it
     has been seen; then ``"running"``; once reaped, ``"exited(<code>)"`` with a
     negative code for a signal (``"exited(-9)"`` after :meth:`kill`).
+
+    Once stopped it may be started again (a restart): the same name, a new
+    process, and its output from then on.
     """
 
     def __init__(
@@ -180,6 +194,9 @@ class ServiceProcess:
         # Once the group is confirmed gone its id may be reused by an unrelated
         # process, so it must never be signalled again.
         self._group_gone = False
+        # Set before the stop's first signal, so whoever sees the exit can tell
+        # a stop that was asked for from a death.
+        self._stop_requested = False
 
     def __repr__(self) -> str:
         return f"<ServiceProcess {self.name} pid={self.pid} {self.state}>"
@@ -191,6 +208,11 @@ class ServiceProcess:
     @property
     def returncode(self) -> int | None:
         return self._proc.returncode if self._proc is not None else None
+
+    @property
+    def stop_requested(self) -> bool:
+        """Whether :meth:`stop` was called on the current run (:meth:`kill` does not count)."""
+        return self._stop_requested
 
     @property
     def state(self) -> str:
@@ -215,8 +237,11 @@ class ServiceProcess:
         return env
 
     async def start(self) -> None:
+        """Spawn the process; again (a restart) only once :meth:`stop` has ended the last run."""
         if self._proc is not None:
-            raise RuntimeError(f"service {self.name!r} was already started")
+            if not self._group_gone:
+                raise RuntimeError(f"service {self.name!r} was already started")
+            self._forget_last_run()
         self._proc = await asyncio.create_subprocess_exec(
             *self.argv,
             stdin=asyncio.subprocess.DEVNULL,
@@ -230,6 +255,17 @@ class ServiceProcess:
         track_process_group(self._proc.pid)
         _log.info("started %s (pid %d): %s", self.name, self._proc.pid, " ".join(self.argv))
         self._reader = asyncio.create_task(self._pump(), name=f"output:{self.name}")
+
+    def _forget_last_run(self) -> None:
+        # The last run's lines go too: its readiness line must not pass for
+        # the new run's, and a death report must show the new run's output.
+        self._proc = None
+        self._reader = None
+        self._recent.clear()
+        self._ready = False
+        self._output_closed = False
+        self._group_gone = False
+        self._stop_requested = False
 
     async def _pump(self) -> None:
         proc = self._proc
@@ -353,6 +389,7 @@ class ServiceProcess:
         proc = self._proc
         if proc is None:
             return None
+        self._stop_requested = True
         if self._group_gone:
             return proc.returncode
         pgid = proc.pid

@@ -11,6 +11,9 @@ if TYPE_CHECKING:
 
 # The dev stack and the tests wait for this word in a service's output.
 READY_MARKER = "slmesh-ready"
+# Exit status of a service whose model does not load (2: a usage error, not a
+# crash): restarting it would not help.
+MODEL_LOAD_FAILED = 2
 
 
 # Readiness is announced whatever the log level: supervisors wait for it.

@@ -44,12 +44,13 @@ from slmesh.runtime.broker import (
 from slmesh.runtime.concurrency import Worker
 from slmesh.runtime.consumption import ConcurrentConsumption
 from slmesh.runtime.dependencies import DependencyWatch, wait_for_dependencies
+from slmesh.runtime.liveness import ORCHESTRATOR_REPLIES_GROUP, ORCHESTRATOR_REQUESTS_GROUP
 from slmesh.runtime.llm import LocalModel, ModelLoadError, Usage
 from slmesh.runtime.lookback import published_since
-from slmesh.runtime.micromodel import MODEL_LOAD_FAILED
 from slmesh.runtime.publishing import publish_dead_letter, publish_event
 from slmesh.runtime.registry import Catalogue, ensure_registry_topic
 from slmesh.runtime.service import (
+    MODEL_LOAD_FAILED,
     READY_MARKER,
     configure_logging,
     faststream_logger,
@@ -914,7 +915,7 @@ def create_app(
         broker,
         settings,
         settings.requests_topic,
-        group_id="slmesh.orchestrator.requests",
+        group_id=ORCHESTRATOR_REQUESTS_GROUP,
         consumption=requests,
         title="requests",
     )
@@ -922,7 +923,7 @@ def create_app(
         broker,
         settings,
         settings.replies_topic,
-        group_id="slmesh.orchestrator.replies",
+        group_id=ORCHESTRATOR_REPLIES_GROUP,
         consumption=replies,
         title="replies",
         # The request before them makes this consumer fast (one pace for both).

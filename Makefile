@@ -63,13 +63,36 @@ test-integration: install ## integration tests: real Tansu broker, real Redis, s
 test: lint typecheck schemas-check ## everything CI runs: lint, types, contract freshness, all tests
 	$(UV) run pytest
 
+# Extra options for a benchmark, e.g. make bench BENCH_ARGS="--json /tmp/bench.json".
+BENCH_ARGS ?=
+# The interpreter of another llama-cpp-python build, for bench-build (bench/README.md).
+OTHER_PYTHON ?=
+
+# Benchmarks run as modules of the `bench` package (they share bench/measure.py), from here.
 .PHONY: bench
-bench: install ## mesh overhead vs a raw aiokafka ping-pong on the same broker
-	$(UV) run python bench/mesh_overhead.py
+bench: install ## mesh overhead vs a raw aiokafka ping-pong; the mesh as `slmesh dev` runs it
+	$(UV) run python -m bench.mesh_overhead $(BENCH_ARGS)
+
+.PHONY: bench-guard
+bench-guard: install ## CI guard: quick bench; fails only if single-call mesh/raw p50 > 3x
+	$(UV) run python -m bench.mesh_overhead --quick --max-ratio 3 $(BENCH_ARGS)
+
+.PHONY: bench-idle
+bench-idle: install ## idle mesh's CPU per process; first request after 60 s of quiet
+	$(UV) run python -m bench.idle_cost $(BENCH_ARGS)
 
 .PHONY: bench-chain
 bench-chain: install ## end-to-end vs model time; micromodel tokens/s vs bare llama-cpp-python
-	$(UV) run python bench/chain_efficiency.py
+	$(UV) run python -m bench.chain_efficiency $(BENCH_ARGS)
+
+.PHONY: bench-build
+bench-build: other-python install ## tokens/s of this llama-cpp-python build vs OTHER_PYTHON's build
+	$(UV) run python -m bench.inference_build --other-python "$(OTHER_PYTHON)" $(BENCH_ARGS)
+
+# Before `install`, so that a usage error costs nothing.
+.PHONY: other-python
+other-python:
+	@test -n "$(OTHER_PYTHON)" || { echo "usage: make bench-build OTHER_PYTHON=/path/to/python (bench/README.md: how to make a native build)" >&2; exit 2; }
 
 .PHONY: clean
 clean: ## remove the virtualenv, caches and dev-stack logs

@@ -11,7 +11,7 @@
    mesh up). Target: >= 0.95x. The bare speed on a quiet machine (mesh
    stopped) is printed too: the difference is what an idle mesh costs a model.
 
-Run: `uv run python bench/chain_efficiency.py [--requests N]`.
+Run: `uv run python -m bench.chain_efficiency [--requests N]` (`make bench-chain`).
 """
 
 from __future__ import annotations

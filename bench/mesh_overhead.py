@@ -1,6 +1,12 @@
 """Mesh overhead: requests through the mesh vs a raw aiokafka ping-pong with the same hops.
 
-DESIGN.md §6: measured against a baseline in the same run, as a ratio.
+Measured against a baseline in the same run, as a ratio.
+
+The mesh runs as `slmesh dev` runs it: every default micromodel (vat-rates, summarizer,
+classifier, extractor), one replica each, one orchestrator, the default environment
+(planner "slm" with its local model, composer "model"). The measured requests are the
+ones the deterministic vat-rates micromodel answers, so the figures are the mesh's own
+cost on a request that needs no model, with every other service up and idle beside it.
 
 Mesh path (4 produce/consume hops, orchestrator and vat-rates as their own processes):
 
@@ -21,9 +27,14 @@ Both sets of processes are up for the whole run and the mesh and raw requests al
 one by one, so both see the same idle consumers polling the same broker, and the same
 load from anything else on the machine.
 
-    uv run python bench/mesh_overhead.py [--quick] [--requests N] [--json PATH]
+    uv run python -m bench.mesh_overhead [--quick] [--requests N] [--json PATH]
+                                         [--max-ratio X] [--fail-on-miss]
 
-The same file is the relay program: `mesh_overhead.py relay front|echo ...`.
+`--max-ratio X` makes it a guard: exit status 3 when the single call's mesh/raw p50
+exceeds X (a ratio of one run, so a slower or busier machine does not trip it), and
+again when measured a second time with the same stack (see `confirm_single`).
+
+The same module is the relay program: `python -m bench.mesh_overhead relay front|echo ...`.
 """
 
 from __future__ import annotations
@@ -34,22 +45,29 @@ import contextlib
 import json
 import math
 import os
-import platform
 import shutil
-import signal
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Coroutine, Iterator
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import asdict, dataclass, field
-from importlib import metadata
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from bench.measure import (
+    CpuMeter,
+    ServiceLog,
+    machine_context,
+    percentile,
+    process_ids,
+    service_kind,
+    stack_rows,
+    until_signal,
+)
 from slmesh.runtime.broker import (
     admin_kwargs,
     consumer_options,
@@ -58,7 +76,7 @@ from slmesh.runtime.broker import (
     profile_for,
 )
 from slmesh.runtime.client import MeshClient, follow_from_end
-from slmesh.runtime.devstack import DEFAULT_MICROMODELS, DevStack, DevStackConfig
+from slmesh.runtime.devstack import DevStack, DevStackConfig
 from slmesh.runtime.embedded_broker import free_port
 from slmesh.runtime.lifecycle import Lifecycle
 from slmesh.runtime.processes import ServiceProcess
@@ -73,6 +91,11 @@ FANOUT_CALLS = 27
 TARGET_RATIO = 1.5  # mesh p50 / raw p50
 TARGET_FANOUT_ADDED_MS = 30.0  # mesh fan-out p50 - mesh single p50
 
+# Exit status of a run whose single-call mesh/raw p50 exceeds `--max-ratio`: distinct from
+# a crash (1), so CI's log says which it was.
+GUARD_EXIT = 3
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
 HEADERS = [("content-type", CONTENT_TYPE.encode())]  # as the mesh sends
 REQUEST_TIMEOUT_S = 10.0
 # Past this many failed requests on one side the run stops: its figures would mean nothing,
@@ -82,20 +105,6 @@ WARMUP_TIMEOUT_S = 60.0
 
 KINDS = ("single", "fanout")
 SIDES = ("mesh", "raw")
-
-
-# --- statistics ------------------------------------------------------------------------
-
-
-def percentile(values: list[float], q: float) -> float:
-    """Linear-interpolated percentile (q in 0..100), as numpy's default."""
-    if not values:
-        return math.nan
-    ordered = sorted(values)
-    pos = (len(ordered) - 1) * q / 100
-    lo = math.floor(pos)
-    hi = min(lo + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
 
 
 @dataclass
@@ -123,72 +132,6 @@ class Throughput:
     @property
     def per_s(self) -> float:
         return self.requests / self.seconds if self.seconds > 0 else math.nan
-
-
-# --- CPU accounting from /proc -----------------------------------------------------------
-
-_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-
-
-def cpu_seconds(pid: int) -> float | None:
-    """User + system CPU seconds of a process (all its threads), or None if unreadable."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = stat.rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / _TICKS
-
-
-def machine_seconds() -> tuple[float, float] | None:
-    """(busy, steal) CPU seconds of the whole machine since boot, from /proc/stat."""
-    try:
-        first = Path("/proc/stat").read_text().split("\n", 1)[0].split()
-    except OSError:
-        return None
-    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(v) for v in first[1:9])
-    return (user + nice + system + irq + softirq) / _TICKS, steal / _TICKS
-
-
-class CpuMeter:
-    """CPU seconds each named process, and the whole machine, spent between start and stop."""
-
-    def __init__(self, pids: dict[str, int]) -> None:
-        self.pids = pids
-        self._t0: dict[str, float] = {}
-        self._machine0: tuple[float, float] | None = None
-        self._wall0 = 0.0
-        self.used: dict[str, float] = {}
-        self.wall = 0.0
-        # CPU seconds of processes not in `pids` (other work on the machine), and steal.
-        self.others = math.nan
-        self.steal = math.nan
-
-    def start(self) -> None:
-        self._wall0 = time.perf_counter()
-        self._t0 = {n: c for n, p in self.pids.items() if (c := cpu_seconds(p)) is not None}
-        self._machine0 = machine_seconds()
-
-    def stop(self) -> None:
-        self.wall = time.perf_counter() - self._wall0
-        self.used = {}
-        for name, pid in self.pids.items():
-            now = cpu_seconds(pid)
-            if now is not None and name in self._t0:
-                self.used[name] = now - self._t0[name]
-        machine = machine_seconds()
-        if machine is not None and self._machine0 is not None:
-            busy = machine[0] - self._machine0[0]
-            self.others = max(busy - sum(self.used.values()), 0.0)
-            self.steal = machine[1] - self._machine0[1]
-
-    @contextlib.contextmanager
-    def measuring(self) -> Iterator[CpuMeter]:
-        self.start()
-        try:
-            yield self
-        finally:
-            self.stop()
 
 
 # --- the raw relays (run as separate processes) ------------------------------------------
@@ -412,14 +355,49 @@ class RawClient(Lifecycle):
 Ask = Callable[[float], Awaitable[None]]
 
 
-def mesh_ask(client: MeshClient, text: str, calls: int, seen: list[int] | None = None) -> Ask:
+def mesh_ask(
+    client: MeshClient,
+    text: str,
+    calls: int,
+    seen: list[int] | None = None,
+    answers: list[RequestCompleted] | None = None,
+) -> Ask:
     async def ask(timeout_s: float) -> None:
         response = await client.ask(text, timeout_s=timeout_s)
         check_response(response, calls)
         if seen is not None:
             seen.append(len(encode(response)))
+        if answers is not None:
+            answers.append(response)
 
     return ask
+
+
+def how_answered(response: RequestCompleted) -> str:
+    """Planner, composer and model work of a response: whether a model was on the path."""
+    data = response.data
+    models = [
+        f"{role} model {work.model} {work.tokens.prompt}+{work.tokens.completion} tokens "
+        f"{work.latency_ms:.0f} ms"
+        for role, work in (("planner", data.planning), ("composer", data.composing))
+        if work is not None
+    ]
+    called = sorted({c.micromodel for c in data.calls or []})
+    return (
+        f"planner {data.planner!r}, composer {data.composer!r}, calls to {', '.join(called)}; "
+        + ("; ".join(models) if models else "no model work")
+    )
+
+
+def orchestrator_config() -> str:
+    """The orchestrator's planner, composer and model, from the environment it inherits.
+
+    (Imported here, not at the top: the relay processes run this module too.)
+    """
+    from slmesh.orchestrator.settings import OrchestratorSettings
+
+    cfg = OrchestratorSettings()
+    return f"planner {cfg.planner!r}, composer {cfg.composer!r}, model {cfg.model.source}"
 
 
 def check_response(response: RequestCompleted, calls: int) -> None:
@@ -545,6 +523,8 @@ class Plan:
     tp_fanout: int
     idle_s: float
     raw_commit: bool
+    # `--max-ratio`: a single-call ratio above it is measured a second time.
+    confirm_above: float | None = None
 
 
 @dataclass
@@ -552,28 +532,22 @@ class Results:
     context: dict[str, Any] = field(default_factory=dict)
     sizes: dict[str, Sizes] = field(default_factory=dict)
     latency: dict[tuple[str, str], Latencies] = field(default_factory=dict)
+    # The single call measured again, when the first ratio crossed `--max-ratio`.
+    confirm: dict[tuple[str, str], Latencies] = field(default_factory=dict)
     throughput: dict[tuple[str, str], Throughput] = field(default_factory=dict)
-    # (side, kind) -> process -> CPU ms per request, measured during the throughput runs
+    # (side, kind) -> process -> CPU ms per request, measured during that side's throughput
+    # runs, for every process; `on_path` says which of them carried the requests.
     cpu_per_request: dict[tuple[str, str], dict[str, float]] = field(default_factory=dict)
     idle_cpu_pct: dict[str, float] = field(default_factory=dict)
+    # The stack as `slmesh dev` lists it, the orchestrator's configuration, and how the
+    # mesh answered each kind (planner, composer, model work), from a warm-up response.
+    services: list[str] = field(default_factory=list)
+    orchestrator: str = ""
+    answered: dict[str, str] = field(default_factory=dict)
     # Average CPU (% of one core) of everything else on the machine while measuring.
     others_cpu_pct: float = math.nan
     steal_pct: float = math.nan
     seconds: float = 0.0
-
-
-class ServiceLog:
-    """Every line the services write goes to one file in the work directory."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._file: IO[str] = path.open("a", encoding="utf-8")
-
-    def __call__(self, name: str, line: str) -> None:
-        self._file.write(f"{name}| {line}\n")
-
-    def close(self) -> None:
-        self._file.close()
 
 
 def add_relay(
@@ -582,7 +556,8 @@ def add_relay(
     """A raw relay process in the stack's group: started with the mesh's services, stopped too."""
     argv = [
         sys.executable,
-        str(Path(__file__).resolve()),
+        "-m",
+        "bench.mesh_overhead",
         "relay",
         role,
         "--bootstrap",
@@ -594,8 +569,15 @@ def add_relay(
     ]
     if commit:
         argv.append("--commit")
+    # The relay imports this module as `bench.mesh_overhead`, from whatever directory
+    # the benchmark was started in: the repository's root goes on its path.
+    path = os.pathsep.join(p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH")) if p)
     service = ServiceProcess(
-        f"raw-relay-{role}", argv, {}, sink=stack.config.sink, ready_pattern=READY_MARKER
+        f"raw-relay-{role}",
+        argv,
+        {"PYTHONPATH": path},
+        sink=stack.config.sink,
+        ready_pattern=READY_MARKER,
     )
     return stack.services.add(service)
 
@@ -610,19 +592,17 @@ async def bench(plan: Plan, results: Results, workdir: Path) -> None:
     # The port is chosen here so the relays can be registered before the stack starts
     # and join their groups alongside the mesh's services (joining takes seconds).
     port = free_port()
-    # Only the services on the measured path: other micromodels' idle polling
-    # would load the shared broker and CPU for both sides.
-    stack = DevStack(
-        DevStackConfig(
-            micromodels={"vat-rates": DEFAULT_MICROMODELS["vat-rates"]},
-            broker_port=port,
-            own_redis=True,
-            workdir=workdir,
-            sink=log,
-        )
-    )
+    # The services, replicas and environment of `slmesh dev` (DevStackConfig's defaults):
+    # the mesh as a developer runs it, idle micromodels and the orchestrator's model
+    # included. Only where it runs differs: a free port, and a Redis of its own, so
+    # Redis's CPU is counted and nobody else's keys are in it.
+    stack = DevStack(DevStackConfig(broker_port=port, own_redis=True, workdir=workdir, sink=log))
+    services = ", ".join(stack.config.micromodels)
     try:
-        _step("starting Tansu, Redis, orchestrator, vat-rates and the raw relays ...")
+        _step(
+            f"starting the mesh as `slmesh dev` does (Tansu, Redis, orchestrator, {services}) "
+            "and the raw relays ..."
+        )
         t0 = time.perf_counter()
         planned = MeshSettings(bootstrap_servers=f"127.0.0.1:{port}")
         topics = RawTopics.fresh()
@@ -640,7 +620,11 @@ async def bench(plan: Plan, results: Results, workdir: Path) -> None:
             f"raw topics {topics.requests.removesuffix('.t1')}.t1-t4"
         )
         results.context.update(await stack_context(stack, settings))
-        pids = process_ids(stack)
+        results.services = stack_rows(stack)
+        results.orchestrator = orchestrator_config()
+        for row in results.services:
+            _step(row)
+        pids = process_ids(stack, client="bench clients")
 
         async with (
             MeshClient(settings, source="/slmesh/bench") as mesh,
@@ -670,9 +654,13 @@ async def measure(
 
     _step(f"warming up the mesh ({plan.warmup} requests of each kind) ...")
     for kind in KINDS:
-        ask = mesh_ask(mesh, texts[kind], calls[kind], response_sizes[kind])
+        answers: list[RequestCompleted] = []
+        ask = mesh_ask(mesh, texts[kind], calls[kind], response_sizes[kind], answers)
         await warm_up(ask, plan.warmup, f"mesh {kind}")
         asks["mesh", kind] = mesh_ask(mesh, texts[kind], calls[kind])
+        # The last warm-up answer: the first ones pay for cold caches and models.
+        results.answered[kind] = how_answered(answers[-1])
+        _step(f"{kind}: {results.answered[kind]}")
 
     # The raw events are padded to the sizes the mesh's own events just had.
     task_sizes = await sample_sizes(settings, settings.task_topic("vat-rates"))
@@ -692,14 +680,42 @@ async def measure(
     meter = CpuMeter(pids)
     with meter.measuring():
         await asyncio.sleep(plan.idle_s)
-    results.idle_cpu_pct = {n: 100 * s / meter.wall for n, s in meter.used.items()}
+    results.idle_cpu_pct = meter.percent()
 
     whole = CpuMeter(pids)
     with whole.measuring():
         await measure_latency(plan, results, asks, on_failure)
         await measure_throughput(plan, results, asks, meter, on_failure)
+        if plan.confirm_above is not None and single_ratio(results.latency) > plan.confirm_above:
+            await confirm_single(plan, results, asks, on_failure)
     results.others_cpu_pct = 100 * whole.others / whole.wall
     results.steal_pct = 100 * whole.steal / whole.wall
+
+
+def single_ratio(latency: dict[tuple[str, str], Latencies]) -> float:
+    mesh, raw = latency["mesh", "single"].p50, latency["raw", "single"].p50
+    return mesh / raw if raw > 0 else math.nan
+
+
+async def confirm_single(
+    plan: Plan, results: Results, asks: dict[tuple[str, str], Ask], on_failure: OnFailure
+) -> None:
+    """The single-call latency once more, when the first measurement crossed the guard.
+
+    On two cores a burst of other work slows the mesh (more processes, more CPU per
+    request) more than the raw relays, and can carry one measurement's ratio past the
+    guard; a regression of the mesh reproduces, a burst seldom lasts both.
+    """
+    _step(
+        f"single-call mesh/raw p50 {single_ratio(results.latency):.2f}x > "
+        f"{plan.confirm_above:g}x: measuring it again ({plan.single} per side) to tell a "
+        "regression from a busy moment ..."
+    )
+    for side in SIDES:
+        results.confirm[side, "single"] = Latencies()
+    for i in range(plan.single):
+        for side in SIDES if i % 2 == 0 else SIDES[::-1]:
+            await sequential(asks[side, "single"], 1, results.confirm[side, "single"], on_failure)
 
 
 async def measure_latency(
@@ -746,33 +762,26 @@ async def measure_throughput(
         for side in SIDES:
             tp = results.throughput[side, kind]
             done = max(tp.requests - tp.errors, 1)
-            # Only the processes on this side's path; their idle polling included, since
-            # it goes on while requests are in flight too.
+            # Idle polling included, since it goes on while requests are in flight too.
             results.cpu_per_request[side, kind] = {
-                n: 1000 * used / done for n, used in cpu[side].items() if on_path(side, n)
+                n: 1000 * used / done for n, used in cpu[side].items()
             }
+
+
+# Services that carry the mesh side's requests; the other micromodels idle beside them.
+MESH_PATH = ("orchestrator", "vat-rates", "redis")
 
 
 def on_path(side: str, process: str) -> bool:
     """Whether a process of `process_ids` carries this side's requests."""
-    if process.startswith("raw-relay"):
+    kind = service_kind(process)
+    if kind.startswith("raw-relay"):
         return side == "raw"
-    if process in ("orchestrator", "vat-rates", "redis"):
+    if kind in MESH_PATH:
         return side == "mesh"
-    return True  # the broker and the benchmark's clients serve both
-
-
-def process_ids(stack: DevStack) -> dict[str, int]:
-    pids: dict[str, int] = {}
-    if stack.broker is not None and stack.broker.pid is not None:
-        pids["tansu"] = stack.broker.pid
-    if stack.redis is not None and stack.redis.pid is not None:
-        pids["redis"] = stack.redis.pid
-    for service in stack.services:
-        if service.pid is not None:
-            pids[service.name.removesuffix("-1")] = service.pid
-    pids["bench clients"] = os.getpid()
-    return pids
+    # The broker and the benchmark's clients serve both sides; an idle micromodel is on
+    # neither path, though its polling loads both.
+    return kind in ("tansu", "bench clients")
 
 
 async def stack_context(stack: DevStack, settings: MeshSettings) -> dict[str, Any]:
@@ -797,33 +806,6 @@ async def stack_context(stack: DevStack, settings: MeshSettings) -> dict[str, An
     }
 
 
-def machine_context() -> dict[str, Any]:
-    cpu = platform.processor() or platform.machine()
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-
-    def version(dist: str) -> str:
-        try:
-            return metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            return "?"
-
-    return {
-        "cores": os.cpu_count(),
-        "usable_cores": usable,
-        "cpu": cpu,
-        "load_before": os.getloadavg()[0] if hasattr(os, "getloadavg") else math.nan,
-        "python": platform.python_version(),
-        "aiokafka": version("aiokafka"),
-        "faststream": version("faststream"),
-        "redis-py": version("redis"),
-    }
-
-
 # --- report -------------------------------------------------------------------------------
 
 
@@ -841,7 +823,7 @@ def report(plan: Plan, results: Results) -> list[str]:
     w = out.append
 
     w("")
-    w("slmesh mesh overhead (DESIGN.md §6): mesh vs raw aiokafka ping-pong, same broker, same run")
+    w("slmesh mesh overhead: mesh vs raw aiokafka ping-pong, same broker, same run")
     w(
         f"machine: {ctx['cores']} cores ({ctx['usable_cores']} usable), {ctx['cpu']}; "
         f"load avg before {ctx['load_before']:.2f}; Python {ctx['python']}"
@@ -855,7 +837,16 @@ def report(plan: Plan, results: Results) -> list[str]:
         f"producer {ctx['producer']}, consumer {ctx['consumer']}"
     )
     w(
-        "hops:    4 produce/consume hops each; mesh = orchestrator + vat-rates processes, "
+        "mesh:    as `slmesh dev` runs it (DevStackConfig defaults; own Redis, free port): "
+        + ", ".join(r.split()[0] for r in results.services if not r.startswith("raw-relay"))
+    )
+    w(f"         orchestrator: {results.orchestrator}")
+    for kind in KINDS:
+        if kind in results.answered:
+            w(f"         {label[kind]} answered with {results.answered[kind]}")
+    w(
+        "hops:    4 produce/consume hops each; mesh = orchestrator + vat-rates processes "
+        "(the other micromodels idle beside them), "
         f"raw = front + echo relay processes; {ctx['partitions']} partitions per topic"
     )
     raw_commit = (
@@ -905,6 +896,12 @@ def report(plan: Plan, results: Results) -> list[str]:
         f"  fan-out per extra call (p50): mesh {m_added / (FANOUT_CALLS - 1):.2f} ms, "
         f"raw {r_added / (FANOUT_CALLS - 1):.2f} ms"
     )
+    if results.confirm:
+        m, r = results.confirm["mesh", "single"], results.confirm["raw", "single"]
+        w(
+            f"  single call, measured again (the first crossed --max-ratio): n {len(m.ms)}, "
+            f"mesh p50 {m.p50:.1f}, raw p50 {r.p50:.1f}, ratio {single_ratio(results.confirm):.2f}x"
+        )
 
     w("")
     w(f"Throughput, {plan.in_flight} requests in flight (no target; for scale)")
@@ -923,32 +920,46 @@ def report(plan: Plan, results: Results) -> list[str]:
         )
 
     order = ["tansu", "redis", "orchestrator", "vat-rates", "raw-relay-front", "raw-relay-echo"]
-    names = sorted(results.idle_cpu_pct, key=lambda n: order.index(n) if n in order else 99)
+    names = sorted(
+        results.idle_cpu_pct,
+        key=lambda n: (order.index(service_kind(n)) if service_kind(n) in order else 99, n),
+    )
     if names:
         w("")
         w(
-            "CPU ms per request during the throughput runs, processes on each side's path "
-            "(idle polling included; Tansu also serves the other side's idle consumers)"
+            "CPU ms per request during the throughput runs, every process (idle polling "
+            "included); (in brackets) = not on that side's path"
         )
-        cw = max(len(n) for n in names) + 2
-        w("  " + f"{'':<16}" + "".join(f"{n:>{cw}}" for n in names) + f"{'total':>{cw}}")
-        for side in SIDES:
-            for kind in KINDS:
-                row = results.cpu_per_request.get((side, kind), {})
-                w(
-                    f"  {side + ' ' + kind:<16}"
-                    + "".join(f"{row[n]:>{cw}.2f}" if n in row else f"{'-':>{cw}}" for n in names)
-                    + f"{sum(row.values()):>{cw}.2f}"
-                )
+        rows = [(side, kind) for side in SIDES for kind in KINDS]
+        heads = [f"{side} {'fan-out' if kind == 'fanout' else kind}" for side, kind in rows]
+        nw = max(len(n) for n in [*names, "total on path"]) + 2
+        w(f"  {'':<{nw}}" + "".join(f"{h:>14}" for h in heads) + f"{'idle % core':>14}")
         idle = results.idle_cpu_pct
+        for n in names:
+            cells = []
+            for side, kind in rows:
+                used = results.cpu_per_request.get((side, kind), {}).get(n)
+                cell = "-" if used is None else f"{used:.2f}"
+                cells.append(cell if on_path(side, n) or used is None else f"({cell})")
+            w(
+                f"  {n:<{nw}}"
+                + "".join(f"{c:>14}" for c in cells)
+                + f"{idle.get(n, math.nan):>14.1f}"
+            )
+        totals = [
+            sum(v for n, v in results.cpu_per_request.get(row, {}).items() if on_path(row[0], n))
+            for row in rows
+        ]
         w(
-            f"  {'idle CPU %':<16}"
-            + "".join(f"{idle.get(n, math.nan):>{cw}.1f}" for n in names)
-            + f"{sum(idle.values()):>{cw}.1f}"
+            f"  {'total on path':<{nw}}"
+            + "".join(f"{t:>14.2f}" for t in totals)
+            + f"{sum(idle.values()):>14.1f}"
         )
         w(
-            "  (idle = everything up, nothing in flight: consumers polling with "
-            f"fetch_max_wait_ms={ctx['consumer'].get('fetch_max_wait_ms')})"
+            "  (idle = everything up, nothing in flight, for "
+            f"{plan.idle_s:g} s: consumers polling with "
+            f"fetch_max_wait_ms={ctx['consumer'].get('fetch_max_wait_ms')}; "
+            "`make bench-idle` measures idleness longer)"
         )
 
     w("")
@@ -986,6 +997,7 @@ def to_json(plan: Plan, results: Results, missed: list[str]) -> dict[str, Any]:
         "context": results.context,
         "sizes": {k: asdict(v) for k, v in results.sizes.items()},
         "latency": {f"{s}.{k}": lat(v) for (s, k), v in results.latency.items()},
+        "latency_again": {f"{s}.{k}": lat(v) for (s, k), v in results.confirm.items()},
         "throughput": {
             f"{s}.{k}": {
                 "requests": v.requests,
@@ -997,7 +1009,17 @@ def to_json(plan: Plan, results: Results, missed: list[str]) -> dict[str, Any]:
             }
             for (s, k), v in results.throughput.items()
         },
-        "cpu_ms_per_request": {f"{s}.{k}": v for (s, k), v in results.cpu_per_request.items()},
+        "cpu_ms_per_request": {
+            f"{s}.{k}": {n: ms for n, ms in v.items() if on_path(s, n)}
+            for (s, k), v in results.cpu_per_request.items()
+        },
+        "cpu_ms_per_request_off_path": {
+            f"{s}.{k}": {n: ms for n, ms in v.items() if not on_path(s, n)}
+            for (s, k), v in results.cpu_per_request.items()
+        },
+        "services": results.services,
+        "orchestrator": results.orchestrator,
+        "answered": results.answered,
         "idle_cpu_pct": results.idle_cpu_pct,
         "others_cpu_pct": results.others_cpu_pct,
         "steal_pct": results.steal_pct,
@@ -1014,7 +1036,9 @@ def parse_plan(argv: list[str]) -> tuple[Plan, argparse.Namespace]:
         description="Mesh overhead: orchestrator -> vat-rates -> response vs raw aiokafka "
         "ping-pong with the same hops, same broker, same run.",
     )
-    parser.add_argument("--quick", action="store_true", help="fewer requests (< 1 minute)")
+    parser.add_argument(
+        "--quick", action="store_true", help="fewer requests (about a minute after start-up)"
+    )
     parser.add_argument(
         "--requests", type=int, help="sequential single-call requests per side (default 200)"
     )
@@ -1035,18 +1059,27 @@ def parse_plan(argv: list[str]) -> tuple[Plan, argparse.Namespace]:
     parser.add_argument(
         "--fail-on-miss", action="store_true", help="exit 1 when a target is missed"
     )
+    parser.add_argument(
+        "--max-ratio",
+        type=float,
+        metavar="X",
+        help=f"guard: exit {GUARD_EXIT} when the single call's mesh/raw p50 exceeds X "
+        "(CI uses 3: a gross regression, not the target)",
+    )
     args = parser.parse_args(argv)
     quick = args.quick
-    single = args.requests or (60 if quick else 200)
+    # Quick mode keeps more single calls than fan-outs: the guard's ratio is the single's.
+    single = args.requests or (100 if quick else 200)
     plan = Plan(
         single=single,
-        fanout=args.fanout_requests or max(single // 2, 1),
+        fanout=args.fanout_requests or (30 if quick else max(single // 2, 1)),
         warmup=args.warmup if args.warmup is not None else (10 if quick else 20),
         in_flight=args.in_flight,
         tp_single=args.throughput_requests or (96 if quick else 320),
         tp_fanout=args.throughput_fanout or (32 if quick else 64),
         idle_s=1.5 if quick else 3.0,
         raw_commit=args.raw_commit,
+        confirm_above=args.max_ratio,
     )
     return plan, args
 
@@ -1061,7 +1094,7 @@ def main(argv: list[str]) -> int:
     print(f"slmesh mesh overhead benchmark; logs in {workdir}", flush=True)
     keep = args.keep_workdir
     try:
-        asyncio.run(_run_until_signal(plan, results, workdir))
+        asyncio.run(until_signal(bench(plan, results, workdir)))
     except KeyboardInterrupt:
         print("\ninterrupted; everything started has been stopped", file=sys.stderr)
         return 130
@@ -1075,22 +1108,32 @@ def main(argv: list[str]) -> int:
     missed = report(plan, results)
     if args.json is not None:
         args.json.write_text(json.dumps(to_json(plan, results, missed), indent=2) + "\n")
+    if args.max_ratio is not None and not guard(results, args.max_ratio):
+        return GUARD_EXIT
     return 1 if missed and args.fail_on_miss else 0
 
 
-async def _run_until_signal(plan: Plan, results: Results, workdir: Path) -> None:
-    """Run the benchmark; SIGTERM cancels it like Ctrl-C does, so cleanup always runs."""
-    task = asyncio.current_task()
-    loop = asyncio.get_running_loop()
-    assert task is not None
-    with contextlib.suppress(NotImplementedError):
-        loop.add_signal_handler(signal.SIGTERM, task.cancel)
-    try:
-        await bench(plan, results, workdir)
-    except asyncio.CancelledError:
-        if task.cancelling():
-            raise KeyboardInterrupt from None
-        raise
+def guard(results: Results, max_ratio: float) -> bool:
+    """Whether the single call's mesh/raw p50 is within `max_ratio`; says so either way.
+
+    A ratio of one run, both sides alternating request by request, so a slow or
+    busy CI machine moves both and does not trip it; only the mesh getting
+    several times slower than the same hops without it does. A first ratio over
+    the limit was measured again (`confirm_single`): both must exceed it.
+    """
+    ratios = [single_ratio(results.latency)]
+    if results.confirm:
+        ratios.append(single_ratio(results.confirm))
+    ok = any(r <= max_ratio for r in ratios)  # NaN (no raw figure) is never within
+    mesh, raw = results.latency["mesh", "single"].p50, results.latency["raw", "single"].p50
+    again = f", measured again {ratios[1]:.2f}x" if len(ratios) > 1 else ""
+    print(
+        f"guard: single-call mesh/raw p50 {mesh:.1f}/{raw:.1f} ms = {ratios[0]:.2f}x{again}, "
+        f"limit {max_ratio:g}x: "
+        + ("ok" if ok else f"FAILED (exit {GUARD_EXIT}): the mesh's overhead grew grossly"),
+        flush=True,
+    )
+    return ok
 
 
 if __name__ == "__main__":

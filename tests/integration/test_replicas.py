@@ -44,7 +44,10 @@ async def test_two_replicas_answer_concurrent_requests_exactly_once(
         names = rng.sample(sorted(COUNTRIES), rng.randint(1, 3))
         requests.append(new_request(mesh, f"VAT rates in {' and '.join(names)}"))
     # Requests no rule can plan, answered at once by the replica that took them.
-    unplannable = [new_request(mesh, f"Tell me a joke, #{i}") for i in range(20)]
+    # Planning runs inside a request's deadline: theirs covers the model's queue.
+    unplannable = [
+        new_request(mesh, f"Tell me a joke, #{i}", timeout_ms=120_000) for i in range(20)
+    ]
     futures = await asyncio.gather(*(mesh.submit(r) for r in [*requests, *unplannable]))
     # 20 of them are routed by the planner model, one at a time per replica, on a
     # shared 2-core machine: this test is about exactly-once, so a generous budget.

@@ -43,9 +43,9 @@ class BrokerProfile:
     idle_fetch_wait_ms: int | None = None
     # The idle wait of consumers whose first record is never in a hurry.
     slow_idle_fetch_wait_ms: int | None = None
-    # Quiet for this long, a consumer goes back to the idle wait: longer than
-    # a model's call takes, so a request's replies come to a fast consumer.
-    idle_after_s: float = 10.0
+    # Quiet for this long (and holding for nothing), a consumer goes back to
+    # the idle wait.
+    idle_after_s: float = 2.0
 
 
 PROFILES: dict[str, BrokerProfile] = {

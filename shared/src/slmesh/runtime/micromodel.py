@@ -259,12 +259,16 @@ class TaskRunner(Generic[In, Out]):
     async def _reply(
         self, task: TaskRequested, reply: TaskCompleted | TaskFailed, *, keep: bool
     ) -> None:
-        """Publish a reply, kept first (when `keep`): if publishing fails, the record's
+        """Publish a reply and keep it (when `keep`): if publishing fails, the record's
         next attempt sends the kept reply instead of running the task again."""
         body = encode(reply)
+        publish = publish_bytes(self.broker, task.data.reply_topic, body, key=task.requestid)
         if keep and self.replies is not None:
-            await self.replies.put(task.data.task_id, body)
-        await publish_bytes(self.broker, task.data.reply_topic, body, key=task.requestid)
+            # Side by side: the next attempt comes after a backoff, by which time
+            # the reply is kept (a failed keep is only logged).
+            await asyncio.gather(self.replies.put(task.data.task_id, body), publish)
+        else:
+            await publish
 
     async def _run_bounded(self, task: TaskRequested) -> tuple[Out, Usage | None]:
         limit_s = self.settings.max_run_ms / 1000
@@ -443,7 +447,14 @@ def create_app(
 ) -> FastStream:
     """The micromodel as a FastStream app: one subscriber on its task topic."""
     settings = settings or MicromodelSettings()
-    replies = StoredReplies.from_url(settings.redis_url.get_secret_value())
+    # Replies are kept so that a redelivered task never runs its model again. A
+    # deterministic handler is cheaper to run again than a reply to look up:
+    # two Redis round trips on every task's path, for nothing.
+    replies = (
+        StoredReplies.from_url(settings.redis_url.get_secret_value())
+        if micromodel.uses_model
+        else None
+    )
     runner, consumption = build_runner(micromodel, settings, model, replies)
     broker = runner.broker
     topic = settings.task_topic(micromodel.name)
@@ -470,7 +481,7 @@ def create_app(
         runner.topics.add(*topics)
         await ensure_registry_topic(settings)
 
-    watch = DependencyWatch(settings, redis=True)
+    watch = DependencyWatch(settings, redis=replies is not None)
 
     async def announce() -> None:
         # In the registry only once its consumer is up: an orchestrator may
@@ -491,7 +502,12 @@ def create_app(
         logger=faststream_logger,
         on_startup=[prepare],
         after_startup=[announce],
-        on_shutdown=[watch.stop, announcer.stop, consumption.drain, replies.close],
+        on_shutdown=[
+            watch.stop,
+            announcer.stop,
+            consumption.drain,
+            *([replies.close] if replies is not None else []),
+        ],
         after_shutdown=[runner.worker.shutdown],
     )
 

@@ -16,7 +16,7 @@ import contextlib
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 import jsonschema
@@ -37,6 +37,8 @@ logger = logging.getLogger(__name__)
 
 MISSED_HEARTBEATS = 3
 READER_WAIT_MS = 500
+# Two answered fetches this far apart: the broker was away in between.
+BLIND_GAP_MS = 3000
 # What a micromodel without a model announces as its model.
 DETERMINISTIC = "deterministic"
 
@@ -142,6 +144,8 @@ class Catalogue(Lifecycle):
         self._static = {name: Tool(name=name, description="(configured)") for name in static}
         self._consumer: Any = None
         self._reader: asyncio.Task[None] | None = None
+        # The last answered fetch seen (ms), to tell an outage from the reader's waits.
+        self._polled_ms: int | None = None
 
     async def start(self) -> None:
         """Read the registry up to its current end, then keep following it."""
@@ -166,6 +170,8 @@ class Catalogue(Lifecycle):
             for records in batches.values():
                 for record in records:
                     self._apply(record.value)
+            # Keeps the last answered fetch current, so that only a real gap is one.
+            self._known_until()
 
     def _apply(self, value: bytes | None) -> None:
         if value is None:
@@ -197,8 +203,38 @@ class Catalogue(Lifecycle):
         if self._consumer is not None:
             await self._consumer.stop()
 
-    def live(self) -> dict[str, Tool]:
+    def _known_until(self) -> datetime:
+        """Up to when the registry has been read: a replica's silence counts only until then.
+
+        While the broker is away no heartbeat can arrive, and every replica
+        would look gone the moment it is back. So replicas are judged as of
+        the last fetch the broker answered, and a gap between two answered
+        fetches (the outage) is not counted as their silence: their last
+        word is moved forward by it, once, when the gap is first seen.
+        """
         now = datetime.now(UTC)
+        if self._consumer is None:
+            return now
+        polled_ms = self._consumer.last_poll_timestamp(
+            TopicPartition(self.settings.registry_topic, 0)
+        )
+        if polled_ms is None:
+            return now
+        if self._polled_ms is not None and polled_ms - self._polled_ms > BLIND_GAP_MS:
+            blind = timedelta(milliseconds=polled_ms - self._polled_ms - READER_WAIT_MS)
+            logger.info("registry unread for %.0f s: not counted as silence", blind.seconds)
+            for tool in self._tools.values():
+                tool.replicas = {
+                    r: (status, seen + blind, heartbeat)
+                    for r, (status, seen, heartbeat) in tool.replicas.items()
+                }
+        self._polled_ms = max(polled_ms, self._polled_ms or 0)
+        # The reader's own fetch wait is no silence of the replicas.
+        heard = datetime.fromtimestamp(polled_ms / 1000, UTC) + timedelta(seconds=1)
+        return min(now, heard)
+
+    def live(self) -> dict[str, Tool]:
+        now = self._known_until()
         tools = {n: t for n, t in self._tools.items() if t.live_replicas(now)}
         return {**self._static, **tools}
 
@@ -207,7 +243,7 @@ class Catalogue(Lifecycle):
 
     def get(self, name: str) -> Tool | None:
         tool = self._tools.get(name)
-        if tool is not None and tool.live_replicas(datetime.now(UTC)):
+        if tool is not None and tool.live_replicas(self._known_until()):
             return tool
         return self._static.get(name)
 

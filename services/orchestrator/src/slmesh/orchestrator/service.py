@@ -114,6 +114,9 @@ class Orchestrator:
         # Set when a request opens here: its deadline may be sooner than the sweeper's sleep.
         self._sweep_now = asyncio.Event()
         self._next_sweep_ms = 0.0
+        # Requests this replica dispatched and has not answered, with their
+        # deadlines: while there are any, replies are coming (see `awaits_replies`).
+        self._dispatched: dict[str, int] = {}
         self.source = settings.source(SERVICE)
         self.topics = TopicDirectory(settings, known=[settings.responses_topic])
 
@@ -209,6 +212,7 @@ class Orchestrator:
             return
         if deadline_ms < self._next_sweep_ms:
             self._sweep_now.set()
+        self._dispatched[rid] = deadline_ms
         await self._dispatch_all(rid, state, calls)
         if state["opening"]:
             # Written while the calls run; kept in Redis for whichever replica answers.
@@ -225,6 +229,16 @@ class Orchestrator:
         remaining_s = max(deadline_ms - _now_ms(), 0) / 1000
         async with asyncio.timeout(remaining_s):
             return await self.planner.plan(text, self.catalogue.live())
+
+    def awaits_replies(self) -> bool:
+        """Whether replies to this replica's calls are still to come (its consumers stay fast).
+
+        A request another replica answered is forgotten here at its deadline.
+        """
+        now = _now_ms()
+        for rid in [rid for rid, deadline in self._dispatched.items() if deadline <= now]:
+            del self._dispatched[rid]
+        return bool(self._dispatched)
 
     def _calls_model(self, plan: Plan) -> bool:
         """Whether a call of the plan goes to a micromodel that runs a model."""
@@ -597,6 +611,7 @@ class Orchestrator:
             causation_id=state["event_id"],
         )
         await self._respond(state["reply_topic"], response)
+        self._dispatched.pop(rid, None)
         if not await self.store.mark_done(rid):
             # Our lease ran out before we answered: another replica may answer too.
             logger.warning("request %s: answered after losing its lease", rid)
@@ -895,8 +910,9 @@ def create_app(
     orchestrator = Orchestrator(
         settings, broker, store, planner or RulesPlanner(), catalogue, composer
     )
-    # One pace for both: a request makes the replies consumer fast before its replies come.
-    pace = fetch_pace(settings)
+    # One pace for both: a request makes the replies consumer fast before its
+    # replies come, and keeps it fast while they are due (a model's call takes seconds).
+    pace = fetch_pace(settings, hold=orchestrator.awaits_replies)
     requests = ConcurrentConsumption(
         "requests",
         orchestrator.on_request,

@@ -86,6 +86,8 @@ class IdleResults:
     startup_s: float = math.nan
     warmup: Call | None = None
     idle_s: float = math.nan
+    settle_s: float = math.nan
+    settle_total_pct: float = math.nan
     idle_pct: dict[str, float] = field(default_factory=dict)
     # The rest of the quiet period, from the end of the idle window to the quiet call.
     later_s: float = math.nan
@@ -158,6 +160,16 @@ async def run(args: argparse.Namespace, results: IdleResults, workdir: Path) -> 
             )
             pids = process_ids(stack, client=CLIENT)
 
+            # Idle is what the mesh settles into once nothing is in flight: its
+            # consumers fetch fast for a moment after the last record (the
+            # profile's idle_after_s), then slowly. That moment is shown apart.
+            _step(f"settling for {args.settle_s:g} s after the last answer ...")
+            settling = CpuMeter(pids)
+            with settling.measuring():
+                await asyncio.sleep(args.settle_s)
+            results.settle_s = settling.wall
+            results.settle_total_pct = sum(settling.percent().values())
+
             _step(f"measuring CPU of {len(pids)} processes over {args.idle_s:g} s of idleness ...")
             idle = CpuMeter(pids)
             with idle.measuring():
@@ -222,7 +234,8 @@ def report(args: argparse.Namespace, results: IdleResults) -> list[str]:
     w("")
     later = bool(results.later_pct)
     w(
-        f"CPU while idle, % of one core (after the warm-up answer; the client's consumer "
+        f"CPU while idle, % of one core ({results.settle_s:.0f} s after the warm-up answer; "
+        f"the client's consumer "
         f"is up and polling){'; then the rest of the quiet period' if later else ''}"
     )
     nw = max(len(n) for n in [*names, "total"]) + 2
@@ -243,6 +256,10 @@ def report(args: argparse.Namespace, results: IdleResults) -> list[str]:
     if later:
         cells += f"{sum(results.later_pct.values()):>12.1f}"
     w(f"  {'total':<{nw}}{cells}   target <= {TARGET_IDLE_PCT:g}%  {verdict(ok)}")
+    w(
+        f"  (the {results.settle_s:.0f} s before the window, settling after the last answer: "
+        f"{results.settle_total_pct:.1f}% in all)"
+    )
     w(
         f"  (other processes on the machine {results.others_pct:.0f}% of one core, "
         f"steal {results.steal_pct:.0f}%, over the first window)"
@@ -292,6 +309,12 @@ def where(call: Call) -> str:
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--idle-s", type=float, default=30.0, help="idle window measured")
+    parser.add_argument(
+        "--settle-s",
+        type=float,
+        default=5.0,
+        help="seconds after the warm-up answer before the window (consumers go idle)",
+    )
     parser.add_argument(
         "--quiet-s",
         type=float,

@@ -193,7 +193,11 @@ class Catalogue(Lifecycle):
             tool.output_schema = dict(data.output_schema)
             tool.model = data.model
             tool.version = data.version
-        tool.replicas[data.replica] = (data.status, event.time, data.heartbeat_s)
+        # A word read late (queued by the replica while the broker was away)
+        # never makes its last word older than what was already counted.
+        earlier = tool.replicas.get(data.replica)
+        seen = max(event.time, earlier[1]) if earlier is not None else event.time
+        tool.replicas[data.replica] = (data.status, seen, data.heartbeat_s)
 
     async def stop(self) -> None:
         if self._reader is not None:

@@ -97,6 +97,8 @@ async def stack(
                 # A record that keeps failing is given up after seconds, not ~45 s
                 # (test_no_wedge).
                 "SLMESH_RECORD_RETRIES": "3",
+                # The composer model is off by default; its opening is tested here.
+                "SLMESH_COMPOSER": "model",
             },
             workdir=workdir,
             sink=logs,

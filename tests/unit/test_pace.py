@@ -80,3 +80,22 @@ def test_aiokafka_reads_the_fetch_wait_where_the_pace_sets_it() -> None:
     """The pace sets a private attribute: this fails if an aiokafka upgrade moves it."""
     assert "self._fetch_max_wait_ms = fetch_max_wait_ms" in inspect.getsource(Fetcher.__init__)
     assert "self._fetch_max_wait_ms" in inspect.getsource(Fetcher._get_actions_per_node)
+
+
+async def test_a_process_still_expecting_records_is_held_between_fast_and_idle() -> None:
+    """An orchestrator whose calls run a model: no 2 ms polling through the inference."""
+    expecting = {"req-1"}
+    pace = FetchPace(
+        busy_ms=2, idle_ms=100, idle_after_s=0.05, hold_ms=25, hold=lambda: bool(expecting)
+    )
+    replies = SimpleNamespace(consumer=consumer(100))
+    pace.follow(replies)
+    pace.record_seen()
+    assert waits(replies.consumer) == [2]
+    await asyncio.sleep(0.15)
+    assert waits(replies.consumer) == [25]
+    pace.record_seen()  # the reply came: fast again
+    assert waits(replies.consumer) == [2]
+    expecting.clear()
+    await asyncio.sleep(0.7)
+    assert waits(replies.consumer) == [100]

@@ -12,7 +12,7 @@ import logging
 import uuid
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from slmesh.runtime.broker import (
     admin_kwargs,
@@ -63,8 +63,11 @@ class MeshClient(Lifecycle):
         conn = admin_kwargs(settings)
         self._producer = AIOKafkaProducer(**conn, **profile.producer)
         self._consumer = groupless_consumer(settings)
-        # Responses are fetched fast while requests are out, slowly while none is.
+        # Responses are fetched fast while requests are out, and not at all while
+        # none is: on a broker where every fetch waits out its wait, an idle
+        # client would otherwise poll it for ever.
         self._pace = fetch_pace(settings, hold=lambda: bool(self._waiting))
+        self._partitions: list[TopicPartition] = []
         self._waiting: dict[str, asyncio.Future[RequestCompleted]] = {}
         self._reader: asyncio.Task[None] | None = None
 
@@ -72,8 +75,10 @@ class MeshClient(Lifecycle):
         await self._producer.start()
         await self._consumer.start()
         await follow_from_end(self._consumer, self.settings.responses_topic)
+        self._partitions = list(self._consumer.assignment())
         if self._pace is not None:
             self._pace.follow_consumer(self._consumer)
+            self._consumer.pause(*self._partitions)
         self._reader = asyncio.create_task(self._read_responses(), name="mesh-client-reader")
 
     async def stop(self) -> None:
@@ -108,12 +113,17 @@ class MeshClient(Lifecycle):
         # Answered, timed out or cancelled: no longer waited for.
         future.add_done_callback(lambda done: self._forget(request_id, done))
         if self._pace is not None:
+            # Paused partitions keep their positions: nothing published
+            # meanwhile is missed, it is fetched now.
+            self._consumer.resume(*self._partitions)
             self._pace.record_seen()
         return future
 
     def _forget(self, request_id: str, future: asyncio.Future[RequestCompleted]) -> None:
         if self._waiting.get(request_id) is future:
             del self._waiting[request_id]
+        if not self._waiting and self._pace is not None:
+            self._consumer.pause(*self._partitions)
 
     async def send_raw(
         self, value: bytes, *, key: str | None = None, topic: str | None = None

@@ -97,8 +97,12 @@ class DependencyWatch(Lifecycle):
         remind_every_s: float = 30.0,
     ) -> None:
         url = settings.redis_url.get_secret_value()
+        self._settings = settings
+        # One connection for every probe: a new client each time costs the
+        # broker a connection, the idle mesh's largest cost after polling.
+        self._admin: AIOKafkaAdminClient | None = None
         self._probes: dict[str, Callable[[], Awaitable[bool]]] = {
-            f"the broker at {settings.bootstrap_servers}": lambda: broker_answers(settings),
+            f"the broker at {settings.bootstrap_servers}": self._broker_answers,
         }
         if redis:
             self._probes["Redis"] = lambda: ping_redis(url)
@@ -121,6 +125,28 @@ class DependencyWatch(Lifecycle):
             # Never in the way of the rest of a shutdown.
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
+        await self._drop_admin()
+
+    async def _broker_answers(self) -> bool:
+        try:
+            if self._admin is None:
+                self._admin = AIOKafkaAdminClient(
+                    **admin_kwargs(self._settings), request_timeout_ms=3000
+                )
+                await self._admin.start()
+            await self._admin.list_topics()
+        except Exception as exc:  # aiokafka raises several kinds for "not there"
+            logger.debug("broker probe failed: %s", exc)
+            # A fresh connection next time: this one may be what broke.
+            await self._drop_admin()
+            return False
+        return True
+
+    async def _drop_admin(self) -> None:
+        admin, self._admin = self._admin, None
+        if admin is not None:
+            with contextlib.suppress(Exception):
+                await admin.close()
 
     async def _watch(self) -> None:
         while True:

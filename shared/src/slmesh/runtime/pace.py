@@ -5,7 +5,11 @@ Tansu does, see broker.PROFILES), the wait is what a hop costs while records
 flow and what an idle consumer costs in polls while they do not: at 2 ms, an
 idle dev stack of seven consumers kept the broker and the services at about
 one core. So a consumer waits long (`idle_ms`) until a record comes, then
-short (`busy_ms`) until nothing has come for `idle_after_s`.
+short (`busy_ms`) until nothing has come for `idle_after_s`. A process that
+still expects records (an orchestrator whose calls run a model for seconds,
+a client waiting for its response) is held in between (`hold_ms`): a reply
+that comes after a second of inference waits a few milliseconds more, and
+the model is not robbed of the CPU that polling every 2 ms would take.
 
 A process's consumers share one pace: the orchestrator's replies consumer is
 made busy by the request that will cause the replies, before they come. The
@@ -27,7 +31,7 @@ from typing import Any, Protocol
 logger = logging.getLogger(__name__)
 
 # How often a held pace asks again whether it may go idle.
-HOLD_RECHECK_S = 1.0
+HOLD_RECHECK_S = 0.5
 
 
 class HasConsumer(Protocol):
@@ -43,15 +47,18 @@ class FetchPace:
         busy_ms: int,
         idle_ms: int,
         idle_after_s: float,
+        hold_ms: int | None = None,
         hold: Callable[[], bool] = lambda: False,
     ) -> None:
         self.busy_ms = busy_ms
+        self.hold_ms = max(hold_ms or busy_ms, busy_ms)
         self.idle_ms = idle_ms
         self.idle_after_s = idle_after_s
         # Each followed subscriber or consumer, with its own idle wait.
         self._subscribers: list[tuple[HasConsumer, int]] = []
         self._consumers: list[tuple[Any, int]] = []
         self._busy = False
+        self._held = False
         self._last_record = 0.0
         self._timer: asyncio.TimerHandle | None = None
         self._broken = False
@@ -64,7 +71,9 @@ class FetchPace:
 
     def wait_ms(self, idle_ms: int | None = None) -> int:
         """The wait a consumer (whose idle wait is `idle_ms`) should fetch with now."""
-        return self.busy_ms if self._busy else max(idle_ms or self.idle_ms, self.busy_ms)
+        if self._busy:
+            return self.hold_ms if self._held else self.busy_ms
+        return max(idle_ms or self.idle_ms, self.busy_ms)
 
     def follow(self, subscriber: HasConsumer, *, idle_ms: int | None = None) -> None:
         """Pace a subscriber's consumer (created when the broker starts).
@@ -84,9 +93,11 @@ class FetchPace:
         """Records flow (or are about to): fetch with the short wait for a while."""
         loop = asyncio.get_running_loop()
         self._last_record = loop.time()
-        if self._busy:
+        if self._busy and not self._held:
             return
-        self._busy = True
+        if self._timer is not None:
+            self._timer.cancel()
+        self._busy, self._held = True, False
         self._apply()
         self._timer = loop.call_at(self._last_record + self.idle_after_s, self._maybe_idle)
 
@@ -97,9 +108,12 @@ class FetchPace:
             self._timer = loop.call_at(quiet_until, self._maybe_idle)
             return
         if self._hold():
+            if not self._held:
+                self._held = True
+                self._apply()
             self._timer = loop.call_later(HOLD_RECHECK_S, self._maybe_idle)
             return
-        self._busy = False
+        self._busy, self._held = False, False
         self._timer = None
         self._apply()
 

@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 MISSED_HEARTBEATS = 3
-READER_WAIT_MS = 500
+READER_WAIT_MS = 1000
 # Two answered fetches this far apart: the broker was away in between.
 BLIND_GAP_MS = 3000
 # What a micromodel without a model announces as its model.

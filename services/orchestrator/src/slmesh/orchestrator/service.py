@@ -942,8 +942,6 @@ def create_app(
         group_id=ORCHESTRATOR_REPLIES_GROUP,
         consumption=replies,
         title="replies",
-        # The request before them makes this consumer fast (one pace for both).
-        unhurried=True,
     )
     sweeper: list[asyncio.Task[None]] = []
     watch = DependencyWatch(settings, redis=True)

@@ -235,8 +235,8 @@ def report(args: argparse.Namespace, results: IdleResults) -> list[str]:
     later = bool(results.later_pct)
     w(
         f"CPU while idle, % of one core ({results.settle_s:.0f} s after the warm-up answer; "
-        f"the client is up; "
-        f"it fetches nothing while it awaits nothing){'; then the rest of the quiet period' if later else ''}"
+        "the client is up; it fetches nothing while it awaits nothing)"
+        f"{'; then the rest of the quiet period' if later else ''}"
     )
     nw = max(len(n) for n in [*names, "total"]) + 2
     heads = f"{f'first {results.idle_s:.0f} s':>12}"

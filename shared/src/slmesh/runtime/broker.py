@@ -67,7 +67,7 @@ PROFILES: dict[str, BrokerProfile] = {
         idle_fetch_wait_ms=100,
         # Measured on an idle dev stack: each idle consumer cost Tansu about
         # 0.6% of a core at 100 ms, 0.2% at 500 ms.
-        slow_idle_fetch_wait_ms=1000,
+        slow_idle_fetch_wait_ms=500,
         hold_fetch_wait_ms=25,
     ),
     "kafka": BrokerProfile(

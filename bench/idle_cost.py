@@ -27,9 +27,7 @@ import argparse
 import asyncio
 import json
 import math
-import shutil
 import sys
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -41,9 +39,9 @@ from bench.measure import (
     machine_context,
     percentile,
     process_ids,
+    run_in_workdir,
     service_kind,
     stack_rows,
-    until_signal,
 )
 from slmesh.runtime.client import MeshClient
 from slmesh.runtime.devstack import DevStack, DevStackConfig
@@ -328,21 +326,14 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--keep-workdir", action="store_true", help="keep logs after success")
     args = parser.parse_args(argv)
     results = IdleResults(context=machine_context())
-    workdir = Path(tempfile.mkdtemp(prefix="slmesh-idle-"))
-    print(f"slmesh idle cost benchmark; logs in {workdir}", flush=True)
-    keep = args.keep_workdir
-    try:
-        asyncio.run(until_signal(run(args, results, workdir)))
-    except KeyboardInterrupt:
-        print("\ninterrupted; everything started has been stopped", file=sys.stderr)
-        return 130
-    except Exception as exc:
-        keep = True
-        print(f"\nbenchmark failed: {exc!r}\nservice output: {workdir / 'services.log'}")
-        raise
-    finally:
-        if not keep:
-            shutil.rmtree(workdir, ignore_errors=True)
+    code = run_in_workdir(
+        "slmesh idle cost benchmark",
+        "slmesh-idle-",
+        lambda workdir: run(args, results, workdir),
+        keep=args.keep_workdir,
+    )
+    if code is not None:
+        return code
     missed = report(args, results)
     if args.json is not None:
         figures = {**asdict(results), "warm_p50_ms": results.warm_p50_ms, "missed": missed}

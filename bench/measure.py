@@ -11,9 +11,12 @@ import contextlib
 import math
 import os
 import platform
+import shutil
 import signal
+import sys
+import tempfile
 import time
-from collections.abc import Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from importlib import metadata
 from pathlib import Path
 from typing import IO, Any
@@ -171,6 +174,28 @@ async def until_signal(run: Coroutine[Any, Any, None]) -> None:
         if task.cancelling():
             raise KeyboardInterrupt from None
         raise
+
+
+def run_in_workdir(
+    title: str, prefix: str, body: Callable[[Path], Coroutine[Any, Any, None]], *, keep: bool
+) -> int | None:
+    """Run a benchmark's `body` in a fresh work directory, removed afterwards unless `keep`
+    (or the run failed). 130 when interrupted, else None: the caller reports."""
+    workdir = Path(tempfile.mkdtemp(prefix=prefix))
+    print(f"{title}; logs in {workdir}", flush=True)
+    try:
+        asyncio.run(until_signal(body(workdir)))
+    except KeyboardInterrupt:
+        print("\ninterrupted; everything started has been stopped", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        keep = True
+        print(f"\nbenchmark failed: {exc!r}\nservice output: {workdir / 'services.log'}")
+        raise
+    finally:
+        if not keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+    return None
 
 
 # --- context ------------------------------------------------------------------------------

@@ -45,9 +45,7 @@ import contextlib
 import json
 import math
 import os
-import shutil
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine
@@ -64,9 +62,9 @@ from bench.measure import (
     machine_context,
     percentile,
     process_ids,
+    run_in_workdir,
     service_kind,
     stack_rows,
-    until_signal,
 )
 from slmesh.runtime.broker import (
     admin_kwargs,
@@ -1090,21 +1088,14 @@ def main(argv: list[str]) -> int:
         return 0
     plan, args = parse_plan(argv)
     results = Results(context=machine_context())
-    workdir = Path(tempfile.mkdtemp(prefix="slmesh-bench-"))
-    print(f"slmesh mesh overhead benchmark; logs in {workdir}", flush=True)
-    keep = args.keep_workdir
-    try:
-        asyncio.run(until_signal(bench(plan, results, workdir)))
-    except KeyboardInterrupt:
-        print("\ninterrupted; everything started has been stopped", file=sys.stderr)
-        return 130
-    except Exception as exc:
-        keep = True
-        print(f"\nbenchmark failed: {exc!r}\nservice output: {workdir / 'services.log'}")
-        raise
-    finally:
-        if not keep:
-            shutil.rmtree(workdir, ignore_errors=True)
+    code = run_in_workdir(
+        "slmesh mesh overhead benchmark",
+        "slmesh-bench-",
+        lambda workdir: bench(plan, results, workdir),
+        keep=args.keep_workdir,
+    )
+    if code is not None:
+        return code
     missed = report(plan, results)
     if args.json is not None:
         args.json.write_text(json.dumps(to_json(plan, results, missed), indent=2) + "\n")

@@ -48,12 +48,15 @@ class FetchPace:
         idle_ms: int,
         idle_after_s: float,
         hold_ms: int | None = None,
+        hold_after_s: float | None = None,
         hold: Callable[[], bool] = lambda: False,
     ) -> None:
         self.busy_ms = busy_ms
         self.hold_ms = max(hold_ms or busy_ms, busy_ms)
         self.idle_ms = idle_ms
         self.idle_after_s = idle_after_s
+        # Quiet for this long while still expecting records: held, not busy.
+        self.hold_after_s = min(hold_after_s or idle_after_s, idle_after_s)
         # Each followed subscriber or consumer, with its own idle wait.
         self._subscribers: list[tuple[HasConsumer, int]] = []
         self._consumers: list[tuple[Any, int]] = []
@@ -99,19 +102,22 @@ class FetchPace:
             self._timer.cancel()
         self._busy, self._held = True, False
         self._apply()
-        self._timer = loop.call_at(self._last_record + self.idle_after_s, self._maybe_idle)
+        self._timer = loop.call_at(self._last_record + self.hold_after_s, self._maybe_idle)
 
     def _maybe_idle(self) -> None:
         loop = asyncio.get_running_loop()
-        quiet_until = self._last_record + self.idle_after_s
-        if loop.time() < quiet_until:
-            self._timer = loop.call_at(quiet_until, self._maybe_idle)
-            return
+        quiet_s = loop.time() - self._last_record
         if self._hold():
+            if quiet_s < self.hold_after_s:
+                self._timer = loop.call_at(self._last_record + self.hold_after_s, self._maybe_idle)
+                return
             if not self._held:
                 self._held = True
                 self._apply()
             self._timer = loop.call_later(HOLD_RECHECK_S, self._maybe_idle)
+            return
+        if quiet_s < self.idle_after_s:
+            self._timer = loop.call_at(self._last_record + self.idle_after_s, self._maybe_idle)
             return
         self._busy, self._held = False, False
         self._timer = None

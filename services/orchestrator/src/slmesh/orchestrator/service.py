@@ -534,6 +534,8 @@ class Orchestrator:
         interval = self.settings.sweep_interval_ms / 1000
         while True:
             pause = interval
+            # Also forgets requests past their deadline that another replica answered.
+            self.awaits_replies()
             try:
                 claims = await self.store.claim_expired()
                 # Side by side: each holds a lease, and a takeover may look back

@@ -41,8 +41,11 @@ class BrokerProfile:
     # consumers poll: there, consumers wait this long while no record comes
     # (pace.FetchPace). None: the broker answers on arrival, one wait does.
     idle_fetch_wait_ms: int | None = None
-    # The idle wait of consumers whose first record is never in a hurry.
-    slow_idle_fetch_wait_ms: int | None = None
+    # A model's task consumer: its work dwarfs a hop, so it polls less, busy
+    # or idle, and stays busy longer (its tasks come seconds apart).
+    model_fetch_wait_ms: int = 25
+    model_idle_fetch_wait_ms: int | None = None
+    model_idle_after_s: float = 60.0
     # The wait of a process still expecting records (pace.FetchPace), once
     # nothing has come for `hold_after_s`: a model's call is under way.
     hold_fetch_wait_ms: int | None = None
@@ -69,7 +72,7 @@ PROFILES: dict[str, BrokerProfile] = {
         idle_fetch_wait_ms=100,
         # Measured on an idle dev stack: each idle consumer cost Tansu about
         # 0.6% of a core at 100 ms, 0.2% at 500 ms.
-        slow_idle_fetch_wait_ms=500,
+        model_idle_fetch_wait_ms=500,
         # Measured on the demo's request: polling at 2 ms through a 100 ms
         # summary took the model a third of its speed.
         hold_fetch_wait_ms=10,
@@ -125,19 +128,15 @@ def subscribe(
     consumption: ConcurrentConsumption,
     title: str,
     description: str | None = None,
-    unhurried: bool = False,
 ) -> None:
     """Consume `topic` in `group_id`; offsets are committed by `consumption` only.
 
-    The consumer's fetch wait follows `consumption.pace`, when it has one;
-    `unhurried`: its first record after a quiet spell may wait longer (the
-    profile's slow idle wait), for a consumer whose work dwarfs a hop.
+    The consumer's fetch wait follows `consumption.pace`, when it has one.
     """
     pace = consumption.pace
     options = consumer_options(settings)
-    idle_ms = profile_for(settings).slow_idle_fetch_wait_ms if unhurried else None
     if pace is not None:
-        options["fetch_max_wait_ms"] = pace.wait_ms(idle_ms)
+        options["fetch_max_wait_ms"] = pace.wait_ms
     subscriber = broker.subscriber(
         topic,
         group_id=group_id,
@@ -150,7 +149,7 @@ def subscribe(
     )
     subscriber(consumption.on_message)
     if pace is not None:
-        pace.follow(subscriber, idle_ms=idle_ms)
+        pace.follow(subscriber)
 
 
 def consumer_options(settings: MeshSettings) -> dict[str, Any]:
@@ -161,24 +160,28 @@ def consumer_options(settings: MeshSettings) -> dict[str, Any]:
 def fetch_pace(
     settings: MeshSettings,
     *,
-    min_busy_wait_ms: int = 0,
-    idle_after_s: float | None = None,
+    for_model: bool = False,
     hold: Callable[[], bool] = lambda: False,
 ) -> FetchPace | None:
     """The pace of a process's consumers on this broker; None where one wait does.
 
-    `min_busy_wait_ms` lets a consumer whose work takes far longer than a hop
-    (model inference) poll less often even while busy: on Tansu every poll
-    costs broker and client CPU that the models need.
+    `for_model`: the consumer of a micromodel that runs a model. Its work
+    takes far longer than a hop, so it polls less, busy or idle: on Tansu
+    every poll costs broker and client CPU that the model needs.
     """
     profile = profile_for(settings)
     if profile.idle_fetch_wait_ms is None:
         return None
-    busy = max(profile.consumer.get("fetch_max_wait_ms", 500), min_busy_wait_ms)
+    busy = profile.consumer.get("fetch_max_wait_ms", 500)
+    idle, idle_after = profile.idle_fetch_wait_ms, profile.idle_after_s
+    if for_model:
+        busy = max(busy, profile.model_fetch_wait_ms)
+        idle = profile.model_idle_fetch_wait_ms or idle
+        idle_after = profile.model_idle_after_s
     return FetchPace(
         busy_ms=busy,
-        idle_ms=max(profile.idle_fetch_wait_ms, busy),
-        idle_after_s=idle_after_s or profile.idle_after_s,
+        idle_ms=max(idle, busy),
+        idle_after_s=idle_after,
         hold_ms=profile.hold_fetch_wait_ms,
         hold_after_s=profile.hold_after_s,
         hold=hold,

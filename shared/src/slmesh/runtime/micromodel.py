@@ -73,8 +73,6 @@ from slmesh.schemas import (
 
 logger = logging.getLogger(__name__)
 
-MODEL_FETCH_WAIT_MS = 25
-MODEL_IDLE_AFTER_S = 60.0
 
 In = TypeVar("In", bound=BaseModel)
 Out = TypeVar("Out", bound=BaseModel)
@@ -423,13 +421,7 @@ def build_runner(
         give_up=runner.give_up,
         # Inference takes hundreds of milliseconds; polling every 2 ms for it
         # would only take CPU from the model.
-        pace=fetch_pace(
-            settings,
-            min_busy_wait_ms=MODEL_FETCH_WAIT_MS if model else 0,
-            # A model's tasks come seconds apart (each takes that long): it
-            # stays at its busy wait for a while rather than pay the slow one.
-            idle_after_s=MODEL_IDLE_AFTER_S if model else None,
-        ),
+        pace=fetch_pace(settings, for_model=model is not None),
         retries=settings.record_retries,
         max_in_flight=in_flight,
     )
@@ -441,8 +433,6 @@ def build_runner(
         consumption=consumption,
         title=f"{micromodel.name} tasks",
         description=micromodel.description,
-        # A model's first task after a quiet spell takes a second anyway.
-        unhurried=model is not None,
     )
     return runner, consumption
 

@@ -57,9 +57,8 @@ class FetchPace:
         self.idle_after_s = idle_after_s
         # Quiet for this long while still expecting records: held, not busy.
         self.hold_after_s = min(hold_after_s or idle_after_s, idle_after_s)
-        # Each followed subscriber or consumer, with its own idle wait.
-        self._subscribers: list[tuple[HasConsumer, int]] = []
-        self._consumers: list[tuple[Any, int]] = []
+        self._subscribers: list[HasConsumer] = []
+        self._consumers: list[Any] = []
         self._busy = False
         self._held = False
         self._last_record = 0.0
@@ -72,25 +71,21 @@ class FetchPace:
     def busy(self) -> bool:
         return self._busy
 
-    def wait_ms(self, idle_ms: int | None = None) -> int:
-        """The wait a consumer (whose idle wait is `idle_ms`) should fetch with now."""
+    @property
+    def wait_ms(self) -> int:
+        """The wait a consumer should fetch with now."""
         if self._busy:
             return self.hold_ms if self._held else self.busy_ms
-        return max(idle_ms or self.idle_ms, self.busy_ms)
+        return self.idle_ms
 
-    def follow(self, subscriber: HasConsumer, *, idle_ms: int | None = None) -> None:
-        """Pace a subscriber's consumer (created when the broker starts).
-
-        `idle_ms` overrides the idle wait: longer for a consumer whose first
-        record is never in a hurry (a model's task, replies this process's
-        own requests announce).
-        """
-        self._subscribers.append((subscriber, idle_ms or self.idle_ms))
+    def follow(self, subscriber: HasConsumer) -> None:
+        """Pace a subscriber's consumer (created when the broker starts)."""
+        self._subscribers.append(subscriber)
 
     def follow_consumer(self, consumer: Any) -> None:
         """Pace a consumer made by hand (a client's)."""
-        self._consumers.append((consumer, self.idle_ms))
-        self._set(consumer, self.wait_ms())
+        self._consumers.append(consumer)
+        self._set(consumer, self.wait_ms)
 
     def record_seen(self) -> None:
         """Records flow (or are about to): fetch with the short wait for a while."""
@@ -129,11 +124,12 @@ class FetchPace:
             self._timer = None
 
     def _apply(self) -> None:
-        for subscriber, idle_ms in self._subscribers:
+        wait = self.wait_ms
+        for subscriber in self._subscribers:
             if subscriber.consumer is not None:
-                self._set(subscriber.consumer, self.wait_ms(idle_ms))
-        for consumer, idle_ms in self._consumers:
-            self._set(consumer, self.wait_ms(idle_ms))
+                self._set(subscriber.consumer, wait)
+        for consumer in self._consumers:
+            self._set(consumer, wait)
 
     def _set(self, consumer: Any, wait_ms: int) -> None:
         fetcher = getattr(consumer, "_fetcher", None)

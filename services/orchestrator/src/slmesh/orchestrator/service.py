@@ -144,9 +144,7 @@ class Orchestrator:
         if reply_topic is not None and not await self._reply_topic_ready(reply_topic):
             # Checked before any work: an answer that cannot be delivered is not worth planning.
             await self._answer_failed(
-                request.model_copy(
-                    update={"data": request.data.model_copy(update={"reply_topic": None})}
-                ),
+                request,
                 "unknown_reply_topic",
                 Plan(
                     "none",
@@ -155,6 +153,7 @@ class Orchestrator:
                     f"on {self.settings.responses_topic} instead",
                 ),
                 received_ms,
+                to_requester=False,
             )
             return
         plan = self._explicit_plan(request) if request.data.calls else None
@@ -379,12 +378,16 @@ class Orchestrator:
         code: ErrorCode,
         plan: Plan,
         received_ms: float,
+        *,
+        to_requester: bool = True,
     ) -> None:
+        """A failed response, on the requester's own topic unless `to_requester` is False
+        (it does not exist): then on the mesh's responses topic."""
         await self._fail_once(
             request.requestid,
             ErrorInfo.about(code, plan.reason),
             f"The mesh cannot answer this request: {plan.reason}",
-            topic=request.data.reply_topic,
+            topic=request.data.reply_topic if to_requester else None,
             causation_id=request.id,
             planner=plan.planner,
             plan=_shown(plan.steps),
@@ -621,8 +624,7 @@ class Orchestrator:
     async def _opening(self, rid: str) -> dict[str, Any] | None:
         """The opening written for the request (by any replica), if it is ready.
 
-        By default an answer whose results are in never waits for it
-        (composer_wait_ms 0): the fixed opening is used instead.
+        Waited for at most composer_wait_ms; then the fixed opening is used.
         """
         waited_until = time.monotonic() + self.settings.composer_wait_ms / 1000
         while (note := await self.store.note(rid, "opening")) is None:
@@ -740,20 +742,17 @@ def _too_large(response: RequestCompleted, exc: MessageSizeTooLargeError) -> Req
         f"({exc}); ask for less at once"
     )
     logger.error("request %s: %s", response.requestid, message)
-    return RequestCompleted.create(
-        data={
-            "status": "failed",
-            "answer": f"The answer could not be sent: {message}",
-            "error": ErrorInfo.about("payload_too_large", message),
-            "planner": data.planner,
-            "plan": data.plan[:MAX_PLAN_STEPS],
-            "steps": data.steps,
-            "metadata": data.metadata,
-            "elapsed_ms": data.elapsed_ms,
-        },
-        source=response.source,
-        request_id=response.requestid,
-        causation_id=response.causationid,
+    return _failed(
+        response.source,
+        response.requestid,
+        ErrorInfo.about("payload_too_large", message),
+        f"The answer could not be sent: {message}",
+        response.causationid,
+        planner=data.planner,
+        plan=data.plan,
+        steps=data.steps,
+        metadata=data.metadata,
+        elapsed_ms=data.elapsed_ms,
     )
 
 

@@ -62,8 +62,14 @@ PROFILES: dict[str, BrokerProfile] = {
         # Tansu answers a JoinGroup only after half the session timeout, so a
         # shorter session makes a consumer start in 2 s instead of 5 s (and a
         # dead replica's partitions move sooner).
+        # The wait while records flow. Each busy consumer fetches 1000/wait times
+        # a second, and on two cores those fetches are what a hop queues behind:
+        # one aiokafka hop took 2.5 ms alone and 6.5 ms beside six consumers
+        # polling at 2 ms. At 5 ms instead of 2, `make bench` went from 45 to
+        # 35 ms p50 through the mesh (raw relays: 24.7 to 20.6 ms); unloaded,
+        # 1-5 ms made no difference (a 2-hop ping-pong took ~4.5 ms either way).
         consumer={
-            "fetch_max_wait_ms": 2,
+            "fetch_max_wait_ms": 5,
             "session_timeout_ms": 4000,
             "heartbeat_interval_ms": 1000,
         },

@@ -1,59 +1,25 @@
-"""The micromodel SDK: declare input, output, a description and a handler; the SDK does the rest.
-
-It consumes the micromodel's task topic, validates each task, runs the handler
-in a worker thread, validates the output, replies with TaskCompleted or
-TaskFailed, and only then commits the task's offset (at-least-once). Records
-that are not valid tasks go to the dead-letter topic with the reason, and the
-consumer moves on to the next record.
-"""
+"""Running a micromodel's tasks: one task record in, exactly one reply or one dead letter out."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import sys
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic
 
 import orjson
 from aiokafka.structs import ConsumerRecord
-from faststream import FastStream
 from faststream.kafka import KafkaBroker
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from slmesh.runtime.backoff import backoff
-from slmesh.runtime.broker import (
-    TopicDirectory,
-    create_broker,
-    ensure_topics,
-    fetch_pace,
-    subscribe,
-)
+from slmesh.runtime.broker import TopicDirectory
 from slmesh.runtime.concurrency import Worker
-from slmesh.runtime.consumption import ConcurrentConsumption
-from slmesh.runtime.dependencies import DependencyWatch, wait_for_dependencies
-from slmesh.runtime.llm import (
-    ContextOverflowError,
-    LocalModel,
-    ModelLoadError,
-    ModelSession,
-    ModelSettings,
-    Usage,
-)
+from slmesh.runtime.llm import ContextOverflowError, ModelSession, Usage
+from slmesh.runtime.micromodel.declare import In, Micromodel, Out
+from slmesh.runtime.micromodel.replies import StoredReplies
 from slmesh.runtime.publishing import publish_bytes, publish_dead_letter, publish_event
-from slmesh.runtime.registry import DETERMINISTIC, Announcer, ensure_registry_topic
-from slmesh.runtime.replies import StoredReplies
-from slmesh.runtime.service import (
-    MODEL_LOAD_FAILED,
-    READY_MARKER,
-    configure_logging,
-    faststream_logger,
-    lifecycle,
-    run,
-)
 from slmesh.runtime.settings import MeshSettings
 from slmesh.schemas import (
     ContractError,
@@ -71,59 +37,10 @@ from slmesh.schemas import (
     is_valid_topic,
 )
 
+if TYPE_CHECKING:
+    from slmesh.runtime.llm import LocalModel
+
 logger = logging.getLogger(__name__)
-
-
-In = TypeVar("In", bound=BaseModel)
-Out = TypeVar("Out", bound=BaseModel)
-
-
-@dataclass(frozen=True)
-class Micromodel(Generic[In, Out]):
-    """One specialised function of the mesh.
-
-    `handler` is a plain function: it runs in a worker thread, so it may block
-    (model inference does). A handler that only looks something up in memory
-    may set `blocking=False` to run on the event loop: for microseconds of
-    work, the thread hop would cost more than the work.
-    `infer` is the same for a micromodel that runs a local model: it also gets
-    a ModelSession, whose completions are counted into the reply.
-    `summarize` turns an output into the words a composer quotes verbatim.
-    """
-
-    name: str
-    description: str
-    input_model: type[In]
-    output_model: type[Out]
-    handler: Callable[[In], Out] | None = None
-    infer: Callable[[In, ModelSession], Out] | None = None
-    version: str = "0.1.0"
-    model: str = DETERMINISTIC
-    summarize: Callable[[Out], str] | None = None
-    blocking: bool = True
-
-    def __post_init__(self) -> None:
-        if (self.handler is None) == (self.infer is None):
-            raise ValueError(
-                f"micromodel {self.name!r}: give exactly one of handler (plain function) "
-                "or infer (function of the input and a model session)"
-            )
-
-    @property
-    def uses_model(self) -> bool:
-        return self.infer is not None
-
-    def input_schema(self) -> dict[str, Any]:
-        return self.input_model.model_json_schema()
-
-    def output_schema(self) -> dict[str, Any]:
-        return self.output_model.model_json_schema()
-
-
-class MicromodelSettings(MeshSettings):
-    """Settings of a micromodel service (`SLMESH_*`; the model's: `SLMESH_MODEL__*`)."""
-
-    model: ModelSettings = ModelSettings()
 
 
 class TaskRejected(Exception):
@@ -401,128 +318,3 @@ def _salvage_task_ids(body: bytes) -> tuple[str, str, str] | None:
     if is_valid_id(request_id) and is_valid_task_id(task_id) and is_valid_topic(reply_topic):
         return request_id, task_id, reply_topic
     return None
-
-
-def build_runner(
-    micromodel: Micromodel[In, Out],
-    settings: MeshSettings,
-    model: LocalModel | None = None,
-    replies: StoredReplies | None = None,
-) -> tuple[TaskRunner[In, Out], ConcurrentConsumption]:
-    """The broker with the micromodel's subscriber registered, and who handles its records."""
-    broker = create_broker(settings, client_id=f"slmesh-{micromodel.name}")
-    runner = TaskRunner(micromodel, settings, broker, model, replies)
-    # A model runs one completion at a time: admit only a bounded queue of
-    # tasks behind it, the rest wait in Kafka where they cost nothing.
-    in_flight = model.settings.queue if model is not None else 64
-    consumption = ConcurrentConsumption(
-        f"{micromodel.name} tasks",
-        runner.handle,
-        give_up=runner.give_up,
-        # Inference takes hundreds of milliseconds; polling every 2 ms for it
-        # would only take CPU from the model.
-        pace=fetch_pace(settings, for_model=model is not None),
-        retries=settings.record_retries,
-        max_in_flight=in_flight,
-    )
-    subscribe(
-        broker,
-        settings,
-        settings.task_topic(micromodel.name),
-        group_id=f"slmesh.micromodel.{micromodel.name}",
-        consumption=consumption,
-        title=f"{micromodel.name} tasks",
-        description=micromodel.description,
-    )
-    return runner, consumption
-
-
-def create_app(
-    micromodel: Micromodel[In, Out],
-    settings: MeshSettings | None = None,
-    model: LocalModel | None = None,
-) -> FastStream:
-    """The micromodel as a FastStream app: one subscriber on its task topic."""
-    settings = settings or MicromodelSettings()
-    # Replies are kept so that a redelivered task never runs its model again. A
-    # deterministic handler is cheaper to run again than a reply to look up:
-    # two Redis round trips on every task's path, for nothing.
-    replies = (
-        StoredReplies.from_url(settings.redis_url.get_secret_value())
-        if micromodel.uses_model
-        else None
-    )
-    runner, consumption = build_runner(micromodel, settings, model, replies)
-    broker = runner.broker
-    topic = settings.task_topic(micromodel.name)
-
-    announcer = Announcer(
-        broker,
-        settings,
-        {
-            "name": micromodel.name,
-            "version": micromodel.version,
-            "description": micromodel.description,
-            "input_schema": micromodel.input_schema(),
-            "output_schema": micromodel.output_schema(),
-            "topic": topic,
-            "model": model.id if model is not None else micromodel.model,
-        },
-    )
-
-    async def prepare() -> None:
-        # Redis only keeps replies for redelivered tasks: a micromodel serves without it.
-        await wait_for_dependencies(settings, redis=False)
-        topics = [topic, settings.replies_topic, settings.deadletter_topic]
-        await ensure_topics(settings, topics)
-        runner.topics.add(*topics)
-        await ensure_registry_topic(settings)
-
-    watch = DependencyWatch(settings, redis=replies is not None)
-
-    async def announce() -> None:
-        # In the registry only once its consumer is up: an orchestrator may
-        # plan calls to it from that moment.
-        await announcer.start()
-        await watch.start()
-        lifecycle.info(
-            "%s: micromodel %s %s consuming %s as %s",
-            READY_MARKER,
-            micromodel.name,
-            micromodel.version,
-            topic,
-            settings.replica,
-        )
-
-    return FastStream(
-        broker,
-        logger=faststream_logger,
-        on_startup=[prepare],
-        after_startup=[announce],
-        on_shutdown=[
-            watch.stop,
-            announcer.stop,
-            consumption.drain,
-            *([replies.close] if replies is not None else []),
-        ],
-        after_shutdown=[runner.worker.shutdown],
-    )
-
-
-def serve(micromodel: Micromodel[In, Out]) -> None:
-    """Entry point of a micromodel service process.
-
-    The model is loaded before anything connects: a model that does not load
-    stops the service at once with the reason, instead of a consumer that
-    joins its group and then fails every task.
-    """
-    settings = MicromodelSettings()
-    configure_logging(settings.log_level)
-    model = None
-    if micromodel.uses_model:
-        try:
-            model = LocalModel.load(settings.model)
-        except ModelLoadError as exc:
-            logger.error("micromodel %s cannot start: %s", micromodel.name, exc)
-            sys.exit(MODEL_LOAD_FAILED)
-    run(create_app(micromodel, settings, model))

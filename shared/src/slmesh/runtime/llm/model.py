@@ -1,0 +1,160 @@
+"""One loaded GGUF model, run by llama.cpp: the only module that loads numpy and llama_cpp.
+
+Inference is blocking and releases the GIL: callers run it in the worker
+thread (concurrency.Worker), so Kafka heartbeats keep running, and one
+context runs one completion at a time (llama-cpp-python #1529).
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from slmesh.runtime.llm.errors import ContextOverflowError, ModelLoadError
+from slmesh.runtime.llm.settings import ModelSettings
+from slmesh.runtime.llm.source import resolve_model
+from slmesh.runtime.llm.usage import Completion
+
+if TYPE_CHECKING:
+    from llama_cpp import Llama
+    from llama_cpp.llama_grammar import LlamaGrammar
+
+logger = logging.getLogger(__name__)
+
+
+class LocalModel:
+    """One loaded GGUF model. `complete` blocks: call it from the worker thread."""
+
+    def __init__(self, llama: Llama, model_id: str, settings: ModelSettings) -> None:
+        self._llama = llama
+        self.id = model_id
+        self.settings = settings
+        # A second caller would corrupt the context; the worker already runs
+        # one completion at a time, this makes it true for any caller.
+        self._lock = threading.Lock()
+
+    @classmethod
+    def load(cls, settings: ModelSettings) -> LocalModel:
+        path, model_id = resolve_model(settings.source)
+        try:
+            from llama_cpp import Llama
+        except ImportError as exc:
+            raise ModelLoadError("llama-cpp-python is not installed") from exc
+        started = time.perf_counter()
+        try:
+            llama = Llama(
+                model_path=str(path),
+                n_ctx=settings.context,
+                n_threads=settings.threads,
+                seed=settings.seed,
+                verbose=False,
+            )
+        except (ValueError, RuntimeError, OSError) as exc:
+            raise ModelLoadError(f"llama.cpp could not load {path}: {exc}") from exc
+        logger.info(
+            "loaded model %s from %s in %.2f s (context %d, %d threads)",
+            model_id,
+            path,
+            time.perf_counter() - started,
+            settings.context,
+            settings.threads,
+        )
+        return cls(llama, model_id, settings)
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._llama.tokenize(text.encode(), add_bos=True, special=True))
+
+    def complete(
+        self,
+        prompt: str,
+        *,
+        max_tokens: int | None = None,
+        grammar: LlamaGrammar | None = None,
+        stop: list[str] | None = None,
+    ) -> Completion:
+        budget = max_tokens or self.settings.max_tokens
+        prompt_tokens = self.count_tokens(prompt)
+        if prompt_tokens + budget > self.settings.context:
+            raise ContextOverflowError(
+                f"the prompt is {prompt_tokens} tokens; with {budget} for the answer it "
+                f"exceeds the model's context of {self.settings.context} tokens"
+            )
+        started = time.perf_counter()
+        with self._lock:
+            result: Any = self._llama.create_completion(
+                prompt,
+                max_tokens=budget,
+                temperature=self.settings.temperature,
+                seed=self.settings.seed,
+                grammar=grammar,
+                stop=stop or [],
+            )
+        choice = result["choices"][0]
+        return Completion(
+            text=choice["text"],
+            prompt_tokens=int(result["usage"]["prompt_tokens"]),
+            completion_tokens=int(result["usage"]["completion_tokens"]),
+            seconds=time.perf_counter() - started,
+            finish_reason=str(choice.get("finish_reason") or ""),
+        )
+
+    def score_options(self, prompt: str, options: list[str]) -> list[float]:
+        """Log-likelihood of each option as the continuation of `prompt`.
+
+        Choosing by likelihood instead of free generation: a small model that
+        cannot be trusted to write the right word can still rank the given
+        ones. The prompt is evaluated once; each option reuses its KV cache.
+        """
+        prompt_tokens = self._llama.tokenize(prompt.encode(), add_bos=True, special=True)
+        option_tokens = [
+            self._llama.tokenize(option.encode(), add_bos=False, special=False)
+            for option in options
+        ]
+        longest = max((len(t) for t in option_tokens), default=0)
+        if len(prompt_tokens) + longest > self.settings.context:
+            raise ContextOverflowError(
+                f"the prompt is {len(prompt_tokens)} tokens; with options of up to {longest} "
+                f"it exceeds the model's context of {self.settings.context} tokens"
+            )
+        with self._lock:
+            llama = self._llama
+            # Reuse the KV cache of a prompt that starts the same way (a fixed
+            # few-shot prefix): only the new tail is evaluated. At least the
+            # last prompt token is evaluated again, for its logits.
+            cached = llama.input_ids[: llama.n_tokens].tolist()
+            shared = 0
+            for ours, theirs in zip(prompt_tokens[:-1], cached, strict=False):
+                if ours != theirs:
+                    break
+                shared += 1
+            llama.n_tokens = shared
+            llama.eval(prompt_tokens[shared:])
+            after_prompt = _log_softmax(self._last_logits())
+            base = llama.n_tokens
+            scores = []
+            for tokens in option_tokens:
+                total = float(after_prompt[tokens[0]]) if tokens else 0.0
+                llama.n_tokens = base
+                for token, following in itertools.pairwise(tokens):
+                    llama.eval([token])
+                    total += float(_log_softmax(self._last_logits())[following])
+                scores.append(total)
+            # Keep the prompt cached for the next call; drop the options' tokens.
+            llama.n_tokens = base
+        return scores
+
+    def _last_logits(self) -> npt.NDArray[np.float32]:
+        n_vocab = self._llama.n_vocab()
+        return np.ctypeslib.as_array(self._llama._ctx.get_logits(), shape=(n_vocab,)).copy()  # type: ignore[no-untyped-call]
+
+
+def _log_softmax(logits: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    shifted = logits - logits.max()
+    result: npt.NDArray[np.float32] = shifted - np.log(np.exp(shifted).sum())
+    return result

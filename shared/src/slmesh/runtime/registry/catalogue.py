@@ -1,12 +1,10 @@
-"""The live registry: micromodels announce themselves, the orchestrator's tool list follows.
+"""The orchestrator's tool list: every live micromodel, read from the registry topic.
 
-Every replica publishes a MicromodelAnnounced (status up) when it starts and
-again every `heartbeat_s`, and status down when it stops on purpose, on a
-compacted topic keyed by `<micromodel>/<replica>`. A reader starts from the
-beginning of the topic, so a new orchestrator learns every replica at once; a
-replica whose last word is older than three heartbeats is taken for gone.
-Liveness uses the event's own time, so an old announcement read late is
-still old (hosts' clocks are assumed to agree within a heartbeat).
+A reader starts from the beginning of the topic, so a new orchestrator learns
+every replica at once; a replica whose last word is older than three
+heartbeats is taken for gone. Liveness uses the event's own time, so an old
+announcement read late is still old (hosts' clocks are assumed to agree
+within a heartbeat).
 """
 
 from __future__ import annotations
@@ -17,20 +15,18 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import jsonschema
 import orjson
 from aiokafka import TopicPartition
 
-from slmesh.runtime.broker import ensure_topics, groupless_consumer
+from slmesh.runtime.broker import groupless_consumer
 from slmesh.runtime.lifecycle import Lifecycle
-from slmesh.runtime.publishing import publish_event
+from slmesh.runtime.registry.announcer import DETERMINISTIC
 from slmesh.schemas import ContractError, MicromodelAnnounced, decode
 
 if TYPE_CHECKING:
-    from faststream.kafka import KafkaBroker
-
     from slmesh.runtime.settings import MeshSettings
 
 logger = logging.getLogger(__name__)
@@ -39,60 +35,6 @@ MISSED_HEARTBEATS = 3
 READER_WAIT_MS = 1000
 # Two answered fetches this far apart: the broker was away in between.
 BLIND_GAP_MS = 3000
-# What a micromodel without a model announces as its model.
-DETERMINISTIC = "deterministic"
-
-
-async def ensure_registry_topic(settings: MeshSettings) -> None:
-    # One partition: every reader reads all of it anyway, and order per key is kept.
-    await ensure_topics(
-        settings,
-        [settings.registry_topic],
-        partitions=1,
-        configs={"cleanup.policy": "compact"},
-    )
-
-
-class Announcer:
-    """A micromodel replica's voice in the registry."""
-
-    def __init__(self, broker: KafkaBroker, settings: MeshSettings, card: dict[str, Any]) -> None:
-        self.broker = broker
-        self.settings = settings
-        self.card = card
-        self.key = f"{card['name']}/{settings.replica}"
-        self._task: asyncio.Task[None] | None = None
-
-    async def announce(self, status: Literal["up", "down"]) -> None:
-        event = MicromodelAnnounced.create(
-            data={
-                **self.card,
-                "replica": self.settings.replica,
-                "status": status,
-                "heartbeat_s": self.settings.heartbeat_s,
-            },
-            source=self.settings.source(self.card["name"]),
-            request_id="registry",
-        )
-        await publish_event(self.broker, self.settings.registry_topic, event, key=self.key)
-
-    async def start(self) -> None:
-        await self.announce("up")
-        self._task = asyncio.create_task(self._heartbeat(), name="registry-heartbeat")
-
-    async def _heartbeat(self) -> None:
-        while True:
-            await asyncio.sleep(self.settings.heartbeat_s)
-            try:
-                await self.announce("up")
-            except Exception as exc:
-                logger.warning("heartbeat of %s failed: %s", self.key, exc)
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-        with contextlib.suppress(Exception):
-            await self.announce("down")
 
 
 @dataclass

@@ -1,0 +1,74 @@
+"""A micromodel replica's voice in the registry: up at start, every heartbeat, down at stop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import TYPE_CHECKING, Any, Literal
+
+from slmesh.runtime.broker import ensure_topics
+from slmesh.runtime.publishing import publish_event
+from slmesh.schemas import MicromodelAnnounced
+
+if TYPE_CHECKING:
+    from faststream.kafka import KafkaBroker
+
+    from slmesh.runtime.settings import MeshSettings
+
+logger = logging.getLogger(__name__)
+
+# What a micromodel without a model announces as its model.
+DETERMINISTIC = "deterministic"
+
+
+async def ensure_registry_topic(settings: MeshSettings) -> None:
+    # One partition: every reader reads all of it anyway, and order per key is kept.
+    await ensure_topics(
+        settings,
+        [settings.registry_topic],
+        partitions=1,
+        configs={"cleanup.policy": "compact"},
+    )
+
+
+class Announcer:
+    """A micromodel replica's voice in the registry."""
+
+    def __init__(self, broker: KafkaBroker, settings: MeshSettings, card: dict[str, Any]) -> None:
+        self.broker = broker
+        self.settings = settings
+        self.card = card
+        self.key = f"{card['name']}/{settings.replica}"
+        self._task: asyncio.Task[None] | None = None
+
+    async def announce(self, status: Literal["up", "down"]) -> None:
+        event = MicromodelAnnounced.create(
+            data={
+                **self.card,
+                "replica": self.settings.replica,
+                "status": status,
+                "heartbeat_s": self.settings.heartbeat_s,
+            },
+            source=self.settings.source(self.card["name"]),
+            request_id="registry",
+        )
+        await publish_event(self.broker, self.settings.registry_topic, event, key=self.key)
+
+    async def start(self) -> None:
+        await self.announce("up")
+        self._task = asyncio.create_task(self._heartbeat(), name="registry-heartbeat")
+
+    async def _heartbeat(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.heartbeat_s)
+            try:
+                await self.announce("up")
+            except Exception as exc:
+                logger.warning("heartbeat of %s failed: %s", self.key, exc)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+        with contextlib.suppress(Exception):
+            await self.announce("down")

@@ -1,6 +1,6 @@
 """Kafka clients built from one broker profile, so broker quirks never leak into services.
 
-Measured on the embedded Tansu broker (DESIGN.md §3): it rejects the
+Measured on the embedded Tansu broker (docs/architecture.md, "Measured facts"): it rejects the
 idempotent producer, and it answers a fetch only when `fetch_max_wait_ms`
 expires, so a short wait is what makes a hop take milliseconds instead of
 half a second. Apache Kafka answers fetches as data arrives and supports

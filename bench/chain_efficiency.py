@@ -24,8 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from slmesh.cli.devstack import DEFAULT_MICROMODELS, DevStack, DevStackConfig
 from slmesh.runtime.client import MeshClient
-from slmesh.runtime.devstack import DEFAULT_MICROMODELS, DevStack, DevStackConfig
 from slmesh.runtime.llm import LocalModel, ModelSession, ModelSettings
 from slmesh.summarizer.micromodel import SummaryRequest, summarize
 

@@ -43,8 +43,8 @@ from bench.measure import (
     service_kind,
     stack_rows,
 )
+from slmesh.cli.devstack import DevStack, DevStackConfig
 from slmesh.runtime.client import MeshClient
-from slmesh.runtime.devstack import DevStack, DevStackConfig
 from slmesh.schemas import RequestCompleted
 
 WARMUP_TEXT = "What are the VAT rates in Germany?"

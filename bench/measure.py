@@ -21,7 +21,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import IO, Any
 
-from slmesh.runtime.devstack import DevStack
+from slmesh.cli.devstack import DevStack
 
 # --- statistics ------------------------------------------------------------------------
 

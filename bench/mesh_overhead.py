@@ -66,6 +66,9 @@ from bench.measure import (
     service_kind,
     stack_rows,
 )
+from slmesh.cli.devstack import DevStack, DevStackConfig
+from slmesh.cli.embedded_broker import free_port
+from slmesh.cli.processes import ServiceProcess
 from slmesh.runtime.broker import (
     admin_kwargs,
     consumer_options,
@@ -74,10 +77,7 @@ from slmesh.runtime.broker import (
     profile_for,
 )
 from slmesh.runtime.client import MeshClient, follow_from_end
-from slmesh.runtime.devstack import DevStack, DevStackConfig
-from slmesh.runtime.embedded_broker import free_port
 from slmesh.runtime.lifecycle import Lifecycle
-from slmesh.runtime.processes import ServiceProcess
 from slmesh.runtime.service import READY_MARKER
 from slmesh.runtime.settings import MeshSettings
 from slmesh.schemas import CONTENT_TYPE, RequestCompleted, encode

@@ -26,10 +26,10 @@ from typing import cast
 import orjson
 import pytest
 
+from slmesh.cli.devstack import DevStack
+from slmesh.cli.embedded_redis import RedisHandle
+from slmesh.cli.processes import ServiceProcess
 from slmesh.runtime.client import MeshClient
-from slmesh.runtime.devstack import DevStack
-from slmesh.runtime.embedded_redis import RedisHandle
-from slmesh.runtime.processes import ServiceProcess
 from slmesh.runtime.store import GatherStore
 from slmesh.schemas import RequestSubmitted
 

@@ -22,10 +22,10 @@ from typing import IO, Any
 
 import pytest
 
+from slmesh.cli.devstack import DevStack, DevStackConfig
+from slmesh.cli.embedded_redis import RedisHandle
 from slmesh.runtime.broker import ensure_topics
 from slmesh.runtime.client import MeshClient
-from slmesh.runtime.devstack import DevStack, DevStackConfig
-from slmesh.runtime.embedded_redis import RedisHandle
 from slmesh.runtime.settings import MeshSettings
 
 from .kit import (

@@ -15,9 +15,9 @@ from typing import Any, TypeVar
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from slmesh.cli.devstack import DevStack
 from slmesh.runtime.broker import admin_kwargs, partitions_of
 from slmesh.runtime.client import MeshClient
-from slmesh.runtime.devstack import DevStack
 from slmesh.runtime.publishing import (
     DLQ_ATTEMPTS,
     DLQ_ERROR,

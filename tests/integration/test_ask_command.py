@@ -17,10 +17,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from slmesh.runtime.devstack import ORCHESTRATOR_MODULE, DevStack
-from slmesh.runtime.embedded_broker import free_port
-from slmesh.runtime.embedded_redis import RedisHandle
-from slmesh.runtime.liveness import (
+from slmesh.cli.devstack import ORCHESTRATOR_MODULE, DevStack
+from slmesh.cli.embedded_broker import free_port
+from slmesh.cli.embedded_redis import RedisHandle
+from slmesh.cli.liveness import (
     ORCHESTRATOR_REQUESTS_GROUP,
     BrokerUnreachableError,
     ConsumerWatch,

@@ -13,8 +13,8 @@ import uuid
 import orjson
 import pytest
 
+from slmesh.cli.devstack import DevStack
 from slmesh.runtime.client import MeshClient
-from slmesh.runtime.devstack import DevStack
 from slmesh.runtime.settings import MeshSettings
 from slmesh.schemas import RequestCompleted, TaskCompleted, encode
 

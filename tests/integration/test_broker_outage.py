@@ -17,9 +17,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from slmesh.cli.devstack import DevStack
+from slmesh.cli.embedded_redis import RedisHandle
 from slmesh.runtime.client import MeshClient
-from slmesh.runtime.devstack import DevStack
-from slmesh.runtime.embedded_redis import RedisHandle
 from slmesh.schemas import RequestCompleted
 
 from .conftest import logged_mesh

@@ -13,9 +13,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from slmesh.cli.devstack import DevStack
+from slmesh.cli.processes import ServiceProcess
 from slmesh.runtime.broker import ensure_topics
-from slmesh.runtime.devstack import DevStack
-from slmesh.runtime.processes import ServiceProcess
 from slmesh.runtime.service import READY_MARKER
 from slmesh.runtime.settings import MeshSettings
 from slmesh.schemas import TaskCompleted, encode

@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 
+from slmesh.cli.devstack import DEFAULT_MICROMODELS, DevStack
+from slmesh.cli.embedded_redis import RedisHandle
 from slmesh.runtime.client import MeshClient
-from slmesh.runtime.devstack import DEFAULT_MICROMODELS, DevStack
-from slmesh.runtime.embedded_redis import RedisHandle
 from slmesh.runtime.settings import MeshSettings
 from slmesh.runtime.store import AnswerClaim, GatherStore
 from slmesh.schemas import MAX_CALLS, RequestCompleted, TaskCompleted, encode

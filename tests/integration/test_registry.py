@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from slmesh.cli.devstack import DEFAULT_MICROMODELS, DevStack
+from slmesh.cli.processes import ServiceProcess
 from slmesh.runtime.client import MeshClient
-from slmesh.runtime.devstack import DEFAULT_MICROMODELS, DevStack
-from slmesh.runtime.processes import ServiceProcess
 from slmesh.runtime.registry import Catalogue
 from slmesh.runtime.service import READY_MARKER
 from slmesh.runtime.settings import MeshSettings

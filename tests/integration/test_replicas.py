@@ -8,8 +8,8 @@ from collections import Counter
 
 import pytest
 
+from slmesh.cli.devstack import DevStack
 from slmesh.runtime.client import MeshClient
-from slmesh.runtime.devstack import DevStack
 from slmesh.runtime.settings import MeshSettings
 from slmesh.schemas import RequestCompleted, encode
 

@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
+from slmesh.cli.devstack import DevStack
+from slmesh.cli.processes import ServiceProcess
 from slmesh.runtime.client import MeshClient
-from slmesh.runtime.devstack import DevStack
-from slmesh.runtime.processes import ServiceProcess
 from slmesh.runtime.service import READY_MARKER
 from slmesh.runtime.settings import MeshSettings
 from slmesh.schemas import RequestCompleted, TaskCompleted, TaskFailed, TaskRequested, encode

@@ -6,8 +6,8 @@ import sys
 
 import pytest
 
+from slmesh.cli.processes import ServiceProcess
 from slmesh.runtime.client import MeshClient
-from slmesh.runtime.processes import ServiceProcess
 from slmesh.runtime.service import MODEL_LOAD_FAILED
 
 from .kit import WAIT_S

@@ -17,9 +17,9 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from slmesh.runtime.embedded_broker import BrokerStartError, EmbeddedBroker, free_port
-from slmesh.runtime.embedded_redis import ensure_redis
-from slmesh.runtime.processes import ProcessGroup, ServiceExitedError, ServiceProcess
+from slmesh.cli.embedded_broker import BrokerStartError, EmbeddedBroker, free_port
+from slmesh.cli.embedded_redis import ensure_redis
+from slmesh.cli.processes import ProcessGroup, ServiceExitedError, ServiceProcess
 
 PY = sys.executable
 

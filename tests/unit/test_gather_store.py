@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from slmesh.runtime.embedded_redis import RedisHandle
+from slmesh.cli.embedded_redis import RedisHandle
 from slmesh.runtime.store import AnswerClaim, Claim, GatherStore, ReplyOutcome
 
 

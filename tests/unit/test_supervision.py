@@ -16,10 +16,9 @@ from typing import TypeVar
 
 import pytest
 
-from slmesh.runtime.devstack import SERVICE_RESTARTS, DevStack, DevStackConfig
-from slmesh.runtime.processes import ServiceProcess, describe_exit
-from slmesh.runtime.service import MODEL_LOAD_FAILED
-from slmesh.runtime.supervision import (
+from slmesh.cli.devstack import SERVICE_RESTARTS, DevStack, DevStackConfig
+from slmesh.cli.processes import ServiceProcess, describe_exit
+from slmesh.cli.supervision import (
     RestartPolicy,
     ServiceAbandoned,
     ServiceDied,
@@ -28,6 +27,7 @@ from slmesh.runtime.supervision import (
     SupervisionEvent,
     Supervisor,
 )
+from slmesh.runtime.service import MODEL_LOAD_FAILED
 
 E = TypeVar("E", bound=SupervisionEvent)
 

@@ -15,11 +15,12 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
+import redis.asyncio as aioredis
 from aiokafka.admin import AIOKafkaAdminClient
+from redis.exceptions import RedisError
 
 from slmesh.runtime.backoff import backoff
 from slmesh.runtime.broker import admin_kwargs
-from slmesh.runtime.embedded_redis import ping as ping_redis
 from slmesh.runtime.lifecycle import Lifecycle
 from slmesh.runtime.service import lifecycle
 from slmesh.runtime.settings import MeshSettings
@@ -28,6 +29,7 @@ logger = logging.getLogger(__name__)
 
 FIRST_DELAY_S = 0.5
 MAX_DELAY_S = 10.0
+REDIS_PROBE_TIMEOUT_S = 0.5
 
 
 class DependencyUnavailableError(RuntimeError):
@@ -45,6 +47,18 @@ async def broker_answers(settings: MeshSettings) -> bool:
     finally:
         await admin.close()
     return True
+
+
+async def ping_redis(url: str, within: float = REDIS_PROBE_TIMEOUT_S) -> bool:
+    """Whether a Redis at *url* answers PING within *within* seconds."""
+    client = aioredis.Redis.from_url(url, socket_connect_timeout=within, socket_timeout=within)
+    try:
+        async with asyncio.timeout(within):
+            return bool(await client.ping())
+    except (TimeoutError, OSError, RedisError):
+        return False
+    finally:
+        await client.aclose()
 
 
 async def wait_until(what: str, probe: Callable[[], Awaitable[bool]], within_s: float) -> None:

@@ -44,7 +44,7 @@ from slmesh.runtime.broker import (
 from slmesh.runtime.concurrency import Worker
 from slmesh.runtime.consumption import ConcurrentConsumption
 from slmesh.runtime.dependencies import DependencyWatch, wait_for_dependencies
-from slmesh.runtime.liveness import ORCHESTRATOR_REPLIES_GROUP, ORCHESTRATOR_REQUESTS_GROUP
+from slmesh.runtime.groups import ORCHESTRATOR_REPLIES_GROUP, ORCHESTRATOR_REQUESTS_GROUP
 from slmesh.runtime.llm import LocalModel, ModelLoadError, Usage
 from slmesh.runtime.lookback import published_since
 from slmesh.runtime.publishing import publish_dead_letter, publish_event

@@ -11,6 +11,7 @@ from faststream import FastStream
 from slmesh.runtime.broker import create_broker, ensure_topics, fetch_pace, subscribe
 from slmesh.runtime.consumption import ConcurrentConsumption
 from slmesh.runtime.dependencies import DependencyWatch, wait_for_dependencies
+from slmesh.runtime.groups import micromodel_group
 from slmesh.runtime.llm import ModelLoadError, ModelSettings
 from slmesh.runtime.micromodel.declare import In, Micromodel, Out
 from slmesh.runtime.micromodel.replies import StoredReplies
@@ -64,7 +65,7 @@ def build_runner(
         broker,
         settings,
         settings.task_topic(micromodel.name),
-        group_id=f"slmesh.micromodel.{micromodel.name}",
+        group_id=micromodel_group(micromodel.name),
         consumption=consumption,
         title=f"{micromodel.name} tasks",
         description=micromodel.description,

@@ -24,8 +24,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+from slmesh.cli.processes import ServiceExitedError, ServiceProcess, describe_exit
 from slmesh.runtime.backoff import backoff
-from slmesh.runtime.processes import ServiceExitedError, ServiceProcess, describe_exit
 
 __all__ = [
     "Reporter",

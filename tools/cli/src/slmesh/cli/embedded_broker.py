@@ -17,8 +17,8 @@ from typing import IO, TYPE_CHECKING
 
 from aiokafka.admin import AIOKafkaAdminClient
 
+from slmesh.cli.processes import terminate_popen_group, track_process_group
 from slmesh.runtime.lifecycle import Lifecycle
-from slmesh.runtime.processes import terminate_popen_group, track_process_group
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -4,7 +4,7 @@ What `slmesh dev`, the integration tests and the benchmarks start. Services
 are separate processes, as in production, so a test that kills one kills a
 real consumer.
 
-`slmesh dev` restarts a service that dies (slmesh.runtime.supervision); the
+`slmesh dev` restarts a service that dies (slmesh.cli.supervision); the
 tests' stacks leave it dead unless they ask for restarts, because the tests
 that kill replicas on purpose want them to stay dead.
 """
@@ -19,14 +19,14 @@ from pathlib import Path
 
 import orjson
 
+from slmesh.cli.embedded_broker import EmbeddedBroker, port_is_free
+from slmesh.cli.embedded_redis import RedisHandle, ensure_redis
+from slmesh.cli.processes import OutputSink, ProcessGroup, ServiceProcess, describe_exit
+from slmesh.cli.supervision import Reporter, RestartPolicy, Supervisor
 from slmesh.runtime.broker import ensure_topics, mesh_topics
-from slmesh.runtime.embedded_broker import EmbeddedBroker, port_is_free
-from slmesh.runtime.embedded_redis import RedisHandle, ensure_redis
 from slmesh.runtime.lifecycle import Lifecycle
-from slmesh.runtime.processes import OutputSink, ProcessGroup, ServiceProcess, describe_exit
 from slmesh.runtime.service import MODEL_LOAD_FAILED, READY_MARKER
 from slmesh.runtime.settings import MeshSettings
-from slmesh.runtime.supervision import Reporter, RestartPolicy, Supervisor
 
 logger = logging.getLogger(__name__)
 

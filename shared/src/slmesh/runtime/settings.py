@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -82,3 +83,11 @@ class MeshSettings(BaseSettings):
     def source(self, service: str) -> str:
         """CloudEvents `source` of events this replica produces."""
         return f"/slmesh/{service}/{self.replica}"
+
+
+def redact_url(url: str) -> str:
+    """The URL with its password replaced by ***, for logs and status lines."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    return parts._replace(netloc=parts.netloc.replace(parts.password, "***", 1)).geturl()

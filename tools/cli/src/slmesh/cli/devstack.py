@@ -26,7 +26,7 @@ from slmesh.cli.supervision import Reporter, RestartPolicy, Supervisor
 from slmesh.runtime.broker import ensure_topics, mesh_topics
 from slmesh.runtime.lifecycle import Lifecycle
 from slmesh.runtime.service import MODEL_LOAD_FAILED, READY_MARKER
-from slmesh.runtime.settings import MeshSettings
+from slmesh.runtime.settings import MeshSettings, redact_url
 
 logger = logging.getLogger(__name__)
 
@@ -169,7 +169,7 @@ class DevStack(Lifecycle):
             rows.append(("broker (tansu)", state, detail))
         if self.redis is not None:
             where = f"started here, pid {self.redis.pid}" if self.redis.owned else "existing server"
-            rows.append(("redis", "running", f"{_redact(self.redis.url)} ({where})"))
+            rows.append(("redis", "running", f"{redact_url(self.redis.url)} ({where})"))
         for service in self.services:
             rows.append((service.name, *self._service_status(service)))
         return rows
@@ -199,10 +199,3 @@ class DevStack(Lifecycle):
             await self.redis.stop()
         if self.broker is not None:
             await self.broker.stop()
-
-
-def _redact(url: str) -> str:
-    if "@" not in url:
-        return url
-    scheme, rest = url.split("://", 1)
-    return f"{scheme}://***@{rest.split('@', 1)[1]}"

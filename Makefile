@@ -59,8 +59,12 @@ test-faults: install ## fault injection: 200 requests while replicas are SIGKILL
 test-integration: install ## integration tests: real Tansu broker, real Redis, services as processes
 	$(UV) run pytest tests/integration
 
+.PHONY: check-members
+check-members: install ## install each workspace member alone and import every module of it
+	$(UV) run python scripts/check_members.py
+
 .PHONY: test
-test: lint typecheck schemas-check ## everything CI runs: lint, types, contract freshness, all tests
+test: lint typecheck schemas-check check-members ## everything CI runs: lint, types, contract freshness, members alone, all tests
 	$(UV) run pytest
 
 # Extra options for a benchmark, e.g. make bench BENCH_ARGS="--json /tmp/bench.json".

@@ -8,24 +8,21 @@ from typing import TYPE_CHECKING
 
 from faststream import FastStream
 
-from slmesh.runtime.broker import create_broker, ensure_topics, fetch_pace, subscribe
+from slmesh.runtime.broker import create_broker, fetch_pace, subscribe
 from slmesh.runtime.consumption import ConcurrentConsumption
-from slmesh.runtime.dependencies import DependencyWatch, wait_for_dependencies
 from slmesh.runtime.groups import micromodel_group
 from slmesh.runtime.llm import ModelLoadError, ModelSettings
 from slmesh.runtime.micromodel.declare import In, Micromodel, Out
 from slmesh.runtime.micromodel.replies import StoredReplies
 from slmesh.runtime.micromodel.runner import TaskRunner
-from slmesh.runtime.registry import Announcer, ensure_registry_topic
+from slmesh.runtime.registry import Announcer
 from slmesh.runtime.service import (
     MODEL_LOAD_FAILED,
-    READY_MARKER,
     configure_logging,
-    faststream_logger,
-    lifecycle,
     run,
 )
 from slmesh.runtime.settings import MeshSettings
+from slmesh.runtime.skeleton import ServiceSkeleton
 
 if TYPE_CHECKING:
     from slmesh.runtime.llm import LocalModel
@@ -105,44 +102,29 @@ def create_app(
             "model": model.id if model is not None else micromodel.model,
         },
     )
-
-    async def prepare() -> None:
-        # Redis only keeps replies for redelivered tasks: a micromodel serves without it.
-        await wait_for_dependencies(settings, redis=False)
-        topics = [topic, settings.replies_topic, settings.deadletter_topic]
-        await ensure_topics(settings, topics)
-        runner.topics.add(*topics)
-        await ensure_registry_topic(settings)
-
-    watch = DependencyWatch(settings, redis=replies is not None)
-
-    async def announce() -> None:
+    return ServiceSkeleton(
+        broker,
+        settings,
+        topics=[topic, settings.replies_topic, settings.deadletter_topic],
+        ready_line=lambda: (
+            f"micromodel {micromodel.name} {micromodel.version} consuming {topic} "
+            f"as {settings.replica}"
+        ),
+        # Redis only keeps replies for redelivered tasks: a micromodel serves
+        # without it, and watches it only when it keeps replies there.
+        uses_redis=False,
+        watch_redis=replies is not None,
+        topics_known=runner.topics.add,
         # In the registry only once its consumer is up: an orchestrator may
         # plan calls to it from that moment.
-        await announcer.start()
-        await watch.start()
-        lifecycle.info(
-            "%s: micromodel %s %s consuming %s as %s",
-            READY_MARKER,
-            micromodel.name,
-            micromodel.version,
-            topic,
-            settings.replica,
-        )
-
-    return FastStream(
-        broker,
-        logger=faststream_logger,
-        on_startup=[prepare],
-        after_startup=[announce],
-        on_shutdown=[
-            watch.stop,
+        when_consuming=[announcer.start],
+        stopping=[
             announcer.stop,
             consumption.drain,
             *([replies.close] if replies is not None else []),
         ],
-        after_shutdown=[runner.worker.shutdown],
-    )
+        after_broker=[runner.worker.shutdown],
+    ).app()
 
 
 def serve(micromodel: Micromodel[In, Out]) -> None:

@@ -1,0 +1,103 @@
+"""One start/stop order for every slmesh service, written once.
+
+A service starts in this order:
+
+1. It waits for the broker, and for Redis when it keeps state there.
+2. It creates its topics and the registry topic. What it knows of existing topics learns them.
+3. Its own preparations run (an orchestrator reads the registry before it plans anything).
+4. FastStream starts the subscribers.
+5. What needs running consumers starts (a micromodel's announcements, the deadline sweeper).
+6. The watch on the broker and Redis starts, and the ready line is logged
+   (supervisors and tests wait for it).
+
+Stopping goes the other way:
+
+1. The watch stops.
+2. The service's own stopping runs, in the given order (its consumers drain, the connections close).
+3. After the broker has stopped, what must outlive it ends (a model's worker thread).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from faststream import FastStream
+
+from slmesh.runtime.broker import ensure_topics
+from slmesh.runtime.dependencies import DependencyWatch, wait_for_dependencies
+from slmesh.runtime.registry import ensure_registry_topic
+from slmesh.runtime.service import READY_MARKER, faststream_logger, lifecycle
+
+if TYPE_CHECKING:
+    from faststream.kafka import KafkaBroker
+
+    from slmesh.runtime.settings import MeshSettings
+
+Step = Callable[[], Awaitable[None]]
+
+
+@dataclass
+class ServiceSkeleton:
+    """What a service brings; `app()` puts it in the one order.
+
+    `ready_line` is the text after the READY_MARKER, e.g. "micromodel vat-rates
+    0.1.0 consuming ...": built when the service is ready, so it can say what
+    the service learnt while starting.
+    """
+
+    broker: KafkaBroker
+    settings: MeshSettings
+    topics: Sequence[str]
+    ready_line: Callable[[], str]
+    # Keeps state in Redis: it waits for Redis and watches it.
+    uses_redis: bool = False
+    # Told the topics once they exist (a TopicDirectory's `add`).
+    topics_known: Callable[..., None] | None = None
+    prepare: Sequence[Step] = ()
+    when_consuming: Sequence[Step] = ()
+    stopping: Sequence[Step] = ()
+    after_broker: Sequence[Callable[[], object]] = ()
+    # Whether the broker and Redis are watched once running: with the settings'
+    # probes, unless told otherwise (watching Redis is optional for some).
+    watch_redis: bool | None = None
+    _watch: DependencyWatch | None = field(default=None, init=False)
+
+    def app(self) -> FastStream:
+        watch_redis = self.uses_redis if self.watch_redis is None else self.watch_redis
+        self._watch = DependencyWatch(self.settings, redis=watch_redis)
+        return FastStream(
+            self.broker,
+            logger=faststream_logger,
+            on_startup=[self._start],
+            after_startup=[self._ready],
+            on_shutdown=[self._stop],
+            after_shutdown=[self._after_broker],
+        )
+
+    async def _start(self) -> None:
+        await wait_for_dependencies(self.settings, redis=self.uses_redis)
+        await ensure_topics(self.settings, list(self.topics))
+        if self.topics_known is not None:
+            self.topics_known(*self.topics)
+        await ensure_registry_topic(self.settings)
+        for step in self.prepare:
+            await step()
+
+    async def _ready(self) -> None:
+        for step in self.when_consuming:
+            await step()
+        assert self._watch is not None
+        await self._watch.start()
+        lifecycle.info("%s: %s", READY_MARKER, self.ready_line())
+
+    async def _stop(self) -> None:
+        assert self._watch is not None
+        await self._watch.stop()
+        for step in self.stopping:
+            await step()
+
+    async def _after_broker(self) -> None:
+        for end in self.after_broker:
+            end()

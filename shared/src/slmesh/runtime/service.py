@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from faststream import FastStream, StreamMessage
+
+    from slmesh.runtime.llm import LocalModel, ModelSettings
+
+logger = logging.getLogger(__name__)
 
 # The dev stack and the tests wait for this word in a service's output.
 READY_MARKER = "slmesh-ready"
@@ -66,3 +71,21 @@ faststream_logger.addFilter(_DropTopicCreationWarning())
 
 def run(app: FastStream) -> None:
     asyncio.run(app.run())
+
+
+def load_model_or_exit(settings: ModelSettings, *, what: str) -> LocalModel:
+    """Load the service's model before anything connects, or end the process with the reason.
+
+    A model that does not load would leave a consumer that joins its group and
+    then fails every task; exiting with MODEL_LOAD_FAILED tells a supervisor
+    that restarting will not help.
+    """
+    # Only here do numpy and llama_cpp load: a service without a model needs neither.
+    from slmesh.runtime.llm import ModelLoadError
+    from slmesh.runtime.llm.model import LocalModel
+
+    try:
+        return LocalModel.load(settings)
+    except ModelLoadError as exc:
+        logger.error("%s cannot start: %s", what, exc)
+        sys.exit(MODEL_LOAD_FAILED)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import sys
 from typing import TYPE_CHECKING
 
 from faststream import FastStream
@@ -11,16 +10,12 @@ from faststream import FastStream
 from slmesh.runtime.broker import create_broker, fetch_pace, subscribe
 from slmesh.runtime.consumption import ConcurrentConsumption
 from slmesh.runtime.groups import micromodel_group
-from slmesh.runtime.llm import ModelLoadError, ModelSettings
+from slmesh.runtime.llm import ModelSettings
 from slmesh.runtime.micromodel.declare import In, Micromodel, Out
 from slmesh.runtime.micromodel.replies import StoredReplies
 from slmesh.runtime.micromodel.runner import TaskRunner
 from slmesh.runtime.registry import Announcer
-from slmesh.runtime.service import (
-    MODEL_LOAD_FAILED,
-    configure_logging,
-    run,
-)
+from slmesh.runtime.service import configure_logging, load_model_or_exit, run
 from slmesh.runtime.settings import MeshSettings
 from slmesh.runtime.skeleton import ServiceSkeleton
 
@@ -136,14 +131,9 @@ def serve(micromodel: Micromodel[In, Out]) -> None:
     """
     settings = MicromodelSettings()
     configure_logging(settings.log_level)
-    model = None
-    if micromodel.uses_model:
-        # Only here do numpy and llama_cpp load: a deterministic micromodel needs neither.
-        from slmesh.runtime.llm.model import LocalModel
-
-        try:
-            model = LocalModel.load(settings.model)
-        except ModelLoadError as exc:
-            logger.error("micromodel %s cannot start: %s", micromodel.name, exc)
-            sys.exit(MODEL_LOAD_FAILED)
+    model = (
+        load_model_or_exit(settings.model, what=f"micromodel {micromodel.name}")
+        if micromodel.uses_model
+        else None
+    )
     run(create_app(micromodel, settings, model))

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from slmesh.runtime.backoff import backoff
 from slmesh.runtime.broker import TopicDirectory
 from slmesh.runtime.concurrency import Worker
+from slmesh.runtime.failures import task_failed
 from slmesh.runtime.llm import ContextOverflowError, ModelSession, Usage
 from slmesh.runtime.micromodel.declare import In, Micromodel, Out
 from slmesh.runtime.micromodel.replies import StoredReplies
@@ -24,7 +25,6 @@ from slmesh.runtime.settings import MeshSettings
 from slmesh.schemas import (
     ContractError,
     ErrorCode,
-    ErrorInfo,
     TaskCompleted,
     TaskFailed,
     TaskRequested,
@@ -247,16 +247,15 @@ class TaskRunner(Generic[In, Out]):
     async def _reply_failed(
         self, task: TaskRequested, code: ErrorCode, message: str, started: float
     ) -> None:
-        failed = TaskFailed.create(
-            data={
-                "task_id": task.data.task_id,
-                "micromodel": self.micromodel.name,
-                "error": ErrorInfo.about(code, message),
-                "latency_ms": (time.perf_counter() - started) * 1000,
-                "replica": self.settings.replica,
-            },
+        failed = task_failed(
+            task_id=task.data.task_id,
+            micromodel=self.micromodel.name,
+            code=code,
+            message=message,
             source=self.source,
             request_id=task.requestid,
+            replica=self.settings.replica,
+            latency_ms=(time.perf_counter() - started) * 1000,
             causation_id=task.id,
         )
         # A handler error may be passing: a redelivery runs the task again.
@@ -292,16 +291,14 @@ class TaskRunner(Generic[In, Out]):
         if ids is None:
             return
         request_id, task_id, reply_topic = ids
-        failed = TaskFailed.create(
-            data={
-                "task_id": task_id,
-                "micromodel": self.micromodel.name,
-                "error": ErrorInfo.about(code, message),
-                "latency_ms": 0.0,
-                "replica": self.settings.replica,
-            },
+        failed = task_failed(
+            task_id=task_id,
+            micromodel=self.micromodel.name,
+            code=code,
+            message=message,
             source=self.source,
             request_id=request_id,
+            replica=self.settings.replica,
         )
         await publish_event(self.broker, reply_topic, failed, key=request_id)
 

@@ -18,12 +18,13 @@ import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import pytest
 
 from slmesh.cli.devstack import DevStack, DevStackConfig
 from slmesh.cli.embedded_redis import RedisHandle
+from slmesh.cli.logs import ServiceLogs
 from slmesh.runtime.broker import ensure_topics
 from slmesh.runtime.client import MeshClient
 from slmesh.runtime.settings import MeshSettings
@@ -37,25 +38,6 @@ from .kit import (
 )
 
 # --- the mesh -----------------------------------------------------------------------
-
-
-class ServiceLogs:
-    """Service output to one file per service, for reading after a failed run."""
-
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
-        self._files: dict[str, IO[str]] = {}
-
-    def __call__(self, service: str, line: str) -> None:
-        log = self._files.get(service)
-        if log is None:
-            log = self._files[service] = (self.directory / f"{service}.log").open("a")
-        log.write(line + "\n")
-        log.flush()
-
-    def close(self) -> None:
-        for log in self._files.values():
-            log.close()
 
 
 @contextlib.asynccontextmanager

@@ -10,7 +10,7 @@ import signal
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import NoReturn, TextIO
+from typing import NoReturn
 
 from slmesh.cli.devstack import (
     DEFAULT_BROKER_PORT,
@@ -24,6 +24,7 @@ from slmesh.cli.liveness import (
     NoLiveConsumerError,
     orchestrator_consumption,
 )
+from slmesh.cli.logs import ServiceLogs
 from slmesh.cli.supervision import (
     ServiceAbandoned,
     ServiceDied,
@@ -145,39 +146,6 @@ async def _ask(settings: MeshSettings, text: str, timeout_s: float, as_json: boo
     return 0 if response.data.status != "failed" else 1
 
 
-class ServiceLogs:
-    """Each service's output to `<workdir>/logs/<service>.log`; warnings also to the terminal."""
-
-    def __init__(self, directory: Path, verbose: bool) -> None:
-        directory.mkdir(parents=True, exist_ok=True)
-        self.directory = directory
-        self.verbose = verbose
-        self._files: dict[str, TextIO] = {}
-
-    def _file(self, service: str) -> TextIO:
-        log = self._files.get(service)
-        if log is None:
-            log = self._files[service] = (self.directory / f"{service}.log").open("a")
-        return log
-
-    def __call__(self, service: str, line: str) -> None:
-        log = self._file(service)
-        log.write(line + "\n")
-        log.flush()
-        if self.verbose or " WARNING " in line or " ERROR " in line or "Traceback" in line:
-            print(f"{service} | {line}", flush=True)
-
-    def note(self, service: str, text: str) -> None:
-        """A line of the supervisor's own in a service's log (where its runs begin and end)."""
-        log = self._file(service)
-        log.write(f"[slmesh dev] {text}\n")
-        log.flush()
-
-    def close(self) -> None:
-        for log in self._files.values():
-            log.close()
-
-
 class DeathNotices:
     """Says on the terminal when a service dies, restarts or is given up."""
 
@@ -198,7 +166,7 @@ class DeathNotices:
 
 
 async def _dev(args: argparse.Namespace) -> int:
-    logs = ServiceLogs(Path(args.workdir) / "logs", args.verbose)
+    logs = ServiceLogs(Path(args.workdir) / "logs", verbose=args.verbose, echo_warnings=True)
     notices = DeathNotices(logs)
     config = DevStackConfig(
         sink=logs,

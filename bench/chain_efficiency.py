@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from bench.stats import median, ratio, verdict
 from slmesh.cli.devstack import DEFAULT_MICROMODELS, DevStack, DevStackConfig
 from slmesh.runtime.client import MeshClient
 from slmesh.runtime.llm import LocalModel, ModelSession, ModelSettings
@@ -96,21 +96,23 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     e2e, model_ms, mesh_speed, bare_speed = asyncio.run(mesh_side(args.requests))
     quiet_speed = bare_side(args.requests)
-    med = statistics.median
-    ratio = med(e2e) / med(model_ms)
-    speed_ratio = med(mesh_speed) / med(bare_speed)
+    e2e_ratio = ratio(median(e2e), median(model_ms))
+    speed_ratio = ratio(median(mesh_speed), median(bare_speed))
     print(f"\nslmesh chain efficiency ({args.requests} requests, medians)")
     print(f"request: {REQUEST[:70]}...")
-    print(f"  end to end            {med(e2e):8.1f} ms")
-    print(f"  model time on path    {med(model_ms):8.1f} ms  (planner + max(task, composer))")
-    verdict = "PASS" if ratio <= 1.05 else "MISS"
-    print(f"  ratio                 {ratio:8.3f}x  target <= 1.05x  {verdict}")
+    print(f"  end to end            {median(e2e):8.1f} ms")
+    print(f"  model time on path    {median(model_ms):8.1f} ms  (planner + max(task, composer))")
+    print(
+        f"  ratio                 {e2e_ratio:8.3f}x  target <= 1.05x  {verdict(e2e_ratio <= 1.05)}"
+    )
     print("summarizer inference speed (prompt + completion tokens per second of model time)")
-    print(f"  in the mesh           {med(mesh_speed):8.1f} tok/s")
-    print(f"  bare llama-cpp-python {med(bare_speed):8.1f} tok/s  (same run, mesh up)")
-    print(f"  bare, quiet machine   {med(quiet_speed):8.1f} tok/s  (mesh stopped; context only)")
-    verdict = "PASS" if speed_ratio >= 0.95 else "MISS"
-    print(f"  ratio                 {speed_ratio:8.3f}x  target >= 0.95x  {verdict}")
+    print(f"  in the mesh           {median(mesh_speed):8.1f} tok/s")
+    print(f"  bare llama-cpp-python {median(bare_speed):8.1f} tok/s  (same run, mesh up)")
+    print(f"  bare, quiet machine   {median(quiet_speed):8.1f} tok/s  (mesh stopped; context only)")
+    print(
+        f"  ratio                 {speed_ratio:8.3f}x  target >= 0.95x  "
+        f"{verdict(speed_ratio >= 0.95)}"
+    )
     return 0
 
 

@@ -33,16 +33,17 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.cpu import CpuMeter
 from bench.measure import (
-    CpuMeter,
     ServiceLog,
     machine_context,
-    percentile,
     process_ids,
     run_in_workdir,
     service_kind,
     stack_rows,
+    step,
 )
+from bench.stats import median, ratio, verdict
 from slmesh.cli.devstack import DevStack, DevStackConfig
 from slmesh.runtime.client import MeshClient
 from slmesh.schemas import RequestCompleted
@@ -99,11 +100,7 @@ class IdleResults:
 
     @property
     def warm_p50_ms(self) -> float:
-        return percentile([c.round_trip_ms for c in self.warm], 50)
-
-
-def _step(message: str) -> None:
-    print(f"  {message}", flush=True)
+        return median([c.round_trip_ms for c in self.warm])
 
 
 async def timed_ask(client: MeshClient, text: str, timeout_s: float) -> Call:
@@ -138,21 +135,21 @@ async def run(args: argparse.Namespace, results: IdleResults, workdir: Path) -> 
     stack = DevStack(DevStackConfig(broker_port=None, own_redis=True, workdir=workdir, sink=log))
     services = ", ".join(stack.config.micromodels)
     try:
-        _step(f"starting the mesh as `slmesh dev` does (orchestrator, {services}) ...")
+        step(f"starting the mesh as `slmesh dev` does (orchestrator, {services}) ...")
         t0 = time.perf_counter()
         await stack.start()
         results.startup_s = time.perf_counter() - t0
         results.services = stack_rows(stack)
-        _step(f"every service ready in {results.startup_s:.1f} s:")
+        step(f"every service ready in {results.startup_s:.1f} s:")
         for row in results.services:
-            _step(f"  {row}")
+            step(f"  {row}")
         # Started before the lull: its connections and consumer are up, as an
         # enterprise system's client would be.
         async with MeshClient(stack.settings(), source="/slmesh/bench") as client:
-            _step(f"warm-up request: {WARMUP_TEXT!r} ...")
+            step(f"warm-up request: {WARMUP_TEXT!r} ...")
             results.warmup = await timed_ask(client, WARMUP_TEXT, WARMUP_TIMEOUT_S)
             last_request = time.monotonic()
-            _step(
+            step(
                 f"answered in {results.warmup.round_trip_ms:.1f} ms "
                 f"(planner {results.warmup.planner!r}, composer {results.warmup.composer!r})"
             )
@@ -161,46 +158,42 @@ async def run(args: argparse.Namespace, results: IdleResults, workdir: Path) -> 
             # Idle is what the mesh settles into once nothing is in flight: its
             # consumers fetch fast for a moment after the last record (the
             # profile's idle_after_s), then slowly. That moment is shown apart.
-            _step(f"settling for {args.settle_s:g} s after the last answer ...")
+            step(f"settling for {args.settle_s:g} s after the last answer ...")
             settling = CpuMeter(pids)
             with settling.measuring():
                 await asyncio.sleep(args.settle_s)
             results.settle_s = settling.wall
             results.settle_total_pct = sum(settling.percent().values())
 
-            _step(f"measuring CPU of {len(pids)} processes over {args.idle_s:g} s of idleness ...")
+            step(f"measuring CPU of {len(pids)} processes over {args.idle_s:g} s of idleness ...")
             idle = CpuMeter(pids)
             with idle.measuring():
                 await asyncio.sleep(args.idle_s)
             results.idle_s = idle.wall
             results.idle_pct = idle.percent()
-            results.others_pct = 100 * idle.others / idle.wall
-            results.steal_pct = 100 * idle.steal / idle.wall
+            results.others_pct = idle.others_pct
+            results.steal_pct = idle.steal_pct
 
             wait = last_request + args.quiet_s - time.monotonic()
             later = CpuMeter(pids)
             if wait > 0:
-                _step(f"quiet for {wait:.0f} s more ({args.quiet_s:g} s after the last request)")
+                step(f"quiet for {wait:.0f} s more ({args.quiet_s:g} s after the last request)")
                 with later.measuring():
                     await asyncio.sleep(wait)
                 results.later_s = later.wall
                 results.later_pct = later.percent()
 
             results.quiet_after_s = time.monotonic() - last_request
-            _step(f"after {results.quiet_after_s:.1f} s of quiet: {QUIET_TEXT!r} ...")
+            step(f"after {results.quiet_after_s:.1f} s of quiet: {QUIET_TEXT!r} ...")
             results.quiet = await timed_ask(client, QUIET_TEXT, REQUEST_TIMEOUT_S)
-            _step(f"{WARM_CALLS} more, back to back ...")
+            step(f"{WARM_CALLS} more, back to back ...")
             for _ in range(WARM_CALLS):
                 results.warm.append(await timed_ask(client, QUIET_TEXT, REQUEST_TIMEOUT_S))
     finally:
-        _step("stopping everything ...")
+        step("stopping everything ...")
         await stack.stop()
         log.close()
         results.seconds = time.perf_counter() - started
-
-
-def verdict(ok: bool) -> str:
-    return "PASS" if ok else "MISS"
 
 
 def report(args: argparse.Namespace, results: IdleResults) -> list[str]:
@@ -278,10 +271,10 @@ def report(args: argparse.Namespace, results: IdleResults) -> list[str]:
             f"target <= {TARGET_QUIET_MS:g} ms  {verdict(ok)}   {where(quiet)}"
         )
     if results.warm:
-        ratio = quiet.round_trip_ms / results.warm_p50_ms if quiet is not None else math.nan
+        first = ratio(quiet.round_trip_ms, results.warm_p50_ms) if quiet is not None else math.nan
         w(
             f"  next {len(results.warm)}, p50            {results.warm_p50_ms:8.1f}   "
-            f"(first call / warm p50 = {ratio:.1f}x)   "
+            f"(first call / warm p50 = {first:.1f}x)   "
             + ", ".join(f"{c.round_trip_ms:.1f}" for c in results.warm)
         )
     if results.warmup is not None:

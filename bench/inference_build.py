@@ -30,9 +30,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
-import resource
 import subprocess
 import sys
 import time
@@ -139,7 +139,7 @@ class Build:
 
 def run_once(build: Build, args: argparse.Namespace, model: Path) -> None:
     """One fresh process of `build`; its completions are added to the build's figures."""
-    from bench.measure import machine_seconds
+    from bench.cpu import ChildrenMeter
 
     argv = [
         build.python,
@@ -156,15 +156,11 @@ def run_once(build: Build, args: argparse.Namespace, model: Path) -> None:
         "--reps",
         str(args.reps),
     ]
-    before = machine_seconds()
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    started = time.perf_counter()
     # Outside the uv environment the other interpreter must not see its packages.
     env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
-    done = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
-    wall = time.perf_counter() - started
-    after = machine_seconds()
-    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    meter = ChildrenMeter()
+    with meter.measuring():
+        done = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"{build.label} ({build.python}) failed:\n{done.stderr[-3000:]}")
     result = json.loads(done.stdout.strip().splitlines()[-1])
@@ -177,10 +173,9 @@ def run_once(build: Build, args: argparse.Namespace, model: Path) -> None:
         build.prompt_tokens.add(r["prompt_tokens"])
         build.gen_tokens.add(r["gen_tokens"])
         build.texts.add(r["text"])
-    if before is not None and after is not None:
-        child = (used.ru_utime + used.ru_stime) - (children.ru_utime + children.ru_stime)
-        build.others_s += max(after[0] - before[0] - child, 0.0)
-        build.wall_s += wall
+    if not math.isnan(meter.others):
+        build.others_s += meter.others
+        build.wall_s += meter.wall
 
 
 def main(argv: list[str]) -> int:
@@ -240,7 +235,8 @@ def main(argv: list[str]) -> int:
 def report(
     builds: list[Build], args: argparse.Namespace, model: Path, load: float, seconds: float
 ) -> None:
-    from bench.measure import machine_context, percentile
+    from bench.measure import machine_context
+    from bench.stats import median
 
     ctx = machine_context()
 
@@ -275,7 +271,7 @@ def report(
         a, b = getattr(project, attr), getattr(other, attr)
         if not a or not b:
             continue
-        mid_a, mid_b = percentile(a, 50), percentile(b, 50)
+        mid_a, mid_b = median(a), median(b)
         w(
             f"  {name:<24}{mid_a:>10.1f}{max(a):>8.1f}{mid_b:>10.1f}{max(b):>8.1f}"
             f"{mid_a / mid_b:>9.2f}x{max(a) / max(b):>7.2f}x"

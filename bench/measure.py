@@ -1,4 +1,10 @@
-"""What the benchmarks share: CPU accounting from /proc, the dev stack's processes, percentiles.
+"""What the benchmarks that start the mesh share: its processes, its log, the run around it.
+
+The names and pids of the dev stack's processes (what `bench.cpu` accounts for),
+one log file for every service, the stack's table as `slmesh dev` prints it, a
+work directory and an interruption that always stop what was started, progress
+lines, and the machine's context that every report opens with. Statistics are in
+`bench.stats`, CPU accounting in `bench.cpu`.
 
 Imported as `bench.measure` by the benchmarks beside it, which run as modules
 from the repository's root (`uv run python -m bench.<name>`); never run on its own.
@@ -15,97 +21,12 @@ import shutil
 import signal
 import sys
 import tempfile
-import time
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Coroutine
 from importlib import metadata
 from pathlib import Path
 from typing import IO, Any
 
 from slmesh.cli.devstack import DevStack
-
-# --- statistics ------------------------------------------------------------------------
-
-
-def percentile(values: list[float], q: float) -> float:
-    """Linear-interpolated percentile (q in 0..100), as numpy's default."""
-    if not values:
-        return math.nan
-    ordered = sorted(values)
-    pos = (len(ordered) - 1) * q / 100
-    lo = math.floor(pos)
-    hi = min(lo + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
-
-
-# --- CPU accounting from /proc -----------------------------------------------------------
-
-_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-
-
-def cpu_seconds(pid: int) -> float | None:
-    """User + system CPU seconds of a process (all its threads), or None if unreadable."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = stat.rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / _TICKS
-
-
-def machine_seconds() -> tuple[float, float] | None:
-    """(busy, steal) CPU seconds of the whole machine since boot, from /proc/stat."""
-    try:
-        first = Path("/proc/stat").read_text().split("\n", 1)[0].split()
-    except OSError:
-        return None
-    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(v) for v in first[1:9])
-    return (user + nice + system + irq + softirq) / _TICKS, steal / _TICKS
-
-
-class CpuMeter:
-    """CPU seconds each named process, and the whole machine, spent between start and stop."""
-
-    def __init__(self, pids: dict[str, int]) -> None:
-        self.pids = pids
-        self._t0: dict[str, float] = {}
-        self._machine0: tuple[float, float] | None = None
-        self._wall0 = 0.0
-        self.used: dict[str, float] = {}
-        self.wall = 0.0
-        # CPU seconds of processes not in `pids` (other work on the machine), and steal.
-        self.others = math.nan
-        self.steal = math.nan
-
-    def start(self) -> None:
-        self._wall0 = time.perf_counter()
-        self._t0 = {n: c for n, p in self.pids.items() if (c := cpu_seconds(p)) is not None}
-        self._machine0 = machine_seconds()
-
-    def stop(self) -> None:
-        self.wall = time.perf_counter() - self._wall0
-        self.used = {}
-        for name, pid in self.pids.items():
-            now = cpu_seconds(pid)
-            if now is not None and name in self._t0:
-                self.used[name] = now - self._t0[name]
-        machine = machine_seconds()
-        if machine is not None and self._machine0 is not None:
-            busy = machine[0] - self._machine0[0]
-            self.others = max(busy - sum(self.used.values()), 0.0)
-            self.steal = machine[1] - self._machine0[1]
-
-    def percent(self) -> dict[str, float]:
-        """Each process's CPU over the measured wall time, in % of one core."""
-        return {n: 100 * s / self.wall for n, s in self.used.items()} if self.wall > 0 else {}
-
-    @contextlib.contextmanager
-    def measuring(self) -> Iterator[CpuMeter]:
-        self.start()
-        try:
-            yield self
-        finally:
-            self.stop()
-
 
 # --- the dev stack's processes -----------------------------------------------------------
 
@@ -156,6 +77,11 @@ def stack_rows(stack: DevStack) -> list[str]:
     rows = stack.status()
     width = max((len(r[0]) for r in rows), default=0)
     return [f"{part.ljust(width)}  {state:<10} {detail}" for part, state, detail in rows]
+
+
+def step(message: str) -> None:
+    """A progress line of a benchmark's run, indented under its title."""
+    print(f"  {message}", flush=True)
 
 
 async def until_signal(run: Coroutine[Any, Any, None]) -> None:

@@ -35,7 +35,6 @@ from typing import Any
 
 from bench.cpu import CpuMeter
 from bench.measure import (
-    ServiceLog,
     machine_context,
     process_ids,
     run_in_workdir,
@@ -45,6 +44,7 @@ from bench.measure import (
 )
 from bench.stats import median, ratio, verdict
 from slmesh.cli.devstack import DevStack, DevStackConfig
+from slmesh.cli.logs import ServiceLogs
 from slmesh.runtime.client import MeshClient
 from slmesh.schemas import RequestCompleted
 
@@ -128,7 +128,7 @@ def describe(response: RequestCompleted, round_trip_ms: float) -> Call:
 
 async def run(args: argparse.Namespace, results: IdleResults, workdir: Path) -> None:
     started = time.perf_counter()
-    log = ServiceLog(workdir / "services.log")
+    log = ServiceLogs(workdir / "logs")
     # `slmesh dev`'s services, replicas and environment; only where it runs differs: a
     # free port (a developer's own mesh may hold 9092) and a Redis of its own, started
     # here, so its CPU is the mesh's to count.

@@ -24,7 +24,7 @@ import tempfile
 from collections.abc import Callable, Coroutine
 from importlib import metadata
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from slmesh.cli.devstack import DevStack
 
@@ -56,20 +56,6 @@ def process_ids(stack: DevStack, client: str = "bench client") -> dict[str, int]
         pids[kind if kinds.count(kind) == 1 else service.name] = service.pid
     pids[client] = os.getpid()
     return pids
-
-
-class ServiceLog:
-    """Every line the services write goes to one file in the work directory."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._file: IO[str] = path.open("a", encoding="utf-8")
-
-    def __call__(self, name: str, line: str) -> None:
-        self._file.write(f"{name}| {line}\n")
-
-    def close(self) -> None:
-        self._file.close()
 
 
 def stack_rows(stack: DevStack) -> list[str]:
@@ -116,7 +102,7 @@ def run_in_workdir(
         return 130
     except Exception as exc:
         keep = True
-        print(f"\nbenchmark failed: {exc!r}\nservice output: {workdir / 'services.log'}")
+        print(f"\nbenchmark failed: {exc!r}\nservice output: {workdir / 'logs'}")
         raise
     finally:
         if not keep:

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.measure import ServiceLog, process_ids, stack_rows, step
+from bench.measure import process_ids, stack_rows, step
 from bench.overhead.asks import failure_policy
 from bench.overhead.plan import Plan, Results
 from bench.overhead.raw_client import RawClient
@@ -18,6 +18,7 @@ from bench.overhead.relay import RawTopics, add_relay
 from bench.overhead.steps import measure
 from slmesh.cli.devstack import DevStack, DevStackConfig
 from slmesh.cli.embedded_broker import free_port
+from slmesh.cli.logs import ServiceLogs
 from slmesh.runtime.broker import profile_for
 from slmesh.runtime.client import MeshClient
 from slmesh.runtime.settings import MeshSettings
@@ -25,7 +26,7 @@ from slmesh.runtime.settings import MeshSettings
 
 async def bench(plan: Plan, results: Results, workdir: Path) -> None:
     started = time.perf_counter()
-    log = ServiceLog(workdir / "services.log")
+    log = ServiceLogs(workdir / "logs")
     # The port is chosen here so the relays can be registered before the stack starts
     # and join their groups alongside the mesh's services (joining takes seconds).
     port = free_port()

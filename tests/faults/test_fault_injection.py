@@ -29,8 +29,8 @@ import pytest
 from slmesh.cli.devstack import DevStack
 from slmesh.cli.embedded_redis import RedisHandle
 from slmesh.cli.processes import ServiceProcess
+from slmesh.orchestrator.gather.store import GatherStore
 from slmesh.runtime.client import MeshClient
-from slmesh.runtime.store import GatherStore
 from slmesh.schemas import RequestSubmitted
 
 from ..integration.conftest import logged_mesh

@@ -17,9 +17,9 @@ import redis.asyncio as aioredis
 
 from slmesh.cli.devstack import DEFAULT_MICROMODELS, DevStack
 from slmesh.cli.embedded_redis import RedisHandle
+from slmesh.orchestrator.gather.store import AnswerClaim, GatherStore
 from slmesh.runtime.client import MeshClient
 from slmesh.runtime.settings import MeshSettings
-from slmesh.runtime.store import AnswerClaim, GatherStore
 from slmesh.schemas import MAX_CALLS, RequestCompleted, TaskCompleted, encode
 
 from .conftest import logged_mesh

@@ -12,12 +12,11 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 
-import orjson
 import pytest
 
+from slmesh.orchestrator.gather.store import GatherStore, ReplyOutcome
 from slmesh.runtime.client import MeshClient
 from slmesh.runtime.settings import MeshSettings
-from slmesh.runtime.store import GatherStore, ReplyOutcome
 from slmesh.schemas import RequestCompleted, encode
 
 from .kit import (
@@ -55,8 +54,9 @@ async def take_last_reply(
     await mesh.submit(request)
     [task] = await ghost_tasks_of(ghost_tasks, request.requestid, 1)
     answer = encode(ghost_answer(task, {"n": 7}))
-    reply = {"event": orjson.Fragment(answer), "received_ms": time.time() * 1000}
-    outcome, _ = await store.record_reply(request.requestid, task.data.task_id, reply)
+    outcome, _ = await store.record_reply(
+        request.requestid, task.data.task_id, event=answer, received_ms=time.time() * 1000
+    )
     assert outcome is ReplyOutcome.COMPLETE
     return request.requestid
 

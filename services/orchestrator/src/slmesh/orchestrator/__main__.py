@@ -1,3 +1,3 @@
-from slmesh.orchestrator.service import main
+from slmesh.orchestrator.app import main
 
 main()

@@ -19,7 +19,7 @@ from typing import Protocol
 
 import orjson
 
-from slmesh.orchestrator.decomposition import split_request
+from slmesh.orchestrator.planning.decomposition import split_request
 from slmesh.runtime.concurrency import Worker
 from slmesh.runtime.llm import ContextOverflowError, LocalModel, ModelSession, Usage
 from slmesh.schemas import CallOutcome, ModelWork, ResponseStatus, TokenUsage

@@ -8,6 +8,9 @@ from slmesh.runtime.llm import ModelSettings
 from slmesh.runtime.settings import MeshSettings
 from slmesh.schemas import MAX_CALLS
 
+# The service's name in its events' source and in the dead letters it writes.
+SERVICE = "orchestrator"
+
 
 class OrchestratorSettings(MeshSettings):
     """Settings of the orchestrator (`SLMESH_*`)."""

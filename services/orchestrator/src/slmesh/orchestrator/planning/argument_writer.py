@@ -14,7 +14,13 @@ from typing import Any
 
 import orjson
 
-from slmesh.orchestrator.decomposition import NO_TEXT, Clause, object_schema
+from slmesh.orchestrator.planning.decomposition import NO_TEXT, Clause
+from slmesh.orchestrator.planning.knowledge import (
+    FIELD_NAMES,
+    FIELD_SHOTS,
+    model_names_fields,
+    object_schema,
+)
 from slmesh.runtime.llm import ContextOverflowError, ModelSession
 
 # Property names that take the text the request is about.
@@ -23,19 +29,6 @@ TEXT_PROPERTIES = frozenset({"text", "document", "content", "message", "body"})
 MAX_WRITTEN_CHARS = 60
 MAX_WRITTEN_ITEMS = 6
 MAX_ARGUMENT_TOKENS = 64
-
-FIELD_NAMES: dict[str, Any] = {
-    "type": "array",
-    "items": {"type": "string", "pattern": "^[a-z][a-z_]{0,29}$"},
-    "minItems": 1,
-    "maxItems": 6,
-}
-FIELD_SHOTS = [
-    ("what is the due date on this bill", ["due_date"]),
-    ("who sent this letter and when", ["sender", "date"]),
-    ("find the IBAN and the account holder", ["iban", "account_holder"]),
-    ("how much do I owe and to whom", ["amount", "creditor"]),
-]
 
 
 class ArgumentWriter:
@@ -48,7 +41,7 @@ class ArgumentWriter:
         self, tool: str, description: str, schema: dict[str, Any], clause: Clause
     ) -> tuple[dict[str, Any], list[str]] | str:
         """(arguments, the names the model wrote), or why it cannot write them."""
-        if tool == "extractor":
+        if model_names_fields(tool):
             return self._extraction(clause)
         return self._from_schema(tool, description, schema, clause)
 

@@ -4,7 +4,7 @@ Clear-cut clauses never reach the model (blended orchestration). For a clause
 no rule recognises, the model ranks the live tools — and "none" — by the
 likelihood of each name after a few-shot prompt, calibrated against a
 content-free clause; it never writes free text that would need parsing.
-Arguments come from the clause and its payload (decomposition.arguments);
+Arguments come from the clause and its payload (knowledge.arguments);
 where the rules cannot read them, the model writes them under a grammar made
 from the tool's input schema (argument_writer). A clause that lacks what only
 another call's result can give (a country, a text) waits for the next round.
@@ -24,35 +24,24 @@ from typing import Any
 
 import orjson
 
-from slmesh.orchestrator.argument_writer import ArgumentWriter
-from slmesh.orchestrator.decomposition import (
-    NO_COUNTRY,
-    NO_TEXT,
-    Clause,
+from slmesh.orchestrator.planning.argument_writer import ArgumentWriter
+from slmesh.orchestrator.planning.decomposition import NO_COUNTRY, NO_TEXT, Clause, clauses
+from slmesh.orchestrator.planning.knowledge import (
+    NONE,
+    ROUTING_SHOTS,
     arguments,
-    clauses,
+    fed_by_results,
     keyword_tools,
+    model_names_fields,
 )
-from slmesh.orchestrator.planner import VAT_MICROMODEL, Deferred, Plan, PlannedCall
+from slmesh.orchestrator.planning.plan import Deferred, Plan, PlannedCall
 from slmesh.runtime.concurrency import Worker
 from slmesh.runtime.llm import ContextOverflowError, LocalModel, ModelSession
 from slmesh.schemas import CallOutcome
 
 logger = logging.getLogger(__name__)
 
-NONE = "none"
 CONTENT_FREE = "N/A"
-SHOTS = [
-    ("Summarize the quarterly report", "summarizer"),
-    ("Write a haiku about autumn", NONE),
-    ("What VAT applies in Greece", "vat-rates"),
-    ("Which team should handle this email", "classifier"),
-    ("Find the IBAN in this letter", "extractor"),
-    ("Who signed this contract and when does it end", "extractor"),
-    ("When is this invoice due", "extractor"),
-    ("What is the mood of this email", "classifier"),
-    ("Play some music", NONE),
-]
 _RESULT_CAN_GIVE = frozenset({NO_COUNTRY, NO_TEXT})
 # What a clause is routed by: its opening says what is asked. A longer clause
 # (a text pasted without punctuation) would overflow the routing prompt.
@@ -152,10 +141,7 @@ class SlmPlanner:
                 steps.append(f"{_quoted(later.clause)} -> {name}: no longer serving: no call")
                 unresolved.append(later)
                 continue
-            if name == VAT_MICROMODEL:
-                found = arguments(name, Clause(f"{later.clause} {given}", None), later.clause)
-            else:
-                found = arguments(name, Clause(later.clause, given or None), later.clause)
+            found = arguments(name, fed_by_results(name, later.clause, given), later.clause)
             if isinstance(found, str):
                 steps.append(
                     f"{_quoted(later.clause)} -> {name}: the results {found} either: no call"
@@ -192,7 +178,7 @@ class SlmPlanner:
     ) -> list[dict[str, Any]] | str:
         tool = tools.get(name)
         schema = getattr(tool, "input_schema", None) or {}
-        if not schema and name != "extractor":
+        if not schema and not model_names_fields(name):
             return "has no input schema to write arguments for"
         description = getattr(tool, "description", "") or name
         writer = ArgumentWriter(session)
@@ -272,7 +258,7 @@ def _routing_prompt(tools: list[str], descriptions: Mapping[str, Any]) -> str:
         described = getattr(descriptions.get(name), "description", "") or name
         lines.append(f"- {name}: {described}")
     lines += [f"- {NONE}: anything the tools above do not do", ""]
-    for request, tool in SHOTS:
+    for request, tool in ROUTING_SHOTS:
         if tool == NONE or tool in tools:
             lines += [f"Request: {request}", f"Tool: {tool}", ""]
     return "\n".join(lines) + "\n"

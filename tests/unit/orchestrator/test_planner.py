@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from slmesh.orchestrator.countries import MEMBER_STATES, mentioned_countries
-from slmesh.orchestrator.planner import RulesPlanner
+from slmesh.orchestrator.planning.countries import MEMBER_STATES, mentioned_countries
+from slmesh.orchestrator.planning.rules import RulesPlanner
 
 CATALOGUE = ["vat-rates"]
 

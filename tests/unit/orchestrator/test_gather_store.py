@@ -13,9 +13,12 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from pydantic import JsonValue
 
 from slmesh.cli.embedded_redis import RedisHandle
-from slmesh.runtime.store import AnswerClaim, Claim, GatherStore, ReplyOutcome
+from slmesh.orchestrator.gather.state import GatherCall, GatherSnapshot, GatherState
+from slmesh.orchestrator.gather.store import AnswerClaim, Claim, GatherStore, ReplyOutcome
+from slmesh.schemas import TaskCompleted, encode
 
 
 @pytest.fixture
@@ -30,34 +33,83 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
-def calls(rid: str, n: int) -> list[dict[str, Any]]:
-    return [{"task_id": f"{rid}:{i}", "micromodel": "m", "arguments": {}} for i in range(1, n + 1)]
+def state(**fields: Any) -> GatherState:
+    return GatherState(
+        event_id="e",
+        reply_topic="r",
+        planner="test",
+        deadline_ms=now_ms() + 60_000,
+        received_ms=float(now_ms()),
+        **fields,
+    )
 
 
-async def record(store: GatherStore, rid: str, task_id: str, reply: dict[str, Any]) -> ReplyOutcome:
-    outcome, snapshot = await store.record_reply(rid, task_id, reply)
+def call(task_id: str) -> GatherCall:
+    return GatherCall(task_id=task_id, micromodel="m", arguments={}, dispatched_ms=0.0)
+
+
+def calls(rid: str, n: int) -> list[GatherCall]:
+    return [call(f"{rid}:{i}") for i in range(1, n + 1)]
+
+
+def reply(rid: str, task_id: str, output: dict[str, JsonValue]) -> bytes:
+    """A micromodel's reply, as the orchestrator stores it: the event's bytes."""
+    event = TaskCompleted.create(
+        data={
+            "task_id": task_id,
+            "micromodel": "m",
+            "output": output,
+            "model": "deterministic",
+            "latency_ms": 0.0,
+            "replica": "test",
+        },
+        source="/test",
+        request_id=rid,
+    )
+    return encode(event)
+
+
+async def record_reply(
+    store: GatherStore, rid: str, task_id: str, output: dict[str, JsonValue]
+) -> tuple[ReplyOutcome, GatherSnapshot | None]:
+    return await store.record_reply(
+        rid, task_id, event=reply(rid, task_id, output), received_ms=float(now_ms())
+    )
+
+
+async def record(
+    store: GatherStore, rid: str, task_id: str, output: dict[str, JsonValue]
+) -> ReplyOutcome:
+    outcome, snapshot = await record_reply(store, rid, task_id, output)
     # Only the completing reply carries the snapshot to answer from.
     assert (snapshot is not None) == (outcome is ReplyOutcome.COMPLETE)
     return outcome
 
 
+def outputs(snapshot: GatherSnapshot) -> dict[str, Any]:
+    """Each stored reply's output, by task id."""
+    found = {}
+    for task_id, stored in snapshot.results.items():
+        assert isinstance(stored.event, TaskCompleted)
+        found[task_id] = stored.event.data.output
+    return found
+
+
 async def open_request(store: GatherStore, rid: str, n: int, in_ms: int = 60_000) -> None:
-    assert await store.open(
-        rid, request={"reply_topic": "r"}, calls=calls(rid, n), deadline_ms=now_ms() + in_ms
-    )
+    assert await store.open(rid, request=state(), calls=calls(rid, n), deadline_ms=now_ms() + in_ms)
 
 
 async def test_request_completes_when_the_last_expected_reply_arrives(store: GatherStore) -> None:
     await open_request(store, "r1", 3)
     assert await record(store, "r1", "r1:1", {"v": 1}) is ReplyOutcome.WAITING
     assert await record(store, "r1", "r1:3", {"v": 3}) is ReplyOutcome.WAITING
-    outcome, completed = await store.record_reply("r1", "r1:2", {"v": 2})
+    outcome, completed = await record_reply(store, "r1", "r1:2", {"v": 2})
     assert outcome is ReplyOutcome.COMPLETE
     snapshot = await store.snapshot("r1")
     assert completed == snapshot
     assert snapshot is not None
-    assert snapshot.results == {"r1:1": {"v": 1}, "r1:2": {"v": 2}, "r1:3": {"v": 3}}
-    assert [c["task_id"] for c in snapshot.calls] == ["r1:1", "r1:2", "r1:3"]
+    assert outputs(snapshot) == {"r1:1": {"v": 1}, "r1:2": {"v": 2}, "r1:3": {"v": 3}}
+    assert [c.task_id for c in snapshot.calls] == ["r1:1", "r1:2", "r1:3"]
 
 
 async def test_duplicate_reply_is_counted_once(store: GatherStore) -> None:
@@ -66,7 +118,7 @@ async def test_duplicate_reply_is_counted_once(store: GatherStore) -> None:
     assert await record(store, "r2", "r2:1", {"v": "again"}) is ReplyOutcome.DUPLICATE
     snapshot = await store.snapshot("r2")
     assert snapshot is not None
-    assert snapshot.results["r2:1"] == {"v": "first"}
+    assert outputs(snapshot)["r2:1"] == {"v": "first"}
     assert await record(store, "r2", "r2:2", {"v": 2}) is ReplyOutcome.COMPLETE
 
 
@@ -99,7 +151,7 @@ async def test_reply_after_completion_is_ignored(store: GatherStore) -> None:
 
 async def test_a_redelivered_request_is_not_opened_twice(store: GatherStore) -> None:
     await open_request(store, "r6", 1)
-    again = await store.open("r6", request={}, calls=calls("r6", 1), deadline_ms=now_ms())
+    again = await store.open("r6", request=state(), calls=calls("r6", 1), deadline_ms=now_ms())
     assert again is False
 
 
@@ -136,7 +188,8 @@ async def test_request_answered_without_gathering_is_answered_once(store: Gather
     assert await store.answered("r9") is True
     assert await store.claim_answer("r9") is AnswerClaim.ANSWERED
     # Nor can it be opened for gathering afterwards.
-    assert await store.open("r9", request={}, calls=calls("r9", 1), deadline_ms=now_ms()) is False
+    again = await store.open("r9", request=state(), calls=calls("r9", 1), deadline_ms=now_ms())
+    assert again is False
 
 
 async def test_an_answer_claimed_by_a_replica_that_died_is_claimed_again(
@@ -168,37 +221,37 @@ async def test_gather_state_expires(store: GatherStore, redis_server: RedisHandl
 
 async def test_a_completed_round_can_be_extended_once_by_its_completer(store: GatherStore) -> None:
     await open_request(store, "m1", 1)
-    outcome, snapshot = await store.record_reply("m1", "m1:1", {"v": 1})
+    outcome, snapshot = await record_reply(store, "m1", "m1:1", {"v": 1})
     assert outcome is ReplyOutcome.COMPLETE
     assert snapshot is not None
-    second = [{"task_id": "m1:2", "micromodel": "m", "arguments": {}}]
-    state: dict[str, Any] = {"reply_topic": "r", "round": 2}
+    second = [call("m1:2")]
+    next_round = state(round=2)
     everything = snapshot.calls + second
     deadline = now_ms() + 60_000
     assert await store.extend(
-        "m1", request=state, calls=everything, new_calls=second, deadline_ms=deadline
+        "m1", request=next_round, calls=everything, new_calls=second, deadline_ms=deadline
     )
     # Open again: a second extension (or a stale completer) is refused.
     assert not await store.extend(
-        "m1", request=state, calls=everything, new_calls=second, deadline_ms=deadline
+        "m1", request=next_round, calls=everything, new_calls=second, deadline_ms=deadline
     )
     # The first round's reply again is a duplicate; the new call's reply completes it.
     assert await record(store, "m1", "m1:1", {"v": 1}) is ReplyOutcome.DUPLICATE
-    outcome, snapshot = await store.record_reply("m1", "m1:2", {"v": 2})
+    outcome, snapshot = await record_reply(store, "m1", "m1:2", {"v": 2})
     assert outcome is ReplyOutcome.COMPLETE
     assert snapshot is not None
-    assert snapshot.request == state
-    assert snapshot.results == {"m1:1": {"v": 1}, "m1:2": {"v": 2}}
+    assert snapshot.request == next_round
+    assert outputs(snapshot) == {"m1:1": {"v": 1}, "m1:2": {"v": 2}}
 
 
 async def test_an_extended_round_is_swept_at_the_original_deadline(store: GatherStore) -> None:
     await open_request(store, "m2", 1, in_ms=60_000)
-    _, snapshot = await store.record_reply("m2", "m2:1", {"v": 1})
+    _, snapshot = await record_reply(store, "m2", "m2:1", {"v": 1})
     assert snapshot is not None
-    second = [{"task_id": "m2:2", "micromodel": "m", "arguments": {}}]
+    second = [call("m2:2")]
     deadline = now_ms() + 50
     assert await store.extend(
-        "m2", request={}, calls=snapshot.calls + second, new_calls=second, deadline_ms=deadline
+        "m2", request=state(), calls=snapshot.calls + second, new_calls=second, deadline_ms=deadline
     )
     await asyncio.sleep(0.1)
     assert await store.claim_expired() == [Claim("m2")]
@@ -213,7 +266,7 @@ async def test_a_completer_that_dies_before_answering_is_taken_over_after_its_le
     try:
         await open_request(store, "l1", 1)
         completed_ms = now_ms()
-        outcome, _ = await store.record_reply("l1", "l1:1", {"v": 1})
+        outcome, _ = await record_reply(store, "l1", "l1:1", {"v": 1})
         assert outcome is ReplyOutcome.COMPLETE
         assert await store.state("l1") == "completing"
         # While the completer's lease runs, nobody else may answer.
@@ -235,7 +288,7 @@ async def test_a_completer_that_dies_before_answering_is_taken_over_after_its_le
 
 async def test_an_answered_request_is_never_taken_over(store: GatherStore) -> None:
     await open_request(store, "l2", 1)
-    await store.record_reply("l2", "l2:1", {"v": 1})
+    await record_reply(store, "l2", "l2:1", {"v": 1})
     assert await store.mark_done("l2")
     # A stale completer learns it had lost the request.
     assert not await store.mark_done("l2")

@@ -14,8 +14,8 @@ import pytest
 
 from slmesh.classifier.micromodel import ClassificationRequest
 from slmesh.extractor.micromodel import ExtractionRequest
-from slmesh.orchestrator.planner import Deferred, Plan
-from slmesh.orchestrator.slm_planner import SlmPlanner
+from slmesh.orchestrator.planning.plan import Deferred, Plan
+from slmesh.orchestrator.planning.slm import SlmPlanner
 from slmesh.runtime.concurrency import Worker
 from slmesh.runtime.llm import LocalModel, ModelSettings
 from slmesh.runtime.registry import Tool

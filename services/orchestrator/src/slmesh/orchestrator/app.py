@@ -1,0 +1,233 @@
+"""The composition root: every part of the orchestrator built and wired here, and nowhere else.
+
+`create_app` gives the FastStream app `python -m slmesh.orchestrator` runs;
+`assemble` gives its parts too (the in-process tests drive them). A broker
+and a store may be handed in: FastStream's in-memory broker, a fake store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import sys
+from dataclasses import dataclass
+
+from faststream import FastStream
+from faststream.kafka import KafkaBroker
+
+from slmesh.orchestrator.completion import Completion
+from slmesh.orchestrator.composer import Composer, ModelComposer
+from slmesh.orchestrator.dispatch import Dispatcher, Outstanding
+from slmesh.orchestrator.gather.store import GatherStorage, GatherStore
+from slmesh.orchestrator.intake import Intake
+from slmesh.orchestrator.lookback import published_since
+from slmesh.orchestrator.opening import Openings
+from slmesh.orchestrator.planning.plan import Planner
+from slmesh.orchestrator.planning.rules import RulesPlanner
+from slmesh.orchestrator.planning.slm import SlmPlanner
+from slmesh.orchestrator.responder import ReplyTopics, Responder
+from slmesh.orchestrator.service import Orchestrator
+from slmesh.orchestrator.settings import SERVICE, OrchestratorSettings
+from slmesh.orchestrator.sweeper import Sweeper
+from slmesh.runtime.broker import (
+    TopicDirectory,
+    create_broker,
+    ensure_topics,
+    fetch_pace,
+    mesh_topics,
+    subscribe,
+)
+from slmesh.runtime.concurrency import Worker
+from slmesh.runtime.consumption import ConcurrentConsumption
+from slmesh.runtime.dependencies import DependencyWatch, wait_for_dependencies
+from slmesh.runtime.groups import ORCHESTRATOR_REPLIES_GROUP, ORCHESTRATOR_REQUESTS_GROUP
+from slmesh.runtime.llm import LocalModel, ModelLoadError
+from slmesh.runtime.registry import Catalogue, ensure_registry_topic
+from slmesh.runtime.service import (
+    MODEL_LOAD_FAILED,
+    READY_MARKER,
+    configure_logging,
+    faststream_logger,
+    lifecycle,
+    run,
+)
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Assembly:
+    """The orchestrator's parts, wired: the app, and what the tests drive or look into."""
+
+    app: FastStream
+    orchestrator: Orchestrator
+    broker: KafkaBroker
+    store: GatherStorage
+    catalogue: Catalogue
+    requests: ConcurrentConsumption
+    replies: ConcurrentConsumption
+
+
+def assemble(
+    settings: OrchestratorSettings | None = None,
+    planner: Planner | None = None,
+    composer: Composer | None = None,
+    *,
+    broker: KafkaBroker | None = None,
+    store: GatherStorage | None = None,
+) -> Assembly:
+    """Every part built from the settings, unless handed in; defaults: rules planner,
+    template composer, a Kafka broker, the Redis gather store."""
+    settings = settings or OrchestratorSettings()
+    if broker is None:
+        broker = create_broker(settings, client_id="slmesh-orchestrator")
+    if store is None:
+        store = GatherStore.from_url(
+            settings.redis_url.get_secret_value(),
+            ttl_s=settings.gather_ttl_s,
+            lease_ms=settings.completing_lease_ms,
+        )
+    catalogue = Catalogue(settings, static=settings.micromodels)
+    planner = planner or RulesPlanner()
+    source = settings.source(SERVICE)
+    directory = TopicDirectory(settings, known=[settings.responses_topic])
+    topics = ReplyTopics(settings, directory)
+    outstanding = Outstanding()
+    openings = Openings(settings, store, composer)
+    responder = Responder(settings, broker, store, topics, source)
+    dispatcher = Dispatcher(settings, broker, catalogue, source)
+    completion = Completion(
+        settings, broker, store, planner, catalogue, dispatcher, responder, openings, outstanding
+    )
+    sweeper = Sweeper(
+        settings, store, completion, outstanding, functools.partial(published_since, settings)
+    )
+    intake = Intake(
+        settings,
+        broker,
+        store,
+        planner,
+        catalogue,
+        topics,
+        dispatcher,
+        completion,
+        responder,
+        openings,
+        sweeper,
+        outstanding,
+    )
+    orchestrator = Orchestrator(intake, completion, sweeper, outstanding)
+    # One pace for both: a request makes the replies consumer fast before its
+    # replies come, and keeps it fast while they are due (a model's call takes seconds).
+    pace = fetch_pace(settings, hold=orchestrator.awaits_replies)
+    requests = ConcurrentConsumption(
+        "requests",
+        orchestrator.on_request,
+        give_up=orchestrator.give_up_request,
+        pace=pace,
+        retries=settings.record_retries,
+    )
+    replies = ConcurrentConsumption(
+        "replies",
+        orchestrator.on_reply,
+        give_up=orchestrator.give_up_reply,
+        pace=pace,
+        retries=settings.record_retries,
+    )
+    subscribe(
+        broker,
+        settings,
+        settings.requests_topic,
+        group_id=ORCHESTRATOR_REQUESTS_GROUP,
+        consumption=requests,
+        title="requests",
+    )
+    subscribe(
+        broker,
+        settings,
+        settings.replies_topic,
+        group_id=ORCHESTRATOR_REPLIES_GROUP,
+        consumption=replies,
+        title="replies",
+    )
+    sweeping: list[asyncio.Task[None]] = []
+    watch = DependencyWatch(settings, redis=True)
+
+    async def prepare() -> None:
+        await wait_for_dependencies(settings, redis=True)
+        names = mesh_topics(settings, settings.micromodels)
+        await ensure_topics(settings, names)
+        directory.add(*names)
+        await ensure_registry_topic(settings)
+        # Know the micromodels before the first request is planned.
+        await catalogue.start()
+
+    async def started() -> None:
+        sweeping.append(asyncio.create_task(orchestrator.sweep_forever(), name="deadline-sweeper"))
+        await watch.start()
+        lifecycle.info(
+            "%s: orchestrator %s consuming %s and %s; micromodels: %s",
+            READY_MARKER,
+            settings.replica,
+            settings.requests_topic,
+            settings.replies_topic,
+            ", ".join(catalogue.names()) or "none yet",
+        )
+
+    async def stopping() -> None:
+        await watch.stop()
+        for task in sweeping:
+            task.cancel()
+        await requests.drain()
+        await replies.drain()
+        await catalogue.stop()
+        await store.close()
+
+    app = FastStream(
+        broker,
+        logger=faststream_logger,
+        on_startup=[prepare],
+        after_startup=[started],
+        on_shutdown=[stopping],
+    )
+    return Assembly(app, orchestrator, broker, store, catalogue, requests, replies)
+
+
+def create_app(
+    settings: OrchestratorSettings | None = None,
+    planner: Planner | None = None,
+    composer: Composer | None = None,
+    *,
+    broker: KafkaBroker | None = None,
+    store: GatherStorage | None = None,
+) -> FastStream:
+    """The orchestrator as a FastStream app; defaults: rules planner, template composer."""
+    return assemble(settings, planner, composer, broker=broker, store=store).app
+
+
+def build_planner(settings: OrchestratorSettings) -> tuple[Planner, Composer | None]:
+    """The planner and composer the settings ask for, sharing one model and its thread.
+
+    A model that does not load stops the service.
+    """
+    if settings.planner == "rules":
+        return RulesPlanner(), None
+    try:
+        model = LocalModel.load(settings.model)
+    except ModelLoadError as exc:
+        logger.error("orchestrator cannot start its planner: %s", exc)
+        sys.exit(MODEL_LOAD_FAILED)
+    worker = Worker("model")
+    composer = (
+        ModelComposer(model, worker, queue=settings.composer_queue)
+        if settings.composer == "model"
+        else None
+    )
+    return SlmPlanner(model, worker, budget_ms=settings.planning_budget_ms), composer
+
+
+def main() -> None:
+    settings = OrchestratorSettings()
+    configure_logging(settings.log_level)
+    run(create_app(settings, *build_planner(settings)))

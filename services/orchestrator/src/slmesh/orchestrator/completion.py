@@ -1,0 +1,211 @@
+"""Gathering replies: each counted once; the request answered when its round is complete.
+
+A round whose plan deferred clauses (their arguments come from this round's
+results) opens the next round instead, in the same gather state, until the
+limit of rounds or calls; the completer of the last round answers.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from aiokafka.structs import ConsumerRecord
+from faststream.kafka import KafkaBroker
+
+from slmesh.orchestrator.composer import compose_answer
+from slmesh.orchestrator.dispatch import Dispatcher, Outstanding, new_calls
+from slmesh.orchestrator.gather.state import GatherSnapshot, GatherState, Unresolved
+from slmesh.orchestrator.gather.store import GatherStorage, ReplyOutcome
+from slmesh.orchestrator.opening import Openings
+from slmesh.orchestrator.outcomes import add_work, answered, not_run, outcomes, planning_work, shown
+from slmesh.orchestrator.planning.plan import Deferred, Planner
+from slmesh.orchestrator.responder import Responder
+from slmesh.orchestrator.settings import SERVICE, OrchestratorSettings
+from slmesh.runtime.publishing import publish_dead_letter
+from slmesh.runtime.registry import Catalogue
+from slmesh.schemas import CallOutcome, ContractError, ErrorInfo, TaskCompleted, TaskFailed, decode
+
+logger = logging.getLogger(__name__)
+
+
+def _now_ms() -> float:
+    return time.time() * 1000
+
+
+class Completion:
+    def __init__(
+        self,
+        settings: OrchestratorSettings,
+        broker: KafkaBroker,
+        store: GatherStorage,
+        planner: Planner,
+        catalogue: Catalogue,
+        dispatcher: Dispatcher,
+        responder: Responder,
+        openings: Openings,
+        outstanding: Outstanding,
+    ) -> None:
+        self.settings = settings
+        self.broker = broker
+        self.store = store
+        self.planner = planner
+        self.catalogue = catalogue
+        self.dispatcher = dispatcher
+        self.responder = responder
+        self.openings = openings
+        self.outstanding = outstanding
+
+    async def on_reply(self, record: ConsumerRecord[bytes, bytes]) -> None:
+        try:
+            reply: TaskCompleted | TaskFailed = decode(
+                record.value or b"",
+                (TaskCompleted, TaskFailed),
+                max_bytes=self.settings.max_event_bytes,
+            )  # type: ignore[assignment]  # mypy joins the tuple's classes to their base
+        except ContractError as exc:
+            await publish_dead_letter(
+                self.broker,
+                self.settings.deadletter_topic,
+                record,
+                code=exc.code,
+                error=exc.message,
+                service=SERVICE,
+            )
+        else:
+            await self.gather(reply, record.value or b"")
+
+    async def give_up(
+        self, record: ConsumerRecord[bytes, bytes], error: Exception, attempts: int
+    ) -> None:
+        """A reply that could not be gathered: dead-lettered; its request ends at its deadline."""
+        await publish_dead_letter(
+            self.broker,
+            self.settings.deadletter_topic,
+            record,
+            code="handler_error",
+            error=f"gathering failed {attempts} times, last with {type(error).__name__}: {error}",
+            service=SERVICE,
+            attempts=attempts,
+        )
+
+    async def gather(self, reply: TaskCompleted | TaskFailed, raw: bytes) -> None:
+        """Count a reply once; whoever counts the last one answers (or opens the next round)."""
+        rid = reply.requestid
+        # The validated bytes are stored as they came: no re-serialization.
+        outcome, snapshot = await self.store.record_reply(
+            rid, reply.data.task_id, event=raw, received_ms=_now_ms()
+        )
+        if snapshot is not None:
+            await self.answer(rid, snapshot)
+        elif outcome is ReplyOutcome.STATE_LOST:
+            await self._answer_lost(rid, reply)
+        elif outcome is not ReplyOutcome.WAITING:
+            # Duplicates and late replies are expected under at-least-once delivery;
+            # the replies topic keeps them on record.
+            logger.debug("reply %s of %s ignored: %s", reply.data.task_id, rid, outcome.name)
+
+    async def _answer_lost(self, rid: str, reply: TaskCompleted | TaskFailed) -> None:
+        """A reply for a request Redis no longer knows: fail it once, never leave it hanging.
+
+        Its reply topic and metadata went with the state: the answer goes to the
+        mesh's responses topic.
+        """
+        message = (
+            "the mesh lost this request's gather state (Redis restarted without it) while "
+            f"its calls were running (last reply: {reply.data.task_id}); send it again"
+        )
+        failed = await self.responder.fail_once(
+            rid,
+            ErrorInfo.about("state_lost", message, retryable=True),
+            f"The request could not be finished: {message}",
+            planner="unknown",
+        )
+        if failed:
+            logger.error("request %s: %s", rid, message)
+
+    async def answer(self, rid: str, snapshot: GatherSnapshot, *, expired: bool = False) -> None:
+        """Answer a request whose round is complete (or expired), or start its next round."""
+        calls = outcomes(snapshot)
+        state = snapshot.request
+        if state.deferred and not expired:
+            next_state = await self._next_round(rid, snapshot, calls)
+            if next_state is None:
+                return  # the next round is under way; its completer answers
+            state = next_state
+        calls += not_run(rid, state)
+        waits = self.openings.written and state.opening
+        opening = await self.openings.wait(rid) if waits else None
+        response = answered(
+            self.responder.source,
+            rid,
+            state,
+            calls,
+            compose_answer(calls, opening),
+            elapsed_ms=round(_now_ms() - state.received_ms, 3),
+        )
+        await self.responder.respond(state.reply_topic, response)
+        self.outstanding.discard(rid)
+        if not await self.store.mark_done(rid):
+            # Our lease ran out before we answered: another replica may answer too.
+            logger.warning("request %s: answered after losing its lease", rid)
+
+    async def _next_round(
+        self, rid: str, snapshot: GatherSnapshot, calls: list[CallOutcome]
+    ) -> GatherState | None:
+        """Plan and dispatch the deferred clauses; None when a round is under way.
+
+        Otherwise the state to answer from, with why nothing more was called.
+        """
+        state = snapshot.request
+        deferred = [Deferred(d.clause, d.micromodel) for d in state.deferred]
+        if state.round >= self.settings.max_rounds:
+            return state.model_copy(
+                update={
+                    "deferred": [],
+                    "plan": [
+                        *state.plan,
+                        f"{len(deferred)} deferred clause(s) not run: the limit of "
+                        f"{self.settings.max_rounds} round(s) is reached",
+                    ],
+                    "unresolved": _unresolved(deferred, "the limit of rounds is reached"),
+                }
+            )
+        plan = await self.planner.follow_up(deferred, calls, self.catalogue.live())
+        state = state.model_copy(
+            update={
+                "deferred": [],
+                "plan": shown(
+                    [*state.plan, *(f"round {state.round + 1}: {s}" for s in plan.steps)]
+                ),
+                "unresolved": _unresolved(
+                    plan.deferred, "no argument for it in the request or the results"
+                ),
+                "planning": add_work(state.planning, planning_work(plan)),
+            }
+        )
+        if not plan.calls:
+            return state
+        if len(snapshot.calls) + len(plan.calls) > self.settings.max_calls:
+            reason = f"over the cap of {self.settings.max_calls} calls per request"
+            return state.model_copy(update={"unresolved": _unresolved(deferred, reason)})
+        if _now_ms() >= state.deadline_ms:
+            return state.model_copy(update={"unresolved": _unresolved(deferred, "deadline")})
+        state = state.model_copy(update={"round": state.round + 1})
+        added = new_calls(rid, plan.calls, first=len(snapshot.calls) + 1)
+        extended = await self.store.extend(
+            rid,
+            request=state,
+            calls=[*snapshot.calls, *added],
+            new_calls=added,
+            deadline_ms=state.deadline_ms,
+        )
+        if not extended:
+            logger.error("request %s could not open round %d", rid, state.round)
+            return None
+        await self.dispatcher.dispatch_all(rid, state, added, refused=self.gather)
+        return None
+
+
+def _unresolved(clauses: list[Deferred], reason: str) -> list[Unresolved]:
+    return [Unresolved(clause=d.clause, micromodel=d.micromodel, reason=reason) for d in clauses]

@@ -1,0 +1,136 @@
+"""Publishing the task events of a request's calls; what this replica awaits replies for.
+
+A call whose arguments fail its micromodel's input schema is never
+published: it fails here, and its failure is gathered like any reply.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+from faststream.kafka import KafkaBroker
+
+from slmesh.orchestrator.gather.state import GatherCall, GatherState
+from slmesh.orchestrator.planning.plan import PlannedCall
+from slmesh.orchestrator.settings import OrchestratorSettings
+from slmesh.runtime.publishing import publish_event
+from slmesh.runtime.registry import Catalogue
+from slmesh.schemas import ErrorInfo, TaskCompleted, TaskFailed, TaskRequested, encode
+
+# Where a reply (its event and the event's bytes) is gathered: completion.Completion.gather.
+GatherReply = Callable[[TaskCompleted | TaskFailed, bytes], Awaitable[None]]
+
+
+def _now_ms() -> float:
+    return time.time() * 1000
+
+
+def new_calls(rid: str, planned: list[PlannedCall], *, first: int) -> list[GatherCall]:
+    """The calls of a round, numbered on from `first`, dispatched now."""
+    return [
+        GatherCall(
+            task_id=f"{rid}:{i}",
+            micromodel=call.micromodel,
+            arguments=call.arguments,
+            dispatched_ms=_now_ms(),
+        )
+        for i, call in enumerate(planned, start=first)
+    ]
+
+
+class Outstanding:
+    """Requests this replica dispatched and has not answered, with their deadlines.
+
+    While there are any, replies are coming: the consumers stay fast (pace).
+    """
+
+    def __init__(self) -> None:
+        self._deadlines: dict[str, int] = {}
+
+    def add(self, rid: str, deadline_ms: int) -> None:
+        self._deadlines[rid] = deadline_ms
+
+    def discard(self, rid: str) -> None:
+        self._deadlines.pop(rid, None)
+
+    def awaited(self) -> bool:
+        """Whether replies to this replica's calls are still to come (its consumers stay fast).
+
+        A request another replica answered is forgotten here at its deadline.
+        """
+        now = _now_ms()
+        for rid in [rid for rid, deadline in self._deadlines.items() if deadline <= now]:
+            del self._deadlines[rid]
+        return bool(self._deadlines)
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        settings: OrchestratorSettings,
+        broker: KafkaBroker,
+        catalogue: Catalogue,
+        source: str,
+    ) -> None:
+        self.settings = settings
+        self.broker = broker
+        self.catalogue = catalogue
+        self.source = source
+
+    async def dispatch_all(
+        self, rid: str, state: GatherState, calls: list[GatherCall], *, refused: GatherReply
+    ) -> None:
+        """Publish one task per call, side by side; a refused call's failure goes to `refused`."""
+        deadline = datetime.fromtimestamp(state.deadline_ms / 1000, UTC)
+        await asyncio.gather(
+            *(self._dispatch(rid, state, call, deadline, refused) for call in calls)
+        )
+
+    async def _dispatch(
+        self,
+        rid: str,
+        state: GatherState,
+        call: GatherCall,
+        deadline: datetime,
+        refused: GatherReply,
+    ) -> None:
+        problem = self._argument_problem(call)
+        if problem is not None:
+            # Never published: the call fails here, recorded like any reply.
+            failed = TaskFailed.create(
+                data={
+                    "task_id": call.task_id,
+                    "micromodel": call.micromodel,
+                    "error": ErrorInfo.about("invalid_arguments", problem),
+                    "latency_ms": 0.0,
+                    "replica": self.settings.replica,
+                },
+                source=self.source,
+                request_id=rid,
+                causation_id=state.event_id,
+            )
+            await refused(failed, encode(failed))
+            return
+        task = TaskRequested.create(
+            data={
+                "task_id": call.task_id,
+                "micromodel": call.micromodel,
+                "arguments": call.arguments,
+                "deadline": deadline,
+                "classification": state.classification,
+                "reply_topic": self.settings.replies_topic,
+            },
+            source=self.source,
+            request_id=rid,
+            causation_id=state.event_id,
+        )
+        topic = self.settings.task_topic(call.micromodel)
+        await publish_event(self.broker, topic, task, key=call.task_id)
+
+    def _argument_problem(self, call: GatherCall) -> str | None:
+        """Why the call's arguments fail its micromodel's input schema, if they do."""
+        tool = self.catalogue.get(call.micromodel)
+        return tool.argument_problem(call.arguments) if tool is not None else None

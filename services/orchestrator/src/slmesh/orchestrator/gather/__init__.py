@@ -1,0 +1,1 @@
+"""The gather state of requests in Redis: its typed shape (state), the store, its Lua scripts."""

@@ -1,0 +1,107 @@
+"""The Lua scripts of the gather store: each transition of a request's gather state is one.
+
+Redis runs a script atomically, so two replicas racing on the same request
+cannot both complete it. KEYS and ARGV are listed above each script; the
+store (gather.store) passes them.
+"""
+
+# KEYS: state, results, tasks, deadlines
+# ARGV: pending, request, calls, deadline_ms, request_id, expire_at_ms, task ids...
+OPEN = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'state', 'open', 'pending', ARGV[1])
+redis.call('HSET', KEYS[1], 'request', ARGV[2], 'calls', ARGV[3])
+for i = 7, #ARGV do redis.call('SADD', KEYS[3], ARGV[i]) end
+redis.call('ZADD', KEYS[4], ARGV[4], ARGV[5])
+redis.call('PEXPIREAT', KEYS[1], ARGV[6])
+redis.call('PEXPIREAT', KEYS[3], ARGV[6])
+return 1
+"""
+
+# KEYS: state, results, tasks, deadlines, completing
+# ARGV: task_id, reply, request_id, lease_until_ms
+RECORD = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return -4 end
+if redis.call('HGET', KEYS[1], 'state') ~= 'open' then return -1 end
+if redis.call('SISMEMBER', KEYS[3], ARGV[1]) == 0 then return -2 end
+if redis.call('HSETNX', KEYS[2], ARGV[1], ARGV[2]) == 0 then return -3 end
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl) end
+local pending = redis.call('HINCRBY', KEYS[1], 'pending', -1)
+if pending <= 0 then
+  -- The completer holds a lease until it has published the answer (mark_done);
+  -- if it dies first, a sweeper takes the request over when the lease ends.
+  redis.call('HSET', KEYS[1], 'state', 'completing')
+  redis.call('ZREM', KEYS[4], ARGV[3])
+  redis.call('ZADD', KEYS[5], ARGV[4], ARGV[3])
+  -- Hand the completer everything it needs to answer, saving a round trip.
+  local state = redis.call('HMGET', KEYS[1], 'request', 'calls')
+  return {0, state[1], state[2], redis.call('HGETALL', KEYS[2])}
+end
+return pending
+"""
+
+# KEYS: state, tasks, deadlines, completing
+# ARGV: request, calls, pending, deadline_ms, request_id, new task ids...
+EXTEND = """
+if redis.call('HGET', KEYS[1], 'state') ~= 'completing' then return 0 end
+redis.call('ZREM', KEYS[4], ARGV[5])
+redis.call('HSET', KEYS[1], 'state', 'open', 'pending', ARGV[3])
+redis.call('HSET', KEYS[1], 'request', ARGV[1], 'calls', ARGV[2])
+for i = 6, #ARGV do redis.call('SADD', KEYS[2], ARGV[i]) end
+redis.call('ZADD', KEYS[3], ARGV[4], ARGV[5])
+return 1
+"""
+
+# KEYS: state, deadlines, completing; ARGV: request_id, lease_until_ms
+CLAIM = """
+redis.call('ZREM', KEYS[2], ARGV[1])
+if redis.call('HGET', KEYS[1], 'state') ~= 'open' then return 0 end
+redis.call('HSET', KEYS[1], 'state', 'completing')
+redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
+return 1
+"""
+
+# A completer's lease ran out before it answered: take the request over.
+# KEYS: state, completing; ARGV: request_id, now_ms, lease_until_ms
+RECLAIM = """
+local score = redis.call('ZSCORE', KEYS[2], ARGV[1])
+if not score or tonumber(score) > tonumber(ARGV[2]) then return 0 end
+if redis.call('HGET', KEYS[1], 'state') ~= 'completing' then
+  redis.call('ZREM', KEYS[2], ARGV[1])
+  return 0
+end
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
+return 1
+"""
+
+# KEYS: state, completing; ARGV: request_id
+DONE = """
+redis.call('ZREM', KEYS[2], ARGV[1])
+if redis.call('HGET', KEYS[1], 'state') ~= 'completing' then return 0 end
+redis.call('HSET', KEYS[1], 'state', 'done')
+return 1
+"""
+
+
+# A request with nothing to gather (rejected, unplannable, its state lost)
+# gets one failed response. It is claimed under a lease, published, and only
+# then marked done: a crash in between lets the lease run out, and the
+# redelivered record answers it.
+# KEYS: state; ARGV: lease_until_ms
+CLAIM_ANSWER = """
+local state = redis.call('HGET', KEYS[1], 'state')
+if state == 'answering' then return -1 end
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'state', 'answering')
+redis.call('PEXPIREAT', KEYS[1], ARGV[1])
+return 1
+"""
+
+# KEYS: state; ARGV: expire_at_ms
+ANSWERED = """
+if redis.call('HGET', KEYS[1], 'state') ~= 'answering' then return 0 end
+redis.call('HSET', KEYS[1], 'state', 'done')
+redis.call('PEXPIREAT', KEYS[1], ARGV[1])
+return 1
+"""

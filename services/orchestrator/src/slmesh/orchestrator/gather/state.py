@@ -1,0 +1,101 @@
+"""The gather state of one request, typed: what any replica needs to dispatch, gather and answer.
+
+Stored as JSON in the request's Redis hash (gather.store): the `request`
+field is a `GatherState`, `calls` a list of `GatherCall`, and each result a
+`StoredReply`. The models read and write the keys the orchestrator has
+always written; fields a state may lack have the defaults the orchestrator
+has always assumed, so a state written by an earlier version still loads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Field
+
+from slmesh.schemas import Classification, ModelWork, TaskCompleted, TaskFailed
+
+
+class _Stored(BaseModel):
+    # Unknown keys (a newer writer's) are ignored, not an error: the state is ours, not a contract.
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    def to_json(self) -> bytes:
+        # orjson over the plain dump: the same bytes the dicts of earlier versions gave.
+        return orjson.dumps(self.model_dump())
+
+
+class DeferredClause(_Stored):
+    """A clause waiting for an earlier round's results (planning.plan.Deferred, stored)."""
+
+    clause: str
+    micromodel: str
+
+
+class Unresolved(DeferredClause):
+    """A deferred clause that was never called, and why."""
+
+    reason: str
+
+
+class GatherCall(_Stored):
+    """One call of a request: its task id is `<request id>:<n>`, n from 1 over all rounds."""
+
+    task_id: str
+    micromodel: str
+    arguments: dict[str, Any]
+    dispatched_ms: float
+
+
+class GatherState(_Stored):
+    """What a request needs after it was taken in: where to answer, what was planned, when."""
+
+    # The RequestSubmitted's id: the causation of every task and of the response.
+    event_id: str
+    reply_topic: str
+    metadata: dict[str, str] = Field(default_factory=dict)
+    classification: Classification = "internal"
+    # Kept for the composer and later rounds; bounded by the event size limit.
+    input: str = ""
+    # The calls were given in the request, not planned.
+    explicit: bool = False
+    planner: str
+    # The plan's steps as the response shows them (outcomes.shown).
+    plan: list[str] = Field(default_factory=list)
+    # The planner model's work, all rounds.
+    planning: ModelWork | None = None
+    # Clauses waiting for this round's results; never run, when the round expires.
+    deferred: list[DeferredClause] = Field(default_factory=list)
+    unresolved: list[Unresolved] = Field(default_factory=list)
+    round: int = 1
+    deadline_ms: int
+    received_ms: float
+    # Whether a model-written opening is written for the answer (opening.Openings).
+    opening: bool = False
+
+    @classmethod
+    def from_json(cls, raw: bytes) -> GatherState:
+        return cls.model_validate(orjson.loads(raw))
+
+
+class StoredReply(_Stored):
+    """A micromodel's reply as gathered: the event's bytes as they came, and when."""
+
+    event: Annotated[TaskCompleted | TaskFailed, Field(discriminator="type")]
+    received_ms: float
+
+    @staticmethod
+    def encode(event: bytes, received_ms: float) -> bytes:
+        """The stored form of a reply: its validated bytes kept as they came, not re-serialized."""
+        return orjson.dumps({"event": orjson.Fragment(event), "received_ms": received_ms})
+
+
+@dataclass(frozen=True)
+class GatherSnapshot:
+    """A request's gather state at one moment: its state, its calls, the replies in."""
+
+    request: GatherState
+    calls: list[GatherCall]
+    results: dict[str, StoredReply]

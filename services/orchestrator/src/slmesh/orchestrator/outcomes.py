@@ -1,0 +1,213 @@
+"""What a response says, from the gather state and the replies: pure functions, no I/O.
+
+Each call's outcome, the calls that never ran, the deadline's error, the
+response of an answered request, a failed response, the response that
+replaces one too large to send, and the planner model's work over rounds.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slmesh.orchestrator.composer import Composition, model_work, response_status
+from slmesh.orchestrator.gather.state import GatherSnapshot, GatherState
+from slmesh.orchestrator.planning.plan import Plan
+from slmesh.schemas import (
+    CallOutcome,
+    ErrorInfo,
+    ModelWork,
+    RequestCompleted,
+    TaskCompleted,
+    TokenUsage,
+)
+
+# Steps of a plan a response shows: a request of thousands of clauses is said in brief.
+MAX_PLAN_STEPS = 100
+
+
+def outcomes(snapshot: GatherSnapshot) -> list[CallOutcome]:
+    """Each call of the request as answered, failed, or missing (no reply yet)."""
+    result = []
+    for call in snapshot.calls:
+        base: dict[str, Any] = {
+            "task_id": call.task_id,
+            "micromodel": call.micromodel,
+            "arguments": call.arguments,
+        }
+        stored = snapshot.results.get(call.task_id)
+        if stored is None:
+            result.append(CallOutcome(status="missing", **base))
+            continue
+        event = stored.event
+        elapsed = round(stored.received_ms - call.dispatched_ms, 3)
+        if isinstance(event, TaskCompleted):
+            result.append(
+                CallOutcome(
+                    status="ok",
+                    output=event.data.output,
+                    summary=event.data.summary,
+                    model=event.data.model,
+                    tokens=event.data.tokens,
+                    latency_ms=event.data.latency_ms,
+                    elapsed_ms=elapsed,
+                    **base,
+                )
+            )
+        else:
+            result.append(
+                CallOutcome(
+                    status="failed",
+                    error=event.data.error,
+                    latency_ms=event.data.latency_ms,
+                    elapsed_ms=elapsed,
+                    **base,
+                )
+            )
+    return result
+
+
+def not_run(rid: str, state: GatherState) -> list[CallOutcome]:
+    """Deferred calls that never ran: missing at the deadline, failed when nothing fed them."""
+    never = [("deferred", d, None) for d in state.deferred] + [
+        ("unresolved", d, f"{d.clause!r}: {d.reason}") for d in state.unresolved
+    ]
+    return [
+        CallOutcome(
+            task_id=f"{rid}:{kind}-{i}",
+            micromodel=d.micromodel,
+            arguments={},
+            status="missing" if why is None else "failed",
+            error=None if why is None else ErrorInfo.about("invalid_arguments", why),
+        )
+        for i, (kind, d, why) in enumerate(never, start=1)
+    ]
+
+
+def deadline_error(calls: list[CallOutcome]) -> ErrorInfo | None:
+    """The response's error when calls are missing: the deadline passed before their replies."""
+    missing = [c.task_id for c in calls if c.status == "missing"]
+    if not missing:
+        return None
+    return ErrorInfo.about(
+        "deadline_exceeded",
+        f"no reply before the deadline for {len(missing)} call(s): {', '.join(missing)}",
+        retryable=True,
+    )
+
+
+def answered(
+    source: str,
+    rid: str,
+    state: GatherState,
+    calls: list[CallOutcome],
+    composition: Composition,
+    *,
+    elapsed_ms: float,
+) -> RequestCompleted:
+    """The response of a request whose calls were gathered (or whose deadline passed)."""
+    return RequestCompleted.create(
+        data={
+            "status": response_status(calls),
+            "answer": composition.answer,
+            "calls": calls,
+            "planner": state.planner,
+            "plan": state.plan,
+            "steps": state.round,
+            "planning": state.planning,
+            "composer": composition.composer,
+            "composing": composition.work,
+            "metadata": state.metadata,
+            "elapsed_ms": elapsed_ms,
+            "error": deadline_error(calls),
+        },
+        source=source,
+        request_id=rid,
+        causation_id=state.event_id,
+    )
+
+
+def failed(
+    source: str,
+    rid: str,
+    error: ErrorInfo,
+    answer: str,
+    causation_id: str | None = None,
+    **data: Any,
+) -> RequestCompleted:
+    """A failed response: nothing was (or could be) gathered for the request."""
+    return RequestCompleted.create(
+        data={
+            "status": "failed",
+            "answer": answer,
+            "error": error,
+            "planner": "none",
+            "elapsed_ms": 0.0,
+            **data,
+        },
+        source=source,
+        request_id=rid,
+        causation_id=causation_id,
+    )
+
+
+def plan_failure(plan: Plan) -> dict[str, Any]:
+    """What a failed response says of the plan that could not be run."""
+    return {
+        "planner": plan.planner,
+        "plan": shown(plan.steps),
+        "planning": planning_work(plan),
+    }
+
+
+def too_large_message(response: RequestCompleted, exc: Exception) -> str:
+    return (
+        f"the answer of {len(response.data.calls)} call(s) is larger than a response may be "
+        f"({exc}); ask for less at once"
+    )
+
+
+def too_large(response: RequestCompleted, message: str) -> RequestCompleted:
+    """The failed response sent instead of one the broker refused as too large."""
+    data = response.data
+    return failed(
+        response.source,
+        response.requestid,
+        ErrorInfo.about("payload_too_large", message),
+        f"The answer could not be sent: {message}",
+        response.causationid,
+        planner=data.planner,
+        plan=data.plan,
+        steps=data.steps,
+        metadata=data.metadata,
+        elapsed_ms=data.elapsed_ms,
+    )
+
+
+def shown(steps: list[str]) -> list[str]:
+    """A plan's steps as a response shows them: at most MAX_PLAN_STEPS."""
+    if len(steps) <= MAX_PLAN_STEPS:
+        return steps
+    return [*steps[: MAX_PLAN_STEPS - 1], f"... and {len(steps) - MAX_PLAN_STEPS + 1} more steps"]
+
+
+def planning_work(plan: Plan) -> ModelWork | None:
+    """What the planner's model did for a plan; None when it was not asked."""
+    if plan.model is None or plan.work is None:
+        return None
+    return model_work(plan.model, plan.work)
+
+
+def add_work(a: ModelWork | None, b: ModelWork | None) -> ModelWork | None:
+    """The model's work over two rounds of planning."""
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return ModelWork(
+        model=a.model,
+        tokens=TokenUsage(
+            prompt=a.tokens.prompt + b.tokens.prompt,
+            completion=a.tokens.completion + b.tokens.completion,
+        ),
+        latency_ms=round(a.latency_ms + b.latency_ms, 3),
+    )

@@ -1,0 +1,201 @@
+"""An in-memory `GatherStorage`: the Redis store's transitions (gather.scripts), in one process.
+
+The state, calls and replies are kept as the JSON the Redis store writes and
+read back the same way, so what the orchestrator stores must round-trip.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from slmesh.orchestrator.gather.state import GatherCall, GatherSnapshot, GatherState, StoredReply
+from slmesh.orchestrator.gather.store import AnswerClaim, Claim, GatherStorage, ReplyOutcome
+
+
+def _clock_ms() -> int:
+    return int(time.time() * 1000)
+
+
+@dataclass
+class _Request:
+    state: str
+    pending: int = 0
+    request: bytes | None = None
+    calls: bytes | None = None
+    tasks: set[str] = field(default_factory=set)
+    results: dict[str, bytes] = field(default_factory=dict)
+    # Only for a claimed answer: when its lease runs out (the Redis key expires).
+    expires_ms: int | None = None
+
+
+class FakeGatherStore:
+    def __init__(self, *, lease_ms: int = 15_000) -> None:
+        self.lease_ms = lease_ms
+        self.requests: dict[str, _Request] = {}
+        self.deadlines: dict[str, int] = {}
+        self.completing: dict[str, int] = {}
+        self.notes: dict[tuple[str, str], bytes] = {}
+        self.closed = False
+
+    def _get(self, request_id: str) -> _Request | None:
+        found = self.requests.get(request_id)
+        if found is not None and found.expires_ms is not None and found.expires_ms <= _clock_ms():
+            del self.requests[request_id]
+            return None
+        return found
+
+    def _lease_until(self) -> int:
+        return _clock_ms() + self.lease_ms
+
+    async def open(
+        self,
+        request_id: str,
+        *,
+        request: GatherState,
+        calls: list[GatherCall],
+        deadline_ms: int,
+    ) -> bool:
+        if self._get(request_id) is not None:
+            return False
+        self.requests[request_id] = _Request(
+            "open",
+            pending=len(calls),
+            request=request.to_json(),
+            calls=_calls_json(calls),
+            tasks={c.task_id for c in calls},
+        )
+        self.deadlines[request_id] = deadline_ms
+        return True
+
+    async def claim_answer(self, request_id: str) -> AnswerClaim:
+        found = self._get(request_id)
+        if found is not None and found.state == "answering":
+            return AnswerClaim.ANSWERING
+        if found is not None:
+            return AnswerClaim.ANSWERED
+        self.requests[request_id] = _Request("answering", expires_ms=self._lease_until())
+        return AnswerClaim.CLAIMED
+
+    async def answered(self, request_id: str) -> bool:
+        found = self._get(request_id)
+        if found is None or found.state != "answering":
+            return False
+        found.state, found.expires_ms = "done", None
+        return True
+
+    async def record_reply(
+        self, request_id: str, task_id: str, *, event: bytes, received_ms: float
+    ) -> tuple[ReplyOutcome, GatherSnapshot | None]:
+        found = self._get(request_id)
+        if found is None:
+            return ReplyOutcome.STATE_LOST, None
+        if found.state != "open":
+            return ReplyOutcome.NOT_OPEN, None
+        if task_id not in found.tasks:
+            return ReplyOutcome.UNKNOWN_TASK, None
+        if task_id in found.results:
+            return ReplyOutcome.DUPLICATE, None
+        found.results[task_id] = StoredReply.encode(event, received_ms)
+        found.pending -= 1
+        if found.pending > 0:
+            return ReplyOutcome.WAITING, None
+        found.state = "completing"
+        self.deadlines.pop(request_id, None)
+        self.completing[request_id] = self._lease_until()
+        return ReplyOutcome.COMPLETE, _snapshot(found)
+
+    async def extend(
+        self,
+        request_id: str,
+        *,
+        request: GatherState,
+        calls: list[GatherCall],
+        new_calls: list[GatherCall],
+        deadline_ms: int,
+    ) -> bool:
+        found = self._get(request_id)
+        if found is None or found.state != "completing":
+            return False
+        self.completing.pop(request_id, None)
+        found.state, found.pending = "open", len(new_calls)
+        found.request, found.calls = request.to_json(), _calls_json(calls)
+        found.tasks |= {c.task_id for c in new_calls}
+        self.deadlines[request_id] = deadline_ms
+        return True
+
+    async def put_note(self, request_id: str, name: str, value: dict[str, Any]) -> None:
+        self.notes[request_id, name] = orjson.dumps(value)
+
+    async def note(self, request_id: str, name: str) -> dict[str, Any] | None:
+        raw = self.notes.get((request_id, name))
+        return None if raw is None else dict(orjson.loads(raw))
+
+    async def mark_done(self, request_id: str) -> bool:
+        self.completing.pop(request_id, None)
+        found = self._get(request_id)
+        if found is None or found.state != "completing":
+            return False
+        found.state = "done"
+        return True
+
+    async def claim_expired(self, now_ms: int | None = None, limit: int = 50) -> list[Claim]:
+        now = _clock_ms() if now_ms is None else now_ms
+        claimed = []
+        for request_id, _ in sorted(self.deadlines.items(), key=lambda d: d[1])[:limit]:
+            if self.deadlines[request_id] > now:
+                break
+            del self.deadlines[request_id]
+            found = self._get(request_id)
+            if found is not None and found.state == "open":
+                found.state = "completing"
+                self.completing[request_id] = self._lease_until()
+                claimed.append(Claim(request_id))
+        for request_id, lease_until in sorted(self.completing.items(), key=lambda d: d[1])[:limit]:
+            if lease_until > now:
+                break
+            found = self._get(request_id)
+            if found is None or found.state != "completing":
+                del self.completing[request_id]
+                continue
+            self.completing[request_id] = self._lease_until()
+            claimed.append(Claim(request_id, lease_until - self.lease_ms))
+        return claimed
+
+    async def next_due_ms(self) -> int | None:
+        return min([*self.deadlines.values(), *self.completing.values()], default=None)
+
+    async def state(self, request_id: str) -> str | None:
+        found = self._get(request_id)
+        return None if found is None else found.state
+
+    async def snapshot(self, request_id: str) -> GatherSnapshot | None:
+        found = self._get(request_id)
+        if found is None or found.request is None or found.calls is None:
+            return None
+        return _snapshot(found)
+
+    async def close(self) -> None:
+        self.closed = True
+
+
+def _calls_json(calls: list[GatherCall]) -> bytes:
+    return orjson.dumps([c.model_dump() for c in calls])
+
+
+def _snapshot(found: _Request) -> GatherSnapshot:
+    assert found.request is not None
+    assert found.calls is not None
+    return GatherSnapshot(
+        request=GatherState.from_json(found.request),
+        calls=[GatherCall.model_validate(c) for c in orjson.loads(found.calls)],
+        results={k: StoredReply.model_validate(orjson.loads(v)) for k, v in found.results.items()},
+    )
+
+
+def as_storage(store: FakeGatherStore) -> GatherStorage:
+    """The fake as the protocol the orchestrator depends on (mypy checks that it is one)."""
+    return store

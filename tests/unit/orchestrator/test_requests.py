@@ -1,0 +1,362 @@
+"""The orchestrator's logic in one process: built by its composition root (app.assemble) on
+FastStream's in-memory broker, with an in-memory gather store.
+
+A unit test of its decisions: requests in, tasks out, replies gathered, one
+response. The same paths run over a real broker and Redis in tests/integration.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Callable, Collection
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from faststream.kafka import TestKafkaBroker
+
+from slmesh.orchestrator.app import Assembly, assemble
+from slmesh.orchestrator.planning.plan import Deferred, Plan, PlannedCall, Planner
+from slmesh.orchestrator.settings import OrchestratorSettings
+from slmesh.runtime.service import raw_body
+from slmesh.schemas import (
+    CallOutcome,
+    RequestCompleted,
+    RequestSubmitted,
+    TaskCompleted,
+    TaskRequested,
+    decode,
+    encode,
+)
+
+from .fake_store import FakeGatherStore, as_storage
+
+SETTINGS = OrchestratorSettings(
+    replica="orchestrator-test",
+    micromodels=["vat-rates", "summarizer"],
+    planner="rules",
+    max_calls=5,
+    sweep_interval_ms=10,
+    record_retries=0,
+)
+WAIT_S = 5.0
+
+
+@dataclass
+class Mesh:
+    """The orchestrator's assembly, and what it published where the micromodels and
+    requesters would read it."""
+
+    assembly: Assembly
+    store: FakeGatherStore
+    tasks: list[TaskRequested] = field(default_factory=list)
+    responses: list[RequestCompleted] = field(default_factory=list)
+    dead_letters: list[bytes] = field(default_factory=list)
+
+    async def submit(self, text: str, **data: Any) -> RequestSubmitted:
+        request = RequestSubmitted.create(
+            data={"input": text, **data},
+            source="/tests/requester",
+            request_id=f"req-{uuid.uuid4().hex[:12]}",
+        )
+        await self.assembly.broker.publish(
+            encode(request), SETTINGS.requests_topic, key=request.requestid.encode()
+        )
+        return request
+
+    async def reply(self, task: TaskRequested, output: dict[str, Any] | None = None) -> None:
+        """What a micromodel would answer to `task`."""
+        country = task.data.arguments.get("country")
+        answer = TaskCompleted.create(
+            data={
+                "task_id": task.data.task_id,
+                "micromodel": task.data.micromodel,
+                "output": output or {"country": country, "standard": 20.0},
+                "summary": f"{country}: 20%",
+                "model": "deterministic",
+                "latency_ms": 0.5,
+                "replica": "vat-test",
+            },
+            source="/tests/vat-rates",
+            request_id=task.requestid,
+            causation_id=task.id,
+        )
+        await self.assembly.broker.publish(
+            encode(answer), SETTINGS.replies_topic, key=task.requestid.encode()
+        )
+
+    async def tasks_of(self, request: RequestSubmitted, n: int) -> list[TaskRequested]:
+        def mine() -> list[TaskRequested]:
+            return [t for t in self.tasks if t.requestid == request.requestid]
+
+        await until(lambda: len(mine()) >= n)
+        return mine()
+
+    async def response_to(self, request: RequestSubmitted) -> RequestCompleted:
+        await until(lambda: bool(self.responses_to(request)))
+        [response] = self.responses_to(request)
+        return response
+
+    def responses_to(self, request: RequestSubmitted) -> list[RequestCompleted]:
+        return [r for r in self.responses if r.requestid == request.requestid]
+
+    async def settled(self) -> None:
+        """Every record handed to the orchestrator so far is handled."""
+        # Each record is handled in a task of its consumption's own.
+        running = [t for c in (self.assembly.requests, self.assembly.replies) for t in c._tasks]
+        if running:
+            await asyncio.wait(running, timeout=WAIT_S)
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    async with asyncio.timeout(WAIT_S):
+        while not condition():  # noqa: ASYNC110  # the in-memory broker says nothing
+            await asyncio.sleep(0.005)
+
+
+@asynccontextmanager
+async def mesh(
+    settings: OrchestratorSettings = SETTINGS, planner: Planner | None = None
+) -> AsyncIterator[Mesh]:
+    store = FakeGatherStore()
+    assembly = assemble(settings, planner, broker=None, store=as_storage(store))
+    found = Mesh(assembly, store)
+    broker = assembly.broker
+    task_topics = [settings.task_topic(name) for name in settings.micromodels]
+
+    @broker.subscriber(*task_topics, decoder=raw_body)
+    async def on_task(body: bytes) -> None:
+        found.tasks.append(decode(body, (TaskRequested,)))
+
+    @broker.subscriber(settings.responses_topic, decoder=raw_body)
+    async def on_response(body: bytes) -> None:
+        found.responses.append(decode(body, (RequestCompleted,)))
+
+    @broker.subscriber(settings.deadletter_topic, decoder=raw_body)
+    async def on_dead_letter(body: bytes) -> None:
+        found.dead_letters.append(body)
+
+    async with TestKafkaBroker(broker):
+        try:
+            yield found
+        finally:
+            await assembly.requests.drain()
+            await assembly.replies.drain()
+
+
+async def test_a_one_call_request_is_dispatched_and_answered_when_its_reply_comes() -> None:
+    async with mesh() as m:
+        request = await m.submit("What is the VAT rate in Germany?", metadata={"erp": "42"})
+        [task] = await m.tasks_of(request, 1)
+        assert task.data.micromodel == "vat-rates"
+        assert task.data.arguments == {"country": "DE"}
+        assert task.data.task_id == f"{request.requestid}:1"
+        assert task.data.reply_topic == SETTINGS.replies_topic
+        assert task.causationid == request.id
+        assert task.source == "/slmesh/orchestrator/orchestrator-test"
+        await m.settled()
+        assert m.responses_to(request) == []
+        assert await m.store.state(request.requestid) == "open"
+        # Replies are due: the consumers stay fast.
+        assert m.assembly.orchestrator.awaits_replies()
+
+        await m.reply(task)
+        response = await m.response_to(request)
+        data = response.data
+        assert data.status == "ok"
+        assert data.planner == "rules"
+        assert data.plan == ["VAT rule: DE"]
+        assert data.metadata == {"erp": "42"}
+        assert data.answer == "DE: 20%"
+        assert [c.output for c in data.calls] == [{"country": "DE", "standard": 20.0}]
+        assert data.error is None
+        assert response.causationid == request.id
+        assert await m.store.state(request.requestid) == "done"
+        assert not m.assembly.orchestrator.awaits_replies()
+
+
+async def test_a_fan_out_is_answered_only_when_every_reply_is_in() -> None:
+    async with mesh() as m:
+        request = await m.submit("VAT rates in Germany, France and Italy")
+        tasks = await m.tasks_of(request, 3)
+        by_country = {str(t.data.arguments["country"]): t for t in tasks}
+        assert sorted(by_country) == ["DE", "FR", "IT"]
+        await m.reply(by_country["IT"])
+        await m.reply(by_country["DE"])
+        await m.settled()
+        assert m.responses_to(request) == []
+
+        await m.reply(by_country["FR"])
+        response = await m.response_to(request)
+        assert response.data.status == "ok"
+        # In the plan's order, whatever the order of the replies.
+        assert [c.arguments["country"] for c in response.data.calls] == ["DE", "FR", "IT"]
+        assert all(c.status == "ok" for c in response.data.calls)
+        await m.settled()
+        assert len(m.responses_to(request)) == 1
+
+
+async def test_a_duplicate_reply_is_counted_once() -> None:
+    async with mesh() as m:
+        request = await m.submit("VAT in Germany and France")
+        first, second = await m.tasks_of(request, 2)
+        await m.reply(first)
+        # Redelivered: it must not stand in for the reply still missing.
+        await m.reply(first, {"country": "DE", "standard": 99.0})
+        await m.settled()
+        assert m.responses_to(request) == []
+
+        await m.reply(second)
+        response = await m.response_to(request)
+        assert [c.output for c in response.data.calls] == [
+            {"country": "DE", "standard": 20.0},
+            {"country": "FR", "standard": 20.0},
+        ]
+        # Late duplicates after the answer change nothing either.
+        await m.reply(second)
+        await m.settled()
+        assert len(m.responses_to(request)) == 1
+
+
+async def test_an_unknown_micromodel_gets_a_failed_response_naming_it() -> None:
+    async with mesh() as m:
+        request = await m.submit(
+            "explicit",
+            calls=[
+                {"micromodel": "vat-rates", "arguments": {"country": "DE"}},
+                {"micromodel": "horoscope", "arguments": {}},
+            ],
+        )
+        response = await m.response_to(request)
+        data = response.data
+        assert data.status == "failed"
+        assert data.planner == "explicit"
+        assert data.error is not None
+        assert data.error.code == "unknown_micromodel"
+        assert "unknown micromodel(s): horoscope" in data.error.message
+        assert "serving now: summarizer, vat-rates" in data.error.message
+        assert m.tasks == []
+        # Answered once, without a gather state.
+        assert await m.store.state(request.requestid) == "done"
+        assert await m.store.snapshot(request.requestid) is None
+
+
+async def test_a_plan_over_the_calls_cap_fails_too_many_calls() -> None:
+    async with mesh() as m:
+        request = await m.submit("What are the VAT rates in all EU countries?")
+        response = await m.response_to(request)
+        data = response.data
+        assert data.status == "failed"
+        assert data.error is not None
+        assert data.error.code == "too_many_calls"
+        assert "the plan has 27 calls, over the cap of 5 calls per request" in data.error.message
+        assert data.planner == "rules"
+        await m.settled()
+        assert m.tasks == []
+
+
+async def test_a_request_past_its_deadline_is_answered_with_what_came() -> None:
+    async with mesh() as m:
+        sweeper = asyncio.create_task(m.assembly.orchestrator.sweep_forever())
+        try:
+            request = await m.submit("VAT in Germany and France", timeout_ms=200)
+            first, _ = await m.tasks_of(request, 2)
+            await m.reply(first)
+            response = await m.response_to(request)
+        finally:
+            sweeper.cancel()
+        data = response.data
+        assert data.status == "partial"
+        assert [c.status for c in data.calls] == ["ok", "missing"]
+        assert data.error is not None
+        assert data.error.code == "deadline_exceeded"
+        assert data.error.message.endswith(f"{request.requestid}:2")
+
+
+async def test_a_reply_whose_gather_state_is_lost_fails_its_request_once() -> None:
+    async with mesh() as m:
+        request = await m.submit("VAT in Germany")
+        [task] = await m.tasks_of(request, 1)
+        # Redis restarted empty while the call ran.
+        m.store.requests.clear()
+        m.store.deadlines.clear()
+        await m.reply(task)
+        await m.reply(task)
+        response = await m.response_to(request)
+        assert response.data.error is not None
+        assert response.data.error.code == "state_lost"
+        assert response.data.planner == "unknown"
+        await m.settled()
+        assert len(m.responses_to(request)) == 1
+
+
+async def test_a_malformed_request_is_dead_lettered_and_answered_when_its_key_is_an_id() -> None:
+    async with mesh() as m:
+        await m.assembly.broker.publish(b"{not json", SETTINGS.requests_topic, key=b"req-bad-1")
+        await until(lambda: any(r.requestid == "req-bad-1" for r in m.responses))
+        [response] = [r for r in m.responses if r.requestid == "req-bad-1"]
+        assert response.data.error is not None
+        assert response.data.error.code == "malformed_event"
+        assert m.dead_letters == [b"{not json"]
+
+
+class ChainPlanner:
+    """Plans a VAT call now and a summary of its result in the next round."""
+
+    name = "chain"
+
+    async def plan(self, text: str, micromodels: Collection[str]) -> Plan:
+        return Plan(
+            self.name,
+            [PlannedCall("vat-rates", {"country": "DE"})],
+            steps=["vat now"],
+            deferred=[Deferred("summarize the result", "summarizer")],
+        )
+
+    async def follow_up(
+        self, deferred: list[Deferred], results: list[CallOutcome], micromodels: Collection[str]
+    ) -> Plan:
+        assert [d.micromodel for d in deferred] == ["summarizer"]
+        summary = results[0].summary or ""
+        return Plan("rules", [PlannedCall("summarizer", {"text": summary})], steps=["summary"])
+
+
+async def test_a_deferred_clause_runs_in_a_second_round_on_the_first_rounds_results() -> None:
+    async with mesh(planner=ChainPlanner()) as m:
+        request = await m.submit("VAT in Germany, then summarize the result")
+        [vat] = await m.tasks_of(request, 1)
+        await m.reply(vat)
+        _, summary = await m.tasks_of(request, 2)
+        assert summary.data.task_id == f"{request.requestid}:2"
+        assert summary.data.arguments == {"text": "DE: 20%"}
+        await m.settled()
+        assert m.responses_to(request) == []
+        snapshot = await m.store.snapshot(request.requestid)
+        assert snapshot is not None
+        assert snapshot.request.round == 2
+        assert snapshot.request.deferred == []
+        assert snapshot.request.plan == ["vat now", "round 2: summary"]
+
+        await m.reply(summary, {"summary": "short"})
+        response = await m.response_to(request)
+        assert response.data.status == "ok"
+        assert response.data.steps == 2
+        assert [c.micromodel for c in response.data.calls] == ["vat-rates", "summarizer"]
+
+
+async def test_a_deferred_clause_past_the_limit_of_rounds_is_said_not_run() -> None:
+    settings = SETTINGS.model_copy(update={"max_rounds": 1})
+    async with mesh(settings, planner=ChainPlanner()) as m:
+        request = await m.submit("VAT in Germany, then summarize the result")
+        [vat] = await m.tasks_of(request, 1)
+        await m.reply(vat)
+        response = await m.response_to(request)
+        data = response.data
+        assert data.status == "partial"
+        assert data.plan[-1] == ("1 deferred clause(s) not run: the limit of 1 round(s) is reached")
+        unresolved = data.calls[-1]
+        assert unresolved.task_id == f"{request.requestid}:unresolved-1"
+        assert unresolved.status == "failed"
+        assert unresolved.error is not None
+        assert "the limit of rounds is reached" in unresolved.error.message

@@ -15,8 +15,8 @@ from aiokafka import AIOKafkaProducer
 
 from bench.overhead.plan import Sizes
 from bench.overhead.relay import HEADERS, RawTopics, padded
-from slmesh.runtime.broker import admin_kwargs, groupless_consumer, profile_for
 from slmesh.runtime.client import follow_from_end
+from slmesh.runtime.kafka import admin_kwargs, groupless_consumer, profile_for
 from slmesh.runtime.lifecycle import Lifecycle
 from slmesh.runtime.settings import MeshSettings
 

@@ -31,7 +31,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from slmesh.cli.devstack import DevStack
 from slmesh.cli.processes import ServiceProcess
-from slmesh.runtime.broker import admin_kwargs, consumer_options, ensure_topics, profile_for
+from slmesh.runtime.kafka import admin_kwargs, consumer_options, ensure_topics, profile_for
 from slmesh.runtime.service import READY_MARKER
 from slmesh.runtime.settings import MeshSettings
 from slmesh.schemas import CONTENT_TYPE

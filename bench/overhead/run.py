@@ -19,8 +19,8 @@ from bench.overhead.steps import measure
 from slmesh.cli.devstack import DevStack, DevStackConfig
 from slmesh.cli.embedded_broker import free_port
 from slmesh.cli.logs import ServiceLogs
-from slmesh.runtime.broker import profile_for
 from slmesh.runtime.client import MeshClient
+from slmesh.runtime.kafka import profile_for
 from slmesh.runtime.settings import MeshSettings
 
 

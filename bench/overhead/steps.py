@@ -39,8 +39,8 @@ from bench.overhead.plan import (
 )
 from bench.overhead.raw_client import RawClient
 from bench.stats import Latencies, median
-from slmesh.runtime.broker import groupless_consumer
 from slmesh.runtime.client import MeshClient
+from slmesh.runtime.kafka import groupless_consumer
 from slmesh.runtime.settings import MeshSettings
 from slmesh.schemas import RequestCompleted, encode
 

@@ -25,8 +25,8 @@ import pytest
 from slmesh.cli.devstack import DevStack, DevStackConfig
 from slmesh.cli.embedded_redis import RedisHandle
 from slmesh.cli.logs import ServiceLogs
-from slmesh.runtime.broker import ensure_topics
 from slmesh.runtime.client import MeshClient
+from slmesh.runtime.kafka import ensure_topics
 from slmesh.runtime.settings import MeshSettings
 
 from .kit import (

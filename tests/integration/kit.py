@@ -16,9 +16,9 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from slmesh.cli.devstack import DevStack
-from slmesh.runtime.broker import admin_kwargs, partitions_of
 from slmesh.runtime.client import MeshClient
-from slmesh.runtime.publishing import (
+from slmesh.runtime.kafka import admin_kwargs, partitions_of
+from slmesh.runtime.kafka.publishing import (
     DLQ_ATTEMPTS,
     DLQ_ERROR,
     DLQ_ERROR_CODE,

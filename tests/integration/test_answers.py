@@ -6,8 +6,8 @@ import uuid
 
 import pytest
 
-from slmesh.runtime.broker import ensure_topics
 from slmesh.runtime.client import MeshClient
+from slmesh.runtime.kafka import ensure_topics
 from slmesh.runtime.settings import MeshSettings
 from slmesh.schemas import RequestCompleted, encode
 

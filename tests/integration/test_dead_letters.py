@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from slmesh.runtime.deadletters import read_dead_letters, requeue
+from slmesh.runtime.kafka.deadletters import read_dead_letters, requeue
 from slmesh.runtime.settings import MeshSettings
 
 from .kit import RawProducer, TopicTap

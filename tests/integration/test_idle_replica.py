@@ -15,7 +15,7 @@ import pytest
 
 from slmesh.cli.devstack import DevStack
 from slmesh.cli.processes import ServiceProcess
-from slmesh.runtime.broker import ensure_topics
+from slmesh.runtime.kafka import ensure_topics
 from slmesh.runtime.service import READY_MARKER
 from slmesh.runtime.settings import MeshSettings
 from slmesh.schemas import TaskCompleted, encode

@@ -19,7 +19,7 @@ from faststream.kafka import TestKafkaBroker
 from slmesh.orchestrator.app import Assembly, assemble
 from slmesh.orchestrator.planning.plan import Deferred, Plan, PlannedCall, Planner
 from slmesh.orchestrator.settings import OrchestratorSettings
-from slmesh.runtime.service import raw_body
+from slmesh.runtime.kafka import raw_body
 from slmesh.schemas import (
     CallOutcome,
     RequestCompleted,

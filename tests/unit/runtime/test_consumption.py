@@ -15,7 +15,7 @@ from aiokafka.errors import IllegalStateError
 from aiokafka.structs import ConsumerRecord
 from faststream import StreamMessage
 
-from slmesh.runtime.consumption import ConcurrentConsumption
+from slmesh.runtime.kafka.consumption import ConcurrentConsumption
 
 TOPIC = "slmesh.tasks.test"
 P0 = TopicPartition(TOPIC, 0)

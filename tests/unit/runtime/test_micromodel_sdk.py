@@ -16,8 +16,8 @@ from aiokafka.structs import ConsumerRecord
 from faststream.kafka import KafkaMessage, TestKafkaBroker
 from pydantic import BaseModel, ConfigDict
 
+from slmesh.runtime.kafka import message_itself, raw_body
 from slmesh.runtime.micromodel import Micromodel, build_runner
-from slmesh.runtime.service import message_itself, raw_body
 from slmesh.runtime.settings import MeshSettings
 from slmesh.schemas import TaskCompleted, TaskFailed, TaskRequested, decode, encode
 

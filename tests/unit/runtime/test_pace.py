@@ -9,8 +9,8 @@ from typing import Any
 
 from aiokafka.consumer.fetcher import Fetcher
 
-from slmesh.runtime.broker import fetch_pace
-from slmesh.runtime.pace import FetchPace
+from slmesh.runtime.kafka import fetch_pace
+from slmesh.runtime.kafka.pace import FetchPace
 from slmesh.runtime.settings import MeshSettings
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from slmesh.runtime.broker import (
+from slmesh.runtime.kafka import (
     admin_kwargs,
     fetch_pace,
     groupless_consumer,

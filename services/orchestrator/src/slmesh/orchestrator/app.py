@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import sys
 from dataclasses import dataclass
 
 from faststream import FastStream
@@ -30,28 +29,18 @@ from slmesh.orchestrator.responder import ReplyTopics, Responder
 from slmesh.orchestrator.service import Orchestrator
 from slmesh.orchestrator.settings import SERVICE, OrchestratorSettings
 from slmesh.orchestrator.sweeper import Sweeper
-from slmesh.runtime.broker import (
+from slmesh.runtime.concurrency import Worker
+from slmesh.runtime.kafka import (
     TopicDirectory,
     create_broker,
-    ensure_topics,
     fetch_pace,
     mesh_topics,
     subscribe,
 )
-from slmesh.runtime.concurrency import Worker
-from slmesh.runtime.consumption import ConcurrentConsumption
-from slmesh.runtime.dependencies import DependencyWatch, wait_for_dependencies
-from slmesh.runtime.groups import ORCHESTRATOR_REPLIES_GROUP, ORCHESTRATOR_REQUESTS_GROUP
-from slmesh.runtime.llm import LocalModel, ModelLoadError
-from slmesh.runtime.registry import Catalogue, ensure_registry_topic
-from slmesh.runtime.service import (
-    MODEL_LOAD_FAILED,
-    READY_MARKER,
-    configure_logging,
-    faststream_logger,
-    lifecycle,
-    run,
-)
+from slmesh.runtime.kafka.consumption import ConcurrentConsumption
+from slmesh.runtime.kafka.groups import ORCHESTRATOR_REPLIES_GROUP, ORCHESTRATOR_REQUESTS_GROUP
+from slmesh.runtime.registry import Catalogue
+from slmesh.runtime.service import ServiceSkeleton, configure_logging, load_model_or_exit, run
 
 logger = logging.getLogger(__name__)
 
@@ -152,45 +141,29 @@ def assemble(
         title="replies",
     )
     sweeping: list[asyncio.Task[None]] = []
-    watch = DependencyWatch(settings, redis=True)
 
-    async def prepare() -> None:
-        await wait_for_dependencies(settings, redis=True)
-        names = mesh_topics(settings, settings.micromodels)
-        await ensure_topics(settings, names)
-        directory.add(*names)
-        await ensure_registry_topic(settings)
-        # Know the micromodels before the first request is planned.
-        await catalogue.start()
-
-    async def started() -> None:
+    async def sweep() -> None:
         sweeping.append(asyncio.create_task(orchestrator.sweep_forever(), name="deadline-sweeper"))
-        await watch.start()
-        lifecycle.info(
-            "%s: orchestrator %s consuming %s and %s; micromodels: %s",
-            READY_MARKER,
-            settings.replica,
-            settings.requests_topic,
-            settings.replies_topic,
-            ", ".join(catalogue.names()) or "none yet",
-        )
 
-    async def stopping() -> None:
-        await watch.stop()
+    async def stop_sweeping() -> None:
         for task in sweeping:
             task.cancel()
-        await requests.drain()
-        await replies.drain()
-        await catalogue.stop()
-        await store.close()
 
-    app = FastStream(
+    app = ServiceSkeleton(
         broker,
-        logger=faststream_logger,
-        on_startup=[prepare],
-        after_startup=[started],
-        on_shutdown=[stopping],
-    )
+        settings,
+        topics=mesh_topics(settings, settings.micromodels),
+        ready_line=lambda: (
+            f"orchestrator {settings.replica} consuming {settings.requests_topic} and "
+            f"{settings.replies_topic}; micromodels: {', '.join(catalogue.names()) or 'none yet'}"
+        ),
+        uses_redis=True,
+        topics_known=directory.add,
+        # Know the micromodels before the first request is planned.
+        prepare=[catalogue.start],
+        when_consuming=[sweep],
+        stopping=[stop_sweeping, requests.drain, replies.drain, catalogue.stop, store.close],
+    ).app()
     return Assembly(app, orchestrator, broker, store, catalogue, requests, replies)
 
 
@@ -213,11 +186,7 @@ def build_planner(settings: OrchestratorSettings) -> tuple[Planner, Composer | N
     """
     if settings.planner == "rules":
         return RulesPlanner(), None
-    try:
-        model = LocalModel.load(settings.model)
-    except ModelLoadError as exc:
-        logger.error("orchestrator cannot start its planner: %s", exc)
-        sys.exit(MODEL_LOAD_FAILED)
+    model = load_model_or_exit(settings.model, what="orchestrator's planner")
     worker = Worker("model")
     composer = (
         ModelComposer(model, worker, queue=settings.composer_queue)

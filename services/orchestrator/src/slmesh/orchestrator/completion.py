@@ -22,7 +22,7 @@ from slmesh.orchestrator.outcomes import add_work, answered, not_run, outcomes, 
 from slmesh.orchestrator.planning.plan import Deferred, Planner
 from slmesh.orchestrator.responder import Responder
 from slmesh.orchestrator.settings import SERVICE, OrchestratorSettings
-from slmesh.runtime.publishing import publish_dead_letter
+from slmesh.runtime.kafka.publishing import publish_dead_letter
 from slmesh.runtime.registry import Catalogue
 from slmesh.schemas import CallOutcome, ContractError, ErrorInfo, TaskCompleted, TaskFailed, decode
 

@@ -16,9 +16,10 @@ from faststream.kafka import KafkaBroker
 from slmesh.orchestrator.gather.state import GatherCall, GatherState
 from slmesh.orchestrator.planning.plan import PlannedCall
 from slmesh.orchestrator.settings import OrchestratorSettings
-from slmesh.runtime.publishing import publish_event
+from slmesh.runtime.failures import task_failed
+from slmesh.runtime.kafka.publishing import publish_event
 from slmesh.runtime.registry import Catalogue
-from slmesh.schemas import ErrorInfo, TaskCompleted, TaskFailed, TaskRequested, encode
+from slmesh.schemas import TaskCompleted, TaskFailed, TaskRequested, encode
 
 # Where a reply (its event and the event's bytes) is gathered: completion.Completion.gather.
 GatherReply = Callable[[TaskCompleted | TaskFailed, bytes], Awaitable[None]]
@@ -100,16 +101,14 @@ class Dispatcher:
         problem = self._argument_problem(call)
         if problem is not None:
             # Never published: the call fails here, recorded like any reply.
-            failed = TaskFailed.create(
-                data={
-                    "task_id": call.task_id,
-                    "micromodel": call.micromodel,
-                    "error": ErrorInfo.about("invalid_arguments", problem),
-                    "latency_ms": 0.0,
-                    "replica": self.settings.replica,
-                },
+            failed = task_failed(
+                task_id=call.task_id,
+                micromodel=call.micromodel,
+                code="invalid_arguments",
+                message=problem,
                 source=self.source,
                 request_id=rid,
+                replica=self.settings.replica,
                 causation_id=state.event_id,
             )
             await refused(failed, encode(failed))

@@ -27,7 +27,7 @@ from slmesh.orchestrator.planning.plan import Plan, PlannedCall, Planner
 from slmesh.orchestrator.responder import ReplyTopics, Responder
 from slmesh.orchestrator.settings import SERVICE, OrchestratorSettings
 from slmesh.orchestrator.sweeper import Sweeper
-from slmesh.runtime.publishing import publish_dead_letter
+from slmesh.runtime.kafka.publishing import publish_dead_letter
 from slmesh.runtime.registry import Catalogue
 from slmesh.schemas import (
     ContractError,

@@ -15,7 +15,7 @@ from aiokafka import TopicPartition
 from aiokafka.errors import KafkaError
 from aiokafka.partitioner import DefaultPartitioner
 
-from slmesh.runtime.broker import groupless_consumer, partitions_of, records_to_end
+from slmesh.runtime.kafka import groupless_consumer, partitions_of, records_to_end
 from slmesh.runtime.settings import MeshSettings
 
 logger = logging.getLogger(__name__)

@@ -18,8 +18,8 @@ from faststream.kafka import KafkaBroker
 from slmesh.orchestrator.gather.store import AnswerClaim, GatherStorage
 from slmesh.orchestrator.outcomes import failed, too_large, too_large_message
 from slmesh.orchestrator.settings import OrchestratorSettings
-from slmesh.runtime.broker import TopicDirectory, ensure_topics
-from slmesh.runtime.publishing import publish_event
+from slmesh.runtime.kafka import TopicDirectory, ensure_topics
+from slmesh.runtime.kafka.publishing import publish_event
 from slmesh.schemas import ErrorInfo, RequestCompleted
 
 logger = logging.getLogger(__name__)

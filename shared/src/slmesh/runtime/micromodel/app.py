@@ -7,17 +7,17 @@ from typing import TYPE_CHECKING
 
 from faststream import FastStream
 
-from slmesh.runtime.broker import create_broker, fetch_pace, subscribe
-from slmesh.runtime.consumption import ConcurrentConsumption
-from slmesh.runtime.groups import micromodel_group
+from slmesh.runtime.kafka import create_broker, fetch_pace, subscribe
+from slmesh.runtime.kafka.consumption import ConcurrentConsumption
+from slmesh.runtime.kafka.groups import micromodel_group
 from slmesh.runtime.llm import ModelSettings
 from slmesh.runtime.micromodel.declare import In, Micromodel, Out
 from slmesh.runtime.micromodel.replies import StoredReplies
 from slmesh.runtime.micromodel.runner import TaskRunner
 from slmesh.runtime.registry import Announcer
 from slmesh.runtime.service import configure_logging, load_model_or_exit, run
+from slmesh.runtime.service.skeleton import ServiceSkeleton
 from slmesh.runtime.settings import MeshSettings
-from slmesh.runtime.skeleton import ServiceSkeleton
 
 if TYPE_CHECKING:
     from slmesh.runtime.llm import LocalModel

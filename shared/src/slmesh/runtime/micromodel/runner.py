@@ -14,13 +14,13 @@ from faststream.kafka import KafkaBroker
 from pydantic import ValidationError
 
 from slmesh.runtime.backoff import backoff
-from slmesh.runtime.broker import TopicDirectory
 from slmesh.runtime.concurrency import Worker
 from slmesh.runtime.failures import task_failed
+from slmesh.runtime.kafka import TopicDirectory
+from slmesh.runtime.kafka.publishing import publish_bytes, publish_dead_letter, publish_event
 from slmesh.runtime.llm import ContextOverflowError, ModelSession, Usage
 from slmesh.runtime.micromodel.declare import In, Micromodel, Out
 from slmesh.runtime.micromodel.replies import StoredReplies
-from slmesh.runtime.publishing import publish_bytes, publish_dead_letter, publish_event
 from slmesh.runtime.settings import MeshSettings
 from slmesh.schemas import (
     ContractError,

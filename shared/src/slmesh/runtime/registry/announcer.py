@@ -7,8 +7,8 @@ import contextlib
 import logging
 from typing import TYPE_CHECKING, Any, Literal
 
-from slmesh.runtime.broker import ensure_topics
-from slmesh.runtime.publishing import publish_event
+from slmesh.runtime.kafka import ensure_topics
+from slmesh.runtime.kafka.publishing import publish_event
 from slmesh.schemas import MicromodelAnnounced
 
 if TYPE_CHECKING:

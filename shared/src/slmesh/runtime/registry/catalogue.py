@@ -21,7 +21,7 @@ import jsonschema
 import orjson
 from aiokafka import TopicPartition
 
-from slmesh.runtime.broker import groupless_consumer
+from slmesh.runtime.kafka import groupless_consumer
 from slmesh.runtime.lifecycle import Lifecycle
 from slmesh.runtime.registry.announcer import DETERMINISTIC
 from slmesh.schemas import ContractError, MicromodelAnnounced, decode

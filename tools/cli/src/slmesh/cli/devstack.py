@@ -23,7 +23,7 @@ from slmesh.cli.embedded_broker import EmbeddedBroker, port_is_free
 from slmesh.cli.embedded_redis import RedisHandle, ensure_redis
 from slmesh.cli.processes import OutputSink, ProcessGroup, ServiceProcess, describe_exit
 from slmesh.cli.supervision import Reporter, RestartPolicy, Supervisor
-from slmesh.runtime.broker import ensure_topics, mesh_topics
+from slmesh.runtime.kafka import ensure_topics, mesh_topics
 from slmesh.runtime.lifecycle import Lifecycle
 from slmesh.runtime.service import MODEL_LOAD_FAILED, READY_MARKER
 from slmesh.runtime.settings import MeshSettings, redact_url

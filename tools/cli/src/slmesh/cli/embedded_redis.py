@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from slmesh.cli.embedded_broker import free_port, port_is_free
 from slmesh.cli.processes import terminate_popen_group, track_process_group
-from slmesh.runtime.dependencies import ping_redis as ping
+from slmesh.runtime.service.dependencies import ping_redis as ping
 from slmesh.runtime.settings import redact_url
 
 if TYPE_CHECKING:

@@ -41,8 +41,8 @@ from aiokafka.errors import (
     for_code,
 )
 
-from slmesh.runtime.broker import admin_kwargs, groupless_consumer, partitions_of
-from slmesh.runtime.groups import ORCHESTRATOR_REPLIES_GROUP, ORCHESTRATOR_REQUESTS_GROUP
+from slmesh.runtime.kafka import admin_kwargs, groupless_consumer, partitions_of
+from slmesh.runtime.kafka.groups import ORCHESTRATOR_REPLIES_GROUP, ORCHESTRATOR_REQUESTS_GROUP
 from slmesh.runtime.lifecycle import Lifecycle
 from slmesh.runtime.settings import MeshSettings
 

@@ -32,7 +32,7 @@ from slmesh.cli.supervision import (
     SupervisionEvent,
 )
 from slmesh.runtime.client import MeshClient
-from slmesh.runtime.deadletters import read_dead_letters, requeue
+from slmesh.runtime.kafka.deadletters import read_dead_letters, requeue
 from slmesh.runtime.service import configure_logging
 from slmesh.runtime.settings import MeshSettings
 from slmesh.schemas import RequestCompleted

@@ -37,7 +37,7 @@ from aiokafka.structs import ConsumerRecord
 from faststream import StreamMessage
 
 from slmesh.runtime.backoff import backoff
-from slmesh.runtime.pace import FetchPace
+from slmesh.runtime.kafka.pace import FetchPace
 
 logger = logging.getLogger(__name__)
 

@@ -25,10 +25,10 @@ from typing import TYPE_CHECKING
 
 from faststream import FastStream
 
-from slmesh.runtime.broker import ensure_topics
-from slmesh.runtime.dependencies import DependencyWatch, wait_for_dependencies
+from slmesh.runtime.kafka.topics import ensure_topics
 from slmesh.runtime.registry import ensure_registry_topic
-from slmesh.runtime.service import READY_MARKER, faststream_logger, lifecycle
+from slmesh.runtime.service.dependencies import DependencyWatch, wait_for_dependencies
+from slmesh.runtime.service.logs import READY_MARKER, faststream_logger, lifecycle
 
 if TYPE_CHECKING:
     from faststream.kafka import KafkaBroker

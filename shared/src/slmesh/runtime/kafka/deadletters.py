@@ -14,14 +14,14 @@ from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaProducer
 
-from slmesh.runtime.broker import (
+from slmesh.runtime.kafka.clients import (
     admin_kwargs,
     groupless_consumer,
     partitions_of,
-    profile_for,
     records_to_end,
 )
-from slmesh.runtime.publishing import DLQ_ERROR, DLQ_ERROR_CODE, DLQ_SERVICE, DLQ_TOPIC
+from slmesh.runtime.kafka.profiles import profile_for
+from slmesh.runtime.kafka.publishing import DLQ_ERROR, DLQ_ERROR_CODE, DLQ_SERVICE, DLQ_TOPIC
 from slmesh.runtime.settings import MeshSettings
 from slmesh.schemas import CONTENT_TYPE
 

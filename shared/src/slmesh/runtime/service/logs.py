@@ -1,14 +1,14 @@
-"""What every slmesh service process does the same way: logging, the raw-bytes decoder, running."""
+"""What every slmesh service process does the same way: logging, the ready line, running."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from faststream import FastStream, StreamMessage
+    from faststream import FastStream
 
     from slmesh.runtime.llm import LocalModel, ModelSettings
 
@@ -34,27 +34,6 @@ def configure_logging(level: str) -> None:
     # aiokafka logs every rebalance step at INFO; that is noise for a mesh operator.
     logging.getLogger("aiokafka").setLevel(logging.WARNING)
     lifecycle.setLevel(logging.INFO)
-
-
-async def message_itself(message: StreamMessage[Any]) -> StreamMessage[Any]:
-    """Decoder that hands the handler the message itself, with its record and consumer.
-
-    With the broker's `apply_types=False`, FastStream calls the handler with
-    whatever the decoder returns and no dependency injection, which would
-    otherwise resolve the message in a worker thread on every record.
-    """
-    return message
-
-
-async def raw_body(message: StreamMessage[object]) -> bytes:
-    """Hand handlers the record's bytes untouched.
-
-    FastStream would otherwise JSON-decode the value before the handler sees it,
-    and a malformed record would fail outside our code, where it cannot be
-    dead-lettered with a reason.
-    """
-    body = message.body
-    return body if isinstance(body, bytes) else bytes(body)
 
 
 class _DropTopicCreationWarning(logging.Filter):

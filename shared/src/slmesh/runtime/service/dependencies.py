@@ -20,9 +20,9 @@ from aiokafka.admin import AIOKafkaAdminClient
 from redis.exceptions import RedisError
 
 from slmesh.runtime.backoff import backoff
-from slmesh.runtime.broker import admin_kwargs
+from slmesh.runtime.kafka.clients import admin_kwargs
 from slmesh.runtime.lifecycle import Lifecycle
-from slmesh.runtime.service import lifecycle
+from slmesh.runtime.service.logs import lifecycle
 from slmesh.runtime.settings import MeshSettings
 
 logger = logging.getLogger(__name__)

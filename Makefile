@@ -61,7 +61,7 @@ test-integration: install ## integration tests: real Tansu broker, real Redis, s
 
 .PHONY: check-members
 check-members: install ## install each workspace member alone and import every module of it
-	$(UV) run python scripts/check_members.py
+	UV="$(UV)" $(UV) run python scripts/check_members.py
 
 .PHONY: test
 test: lint typecheck schemas-check check-members ## everything CI runs: lint, types, contract freshness, members alone, all tests

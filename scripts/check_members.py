@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import glob
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -84,7 +85,9 @@ def check(member: Member, venvs: Path) -> bool:
     env = {**os.environ, "UV_PROJECT_ENVIRONMENT": str(env_dir)}
     env.pop("VIRTUAL_ENV", None)
     python = getattr(sys, "_base_executable", sys.executable)
-    sync = ["uv", "sync", "--locked", "--package", member.name, "--no-dev", "--quiet"]
+    # The Makefile passes the uv it runs (maybe "python3 -m uv").
+    uv = shlex.split(os.environ.get("UV") or shutil.which("uv") or "uv")
+    sync = [*uv, "sync", "--locked", "--package", member.name, "--no-dev", "--quiet"]
     # llama-cpp-python is compiled, and uv may not find the wheel it built for the
     # workspace (a source archive revalidated as modified gets a new cache entry):
     # minutes of compiling per member. It is left out; its dependencies are not,

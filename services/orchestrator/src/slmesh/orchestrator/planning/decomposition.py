@@ -1,7 +1,7 @@
 """Taking a request apart before any model sees it: payload, clauses, tool per clause, arguments.
 
 A small model picks the wrong calls when asked for the whole plan at once
-(about 1 in 10 right, DESIGN.md §3). Decomposed, each decision is small:
+(about 1 in 10 right; docs/architecture.md, "Measured facts"). Decomposed, each decision is small:
 which text is the payload, which clauses ask for something, which tool each
 clause wants, and each argument on its own — mostly clear-cut, so rules take
 them, and the model only ranks tools for a clause no rule recognises. The

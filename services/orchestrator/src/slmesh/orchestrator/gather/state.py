@@ -77,7 +77,7 @@ class GatherState(_Stored):
 
     @classmethod
     def from_json(cls, raw: bytes) -> GatherState:
-        return cls.model_validate(orjson.loads(raw))
+        return cls.model_validate_json(raw)
 
 
 class StoredReply(_Stored):

@@ -8,11 +8,11 @@ limit of rounds or calls; the completer of the last round answers.
 from __future__ import annotations
 
 import logging
-import time
 
 from aiokafka.structs import ConsumerRecord
 from faststream.kafka import KafkaBroker
 
+from slmesh.orchestrator.clock import now_ms
 from slmesh.orchestrator.composer import compose_answer
 from slmesh.orchestrator.dispatch import Dispatcher, Outstanding, new_calls
 from slmesh.orchestrator.gather.state import GatherSnapshot, GatherState, Unresolved
@@ -27,10 +27,6 @@ from slmesh.runtime.registry import Catalogue
 from slmesh.schemas import CallOutcome, ContractError, ErrorInfo, TaskCompleted, TaskFailed, decode
 
 logger = logging.getLogger(__name__)
-
-
-def _now_ms() -> float:
-    return time.time() * 1000
 
 
 class Completion:
@@ -94,7 +90,7 @@ class Completion:
         rid = reply.requestid
         # The validated bytes are stored as they came: no re-serialization.
         outcome, snapshot = await self.store.record_reply(
-            rid, reply.data.task_id, event=raw, received_ms=_now_ms()
+            rid, reply.data.task_id, event=raw, received_ms=now_ms()
         )
         if snapshot is not None:
             await self.answer(rid, snapshot)
@@ -142,7 +138,7 @@ class Completion:
             state,
             calls,
             compose_answer(calls, opening),
-            elapsed_ms=round(_now_ms() - state.received_ms, 3),
+            elapsed_ms=round(now_ms() - state.received_ms, 3),
         )
         await self.responder.respond(state.reply_topic, response)
         self.outstanding.discard(rid)
@@ -189,7 +185,7 @@ class Completion:
         if len(snapshot.calls) + len(plan.calls) > self.settings.max_calls:
             reason = f"over the cap of {self.settings.max_calls} calls per request"
             return state.model_copy(update={"unresolved": _unresolved(deferred, reason)})
-        if _now_ms() >= state.deadline_ms:
+        if now_ms() >= state.deadline_ms:
             return state.model_copy(update={"unresolved": _unresolved(deferred, "deadline")})
         state = state.model_copy(update={"round": state.round + 1})
         added = new_calls(rid, plan.calls, first=len(snapshot.calls) + 1)

@@ -7,12 +7,12 @@ published: it fails here, and its failure is gathered like any reply.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from faststream.kafka import KafkaBroker
 
+from slmesh.orchestrator.clock import now_ms
 from slmesh.orchestrator.gather.state import GatherCall, GatherState
 from slmesh.orchestrator.planning.plan import PlannedCall
 from slmesh.orchestrator.settings import OrchestratorSettings
@@ -25,10 +25,6 @@ from slmesh.schemas import TaskCompleted, TaskFailed, TaskRequested, encode
 GatherReply = Callable[[TaskCompleted | TaskFailed, bytes], Awaitable[None]]
 
 
-def _now_ms() -> float:
-    return time.time() * 1000
-
-
 def new_calls(rid: str, planned: list[PlannedCall], *, first: int) -> list[GatherCall]:
     """The calls of a round, numbered on from `first`, dispatched now."""
     return [
@@ -36,7 +32,7 @@ def new_calls(rid: str, planned: list[PlannedCall], *, first: int) -> list[Gathe
             task_id=f"{rid}:{i}",
             micromodel=call.micromodel,
             arguments=call.arguments,
-            dispatched_ms=_now_ms(),
+            dispatched_ms=now_ms(),
         )
         for i, call in enumerate(planned, start=first)
     ]
@@ -62,7 +58,7 @@ class Outstanding:
 
         A request another replica answered is forgotten here at its deadline.
         """
-        now = _now_ms()
+        now = now_ms()
         for rid in [rid for rid, deadline in self._deadlines.items() if deadline <= now]:
             del self._deadlines[rid]
         return bool(self._deadlines)

@@ -11,12 +11,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from dataclasses import replace
 
 from aiokafka.structs import ConsumerRecord
 from faststream.kafka import KafkaBroker
 
+from slmesh.orchestrator.clock import now_ms
 from slmesh.orchestrator.completion import Completion
 from slmesh.orchestrator.dispatch import Dispatcher, Outstanding, new_calls
 from slmesh.orchestrator.gather.state import DeferredClause, GatherState
@@ -39,10 +39,6 @@ from slmesh.schemas import (
 )
 
 logger = logging.getLogger(__name__)
-
-
-def _now_ms() -> float:
-    return time.time() * 1000
 
 
 class Intake:
@@ -79,7 +75,7 @@ class Intake:
 
         Its offset is committed only after this returns (ConcurrentConsumption).
         """
-        received_ms = _now_ms()
+        received_ms = now_ms()
         try:
             request = decode(
                 record.value or b"", (RequestSubmitted,), max_bytes=self.settings.max_event_bytes
@@ -175,7 +171,7 @@ class Intake:
         The planner bounds its own model work (a budget per request); this
         bounds the rest, so no input keeps a request unanswered past its deadline.
         """
-        remaining_s = max(deadline_ms - _now_ms(), 0) / 1000
+        remaining_s = max(deadline_ms - now_ms(), 0) / 1000
         async with asyncio.timeout(remaining_s):
             return await self.planner.plan(text, self.catalogue.live())
 
@@ -263,7 +259,7 @@ class Intake:
             causation_id=request.id,
             **plan_failure(plan),
             metadata=request.data.metadata,
-            elapsed_ms=round(_now_ms() - received_ms, 3),
+            elapsed_ms=round(now_ms() - received_ms, 3),
         )
 
     async def give_up(

@@ -10,9 +10,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import Awaitable, Callable
 
+from slmesh.orchestrator.clock import now_ms
 from slmesh.orchestrator.completion import Completion
 from slmesh.orchestrator.dispatch import Outstanding
 from slmesh.orchestrator.gather.state import GatherSnapshot
@@ -30,10 +30,6 @@ LOOKBACK_SLACK_MS = 5_000
 # Whether a record keyed (key) reached (topic) since (ms); None: it could not be told
 # (lookback.published_since, bound to the settings).
 PublishedSince = Callable[[str, bytes, int], Awaitable[bool | None]]
-
-
-def _now_ms() -> float:
-    return time.time() * 1000
 
 
 class Sweeper:
@@ -78,12 +74,12 @@ class Sweeper:
                 # run out and other replicas would answer those requests too.
                 await asyncio.gather(*(self._finish(claim) for claim in claims))
                 due_ms = await self.store.next_due_ms()
-                until_due = IDLE_SWEEP_S if due_ms is None else (due_ms - _now_ms()) / 1000
+                until_due = IDLE_SWEEP_S if due_ms is None else (due_ms - now_ms()) / 1000
                 pause = min(max(until_due, interval), IDLE_SWEEP_S)
             except Exception:
                 logger.exception("deadline sweep failed; retrying")
             self._sweep_now.clear()
-            self._next_sweep_ms = _now_ms() + pause * 1000
+            self._next_sweep_ms = now_ms() + pause * 1000
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._sweep_now.wait(), pause)
 

@@ -365,7 +365,5 @@ def _snapshot(request_raw: bytes, calls_raw: bytes, results: dict[bytes, bytes])
     return GatherSnapshot(
         request=GatherState.from_json(request_raw),
         calls=[GatherCall.model_validate(call) for call in orjson.loads(calls_raw)],
-        results={
-            k.decode(): StoredReply.model_validate_json(v) for k, v in results.items()
-        },
+        results={k.decode(): StoredReply.model_validate_json(v) for k, v in results.items()},
     )

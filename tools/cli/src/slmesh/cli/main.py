@@ -12,12 +12,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import NoReturn
 
+from aiokafka.errors import KafkaConnectionError
+
 from slmesh.cli.devstack import (
     DEFAULT_BROKER_PORT,
     SERVICE_RESTARTS,
     DevStack,
     DevStackConfig,
 )
+from slmesh.cli.inspection import format_topics, topic_rows
 from slmesh.cli.liveness import (
     BrokerUnreachableError,
     ConsumerWatch,
@@ -263,6 +266,16 @@ async def _dlq(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _topics(args: argparse.Namespace) -> int:
+    try:
+        rows = await topic_rows(MeshSettings(), every=args.all)
+    except KafkaConnectionError as exc:
+        print(f"{exc}. {_START_HINT}", file=sys.stderr)
+        return NO_BROKER
+    print(format_topics(rows))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="slmesh", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -296,6 +309,9 @@ def build_parser() -> argparse.ArgumentParser:
     dlq.add_argument("--code", help="only dead letters with this error code")
     dlq.add_argument("--limit", type=int, default=50, help="list: the latest N")
 
+    topics = sub.add_parser("topics", help="the mesh's topics: partitions, records, end offsets")
+    topics.add_argument("--all", action="store_true", help="every topic on the broker")
+
     schemas = sub.add_parser("schemas", help="write the JSON Schema files and AsyncAPI document")
     schemas.add_argument("--out", default="schemas/contract", help="output directory")
     schemas.add_argument("--check", action="store_true", help="fail if the files are stale")
@@ -321,6 +337,8 @@ def main(argv: list[str] | None = None) -> None:
         code = asyncio.run(_ask(MeshSettings(), args.text, args.timeout, args.json))
     elif args.command == "dlq":
         code = asyncio.run(_dlq(args))
+    elif args.command == "topics":
+        code = asyncio.run(_topics(args))
     else:
         code = _schemas(Path(args.out), args.check)
     sys.exit(code)

@@ -35,8 +35,11 @@ WAIT_S = 20.0
 QUICK = RestartPolicy(first_delay_s=0.05, max_delay_s=0.2, max_deaths=3, ready_timeout_s=10)
 
 # Says it is ready, says something else, and fails.
+# Up for a moment before it fails: a child that exits at once can be seen dead
+# before it is seen ready, and then its restart never counts as one.
 READY_THEN_FAIL = (
-    "print('ready', flush=True)\nprint('about to fail', flush=True)\nraise SystemExit(1)"
+    "print('ready', flush=True)\nprint('about to fail', flush=True)\n"
+    "import time\ntime.sleep(0.3)\nraise SystemExit(1)"
 )
 READY_THEN_SLEEP = "print('ready', flush=True)\nimport time\ntime.sleep(60)"
 

@@ -8,6 +8,7 @@ limit of rounds or calls; the completer of the last round answers.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from aiokafka.structs import ConsumerRecord
 from faststream.kafka import KafkaBroker
@@ -29,28 +30,17 @@ from slmesh.schemas import CallOutcome, ContractError, ErrorInfo, TaskCompleted,
 logger = logging.getLogger(__name__)
 
 
+@dataclass(eq=False)
 class Completion:
-    def __init__(
-        self,
-        settings: OrchestratorSettings,
-        broker: KafkaBroker,
-        store: GatherStorage,
-        planner: Planner,
-        catalogue: Catalogue,
-        dispatcher: Dispatcher,
-        responder: Responder,
-        openings: Openings,
-        outstanding: Outstanding,
-    ) -> None:
-        self.settings = settings
-        self.broker = broker
-        self.store = store
-        self.planner = planner
-        self.catalogue = catalogue
-        self.dispatcher = dispatcher
-        self.responder = responder
-        self.openings = openings
-        self.outstanding = outstanding
+    settings: OrchestratorSettings
+    broker: KafkaBroker
+    store: GatherStorage
+    planner: Planner
+    catalogue: Catalogue
+    dispatcher: Dispatcher
+    responder: Responder
+    openings: Openings
+    outstanding: Outstanding
 
     async def on_reply(self, record: ConsumerRecord[bytes, bytes]) -> None:
         try:

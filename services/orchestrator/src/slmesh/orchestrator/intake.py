@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from aiokafka.structs import ConsumerRecord
 from faststream.kafka import KafkaBroker
@@ -41,34 +41,20 @@ from slmesh.schemas import (
 logger = logging.getLogger(__name__)
 
 
+@dataclass(eq=False)
 class Intake:
-    def __init__(
-        self,
-        settings: OrchestratorSettings,
-        broker: KafkaBroker,
-        store: GatherStorage,
-        planner: Planner,
-        catalogue: Catalogue,
-        topics: ReplyTopics,
-        dispatcher: Dispatcher,
-        completion: Completion,
-        responder: Responder,
-        openings: Openings,
-        sweeper: Sweeper,
-        outstanding: Outstanding,
-    ) -> None:
-        self.settings = settings
-        self.broker = broker
-        self.store = store
-        self.planner = planner
-        self.catalogue = catalogue
-        self.topics = topics
-        self.dispatcher = dispatcher
-        self.completion = completion
-        self.responder = responder
-        self.openings = openings
-        self.sweeper = sweeper
-        self.outstanding = outstanding
+    settings: OrchestratorSettings
+    broker: KafkaBroker
+    store: GatherStorage
+    planner: Planner
+    catalogue: Catalogue
+    topics: ReplyTopics
+    dispatcher: Dispatcher
+    completion: Completion
+    responder: Responder
+    openings: Openings
+    sweeper: Sweeper
+    outstanding: Outstanding
 
     async def on_request(self, record: ConsumerRecord[bytes, bytes]) -> None:
         """Plan, open the gather state, dispatch the tasks (or answer the error).

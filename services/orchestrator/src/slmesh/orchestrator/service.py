@@ -6,25 +6,22 @@ finish any request.
 
 This module is the orchestrator's face: `Orchestrator`, its entry points,
 each handed to the module of its verb (intake, completion, sweeper,
-dispatch); and `create_app`, `build_planner` and `main` from the
-composition root (app), which builds everything.
+dispatch). The composition root (app) builds it and everything else.
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from aiokafka.structs import ConsumerRecord
 
 if TYPE_CHECKING:
-    from slmesh.orchestrator.app import build_planner, create_app, main
     from slmesh.orchestrator.completion import Completion
     from slmesh.orchestrator.dispatch import Outstanding
     from slmesh.orchestrator.intake import Intake
     from slmesh.orchestrator.sweeper import Sweeper
 
-__all__ = ["Orchestrator", "build_planner", "create_app", "main"]
+__all__ = ["Orchestrator"]
 
 
 class Orchestrator:
@@ -65,11 +62,3 @@ class Orchestrator:
     def awaits_replies(self) -> bool:
         """Whether replies to this replica's calls are still to come (its consumers stay fast)."""
         return self.outstanding.awaited()
-
-
-def __getattr__(name: str) -> Any:
-    # The composition root builds `Orchestrator`, so it imports this module;
-    # its names are looked up here on first use rather than imported in a circle.
-    if name in {"build_planner", "create_app", "main"}:
-        return getattr(importlib.import_module("slmesh.orchestrator.app"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -57,9 +57,14 @@ PROFILES: dict[str, BrokerProfile] = {
             "session_timeout_ms": 4000,
             "heartbeat_interval_ms": 1000,
         },
-        # A first request after a quiet spell pays at most this per idle hop:
-        # four hops stay within 400 ms.
-        idle_fetch_wait_ms=100,
+        # A first request after a quiet spell pays at most this per idle hop,
+        # and two hops are idle: the request's and its tasks' (the reply and
+        # response consumers are made busy by the request, bench/idle_cost.py).
+        # 2 x 180 ms plus the hops themselves stays within 400 ms. Measured on
+        # an idle dev stack (2 cores): at 100 ms everything took 12.7% of a
+        # core, at 180 ms 9.5% (Tansu alone, with no client, 0.2%: its cost is
+        # the fetches); the first call after a minute took 21 and 75-88 ms.
+        idle_fetch_wait_ms=180,
         # Measured on an idle dev stack: each idle consumer cost Tansu about
         # 0.6% of a core at 100 ms, 0.2% at 500 ms.
         model_idle_fetch_wait_ms=500,

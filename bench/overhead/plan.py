@@ -38,6 +38,8 @@ class Plan:
     raw_commit: bool
     # `--max-ratio`: a single-call ratio above it is measured a second time.
     confirm_above: float | None = None
+    # `--trace`: the services export their spans over OTLP (to a sink that counts them).
+    trace: bool = False
 
 
 @dataclass
@@ -109,6 +111,11 @@ def parse_plan(argv: list[str]) -> tuple[Plan, argparse.Namespace]:
         action="store_true",
         help="relays commit after every record as the mesh does (isolates the commit cost)",
     )
+    parser.add_argument(
+        "--trace",
+        action="store_true",
+        help="tracing on: every service exports its spans over OTLP/HTTP (to a local sink)",
+    )
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     parser.add_argument("--keep-workdir", action="store_true", help="keep logs after success")
     parser.add_argument(
@@ -135,5 +142,6 @@ def parse_plan(argv: list[str]) -> tuple[Plan, argparse.Namespace]:
         idle_s=1.5 if quick else 3.0,
         raw_commit=args.raw_commit,
         confirm_above=args.max_ratio,
+        trace=args.trace,
     )
     return plan, args

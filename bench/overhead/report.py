@@ -68,6 +68,7 @@ def report(plan: Plan, results: Results) -> list[str]:
         + ", ".join(r.split()[0] for r in results.services if not r.startswith("raw-relay"))
     )
     w(f"         orchestrator: {results.orchestrator}")
+    w(f"         tracing: {ctx.get('tracing', 'off (no OTEL_EXPORTER_OTLP_ENDPOINT)')}")
     for kind in KINDS:
         if kind in results.answered:
             w(f"         {label[kind]} answered with {results.answered[kind]}")

@@ -12,6 +12,7 @@ from typing import Any
 
 from bench.measure import process_ids, stack_rows, step
 from bench.overhead.asks import failure_policy
+from bench.overhead.otlp_sink import OtlpSink
 from bench.overhead.plan import Plan, Results
 from bench.overhead.raw_client import RawClient
 from bench.overhead.relay import RawTopics, add_relay
@@ -34,9 +35,15 @@ async def bench(plan: Plan, results: Results, workdir: Path) -> None:
     # the mesh as a developer runs it, idle micromodels and the orchestrator's model
     # included. Only where it runs differs: a free port, and a Redis of its own, so
     # Redis's CPU is counted and nobody else's keys are in it.
-    stack = DevStack(DevStackConfig(broker_port=port, own_redis=True, workdir=workdir, sink=log))
+    sink = OtlpSink() if plan.trace else None
+    env = {"OTEL_EXPORTER_OTLP_ENDPOINT": sink.endpoint} if sink is not None else {}
+    stack = DevStack(
+        DevStackConfig(broker_port=port, own_redis=True, workdir=workdir, sink=log, env=env)
+    )
     services = ", ".join(stack.config.micromodels)
     try:
+        if sink is not None:
+            sink.__enter__()
         step(
             f"starting the mesh as `slmesh dev` does (Tansu, Redis, orchestrator, {services}) "
             "and the raw relays ..."
@@ -73,6 +80,11 @@ async def bench(plan: Plan, results: Results, workdir: Path) -> None:
         step("stopping everything ...")
         await stack.stop()
         log.close()
+        if sink is not None:
+            sink.__exit__(None, None, None)
+            results.context["tracing"] = (
+                f"on: OTLP/HTTP to a local sink, {sink.posts} exports, {sink.bytes} bytes"
+            )
         results.seconds = time.perf_counter() - started
 
 

@@ -114,3 +114,12 @@ def test_a_reply_is_stored_as_its_bytes_and_read_back_typed() -> None:
     back = StoredReply.model_validate(orjson.loads(StoredReply.encode(encode(failed), 1.5)))
     assert isinstance(back.event, TaskFailed)
     assert back.event.data.error.code == "invalid_arguments"
+
+
+def test_a_traced_request_keeps_its_trace_context_and_an_untraced_one_writes_no_key() -> None:
+    traced = GatherState.from_json(OLD_STATE).model_copy(
+        update={"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}
+    )
+    assert GatherState.from_json(traced.to_json()) == traced
+    assert b'"traceparent":"00-0af7' in traced.to_json()
+    assert b"traceparent" not in GatherState.from_json(OLD_STATE).to_json()

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -23,6 +24,7 @@ from slmesh.runtime.kafka import (
 )
 from slmesh.runtime.lifecycle import Lifecycle
 from slmesh.runtime.settings import MeshSettings
+from slmesh.runtime.tracing import TRACEPARENT, headers_of, producing
 from slmesh.schemas import (
     CONTENT_TYPE,
     ContractError,
@@ -126,14 +128,29 @@ class MeshClient(Lifecycle):
             self._consumer.pause(*self._partitions)
 
     async def send_raw(
-        self, value: bytes, *, key: str | None = None, topic: str | None = None
+        self,
+        value: bytes,
+        *,
+        key: str | None = None,
+        topic: str | None = None,
+        headers: Sequence[tuple[str, bytes]] = (),
     ) -> None:
-        await self._producer.send_and_wait(
-            topic or self.settings.requests_topic,
-            value,
-            key=key.encode() if key else None,
-            headers=[("content-type", CONTENT_TYPE.encode())],
-        )
+        """Publish bytes as they are; `headers` are added (a `traceparent` of the
+        caller's own is sent as given, else this process's trace context, if any)."""
+        topic = topic or self.settings.requests_topic
+        with producing(topic, key) as trace_headers:
+            if any(name.lower() == TRACEPARENT for name, _ in headers):
+                trace_headers = {}
+            await self._producer.send_and_wait(
+                topic,
+                value,
+                key=key.encode() if key else None,
+                headers=[
+                    ("content-type", CONTENT_TYPE.encode()),
+                    *headers,
+                    *headers_of(trace_headers),
+                ],
+            )
 
     async def _read_responses(self) -> None:
         while True:

@@ -41,6 +41,7 @@ from slmesh.runtime.kafka.consumption import ConcurrentConsumption
 from slmesh.runtime.kafka.groups import ORCHESTRATOR_REPLIES_GROUP, ORCHESTRATOR_REQUESTS_GROUP
 from slmesh.runtime.registry import Catalogue
 from slmesh.runtime.service import ServiceSkeleton, configure_logging, load_model_or_exit, run
+from slmesh.runtime.tracing import configure_tracing, envelope_traceparent
 
 logger = logging.getLogger(__name__)
 
@@ -116,6 +117,9 @@ def assemble(
         give_up=orchestrator.give_up_request,
         pace=pace,
         retries=settings.record_retries,
+        group=ORCHESTRATOR_REQUESTS_GROUP,
+        # A requester may put its trace in the event instead of the headers.
+        traceparent_of=envelope_traceparent,
     )
     replies = ConcurrentConsumption(
         "replies",
@@ -123,6 +127,7 @@ def assemble(
         give_up=orchestrator.give_up_reply,
         pace=pace,
         retries=settings.record_retries,
+        group=ORCHESTRATOR_REPLIES_GROUP,
     )
     subscribe(
         broker,
@@ -199,4 +204,5 @@ def build_planner(settings: OrchestratorSettings) -> tuple[Planner, Composer | N
 def main() -> None:
     settings = OrchestratorSettings()
     configure_logging(settings.log_level)
+    configure_tracing(SERVICE, settings.replica)
     run(create_app(settings, *build_planner(settings)))

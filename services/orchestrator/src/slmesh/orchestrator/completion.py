@@ -25,6 +25,7 @@ from slmesh.orchestrator.responder import Responder
 from slmesh.orchestrator.settings import SERVICE, OrchestratorSettings
 from slmesh.runtime.kafka.publishing import publish_dead_letter
 from slmesh.runtime.registry import Catalogue
+from slmesh.runtime.tracing import note, tracer
 from slmesh.schemas import CallOutcome, ContractError, ErrorInfo, TaskCompleted, TaskFailed, decode
 
 logger = logging.getLogger(__name__)
@@ -78,6 +79,7 @@ class Completion:
     async def gather(self, reply: TaskCompleted | TaskFailed, raw: bytes) -> None:
         """Count a reply once; whoever counts the last one answers (or opens the next round)."""
         rid = reply.requestid
+        note(request_id=rid, task_id=reply.data.task_id, micromodel=reply.data.micromodel)
         # The validated bytes are stored as they came: no re-serialization.
         outcome, snapshot = await self.store.record_reply(
             rid, reply.data.task_id, event=raw, received_ms=now_ms()
@@ -120,14 +122,20 @@ class Completion:
                 return  # the next round is under way; its completer answers
             state = next_state
         calls += not_run(rid, state)
-        waits = self.openings.written and state.opening
-        opening = await self.openings.wait(rid) if waits else None
+        with tracer().start_as_current_span("compose") as span:
+            waits = self.openings.written and state.opening
+            opening = await self.openings.wait(rid) if waits else None
+            composition = compose_answer(calls, opening)
+            if span.is_recording():
+                span.set_attributes(
+                    {"slmesh.composer": composition.composer, "slmesh.calls": len(calls)}
+                )
         response = answered(
             self.responder.source,
             rid,
             state,
             calls,
-            compose_answer(calls, opening),
+            composition,
             elapsed_ms=round(now_ms() - state.received_ms, 3),
         )
         await self.responder.respond(state.reply_topic, response)
@@ -157,7 +165,8 @@ class Completion:
                     "unresolved": _unresolved(deferred, "the limit of rounds is reached"),
                 }
             )
-        plan = await self.planner.follow_up(deferred, calls, self.catalogue.live())
+        with tracer().start_as_current_span(f"plan round {state.round + 1}"):
+            plan = await self.planner.follow_up(deferred, calls, self.catalogue.live())
         state = state.model_copy(
             update={
                 "deferred": [],

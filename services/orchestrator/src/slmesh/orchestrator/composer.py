@@ -94,7 +94,9 @@ class ModelComposer:
             return None
         session = ModelSession(self.model)
         try:
-            lead = await self.worker.run(lambda: self._lead(session, request))
+            lead = await session.run_in(
+                self.worker, lambda: self._lead(session, request), step="compose.opening"
+            )
         except ContextOverflowError as exc:
             logger.warning("composer model failed, answering with the fixed opening: %s", exc)
             return None

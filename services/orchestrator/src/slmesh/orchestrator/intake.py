@@ -29,6 +29,7 @@ from slmesh.orchestrator.settings import SERVICE, OrchestratorSettings
 from slmesh.orchestrator.sweeper import Sweeper
 from slmesh.runtime.kafka.publishing import publish_dead_letter
 from slmesh.runtime.registry import Catalogue
+from slmesh.runtime.tracing import current_traceparent, note, tracer
 from slmesh.schemas import (
     ContractError,
     ErrorCode,
@@ -72,6 +73,7 @@ class Intake:
             await self._start(request, received_ms)
 
     async def _start(self, request: RequestSubmitted, received_ms: float) -> None:
+        note(request_id=request.requestid)
         timeout_ms = request.data.timeout_ms or self.settings.default_timeout_ms
         deadline_ms = int(received_ms + timeout_ms)
         reply_topic = request.data.reply_topic
@@ -139,6 +141,7 @@ class Intake:
             # it is written while they run, and for a deterministic request it
             # would be the slowest part of the answer.
             opening=self.openings.written and not explicit and self._calls_model(plan),
+            traceparent=current_traceparent(),
         )
         opened = await self.store.open(rid, request=state, calls=calls, deadline_ms=deadline_ms)
         if not opened:
@@ -158,8 +161,14 @@ class Intake:
         bounds the rest, so no input keeps a request unanswered past its deadline.
         """
         remaining_s = max(deadline_ms - now_ms(), 0) / 1000
-        async with asyncio.timeout(remaining_s):
-            return await self.planner.plan(text, self.catalogue.live())
+        with tracer().start_as_current_span("plan") as span:
+            async with asyncio.timeout(remaining_s):
+                plan = await self.planner.plan(text, self.catalogue.live())
+            if span.is_recording():
+                span.set_attributes(
+                    {"slmesh.planner": plan.planner, "slmesh.calls": len(plan.calls)}
+                )
+            return plan
 
     def _calls_model(self, plan: Plan) -> bool:
         """Whether a call of the plan goes to a micromodel that runs a model."""

@@ -18,6 +18,7 @@ from slmesh.orchestrator.dispatch import Outstanding
 from slmesh.orchestrator.gather.state import GatherSnapshot
 from slmesh.orchestrator.gather.store import Claim, GatherStorage
 from slmesh.orchestrator.settings import OrchestratorSettings
+from slmesh.runtime.tracing import resumed
 
 logger = logging.getLogger(__name__)
 
@@ -92,7 +93,9 @@ class Sweeper:
         since_ms = claim.taken_over_since_ms
         if since_ms is not None and await self._answered_before(rid, snapshot, since_ms):
             return
-        await self.completion.answer(rid, snapshot, expired=True)
+        # No record to continue: the answer joins the request's trace through its state.
+        with resumed(snapshot.request.traceparent, "deadline passed", **{"slmesh.request_id": rid}):
+            await self.completion.answer(rid, snapshot, expired=True)
 
     async def _answered_before(self, rid: str, snapshot: GatherSnapshot, since_ms: int) -> bool:
         """Whether the replica we took `rid` over from published its answer before dying."""

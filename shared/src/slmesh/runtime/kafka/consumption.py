@@ -38,6 +38,7 @@ from faststream import StreamMessage
 
 from slmesh.runtime.backoff import backoff
 from slmesh.runtime.kafka.pace import FetchPace
+from slmesh.runtime.tracing import consumed, failed
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +46,9 @@ RecordHandler = Callable[[ConsumerRecord[bytes, bytes]], Awaitable[None]]
 # Called with the record, the last error and the number of attempts, once its
 # retries are spent: dead-letter it and say so to whoever waits for it.
 GiveUp = Callable[[ConsumerRecord[bytes, bytes], Exception, int], Awaitable[None]]
+# The W3C traceparent a record's event carries in its body, for records whose
+# producer put none in the headers (a CloudEvent's own attribute).
+TraceparentOf = Callable[[ConsumerRecord[bytes, bytes]], str | None]
 
 
 @dataclass
@@ -76,8 +80,13 @@ class ConcurrentConsumption(ConsumerRebalanceListener):  # type: ignore[misc]
         revoke_grace_s: float = 1.0,
         retries: int = 8,
         first_retry_s: float = 0.5,
+        group: str | None = None,
+        traceparent_of: TraceparentOf | None = None,
     ) -> None:
         self.name = name
+        # For the `process <topic>` span of each record (slmesh.runtime.tracing).
+        self.group = group
+        self._traceparent_of = traceparent_of
         self._handle = handle
         self._give_up = give_up
         # Shared with the process's other consumers: a record makes them all fetch fast.
@@ -159,7 +168,11 @@ class ConcurrentConsumption(ConsumerRebalanceListener):  # type: ignore[misc]
         # `partition` is the marks of the ownership the record came with: if the
         # partition was revoked meanwhile, finishing here commits nothing.
         try:
-            handled = await self._handle_with_retries(tp, partition, record)
+            # Every record's handling is a span, the child of the one that sent
+            # it: whatever the handler publishes continues the same trace.
+            traceparent = self._traceparent_of(record) if self._traceparent_of else None
+            with consumed(record, group=self.group, traceparent=traceparent):
+                handled = await self._handle_with_retries(tp, partition, record)
         finally:
             self._slots.release()
         if not handled:
@@ -202,6 +215,7 @@ class ConcurrentConsumption(ConsumerRebalanceListener):  # type: ignore[misc]
             )
             return False
         logger.error("%s failed %d times: %s; giving it up", where, attempts, exc)
+        failed("handler_error", f"{type(exc).__name__}: {exc}")
         try:
             await self._give_up(record, exc, attempts)
         except Exception:

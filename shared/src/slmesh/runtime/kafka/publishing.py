@@ -6,6 +6,7 @@ import logging
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from slmesh.runtime.tracing import producing
 from slmesh.schemas import CONTENT_TYPE, Envelope, ErrorCode, encode
 
 if TYPE_CHECKING:
@@ -38,8 +39,15 @@ async def publish_event(broker: KafkaBroker, topic: str, event: Envelope, *, key
 
 
 async def publish_bytes(broker: KafkaBroker, topic: str, body: bytes, *, key: str) -> None:
-    """Publish an already encoded event (a stored reply sent again)."""
-    await broker.publish(body, topic, key=key.encode(), headers={"content-type": CONTENT_TYPE})
+    """Publish an already encoded event (a stored reply sent again).
+
+    The record carries the trace context of its `send` span: its consumer's
+    span is that span's child.
+    """
+    with producing(topic, key) as trace_headers:
+        await broker.publish(
+            body, topic, key=key.encode(), headers={"content-type": CONTENT_TYPE, **trace_headers}
+        )
 
 
 async def publish_dead_letter(
@@ -71,4 +79,11 @@ async def publish_dead_letter(
         code,
         error,
     )
-    await broker.publish(record.value or b"", topic, key=_key_bytes(record.key), headers=headers)
+    with producing(topic) as trace_headers:
+        # The dead letter stays in its request's trace.
+        await broker.publish(
+            record.value or b"",
+            topic,
+            key=_key_bytes(record.key),
+            headers={**headers, **trace_headers},
+        )

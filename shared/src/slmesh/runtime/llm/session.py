@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import orjson
 
 from slmesh.runtime.llm.grammar import grammar_for
 from slmesh.runtime.llm.usage import Completion, Usage
+from slmesh.runtime.tracing import model_call
 
 if TYPE_CHECKING:
     from llama_cpp.llama_grammar import LlamaGrammar
 
+    from slmesh.runtime.concurrency import Worker
     from slmesh.runtime.llm.model import LocalModel
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -23,6 +28,24 @@ class ModelSession:
 
     model: LocalModel
     usage: Usage = field(default_factory=Usage)
+
+    async def run_in(
+        self,
+        worker: Worker,
+        work: Callable[[], T],
+        *,
+        step: str | None = None,
+        micromodel: str | None = None,
+        version: str | None = None,
+    ) -> T:
+        """Run `work` (completions of this session) on the model's thread, as one
+        model-call span that carries the tokens they spent."""
+        prompt, completion = self.usage.prompt_tokens, self.usage.completion_tokens
+        with model_call(self.model.id, step=step, micromodel=micromodel, version=version) as spent:
+            try:
+                return await worker.run(work)
+            finally:
+                spent(self.usage.prompt_tokens - prompt, self.usage.completion_tokens - completion)
 
     def complete(
         self,

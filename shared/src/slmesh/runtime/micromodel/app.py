@@ -18,6 +18,7 @@ from slmesh.runtime.registry import Announcer
 from slmesh.runtime.service import configure_logging, load_model_or_exit, run
 from slmesh.runtime.service.skeleton import ServiceSkeleton
 from slmesh.runtime.settings import MeshSettings
+from slmesh.runtime.tracing import configure_tracing
 
 if TYPE_CHECKING:
     from slmesh.runtime.llm import LocalModel
@@ -52,6 +53,7 @@ def build_runner(
         pace=fetch_pace(settings, for_model=model is not None),
         retries=settings.record_retries,
         max_in_flight=in_flight,
+        group=micromodel_group(micromodel.name),
     )
     subscribe(
         broker,
@@ -131,6 +133,7 @@ def serve(micromodel: Micromodel[In, Out]) -> None:
     """
     settings = MicromodelSettings()
     configure_logging(settings.log_level)
+    configure_tracing(micromodel.name, settings.replica)
     model = (
         load_model_or_exit(settings.model, what=f"micromodel {micromodel.name}")
         if micromodel.uses_model

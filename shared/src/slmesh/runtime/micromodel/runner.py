@@ -22,6 +22,8 @@ from slmesh.runtime.llm import ContextOverflowError, ModelSession, Usage
 from slmesh.runtime.micromodel.declare import In, Micromodel, Out
 from slmesh.runtime.micromodel.replies import StoredReplies
 from slmesh.runtime.settings import MeshSettings
+from slmesh.runtime.tracing import failed as span_failed
+from slmesh.runtime.tracing import note
 from slmesh.schemas import (
     ContractError,
     ErrorCode,
@@ -90,6 +92,12 @@ class TaskRunner(Generic[In, Out]):
         except ContractError as exc:
             await self._reject_record(record, exc.code, exc.message, body)
         else:
+            note(
+                request_id=task.requestid,
+                task_id=task.data.task_id,
+                micromodel=self.micromodel.name,
+                micromodel_version=self.micromodel.version,
+            )
             await self._answer(task, record)
 
     async def _answer(self, task: TaskRequested, record: Any) -> None:
@@ -220,7 +228,12 @@ class TaskRunner(Generic[In, Out]):
                 session = ModelSession(self.model)
                 usage = session.usage
                 infer = mm.infer
-                output = await self.worker.run(lambda: infer(arguments, session))
+                output = await session.run_in(
+                    self.worker,
+                    lambda: infer(arguments, session),
+                    micromodel=mm.name,
+                    version=mm.version,
+                )
             elif mm.handler is not None and mm.blocking:
                 handler = mm.handler
                 output = await self.worker.run(lambda: handler(arguments))
@@ -258,6 +271,7 @@ class TaskRunner(Generic[In, Out]):
             latency_ms=(time.perf_counter() - started) * 1000,
             causation_id=task.id,
         )
+        span_failed(code, message)
         # A handler error may be passing: a redelivery runs the task again.
         await self._reply(task, failed, keep=code != "handler_error")
 

@@ -29,6 +29,7 @@ from slmesh.runtime.kafka.topics import ensure_topics
 from slmesh.runtime.registry import ensure_registry_topic
 from slmesh.runtime.service.dependencies import DependencyWatch, wait_for_dependencies
 from slmesh.runtime.service.logs import READY_MARKER, faststream_logger, lifecycle
+from slmesh.runtime.tracing import shutdown_tracing
 
 if TYPE_CHECKING:
     from faststream.kafka import KafkaBroker
@@ -101,3 +102,5 @@ class ServiceSkeleton:
     async def _after_broker(self) -> None:
         for end in self.after_broker:
             end()
+        # The last spans (the stop's own) go out before the process ends.
+        shutdown_tracing()

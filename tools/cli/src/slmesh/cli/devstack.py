@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,6 +66,12 @@ class DevStackConfig:
     restarts: RestartPolicy | None = None
     # Told of every death, restart and surrender; None logs them.
     on_supervision: Reporter | None = None
+    # Where the embedded broker sends its own telemetry (Tansu's OTLP exporter,
+    # gRPC: Jaeger's :4317). Its own setting: the services' OTLP endpoint is
+    # often an HTTP one (:4318), which the broker's exporter does not speak.
+    broker_otlp_endpoint: str | None = field(
+        default_factory=lambda: os.environ.get("SLMESH_BROKER_OTLP_ENDPOINT") or None
+    )
 
 
 class DevStack(Lifecycle):
@@ -112,7 +119,9 @@ class DevStack(Lifecycle):
         if port is not None and not port_is_free(port):
             logger.warning("port %d is taken; the broker takes a free port instead", port)
             port = None
-        self.broker = EmbeddedBroker(port, log_path=cfg.workdir / "broker.log")
+        self.broker = EmbeddedBroker(
+            port, log_path=cfg.workdir / "broker.log", otlp_endpoint=cfg.broker_otlp_endpoint
+        )
         await self.broker.start()
         self.redis = await ensure_redis(cfg.redis_url, own=cfg.own_redis, workdir=cfg.workdir)
         # Topics first, so no service races another to create them.

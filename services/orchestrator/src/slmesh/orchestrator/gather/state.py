@@ -74,10 +74,20 @@ class GatherState(_Stored):
     received_ms: float
     # Whether a model-written opening is written for the answer (opening.Openings).
     opening: bool = False
+    # The W3C trace context of the request's handling: a replica that answers
+    # with no record to continue (the deadline passed) answers in its trace.
+    traceparent: str | None = None
 
     @classmethod
     def from_json(cls, raw: bytes) -> GatherState:
         return cls.model_validate_json(raw)
+
+    def to_json(self) -> bytes:
+        dumped = self.model_dump()
+        if dumped["traceparent"] is None:
+            # Without a trace, the bytes earlier versions wrote.
+            del dumped["traceparent"]
+        return orjson.dumps(dumped)
 
 
 class StoredReply(_Stored):

@@ -182,7 +182,11 @@ class SlmPlanner:
             return "has no input schema to write arguments for"
         description = getattr(tool, "description", "") or name
         writer = ArgumentWriter(session)
-        written = await self.worker.run(lambda: writer.write(name, description, schema, clause))
+        written = await session.run_in(
+            self.worker,
+            lambda: writer.write(name, description, schema, clause),
+            step="plan.write_arguments",
+        )
         if isinstance(written, str):
             return written
         args, by_model = written
@@ -208,7 +212,7 @@ class SlmPlanner:
             return [a - b for a, b in zip(given, blank, strict=True)]
 
         try:
-            scores = await self.worker.run(score)
+            scores = await session.run_in(self.worker, score, step="plan.route")
         except ContextOverflowError as exc:
             # Many long tool descriptions: no room left for the clause.
             logger.warning("clause %s not routed: %s", _quoted(clause), exc)

@@ -1,0 +1,59 @@
+"""The span of a model call, with the OpenTelemetry GenAI attributes.
+
+`gen_ai.*` names follow the semantic conventions for generative AI; the
+micromodel's name and version are the mesh's own (`slmesh.micromodel.*`).
+Tokens are known only once the call returns: `model_call` yields a setter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from opentelemetry.trace import SpanKind
+
+from slmesh.runtime.tracing.setup import tracer
+
+GEN_AI_SYSTEM = "llama_cpp"
+
+TokensSetter = Callable[[int, int], None]
+
+
+@contextmanager
+def model_call(
+    model: str,
+    *,
+    operation: str = "text_completion",
+    step: str | None = None,
+    micromodel: str | None = None,
+    version: str | None = None,
+) -> Iterator[TokensSetter]:
+    """`<operation> <model>`: one model call (or a micromodel's calls for one task).
+
+    `step`: what the call is for, where one model does several things (the
+    orchestrator's `plan.route`, `plan.write_arguments`, `compose.opening`).
+    """
+    attributes: dict[str, Any] = {
+        "gen_ai.operation.name": operation,
+        "gen_ai.system": GEN_AI_SYSTEM,
+        "gen_ai.provider.name": GEN_AI_SYSTEM,
+        "gen_ai.request.model": model,
+    }
+    if micromodel is not None:
+        attributes["slmesh.micromodel.name"] = micromodel
+    if version is not None:
+        attributes["slmesh.micromodel.version"] = version
+    if step is not None:
+        attributes["slmesh.step"] = step
+    with tracer().start_as_current_span(
+        f"{operation} {model}", kind=SpanKind.CLIENT, attributes=attributes
+    ) as span:
+
+        def tokens(prompt: int, completion: int) -> None:
+            if span.is_recording():
+                span.set_attribute("gen_ai.usage.input_tokens", prompt)
+                span.set_attribute("gen_ai.usage.output_tokens", completion)
+                span.set_attribute("gen_ai.response.model", model)
+
+        yield tokens

@@ -1,0 +1,161 @@
+"""The spans of a Kafka hop, and their context carried in record headers.
+
+A hop is two spans in two processes: the producer's `send <topic>` span
+(kind PRODUCER), whose context goes into the record's `traceparent` header
+(and `tracestate`), and the consumer's `process <topic>` span (kind
+CONSUMER), its child. A request that arrives with a `traceparent` of its own
+(in a header, or the CloudEvents attribute) continues that trace, so an
+enterprise system's trace includes the mesh.
+
+Spans are opened in the event loop's context (contextvars): a task created
+inside a span, and every span opened under it, is its child, across awaits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import orjson
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.propagate import extract, inject
+from opentelemetry.propagators.textmap import Getter
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+
+from slmesh.runtime.tracing.setup import tracer
+
+TRACEPARENT = "traceparent"
+TRACESTATE = "tracestate"
+MESSAGING_SYSTEM = "kafka"
+
+Headers = Sequence[tuple[str, bytes]]
+
+
+class _HeaderGetter(Getter[Headers]):
+    """Reads a trace header from a record's headers, as aiokafka hands them out."""
+
+    def get(self, carrier: Headers, key: str) -> list[str] | None:
+        values = [
+            value.decode("latin-1")
+            for name, value in carrier
+            if name.lower() == key and isinstance(value, bytes | bytearray)
+        ]
+        return values or None
+
+    def keys(self, carrier: Headers) -> list[str]:
+        return [name for name, _ in carrier]
+
+
+_GETTER = _HeaderGetter()
+
+
+def _parent(headers: Headers | None, traceparent: str | None) -> otel_context.Context:
+    """The context a record continues: its headers', else the event's own attribute."""
+    ctx = extract(headers or (), getter=_GETTER)
+    if trace.get_current_span(ctx).get_span_context().is_valid or not traceparent:
+        return ctx
+    carrier = {TRACEPARENT: traceparent}
+    return extract(carrier)
+
+
+@contextmanager
+def consumed(
+    record: Any,
+    *,
+    group: str | None = None,
+    traceparent: str | None = None,
+) -> Iterator[Span]:
+    """`process <topic>`: the handling of one record, the child of the span that sent it."""
+    topic = str(record.topic)
+    attributes: dict[str, Any] = {
+        "messaging.system": MESSAGING_SYSTEM,
+        "messaging.operation.type": "process",
+        "messaging.destination.name": topic,
+        "messaging.destination.partition.id": str(getattr(record, "partition", "")),
+        "messaging.kafka.offset": int(getattr(record, "offset", -1)),
+    }
+    if group is not None:
+        attributes["messaging.consumer.group.name"] = group
+    key = getattr(record, "key", None)
+    if isinstance(key, bytes | bytearray):
+        attributes["messaging.kafka.message.key"] = key.decode("utf-8", "replace")
+    with tracer().start_as_current_span(
+        f"process {topic}",
+        context=_parent(getattr(record, "headers", None), traceparent),
+        kind=SpanKind.CONSUMER,
+        attributes=attributes,
+    ) as span:
+        yield span
+
+
+@contextmanager
+def producing(topic: str, key: str | None = None) -> Iterator[dict[str, str]]:
+    """`send <topic>`: yields the trace headers to publish with, naming this span."""
+    attributes: dict[str, Any] = {
+        "messaging.system": MESSAGING_SYSTEM,
+        "messaging.operation.type": "send",
+        "messaging.destination.name": topic,
+    }
+    if key is not None:
+        attributes["messaging.kafka.message.key"] = key
+    with tracer().start_as_current_span(
+        f"send {topic}", kind=SpanKind.PRODUCER, attributes=attributes
+    ):
+        headers: dict[str, str] = {}
+        inject(headers)
+        yield headers
+
+
+@contextmanager
+def resumed(traceparent: str | None, name: str, **attributes: Any) -> Iterator[Span]:
+    """A span in a request's trace opened with no record to continue (a deadline passed):
+    the child of the context kept with the request's state."""
+    ctx = extract({TRACEPARENT: traceparent}) if traceparent else otel_context.Context()
+    with tracer().start_as_current_span(name, context=ctx, attributes=attributes) as span:
+        yield span
+
+
+def envelope_traceparent(record: Any) -> str | None:
+    """The CloudEvents `traceparent` attribute of a record's event, if it has one.
+
+    Parsed only when the bytes name it: most producers put trace context in
+    headers, or send none.
+    """
+    value = getattr(record, "value", None)
+    if not value or b'"traceparent"' not in value:
+        return None
+    try:
+        event = orjson.loads(value)
+    except orjson.JSONDecodeError:
+        return None
+    found = event.get("traceparent") if isinstance(event, dict) else None
+    return found if isinstance(found, str) else None
+
+
+def current_traceparent() -> str | None:
+    """The current span's W3C `traceparent`, to keep with a request's state."""
+    carrier: dict[str, str] = {}
+    inject(carrier)
+    return carrier.get(TRACEPARENT)
+
+
+def note(**attributes: Any) -> None:
+    """Attributes on the current span (a request id, once the record is decoded)."""
+    span = trace.get_current_span()
+    if span.is_recording():
+        span.set_attributes({f"slmesh.{name}": value for name, value in attributes.items()})
+
+
+def failed(code: str, message: str) -> None:
+    """Mark the current span failed, with the mesh's error code."""
+    span = trace.get_current_span()
+    if span.is_recording():
+        span.set_status(Status(StatusCode.ERROR, f"{code}: {message}"[:500]))
+        span.set_attribute("error.type", code)
+
+
+def headers_of(mapping: Mapping[str, str]) -> list[tuple[str, bytes]]:
+    """Trace headers as aiokafka takes them."""
+    return [(name, value.encode("latin-1")) for name, value in mapping.items()]

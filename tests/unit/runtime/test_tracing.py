@@ -46,6 +46,7 @@ def exported(monkeypatch: pytest.MonkeyPatch) -> Iterator[InMemorySpanExporter]:
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     monkeypatch.setattr(setup, "_TRACER", provider.get_tracer("slmesh"))
+    monkeypatch.setattr(setup, "_recording", True)
     yield exporter
     provider.shutdown()
 
@@ -127,6 +128,11 @@ def test_tracing_off_still_passes_a_producers_trace_through() -> None:
     """No provider (no endpoint set): nothing is recorded, and the caller's context travels on."""
     with producing("slmesh.requests") as headers:
         assert headers == {}
+    with consumed(record()), producing("slmesh.tasks.vat-rates") as none:
+        assert none == {}
+    event = orjson.dumps({"traceparent": CALLER})
+    with consumed(record(value=event), traceparent=CALLER), producing("x") as from_event:
+        assert from_event == {"traceparent": CALLER}
     with (
         consumed(record([("traceparent", CALLER.encode())])),
         producing("slmesh.tasks.vat-rates") as passed,

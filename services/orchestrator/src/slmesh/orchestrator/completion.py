@@ -25,7 +25,7 @@ from slmesh.orchestrator.responder import Responder
 from slmesh.orchestrator.settings import SERVICE, OrchestratorSettings
 from slmesh.runtime.kafka.publishing import publish_dead_letter
 from slmesh.runtime.registry import Catalogue
-from slmesh.runtime.tracing import note, tracer
+from slmesh.runtime.tracing import note, step
 from slmesh.schemas import CallOutcome, ContractError, ErrorInfo, TaskCompleted, TaskFailed, decode
 
 logger = logging.getLogger(__name__)
@@ -122,7 +122,7 @@ class Completion:
                 return  # the next round is under way; its completer answers
             state = next_state
         calls += not_run(rid, state)
-        with tracer().start_as_current_span("compose") as span:
+        with step("compose") as span:
             waits = self.openings.written and state.opening
             opening = await self.openings.wait(rid) if waits else None
             composition = compose_answer(calls, opening)
@@ -165,7 +165,7 @@ class Completion:
                     "unresolved": _unresolved(deferred, "the limit of rounds is reached"),
                 }
             )
-        with tracer().start_as_current_span(f"plan round {state.round + 1}"):
+        with step(f"plan round {state.round + 1}"):
             plan = await self.planner.follow_up(deferred, calls, self.catalogue.live())
         state = state.model_copy(
             update={

@@ -29,7 +29,7 @@ from slmesh.orchestrator.settings import SERVICE, OrchestratorSettings
 from slmesh.orchestrator.sweeper import Sweeper
 from slmesh.runtime.kafka.publishing import publish_dead_letter
 from slmesh.runtime.registry import Catalogue
-from slmesh.runtime.tracing import current_traceparent, note, tracer
+from slmesh.runtime.tracing import current_traceparent, note, step
 from slmesh.schemas import (
     ContractError,
     ErrorCode,
@@ -161,7 +161,7 @@ class Intake:
         bounds the rest, so no input keeps a request unanswered past its deadline.
         """
         remaining_s = max(deadline_ms - now_ms(), 0) / 1000
-        with tracer().start_as_current_span("plan") as span:
+        with step("plan") as span:
             async with asyncio.timeout(remaining_s):
                 plan = await self.planner.plan(text, self.catalogue.live())
             if span.is_recording():

@@ -18,8 +18,9 @@ from slmesh.runtime.tracing.messaging import (
     note,
     producing,
     resumed,
+    step,
 )
-from slmesh.runtime.tracing.setup import configure_tracing, shutdown_tracing, tracer
+from slmesh.runtime.tracing.setup import configure_tracing, recording, shutdown_tracing, tracer
 
 __all__ = [
     "TRACEPARENT",
@@ -32,7 +33,9 @@ __all__ = [
     "model_call",
     "note",
     "producing",
+    "recording",
     "resumed",
     "shutdown_tracing",
+    "step",
     "tracer",
 ]

@@ -13,11 +13,15 @@ from typing import Any
 
 from opentelemetry.trace import SpanKind
 
-from slmesh.runtime.tracing.setup import tracer
+from slmesh.runtime.tracing.setup import recording, tracer
 
 GEN_AI_SYSTEM = "llama_cpp"
 
 TokensSetter = Callable[[int, int], None]
+
+
+def _not_recorded(prompt: int, completion: int) -> None:
+    pass
 
 
 @contextmanager
@@ -34,6 +38,9 @@ def model_call(
     `step`: what the call is for, where one model does several things (the
     orchestrator's `plan.route`, `plan.write_arguments`, `compose.opening`).
     """
+    if not recording():
+        yield _not_recorded
+        return
     attributes: dict[str, Any] = {
         "gen_ai.operation.name": operation,
         "gen_ai.system": GEN_AI_SYSTEM,

@@ -22,9 +22,9 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.propagate import extract, inject
 from opentelemetry.propagators.textmap import Getter
-from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+from opentelemetry.trace import INVALID_SPAN, Span, SpanKind, Status, StatusCode
 
-from slmesh.runtime.tracing.setup import tracer
+from slmesh.runtime.tracing.setup import recording, tracer
 
 TRACEPARENT = "traceparent"
 TRACESTATE = "tracestate"
@@ -60,6 +60,30 @@ def _parent(headers: Headers | None, traceparent: str | None) -> otel_context.Co
     return extract(carrier)
 
 
+def _header(headers: Headers | None, name: str) -> str | None:
+    for key, value in headers or ():
+        if key.lower() == name and isinstance(value, bytes | bytearray):
+            return value.decode("latin-1")
+    return None
+
+
+@contextmanager
+def _passed_through(traceparent: str | None, tracestate: str | None = None) -> Iterator[Span]:
+    """Not recording: the caller's context, if any, becomes current as it is, so what
+    is published meanwhile carries it on; no span of ours is made."""
+    if traceparent is None:
+        yield INVALID_SPAN
+        return
+    carrier = {TRACEPARENT: traceparent}
+    if tracestate is not None:
+        carrier[TRACESTATE] = tracestate
+    token = otel_context.attach(extract(carrier))
+    try:
+        yield trace.get_current_span()
+    finally:
+        otel_context.detach(token)
+
+
 @contextmanager
 def consumed(
     record: Any,
@@ -68,6 +92,14 @@ def consumed(
     traceparent: str | None = None,
 ) -> Iterator[Span]:
     """`process <topic>`: the handling of one record, the child of the span that sent it."""
+    if not recording():
+        headers = getattr(record, "headers", None)
+        found = _header(headers, TRACEPARENT)
+        with _passed_through(
+            found or traceparent, _header(headers, TRACESTATE) if found else None
+        ) as span:
+            yield span
+        return
     topic = str(record.topic)
     attributes: dict[str, Any] = {
         "messaging.system": MESSAGING_SYSTEM,
@@ -93,6 +125,13 @@ def consumed(
 @contextmanager
 def producing(topic: str, key: str | None = None) -> Iterator[dict[str, str]]:
     """`send <topic>`: yields the trace headers to publish with, naming this span."""
+    if not recording():
+        # A context passed through, or none: no span of ours to name.
+        passed: dict[str, str] = {}
+        if trace.get_current_span().get_span_context().is_valid:
+            inject(passed)
+        yield passed
+        return
     attributes: dict[str, Any] = {
         "messaging.system": MESSAGING_SYSTEM,
         "messaging.operation.type": "send",
@@ -112,6 +151,10 @@ def producing(topic: str, key: str | None = None) -> Iterator[dict[str, str]]:
 def resumed(traceparent: str | None, name: str, **attributes: Any) -> Iterator[Span]:
     """A span in a request's trace opened with no record to continue (a deadline passed):
     the child of the context kept with the request's state."""
+    if not recording():
+        with _passed_through(traceparent) as passed:
+            yield passed
+        return
     ctx = extract({TRACEPARENT: traceparent}) if traceparent else otel_context.Context()
     with tracer().start_as_current_span(name, context=ctx, attributes=attributes) as span:
         yield span
@@ -132,6 +175,16 @@ def envelope_traceparent(record: Any) -> str | None:
         return None
     found = event.get("traceparent") if isinstance(event, dict) else None
     return found if isinstance(found, str) else None
+
+
+@contextmanager
+def step(name: str) -> Iterator[Span]:
+    """An internal span under the current one: a step of the handling (planning, composing)."""
+    if not recording():
+        yield INVALID_SPAN
+        return
+    with tracer().start_as_current_span(name) as span:
+        yield span
 
 
 def current_traceparent() -> str | None:

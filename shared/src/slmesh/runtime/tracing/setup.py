@@ -24,6 +24,9 @@ SERVICE_NAMESPACE = "slmesh"
 SCOPE = "slmesh"
 
 _provider: object | None = None
+# Whether spans are recorded: off, the hooks only pass a producer's trace
+# context through, at the cost of reading one header (messaging).
+_recording = False
 
 
 def export_endpoint() -> str | None:
@@ -39,7 +42,7 @@ def configure_tracing(service: str, replica: str) -> bool:
 
     Called once per process, first thing: spans opened before it are not exported.
     """
-    global _provider
+    global _provider, _recording
     endpoint = export_endpoint()
     if endpoint is None or _provider is not None:
         return _provider is not None
@@ -60,15 +63,19 @@ def configure_tracing(service: str, replica: str) -> bool:
     provider = TracerProvider(resource=resource)
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
     trace.set_tracer_provider(provider)
-    _provider = provider
+    _provider, _recording = provider, True
     logger.info("tracing: spans of %s (%s) go to %s over OTLP/HTTP", service, replica, endpoint)
     return True
 
 
+def recording() -> bool:
+    return _recording
+
+
 def shutdown_tracing() -> None:
     """Send what is still batched; the process is about to end."""
-    global _provider
-    provider, _provider = _provider, None
+    global _provider, _recording
+    provider, _provider, _recording = _provider, None, False
     if provider is not None:
         # The SDK's provider: flushes its batch processor, then closes the exporter.
         provider.shutdown()  # type: ignore[attr-defined]

@@ -76,6 +76,24 @@ class MeshSettings(BaseSettings):
     max_event_bytes: int = Field(default=DEFAULT_MAX_EVENT_BYTES, ge=1024)
     replica: str = Field(default_factory=_default_replica, description="This process's name.")
     log_level: str = "INFO"
+    http_port: int | None = Field(
+        default=None,
+        ge=0,
+        le=65535,
+        description="Serve /metrics (Prometheus), /livez and /readyz on this port; 0 picks "
+        "a free one (logged); unset, none is served.",
+    )
+    stuck_after_s: float = Field(
+        default=600.0,
+        gt=0,
+        description="A model call running this long fails the liveness probe: its thread "
+        "is stuck, and only a restart frees it.",
+    )
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="text: lines for a terminal; json: one object per line, with the "
+        "request, task and trace ids of what each line is about.",
+    )
 
     def task_topic(self, micromodel: str) -> str:
         return topics.task_topic(micromodel, self.tasks_prefix)

@@ -41,6 +41,7 @@ from slmesh.runtime.kafka.consumption import ConcurrentConsumption
 from slmesh.runtime.kafka.groups import ORCHESTRATOR_REPLIES_GROUP, ORCHESTRATOR_REQUESTS_GROUP
 from slmesh.runtime.registry import Catalogue
 from slmesh.runtime.service import ServiceSkeleton, configure_logging, load_model_or_exit, run
+from slmesh.runtime.service.metrics import count_in_flight
 from slmesh.runtime.tracing import configure_tracing, envelope_traceparent
 
 logger = logging.getLogger(__name__)
@@ -168,7 +169,11 @@ def assemble(
         prepare=[catalogue.start],
         when_consuming=[sweep],
         stopping=[stop_sweeping, requests.drain, replies.drain, catalogue.stop, store.close],
+        consumptions=[requests, replies],
+        # The planner's model thread (the composer shares it), if it has one.
+        workers=[w for w in [getattr(planner, "worker", None)] if isinstance(w, Worker)],
     ).app()
+    count_in_flight(outstanding.count)
     return Assembly(app, orchestrator, broker, store, catalogue, requests, replies)
 
 
@@ -203,6 +208,11 @@ def build_planner(settings: OrchestratorSettings) -> tuple[Planner, Composer | N
 
 def main() -> None:
     settings = OrchestratorSettings()
-    configure_logging(settings.log_level)
+    configure_logging(
+        settings.log_level,
+        log_format=settings.log_format,
+        service=SERVICE,
+        replica=settings.replica,
+    )
     configure_tracing(SERVICE, settings.replica)
     run(create_app(settings, *build_planner(settings)))

@@ -25,7 +25,8 @@ from slmesh.orchestrator.responder import Responder
 from slmesh.orchestrator.settings import SERVICE, OrchestratorSettings
 from slmesh.runtime.kafka.publishing import publish_dead_letter
 from slmesh.runtime.registry import Catalogue
-from slmesh.runtime.tracing import note, step
+from slmesh.runtime.service.logcontext import about
+from slmesh.runtime.tracing import step
 from slmesh.schemas import CallOutcome, ContractError, ErrorInfo, TaskCompleted, TaskFailed, decode
 
 logger = logging.getLogger(__name__)
@@ -79,7 +80,7 @@ class Completion:
     async def gather(self, reply: TaskCompleted | TaskFailed, raw: bytes) -> None:
         """Count a reply once; whoever counts the last one answers (or opens the next round)."""
         rid = reply.requestid
-        note(request_id=rid, task_id=reply.data.task_id, micromodel=reply.data.micromodel)
+        about(request_id=rid, task_id=reply.data.task_id, micromodel=reply.data.micromodel)
         # The validated bytes are stored as they came: no re-serialization.
         outcome, snapshot = await self.store.record_reply(
             rid, reply.data.task_id, event=raw, received_ms=now_ms()

@@ -53,6 +53,10 @@ class Outstanding:
     def discard(self, rid: str) -> None:
         self._deadlines.pop(rid, None)
 
+    def count(self) -> int:
+        """Requests this replica dispatched and has not answered (the metrics' in flight)."""
+        return len(self._deadlines)
+
     def awaited(self) -> bool:
         """Whether replies to this replica's calls are still to come (its consumers stay fast).
 

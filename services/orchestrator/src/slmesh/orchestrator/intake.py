@@ -29,7 +29,8 @@ from slmesh.orchestrator.settings import SERVICE, OrchestratorSettings
 from slmesh.orchestrator.sweeper import Sweeper
 from slmesh.runtime.kafka.publishing import publish_dead_letter
 from slmesh.runtime.registry import Catalogue
-from slmesh.runtime.tracing import current_traceparent, note, step
+from slmesh.runtime.service.logcontext import about
+from slmesh.runtime.tracing import current_traceparent, step
 from slmesh.schemas import (
     ContractError,
     ErrorCode,
@@ -73,7 +74,7 @@ class Intake:
             await self._start(request, received_ms)
 
     async def _start(self, request: RequestSubmitted, received_ms: float) -> None:
-        note(request_id=request.requestid)
+        about(request_id=request.requestid)
         timeout_ms = request.data.timeout_ms or self.settings.default_timeout_ms
         deadline_ms = int(received_ms + timeout_ms)
         reply_topic = request.data.reply_topic

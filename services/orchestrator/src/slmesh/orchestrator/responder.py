@@ -20,6 +20,7 @@ from slmesh.orchestrator.outcomes import failed, too_large, too_large_message
 from slmesh.orchestrator.settings import OrchestratorSettings
 from slmesh.runtime.kafka import TopicDirectory, ensure_topics
 from slmesh.runtime.kafka.publishing import publish_event
+from slmesh.runtime.service.metrics import request_answered, tokens_spent
 from slmesh.schemas import ErrorInfo, RequestCompleted
 
 logger = logging.getLogger(__name__)
@@ -83,9 +84,9 @@ class Responder:
             # Retrying would fail the same way: the request fails, saying why.
             message = too_large_message(response, exc)
             logger.error("request %s: %s", response.requestid, message)
-            await publish_event(
-                self.broker, topic, too_large(response, message), key=response.requestid
-            )
+            response = too_large(response, message)
+            await publish_event(self.broker, topic, response, key=response.requestid)
+        counted(response)
 
     async def fail_once(
         self,
@@ -123,3 +124,12 @@ class Responder:
         await self.respond(
             topic or self.settings.responses_topic, failed(self.source, rid, error, answer)
         )
+
+
+def counted(response: RequestCompleted) -> None:
+    """A published response in the metrics: its status, its time, its model's tokens."""
+    data = response.data
+    request_answered(data.status, data.elapsed_ms / 1000)
+    for use, work in (("planning", data.planning), ("composing", data.composing)):
+        if work is not None:
+            tokens_spent(work.model, work.tokens.prompt, work.tokens.completion, use=use)

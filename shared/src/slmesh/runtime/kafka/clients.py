@@ -80,6 +80,10 @@ def subscribe(
         **options,
     )
     subscriber(consumption.on_message)
+    # Its consumer, once the broker starts: for the health and lag probes.
+    consumption.subscriber = subscriber
+    if group_id:
+        consumption.group = consumption.group or group_id
     if pace is not None:
         pace.follow(subscriber)
 

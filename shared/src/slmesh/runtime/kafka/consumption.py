@@ -87,6 +87,9 @@ class ConcurrentConsumption(ConsumerRebalanceListener):  # type: ignore[misc]
         # For the `process <topic>` span of each record (slmesh.runtime.tracing).
         self.group = group
         self._traceparent_of = traceparent_of
+        # The FastStream subscriber (kafka.clients.subscribe): its consumer exists
+        # once the broker has started, before any record comes.
+        self.subscriber: Any = None
         self._handle = handle
         self._give_up = give_up
         # Shared with the process's other consumers: a record makes them all fetch fast.
@@ -158,6 +161,50 @@ class ConcurrentConsumption(ConsumerRebalanceListener):  # type: ignore[misc]
         except IllegalStateError:  # no longer assigned here
             return False
         return bool(record.offset < position)
+
+    def _live_consumer(self) -> Any:
+        consumer = getattr(self.subscriber, "consumer", None)
+        return consumer if consumer is not None else self._consumer
+
+    def in_group(self) -> bool:
+        """Whether the consumer is a member of its group now: holding partitions, or
+        idle in it (a replica beyond the partition count holds none and is healthy).
+
+        Reads aiokafka's coordinator, which has no public view of membership; a
+        version that moves it reads as "not in group" (tests/unit/runtime/test_health.py).
+        """
+        consumer = self._live_consumer()
+        if consumer is None:
+            return False
+        if consumer.assignment():
+            return True
+        coordinator = getattr(consumer, "_coordinator", None)
+        generation = getattr(coordinator, "generation", -1)
+        return bool(
+            coordinator is not None
+            and getattr(coordinator, "coordinator_id", None) is not None
+            and isinstance(generation, int)
+            and generation > 0
+        )
+
+    def lag_rows(self) -> list[tuple[str, str, int, int]]:
+        """(group, topic, partition, records behind the end) for each partition held here:
+        the end as last fetched, against what this consumer has committed (or, before
+        its first commit, its position)."""
+        consumer = self._live_consumer()
+        if consumer is None:
+            return []
+        rows = []
+        for tp in sorted(consumer.assignment()):
+            end = consumer.highwater(tp)
+            if end is None:
+                continue
+            marks = self._partitions.get(tp)
+            done = marks.commit_point() if marks is not None else None
+            if done is None or done < 0:
+                continue
+            rows.append((self.group or self.name, tp.topic, tp.partition, max(end - done, 0)))
+        return rows
 
     def _forget_task(self, task: asyncio.Task[None]) -> None:
         self._tasks.pop(task, None)

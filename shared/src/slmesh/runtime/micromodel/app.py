@@ -121,6 +121,8 @@ def create_app(
             *([replies.close] if replies is not None else []),
         ],
         after_broker=[runner.worker.shutdown],
+        consumptions=[consumption],
+        workers=[runner.worker],
     ).app()
 
 
@@ -132,7 +134,12 @@ def serve(micromodel: Micromodel[In, Out]) -> None:
     joins its group and then fails every task.
     """
     settings = MicromodelSettings()
-    configure_logging(settings.log_level)
+    configure_logging(
+        settings.log_level,
+        log_format=settings.log_format,
+        service=micromodel.name,
+        replica=settings.replica,
+    )
     configure_tracing(micromodel.name, settings.replica)
     model = (
         load_model_or_exit(settings.model, what=f"micromodel {micromodel.name}")

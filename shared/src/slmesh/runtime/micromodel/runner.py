@@ -21,9 +21,10 @@ from slmesh.runtime.kafka.publishing import publish_bytes, publish_dead_letter, 
 from slmesh.runtime.llm import ContextOverflowError, ModelSession, Usage
 from slmesh.runtime.micromodel.declare import In, Micromodel, Out
 from slmesh.runtime.micromodel.replies import StoredReplies
+from slmesh.runtime.service.logcontext import about
+from slmesh.runtime.service.metrics import task_done, tokens_spent
 from slmesh.runtime.settings import MeshSettings
 from slmesh.runtime.tracing import failed as span_failed
-from slmesh.runtime.tracing import note
 from slmesh.schemas import (
     ContractError,
     ErrorCode,
@@ -92,7 +93,7 @@ class TaskRunner(Generic[In, Out]):
         except ContractError as exc:
             await self._reject_record(record, exc.code, exc.message, body)
         else:
-            note(
+            about(
                 request_id=task.requestid,
                 task_id=task.data.task_id,
                 micromodel=self.micromodel.name,
@@ -179,6 +180,9 @@ class TaskRunner(Generic[In, Out]):
             causation_id=task.id,
         )
         await self._reply(task, completed, keep=True)
+        task_done(mm.name, time.perf_counter() - started)
+        if tokens is not None:
+            tokens_spent(completed.data.model, tokens.prompt, tokens.completion, use="task")
 
     async def _reply(
         self, task: TaskRequested, reply: TaskCompleted | TaskFailed, *, keep: bool
@@ -272,6 +276,7 @@ class TaskRunner(Generic[In, Out]):
             causation_id=task.id,
         )
         span_failed(code, message)
+        task_done(self.micromodel.name, time.perf_counter() - started, code=code)
         # A handler error may be passing: a redelivery runs the task again.
         await self._reply(task, failed, keep=code != "handler_error")
 

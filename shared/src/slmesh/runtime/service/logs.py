@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
+
+from slmesh.runtime.service.jsonlogs import JsonFormatter
 
 if TYPE_CHECKING:
     from faststream import FastStream
@@ -25,12 +27,24 @@ MODEL_LOAD_FAILED = 2
 lifecycle = logging.getLogger("slmesh.lifecycle")
 
 
-def configure_logging(level: str) -> None:
+def configure_logging(
+    level: str,
+    *,
+    log_format: Literal["text", "json"] = "text",
+    service: str = "",
+    replica: str = "",
+) -> None:
+    """Text for a developer's terminal (the default); JSON lines for a log pipeline,
+    each with the service, the replica, and the request, task and trace it is about."""
     logging.basicConfig(
         level=level.upper(),
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
         force=True,
     )
+    if log_format == "json":
+        formatter = JsonFormatter(service, replica)
+        for handler in logging.getLogger().handlers:
+            handler.setFormatter(formatter)
     # aiokafka logs every rebalance step at INFO; that is noise for a mesh operator.
     logging.getLogger("aiokafka").setLevel(logging.WARNING)
     lifecycle.setLevel(logging.INFO)

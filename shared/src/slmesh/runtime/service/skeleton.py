@@ -7,8 +7,9 @@ A service starts in this order:
 3. Its own preparations run (an orchestrator reads the registry before it plans anything).
 4. FastStream starts the subscribers.
 5. What needs running consumers starts (a micromodel's announcements, the deadline sweeper).
-6. The watch on the broker and Redis starts, and the ready line is logged
-   (supervisors and tests wait for it).
+6. The watch on the broker and Redis starts, then the health and metrics
+   endpoints (when a port is set), and the ready line is logged (supervisors
+   and tests wait for it).
 
 Stopping goes the other way:
 
@@ -25,10 +26,14 @@ from typing import TYPE_CHECKING
 
 from faststream import FastStream
 
+from slmesh.runtime.concurrency import Worker
+from slmesh.runtime.kafka.consumption import ConcurrentConsumption
 from slmesh.runtime.kafka.topics import ensure_topics
 from slmesh.runtime.registry import ensure_registry_topic
 from slmesh.runtime.service.dependencies import DependencyWatch, wait_for_dependencies
+from slmesh.runtime.service.health import HealthServer
 from slmesh.runtime.service.logs import READY_MARKER, faststream_logger, lifecycle
+from slmesh.runtime.service.metrics import follow_lag
 from slmesh.runtime.tracing import shutdown_tracing
 
 if TYPE_CHECKING:
@@ -63,11 +68,24 @@ class ServiceSkeleton:
     # Whether the broker and Redis are watched once running: with the settings'
     # probes, unless told otherwise (watching Redis is optional for some).
     watch_redis: bool | None = None
+    # What the health probes and the lag metric look at: the service's
+    # consumers, and the threads its model calls run on.
+    consumptions: Sequence[ConcurrentConsumption] = ()
+    workers: Sequence[Worker] = ()
     _watch: DependencyWatch | None = field(default=None, init=False)
+    _health: HealthServer | None = field(default=None, init=False)
+    _ready_now: bool = field(default=False, init=False)
 
     def app(self) -> FastStream:
         watch_redis = self.uses_redis if self.watch_redis is None else self.watch_redis
         self._watch = DependencyWatch(self.settings, redis=watch_redis)
+        follow_lag([consumption.lag_rows for consumption in self.consumptions])
+        if self.settings.http_port is not None:
+            self._health = HealthServer(
+                self.settings.http_port,
+                liveness=[self._threads_not_stuck],
+                readiness=[self._started, self._consumers_in_group, self._dependencies_answer],
+            )
         return FastStream(
             self.broker,
             logger=faststream_logger,
@@ -91,13 +109,45 @@ class ServiceSkeleton:
             await step()
         assert self._watch is not None
         await self._watch.start()
+        if self._health is not None:
+            await self._health.start()
+        self._ready_now = True
         lifecycle.info("%s: %s", READY_MARKER, self.ready_line())
 
     async def _stop(self) -> None:
+        self._ready_now = False
+        if self._health is not None:
+            await self._health.stop()
         assert self._watch is not None
         await self._watch.stop()
         for step in self.stopping:
             await step()
+
+    @property
+    def health(self) -> HealthServer | None:
+        return self._health
+
+    def _started(self) -> list[str]:
+        return [] if self._ready_now else ["starting or stopping"]
+
+    def _consumers_in_group(self) -> list[str]:
+        return [
+            f"consumer {c.name} is not in its group {c.group}"
+            for c in self.consumptions
+            if not c.in_group()
+        ]
+
+    def _dependencies_answer(self) -> list[str]:
+        down = self._watch.down if self._watch is not None else []
+        return [f"{what} is not answering" for what in down]
+
+    def _threads_not_stuck(self) -> list[str]:
+        limit = self.settings.stuck_after_s
+        return [
+            f"{worker.name}: one call has run for {worker.busy_for():.0f} s (limit {limit:g} s)"
+            for worker in self.workers
+            if worker.busy_for() > limit
+        ]
 
     async def _after_broker(self) -> None:
         for end in self.after_broker:

@@ -1,25 +1,30 @@
-"""One request, one trace: what the services export over OTLP, received and checked here.
+"""What an operator sees of the mesh: traces, JSON logs, metrics, health, on a mesh of its own.
 
-A mesh of its own (the services read OTEL_EXPORTER_OTLP_ENDPOINT when they
-start) exports to a receiver inside the suite. A request that fans out and
-needs a second round must come back as exactly one trace, continuing the
-trace context its producer sent, with spans from the orchestrator and two
-micromodels linked parent to child across the Kafka hops.
+The services read OTEL_EXPORTER_OTLP_ENDPOINT, SLMESH_LOG_FORMAT and
+SLMESH_HTTP_PORT when they start, so this module runs a mesh of its own that
+exports to a receiver inside the suite, logs JSON, and serves its probes.
+A request that fans out and needs a second round must come back as exactly
+one trace, continuing the trace context its producer sent, with spans from
+the orchestrator and two micromodels linked parent to child across the Kafka
+hops.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 import secrets
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
 
+import orjson
 import pytest
 
 from slmesh.cli.devstack import DEFAULT_MICROMODELS, DevStack
 from slmesh.cli.embedded_redis import RedisHandle
 from slmesh.runtime.client import MeshClient
 from slmesh.runtime.settings import MeshSettings
-from slmesh.schemas import encode
+from slmesh.schemas import TaskRequested, encode
 
 from .conftest import logged_mesh
 from .otlp_receiver import OtlpReceiver, ReceivedSpan
@@ -61,6 +66,9 @@ async def traced(
             # Batches go out every 100 ms instead of 5 s: the test waits less.
             "OTEL_BSP_SCHEDULE_DELAY": "100",
             "SLMESH_DEFAULT_TIMEOUT_MS": "120000",
+            "SLMESH_LOG_FORMAT": "json",
+            # Each service on a free port of its own, said in its log.
+            "SLMESH_HTTP_PORT": "0",
         },
     ) as stack:
         yield stack
@@ -251,3 +259,108 @@ async def test_the_planners_model_calls_are_spans_of_their_own(
         assert call.attributes["slmesh.step"] in {"plan.route", "plan.write_arguments"}
         assert call.attributes["gen_ai.usage.input_tokens"] > 0
         assert call.name == f"text_completion {call.attributes['gen_ai.request.model']}"
+
+
+# --- logs, metrics, health ----------------------------------------------------------------
+
+SERVED_ON = re.compile(r"health and metrics on http://[^:]+:(\d+)")
+
+
+def json_lines(stack: DevStack, service: str) -> list[dict[str, object]]:
+    [process] = [s for s in stack.services if s.name == service]
+    lines = []
+    for line in process.recent_output():
+        try:
+            parsed = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            continue
+        if isinstance(parsed, dict):
+            lines.append(parsed)
+    return lines
+
+
+def port_of(stack: DevStack, service: str) -> int:
+    for line in json_lines(stack, service):
+        found = SERVED_ON.search(str(line.get("message", "")))
+        if found:
+            return int(found.group(1))
+    raise AssertionError(f"{service} says nowhere where it serves its probes")
+
+
+async def http_get(port: int, path: str) -> tuple[int, str]:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(f"GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n".encode())
+    await writer.drain()
+    response = await asyncio.wait_for(reader.read(), 10)
+    writer.close()
+    head, _, body = response.partition(b"\r\n\r\n")
+    return int(head.split()[1]), body.decode()
+
+
+async def test_a_request_s_log_lines_carry_its_ids_and_its_trace(traced: DevStack) -> None:
+    """JSON lines about a task name its request, itself and its trace: a line leads to Jaeger."""
+    settings = traced.settings()
+    trace_id = secrets.token_hex(16)
+    rid = f"req-logs-{secrets.token_hex(6)}"
+    # A task the micromodel must refuse (no such member state): it says so in its log.
+    task = TaskRequested.create(
+        data={
+            "task_id": f"{rid}:1",
+            "micromodel": "vat-rates",
+            "arguments": {"country": "Atlantis"},
+            "deadline": datetime.now(UTC) + timedelta(minutes=1),
+            "reply_topic": settings.replies_topic,
+        },
+        source="/slmesh/integration-tests/logs",
+        request_id=rid,
+    )
+    async with MeshClient(settings, source="/slmesh/integration-tests/logs") as client:
+        await client.send_raw(
+            encode(task),
+            key=rid,
+            topic=settings.task_topic("vat-rates"),
+            headers=[("traceparent", f"00-{trace_id}-{secrets.token_hex(8)}-01".encode())],
+        )
+    about: list[dict[str, object]] = []
+    for _ in range(60):
+        about = [
+            line for line in json_lines(traced, "vat-rates-1") if line.get("request_id") == rid
+        ]
+        if about:
+            break
+        await asyncio.sleep(0.5)
+    assert about, "vat-rates wrote no line about the task"
+    for line in about:
+        assert line["task_id"] == f"{rid}:1"
+        assert line["micromodel"] == "vat-rates"
+        assert line["trace_id"] == trace_id
+        assert (line["service"], line["replica"]) == ("vat-rates", "vat-rates-1")
+    assert any("invalid_arguments" in str(line["message"]) for line in about)
+
+
+async def test_each_service_serves_metrics_liveness_and_readiness(traced: DevStack) -> None:
+    settings = traced.settings()
+    async with MeshClient(settings, source="/slmesh/integration-tests/metrics") as client:
+        response = await client.ask("VAT rates in Germany, France and Italy?", timeout_s=60)
+    assert response.data.status == "ok"
+    for service in ("orchestrator-1", "vat-rates-1", "extractor-1"):
+        port = port_of(traced, service)
+        assert await http_get(port, "/livez") == (200, '{"ok":true,"failing":[]}\n'), service
+        assert await http_get(port, "/readyz") == (200, '{"ok":true,"failing":[]}\n'), service
+
+    status, vat = await http_get(port_of(traced, "vat-rates-1"), "/metrics")
+    assert status == 200
+    done = re.search(r'slmesh_tasks_total\{code="",micromodel="vat-rates",status="ok"\} (\d+)', vat)
+    assert done is not None
+    assert int(done.group(1)) >= 3
+    assert 'slmesh_task_seconds_bucket{le="0.1",micromodel="vat-rates"}' in vat
+    assert 'slmesh_consumer_lag{group="slmesh.micromodel.vat-rates"' in vat
+
+    status, orchestrator = await http_get(port_of(traced, "orchestrator-1"), "/metrics")
+    answered = re.search(r'slmesh_requests_total\{status="ok"\} (\d+)', orchestrator)
+    assert answered is not None
+    assert int(answered.group(1)) >= 1
+    assert "slmesh_requests_in_flight 0.0" in orchestrator
+    assert "slmesh_request_seconds_count" in orchestrator
+    # The planner's model (the complaint routed above, in another test, or none yet).
+    assert "# TYPE slmesh_model_tokens_total counter" in orchestrator

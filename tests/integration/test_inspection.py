@@ -7,11 +7,14 @@ import os
 import sys
 from pathlib import Path
 
+import orjson
 import pytest
 
 from slmesh.cli.embedded_broker import free_port
 from slmesh.runtime.client import MeshClient
 from slmesh.runtime.settings import MeshSettings
+
+from .kit import RawProducer
 
 pytestmark = pytest.mark.integration
 
@@ -60,3 +63,107 @@ async def test_topics_without_a_broker_says_so() -> None:
     assert code == 4, out
     assert "slmesh dev" in out
     assert "Traceback" not in out
+
+
+# --- tail, trace, lag, registry ------------------------------------------------------------
+
+
+async def test_trace_shows_a_fan_out_from_the_topics_alone(
+    settings: MeshSettings, mesh: MeshClient
+) -> None:
+    response = await mesh.ask("What are the VAT rates in Germany, France and Italy?", timeout_s=60)
+    assert response.data.status == "ok"
+    rid = response.requestid
+    code, out = await run_slmesh(settings.bootstrap_servers, "trace", rid)
+    assert code == 0, out
+    assert f"request {rid}: ok" in out
+    for n, country in enumerate(("DE", "FR", "IT"), start=1):
+        [line] = [ln for ln in out.splitlines() if ln.startswith(f"#{n} vat-rates(")]
+        assert f"country={country}" in line
+        assert "ok, deterministic" in line
+    assert "response published" in out
+    assert "request → first task" in out
+    code, out = await run_slmesh(settings.bootstrap_servers, "trace", rid, "--json")
+    assert code == 0, out
+    tree = orjson.loads(out)
+    assert [c["status"] for c in tree["calls"]] == ["ok", "ok", "ok"]
+    assert tree["response"]["status"] == "ok"
+
+
+async def test_trace_of_an_unknown_request_or_without_a_broker_says_so(
+    settings: MeshSettings,
+) -> None:
+    code, out = await run_slmesh(settings.bootstrap_servers, "trace", "req-never-sent-0001")
+    assert code == 6, out
+    assert "no record of request req-never-sent-0001" in out
+    code, out = await run_slmesh(f"127.0.0.1:{free_port()}", "trace", "req-x")
+    assert code == 4, out
+
+
+async def test_tail_prints_a_requests_records_filtered_and_as_json(
+    settings: MeshSettings, mesh: MeshClient, raw: RawProducer
+) -> None:
+    response = await mesh.ask("VAT rates in Austria?", timeout_s=60)
+    rid = response.requestid
+    # Garbage on the requests topic, under this test's own key: shown, never a crash.
+    await raw.send(settings.requests_topic, b"\xff\xfe not an event", key=rid)
+    code, out = await run_slmesh(
+        settings.bootstrap_servers,
+        "tail",
+        "requests",
+        "--from-beginning",
+        "--request-id",
+        rid,
+        "--timeout",
+        "3",
+    )
+    assert code == 0, out
+    lines = out.splitlines()
+    assert len(lines) == 2, out
+    assert "RequestSubmitted" in lines[0]
+    assert "VAT rates in Austria?" in lines[0]
+    assert "(not JSON:" in lines[1]
+    code, out = await run_slmesh(
+        settings.bootstrap_servers,
+        "tail",
+        settings.replies_topic,
+        "--from-beginning",
+        "--request-id",
+        rid,
+        "--type",
+        "TaskCompleted",
+        "--max",
+        "1",
+        "--json",
+    )
+    assert code == 0, out
+    [line] = out.splitlines()
+    record = orjson.loads(line)
+    assert record["topic"] == settings.replies_topic
+    assert record["value"]["type"] == "slmesh.TaskCompleted"
+    assert record["value"]["data"]["output"]["rates"][0]["country"] == "AT"
+
+
+async def test_lag_and_registry_show_the_running_mesh(settings: MeshSettings) -> None:
+    code, out = await run_slmesh(settings.bootstrap_servers, "lag")
+    assert code == 0, out
+    rows = {line.split()[0]: line.split() for line in out.splitlines()[1:]}
+    vat = rows["slmesh.micromodel.vat-rates"]
+    assert vat[1] == settings.task_topic("vat-rates")
+    committed, end, lag = int(vat[2]), int(vat[3]), int(vat[4])
+    assert end >= committed >= 1
+    assert lag == end - committed
+    assert vat[-1] == "vat-rates"
+    assert "slmesh.orchestrator.requests" in rows
+
+    code, out = await run_slmesh(settings.bootstrap_servers, "registry")
+    assert code == 0, out
+    [summary] = [ln for ln in out.splitlines() if ln.startswith("vat-rates ")]
+    assert summary.split()[1:4] == ["0.1.0", "1", "deterministic"]
+    [replica] = [ln for ln in out.splitlines() if ln.strip().startswith("vat-rates-1")]
+    assert replica.split()[1] == "live"
+
+    for command in ("lag", "registry", "tail"):
+        args = [command, "requests", "--timeout", "1"] if command == "tail" else [command]
+        code, out = await run_slmesh(f"127.0.0.1:{free_port()}", *args)
+        assert code == 4, (command, out)

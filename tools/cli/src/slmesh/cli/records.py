@@ -1,0 +1,132 @@
+"""Records read from the mesh's topics, decoded as far as they can be: what the inspection
+commands (`tail`, `trace`, `replay`) show and select from."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from aiokafka import AIOKafkaConsumer
+from aiokafka.structs import ConsumerRecord
+
+from slmesh.runtime.kafka import groupless_consumer, list_topics, partitions_of, records_to_end
+from slmesh.runtime.settings import MeshSettings
+
+# Every topic of the mesh starts so (requests, replies, tasks.*, registry, ...).
+MESH_PREFIX = "slmesh."
+
+
+@dataclass(frozen=True)
+class Seen:
+    """One record as it was on its topic; `event` is its JSON value, or None."""
+
+    topic: str
+    partition: int
+    offset: int
+    timestamp_ms: int
+    key: str | None
+    headers: dict[str, str]
+    value: bytes
+    event: dict[str, Any] | None
+
+    @classmethod
+    def of(cls, record: ConsumerRecord[bytes, bytes]) -> Seen:
+        value = record.value or b""
+        try:
+            parsed = orjson.loads(value)
+        except orjson.JSONDecodeError:
+            parsed = None
+        return cls(
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            timestamp_ms=record.timestamp,
+            key=record.key.decode("utf-8", "replace") if record.key is not None else None,
+            headers={k: v.decode("utf-8", "replace") for k, v in (record.headers or ())},
+            value=value,
+            event=parsed if isinstance(parsed, dict) else None,
+        )
+
+    @property
+    def type(self) -> str | None:
+        kind = self.event.get("type") if self.event else None
+        return kind if isinstance(kind, str) else None
+
+    @property
+    def request_id(self) -> str | None:
+        rid = self.event.get("requestid") if self.event else None
+        return rid if isinstance(rid, str) else self.key
+
+    @property
+    def data(self) -> dict[str, Any]:
+        data = self.event.get("data") if self.event else None
+        return data if isinstance(data, dict) else {}
+
+    @property
+    def time(self) -> datetime:
+        return datetime.fromtimestamp(self.timestamp_ms / 1000, UTC)
+
+    def as_json(self) -> dict[str, Any]:
+        """The record as one JSON object (`--json`, `--dry-run`)."""
+        return {
+            "topic": self.topic,
+            "partition": self.partition,
+            "offset": self.offset,
+            "timestamp": self.time.isoformat(timespec="milliseconds"),
+            "key": self.key,
+            "headers": self.headers,
+            "value": self.event
+            if self.event is not None
+            else self.value.decode("utf-8", "replace"),
+        }
+
+
+def type_matches(seen: Seen, wanted: str) -> bool:
+    """`slmesh.TaskCompleted` or just `TaskCompleted`."""
+    kind = seen.type or ""
+    return kind == wanted or kind.rsplit(".", 1)[-1] == wanted
+
+
+async def mesh_topic_names(settings: MeshSettings) -> list[str]:
+    return sorted(t for t in await list_topics(settings) if t.startswith(MESH_PREFIX))
+
+
+async def read_to_end(settings: MeshSettings, topics: Iterable[str]) -> AsyncIterator[Seen]:
+    """Every record the topics hold now, topic by topic, from each partition's beginning.
+
+    Selection by time or request happens on what is read: the dev broker keeps
+    its topics in memory, and the keys of a request's records hash to one
+    partition per topic, which a reader of every partition need not know.
+    """
+    consumer = groupless_consumer(settings)
+    await consumer.start()
+    try:
+        # Every topic's partitions first: once a consumer is assigned partitions, its
+        # metadata covers only their topics, and the next topic would look absent.
+        partitions = [await partitions_of(consumer, topic) for topic in topics]
+        for tps in partitions:
+            starts = await consumer.beginning_offsets(tps)
+            async for record in records_to_end(consumer, starts):
+                yield Seen.of(record)
+    finally:
+        await consumer.stop()
+
+
+async def follow(
+    consumer: AIOKafkaConsumer, topic: str, *, from_beginning: bool
+) -> AsyncIterator[Seen]:
+    """A topic's records as they come (after those it holds, with `from_beginning`)."""
+    tps = await partitions_of(consumer, topic)
+    consumer.assign(tps)
+    if from_beginning:
+        await consumer.seek_to_beginning(*tps)
+    else:
+        await consumer.seek_to_end(*tps)
+    while True:
+        batches = await consumer.getmany(timeout_ms=500)
+        for records in batches.values():
+            for record in records:
+                yield Seen.of(record)

@@ -5,13 +5,17 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+import uuid
 from pathlib import Path
 
 import orjson
 import pytest
 
 from slmesh.cli.embedded_broker import free_port
+from slmesh.cli.records import read_to_end
+from slmesh.cli.replay import REPLAY, REPLAY_SOURCE
 from slmesh.runtime.client import MeshClient
+from slmesh.runtime.kafka import ensure_topics
 from slmesh.runtime.settings import MeshSettings
 
 from .kit import RawProducer
@@ -167,3 +171,89 @@ async def test_lag_and_registry_show_the_running_mesh(settings: MeshSettings) ->
         args = [command, "requests", "--timeout", "1"] if command == "tail" else [command]
         code, out = await run_slmesh(f"127.0.0.1:{free_port()}", *args)
         assert code == 4, (command, out)
+
+
+# --- replay ----------------------------------------------------------------------------------
+
+
+async def test_replay_dry_run_selects_a_requests_records_by_id_and_type(
+    settings: MeshSettings, mesh: MeshClient
+) -> None:
+    response = await mesh.ask("VAT rates in Belgium?", timeout_s=60)
+    rid = response.requestid
+    code, out = await run_slmesh(
+        settings.bootstrap_servers, "replay", "--all", "--request-id", rid, "--dry-run"
+    )
+    assert code == 0, out
+    records = [orjson.loads(line) for line in out.splitlines()]
+    assert {r["topic"] for r in records} >= {
+        settings.requests_topic,
+        settings.task_topic("vat-rates"),
+        settings.replies_topic,
+        settings.responses_topic,
+    }
+    assert all(r["value"]["requestid"] == rid for r in records)
+    code, out = await run_slmesh(
+        settings.bootstrap_servers,
+        "replay",
+        "--all",
+        "--request-id",
+        rid,
+        "--type",
+        "TaskCompleted",
+        "--micromodel",
+        "vat-rates",
+        "--dry-run",
+    )
+    assert code == 0, out
+    [completed] = [orjson.loads(line) for line in out.splitlines()]
+    assert completed["value"]["data"]["output"]["rates"][0]["country"] == "BE"
+    code, out = await run_slmesh(
+        settings.bootstrap_servers, "replay", "--all", "--request-id", "req-none-0001", "--dry-run"
+    )
+    assert code == 6, out
+
+
+async def test_replay_republishes_marked_with_its_source_and_a_request_as_new_is_answered_anew(
+    settings: MeshSettings, mesh: MeshClient
+) -> None:
+    response = await mesh.ask("VAT rates in Denmark?", timeout_s=60)
+    rid = response.requestid
+    target = f"slmesh.test.replayed.{uuid.uuid4().hex[:8]}"
+    await ensure_topics(settings, [target])
+    code, out = await run_slmesh(
+        settings.bootstrap_servers,
+        "replay",
+        "--topic",
+        "replies",
+        "--request-id",
+        rid,
+        "--to",
+        target,
+        "--rate",
+        "50",
+    )
+    assert code == 0, out
+    assert "republished 1 record(s)" in out
+    [copy] = [s async for s in read_to_end(settings, [target])]
+    [source] = [
+        s async for s in read_to_end(settings, [settings.replies_topic]) if s.request_id == rid
+    ]
+    assert copy.value == source.value
+    assert copy.headers[REPLAY] == "true"
+    assert copy.headers[REPLAY_SOURCE] == f"{source.topic}/{source.partition}/{source.offset}"
+
+    code, out = await run_slmesh(
+        settings.bootstrap_servers, "replay", "--request-id", rid, "--as-new", "--compare"
+    )
+    assert code == 0, out
+    [replayed] = [ln for ln in out.splitlines() if ln.startswith(f"replayed {rid} as ")]
+    new_id = replayed.split()[-1]
+    assert new_id != rid
+    assert "status      ok" in out
+    assert "Denmark (DK)" in out
+    answers = [
+        s async for s in read_to_end(settings, [settings.responses_topic]) if s.request_id == new_id
+    ]
+    assert len(answers) == 1
+    assert answers[0].data["status"] == "ok"

@@ -10,7 +10,7 @@ import signal
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import orjson
 from aiokafka.errors import KafkaConnectionError
@@ -30,14 +30,27 @@ from slmesh.cli.liveness import (
     orchestrator_consumption,
 )
 from slmesh.cli.logs import ServiceLogs
+from slmesh.cli.records import Seen, mesh_topic_names, read_to_end, type_matches
 from slmesh.cli.registry_view import format_registry, registry_rows
+from slmesh.cli.replay import (
+    REPLAY,
+    REPLAY_OF,
+    REPLAY_SOURCE,
+    Progress,
+    Selection,
+    as_new_request,
+    compare,
+    dry_run_lines,
+    parse_time,
+    republish,
+)
 from slmesh.cli.supervision import (
     ServiceAbandoned,
     ServiceDied,
     ServiceRestarted,
     SupervisionEvent,
 )
-from slmesh.cli.tail import tail
+from slmesh.cli.tail import tail, topic_name
 from slmesh.cli.trace_view import as_json, collect, render
 from slmesh.runtime.client import MeshClient
 from slmesh.runtime.kafka import UnknownTopicError
@@ -324,6 +337,98 @@ async def _inspect(args: argparse.Namespace) -> int:
 INSPECTION_COMMANDS = ("tail", "lag", "registry", "trace")
 
 
+async def _replay(args: argparse.Namespace) -> int:
+    settings = MeshSettings()
+    selection = Selection(
+        partition=args.partition,
+        from_offset=args.from_offset,
+        to_offset=args.to_offset,
+        since=parse_time(args.since) if args.since else None,
+        until=parse_time(args.until) if args.until else None,
+        request_ids=frozenset(args.request_id or ()),
+        kind="RequestSubmitted" if args.as_new else args.type,
+        micromodel=args.micromodel,
+    )
+    try:
+        if args.all:
+            topics = await mesh_topic_names(settings)
+        elif args.as_new:
+            topics = [settings.requests_topic]
+        else:
+            topics = [topic_name(t) for t in args.topic or ()]
+        if not topics:
+            print("say what to replay: --topic T (repeatable), --all, or --as-new", file=sys.stderr)
+            return 2
+        records = [s async for s in read_to_end(settings, topics) if selection.matches(s)]
+        if not records:
+            print("no record matches the selection", file=sys.stderr)
+            return NOT_FOUND
+        if args.dry_run:
+            for line in dry_run_lines(records):
+                print(line)
+            return 0
+        progress = Progress(len(records), quiet=args.quiet)
+        if args.as_new:
+            return await _replay_requests(settings, records, args, progress)
+        count = await republish(
+            settings, records, to_topic=args.to, rate=args.rate, progress=progress
+        )
+        print(f"republished {count} record(s) to {args.to or 'their own topics'}")
+    except KafkaConnectionError as exc:
+        print(f"{exc}. {_START_HINT}", file=sys.stderr)
+        return NO_BROKER
+    except UnknownTopicError as exc:
+        print(exc, file=sys.stderr)
+        return NOT_FOUND
+    return 0
+
+
+async def _replay_requests(
+    settings: MeshSettings, records: list[Seen], args: argparse.Namespace, progress: Progress
+) -> int:
+    """Each request again under a new id; with `compare`, its answer beside the original."""
+    code = 0
+    async with MeshClient(settings, source="/slmesh/cli/replay") as client:
+        for seen in records:
+            new_id, body = as_new_request(seen)
+            pending = client.expect(new_id) if args.compare else None
+            source = f"{seen.topic}/{seen.partition}/{seen.offset}".encode()
+            await client.send_raw(
+                body,
+                key=new_id,
+                headers=[
+                    (REPLAY, b"true"),
+                    (REPLAY_SOURCE, source),
+                    (REPLAY_OF, (seen.request_id or "").encode()),
+                ],
+            )
+            progress.step()
+            print(f"replayed {seen.request_id} as {new_id}")
+            if pending is None:
+                continue
+            try:
+                response = await asyncio.wait_for(pending, args.timeout)
+            except TimeoutError:
+                print(f"no response to {new_id} within {args.timeout:g} s", file=sys.stderr)
+                code = NO_RESPONSE
+                continue
+            original = await original_response(settings, seen)
+            print(compare(original, response.data.model_dump(mode="json")))
+    return code
+
+
+async def original_response(settings: MeshSettings, request: Seen) -> dict[str, Any] | None:
+    """The recorded answer to a request: on the responses topic, or its own reply topic."""
+    topics = [settings.responses_topic]
+    reply_topic = request.data.get("reply_topic")
+    if isinstance(reply_topic, str) and reply_topic != settings.responses_topic:
+        topics.append(reply_topic)
+    async for seen in read_to_end(settings, topics):
+        if seen.request_id == request.request_id and type_matches(seen, "RequestCompleted"):
+            return seen.data
+    return None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="slmesh", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -380,6 +485,33 @@ def build_parser() -> argparse.ArgumentParser:
     trace.add_argument("request_id")
     trace.add_argument("--json", action="store_true", help="the tree as JSON")
 
+    replay = sub.add_parser(
+        "replay",
+        help="print or publish again records picked from the topics",
+        description="A request published again as it was is answered once only (the "
+        "orchestrator answers a request id once): --as-new replays requests under new "
+        "request ids, answered on the mesh's responses topic, and --compare shows each "
+        f"answer beside the original. Exit code: 0 done, {NO_BROKER} no broker, "
+        f"{NOT_FOUND} nothing selected, {NO_RESPONSE} a replayed request got no answer.",
+    )
+    replay.add_argument("--topic", action="append", help="a topic to replay from (repeatable)")
+    replay.add_argument("--all", action="store_true", help="every mesh topic")
+    replay.add_argument("--partition", type=int)
+    replay.add_argument("--from-offset", type=int)
+    replay.add_argument("--to-offset", type=int, help="inclusive")
+    replay.add_argument("--since", help="ISO time, or 90s / 10m / 2h / 1d ago")
+    replay.add_argument("--until", help="ISO time, or 90s / 10m / 2h / 1d ago")
+    replay.add_argument("--request-id", action="append", help="repeatable")
+    replay.add_argument("--type", help="event type (TaskRequested, slmesh.TaskCompleted, ...)")
+    replay.add_argument("--micromodel", help="only records about this micromodel")
+    replay.add_argument("--dry-run", action="store_true", help="print JSON lines, publish nothing")
+    replay.add_argument("--to", help="publish to this topic instead of each record's own")
+    replay.add_argument("--rate", type=float, help="at most this many records a second")
+    replay.add_argument("--quiet", action="store_true", help="no progress bar")
+    replay.add_argument("--as-new", action="store_true", help="requests, under new request ids")
+    replay.add_argument("--compare", action="store_true", help="with --as-new: new beside old")
+    replay.add_argument("--timeout", type=float, default=120.0, help="--compare: seconds to wait")
+
     schemas = sub.add_parser("schemas", help="write the JSON Schema files and AsyncAPI document")
     schemas.add_argument("--out", default="schemas/contract", help="output directory")
     schemas.add_argument("--check", action="store_true", help="fail if the files are stale")
@@ -407,6 +539,8 @@ def main(argv: list[str] | None = None) -> None:
         code = asyncio.run(_dlq(args))
     elif args.command == "topics":
         code = asyncio.run(_topics(args))
+    elif args.command == "replay":
+        code = asyncio.run(_replay(args))
     elif args.command in INSPECTION_COMMANDS:
         try:
             code = asyncio.run(_inspect(args))

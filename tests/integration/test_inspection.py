@@ -257,3 +257,57 @@ async def test_replay_republishes_marked_with_its_source_and_a_request_as_new_is
     ]
     assert len(answers) == 1
     assert answers[0].data["status"] == "ok"
+
+
+# --- shadow ----------------------------------------------------------------------------------
+
+
+async def test_a_shadow_candidate_answers_recorded_tasks_without_touching_the_live_flow(
+    settings: MeshSettings, mesh: MeshClient
+) -> None:
+    asked = [await mesh.ask(f"VAT rates in {c}?", timeout_s=60) for c in ("Spain", "Malta")]
+    rids = [r.requestid for r in asked]
+    candidate_topic = f"slmesh.shadow.vat-rates.{uuid.uuid4().hex[:6]}"
+    candidate = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "slmesh.vat_rates",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        env={
+            **os.environ,
+            "SLMESH_BOOTSTRAP_SERVERS": settings.bootstrap_servers,
+            "SLMESH_REDIS_URL": settings.redis_url.get_secret_value(),
+            "SLMESH_SHADOW_TOPIC": candidate_topic,
+            "SLMESH_REPLICA": "vat-rates-candidate",
+        },
+    )
+    try:
+        assert candidate.stdout is not None
+        async with asyncio.timeout(60):
+            while b"slmesh-ready" not in (line := await candidate.stdout.readline()):
+                assert line, "the candidate ended before it was ready"
+        args = ["shadow", "vat-rates", "--candidate-topic", candidate_topic, "--timeout", "60"]
+        for rid in rids:
+            args += ["--request-id", rid]
+        code, out = await run_slmesh(settings.bootstrap_servers, *args, "--json")
+        assert code == 0, out
+        report = orjson.loads(out)
+        assert (report["tasks"], report["answered"]) == (2, 2)
+        assert report["exact_matches"] == 2
+        assert report["schema_valid"] == 2
+        assert report["latency_p50_ms"]["candidate"] is not None
+        code, out = await run_slmesh(settings.bootstrap_servers, *args)
+        assert code == 0, out
+        assert "exact matches     2" in out
+    finally:
+        candidate.terminate()
+        await candidate.wait()
+    # The live flow saw none of it: no shadow task id on the live replies, and the
+    # candidate never announced itself.
+    live_replies = [
+        s.data.get("task_id") async for s in read_to_end(settings, [settings.replies_topic])
+    ]
+    assert not [t for t in live_replies if ":shadow-" in str(t)]
+    code, out = await run_slmesh(settings.bootstrap_servers, "registry")
+    assert "vat-rates-candidate" not in out

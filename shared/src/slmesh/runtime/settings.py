@@ -62,6 +62,13 @@ class MeshSettings(BaseSettings):
     max_run_ms: int = Field(
         default=120_000, ge=10, description="A task running longer fails (run_time_exceeded)."
     )
+    shadow_topic: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9._\-]{1,249}$",
+        description="Micromodels: consume this topic instead of the micromodel's own, in a "
+        "group of its own, without announcing itself: a candidate version under shadow "
+        "evaluation (`slmesh shadow`), apart from the live flow.",
+    )
     record_retries: int = Field(
         default=8,
         ge=0,

@@ -8,3 +8,9 @@ ORCHESTRATOR_REPLIES_GROUP = "slmesh.orchestrator.replies"
 def micromodel_group(name: str) -> str:
     """The consumer group of a micromodel's replicas."""
     return f"slmesh.micromodel.{name}"
+
+
+def shadow_group(name: str) -> str:
+    """The consumer group of a micromodel's candidates under shadow evaluation: never the
+    live group, so a candidate takes no live task and moves no live offset."""
+    return f"slmesh.shadow.{name}"

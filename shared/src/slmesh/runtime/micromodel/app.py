@@ -9,7 +9,7 @@ from faststream import FastStream
 
 from slmesh.runtime.kafka import create_broker, fetch_pace, subscribe
 from slmesh.runtime.kafka.consumption import ConcurrentConsumption
-from slmesh.runtime.kafka.groups import micromodel_group
+from slmesh.runtime.kafka.groups import micromodel_group, shadow_group
 from slmesh.runtime.llm import ModelSettings
 from slmesh.runtime.micromodel.declare import In, Micromodel, Out
 from slmesh.runtime.micromodel.replies import StoredReplies
@@ -44,6 +44,13 @@ def build_runner(
     # A model runs one completion at a time: admit only a bounded queue of
     # tasks behind it, the rest wait in Kafka where they cost nothing.
     in_flight = model.settings.queue if model is not None else 64
+    # A candidate under shadow evaluation reads its own topic in its own group.
+    topic = settings.shadow_topic or settings.task_topic(micromodel.name)
+    group = (
+        shadow_group(micromodel.name)
+        if settings.shadow_topic
+        else micromodel_group(micromodel.name)
+    )
     consumption = ConcurrentConsumption(
         f"{micromodel.name} tasks",
         runner.handle,
@@ -53,13 +60,13 @@ def build_runner(
         pace=fetch_pace(settings, for_model=model is not None),
         retries=settings.record_retries,
         max_in_flight=in_flight,
-        group=micromodel_group(micromodel.name),
+        group=group,
     )
     subscribe(
         broker,
         settings,
-        settings.task_topic(micromodel.name),
-        group_id=micromodel_group(micromodel.name),
+        topic,
+        group_id=group,
         consumption=consumption,
         title=f"{micromodel.name} tasks",
         description=micromodel.description,
@@ -84,7 +91,9 @@ def create_app(
     )
     runner, consumption = build_runner(micromodel, settings, model, replies)
     broker = runner.broker
-    topic = settings.task_topic(micromodel.name)
+    topic = settings.shadow_topic or settings.task_topic(micromodel.name)
+    # A shadow candidate stays out of the registry: no orchestrator may plan calls to it.
+    announcing = settings.shadow_topic is None
 
     announcer = Announcer(
         broker,
@@ -114,9 +123,9 @@ def create_app(
         topics_known=runner.topics.add,
         # In the registry only once its consumer is up: an orchestrator may
         # plan calls to it from that moment.
-        when_consuming=[announcer.start],
+        when_consuming=[announcer.start] if announcing else [],
         stopping=[
-            announcer.stop,
+            *([announcer.stop] if announcing else []),
             consumption.drain,
             *([replies.close] if replies is not None else []),
         ],

@@ -44,6 +44,7 @@ from slmesh.cli.replay import (
     parse_time,
     republish,
 )
+from slmesh.cli.shadow import format_report, run_shadow
 from slmesh.cli.supervision import (
     ServiceAbandoned,
     ServiceDied,
@@ -417,6 +418,39 @@ async def _replay_requests(
     return code
 
 
+async def _shadow(args: argparse.Namespace) -> int:
+    settings = MeshSettings()
+    selection = Selection(
+        since=parse_time(args.since) if args.since else None,
+        until=parse_time(args.until) if args.until else None,
+        request_ids=frozenset(args.request_id or ()),
+    )
+    try:
+        report = await run_shadow(
+            settings,
+            args.micromodel,
+            selection,
+            candidate_topic=args.candidate_topic,
+            timeout_s=args.timeout,
+            rate=args.rate,
+        )
+    except KafkaConnectionError as exc:
+        print(f"{exc}. {_START_HINT}", file=sys.stderr)
+        return NO_BROKER
+    except UnknownTopicError as exc:
+        print(exc, file=sys.stderr)
+        return NOT_FOUND
+    if args.json:
+        summary = report.summary()
+        summary["pairs"] = [{**vars(p), "same": p.same} for p in report.pairs]
+        print(orjson.dumps(summary).decode())
+    else:
+        print(format_report(report))
+    if not report.pairs:
+        return NOT_FOUND
+    return 0 if len(report.answered) == len(report.pairs) else NO_RESPONSE
+
+
 async def original_response(settings: MeshSettings, request: Seen) -> dict[str, Any] | None:
     """The recorded answer to a request: on the responses topic, or its own reply topic."""
     topics = [settings.responses_topic]
@@ -512,6 +546,24 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--compare", action="store_true", help="with --as-new: new beside old")
     replay.add_argument("--timeout", type=float, default=120.0, help="--compare: seconds to wait")
 
+    shadow = sub.add_parser(
+        "shadow",
+        help="a candidate version answers a micromodel's recorded tasks; compared",
+        description="Start the candidate first, as a micromodel process with "
+        "SLMESH_SHADOW_TOPIC=slmesh.shadow.<micromodel> (it consumes that topic in a group "
+        "of its own and never announces itself: the live flow is untouched). Exit code: 0 "
+        f"every task answered, {NO_RESPONSE} some were not in time, {NOT_FOUND} no task "
+        f"matches, {NO_BROKER} no broker.",
+    )
+    shadow.add_argument("micromodel")
+    shadow.add_argument("--candidate-topic", help="default: slmesh.shadow.<micromodel>")
+    shadow.add_argument("--since", help="ISO time, or 90s / 10m / 2h / 1d ago")
+    shadow.add_argument("--until", help="ISO time, or 90s / 10m / 2h / 1d ago")
+    shadow.add_argument("--request-id", action="append", help="repeatable")
+    shadow.add_argument("--rate", type=float, help="at most this many tasks a second")
+    shadow.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for replies")
+    shadow.add_argument("--json", action="store_true", help="the report as JSON")
+
     schemas = sub.add_parser("schemas", help="write the JSON Schema files and AsyncAPI document")
     schemas.add_argument("--out", default="schemas/contract", help="output directory")
     schemas.add_argument("--check", action="store_true", help="fail if the files are stale")
@@ -541,6 +593,8 @@ def main(argv: list[str] | None = None) -> None:
         code = asyncio.run(_topics(args))
     elif args.command == "replay":
         code = asyncio.run(_replay(args))
+    elif args.command == "shadow":
+        code = asyncio.run(_shadow(args))
     elif args.command in INSPECTION_COMMANDS:
         try:
             code = asyncio.run(_inspect(args))

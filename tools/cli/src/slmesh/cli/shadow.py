@@ -1,0 +1,255 @@
+"""`slmesh shadow <micromodel>`: a candidate version answers recorded tasks, beside the live flow.
+
+The recorded tasks of one micromodel (picked like `slmesh replay` picks) go
+to a candidate's own topic under new task ids (so no stored reply of the
+live version is sent back for them), with a reply topic of their own: the
+candidate (a micromodel process started with SLMESH_SHADOW_TOPIC) consumes in
+a group of its own and never announces itself, so no live task, offset or
+reply is touched. Its replies are set against the recorded ones: exact
+matches, outputs valid against the micromodel's announced output schema,
+changed outputs side by side, and latency and token deltas. This is the
+evidence a team needs before it swaps in a fine-tuned model.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import jsonschema
+import orjson
+
+from slmesh.cli.records import Seen, follow, read_to_end, type_matches
+from slmesh.cli.replay import REPLAY, REPLAY_SOURCE, Republisher, Selection
+from slmesh.runtime.kafka import ensure_topics, groupless_consumer
+from slmesh.runtime.registry import Catalogue
+from slmesh.runtime.settings import MeshSettings
+
+SHADOW_REPLIES = "slmesh.shadow.replies"
+
+
+def candidate_topic_of(micromodel: str) -> str:
+    return f"slmesh.shadow.{micromodel}"
+
+
+@dataclass
+class Pair:
+    """One recorded task: its recorded reply, and the candidate's."""
+
+    task_id: str
+    arguments: dict[str, Any]
+    recorded: dict[str, Any] | None = None
+    recorded_ok: bool = False
+    candidate: dict[str, Any] | None = None
+    candidate_ok: bool = False
+    schema_valid: bool | None = None
+
+    @property
+    def same(self) -> bool:
+        if self.recorded is None or self.candidate is None:
+            return False
+        if self.recorded_ok and self.candidate_ok:
+            return bool(self.recorded.get("output") == self.candidate.get("output"))
+        if not self.recorded_ok and not self.candidate_ok:
+            recorded_code = (self.recorded.get("error") or {}).get("code")
+            return bool(recorded_code == (self.candidate.get("error") or {}).get("code"))
+        return False
+
+
+@dataclass
+class ShadowReport:
+    micromodel: str
+    candidate_topic: str
+    pairs: list[Pair] = field(default_factory=list)
+    # The schema the candidate's outputs are judged against: the live version's.
+    has_schema: bool = False
+
+    @property
+    def answered(self) -> list[Pair]:
+        return [p for p in self.pairs if p.candidate is not None]
+
+    def summary(self) -> dict[str, Any]:
+        answered = self.answered
+        valid = [p for p in answered if p.schema_valid]
+        return {
+            "micromodel": self.micromodel,
+            "candidate_topic": self.candidate_topic,
+            "tasks": len(self.pairs),
+            "answered": len(answered),
+            "exact_matches": sum(p.same for p in answered),
+            "changed": sum(not p.same for p in answered),
+            "candidate_failed": sum(not p.candidate_ok for p in answered),
+            "schema_valid": len(valid) if self.has_schema else None,
+            "latency_p50_ms": {
+                "recorded": _median([p.recorded for p in answered], "latency_ms"),
+                "candidate": _median([p.candidate for p in answered], "latency_ms"),
+            },
+            "tokens": {
+                "recorded": _tokens([p.recorded for p in answered]),
+                "candidate": _tokens([p.candidate for p in answered]),
+            },
+        }
+
+
+def _median(replies: list[dict[str, Any] | None], key: str) -> float | None:
+    values = [float(r[key]) for r in replies if r is not None and r.get(key) is not None]
+    return round(statistics.median(values), 3) if values else None
+
+
+def _tokens(replies: list[dict[str, Any] | None]) -> int:
+    total = 0
+    for reply in replies:
+        tokens = (reply or {}).get("tokens") or {}
+        total += int(tokens.get("prompt") or 0) + int(tokens.get("completion") or 0)
+    return total
+
+
+def shadow_task(task: Seen, run: str, deadline: datetime) -> tuple[str, bytes]:
+    """The recorded task under a new task id, its reply sent to the shadow's reply topic."""
+    assert task.event is not None
+    data = dict(task.data)
+    new_id = f"{data['task_id']}:shadow-{run}"
+    data.update(task_id=new_id, reply_topic=SHADOW_REPLIES, deadline=deadline.isoformat())
+    event = {**task.event, "id": uuid.uuid4().hex, "time": datetime.now(UTC).isoformat()}
+    event["data"] = data
+    return new_id, orjson.dumps(event)
+
+
+def judge(pairs: list[Pair], output_schema: dict[str, Any] | None) -> None:
+    validator = jsonschema.Draft202012Validator(output_schema) if output_schema else None
+    for pair in pairs:
+        if pair.candidate is None or validator is None:
+            continue
+        output = pair.candidate.get("output")
+        pair.schema_valid = pair.candidate_ok and validator.is_valid(output)
+
+
+async def run_shadow(
+    settings: MeshSettings,
+    micromodel: str,
+    selection: Selection,
+    *,
+    candidate_topic: str | None = None,
+    timeout_s: float = 120.0,
+    rate: float | None = None,
+) -> ShadowReport:
+    topic = candidate_topic or candidate_topic_of(micromodel)
+    report = ShadowReport(micromodel, topic)
+    task_topic = settings.task_topic(micromodel)
+    tasks = [
+        s
+        async for s in read_to_end(settings, [task_topic])
+        if type_matches(s, "TaskRequested") and selection.matches(s)
+    ]
+    if not tasks:
+        return report
+    recorded: dict[str, Seen] = {}
+    async for seen in read_to_end(settings, [settings.replies_topic]):
+        task_id = seen.data.get("task_id")
+        if isinstance(task_id, str) and task_id not in recorded:
+            recorded[task_id] = seen
+    await ensure_topics(settings, [topic, SHADOW_REPLIES])
+    run = uuid.uuid4().hex[:8]
+    pairs: dict[str, Pair] = {}
+    consumer = groupless_consumer(settings)
+    await consumer.start()
+    try:
+        # Following the replies from their end before any task goes out: none is missed.
+        replies = follow(consumer, SHADOW_REPLIES, from_beginning=False)
+        first = asyncio.ensure_future(anext(replies))
+        await asyncio.sleep(0)
+        deadline = datetime.now(UTC) + timedelta(seconds=timeout_s)
+        async with Republisher(settings, rate=rate) as publisher:
+            for task in tasks:
+                new_id, body = shadow_task(task, run, deadline)
+                original_id = str(task.data.get("task_id"))
+                reply = recorded.get(original_id)
+                pairs[new_id] = Pair(
+                    task_id=original_id,
+                    arguments=dict(task.data.get("arguments") or {}),
+                    recorded=reply.data if reply else None,
+                    recorded_ok=bool(reply and type_matches(reply, "TaskCompleted")),
+                )
+                source = f"{task.topic}/{task.partition}/{task.offset}".encode()
+                await publisher.send(
+                    topic, body, new_id, [(REPLAY, b"true"), (REPLAY_SOURCE, source)]
+                )
+        waiting = set(pairs)
+        pending = first
+        try:
+            async with asyncio.timeout(timeout_s):
+                while waiting:
+                    seen = await pending
+                    pending = asyncio.ensure_future(anext(replies))
+                    pair = pairs.get(str(seen.data.get("task_id")))
+                    if pair is not None and pair.candidate is None:
+                        pair.candidate = seen.data
+                        pair.candidate_ok = type_matches(seen, "TaskCompleted")
+                        waiting.discard(str(seen.data.get("task_id")))
+        except TimeoutError:
+            pass
+        pending.cancel()
+    finally:
+        await consumer.stop()
+    report.pairs = list(pairs.values())
+    schema = await _output_schema(settings, micromodel)
+    report.has_schema = schema is not None
+    judge(report.pairs, schema)
+    return report
+
+
+async def _output_schema(settings: MeshSettings, micromodel: str) -> dict[str, Any] | None:
+    catalogue = Catalogue(settings)
+    await catalogue.start()
+    try:
+        tools, _ = catalogue.everything()
+    finally:
+        await catalogue.stop()
+    tool = tools.get(micromodel)
+    return tool.output_schema if tool is not None and tool.output_schema else None
+
+
+def format_report(report: ShadowReport) -> str:
+    s = report.summary()
+    if not report.pairs:
+        return f"no recorded task of {report.micromodel} matches the selection"
+    valid = "no announced schema" if s["schema_valid"] is None else str(s["schema_valid"])
+    latency, tokens = s["latency_p50_ms"], s["tokens"]
+    lines = [
+        f"shadow run of {report.micromodel}: {s['tasks']} recorded task(s) to "
+        f"{report.candidate_topic}; {s['answered']} answered",
+        f"  exact matches     {s['exact_matches']}",
+        f"  changed           {s['changed']}",
+        f"  candidate failed  {s['candidate_failed']}",
+        f"  schema-valid      {valid}",
+        f"  latency p50       recorded {latency['recorded']} ms, candidate "
+        f"{latency['candidate']} ms",
+        f"  tokens            recorded {tokens['recorded']}, candidate {tokens['candidate']} "
+        f"({tokens['candidate'] - tokens['recorded']:+d})",
+    ]
+    unanswered = [p.task_id for p in report.pairs if p.candidate is None]
+    if unanswered:
+        lines.append(f"  no answer from the candidate for {', '.join(unanswered)}")
+    for pair in report.answered:
+        if pair.same:
+            continue
+        lines += [
+            f"changed: {pair.task_id} {orjson.dumps(pair.arguments).decode()}",
+            f"  recorded:  {_what(pair.recorded, pair.recorded_ok)}",
+            f"  candidate: {_what(pair.candidate, pair.candidate_ok)}",
+        ]
+    return "\n".join(lines)
+
+
+def _what(reply: dict[str, Any] | None, ok: bool) -> str:
+    if reply is None:
+        return "(no reply recorded)"
+    if not ok:
+        error = reply.get("error") or {}
+        return f"failed {error.get('code')}: {error.get('message')}"
+    text = orjson.dumps(reply.get("output")).decode()
+    return text if len(text) <= 160 else text[:159] + "…"

@@ -191,19 +191,29 @@ def compare(original: dict[str, Any] | None, replayed: dict[str, Any]) -> str:
         a = old_answer[i] if i < len(old_answer) else ""
         b = new_answer[i] if i < len(new_answer) else ""
         rows.append(("answer" if i == 0 else "", a, b))
-    width = max(len(a) for _, a, _ in rows)
+    width = min(max(len(a) for _, a, _ in rows), COLUMN)
     lines = [f"  {'':<11} {'original':<{width}}   replay"]
     for name, a, b in rows:
+        # Marked on the whole values; shown cut to the column.
         mark = " " if a == b or name == "elapsed ms" else "*"
-        lines.append(f"{mark} {name:<11} {a:<{width}}   {b}")
+        lines.append(f"{mark} {name:<11} {_cut(a):<{width}}   {_cut(b)}")
     return "\n".join(lines)
 
 
+COLUMN = 60
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= COLUMN else text[: COLUMN - 1] + "…"
+
+
 def _call(call: dict[str, Any]) -> str:
-    args = ",".join(f"{k}={v}" for k, v in (call.get("arguments") or {}).items())
+    """A call in one line: the whole output, so that any change in it is marked."""
+    args = ",".join(
+        f"{k}={v if isinstance(v, str | int | float) else '…'}"
+        for k, v in (call.get("arguments") or {}).items()
+    )
     output = orjson.dumps(call.get("output")).decode()
-    if len(output) > 40:
-        output = output[:39] + "…"
     return f"{call.get('micromodel')}({args}) {call.get('status')} {call.get('model')} {output}"
 
 

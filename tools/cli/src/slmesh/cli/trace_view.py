@@ -149,9 +149,10 @@ def _ms(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f}"
 
 
-def _call_label(call: CallRow) -> str:
+def _call_label(call: CallRow, limit: int = 40) -> str:
     args = ", ".join(f"{k}={_short(v)}" for k, v in call.arguments.items())
-    return f"#{call.number} {call.micromodel}({args})"
+    label = f"#{call.number} {call.micromodel}({args})"
+    return label if len(label) <= limit else label[: limit - 2] + "…)"
 
 
 def _short(value: object, limit: int = 18) -> str:

@@ -88,6 +88,16 @@ async def settled_trace(
             await asyncio.sleep(1.0)
 
 
+async def only_trace_of(receiver: OtlpReceiver, rid: str) -> str:
+    """The one trace a request's spans are in, once some have come."""
+    for _ in range(60):
+        if receiver.traces_of(rid):
+            break
+        await asyncio.sleep(0.5)
+    [trace_id] = receiver.traces_of(rid)
+    return trace_id
+
+
 def children(spans: list[ReceivedSpan], parent: ReceivedSpan) -> list[ReceivedSpan]:
     return [s for s in spans if s.parent_id == parent.span_id]
 
@@ -222,11 +232,7 @@ async def test_a_request_without_trace_context_starts_its_own_trace(
         response = await client.ask("VAT rates in Germany?", timeout_s=60)
     rid = response.requestid
     assert response.data.status == "ok"
-    for _ in range(60):
-        if receiver.traces_of(rid):
-            break
-        await asyncio.sleep(0.5)
-    [trace_id] = receiver.traces_of(rid)
+    trace_id = await only_trace_of(receiver, rid)
     spans = await settled_trace(receiver, trace_id, f"send {settings.responses_topic}")
     [root] = [s for s in spans if not s.parent_id]
     assert root.name == f"process {settings.requests_topic}"
@@ -245,11 +251,7 @@ async def test_the_planners_model_calls_are_spans_of_their_own(
             timeout_s=120,
         )
     rid = response.requestid
-    for _ in range(60):
-        if receiver.traces_of(rid):
-            break
-        await asyncio.sleep(0.5)
-    [trace_id] = receiver.traces_of(rid)
+    trace_id = await only_trace_of(receiver, rid)
     spans = await settled_trace(receiver, trace_id, f"send {settings.responses_topic}")
     [planning] = [s for s in spans if s.name == "plan"]
     routed = [s for s in children(spans, planning) if s.kind == "client"]

@@ -8,7 +8,7 @@ import importlib.util
 import logging
 import signal
 import sys
-from collections.abc import Mapping
+from collections.abc import Coroutine, Mapping
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -289,49 +289,50 @@ async def _dlq(args: argparse.Namespace) -> int:
 
 
 async def _topics(args: argparse.Namespace) -> int:
-    try:
-        rows = await topic_rows(MeshSettings(), every=args.all)
-    except KafkaConnectionError as exc:
-        print(f"{exc}. {_START_HINT}", file=sys.stderr)
-        return NO_BROKER
-    print(format_topics(rows))
+    print(format_topics(await topic_rows(MeshSettings(), every=args.all)))
     return 0
 
 
-async def _inspect(args: argparse.Namespace) -> int:
-    """`tail`, `lag`, `registry`, `trace`: read the broker, print, say when it is away."""
-    settings = MeshSettings()
+def _read_broker(work: Coroutine[Any, Any, int]) -> int:
+    """Run a command that reads the broker; when the broker or a topic is not there, say
+    so with its exit code."""
     try:
-        if args.command == "tail":
-            await tail(
-                settings,
-                args.topic,
-                from_beginning=args.from_beginning,
-                request_id=args.request_id,
-                kind=args.type,
-                limit=args.max,
-                quiet_s=args.timeout,
-                as_json=args.json,
-                out=lambda line: print(line, flush=True),
-            )
-        elif args.command == "lag":
-            print(format_lags(await group_lags(settings)))
-        elif args.command == "registry":
-            print(format_registry(await registry_rows(settings)))
-        else:
-            tree = await collect(settings, args.request_id)
-            if tree.received_ms is None and not tree.calls and tree.response is None:
-                print(
-                    f"no record of request {args.request_id} on the mesh's topics", file=sys.stderr
-                )
-                return NOT_FOUND
-            print(orjson.dumps(as_json(tree)).decode() if args.json else render(tree))
+        return asyncio.run(work)
     except KafkaConnectionError as exc:
         print(f"{exc}. {_START_HINT}", file=sys.stderr)
         return NO_BROKER
     except UnknownTopicError as exc:
         print(exc, file=sys.stderr)
         return NOT_FOUND
+    except KeyboardInterrupt:  # `slmesh tail` is stopped so
+        return 0
+
+
+async def _inspect(args: argparse.Namespace) -> int:
+    """`tail`, `lag`, `registry`, `trace`: read the broker, print, say when it is away."""
+    settings = MeshSettings()
+    if args.command == "tail":
+        await tail(
+            settings,
+            args.topic,
+            from_beginning=args.from_beginning,
+            request_id=args.request_id,
+            kind=args.type,
+            limit=args.max,
+            quiet_s=args.timeout,
+            as_json=args.json,
+            out=lambda line: print(line, flush=True),
+        )
+    elif args.command == "lag":
+        print(format_lags(await group_lags(settings)))
+    elif args.command == "registry":
+        print(format_registry(await registry_rows(settings)))
+    else:
+        tree = await collect(settings, args.request_id)
+        if tree.received_ms is None and not tree.calls and tree.response is None:
+            print(f"no record of request {args.request_id} on the mesh's topics", file=sys.stderr)
+            return NOT_FOUND
+        print(orjson.dumps(as_json(tree)).decode() if args.json else render(tree))
     return 0
 
 
@@ -350,37 +351,28 @@ async def _replay(args: argparse.Namespace) -> int:
         kind="RequestSubmitted" if args.as_new else args.type,
         micromodel=args.micromodel,
     )
-    try:
-        if args.all:
-            topics = await mesh_topic_names(settings)
-        elif args.as_new:
-            topics = [settings.requests_topic]
-        else:
-            topics = [topic_name(t) for t in args.topic or ()]
-        if not topics:
-            print("say what to replay: --topic T (repeatable), --all, or --as-new", file=sys.stderr)
-            return 2
-        records = [s async for s in read_to_end(settings, topics) if selection.matches(s)]
-        if not records:
-            print("no record matches the selection", file=sys.stderr)
-            return NOT_FOUND
-        if args.dry_run:
-            for line in dry_run_lines(records):
-                print(line)
-            return 0
-        progress = Progress(len(records), quiet=args.quiet)
-        if args.as_new:
-            return await _replay_requests(settings, records, args, progress)
-        count = await republish(
-            settings, records, to_topic=args.to, rate=args.rate, progress=progress
-        )
-        print(f"republished {count} record(s) to {args.to or 'their own topics'}")
-    except KafkaConnectionError as exc:
-        print(f"{exc}. {_START_HINT}", file=sys.stderr)
-        return NO_BROKER
-    except UnknownTopicError as exc:
-        print(exc, file=sys.stderr)
+    if args.all:
+        topics = await mesh_topic_names(settings)
+    elif args.as_new:
+        topics = [settings.requests_topic]
+    else:
+        topics = [topic_name(t) for t in args.topic or ()]
+    if not topics:
+        print("say what to replay: --topic T (repeatable), --all, or --as-new", file=sys.stderr)
+        return 2
+    records = [s async for s in read_to_end(settings, topics) if selection.matches(s)]
+    if not records:
+        print("no record matches the selection", file=sys.stderr)
         return NOT_FOUND
+    if args.dry_run:
+        for line in dry_run_lines(records):
+            print(line)
+        return 0
+    progress = Progress(len(records), quiet=args.quiet)
+    if args.as_new:
+        return await _replay_requests(settings, records, args, progress)
+    count = await republish(settings, records, to_topic=args.to, rate=args.rate, progress=progress)
+    print(f"republished {count} record(s) to {args.to or 'their own topics'}")
     return 0
 
 
@@ -425,21 +417,14 @@ async def _shadow(args: argparse.Namespace) -> int:
         until=parse_time(args.until) if args.until else None,
         request_ids=frozenset(args.request_id or ()),
     )
-    try:
-        report = await run_shadow(
-            settings,
-            args.micromodel,
-            selection,
-            candidate_topic=args.candidate_topic,
-            timeout_s=args.timeout,
-            rate=args.rate,
-        )
-    except KafkaConnectionError as exc:
-        print(f"{exc}. {_START_HINT}", file=sys.stderr)
-        return NO_BROKER
-    except UnknownTopicError as exc:
-        print(exc, file=sys.stderr)
-        return NOT_FOUND
+    report = await run_shadow(
+        settings,
+        args.micromodel,
+        selection,
+        candidate_topic=args.candidate_topic,
+        timeout_s=args.timeout,
+        rate=args.rate,
+    )
     if args.json:
         summary = report.summary()
         summary["pairs"] = [{**vars(p), "same": p.same} for p in report.pairs]
@@ -590,16 +575,13 @@ def main(argv: list[str] | None = None) -> None:
     elif args.command == "dlq":
         code = asyncio.run(_dlq(args))
     elif args.command == "topics":
-        code = asyncio.run(_topics(args))
+        code = _read_broker(_topics(args))
     elif args.command == "replay":
-        code = asyncio.run(_replay(args))
+        code = _read_broker(_replay(args))
     elif args.command == "shadow":
-        code = asyncio.run(_shadow(args))
+        code = _read_broker(_shadow(args))
     elif args.command in INSPECTION_COMMANDS:
-        try:
-            code = asyncio.run(_inspect(args))
-        except KeyboardInterrupt:
-            code = 0
+        code = _read_broker(_inspect(args))
     else:
         code = _schemas(Path(args.out), args.check)
     sys.exit(code)

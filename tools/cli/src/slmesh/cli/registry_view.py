@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
-from slmesh.runtime.registry import Catalogue
+from slmesh.runtime.registry import Catalogue, Tool
 from slmesh.runtime.settings import MeshSettings
 
 
@@ -18,13 +19,18 @@ class ReplicaRow:
     heard_s_ago: float
 
 
-async def registry_rows(settings: MeshSettings) -> list[ReplicaRow]:
+async def read_registry(settings: MeshSettings) -> tuple[dict[str, Tool], datetime]:
+    """Every micromodel the registry topic knows now, and the instant it is known up to."""
     catalogue = Catalogue(settings)
     await catalogue.start()
     try:
-        tools, now = catalogue.everything()
+        return catalogue.everything()
     finally:
         await catalogue.stop()
+
+
+async def registry_rows(settings: MeshSettings) -> list[ReplicaRow]:
+    tools, now = await read_registry(settings)
     rows = []
     for name in sorted(tools):
         tool = tools[name]

@@ -24,9 +24,9 @@ import jsonschema
 import orjson
 
 from slmesh.cli.records import Seen, follow, read_to_end, type_matches
+from slmesh.cli.registry_view import read_registry
 from slmesh.cli.replay import REPLAY, REPLAY_SOURCE, Republisher, Selection
 from slmesh.runtime.kafka import ensure_topics, groupless_consumer
-from slmesh.runtime.registry import Catalogue
 from slmesh.runtime.settings import MeshSettings
 
 SHADOW_REPLIES = "slmesh.shadow.replies"
@@ -203,12 +203,7 @@ async def run_shadow(
 
 
 async def _output_schema(settings: MeshSettings, micromodel: str) -> dict[str, Any] | None:
-    catalogue = Catalogue(settings)
-    await catalogue.start()
-    try:
-        tools, _ = catalogue.everything()
-    finally:
-        await catalogue.stop()
+    tools, _ = await read_registry(settings)
     tool = tools.get(micromodel)
     return tool.output_schema if tool is not None and tool.output_schema else None
 

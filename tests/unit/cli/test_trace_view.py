@@ -146,3 +146,68 @@ def test_tail_lines_say_what_each_record_is_and_survive_garbage() -> None:
     garbage = seen("slmesh.requests", 1000, None)
     assert gist(garbage).startswith("(not JSON: 9 bytes")
     assert garbage.as_json()["value"] == "\ufffd\x00garbage"
+
+
+def test_a_single_call_has_its_hops_bar_and_header() -> None:
+    tree = build(
+        RID,
+        [request(), task(1, 1004, "DE"), done(1, 1010, 2.5), response(1012, composer="template")],
+    )
+    [call] = tree.calls
+    assert (call.round, call.status, call.queue_ms, call.latency_ms) == (1, "ok", 3.5, 2.5)
+    lines = render(tree, width=12).splitlines()
+    header = f"request {RID}: ok in 30.0 ms (planner rules, composer template, 1 round(s))"
+    assert lines[0] == header
+    assert lines[1] == "input: VAT in DE, FR, IT?"
+    [row] = [ln for ln in lines if ln.startswith("#1 vat-rates(country=DE)")]
+    # Sent at 4 of 12 ms, replied at 10: the bar spans that part of the width.
+    assert "|   ███████  |      4    3.5    2.5  ok, deterministic" in row
+    assert lines.index(row) > lines.index(next(ln for ln in lines if ln.startswith("request rec")))
+    assert "gaps: request → first task 4 ms; last reply → response 2 ms" in lines
+    assert tree.unpublished == []
+
+
+def test_calls_only_the_response_names_are_shown_as_never_published() -> None:
+    refused = {
+        "task_id": f"{RID}:2",
+        "micromodel": "vat-rates",
+        "arguments": {"country": "XX"},
+        "status": "failed",
+        "error": {"code": "invalid_arguments", "message": "country: not a member state"},
+    }
+    tree = build(
+        RID,
+        [
+            request(),
+            task(1, 1005, "DE"),
+            done(1, 1010),
+            response(1020, status="partial", calls=[{"task_id": f"{RID}:1"}, refused]),
+        ],
+    )
+    assert [c.task_id for c in tree.calls] == [f"{RID}:1"]
+    assert tree.unpublished == [refused]
+    shown = render(tree)
+    assert "never on a task topic (refused before publishing, or not run):" in shown
+    assert (
+        f"  {RID}:2 vat-rates(country=XX): failed invalid_arguments: country: not a member state"
+        in shown
+    )
+    assert as_json(tree)["unpublished"] == [refused]
+
+
+def test_a_missing_reply_waits_to_the_response_and_long_work_fits_its_column() -> None:
+    tree = build(
+        RID,
+        [
+            request(),
+            task(1, 1000, "DE"),
+            task(2, 1000, "FR"),
+            done(1, 17_000, 15_999.6),
+            response(21_000, status="partial"),
+        ],
+    )
+    lines = render(tree, width=10).splitlines()
+    answered = next(ln for ln in lines if ln.startswith("#1 "))
+    missing = next(ln for ln in lines if ln.startswith("#2 "))
+    assert "|████████  |      0    0.4  16000  ok" in answered
+    assert missing.endswith("|░░░░░░░░░░|      0      -      -  missing")

@@ -10,6 +10,7 @@ one trace (docs/architecture.md).
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -58,6 +59,9 @@ class TraceTree:
     calls: list[CallRow] = field(default_factory=list)
     responded_ms: int | None = None
     response: dict[str, Any] | None = None
+    # Calls the response names that no task topic holds: refused before they were
+    # published (arguments failing the input schema), or deferred and never run.
+    unpublished: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def start_ms(self) -> int:
@@ -104,6 +108,12 @@ def build(request_id: str, records: Iterable[Seen]) -> TraceTree:
         _reply(by_id.get(str(seen.data.get("task_id"))), seen)
     tree.calls.sort(key=lambda c: (c.number, c.sent_ms))
     _rounds(tree.calls)
+    outcomes = (tree.response or {}).get("calls")
+    tree.unpublished = [
+        c
+        for c in (outcomes if isinstance(outcomes, list) else [])
+        if isinstance(c, dict) and c.get("task_id") not in by_id
+    ]
     return tree
 
 
@@ -139,14 +149,15 @@ def _rounds(calls: list[CallRow]) -> None:
         call.round = current
 
 
-def _bar(start: float, end: float, lo: int, span: float, width: int) -> str:
+def _bar(start: float, end: float, lo: int, span: float, width: int, fill: str = "█") -> str:
     a = int((start - lo) / span * (width - 1)) if span else 0
     b = max(int((end - lo) / span * (width - 1)) if span else 0, a)
-    return " " * a + "█" * (b - a + 1) + " " * (width - 1 - b)
+    return " " * a + fill * (b - a + 1) + " " * (width - 1 - b)
 
 
 def _ms(value: float | None) -> str:
-    return "-" if value is None else f"{value:.1f}"
+    # Six characters at most: tenths below 10 s, whole milliseconds above.
+    return "-" if value is None else f"{value:.1f}" if value < 9999.95 else f"{value:.0f}"
 
 
 def _call_label(call: CallRow, limit: int = 40) -> str:
@@ -160,7 +171,8 @@ def _short(value: object, limit: int = 18) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def render(tree: TraceTree, width: int = 32) -> str:
+def render(tree: TraceTree, width: int | None = None) -> str:
+    """The waterfall; its bars `width` characters wide, by default what the terminal leaves."""
     lo, span = tree.start_ms, max(tree.end_ms - tree.start_ms, 1)
     response = tree.response or {}
     status = response.get("status", "no response yet")
@@ -177,8 +189,14 @@ def render(tree: TraceTree, width: int = 32) -> str:
         "",
     ]
     label_width = max([len(_call_label(c)) for c in tree.calls] + [18])
+    if width is None:
+        # The columns besides the bar take about 60 characters (status, model, tokens).
+        columns = shutil.get_terminal_size((120, 24)).columns
+        width = max(16, min(60, columns - label_width - 60))
     scale = f"0 ms{' ' * (width - 4 - len(str(span)) - 3)}{span} ms"
-    lines.append(f"{'':<{label_width}}  {scale}   at     queue  work   status, model, tokens")
+    lines.append(
+        f"{'':<{label_width}}  {scale}  {'at':>6} {'queue':>6} {'work':>6}  status, model, tokens"
+    )
     if tree.received_ms is not None:
         at = tree.received_ms - lo
         lines.append(
@@ -190,6 +208,10 @@ def render(tree: TraceTree, width: int = 32) -> str:
             shown_round = call.round
             lines.append(f"round {shown_round}")
         start, end = call.sent_ms - lo, (call.replied_ms or call.sent_ms) - lo
+        # A call with no reply: the wait from its task to the response (or the end), light.
+        fill = "█" if call.replied_ms is not None else "░"
+        if call.replied_ms is None:
+            end = (tree.responded_ms or tree.end_ms) - lo
         outcome = call.status if call.code is None else f"failed {call.code}"
         detail = [outcome, call.model or ""]
         if call.prompt_tokens is not None:
@@ -197,7 +219,8 @@ def render(tree: TraceTree, width: int = 32) -> str:
         if call.duplicates:
             detail.append(f"(+{call.duplicates} duplicate reply)")
         lines.append(
-            f"{_call_label(call):<{label_width}} |{_bar(start, end, 0, span, width)}| {start:>6} "
+            f"{_call_label(call):<{label_width}} |{_bar(start, end, 0, span, width, fill)}| "
+            f"{start:>6} "
             f"{_ms(call.queue_ms):>6} {_ms(call.latency_ms):>6}  "
             + ", ".join(d for d in detail if d)
         )
@@ -206,6 +229,9 @@ def render(tree: TraceTree, width: int = 32) -> str:
         lines.append(
             f"{'response published':<{label_width}} |{_bar(at, at, 0, span, width)}| {at:>6}"
         )
+    if tree.unpublished:
+        lines += ["", "never on a task topic (refused before publishing, or not run):"]
+        lines += [f"  {_unpublished(c)}" for c in tree.unpublished]
     lines += ["", "gaps: " + "; ".join(gaps(tree))]
     for what in ("planning", "composing"):
         work = response.get(what)
@@ -216,6 +242,18 @@ def render(tree: TraceTree, width: int = 32) -> str:
                 f"tokens, {float(work.get('latency_ms', 0)):.1f} ms"
             )
     return "\n".join(lines)
+
+
+def _unpublished(outcome: dict[str, Any]) -> str:
+    arguments = outcome.get("arguments")
+    args = ", ".join(
+        f"{k}={_short(v)}" for k, v in (arguments if isinstance(arguments, dict) else {}).items()
+    )
+    error = outcome.get("error") if isinstance(outcome.get("error"), dict) else None
+    said = f"{outcome.get('task_id')} {outcome.get('micromodel')}({args}): {outcome.get('status')}"
+    if error:
+        said += f" {error.get('code')}: {_short(str(error.get('message', '')), 80)}"
+    return said
 
 
 def gaps(tree: TraceTree) -> list[str]:
@@ -249,6 +287,7 @@ def as_json(tree: TraceTree) -> dict[str, Any]:
         "responded_ms": tree.responded_ms,
         "response": tree.response,
         "calls": [{**asdict(c), "queue_ms": c.queue_ms} for c in tree.calls],
+        "unpublished": tree.unpublished,
         "gaps": gaps(tree),
     }
 

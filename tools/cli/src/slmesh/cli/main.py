@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import importlib.util
 import logging
+import os
 import signal
 import sys
 from collections.abc import Coroutine, Mapping
@@ -305,6 +306,10 @@ def _read_broker(work: Coroutine[Any, Any, int]) -> int:
         print(exc, file=sys.stderr)
         return NOT_FOUND
     except KeyboardInterrupt:  # `slmesh tail` is stopped so
+        return 0
+    except BrokenPipeError:  # `slmesh tail | head`: the reader has gone
+        # What is still buffered goes nowhere, without a second error at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
 
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 import orjson
 
 from slmesh.cli.records import MESH_PREFIX, Seen, follow, type_matches
-from slmesh.runtime.kafka import groupless_consumer
+from slmesh.runtime.kafka import groupless_consumer, partitions_of
 from slmesh.runtime.settings import MeshSettings
 
 
@@ -24,9 +24,18 @@ def _short(text: object, limit: int = 80) -> str:
 
 
 def gist(seen: Seen) -> str:
-    """What a record says, in a few words."""
+    """What a record says, in a few words; never fails, whatever the record holds."""
     if seen.event is None:
         return f"(not JSON: {len(seen.value)} bytes: {_short(seen.value[:60])})"
+    try:
+        return _gist(seen)
+    except (TypeError, ValueError, AttributeError):
+        # JSON, and typed as an event, but not shaped like one (a null latency, a
+        # string error, ...): shown as it is.
+        return f"(malformed event: {_short(orjson.dumps(seen.data).decode(), 60)})"
+
+
+def _gist(seen: Seen) -> str:
     d, kind = seen.data, (seen.type or "").rsplit(".", 1)[-1]
     if kind == "RequestSubmitted":
         calls = d.get("calls")
@@ -87,9 +96,14 @@ async def tail(
     matches = matcher(request_id, kind)
     printed = 0
     consumer = groupless_consumer(settings)
-    await consumer.start()
     try:
-        records = follow(consumer, topic_name(topic), from_beginning=from_beginning)
+        # Started in here: stopped even when no broker answers (no "Unclosed" warning).
+        await consumer.start()
+        name = topic_name(topic)
+        # Looked up before any quiet time counts: a topic that is not there is said so
+        # (UnknownTopicError), not taken for a quiet one.
+        await partitions_of(consumer, name)
+        records = follow(consumer, name, from_beginning=from_beginning)
         while limit is None or printed < limit:
             try:
                 async with asyncio.timeout(quiet_s):

@@ -6,16 +6,19 @@ import asyncio
 import os
 import sys
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
 import pytest
+from aiokafka import TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
 from slmesh.cli.embedded_broker import free_port
 from slmesh.cli.records import read_to_end
-from slmesh.cli.replay import REPLAY, REPLAY_SOURCE
+from slmesh.cli.replay import REPLAY, REPLAY_OF, REPLAY_SOURCE
 from slmesh.runtime.client import MeshClient
-from slmesh.runtime.kafka import ensure_topics
+from slmesh.runtime.kafka import admin_kwargs, ensure_topics, micromodel_group
 from slmesh.runtime.settings import MeshSettings
 
 from .kit import RawProducer
@@ -212,6 +215,12 @@ async def test_replay_dry_run_selects_a_requests_records_by_id_and_type(
         settings.bootstrap_servers, "replay", "--all", "--request-id", "req-none-0001", "--dry-run"
     )
     assert code == 6, out
+    for command in (["replay", "--all", "--dry-run"], ["shadow", "vat-rates"]):
+        code, out = await run_slmesh(f"127.0.0.1:{free_port()}", *command)
+        assert code == 4, (command, out)
+        assert "slmesh dev" in out
+        assert "Traceback" not in out
+        assert "Unclosed" not in out
 
 
 async def test_replay_republishes_marked_with_its_source_and_a_request_as_new_is_answered_anew(
@@ -250,16 +259,77 @@ async def test_replay_republishes_marked_with_its_source_and_a_request_as_new_is
     [replayed] = [ln for ln in out.splitlines() if ln.startswith(f"replayed {rid} as ")]
     new_id = replayed.split()[-1]
     assert new_id != rid
-    assert "status      ok" in out
+    lines = out.splitlines()
+    assert lines[lines.index(replayed) + 1].split() == ["original", "replay"]
+    # The same answer from a deterministic micromodel: shown twice, nothing marked
+    # but times (never marked).
+    [status] = [ln for ln in lines if ln[2:].startswith("status ")]
+    assert status.split() == ["status", "ok", "ok"]
+    [call] = [ln for ln in lines if ln[2:].startswith("call 1 ")]
+    assert call.startswith("  ")
+    assert call.count("vat-rates(country=DK) ok deterministic") == 2
+    assert not [ln for ln in lines if ln.startswith("* ")], out
     assert "Denmark (DK)" in out
     answers = [
         s async for s in read_to_end(settings, [settings.responses_topic]) if s.request_id == new_id
     ]
     assert len(answers) == 1
     assert answers[0].data["status"] == "ok"
+    [request] = [
+        s async for s in read_to_end(settings, [settings.requests_topic]) if s.request_id == new_id
+    ]
+    assert request.headers[REPLAY_OF] == rid
+    assert request.data["input"] == "VAT rates in Denmark?"
+    code, out = await run_slmesh(settings.bootstrap_servers, "replay", "--all", "--compare")
+    assert code == 2, out
+    assert "needs --as-new" in out
 
 
 # --- shadow ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LiveFlow:
+    """What a shadow run must leave alone: the live vat-rates group's committed offsets,
+    and the records on the vat-rates task topic, the replies and the responses."""
+
+    counts: dict[str, int]
+    ends: dict[TopicPartition, int]  # of the task topic, from the records themselves
+    committed: dict[TopicPartition, int]
+
+    @property
+    def all_committed(self) -> bool:
+        return all(self.committed.get(tp) == end for tp, end in self.ends.items())
+
+
+async def live_flow(settings: MeshSettings) -> LiveFlow:
+    task_topic = settings.task_topic("vat-rates")
+    counts: dict[str, int] = {}
+    ends: dict[TopicPartition, int] = {}
+    topics = [task_topic, settings.replies_topic, settings.responses_topic]
+    async for seen in read_to_end(settings, topics):
+        counts[seen.topic] = counts.get(seen.topic, 0) + 1
+        if seen.topic == task_topic:
+            tp = TopicPartition(seen.topic, seen.partition)
+            ends[tp] = max(ends.get(tp, 0), seen.offset + 1)
+    admin = AIOKafkaAdminClient(**admin_kwargs(settings))
+    await admin.start()
+    try:
+        # Asked per partition (docs/architecture.md: what the dev broker answers).
+        offsets = await admin.list_consumer_group_offsets(
+            micromodel_group("vat-rates"), partitions=list(ends)
+        )
+    finally:
+        await admin.close()
+    return LiveFlow(counts, ends, {tp: offsets[tp].offset for tp in ends if tp in offsets})
+
+
+async def until_live_tasks_committed(settings: MeshSettings) -> LiveFlow:
+    """The live flow once every task it holds is committed (commits follow replies)."""
+    async with asyncio.timeout(60):
+        while not (state := await live_flow(settings)).all_committed:  # noqa: ASYNC110
+            await asyncio.sleep(0.2)
+    return state
 
 
 async def test_a_shadow_candidate_answers_recorded_tasks_without_touching_the_live_flow(
@@ -268,6 +338,7 @@ async def test_a_shadow_candidate_answers_recorded_tasks_without_touching_the_li
     asked = [await mesh.ask(f"VAT rates in {c}?", timeout_s=60) for c in ("Spain", "Malta")]
     rids = [r.requestid for r in asked]
     candidate_topic = f"slmesh.shadow.vat-rates.{uuid.uuid4().hex[:6]}"
+    before = await until_live_tasks_committed(settings)
     candidate = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -294,20 +365,41 @@ async def test_a_shadow_candidate_answers_recorded_tasks_without_touching_the_li
         assert code == 0, out
         report = orjson.loads(out)
         assert (report["tasks"], report["answered"]) == (2, 2)
-        assert report["exact_matches"] == 2
+        assert (report["exact_matches"], report["changed"], report["candidate_failed"]) == (
+            2,
+            0,
+            0,
+        )
         assert report["schema_valid"] == 2
         assert report["latency_p50_ms"]["candidate"] is not None
+        assert report["tokens"]["delta"] == 0
+        pairs = {p["task_id"]: p for p in report["pairs"]}
+        assert {t.split(":")[0] for t in pairs} == set(rids)
+        assert all(p["candidate"]["replica"] == "vat-rates-candidate" for p in pairs.values())
+        assert all(p["recorded"]["replica"] != "vat-rates-candidate" for p in pairs.values())
         code, out = await run_slmesh(settings.bootstrap_servers, *args)
         assert code == 0, out
         assert "exact matches     2" in out
+        assert "schema-valid      2" in out
+        # Nothing of that micromodel in the selection: said, and exit 6.
+        code, out = await run_slmesh(
+            settings.bootstrap_servers, "shadow", "vat-rates", "--request-id", "req-none-0001"
+        )
+        assert code == 6, out
+        assert "no recorded task of vat-rates" in out
     finally:
         candidate.terminate()
         await candidate.wait()
-    # The live flow saw none of it: no shadow task id on the live replies, and the
-    # candidate never announced itself.
+    # The live flow saw none of it: the live group committed nothing more, no task,
+    # reply or response was added, and the candidate never announced itself.
+    assert await live_flow(settings) == before
     live_replies = [
         s.data.get("task_id") async for s in read_to_end(settings, [settings.replies_topic])
     ]
     assert not [t for t in live_replies if ":shadow-" in str(t)]
     code, out = await run_slmesh(settings.bootstrap_servers, "registry")
     assert "vat-rates-candidate" not in out
+    # A shadowed request's trace is still its own: one call, no shadow task in it.
+    code, out = await run_slmesh(settings.bootstrap_servers, "trace", rids[0], "--json")
+    assert code == 0, out
+    assert [c["task_id"] for c in orjson.loads(out)["calls"]] == [f"{rids[0]}:1"]

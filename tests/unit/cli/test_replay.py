@@ -95,3 +95,35 @@ def test_compare_marks_what_changed() -> None:
     assert next(ln for ln in lines if "answer" in ln).startswith("  ")
     assert next(ln for ln in lines if "elapsed ms" in ln).startswith("  ")
     assert "-" in compare(None, new)
+
+
+def test_compare_shows_each_calls_tokens_and_latency_and_marks_changed_output() -> None:
+    def call(rates: list[int], tokens: int, latency: float) -> dict[str, object]:
+        return {
+            "micromodel": "vat-rates",
+            "arguments": {"country": "DE"},
+            "status": "ok",
+            "model": "deterministic",
+            "output": {"rates": rates},
+            "tokens": {"prompt": tokens, "completion": 1},
+            "latency_ms": latency,
+            "elapsed_ms": latency * 10,
+        }
+
+    old = {"status": "ok", "answer": "a", "calls": [call([19], 3, 0.5)]}
+    new = {"status": "ok", "answer": "a", "calls": [call([19, 7], 4, 0.25), call([1], 0, 1)]}
+    lines = compare(old, new).splitlines()
+    first = lines.index(next(ln for ln in lines if ln[2:].startswith("call 1")))
+    call_1, tokens, latency, call_2, tokens_2 = lines[first : first + 5]
+    assert call_1.startswith("* ")
+    assert 'vat-rates(country=DE) ok deterministic {"rates":[19]}' in call_1
+    assert tokens.startswith("* ")
+    assert tokens.split()[-2:] == ["3+1", "4+1"]
+    # Times are shown, never marked: they differ on every run.
+    assert latency.startswith("  ")
+    assert "0.50 ms in model 5.0 ms in mesh" in latency
+    assert "0.25 ms in model 2.5 ms in mesh" in latency
+    assert call_2.startswith("* ")
+    assert call_2.split()[3] == "-"
+    assert tokens_2.split()[-2:] == ["-", "0+1"]
+    assert next(ln for ln in lines if "status" in ln).startswith("  ")

@@ -345,6 +345,9 @@ INSPECTION_COMMANDS = ("tail", "lag", "registry", "trace")
 
 
 async def _replay(args: argparse.Namespace) -> int:
+    if args.compare and not args.as_new:
+        print("--compare compares a request's new answer: it needs --as-new", file=sys.stderr)
+        return 2
     settings = MeshSettings()
     selection = Selection(
         partition=args.partition,

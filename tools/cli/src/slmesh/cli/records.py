@@ -17,6 +17,9 @@ from slmesh.runtime.settings import MeshSettings
 
 # Every topic of the mesh starts so (requests, replies, tasks.*, registry, ...).
 MESH_PREFIX = "slmesh."
+# Shadow runs' topics (`slmesh shadow`): candidates' tasks and replies, no part of a
+# request's flow, though they carry its request id.
+SHADOW_PREFIX = "slmesh.shadow."
 
 
 @dataclass(frozen=True)
@@ -91,7 +94,12 @@ def type_matches(seen: Seen, wanted: str) -> bool:
 
 
 async def mesh_topic_names(settings: MeshSettings) -> list[str]:
-    return sorted(t for t in await list_topics(settings) if t.startswith(MESH_PREFIX))
+    """The mesh's topics, but for shadow runs' (what `trace` and `replay --all` read)."""
+    return sorted(
+        t
+        for t in await list_topics(settings)
+        if t.startswith(MESH_PREFIX) and not t.startswith(SHADOW_PREFIX)
+    )
 
 
 async def read_to_end(settings: MeshSettings, topics: Iterable[str]) -> AsyncIterator[Seen]:
@@ -102,8 +110,9 @@ async def read_to_end(settings: MeshSettings, topics: Iterable[str]) -> AsyncIte
     partition per topic, which a reader of every partition need not know.
     """
     consumer = groupless_consumer(settings)
-    await consumer.start()
     try:
+        # Started in here: stopped even when no broker answers (no "Unclosed" warning).
+        await consumer.start()
         # Every topic's partitions first: once a consumer is assigned partitions, its
         # metadata covers only their topics, and the next topic would look absent.
         partitions = [await partitions_of(consumer, topic) for topic in topics]

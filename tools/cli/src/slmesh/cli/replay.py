@@ -136,7 +136,11 @@ class Republisher:
         self._next = 0.0
 
     async def __aenter__(self) -> Republisher:
-        await self._producer.start()
+        try:
+            await self._producer.start()
+        except BaseException:
+            await self._producer.stop()  # closed even when no broker answers
+            raise
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -182,9 +186,11 @@ def compare(original: dict[str, Any] | None, replayed: dict[str, Any]) -> str:
     ]
     old_calls, new_calls = left.get("calls") or [], replayed.get("calls") or []
     for i in range(max(len(old_calls), len(new_calls))):
-        a = _call(old_calls[i]) if i < len(old_calls) else "-"
-        b = _call(new_calls[i]) if i < len(new_calls) else "-"
-        rows.append((f"call {i + 1}", a, b))
+        a = old_calls[i] if i < len(old_calls) else None
+        b = new_calls[i] if i < len(new_calls) else None
+        rows.append((f"call {i + 1}", _call(a), _call(b)))
+        rows.append(("  tokens", _tokens(a), _tokens(b)))
+        rows.append(("  latency", _latency(a), _latency(b)))
     old_answer = str(left.get("answer", "-")).splitlines() or ["-"]
     new_answer = str(replayed.get("answer", "")).splitlines() or [""]
     for i in range(max(len(old_answer), len(new_answer))):
@@ -195,26 +201,49 @@ def compare(original: dict[str, Any] | None, replayed: dict[str, Any]) -> str:
     lines = [f"  {'':<11} {'original':<{width}}   replay"]
     for name, a, b in rows:
         # Marked on the whole values; shown cut to the column.
-        mark = " " if a == b or name == "elapsed ms" else "*"
+        mark = " " if a == b or name in UNMARKED else "*"
         lines.append(f"{mark} {name:<11} {_cut(a):<{width}}   {_cut(b)}")
     return "\n".join(lines)
 
 
 COLUMN = 60
+# Times differ from run to run: shown, never marked as a change.
+UNMARKED = frozenset({"elapsed ms", "  latency"})
 
 
 def _cut(text: str) -> str:
     return text if len(text) <= COLUMN else text[: COLUMN - 1] + "…"
 
 
-def _call(call: dict[str, Any]) -> str:
+def _call(call: dict[str, Any] | None) -> str:
     """A call in one line: the whole output, so that any change in it is marked."""
+    if call is None:
+        return "-"
     args = ",".join(
         f"{k}={v if isinstance(v, str | int | float) else '…'}"
         for k, v in (call.get("arguments") or {}).items()
     )
     output = orjson.dumps(call.get("output")).decode()
     return f"{call.get('micromodel')}({args}) {call.get('status')} {call.get('model')} {output}"
+
+
+def _tokens(call: dict[str, Any] | None) -> str:
+    tokens = (call or {}).get("tokens")
+    if not isinstance(tokens, dict):
+        return "-"
+    return f"{tokens.get('prompt', 0)}+{tokens.get('completion', 0)}"
+
+
+def _latency(call: dict[str, Any] | None) -> str:
+    if call is None:
+        return "-"
+    model, mesh = call.get("latency_ms"), call.get("elapsed_ms")
+    return " ".join(
+        [
+            f"{model:.2f} ms in model" if isinstance(model, int | float) else "-",
+            f"{mesh:.1f} ms in mesh" if isinstance(mesh, int | float) else "",
+        ]
+    ).strip()
 
 
 def dry_run_lines(records: Sequence[Seen]) -> list[str]:

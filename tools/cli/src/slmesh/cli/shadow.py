@@ -16,24 +16,27 @@ from __future__ import annotations
 import asyncio
 import statistics
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jsonschema
 import orjson
+from aiokafka import AIOKafkaConsumer
 
-from slmesh.cli.records import Seen, follow, read_to_end, type_matches
+from slmesh.cli.records import SHADOW_PREFIX, Seen, read_to_end, type_matches
 from slmesh.cli.registry_view import read_registry
 from slmesh.cli.replay import REPLAY, REPLAY_SOURCE, Republisher, Selection
+from slmesh.runtime.client import follow_from_end
 from slmesh.runtime.kafka import ensure_topics, groupless_consumer
 from slmesh.runtime.settings import MeshSettings
 
-SHADOW_REPLIES = "slmesh.shadow.replies"
+SHADOW_REPLIES = f"{SHADOW_PREFIX}replies"
 
 
 def candidate_topic_of(micromodel: str) -> str:
-    return f"slmesh.shadow.{micromodel}"
+    return f"{SHADOW_PREFIX}{micromodel}"
 
 
 @dataclass
@@ -75,6 +78,8 @@ class ShadowReport:
     def summary(self) -> dict[str, Any]:
         answered = self.answered
         valid = [p for p in answered if p.schema_valid]
+        recorded_tokens = _tokens([p.recorded for p in answered])
+        candidate_tokens = _tokens([p.candidate for p in answered])
         return {
             "micromodel": self.micromodel,
             "candidate_topic": self.candidate_topic,
@@ -87,10 +92,13 @@ class ShadowReport:
             "latency_p50_ms": {
                 "recorded": _median([p.recorded for p in answered], "latency_ms"),
                 "candidate": _median([p.candidate for p in answered], "latency_ms"),
+                # The median of each task's change, candidate minus recorded.
+                "delta": _median_delta(answered),
             },
             "tokens": {
-                "recorded": _tokens([p.recorded for p in answered]),
-                "candidate": _tokens([p.candidate for p in answered]),
+                "recorded": recorded_tokens,
+                "candidate": candidate_tokens,
+                "delta": candidate_tokens - recorded_tokens,
             },
         }
 
@@ -98,6 +106,18 @@ class ShadowReport:
 def _median(replies: list[dict[str, Any] | None], key: str) -> float | None:
     values = [float(r[key]) for r in replies if r is not None and r.get(key) is not None]
     return round(statistics.median(values), 3) if values else None
+
+
+def _median_delta(pairs: list[Pair]) -> float | None:
+    deltas = [
+        float(p.candidate["latency_ms"]) - float(p.recorded["latency_ms"])
+        for p in pairs
+        if p.recorded is not None
+        and p.candidate is not None
+        and p.recorded.get("latency_ms") is not None
+        and p.candidate.get("latency_ms") is not None
+    ]
+    return round(statistics.median(deltas), 3) if deltas else None
 
 
 def _tokens(replies: list[dict[str, Any] | None]) -> int:
@@ -115,6 +135,8 @@ def shadow_task(task: Seen, run: str, deadline: datetime) -> tuple[str, bytes]:
     new_id = f"{data['task_id']}:shadow-{run}"
     data.update(task_id=new_id, reply_topic=SHADOW_REPLIES, deadline=deadline.isoformat())
     event = {**task.event, "id": uuid.uuid4().hex, "time": datetime.now(UTC).isoformat()}
+    for trace_field in ("traceparent", "tracestate"):
+        event.pop(trace_field, None)  # the candidate's work is no part of the request's trace
     event["data"] = data
     return new_id, orjson.dumps(event)
 
@@ -156,12 +178,11 @@ async def run_shadow(
     run = uuid.uuid4().hex[:8]
     pairs: dict[str, Pair] = {}
     consumer = groupless_consumer(settings)
-    await consumer.start()
     try:
-        # Following the replies from their end before any task goes out: none is missed.
-        replies = follow(consumer, SHADOW_REPLIES, from_beginning=False)
-        first = asyncio.ensure_future(anext(replies))
-        await asyncio.sleep(0)
+        await consumer.start()
+        # At the replies' end, its position resolved, before any task goes out: no
+        # reply is missed (one from an earlier run may be read, and is not ours).
+        await follow_from_end(consumer, SHADOW_REPLIES)
         deadline = datetime.now(UTC) + timedelta(seconds=timeout_s)
         async with Republisher(settings, rate=rate) as publisher:
             for task in tasks:
@@ -179,20 +200,19 @@ async def run_shadow(
                     topic, body, new_id, [(REPLAY, b"true"), (REPLAY_SOURCE, source)]
                 )
         waiting = set(pairs)
-        pending = first
         try:
             async with asyncio.timeout(timeout_s):
-                while waiting:
-                    seen = await pending
-                    pending = asyncio.ensure_future(anext(replies))
-                    pair = pairs.get(str(seen.data.get("task_id")))
+                async for seen in _replies(consumer):
+                    task_id = str(seen.data.get("task_id"))
+                    pair = pairs.get(task_id)
                     if pair is not None and pair.candidate is None:
                         pair.candidate = seen.data
                         pair.candidate_ok = type_matches(seen, "TaskCompleted")
-                        waiting.discard(str(seen.data.get("task_id")))
+                        waiting.discard(task_id)
+                    if not waiting:
+                        break
         except TimeoutError:
-            pass
-        pending.cancel()
+            pass  # those not answered are reported so
     finally:
         await consumer.stop()
     report.pairs = list(pairs.values())
@@ -200,6 +220,15 @@ async def run_shadow(
     report.has_schema = schema is not None
     judge(report.pairs, schema)
     return report
+
+
+async def _replies(consumer: AIOKafkaConsumer) -> AsyncIterator[Seen]:
+    """The records of the partitions the consumer is assigned, as they come."""
+    while True:
+        batches = await consumer.getmany(timeout_ms=500)
+        for records in batches.values():
+            for record in records:
+                yield Seen.of(record)
 
 
 async def _output_schema(settings: MeshSettings, micromodel: str) -> dict[str, Any] | None:
@@ -222,9 +251,9 @@ def format_report(report: ShadowReport) -> str:
         f"  candidate failed  {s['candidate_failed']}",
         f"  schema-valid      {valid}",
         f"  latency p50       recorded {latency['recorded']} ms, candidate "
-        f"{latency['candidate']} ms",
+        f"{latency['candidate']} ms{_delta(latency['delta'])}",
         f"  tokens            recorded {tokens['recorded']}, candidate {tokens['candidate']} "
-        f"({tokens['candidate'] - tokens['recorded']:+d})",
+        f"({tokens['delta']:+d})",
     ]
     unanswered = [p.task_id for p in report.pairs if p.candidate is None]
     if unanswered:
@@ -238,6 +267,10 @@ def format_report(report: ShadowReport) -> str:
             f"  candidate: {_what(pair.candidate, pair.candidate_ok)}",
         ]
     return "\n".join(lines)
+
+
+def _delta(delta: float | None) -> str:
+    return "" if delta is None else f"; per task p50 {delta:+.3f} ms"
 
 
 def _what(reply: dict[str, Any] | None, ok: bool) -> str:

@@ -118,7 +118,6 @@ def assemble(
         give_up=orchestrator.give_up_request,
         pace=pace,
         retries=settings.record_retries,
-        group=ORCHESTRATOR_REQUESTS_GROUP,
         # A requester may put its trace in the event instead of the headers.
         traceparent_of=envelope_traceparent,
     )
@@ -128,7 +127,6 @@ def assemble(
         give_up=orchestrator.give_up_reply,
         pace=pace,
         retries=settings.record_retries,
-        group=ORCHESTRATOR_REPLIES_GROUP,
     )
     subscribe(
         broker,

@@ -82,8 +82,8 @@ def subscribe(
     subscriber(consumption.on_message)
     # Its consumer, once the broker starts: for the health and lag probes.
     consumption.subscriber = subscriber
-    if group_id:
-        consumption.group = consumption.group or group_id
+    # The group the records are consumed in names the consumption's spans and lag.
+    consumption.group = group_id
     if pace is not None:
         pace.follow(subscriber)
 

@@ -60,7 +60,6 @@ def build_runner(
         pace=fetch_pace(settings, for_model=model is not None),
         retries=settings.record_retries,
         max_in_flight=in_flight,
-        group=group,
     )
     subscribe(
         broker,

@@ -13,7 +13,13 @@ from typing import Any
 import orjson
 
 from slmesh.orchestrator.gather.state import GatherCall, GatherSnapshot, GatherState, StoredReply
-from slmesh.orchestrator.gather.store import AnswerClaim, Claim, GatherStorage, ReplyOutcome
+from slmesh.orchestrator.gather.store import (
+    LOST_NOTE,
+    AnswerClaim,
+    Claim,
+    GatherStorage,
+    ReplyOutcome,
+)
 
 
 def _clock_ms() -> int:
@@ -39,6 +45,7 @@ class FakeGatherStore:
         self.deadlines: dict[str, int] = {}
         self.completing: dict[str, int] = {}
         self.notes: dict[tuple[str, str], bytes] = {}
+        self.lost_at: int | None = None
         self.closed = False
 
     def _get(self, request_id: str) -> _Request | None:
@@ -177,6 +184,25 @@ class FakeGatherStore:
         if found is None or found.request is None or found.calls is None:
             return None
         return _snapshot(found)
+
+    async def broker_lost_at(self, seen_ms: int) -> int:
+        if self.lost_at is None:
+            self.lost_at = seen_ms
+        return self.lost_at
+
+    async def expire_open(self, *, received_before_ms: float, note: dict[str, Any]) -> list[str]:
+        now = _clock_ms()
+        expired = []
+        for request_id, deadline in list(self.deadlines.items()):
+            snapshot = await self.snapshot(request_id)
+            if deadline <= now or snapshot is None:
+                continue
+            if snapshot.request.received_ms >= received_before_ms:
+                continue
+            await self.put_note(request_id, LOST_NOTE, note)
+            self.deadlines[request_id] = now
+            expired.append(request_id)
+        return expired
 
     async def close(self) -> None:
         self.closed = True

@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from faststream.kafka import TestKafkaBroker
 
 from slmesh.orchestrator.app import Assembly, assemble
@@ -299,6 +300,74 @@ async def test_a_malformed_request_is_dead_lettered_and_answered_when_its_key_is
         assert response.data.error is not None
         assert response.data.error.code == "malformed_event"
         assert m.dead_letters == [b"{not json"]
+
+
+def as_binary(event: Any) -> tuple[bytes, dict[str, str]]:
+    """An event in the CloudEvents Kafka binary content mode: `ce_*` headers, data as value."""
+    obj = orjson.loads(encode(event))
+    headers = {"content-type": obj.pop("datacontenttype")}
+    data = obj.pop("data")
+    headers.update({f"ce_{name}": str(value) for name, value in obj.items()})
+    return orjson.dumps(data), headers
+
+
+async def test_a_binary_mode_request_and_reply_are_handled_as_structured_ones() -> None:
+    async with mesh() as m:
+        request = RequestSubmitted.create(
+            data={"input": "What is the VAT rate in Germany?", "metadata": {"erp": "7"}},
+            source="/tests/binary-requester",
+            request_id=f"req-{uuid.uuid4().hex[:12]}",
+        )
+        value, headers = as_binary(request)
+        await m.assembly.broker.publish(
+            value, SETTINGS.requests_topic, key=request.requestid.encode(), headers=headers
+        )
+        [task] = await m.tasks_of(request, 1)
+        assert task.data.arguments == {"country": "DE"}
+        assert task.causationid == request.id
+        answer = TaskCompleted.create(
+            data={
+                "task_id": task.data.task_id,
+                "micromodel": "vat-rates",
+                "output": {"country": "DE", "standard": 19.0},
+                "summary": "DE: 19%",
+                "model": "deterministic",
+                "latency_ms": 0.5,
+                "replica": "vat-test",
+            },
+            source="/tests/vat-rates",
+            request_id=task.requestid,
+            causation_id=task.id,
+        )
+        value, headers = as_binary(answer)
+        await m.assembly.broker.publish(
+            value, SETTINGS.replies_topic, key=task.requestid.encode(), headers=headers
+        )
+        # The response is structured, as always; the reply was kept as a whole event.
+        response = await m.response_to(request)
+        assert response.data.status == "ok"
+        assert response.data.answer == "DE: 19%"
+        assert [c.output for c in response.data.calls] == [{"country": "DE", "standard": 19.0}]
+        assert response.data.metadata == {"erp": "7"}
+        assert response.causationid == request.id
+        assert m.dead_letters == []
+
+
+async def test_a_bad_binary_mode_request_is_dead_lettered_and_answered_by_its_request_id() -> None:
+    async with mesh() as m:
+        request = RequestSubmitted.create(
+            data={"input": "VAT in Germany"}, source="/tests/binary", request_id="req-bin-bad-1"
+        )
+        value, headers = as_binary(request)
+        headers["ce_specversion"] = "0.3"
+        # No key: the request id is the ce_requestid header's.
+        await m.assembly.broker.publish(value, SETTINGS.requests_topic, headers=headers)
+        await until(lambda: any(r.requestid == "req-bin-bad-1" for r in m.responses))
+        [response] = [r for r in m.responses if r.requestid == "req-bin-bad-1"]
+        assert response.data.error is not None
+        assert response.data.error.code == "unsupported_schema_version"
+        assert "specversion '0.3' is not supported" in response.data.error.message
+        assert m.dead_letters == [value]
 
 
 class ChainPlanner:

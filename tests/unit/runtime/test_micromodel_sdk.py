@@ -66,7 +66,9 @@ def task(arguments: dict[str, Any], *, micromodel: str = "adder", late: bool = F
 
 
 async def run(
-    value: bytes, micromodel: Micromodel[Any, Any] = ADDER
+    value: bytes,
+    micromodel: Micromodel[Any, Any] = ADDER,
+    headers: dict[str, str] | None = None,
 ) -> tuple[list[TaskCompleted | TaskFailed], list[KafkaMessage]]:
     runner, consumption = build_runner(micromodel, SETTINGS)
     replies: list[TaskCompleted | TaskFailed] = []
@@ -82,7 +84,9 @@ async def run(
         dead.append(message)
 
     async with TestKafkaBroker(runner.broker) as broker:
-        await broker.publish(value, SETTINGS.task_topic(micromodel.name), key=b"req-1:1")
+        await broker.publish(
+            value, SETTINGS.task_topic(micromodel.name), key=b"req-1:1", headers=headers
+        )
         # The task is handled in its own asyncio task; wait for it like shutdown does.
         await consumption.drain()
     runner.worker.shutdown()
@@ -194,6 +198,41 @@ async def test_invalid_task_with_salvageable_ids_is_dead_lettered_and_failed_at_
     failure = only_failure(replies)
     assert failure.data.error.code == "invalid_event"
     assert failure.data.task_id == "req-1:1"
+
+
+def binary(value: bytes) -> tuple[bytes, dict[str, str]]:
+    """The task in the CloudEvents Kafka binary content mode: `ce_*` headers, data as value."""
+    obj = orjson.loads(value)
+    headers = {"content-type": obj.pop("datacontenttype")}
+    data = obj.pop("data")
+    headers.update({f"ce_{name}": str(attribute) for name, attribute in obj.items()})
+    return orjson.dumps(data), headers
+
+
+async def test_a_binary_mode_task_is_answered_like_a_structured_one() -> None:
+    value, headers = binary(task({"a": 2, "b": 3}))
+    replies, dead = await run(value, headers=headers)
+    assert dead == []
+    [reply] = replies
+    assert isinstance(reply, TaskCompleted)
+    assert reply.data.output == {"total": 5}
+    assert reply.requestid == "req-1"
+
+
+async def test_a_bad_binary_mode_task_is_dead_lettered_whole_and_failed_at_once() -> None:
+    value, headers = binary(task({"a": 1, "b": 1}))
+    headers["ce_specversion"] = "0.3"
+    replies, dead = await run(value, headers=headers)
+    failure = only_failure(replies)
+    assert failure.data.error.code == "unsupported_schema_version"
+    # Its ids came from its ce_requestid header and its data.
+    assert (failure.requestid, failure.data.task_id) == ("req-1", "req-1:1")
+    [letter] = dead
+    assert letter.body == value
+    # The attributes go with the data: the dead letter is the whole event.
+    assert letter.headers["ce_specversion"] == "0.3"
+    assert letter.headers["ce_requestid"] == "req-1"
+    assert letter.headers["content-type"] == "application/json"
 
 
 @pytest.mark.parametrize("size", [300 * 1024])

@@ -91,6 +91,45 @@ def test_a_producers_traceparent_is_continued_from_headers_or_from_the_event(
         )
 
 
+OTHER = "00-11111111111111111111111111111111-2222222222222222-01"
+
+
+def test_a_binary_mode_events_ce_traceparent_is_continued_and_a_w3c_header_comes_first(
+    exported: InMemorySpanExporter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    attributes = [("ce_specversion", b"1.0"), ("ce_id", b"evt-1")]
+    # Binary content mode: the attribute is a header; the value is only the data,
+    # and is not read for it.
+    traced = record(
+        [*attributes, ("ce_traceparent", CALLER.encode())],
+        value=orjson.dumps({"input": "hi", "traceparent": OTHER}),
+    )
+    assert envelope_traceparent(traced) == CALLER
+    with consumed(traced, traceparent=envelope_traceparent(traced)):
+        pass
+    untraced = record(attributes, value=orjson.dumps({"traceparent": OTHER}))
+    assert envelope_traceparent(untraced) is None
+    # The hop's own W3C header, when there is one too, is the parent.
+    both = record(
+        [("traceparent", CALLER.encode()), ("ce_traceparent", OTHER.encode()), *attributes]
+    )
+    assert envelope_traceparent(both) == OTHER
+    with consumed(both, traceparent=envelope_traceparent(both)):
+        pass
+    spans = exported.get_finished_spans()
+    assert len(spans) == 2
+    for span in spans:
+        assert span.parent is not None
+        assert (format(span.context.trace_id, "032x"), format(span.parent.span_id, "016x")) == (
+            CALLER_TRACE,
+            CALLER_SPAN,
+        )
+    # Not recording, the attribute passes through all the same.
+    monkeypatch.setattr(setup, "_recording", False)
+    with consumed(traced, traceparent=envelope_traceparent(traced)), producing("x") as passed:
+        assert passed == {"traceparent": CALLER}
+
+
 def test_without_trace_context_a_record_starts_a_trace_and_garbage_is_ignored(
     exported: InMemorySpanExporter,
 ) -> None:

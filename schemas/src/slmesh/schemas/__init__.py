@@ -1,5 +1,6 @@
 """The slmesh event contract: CloudEvents 1.0 envelopes around pydantic data models."""
 
+from slmesh.schemas.binding import decode_record, event_fields, is_binary
 from slmesh.schemas.codec import (
     DEFAULT_MAX_EVENT_BYTES,
     ContractError,
@@ -71,8 +72,11 @@ __all__ = [
     "TaskRequestedData",
     "TokenUsage",
     "decode",
+    "decode_record",
     "describe_errors",
     "encode",
+    "event_fields",
+    "is_binary",
     "is_valid_id",
     "is_valid_task_id",
     "is_valid_topic",

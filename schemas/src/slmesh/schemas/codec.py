@@ -39,7 +39,8 @@ def decode(
     *,
     max_bytes: int = DEFAULT_MAX_EVENT_BYTES,
 ) -> E:
-    """Parse one record value into one of the `expected` event classes.
+    """Parse one structured-mode record value (the whole event, as JSON) into one of the
+    `expected` event classes. `binding.decode_record` takes a record in either mode.
 
     Checks run cheapest first so a hostile record costs little: size, JSON,
     envelope version, type, schema version, then the full model.
@@ -56,6 +57,15 @@ def decode(
         raise ContractError(
             "malformed_event", f"an event is a JSON object, got {type(obj).__name__}"
         )
+    return validate_event(obj, expected)
+
+
+def validate_event(obj: dict[str, Any], expected: tuple[type[E], ...]) -> E:
+    """One event's attributes and `data`, as a JSON object, into one of the `expected`
+    classes: the checks every event passes, whichever content mode it came in.
+
+    Envelope version, type, schema version, then the full model.
+    """
     # Only an id that could be answered is passed on: a response to an invalid
     # id would itself be an invalid event.
     request_id = obj.get("requestid") if is_valid_id(obj.get("requestid")) else None

@@ -1,9 +1,10 @@
 """The CloudEvents 1.0 envelope every slmesh event travels in.
 
-Events are sent in the CloudEvents Kafka *structured* content mode: the whole
-event (attributes and data) is the record value, so any producer that can
-write JSON — or any CloudEvents SDK — can publish a request, and one JSON
-Schema validates everything a consumer reads.
+The mesh sends events in the CloudEvents Kafka *structured* content mode: the
+whole event (attributes and data) is the record value, so any producer that
+can write JSON — or any CloudEvents SDK — can publish a request, and one JSON
+Schema validates everything a consumer reads. Consumers also accept the
+*binary* content mode, attributes in `ce_*` headers (`binding`).
 """
 
 from __future__ import annotations

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import os
 import socket
-from typing import Literal
+from pathlib import Path
+from typing import Literal, Self
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from slmesh.schemas import DEFAULT_MAX_EVENT_BYTES, topics
+
+KafkaSecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
+SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER"]
 
 
 def _default_replica() -> str:
@@ -34,11 +38,90 @@ class MeshSettings(BaseSettings):
         default="tansu",
         description="Client posture for the broker in use (see slmesh.runtime.broker).",
     )
-    kafka_username: str | None = Field(default=None, description="SASL/PLAIN user, if any.")
-    kafka_password: SecretStr | None = Field(default=None, description="SASL/PLAIN password.")
+    # How every Kafka client of the process connects: FastStream's broker and each raw
+    # aiokafka client get the same settings (slmesh.runtime.kafka.security).
+    kafka_security_protocol: KafkaSecurityProtocol | None = Field(
+        default=None,
+        description="PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL; unset: SASL_PLAINTEXT when "
+        "a user is set, else PLAINTEXT.",
+    )
+    kafka_sasl_mechanism: SaslMechanism = Field(
+        default="PLAIN", description="PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 or OAUTHBEARER."
+    )
+    kafka_username: str | None = Field(default=None, description="SASL user.")
+    kafka_password: SecretStr | None = Field(default=None, description="SASL password.")
+    kafka_oauth_token_file: Path | None = Field(
+        default=None,
+        description="OAUTHBEARER: a file holding the bearer token, read again for each "
+        "authentication (a mounted token that is rotated stays current).",
+    )
+    kafka_ssl_ca_file: Path | None = Field(
+        default=None, description="PEM CA bundle the broker's certificate is checked against."
+    )
+    kafka_ssl_cert_file: Path | None = Field(
+        default=None, description="PEM client certificate (mutual TLS)."
+    )
+    kafka_ssl_key_file: Path | None = Field(default=None, description="PEM client key.")
+    kafka_ssl_key_password: SecretStr | None = Field(
+        default=None, description="Password of the client key, if it is encrypted."
+    )
+    kafka_ssl_check_hostname: bool = Field(
+        default=True, description="Check that the broker's certificate names its host."
+    )
     redis_url: SecretStr = Field(
         default=SecretStr("redis://127.0.0.1:6379/0"),
-        description="Redis URL; secret because it may carry a password.",
+        description="Redis URL (rediss:// for TLS); secret because it may carry a password.",
+    )
+    redis_username: str | None = Field(
+        default=None, description="Redis ACL user (else the URL's, else the default user)."
+    )
+    redis_password: SecretStr | None = Field(
+        default=None, description="Redis password (else the URL's)."
+    )
+    redis_ssl_ca_file: Path | None = Field(
+        default=None, description="PEM CA bundle for Redis over TLS (rediss://)."
+    )
+    redis_ssl_cert_file: Path | None = Field(
+        default=None, description="PEM client certificate for Redis over TLS."
+    )
+    redis_ssl_key_file: Path | None = Field(default=None, description="PEM client key.")
+    redis_namespace: str = Field(
+        default="slmesh",
+        pattern=r"^[A-Za-z0-9._\-]{1,64}$",
+        description="Prefix of every key this mesh keeps in Redis, so meshes can share one.",
+    )
+    redis_sentinels: str | None = Field(
+        default=None,
+        description="Redis Sentinel: host:port,host:port; set, the master is asked of them "
+        "(and found again after a failover) instead of redis_url's host.",
+    )
+    redis_sentinel_master: str = Field(
+        default="mymaster", description="The name the sentinels know the master by."
+    )
+    redis_sentinel_password: SecretStr | None = Field(
+        default=None, description="Password of the sentinels themselves, if they have one."
+    )
+    # Who makes topics, and how safely they are kept.
+    deployment: Literal["dev", "production"] = Field(
+        default="dev",
+        description="dev: services create the topics they need, one copy each. production: "
+        "topics are made by operators (`slmesh topics apply`), three copies, two in sync.",
+    )
+    create_topics: bool | None = Field(
+        default=None,
+        description="Services create missing topics at start; unset: only in dev. Off, a "
+        "service names each missing topic and waits for it.",
+    )
+    topic_replication: int | None = Field(
+        default=None,
+        ge=1,
+        description="Replication factor of created topics; unset: dev 1, production 3.",
+    )
+    topic_min_insync_replicas: int | None = Field(
+        default=None,
+        ge=1,
+        description="min.insync.replicas of created topics (with acks=all, a write needs "
+        "this many copies); unset: dev 1, production 2.",
     )
     requests_topic: str = topics.REQUESTS
     responses_topic: str = topics.RESPONSES
@@ -101,6 +184,71 @@ class MeshSettings(BaseSettings):
         description="text: lines for a terminal; json: one object per line, with the "
         "request, task and trace ids of what each line is about.",
     )
+
+    @model_validator(mode="after")
+    def _connections_are_whole(self) -> Self:
+        """Refuse, at start and by name, a connection that could never work."""
+        protocol = self.security_protocol
+        if protocol.startswith("SASL_"):
+            if self.kafka_sasl_mechanism == "OAUTHBEARER":
+                if self.kafka_oauth_token_file is None:
+                    raise ValueError(
+                        "SLMESH_KAFKA_SASL_MECHANISM=OAUTHBEARER needs "
+                        "SLMESH_KAFKA_OAUTH_TOKEN_FILE"
+                    )
+            elif self.kafka_username is None or self.kafka_password is None:
+                raise ValueError(
+                    f"SLMESH_KAFKA_SECURITY_PROTOCOL={protocol} with "
+                    f"{self.kafka_sasl_mechanism} needs SLMESH_KAFKA_USERNAME and "
+                    "SLMESH_KAFKA_PASSWORD"
+                )
+        if self.min_insync_replicas > self.replication:
+            raise ValueError(
+                f"min.insync.replicas {self.min_insync_replicas} exceeds the replication "
+                f"factor {self.replication}: no write with acks=all could succeed"
+            )
+        if (self.kafka_ssl_cert_file is None) != (self.kafka_ssl_key_file is None):
+            raise ValueError("SLMESH_KAFKA_SSL_CERT_FILE and SLMESH_KAFKA_SSL_KEY_FILE go together")
+        if (self.redis_ssl_cert_file is None) != (self.redis_ssl_key_file is None):
+            raise ValueError("SLMESH_REDIS_SSL_CERT_FILE and SLMESH_REDIS_SSL_KEY_FILE go together")
+        for name in (
+            "kafka_ssl_ca_file",
+            "kafka_ssl_cert_file",
+            "kafka_ssl_key_file",
+            "kafka_oauth_token_file",
+            "redis_ssl_ca_file",
+            "redis_ssl_cert_file",
+            "redis_ssl_key_file",
+        ):
+            path = getattr(self, name)
+            if path is not None and not path.is_file():
+                raise ValueError(f"SLMESH_{name.upper()}: no file at {path}")
+        return self
+
+    @property
+    def security_protocol(self) -> KafkaSecurityProtocol:
+        if self.kafka_security_protocol is not None:
+            return self.kafka_security_protocol
+        return "SASL_PLAINTEXT" if self.kafka_username is not None else "PLAINTEXT"
+
+    @property
+    def topics_created_here(self) -> bool:
+        """Whether this process may create the topics it needs."""
+        if self.create_topics is not None:
+            return self.create_topics
+        return self.deployment == "dev"
+
+    @property
+    def replication(self) -> int:
+        if self.topic_replication is not None:
+            return self.topic_replication
+        return 1 if self.deployment == "dev" else 3
+
+    @property
+    def min_insync_replicas(self) -> int:
+        if self.topic_min_insync_replicas is not None:
+            return self.topic_min_insync_replicas
+        return 1 if self.deployment == "dev" else 2
 
     def task_topic(self, micromodel: str) -> str:
         return topics.task_topic(micromodel, self.tasks_prefix)

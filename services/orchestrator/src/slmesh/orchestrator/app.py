@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from faststream import FastStream
 from faststream.kafka import KafkaBroker
 
+from slmesh.orchestrator.broker_loss import BrokerLoss
 from slmesh.orchestrator.completion import Completion
 from slmesh.orchestrator.composer import Composer, ModelComposer
 from slmesh.orchestrator.dispatch import Dispatcher, Outstanding
@@ -74,8 +75,8 @@ def assemble(
     if broker is None:
         broker = create_broker(settings, client_id="slmesh-orchestrator")
     if store is None:
-        store = GatherStore.from_url(
-            settings.redis_url.get_secret_value(),
+        store = GatherStore.connect(
+            settings,
             ttl_s=settings.gather_ttl_s,
             lease_ms=settings.completing_lease_ms,
         )
@@ -109,6 +110,7 @@ def assemble(
         outstanding,
     )
     orchestrator = Orchestrator(intake, completion, sweeper, outstanding)
+    broker_loss = BrokerLoss(store, directory, sweeper)
     # One pace for both: a request makes the replies consumer fast before its
     # replies come, and keeps it fast while they are due (a model's call takes seconds).
     pace = fetch_pace(settings, hold=orchestrator.awaits_replies)
@@ -168,6 +170,7 @@ def assemble(
         when_consuming=[sweep],
         stopping=[stop_sweeping, requests.drain, replies.drain, catalogue.stop, store.close],
         consumptions=[requests, replies],
+        topics_lost=[broker_loss.topics_lost],
         # The planner's model thread (the composer shares it), if it has one.
         workers=[w for w in [getattr(planner, "worker", None)] if isinstance(w, Worker)],
     ).app()

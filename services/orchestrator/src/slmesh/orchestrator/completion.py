@@ -17,7 +17,7 @@ from slmesh.orchestrator.clock import now_ms
 from slmesh.orchestrator.composer import compose_answer
 from slmesh.orchestrator.dispatch import Dispatcher, Outstanding, new_calls
 from slmesh.orchestrator.gather.state import GatherSnapshot, GatherState, Unresolved
-from slmesh.orchestrator.gather.store import GatherStorage, ReplyOutcome
+from slmesh.orchestrator.gather.store import LOST_NOTE, GatherStorage, ReplyOutcome
 from slmesh.orchestrator.opening import Openings
 from slmesh.orchestrator.outcomes import add_work, answered, not_run, outcomes, planning_work, shown
 from slmesh.orchestrator.planning.plan import Deferred, Planner
@@ -27,7 +27,16 @@ from slmesh.runtime.kafka.publishing import publish_dead_letter
 from slmesh.runtime.registry import Catalogue
 from slmesh.runtime.service.logcontext import about
 from slmesh.runtime.tracing import step
-from slmesh.schemas import CallOutcome, ContractError, ErrorInfo, TaskCompleted, TaskFailed, decode
+from slmesh.schemas import (
+    CallOutcome,
+    ContractError,
+    ErrorInfo,
+    TaskCompleted,
+    TaskFailed,
+    decode_record,
+    encode,
+    is_binary,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -46,8 +55,9 @@ class Completion:
 
     async def on_reply(self, record: ConsumerRecord[bytes, bytes]) -> None:
         try:
-            reply: TaskCompleted | TaskFailed = decode(
-                record.value or b"",
+            reply: TaskCompleted | TaskFailed = decode_record(
+                record.value,
+                record.headers,
                 (TaskCompleted, TaskFailed),
                 max_bytes=self.settings.max_event_bytes,
             )  # type: ignore[assignment]  # mypy joins the tuple's classes to their base
@@ -61,7 +71,10 @@ class Completion:
                 service=SERVICE,
             )
         else:
-            await self.gather(reply, record.value or b"")
+            # Kept as published, but a binary-mode reply's value is only its data:
+            # that one is kept as the structured event it is.
+            raw = encode(reply) if is_binary(record.headers) else record.value or b""
+            await self.gather(reply, raw)
 
     async def give_up(
         self, record: ConsumerRecord[bytes, bytes], error: Exception, attempts: int
@@ -131,6 +144,7 @@ class Completion:
                 span.set_attributes(
                     {"slmesh.composer": composition.composer, "slmesh.calls": len(calls)}
                 )
+        lost = await self.store.note(rid, LOST_NOTE) if expired else None
         response = answered(
             self.responder.source,
             rid,
@@ -138,6 +152,7 @@ class Completion:
             calls,
             composition,
             elapsed_ms=round(now_ms() - state.received_ms, 3),
+            lost=None if lost is None else str(lost.get("cause", "the broker lost them")),
         )
         await self.responder.respond(state.reply_topic, response)
         self.outstanding.discard(rid)

@@ -1,5 +1,6 @@
 """Taking a request in: decode it, check where it is answered, plan it, open its gather state.
 
+A request comes in either CloudEvents content mode (schemas.binding).
 Its calls are the request's own (explicit) or planned within the request's
 deadline and the planner's budget; a request that cannot be planned, or
 plans more calls than the cap, gets one failed response. A request seen
@@ -36,7 +37,7 @@ from slmesh.schemas import (
     ErrorCode,
     ErrorInfo,
     RequestSubmitted,
-    decode,
+    decode_record,
     is_valid_id,
 )
 
@@ -65,8 +66,11 @@ class Intake:
         """
         received_ms = now_ms()
         try:
-            request = decode(
-                record.value or b"", (RequestSubmitted,), max_bytes=self.settings.max_event_bytes
+            request = decode_record(
+                record.value,
+                record.headers,
+                (RequestSubmitted,),
+                max_bytes=self.settings.max_event_bytes,
             )
         except ContractError as exc:
             await self._reject_record(record, exc)
@@ -294,7 +298,9 @@ def _request_of(
 ) -> tuple[str | None, str | None]:
     """The request id and reply topic of a request record, as far as they can be read."""
     try:
-        request = decode(record.value or b"", (RequestSubmitted,), max_bytes=max_bytes)
+        request = decode_record(
+            record.value, record.headers, (RequestSubmitted,), max_bytes=max_bytes
+        )
     except ContractError as exc:
         return exc.request_id or _key_text(record.key), None
     return request.requestid, request.data.reply_topic

@@ -83,11 +83,18 @@ def not_run(rid: str, state: GatherState) -> list[CallOutcome]:
     ]
 
 
-def deadline_error(calls: list[CallOutcome]) -> ErrorInfo | None:
-    """The response's error when calls are missing: the deadline passed before their replies."""
+def deadline_error(calls: list[CallOutcome], lost: str | None = None) -> ErrorInfo | None:
+    """The response's error when calls are missing: the deadline passed before their replies,
+    or (`lost`: why) the broker lost them."""
     missing = [c.task_id for c in calls if c.status == "missing"]
     if not missing:
         return None
+    if lost is not None:
+        return ErrorInfo.about(
+            "state_lost",
+            f"{lost}; no reply for {len(missing)} call(s): {', '.join(missing)}",
+            retryable=True,
+        )
     return ErrorInfo.about(
         "deadline_exceeded",
         f"no reply before the deadline for {len(missing)} call(s): {', '.join(missing)}",
@@ -103,8 +110,10 @@ def answered(
     composition: Composition,
     *,
     elapsed_ms: float,
+    lost: str | None = None,
 ) -> RequestCompleted:
-    """The response of a request whose calls were gathered (or whose deadline passed)."""
+    """The response of a request whose calls were gathered (or whose deadline passed, or
+    whose missing calls the broker lost: `lost` says why)."""
     return RequestCompleted.create(
         data={
             "status": response_status(calls),
@@ -118,7 +127,7 @@ def answered(
             "composing": composition.work,
             "metadata": state.metadata,
             "elapsed_ms": elapsed_ms,
-            "error": deadline_error(calls),
+            "error": deadline_error(calls, lost),
         },
         source=source,
         request_id=rid,

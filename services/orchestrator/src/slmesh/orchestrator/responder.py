@@ -45,7 +45,8 @@ class ReplyTopics:
         """
         if await self.directory.exists(topic):
             return True
-        if not self.settings.create_reply_topics:
+        allowed = self.settings.create_reply_topics
+        if not (self.settings.topics_created_here if allowed is None else allowed):
             return False
         await ensure_topics(self.settings, [topic])
         self.directory.add(topic)

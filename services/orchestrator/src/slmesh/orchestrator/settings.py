@@ -55,11 +55,12 @@ class OrchestratorSettings(MeshSettings):
         description="Model time the planner may spend on one request; clauses left when it "
         "is spent are not planned (the plan says so). Planning also ends at the deadline.",
     )
-    create_reply_topics: bool = Field(
-        default=True,
+    create_reply_topics: bool | None = Field(
+        default=None,
         description="Create a requester's own reply topic on first use (a convenience for "
         "development); when off, a request naming a topic that does not exist is answered "
-        "on the responses topic with unknown_reply_topic.",
+        "on the responses topic with unknown_reply_topic. Unset: on where services create "
+        "topics (dev), off in production.",
     )
     composer_wait_ms: int = Field(
         default=3000,

@@ -56,6 +56,10 @@ class Sweeper:
         if deadline_ms < self._next_sweep_ms:
             self._sweep_now.set()
 
+    def wake(self) -> None:
+        """Sweep now: deadlines were brought forward (the broker lost what they waited on)."""
+        self._sweep_now.set()
+
     async def sweep_forever(self) -> None:
         """Answer requests whose deadline passed, whichever replica started them.
 

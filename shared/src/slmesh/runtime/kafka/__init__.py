@@ -23,7 +23,16 @@ from slmesh.runtime.kafka.groups import (
 from slmesh.runtime.kafka.pace import FetchPace
 from slmesh.runtime.kafka.profiles import PROFILES, BrokerProfile, profile_for
 from slmesh.runtime.kafka.publishing import publish_bytes, publish_dead_letter, publish_event
-from slmesh.runtime.kafka.topics import TopicDirectory, ensure_topics, list_topics, mesh_topics
+from slmesh.runtime.kafka.topics import (
+    MissingTopicsError,
+    TopicDirectory,
+    await_topics,
+    ensure_topics,
+    list_topics,
+    mesh_topics,
+    prepare_topics,
+    topic_configs,
+)
 
 __all__ = [
     "ORCHESTRATOR_REPLIES_GROUP",
@@ -32,9 +41,11 @@ __all__ = [
     "BrokerProfile",
     "ConcurrentConsumption",
     "FetchPace",
+    "MissingTopicsError",
     "TopicDirectory",
     "UnknownTopicError",
     "admin_kwargs",
+    "await_topics",
     "consumer_options",
     "create_broker",
     "ensure_topics",
@@ -45,6 +56,7 @@ __all__ = [
     "message_itself",
     "micromodel_group",
     "partitions_of",
+    "prepare_topics",
     "profile_for",
     "publish_bytes",
     "publish_dead_letter",
@@ -52,4 +64,5 @@ __all__ = [
     "raw_body",
     "records_to_end",
     "subscribe",
+    "topic_configs",
 ]

@@ -11,23 +11,15 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
-from faststream.security import SASLPlaintext
 
 from slmesh.runtime.kafka.consumption import ConcurrentConsumption
 from slmesh.runtime.kafka.decoders import message_itself
 from slmesh.runtime.kafka.pace import FetchPace
 from slmesh.runtime.kafka.profiles import profile_for
+from slmesh.runtime.kafka.security import broker_security, kafka_connection
 from slmesh.runtime.settings import MeshSettings
 
 logger = logging.getLogger(__name__)
-
-
-def _security(settings: MeshSettings) -> SASLPlaintext | None:
-    if settings.kafka_username is None or settings.kafka_password is None:
-        return None
-    return SASLPlaintext(
-        username=settings.kafka_username, password=settings.kafka_password.get_secret_value()
-    )
 
 
 def create_broker(settings: MeshSettings, *, client_id: str) -> KafkaBroker:
@@ -36,10 +28,12 @@ def create_broker(settings: MeshSettings, *, client_id: str) -> KafkaBroker:
     Per-message logs go to DEBUG: at INFO they would cost more than a hop.
     """
     profile = profile_for(settings)
+    security, security_options = broker_security(settings)
     return KafkaBroker(
         settings.bootstrap_servers,
         client_id=client_id,
-        security=_security(settings),
+        security=security,
+        **security_options,
         allow_auto_create_topics=False,
         max_request_size=max(settings.max_event_bytes * 4, 1024 * 1024),
         logger=logging.getLogger("slmesh.faststream"),
@@ -125,15 +119,8 @@ def fetch_pace(
 
 
 def admin_kwargs(settings: MeshSettings) -> dict[str, Any]:
-    kwargs: dict[str, Any] = {"bootstrap_servers": settings.bootstrap_servers}
-    if settings.kafka_username and settings.kafka_password:
-        kwargs.update(
-            security_protocol="SASL_PLAINTEXT",
-            sasl_mechanism="PLAIN",
-            sasl_plain_username=settings.kafka_username,
-            sasl_plain_password=settings.kafka_password.get_secret_value(),
-        )
-    return kwargs
+    """How a raw aiokafka client (consumer, producer, admin) connects: as the broker does."""
+    return kafka_connection(settings)
 
 
 async def partitions_of(consumer: AIOKafkaConsumer, topic: str) -> list[TopicPartition]:

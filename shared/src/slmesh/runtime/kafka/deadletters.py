@@ -1,10 +1,11 @@
 """Reading and requeueing the dead-letter topic (`slmesh dlq`).
 
 A dead letter is the original record, bytes untouched, with headers saying
-why it was rejected (publishing.publish_dead_letter). Requeueing puts those
-bytes back on the topic they came from, e.g. after the cause was fixed; the
-services treat it as a new delivery (a request id answered already gets no
-second response).
+why it was rejected (publishing.publish_dead_letter), and its CloudEvents
+headers. Requeueing puts those bytes and headers (a binary content mode
+event's attributes) back on the topic they came from, e.g. after the cause
+was fixed; the services treat it as a new delivery (a request id answered
+already gets no second response).
 """
 
 from __future__ import annotations
@@ -21,7 +22,13 @@ from slmesh.runtime.kafka.clients import (
     records_to_end,
 )
 from slmesh.runtime.kafka.profiles import profile_for
-from slmesh.runtime.kafka.publishing import DLQ_ERROR, DLQ_ERROR_CODE, DLQ_SERVICE, DLQ_TOPIC
+from slmesh.runtime.kafka.publishing import (
+    CE_HEADER_PREFIX,
+    DLQ_ERROR,
+    DLQ_ERROR_CODE,
+    DLQ_SERVICE,
+    DLQ_TOPIC,
+)
 from slmesh.runtime.settings import MeshSettings
 from slmesh.schemas import CONTENT_TYPE
 
@@ -95,7 +102,7 @@ async def requeue(
             if topic is None:
                 raise ValueError(f"dead letter {letter.id} does not say where it came from")
             headers = [
-                ("content-type", CONTENT_TYPE.encode()),
+                *_event_headers(letter),
                 (REQUEUED_FROM, f"{settings.deadletter_topic}:{letter.id}".encode()),
             ]
             await producer.send_and_wait(topic, letter.value, key=letter.key, headers=headers)
@@ -103,3 +110,21 @@ async def requeue(
     finally:
         await producer.stop()
     return done
+
+
+def _event_headers(letter: DeadLetter) -> list[tuple[str, bytes]]:
+    """The headers the event came with: a binary content mode event's `ce_*` attributes
+    and its data's content type; a structured event's CloudEvents content type."""
+    kept = {
+        name: value
+        for name, value in letter.headers.items()
+        if name.lower().startswith(CE_HEADER_PREFIX) and value
+    }
+    content_type = next(
+        (v for k, v in letter.headers.items() if k.lower() == "content-type" and v), None
+    )
+    if content_type is None and not kept:
+        content_type = CONTENT_TYPE
+    if content_type is not None:
+        kept = {"content-type": content_type, **kept}
+    return [(name, value.encode()) for name, value in kept.items()]

@@ -25,6 +25,8 @@ DLQ_OFFSET = "slmesh-original-offset"
 DLQ_ATTEMPTS = "slmesh-attempts"
 DLQ_SERVICE = "slmesh-service"
 DLQ_FAILED_AT = "slmesh-failed-at"
+# CloudEvents attributes in the binary content mode: one header each.
+CE_HEADER_PREFIX = "ce_"
 
 
 def _key_bytes(key: str | bytes | None) -> bytes | None:
@@ -50,6 +52,15 @@ async def publish_bytes(broker: KafkaBroker, topic: str, body: bytes, *, key: st
         )
 
 
+def _cloudevents_headers(record: ConsumerRecord[bytes, bytes]) -> dict[str, str]:
+    return {
+        name: value.decode("utf-8", "replace")
+        for name, value in record.headers or ()
+        if value is not None
+        and (name.lower() == "content-type" or name.lower().startswith(CE_HEADER_PREFIX))
+    }
+
+
 async def publish_dead_letter(
     broker: KafkaBroker,
     topic: str,
@@ -60,8 +71,14 @@ async def publish_dead_letter(
     service: str,
     attempts: int = 1,
 ) -> None:
-    """Send the original bytes, untouched, with headers that say why they were rejected."""
+    """Send the original bytes, untouched, with headers that say why they were rejected.
+
+    The record's CloudEvents headers go with them (`content-type`, and the `ce_*`
+    attributes of a binary content mode event, whose value is only its data), so
+    the dead letter is the whole event and a requeue puts it back as it came.
+    """
     headers = {
+        **_cloudevents_headers(record),
         DLQ_ERROR: error[:2000],
         DLQ_ERROR_CODE: code,
         DLQ_TOPIC: record.topic,

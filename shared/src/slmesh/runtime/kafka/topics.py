@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Iterable
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -38,7 +40,8 @@ class TopicDirectory:
     """Which topics exist: known ones from memory, others asked of the broker.
 
     Topics are not deleted while the mesh runs, so a topic once seen stays
-    known; one not seen is asked about each time, as it may be created later.
+    known (until `forget`: a broker that restarts with its memory loses them);
+    one not seen is asked about each time, as it may be created later.
     Publishing to a topic that does not exist would wait out the producer's
     metadata timeout, and then fail, for every record that names it.
     """
@@ -50,10 +53,19 @@ class TopicDirectory:
     def add(self, *topics: str) -> None:
         self._known.update(topics)
 
+    def forget(self) -> None:
+        """Topics were deleted after all (a broker restarted with its memory): ask again."""
+        self._known.clear()
+
     async def exists(self, topic: str) -> bool:
         if topic not in self._known:
             self._known |= await list_topics(self._settings)
         return topic in self._known
+
+
+def topic_configs(settings: MeshSettings, configs: dict[str, str] | None = None) -> dict[str, str]:
+    """A created topic's configs: how many copies must take a write, and any of its own."""
+    return {"min.insync.replicas": str(settings.min_insync_replicas), **(configs or {})}
 
 
 async def ensure_topics(
@@ -62,15 +74,19 @@ async def ensure_topics(
     *,
     partitions: int | None = None,
     configs: dict[str, str] | None = None,
-) -> None:
-    """Create the topics that do not exist yet; existing ones are left as they are."""
+) -> list[str]:
+    """Create the topics that do not exist yet; existing ones are left as they are.
+
+    Created with the settings' replication factor and min.insync.replicas.
+    Returns the names created here.
+    """
     admin = AIOKafkaAdminClient(**admin_kwargs(settings))
     await admin.start()
     try:
         existing = set(await admin.list_topics())
         missing = [n for n in dict.fromkeys(names) if n not in existing]
         if not missing:
-            return
+            return []
         # Another process may create a topic between our listing and our request.
         with contextlib.suppress(TopicAlreadyExistsError):
             await admin.create_topics(
@@ -78,12 +94,67 @@ async def ensure_topics(
                     NewTopic(
                         n,
                         num_partitions=partitions or settings.partitions,
-                        replication_factor=1,
-                        topic_configs=configs or {},
+                        replication_factor=settings.replication,
+                        topic_configs=topic_configs(settings, configs),
                     )
                     for n in missing
                 ]
             )
         logger.info("created topics %s", ", ".join(missing))
+        return missing
     finally:
         await admin.close()
+
+
+class MissingTopicsError(RuntimeError):
+    """Topics a service needs are not on the broker, and it may not create them."""
+
+
+async def await_topics(
+    settings: MeshSettings, names: list[str], *, within_s: float | None = None
+) -> None:
+    """Wait until every topic in `names` exists, naming the missing ones as it waits.
+
+    In production topics are made by operators (`slmesh topics apply`); a
+    service started before them waits instead of crashing in a loop, and
+    says which topics it waits for. An error after `within_s` (default: the
+    start-up wait).
+    """
+    limit = settings.startup_wait_s if within_s is None else within_s
+    started = time.monotonic()
+    delay = 0.5
+    said = 0.0
+    while True:
+        missing = sorted(set(names) - await list_topics(settings))
+        if not missing:
+            return
+        waited = time.monotonic() - started
+        if waited >= limit:
+            raise MissingTopicsError(
+                f"topics missing after {waited:.0f} s: {', '.join(missing)}; create them "
+                "with `slmesh topics apply` (services create none when "
+                "SLMESH_DEPLOYMENT=production or SLMESH_CREATE_TOPICS=false)"
+            )
+        if waited - said >= 30 or said == 0:
+            logger.warning(
+                "waiting for topics %s (services do not create topics here; run "
+                "`slmesh topics apply`)",
+                ", ".join(missing),
+            )
+            said = waited or 1e-9
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 5.0)
+
+
+async def prepare_topics(
+    settings: MeshSettings,
+    names: list[str],
+    *,
+    partitions: int | None = None,
+    configs: dict[str, str] | None = None,
+) -> None:
+    """The topics a service needs at start: created where it may (dev), else awaited."""
+    if settings.topics_created_here:
+        await ensure_topics(settings, names, partitions=partitions, configs=configs)
+    else:
+        await await_topics(settings, names)

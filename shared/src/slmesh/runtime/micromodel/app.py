@@ -83,11 +83,7 @@ def create_app(
     # Replies are kept so that a redelivered task never runs its model again. A
     # deterministic handler is cheaper to run again than a reply to look up:
     # two Redis round trips on every task's path, for nothing.
-    replies = (
-        StoredReplies.from_url(settings.redis_url.get_secret_value())
-        if micromodel.uses_model
-        else None
-    )
+    replies = StoredReplies.connect(settings) if micromodel.uses_model else None
     runner, consumption = build_runner(micromodel, settings, model, replies)
     broker = runner.broker
     topic = settings.shadow_topic or settings.task_topic(micromodel.name)

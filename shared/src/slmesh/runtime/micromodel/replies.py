@@ -14,6 +14,9 @@ import logging
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from slmesh.runtime.redis_connection import connect_redis
+from slmesh.runtime.settings import MeshSettings
+
 logger = logging.getLogger(__name__)
 
 
@@ -26,10 +29,11 @@ class StoredReplies:
         self._ttl_ms = ttl_s * 1000
 
     @classmethod
-    def from_url(cls, url: str, **kwargs: object) -> StoredReplies:
+    def connect(cls, settings: MeshSettings, *, ttl_s: int = 3600) -> StoredReplies:
+        """The replies kept in the mesh's Redis, under its key namespace."""
         # Short timeouts and no retries: a task must not wait on an optional saving.
-        client = aioredis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)
-        return cls(client, **kwargs)  # type: ignore[arg-type]
+        client = connect_redis(settings, socket_timeout=1.0, socket_connect_timeout=1.0)
+        return cls(client, namespace=settings.redis_namespace, ttl_s=ttl_s)
 
     def _key(self, task_id: str) -> str:
         return f"{self._ns}:reply:{task_id}"

@@ -8,7 +8,6 @@ import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Generic
 
-import orjson
 from aiokafka.structs import ConsumerRecord
 from faststream.kafka import KafkaBroker
 from pydantic import ValidationError
@@ -32,9 +31,10 @@ from slmesh.schemas import (
     TaskFailed,
     TaskRequested,
     TokenUsage,
-    decode,
+    decode_record,
     describe_errors,
     encode,
+    event_fields,
     is_valid_id,
     is_valid_task_id,
     is_valid_topic,
@@ -87,11 +87,15 @@ class TaskRunner(Generic[In, Out]):
 
         The offset is committed only after this returns (ConcurrentConsumption).
         """
-        body = record.value or b""
         try:
-            task = decode(body, (TaskRequested,), max_bytes=self.settings.max_event_bytes)
+            task = decode_record(
+                record.value,
+                record.headers,
+                (TaskRequested,),
+                max_bytes=self.settings.max_event_bytes,
+            )
         except ContractError as exc:
-            await self._reject_record(record, exc.code, exc.message, body)
+            await self._reject_record(record, exc.code, exc.message)
         else:
             about(
                 request_id=task.requestid,
@@ -287,10 +291,10 @@ class TaskRunner(Generic[In, Out]):
         `_answer` retries and answers): dead-lettered, its call failed if its ids are readable.
         """
         message = f"handling failed {attempts} times, last with {type(error).__name__}: {error}"
-        await self._reject_record(record, "handler_error", message, record.value or b"", attempts)
+        await self._reject_record(record, "handler_error", message, attempts)
 
     async def _reject_record(
-        self, record: Any, code: ErrorCode, message: str, body: bytes, attempts: int = 1
+        self, record: Any, code: ErrorCode, message: str, attempts: int = 1
     ) -> None:
         """A record that is no valid task: dead-letter it, and tell the orchestrator when we can.
 
@@ -306,7 +310,7 @@ class TaskRunner(Generic[In, Out]):
             service=self.micromodel.name,
             attempts=attempts,
         )
-        ids = _salvage_task_ids(body) if code != "payload_too_large" else None
+        ids = _salvage_task_ids(record) if code != "payload_too_large" else None
         if ids is None:
             return
         request_id, task_id, reply_topic = ids
@@ -322,12 +326,16 @@ class TaskRunner(Generic[In, Out]):
         await publish_event(self.broker, reply_topic, failed, key=request_id)
 
 
-def _salvage_task_ids(body: bytes) -> tuple[str, str, str] | None:
+def _salvage_task_ids(record: Any) -> tuple[str, str, str] | None:
+    """The request id, task id and reply topic of a task record, as far as they can be read
+    (its event in either content mode)."""
+    obj = event_fields(record.value, record.headers)
+    if obj is None:
+        return None
     try:
-        obj = orjson.loads(body)
         request_id, data = obj["requestid"], obj["data"]
         task_id, reply_topic = data["task_id"], data["reply_topic"]
-    except (orjson.JSONDecodeError, KeyError, TypeError):
+    except (KeyError, TypeError):
         return None
     # Ids the contract would refuse cannot be answered: a TaskFailed for them
     # would itself be invalid.

@@ -7,7 +7,7 @@ import contextlib
 import logging
 from typing import TYPE_CHECKING, Any, Literal
 
-from slmesh.runtime.kafka import ensure_topics
+from slmesh.runtime.kafka import prepare_topics
 from slmesh.runtime.kafka.publishing import publish_event
 from slmesh.schemas import MicromodelAnnounced
 
@@ -18,17 +18,17 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+# The registry is a table: the last announcement per replica is all a reader needs.
+REGISTRY_TOPIC_CONFIGS = {"cleanup.policy": "compact"}
+
 # What a micromodel without a model announces as its model.
 DETERMINISTIC = "deterministic"
 
 
 async def ensure_registry_topic(settings: MeshSettings) -> None:
     # One partition: every reader reads all of it anyway, and order per key is kept.
-    await ensure_topics(
-        settings,
-        [settings.registry_topic],
-        partitions=1,
-        configs={"cleanup.policy": "compact"},
+    await prepare_topics(
+        settings, [settings.registry_topic], partitions=1, configs=REGISTRY_TOPIC_CONFIGS
     )
 
 

@@ -24,7 +24,8 @@ from aiokafka import TopicPartition
 from slmesh.runtime.kafka import groupless_consumer
 from slmesh.runtime.lifecycle import Lifecycle
 from slmesh.runtime.registry.announcer import DETERMINISTIC
-from slmesh.schemas import ContractError, MicromodelAnnounced, decode
+from slmesh.schemas import ContractError, MicromodelAnnounced, decode_record
+from slmesh.schemas.binding import Headers
 
 if TYPE_CHECKING:
     from slmesh.runtime.settings import MeshSettings
@@ -102,7 +103,7 @@ class Catalogue(Lifecycle):
         while await self._consumer.position(tp) < end:
             batch = await self._consumer.getmany(tp, timeout_ms=1000)
             for record in batch.get(tp, []):
-                self._apply(record.value)
+                self._apply(record.value, record.headers)
         self._reader = asyncio.create_task(self._follow(), name="registry-reader")
         logger.info("registry read: %s", ", ".join(sorted(self.names())) or "no micromodels")
 
@@ -111,15 +112,17 @@ class Catalogue(Lifecycle):
             batches = await self._consumer.getmany(timeout_ms=1000)
             for records in batches.values():
                 for record in records:
-                    self._apply(record.value)
+                    self._apply(record.value, record.headers)
             # Keeps the last answered fetch current, so that only a real gap is one.
             self._known_until()
 
-    def _apply(self, value: bytes | None) -> None:
+    def _apply(self, value: bytes | None, headers: Headers | None) -> None:
         if value is None:
             return
         try:
-            event = decode(value, (MicromodelAnnounced,), max_bytes=self.settings.max_event_bytes)
+            event = decode_record(
+                value, headers, (MicromodelAnnounced,), max_bytes=self.settings.max_event_bytes
+            )
         except ContractError as exc:
             logger.warning("unreadable registry record skipped: %s", exc.message)
             return

@@ -4,6 +4,7 @@ loading its model or exiting."""
 
 from slmesh.runtime.service.dependencies import DependencyWatch, ping_redis, wait_for_dependencies
 from slmesh.runtime.service.logs import (
+    MISCONFIGURED,
     MODEL_LOAD_FAILED,
     READY_MARKER,
     configure_logging,
@@ -15,6 +16,7 @@ from slmesh.runtime.service.logs import (
 from slmesh.runtime.service.skeleton import ServiceSkeleton
 
 __all__ = [
+    "MISCONFIGURED",
     "MODEL_LOAD_FAILED",
     "READY_MARKER",
     "DependencyWatch",

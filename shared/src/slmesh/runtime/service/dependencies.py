@@ -21,8 +21,11 @@ from redis.exceptions import RedisError
 
 from slmesh.runtime.backoff import backoff
 from slmesh.runtime.kafka.clients import admin_kwargs
+from slmesh.runtime.kafka.security import check_tls
 from slmesh.runtime.lifecycle import Lifecycle
+from slmesh.runtime.redis_connection import connect_redis
 from slmesh.runtime.service.logs import lifecycle
+from slmesh.runtime.service.topic_guard import TopicGuard
 from slmesh.runtime.settings import MeshSettings
 
 logger = logging.getLogger(__name__)
@@ -49,9 +52,13 @@ async def broker_answers(settings: MeshSettings) -> bool:
     return True
 
 
-async def ping_redis(url: str, within: float = REDIS_PROBE_TIMEOUT_S) -> bool:
-    """Whether a Redis at *url* answers PING within *within* seconds."""
-    client = aioredis.Redis.from_url(url, socket_connect_timeout=within, socket_timeout=within)
+async def ping_redis(target: MeshSettings | str, within: float = REDIS_PROBE_TIMEOUT_S) -> bool:
+    """Whether the mesh's Redis (or the one at a URL) answers PING within *within* seconds."""
+    client = (
+        aioredis.Redis.from_url(target, socket_connect_timeout=within, socket_timeout=within)
+        if isinstance(target, str)
+        else connect_redis(target, socket_connect_timeout=within, socket_timeout=within)
+    )
     try:
         async with asyncio.timeout(within):
             return bool(await client.ping())
@@ -83,14 +90,21 @@ async def wait_until(what: str, probe: Callable[[], Awaitable[bool]], within_s: 
 
 
 async def wait_for_dependencies(settings: MeshSettings, *, redis: bool) -> None:
+    if settings.security_protocol in ("SSL", "SASL_SSL"):
+        # A TLS failure (untrusted certificate, client certificate refused) ends the
+        # start at once, by name: waiting would never mend it.
+        await wait_until(
+            f"the broker at {settings.bootstrap_servers} (TLS)",
+            lambda: check_tls(settings),
+            settings.startup_wait_s,
+        )
     await wait_until(
         f"the broker at {settings.bootstrap_servers}",
         lambda: broker_answers(settings),
         settings.startup_wait_s,
     )
     if redis:
-        url = settings.redis_url.get_secret_value()
-        await wait_until("Redis", lambda: ping_redis(url), settings.startup_wait_s)
+        await wait_until("Redis", lambda: ping_redis(settings), settings.startup_wait_s)
 
 
 class DependencyWatch(Lifecycle):
@@ -109,9 +123,12 @@ class DependencyWatch(Lifecycle):
         redis: bool,
         interval_s: float = 5.0,
         remind_every_s: float = 30.0,
+        topics: TopicGuard | None = None,
     ) -> None:
-        url = settings.redis_url.get_secret_value()
         self._settings = settings
+        # Checked against the broker's topics at each probe that lists them.
+        self._guard = topics
+        self._listed: set[str] | None = None
         # One connection for every probe: a new client each time costs the
         # broker a connection, the idle mesh's largest cost after polling.
         self._admin: AIOKafkaAdminClient | None = None
@@ -119,7 +136,7 @@ class DependencyWatch(Lifecycle):
             f"the broker at {settings.bootstrap_servers}": self._broker_answers,
         }
         if redis:
-            self._probes["Redis"] = lambda: ping_redis(url)
+            self._probes["Redis"] = lambda: ping_redis(settings)
         self._interval_s = interval_s
         self._remind_every_s = remind_every_s
         # What is down: since when, and when it was last said.
@@ -148,7 +165,7 @@ class DependencyWatch(Lifecycle):
                     **admin_kwargs(self._settings), request_timeout_ms=3000
                 )
                 await self._admin.start()
-            await self._admin.list_topics()
+            self._listed = set(await self._admin.list_topics())
         except Exception as exc:  # aiokafka raises several kinds for "not there"
             logger.debug("broker probe failed: %s", exc)
             # A fresh connection next time: this one may be what broke.
@@ -174,6 +191,12 @@ class DependencyWatch(Lifecycle):
                     logger.debug("probe of %s failed: %s", what, exc)
                     answers = False
                 self._report(what, answers, asked)
+            listed, self._listed = self._listed, None
+            if self._guard is not None and listed is not None:
+                try:
+                    await self._guard.check(listed)
+                except Exception as exc:  # the broker went away again meanwhile
+                    logger.warning("could not mend the topics yet: %s", exc)
 
     def _report(self, what: str, answers: bool, asked: float) -> None:
         now = time.monotonic()

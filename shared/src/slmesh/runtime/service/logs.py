@@ -7,6 +7,8 @@ import logging
 import sys
 from typing import TYPE_CHECKING, Literal
 
+from slmesh.runtime.kafka.security import KafkaSecurityError
+from slmesh.runtime.kafka.topics import MissingTopicsError
 from slmesh.runtime.service.jsonlogs import JsonFormatter
 
 if TYPE_CHECKING:
@@ -21,6 +23,9 @@ READY_MARKER = "slmesh-ready"
 # Exit status of a service whose model does not load (2: a usage error, not a
 # crash): restarting it would not help.
 MODEL_LOAD_FAILED = 2
+# The service's connection settings cannot work (TLS refused, topics missing for good):
+# a supervisor restarting it would meet the same refusal.
+MISCONFIGURED = 3
 
 
 # Readiness is announced whatever the log level: supervisors wait for it.
@@ -69,7 +74,12 @@ EXIT_CHECK_S = 0.5
 
 
 def run(app: FastStream) -> None:
-    asyncio.run(app.run(sleep_time=EXIT_CHECK_S))
+    """Run the service; a start refused for good ends it with the reason and MISCONFIGURED."""
+    try:
+        asyncio.run(app.run(sleep_time=EXIT_CHECK_S))
+    except (KafkaSecurityError, MissingTopicsError) as exc:
+        logger.error("cannot start: %s", exc)
+        sys.exit(MISCONFIGURED)
 
 
 def load_model_or_exit(settings: ModelSettings, *, what: str) -> LocalModel:

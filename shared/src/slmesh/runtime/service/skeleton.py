@@ -7,9 +7,9 @@ A service starts in this order:
 3. Its own preparations run (an orchestrator reads the registry before it plans anything).
 4. FastStream starts the subscribers.
 5. What needs running consumers starts (a micromodel's announcements, the deadline sweeper).
-6. The watch on the broker and Redis starts, then the health and metrics
-   endpoints (when a port is set), and the ready line is logged (supervisors
-   and tests wait for it).
+6. The watch on the broker and Redis starts (it also notices topics the broker
+   lost), then the health and metrics endpoints (when a port is set), and the
+   ready line is logged (supervisors and tests wait for it).
 
 Stopping goes the other way:
 
@@ -28,12 +28,14 @@ from faststream import FastStream
 
 from slmesh.runtime.concurrency import Worker
 from slmesh.runtime.kafka.consumption import ConcurrentConsumption
-from slmesh.runtime.kafka.topics import ensure_topics
+from slmesh.runtime.kafka.topics import prepare_topics
 from slmesh.runtime.registry import ensure_registry_topic
+from slmesh.runtime.registry.announcer import REGISTRY_TOPIC_CONFIGS
 from slmesh.runtime.service.dependencies import DependencyWatch, wait_for_dependencies
 from slmesh.runtime.service.health import HealthServer
 from slmesh.runtime.service.logs import READY_MARKER, faststream_logger, lifecycle
 from slmesh.runtime.service.metrics import follow_lag
+from slmesh.runtime.service.topic_guard import OwnTopic, TopicGuard, TopicsLost
 from slmesh.runtime.tracing import shutdown_tracing
 
 if TYPE_CHECKING:
@@ -72,13 +74,24 @@ class ServiceSkeleton:
     # consumers, and the threads its model calls run on.
     consumptions: Sequence[ConcurrentConsumption] = ()
     workers: Sequence[Worker] = ()
+    # Told when the broker lost topics of this service (it restarted with its memory).
+    topics_lost: Sequence[TopicsLost] = ()
     _watch: DependencyWatch | None = field(default=None, init=False)
     _health: HealthServer | None = field(default=None, init=False)
     _ready_now: bool = field(default=False, init=False)
 
     def app(self) -> FastStream:
         watch_redis = self.uses_redis if self.watch_redis is None else self.watch_redis
-        self._watch = DependencyWatch(self.settings, redis=watch_redis)
+        guard = TopicGuard(
+            self.settings,
+            [
+                *(OwnTopic(name) for name in self.topics),
+                OwnTopic(self.settings.registry_topic, 1, dict(REGISTRY_TOPIC_CONFIGS)),
+            ],
+        )
+        for listener in self.topics_lost:
+            guard.on_lost(listener)
+        self._watch = DependencyWatch(self.settings, redis=watch_redis, topics=guard)
         follow_lag([consumption.lag_rows for consumption in self.consumptions])
         if self.settings.http_port is not None:
             self._health = HealthServer(
@@ -97,7 +110,7 @@ class ServiceSkeleton:
 
     async def _start(self) -> None:
         await wait_for_dependencies(self.settings, redis=self.uses_redis)
-        await ensure_topics(self.settings, list(self.topics))
+        await prepare_topics(self.settings, list(self.topics))
         if self.topics_known is not None:
             self.topics_known(*self.topics)
         await ensure_registry_topic(self.settings)

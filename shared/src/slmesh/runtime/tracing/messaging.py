@@ -4,8 +4,9 @@ A hop is two spans in two processes: the producer's `send <topic>` span
 (kind PRODUCER), whose context goes into the record's `traceparent` header
 (and `tracestate`), and the consumer's `process <topic>` span (kind
 CONSUMER), its child. A request that arrives with a `traceparent` of its own
-(in a header, or the CloudEvents attribute) continues that trace, so an
-enterprise system's trace includes the mesh.
+(in a header, or the CloudEvents attribute: in the event, or its
+`ce_traceparent` header in the binary content mode) continues that trace, so
+an enterprise system's trace includes the mesh. The header comes first.
 
 Spans are opened in the event loop's context (contextvars): a task created
 inside a span, and every span opened under it, is its child, across awaits.
@@ -25,9 +26,12 @@ from opentelemetry.propagators.textmap import Getter
 from opentelemetry.trace import INVALID_SPAN, Span, SpanKind, Status, StatusCode
 
 from slmesh.runtime.tracing.setup import recording, tracer
+from slmesh.schemas import is_binary
 
 TRACEPARENT = "traceparent"
 TRACESTATE = "tracestate"
+# The CloudEvents attribute as a binary content mode record carries it.
+CE_TRACEPARENT = "ce_traceparent"
 MESSAGING_SYSTEM = "kafka"
 
 Headers = Sequence[tuple[str, bytes]]
@@ -163,9 +167,15 @@ def resumed(traceparent: str | None, name: str, **attributes: Any) -> Iterator[S
 def envelope_traceparent(record: Any) -> str | None:
     """The CloudEvents `traceparent` attribute of a record's event, if it has one.
 
-    Parsed only when the bytes name it: most producers put trace context in
-    headers, or send none.
+    In the binary content mode it is the `ce_traceparent` header (the record
+    value is only the event's data). In the structured mode the value is
+    parsed only when its bytes name it: most producers put trace context in
+    headers, or send none. A W3C `traceparent` header, when there is one too,
+    still comes first (`consumed`).
     """
+    headers = getattr(record, "headers", None)
+    if is_binary(headers):
+        return _header(headers, CE_TRACEPARENT)
     value = getattr(record, "value", None)
     if not value or b'"traceparent"' not in value:
         return None

@@ -24,9 +24,9 @@ from slmesh.cli.embedded_broker import EmbeddedBroker, port_is_free
 from slmesh.cli.embedded_redis import RedisHandle, ensure_redis
 from slmesh.cli.processes import OutputSink, ProcessGroup, ServiceProcess, describe_exit
 from slmesh.cli.supervision import Reporter, RestartPolicy, Supervisor
-from slmesh.runtime.kafka import ensure_topics, mesh_topics
+from slmesh.cli.topics_apply import apply_topics, mesh_topic_plan
 from slmesh.runtime.lifecycle import Lifecycle
-from slmesh.runtime.service import MODEL_LOAD_FAILED, READY_MARKER
+from slmesh.runtime.service import MISCONFIGURED, MODEL_LOAD_FAILED, READY_MARKER
 from slmesh.runtime.settings import MeshSettings, redact_url
 
 logger = logging.getLogger(__name__)
@@ -43,7 +43,10 @@ DEFAULT_BROKER_PORT = 9092
 # How `slmesh dev` restarts its services. Both the micromodels and the
 # orchestrator exit with MODEL_LOAD_FAILED when their model does not load.
 SERVICE_RESTARTS = RestartPolicy(
-    hopeless={MODEL_LOAD_FAILED: "its model does not load (MODEL_LOAD_FAILED)"}
+    hopeless={
+        MODEL_LOAD_FAILED: "its model does not load (MODEL_LOAD_FAILED)",
+        MISCONFIGURED: "its connection settings cannot work (MISCONFIGURED)",
+    }
 )
 
 
@@ -124,8 +127,9 @@ class DevStack(Lifecycle):
         )
         await self.broker.start()
         self.redis = await ensure_redis(cfg.redis_url, own=cfg.own_redis, workdir=cfg.workdir)
-        # Topics first, so no service races another to create them.
-        await ensure_topics(self.settings(), mesh_topics(self.settings(), self.catalogue))
+        # Topics first, as operators make them (`slmesh topics apply`): no service races
+        # another to create them, and services that create none find them.
+        await apply_topics(self.settings(), mesh_topic_plan(self.settings(), self.catalogue))
         # Services registered before start (e.g. a benchmark's relays) start with the micromodels.
         registered = list(self.services)
         micromodels = [

@@ -91,8 +91,12 @@ class EmbeddedBroker(Lifecycle):
         startup_timeout: float = 20.0,
         stop_timeout: float = 5.0,
         otlp_endpoint: str | None = None,
+        advertised_port: int | None = None,
     ) -> None:
         self._requested_port = port
+        # Where clients are told to connect after bootstrapping: another port
+        # when something stands in front of the broker (a TLS proxy in the tests).
+        self.advertised_port = advertised_port
         self._port: int | None = port
         self.log_path = log_path
         self._binary = binary
@@ -156,13 +160,14 @@ class EmbeddedBroker(Lifecycle):
 
     def _spawn(self, port: int) -> None:
         url = f"tcp://{_HOST}:{port}"
+        advertised = f"tcp://{_HOST}:{self.advertised_port or port}"
         argv = [
             self.binary,
             "broker",
             "--listener-url",
             url,
             "--advertised-listener-url",
-            url,
+            advertised,
             "--storage-engine",
             "memory://tansu/",
         ]
@@ -198,7 +203,7 @@ class EmbeddedBroker(Lifecycle):
             if code is not None:
                 raise _ExitedEarlyError(self._failure(f"exited with code {code} during startup"))
             try:
-                await _probe(port, deadline)
+                await _probe(port, deadline, via_advertised=self.advertised_port is None)
             except Exception as exc:
                 last_error = exc
                 await asyncio.sleep(_POLL_INTERVAL * 2)
@@ -232,7 +237,7 @@ class _ExitedEarlyError(Exception):
     pass
 
 
-async def _probe(port: int, deadline: float) -> None:
+async def _probe(port: int, deadline: float, *, via_advertised: bool = True) -> None:
     # The TCP connect is cheap and fails fast while Tansu is still binding;
     # only then is a real Kafka round-trip (metadata) worth attempting.
     _, writer = await asyncio.wait_for(asyncio.open_connection(_HOST, port), 1.0)
@@ -246,8 +251,11 @@ async def _probe(port: int, deadline: float) -> None:
         client_id="slmesh-embedded-broker-probe",
     )
     try:
+        # Bootstrapping asks the listener for metadata; describing the cluster then
+        # goes to the advertised address, unless that is someone else's (a proxy).
         await admin.start()
-        await admin.describe_cluster()
+        if via_advertised:
+            await admin.describe_cluster()
     finally:
         await admin.close()
 

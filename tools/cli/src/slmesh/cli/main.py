@@ -18,6 +18,7 @@ from aiokafka.errors import KafkaConnectionError
 
 from slmesh.cli.devstack import (
     DEFAULT_BROKER_PORT,
+    DEFAULT_MICROMODELS,
     SERVICE_RESTARTS,
     DevStack,
     DevStackConfig,
@@ -53,6 +54,7 @@ from slmesh.cli.supervision import (
     SupervisionEvent,
 )
 from slmesh.cli.tail import tail, topic_name
+from slmesh.cli.topics_apply import apply_topics, format_applied, mesh_topic_plan
 from slmesh.cli.trace_view import as_json, collect, render
 from slmesh.runtime.client import MeshClient
 from slmesh.runtime.kafka import UnknownTopicError
@@ -290,7 +292,14 @@ async def _dlq(args: argparse.Namespace) -> int:
 
 
 async def _topics(args: argparse.Namespace) -> int:
-    print(format_topics(await topic_rows(MeshSettings(), every=args.all)))
+    settings = MeshSettings()
+    if args.action == "apply":
+        micromodels = args.micromodel or list(DEFAULT_MICROMODELS)
+        plan = mesh_topic_plan(settings, micromodels)
+        applied = await apply_topics(settings, plan, dry_run=args.dry_run)
+        print(format_applied(settings, applied, dry_run=args.dry_run))
+        return 0
+    print(format_topics(await topic_rows(settings, every=args.all)))
     return 0
 
 
@@ -489,8 +498,24 @@ def build_parser() -> argparse.ArgumentParser:
     dlq.add_argument("--code", help="only dead letters with this error code")
     dlq.add_argument("--limit", type=int, default=50, help="list: the latest N")
 
-    topics = sub.add_parser("topics", help="the mesh's topics: partitions, records, end offsets")
-    topics.add_argument("--all", action="store_true", help="every topic on the broker")
+    topics = sub.add_parser(
+        "topics",
+        help="the mesh's topics: list them (partitions, records, end offsets), or apply: "
+        "create every one the mesh uses",
+        description="apply creates each missing mesh topic with SLMESH_PARTITIONS, the "
+        "replication factor and min.insync.replicas of the settings (SLMESH_DEPLOYMENT, "
+        "SLMESH_TOPIC_REPLICATION, SLMESH_TOPIC_MIN_INSYNC_REPLICAS); existing topics are "
+        "left as they are. Run it once before the services where they create no topics.",
+    )
+    topics.add_argument("action", nargs="?", choices=["list", "apply"], default="list")
+    topics.add_argument("--all", action="store_true", help="list: every topic on the broker")
+    topics.add_argument(
+        "--micromodel",
+        action="append",
+        help="apply: a micromodel whose task topic to create (repeatable; default: every "
+        f"bundled one: {', '.join(DEFAULT_MICROMODELS)})",
+    )
+    topics.add_argument("--dry-run", action="store_true", help="apply: say what, create nothing")
 
     tailing = sub.add_parser("tail", help="a topic's records as they come, one line each")
     tailing.add_argument("topic", help="e.g. slmesh.requests, or requests, tasks.vat-rates")

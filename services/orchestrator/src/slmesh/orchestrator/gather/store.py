@@ -16,7 +16,7 @@ from typing import Any, Protocol, cast
 
 import orjson
 import redis.asyncio as aioredis
-from redis.asyncio.connection import BlockingConnectionPool
+from pydantic import SecretStr
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -24,12 +24,18 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from slmesh.orchestrator.gather import scripts
 from slmesh.orchestrator.gather.state import GatherCall, GatherSnapshot, GatherState, StoredReply
+from slmesh.runtime.redis_connection import connect_redis
+from slmesh.runtime.settings import MeshSettings
 
 MAX_CONNECTIONS = 64
+# The note on a request whose tasks or replies the broker lost (expire_open).
+LOST_NOTE = "lost"
+# Replicas see a broker's loss of topics within a probe interval of each other.
+BROKER_LOSS_WINDOW_MS = 60_000
 CONNECTION_WAIT_S = 20.0
 
 
-def resilient_client(url: str) -> aioredis.Redis:
+def resilient_client(settings: MeshSettings | str) -> aioredis.Redis:
     """A client that rides out a Redis restart or a network blip of about ten seconds.
 
     Commands are retried on connection errors with exponential backoff
@@ -39,9 +45,13 @@ def resilient_client(url: str) -> aioredis.Redis:
     The pool makes a command wait for a free connection: redis-py's default
     pool raises "Too many connections" past 100, which a replica catching up
     on a backlog (64 requests and 64 replies in flight, the sweeper) reached.
+    `settings`: the mesh's (URL or Sentinel, login, TLS), or a bare URL.
     """
-    pool = BlockingConnectionPool.from_url(
-        url,
+    if isinstance(settings, str):
+        settings = MeshSettings(redis_url=SecretStr(settings))
+    return connect_redis(
+        settings,
+        blocking_pool=True,
         max_connections=MAX_CONNECTIONS,
         timeout=CONNECTION_WAIT_S,
         retry=Retry(ExponentialBackoff(cap=2.0, base=0.05), 10),
@@ -50,7 +60,6 @@ def resilient_client(url: str) -> aioredis.Redis:
         socket_timeout=5.0,
         health_check_interval=5,
     )
-    return aioredis.Redis.from_pool(pool)
 
 
 class AnswerClaim(IntEnum):
@@ -166,6 +175,15 @@ class GatherStorage(Protocol):
 
     async def snapshot(self, request_id: str) -> GatherSnapshot | None: ...
 
+    async def broker_lost_at(self, seen_ms: int) -> int:
+        """When the broker's loss of topics was first seen, by any replica (this one: seen_ms)."""
+        ...
+
+    async def expire_open(self, *, received_before_ms: float, note: dict[str, Any]) -> list[str]:
+        """Bring the deadline of every open request received before then to now, with a
+        note saying why (the broker lost its tasks): the sweeper answers them at once."""
+        ...
+
     async def close(self) -> None: ...
 
 
@@ -203,6 +221,11 @@ class GatherStore:
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> GatherStore:
         return cls(resilient_client(url), **kwargs)
+
+    @classmethod
+    def connect(cls, settings: MeshSettings, **kwargs: Any) -> GatherStore:
+        """The store of the mesh `settings` name: its Redis, under its key namespace."""
+        return cls(resilient_client(settings), namespace=settings.redis_namespace, **kwargs)
 
     async def close(self) -> None:
         await self._redis.aclose()
@@ -285,6 +308,30 @@ class GatherStore:
             ],
         )
         return bool(extended)
+
+    async def broker_lost_at(self, seen_ms: int) -> int:
+        # The first replica to see it sets the time; the others, seconds later, must
+        # not count requests taken in since then (on the new topics) as lost.
+        key = f"{self._ns}:broker-lost"
+        await self._redis.set(key, seen_ms, nx=True, px=BROKER_LOSS_WINDOW_MS)
+        first = await self._redis.get(key)
+        return int(first) if first is not None else seen_ms
+
+    async def expire_open(self, *, received_before_ms: float, note: dict[str, Any]) -> list[str]:
+        now = int(time.time() * 1000)
+        # Only requests still waiting on their deadline; the completing ones are answering.
+        waiting = await self._redis.zrangebyscore(self._deadlines, now, "+inf")
+        expired = []
+        for raw in waiting:
+            rid = raw.decode() if isinstance(raw, bytes) else str(raw)
+            snapshot = await self.snapshot(rid)
+            if snapshot is None or snapshot.request.received_ms >= received_before_ms:
+                continue
+            await self.put_note(rid, LOST_NOTE, note)
+            # XX: never re-add one that was answered (and left the index) meanwhile.
+            if await self._redis.zadd(self._deadlines, {rid: now}, xx=True, ch=True):
+                expired.append(rid)
+        return expired
 
     async def put_note(self, request_id: str, name: str, value: dict[str, Any]) -> None:
         state, _, _ = self._keys(request_id)

@@ -59,6 +59,10 @@ test-faults: install ## fault injection: 200 requests while replicas are SIGKILL
 test-integration: install ## integration tests: real Tansu broker, real Redis, services as processes
 	$(UV) run pytest tests/integration
 
+.PHONY: test-deploy
+test-deploy: install ## images, compose file and Kubernetes overlays, checked without building (deploy/)
+	$(UV) run pytest tests/deploy
+
 .PHONY: check-members
 check-members: install ## install each workspace member alone and import every module of it
 	UV="$(UV)" $(UV) run python scripts/check_members.py

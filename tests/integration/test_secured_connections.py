@@ -26,6 +26,7 @@ import trustme
 
 from slmesh.cli.embedded_broker import EmbeddedBroker, free_port
 from slmesh.cli.embedded_redis import RedisHandle
+from slmesh.cli.main import TLS_REFUSED
 from slmesh.cli.processes import ServiceProcess
 from slmesh.runtime.client import MeshClient
 from slmesh.runtime.kafka import list_topics
@@ -226,6 +227,10 @@ async def test_a_service_whose_tls_cannot_work_ends_at_start_saying_why(
     assert code == MISCONFIGURED, output
     assert "TLS to the broker" in output
     assert said in output
+    # The CLI says the same, with an exit code of its own.
+    refused_cli = await cli(env, "topics")
+    assert refused_cli.returncode == TLS_REFUSED, refused_cli.stderr
+    assert said in refused_cli.stderr
     # The mesh is untouched: the next request is answered.
     async with MeshClient(secured.settings, source="/slmesh/tls-test") as client:
         answer = await client.ask("What are the VAT rates in France?", timeout_s=60)

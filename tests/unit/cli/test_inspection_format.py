@@ -6,11 +6,13 @@ from typing import Any
 
 import orjson
 import pytest
+from aiokafka.structs import ConsumerRecord
 
 from slmesh.cli.lag import GroupLag, LagReport, format_lags
 from slmesh.cli.records import Seen
 from slmesh.cli.registry_view import ReplicaRow, format_registry
 from slmesh.cli.tail import gist, matcher, pretty, topic_name
+from slmesh.schemas import RequestSubmitted, encode
 
 RID = "req-9"
 
@@ -200,3 +202,33 @@ def test_the_registry_lists_each_micromodel_with_its_replicas() -> None:
     assert lines[4].split() == ["vat-rates-1", "live", "heard", "1.2", "s", "ago"]
     assert lines[5].split() == ["vat-rates-2", "gone", "heard", "61.0", "s", "ago"]
     assert "no micromodel has announced itself" in format_registry([])
+
+
+def test_a_binary_mode_record_is_read_as_its_whole_event() -> None:
+    """`tail`, `trace` and `replay` read a binary-mode record (ce_* headers, value = data)
+    as the event it is, not as its data alone."""
+    request = RequestSubmitted.create(
+        data={"input": "VAT in Germany"}, source="/erp", request_id="req-binary-1"
+    )
+    whole = orjson.loads(encode(request))
+    data = whole.pop("data")
+    headers = [("content-type", whole.pop("datacontenttype").encode())]
+    headers += [(f"ce_{name}", str(value).encode()) for name, value in whole.items()]
+    raw = ConsumerRecord(
+        "slmesh.requests",
+        0,
+        5,
+        1_700_000_000_000,
+        0,
+        b"req-binary-1",
+        orjson.dumps(data),
+        None,
+        12,
+        len(orjson.dumps(data)),
+        headers,
+    )
+    seen = Seen.of(raw)
+    assert seen.type == "slmesh.RequestSubmitted"
+    assert seen.request_id == "req-binary-1"
+    assert seen.data == data
+    assert seen.as_json()["value"]["id"] == request.id

@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import ConsumerRecord
 
 from slmesh.runtime.kafka import groupless_consumer, list_topics, partitions_of, records_to_end
 from slmesh.runtime.settings import MeshSettings
+from slmesh.schemas import event_fields
 
 # Every topic of the mesh starts so (requests, replies, tasks.*, registry, ...).
 MESH_PREFIX = "slmesh."
@@ -24,7 +24,8 @@ SHADOW_PREFIX = "slmesh.shadow."
 
 @dataclass(frozen=True)
 class Seen:
-    """One record as it was on its topic; `event` is its JSON value, or None."""
+    """One record as it was on its topic; `event` is its event as JSON (a structured
+    record's value; a binary one's ce_* headers with its value as `data`), or None."""
 
     topic: str
     partition: int
@@ -38,10 +39,8 @@ class Seen:
     @classmethod
     def of(cls, record: ConsumerRecord[bytes, bytes]) -> Seen:
         value = record.value or b""
-        try:
-            parsed = orjson.loads(value)
-        except orjson.JSONDecodeError:
-            parsed = None
+        # Either content mode: a binary-mode event's attributes are its ce_* headers.
+        parsed = event_fields(value, record.headers)
         return cls(
             topic=record.topic,
             partition=record.partition,

@@ -7,6 +7,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
@@ -68,23 +69,27 @@ def topic_configs(settings: MeshSettings, configs: dict[str, str] | None = None)
     return {"min.insync.replicas": str(settings.min_insync_replicas), **(configs or {})}
 
 
-async def ensure_topics(
-    settings: MeshSettings,
-    names: list[str],
-    *,
-    partitions: int | None = None,
-    configs: dict[str, str] | None = None,
-) -> list[str]:
-    """Create the topics that do not exist yet; existing ones are left as they are.
+@dataclass(frozen=True)
+class TopicSpec:
+    """A topic as the mesh creates it: its partitions (None: the settings') and its configs."""
+
+    name: str
+    partitions: int | None = None
+    configs: dict[str, str] = field(default_factory=dict)
+
+
+async def create_topics(settings: MeshSettings, specs: Iterable[TopicSpec]) -> list[str]:
+    """Create the topics that do not exist yet, in one request; existing ones are left alone.
 
     Created with the settings' replication factor and min.insync.replicas.
     Returns the names created here.
     """
+    wanted = {spec.name: spec for spec in specs}
     admin = AIOKafkaAdminClient(**admin_kwargs(settings))
     await admin.start()
     try:
         existing = set(await admin.list_topics())
-        missing = [n for n in dict.fromkeys(names) if n not in existing]
+        missing = [spec for name, spec in wanted.items() if name not in existing]
         if not missing:
             return []
         # Another process may create a topic between our listing and our request.
@@ -92,18 +97,32 @@ async def ensure_topics(
             await admin.create_topics(
                 [
                     NewTopic(
-                        n,
-                        num_partitions=partitions or settings.partitions,
+                        spec.name,
+                        num_partitions=spec.partitions or settings.partitions,
                         replication_factor=settings.replication,
-                        topic_configs=topic_configs(settings, configs),
+                        topic_configs=topic_configs(settings, spec.configs),
                     )
-                    for n in missing
+                    for spec in missing
                 ]
             )
-        logger.info("created topics %s", ", ".join(missing))
-        return missing
+        names = [spec.name for spec in missing]
+        logger.info("created topics %s", ", ".join(names))
+        return names
     finally:
         await admin.close()
+
+
+async def ensure_topics(
+    settings: MeshSettings,
+    names: list[str],
+    *,
+    partitions: int | None = None,
+    configs: dict[str, str] | None = None,
+) -> list[str]:
+    """`create_topics` of topics alike: the same partitions and configs for each name."""
+    return await create_topics(
+        settings, [TopicSpec(name, partitions, configs or {}) for name in names]
+    )
 
 
 class MissingTopicsError(RuntimeError):
@@ -146,15 +165,9 @@ async def await_topics(
         delay = min(delay * 2, 5.0)
 
 
-async def prepare_topics(
-    settings: MeshSettings,
-    names: list[str],
-    *,
-    partitions: int | None = None,
-    configs: dict[str, str] | None = None,
-) -> None:
+async def prepare_topics(settings: MeshSettings, specs: list[TopicSpec]) -> None:
     """The topics a service needs at start: created where it may (dev), else awaited."""
     if settings.topics_created_here:
-        await ensure_topics(settings, names, partitions=partitions, configs=configs)
+        await create_topics(settings, specs)
     else:
-        await await_topics(settings, names)
+        await await_topics(settings, [spec.name for spec in specs])

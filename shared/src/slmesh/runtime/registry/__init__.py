@@ -9,7 +9,7 @@ Liveness uses the event's own time, so an old announcement read late is
 still old (hosts' clocks are assumed to agree within a heartbeat).
 """
 
-from slmesh.runtime.registry.announcer import DETERMINISTIC, Announcer, ensure_registry_topic
+from slmesh.runtime.registry.announcer import DETERMINISTIC, Announcer, registry_topic_spec
 from slmesh.runtime.registry.catalogue import Catalogue, Tool
 
-__all__ = ["DETERMINISTIC", "Announcer", "Catalogue", "Tool", "ensure_registry_topic"]
+__all__ = ["DETERMINISTIC", "Announcer", "Catalogue", "Tool", "registry_topic_spec"]

@@ -7,7 +7,7 @@ import contextlib
 import logging
 from typing import TYPE_CHECKING, Any, Literal
 
-from slmesh.runtime.kafka import prepare_topics
+from slmesh.runtime.kafka import TopicSpec
 from slmesh.runtime.kafka.publishing import publish_event
 from slmesh.schemas import MicromodelAnnounced
 
@@ -25,11 +25,10 @@ REGISTRY_TOPIC_CONFIGS = {"cleanup.policy": "compact"}
 DETERMINISTIC = "deterministic"
 
 
-async def ensure_registry_topic(settings: MeshSettings) -> None:
-    # One partition: every reader reads all of it anyway, and order per key is kept.
-    await prepare_topics(
-        settings, [settings.registry_topic], partitions=1, configs=REGISTRY_TOPIC_CONFIGS
-    )
+def registry_topic_spec(settings: MeshSettings) -> TopicSpec:
+    """The registry topic as it is created. One partition: every reader reads all of it
+    anyway, and order per key is kept."""
+    return TopicSpec(settings.registry_topic, 1, dict(REGISTRY_TOPIC_CONFIGS))
 
 
 class Announcer:

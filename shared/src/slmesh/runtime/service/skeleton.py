@@ -28,14 +28,13 @@ from faststream import FastStream
 
 from slmesh.runtime.concurrency import Worker
 from slmesh.runtime.kafka.consumption import ConcurrentConsumption
-from slmesh.runtime.kafka.topics import prepare_topics
-from slmesh.runtime.registry import ensure_registry_topic
-from slmesh.runtime.registry.announcer import REGISTRY_TOPIC_CONFIGS
+from slmesh.runtime.kafka.topics import TopicSpec, prepare_topics
+from slmesh.runtime.registry import registry_topic_spec
 from slmesh.runtime.service.dependencies import DependencyWatch, wait_for_dependencies
 from slmesh.runtime.service.health import HealthServer
 from slmesh.runtime.service.logs import READY_MARKER, faststream_logger, lifecycle
 from slmesh.runtime.service.metrics import follow_lag
-from slmesh.runtime.service.topic_guard import OwnTopic, TopicGuard, TopicsLost
+from slmesh.runtime.service.topic_guard import TopicGuard, TopicsLost
 from slmesh.runtime.tracing import shutdown_tracing
 
 if TYPE_CHECKING:
@@ -82,13 +81,7 @@ class ServiceSkeleton:
 
     def app(self) -> FastStream:
         watch_redis = self.uses_redis if self.watch_redis is None else self.watch_redis
-        guard = TopicGuard(
-            self.settings,
-            [
-                *(OwnTopic(name) for name in self.topics),
-                OwnTopic(self.settings.registry_topic, 1, dict(REGISTRY_TOPIC_CONFIGS)),
-            ],
-        )
+        guard = TopicGuard(self.settings, self._topic_specs())
         for listener in self.topics_lost:
             guard.on_lost(listener)
         self._watch = DependencyWatch(self.settings, redis=watch_redis, topics=guard)
@@ -110,10 +103,9 @@ class ServiceSkeleton:
 
     async def _start(self) -> None:
         await wait_for_dependencies(self.settings, redis=self.uses_redis)
-        await prepare_topics(self.settings, list(self.topics))
+        await prepare_topics(self.settings, self._topic_specs())
         if self.topics_known is not None:
             self.topics_known(*self.topics)
-        await ensure_registry_topic(self.settings)
         for step in self.prepare:
             await step()
 
@@ -135,6 +127,10 @@ class ServiceSkeleton:
         await self._watch.stop()
         for step in self.stopping:
             await step()
+
+    def _topic_specs(self) -> list[TopicSpec]:
+        """The service's own topics and the registry, as they are created."""
+        return [*(TopicSpec(name) for name in self.topics), registry_topic_spec(self.settings)]
 
     @property
     def health(self) -> HealthServer | None:

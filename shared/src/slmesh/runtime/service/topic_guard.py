@@ -21,9 +21,8 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
 
-from slmesh.runtime.kafka.topics import ensure_topics
+from slmesh.runtime.kafka.topics import TopicSpec, create_topics
 from slmesh.runtime.service.logs import lifecycle
 from slmesh.runtime.settings import MeshSettings
 
@@ -32,20 +31,11 @@ logger = logging.getLogger(__name__)
 TopicsLost = Callable[[list[str]], Awaitable[None]]
 
 
-@dataclass(frozen=True)
-class OwnTopic:
-    """A topic this service needs, as it is created: its partitions and configs."""
-
-    name: str
-    partitions: int | None = None
-    configs: dict[str, str] = field(default_factory=dict)
-
-
 class TopicGuard:
     def __init__(
         self,
         settings: MeshSettings,
-        topics: Iterable[OwnTopic],
+        topics: Iterable[TopicSpec],
         *,
         remind_every_s: float = 30.0,
     ) -> None:
@@ -97,10 +87,6 @@ class TopicGuard:
             )
 
     async def _create(self, missing: list[str]) -> None:
-        for name in missing:
-            topic = self._topics[name]
-            await ensure_topics(
-                self._settings, [name], partitions=topic.partitions, configs=topic.configs
-            )
+        await create_topics(self._settings, [self._topics[name] for name in missing])
         lifecycle.info("created topics %s again", ", ".join(missing))
         self._missing.difference_update(missing)

@@ -8,51 +8,35 @@ min.insync.replicas of the settings, and the configs each needs.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from slmesh.runtime.kafka import ensure_topics, list_topics, mesh_topics, topic_configs
-from slmesh.runtime.registry.announcer import REGISTRY_TOPIC_CONFIGS
+from slmesh.runtime.kafka import TopicSpec, create_topics, list_topics, mesh_topics, topic_configs
+from slmesh.runtime.registry import registry_topic_spec
 from slmesh.runtime.settings import MeshSettings
 
 
-@dataclass(frozen=True)
-class PlannedTopic:
-    name: str
-    partitions: int
-    configs: dict[str, str] = field(default_factory=dict)
-
-
-def mesh_topic_plan(settings: MeshSettings, micromodels: list[str]) -> list[PlannedTopic]:
+def mesh_topic_plan(settings: MeshSettings, micromodels: list[str]) -> list[TopicSpec]:
     """Every topic a mesh with these micromodels uses, as its services would make it."""
-    names = mesh_topics(settings, micromodels)
-    planned = [PlannedTopic(name, settings.partitions) for name in names]
-    # One partition: every reader of the registry reads all of it anyway.
-    planned.append(PlannedTopic(settings.registry_topic, 1, dict(REGISTRY_TOPIC_CONFIGS)))
-    return planned
+    planned = [TopicSpec(name) for name in mesh_topics(settings, micromodels)]
+    return [*planned, registry_topic_spec(settings)]
 
 
 @dataclass(frozen=True)
 class AppliedTopic:
-    topic: PlannedTopic
+    topic: TopicSpec
     created: bool
 
 
 async def apply_topics(
-    settings: MeshSettings, plan: list[PlannedTopic], *, dry_run: bool = False
+    settings: MeshSettings, plan: list[TopicSpec], *, dry_run: bool = False
 ) -> list[AppliedTopic]:
     """Create the planned topics that are missing; existing ones are left as they are."""
-    existing = await list_topics(settings)
-    applied = []
-    for topic in plan:
-        created = topic.name not in existing
-        if created and not dry_run:
-            made = await ensure_topics(
-                settings, [topic.name], partitions=topic.partitions, configs=topic.configs
-            )
-            # Another job may have made it between our listing and our request.
-            created = bool(made)
-        applied.append(AppliedTopic(topic, created))
-    return applied
+    if dry_run:
+        existing = await list_topics(settings)
+        return [AppliedTopic(topic, topic.name not in existing) for topic in plan]
+    # What another job made between the listing and the request counts as there.
+    made = set(await create_topics(settings, plan))
+    return [AppliedTopic(topic, topic.name in made) for topic in plan]
 
 
 def format_applied(settings: MeshSettings, applied: list[AppliedTopic], *, dry_run: bool) -> str:
@@ -63,7 +47,8 @@ def format_applied(settings: MeshSettings, applied: list[AppliedTopic], *, dry_r
         shown = ", ".join(f"{k}={v}" for k, v in sorted(configs.items()))
         state = verb if item.created else "exists"
         lines.append(
-            f"{state:<12} {item.topic.name}  partitions={item.topic.partitions} "
+            f"{state:<12} {item.topic.name}  "
+            f"partitions={item.topic.partitions or settings.partitions} "
             f"replication={settings.replication} {shown}"
         )
     made = sum(item.created for item in applied)

@@ -141,7 +141,11 @@ def test_mutual_tls_loads_the_client_certificate(tls_files: dict[str, Path]) -> 
         ),
         ({"kafka_ssl_ca_file": "/nowhere/ca.pem"}, "SLMESH_KAFKA_SSL_CA_FILE"),
         ({"kafka_ssl_cert_file": "/nowhere/c.pem"}, "SLMESH_KAFKA_SSL_KEY_FILE"),
-        ({"redis_ssl_key_file": "/nowhere/k.pem"}, "SLMESH_REDIS_SSL_CERT_FILE"),
+        (
+            {"redis_ssl_key_file": "/nowhere/k.pem", "redis_url": "rediss://r:6380/0"},
+            "SLMESH_REDIS_SSL_CERT_FILE",
+        ),
+        ({"redis_ssl_ca_file": "/nowhere/ca.pem"}, "SLMESH_REDIS_URL must be rediss://"),
         ({"topic_min_insync_replicas": 3, "topic_replication": 2}, "min.insync.replicas"),
         ({"redis_namespace": "a b"}, "redis_namespace"),
     ],

@@ -1,6 +1,6 @@
 """The slmesh event contract: CloudEvents 1.0 envelopes around pydantic data models."""
 
-from slmesh.schemas.binding import decode_record, event_fields, is_binary
+from slmesh.schemas.binding import decode_record, event_fields, event_headers, is_binary
 from slmesh.schemas.codec import (
     DEFAULT_MAX_EVENT_BYTES,
     ContractError,
@@ -76,6 +76,7 @@ __all__ = [
     "describe_errors",
     "encode",
     "event_fields",
+    "event_headers",
     "is_binary",
     "is_valid_id",
     "is_valid_task_id",

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import orjson
@@ -66,6 +66,17 @@ def is_binary(headers: Headers | None) -> bool:
         elif lowered == SPECVERSION_HEADER:
             binary = True
     return binary
+
+
+def event_headers(headers: Iterable[tuple[str, str | bytes | None]]) -> dict[str, str]:
+    """The headers that are part of a record's event, decoded: its `content-type` and, in
+    the binary content mode, its `ce_*` attributes (what a dead letter must keep)."""
+    kept = {}
+    for name, value in headers:
+        lowered = name.lower()
+        if value and (lowered == CONTENT_TYPE_HEADER or lowered.startswith(ATTRIBUTE_PREFIX)):
+            kept[name] = value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+    return kept
 
 
 def decode_record(

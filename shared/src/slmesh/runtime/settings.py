@@ -209,6 +209,11 @@ class MeshSettings(BaseSettings):
             )
         if (self.kafka_ssl_cert_file is None) != (self.kafka_ssl_key_file is None):
             raise ValueError("SLMESH_KAFKA_SSL_CERT_FILE and SLMESH_KAFKA_SSL_KEY_FILE go together")
+        redis_tls = (self.redis_ssl_ca_file, self.redis_ssl_cert_file, self.redis_ssl_key_file)
+        if any(redis_tls) and not self.redis_url.get_secret_value().startswith("rediss://"):
+            raise ValueError(
+                "SLMESH_REDIS_SSL_* files need TLS: SLMESH_REDIS_URL must be rediss://"
+            )
         if (self.redis_ssl_cert_file is None) != (self.redis_ssl_key_file is None):
             raise ValueError("SLMESH_REDIS_SSL_CERT_FILE and SLMESH_REDIS_SSL_KEY_FILE go together")
         for name in (

@@ -144,7 +144,9 @@ class Completion:
                 span.set_attributes(
                     {"slmesh.composer": composition.composer, "slmesh.calls": len(calls)}
                 )
-        lost = await self.store.note(rid, LOST_NOTE) if expired else None
+        # Why calls are missing matters only when some are (and only past a deadline).
+        missing = expired and any(call.status == "missing" for call in calls)
+        lost = await self.store.note(rid, LOST_NOTE) if missing else None
         response = answered(
             self.responder.source,
             rid,

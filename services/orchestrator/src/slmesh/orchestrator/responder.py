@@ -45,8 +45,7 @@ class ReplyTopics:
         """
         if await self.directory.exists(topic):
             return True
-        allowed = self.settings.create_reply_topics
-        if not (self.settings.topics_created_here if allowed is None else allowed):
+        if not self.settings.reply_topics_created:
             return False
         await ensure_topics(self.settings, [topic])
         self.directory.add(topic)

@@ -93,3 +93,10 @@ class OrchestratorSettings(MeshSettings):
     gather_ttl_s: int = Field(
         default=3600, ge=60, description="How long finished requests are remembered."
     )
+
+    @property
+    def reply_topics_created(self) -> bool:
+        """Whether a requester's missing reply topic is created on first use."""
+        if self.create_reply_topics is not None:
+            return self.create_reply_topics
+        return self.topics_created_here

@@ -25,6 +25,7 @@ from slmesh.runtime.kafka.profiles import PROFILES, BrokerProfile, profile_for
 from slmesh.runtime.kafka.publishing import publish_bytes, publish_dead_letter, publish_event
 from slmesh.runtime.kafka.topics import (
     MissingTopicsError,
+    TopicCreationError,
     TopicDirectory,
     TopicSpec,
     await_topics,
@@ -44,6 +45,7 @@ __all__ = [
     "ConcurrentConsumption",
     "FetchPace",
     "MissingTopicsError",
+    "TopicCreationError",
     "TopicDirectory",
     "TopicSpec",
     "UnknownTopicError",

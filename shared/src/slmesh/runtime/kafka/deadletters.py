@@ -23,14 +23,13 @@ from slmesh.runtime.kafka.clients import (
 )
 from slmesh.runtime.kafka.profiles import profile_for
 from slmesh.runtime.kafka.publishing import (
-    CE_HEADER_PREFIX,
     DLQ_ERROR,
     DLQ_ERROR_CODE,
     DLQ_SERVICE,
     DLQ_TOPIC,
 )
 from slmesh.runtime.settings import MeshSettings
-from slmesh.schemas import CONTENT_TYPE
+from slmesh.schemas import CONTENT_TYPE, event_headers
 
 REQUEUED_FROM = "slmesh-requeued-from"
 
@@ -113,18 +112,9 @@ async def requeue(
 
 
 def _event_headers(letter: DeadLetter) -> list[tuple[str, bytes]]:
-    """The headers the event came with: a binary content mode event's `ce_*` attributes
-    and its data's content type; a structured event's CloudEvents content type."""
-    kept = {
-        name: value
-        for name, value in letter.headers.items()
-        if name.lower().startswith(CE_HEADER_PREFIX) and value
-    }
-    content_type = next(
-        (v for k, v in letter.headers.items() if k.lower() == "content-type" and v), None
-    )
-    if content_type is None and not kept:
-        content_type = CONTENT_TYPE
-    if content_type is not None:
-        kept = {"content-type": content_type, **kept}
+    """The headers the event came with (a binary content mode event's `ce_*` attributes and
+    its data's content type); a letter that kept none is a structured event."""
+    kept = event_headers(letter.headers.items())
+    if not kept:
+        kept = {"content-type": CONTENT_TYPE}
     return [(name, value.encode()) for name, value in kept.items()]

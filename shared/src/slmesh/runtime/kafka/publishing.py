@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from slmesh.runtime.tracing import producing
-from slmesh.schemas import CONTENT_TYPE, Envelope, ErrorCode, encode
+from slmesh.schemas import CONTENT_TYPE, Envelope, ErrorCode, encode, event_headers
 
 if TYPE_CHECKING:
     from aiokafka.structs import ConsumerRecord
@@ -25,8 +25,6 @@ DLQ_OFFSET = "slmesh-original-offset"
 DLQ_ATTEMPTS = "slmesh-attempts"
 DLQ_SERVICE = "slmesh-service"
 DLQ_FAILED_AT = "slmesh-failed-at"
-# CloudEvents attributes in the binary content mode: one header each.
-CE_HEADER_PREFIX = "ce_"
 
 
 def _key_bytes(key: str | bytes | None) -> bytes | None:
@@ -52,15 +50,6 @@ async def publish_bytes(broker: KafkaBroker, topic: str, body: bytes, *, key: st
         )
 
 
-def _cloudevents_headers(record: ConsumerRecord[bytes, bytes]) -> dict[str, str]:
-    return {
-        name: value.decode("utf-8", "replace")
-        for name, value in record.headers or ()
-        if value is not None
-        and (name.lower() == "content-type" or name.lower().startswith(CE_HEADER_PREFIX))
-    }
-
-
 async def publish_dead_letter(
     broker: KafkaBroker,
     topic: str,
@@ -78,7 +67,7 @@ async def publish_dead_letter(
     the dead letter is the whole event and a requeue puts it back as it came.
     """
     headers = {
-        **_cloudevents_headers(record),
+        **event_headers(record.headers or ()),
         DLQ_ERROR: error[:2000],
         DLQ_ERROR_CODE: code,
         DLQ_TOPIC: record.topic,

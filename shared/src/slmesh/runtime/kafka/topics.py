@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.errors import TopicAlreadyExistsError, for_code
 
 from slmesh.runtime.kafka.clients import admin_kwargs
 from slmesh.runtime.settings import MeshSettings
@@ -92,22 +91,33 @@ async def create_topics(settings: MeshSettings, specs: Iterable[TopicSpec]) -> l
         missing = [spec for name, spec in wanted.items() if name not in existing]
         if not missing:
             return []
-        # Another process may create a topic between our listing and our request.
-        with contextlib.suppress(TopicAlreadyExistsError):
-            await admin.create_topics(
-                [
-                    NewTopic(
-                        spec.name,
-                        num_partitions=spec.partitions or settings.partitions,
-                        replication_factor=settings.replication,
-                        topic_configs=topic_configs(settings, spec.configs),
-                    )
-                    for spec in missing
-                ]
+        response = await admin.create_topics(
+            [
+                NewTopic(
+                    spec.name,
+                    num_partitions=spec.partitions or settings.partitions,
+                    replication_factor=settings.replication,
+                    topic_configs=topic_configs(settings, spec.configs),
+                )
+                for spec in missing
+            ]
+        )
+        # aiokafka raises nothing for a topic the broker refused: each has its code here.
+        created, refused = [], []
+        for name, code, *message in response.topic_errors:
+            if code == 0:
+                created.append(name)
+            elif code != TopicAlreadyExistsError.errno:  # made by another process meanwhile
+                reason = message[0] if message and message[0] else for_code(code).__name__
+                refused.append(f"{name}: {reason}")
+        if created:
+            logger.info("created topics %s", ", ".join(created))
+        if refused:
+            raise TopicCreationError(
+                f"the broker refused to create {'; '.join(refused)} (replication "
+                f"{settings.replication}, min.insync.replicas {settings.min_insync_replicas})"
             )
-        names = [spec.name for spec in missing]
-        logger.info("created topics %s", ", ".join(names))
-        return names
+        return created
     finally:
         await admin.close()
 
@@ -123,6 +133,10 @@ async def ensure_topics(
     return await create_topics(
         settings, [TopicSpec(name, partitions, configs or {}) for name in names]
     )
+
+
+class TopicCreationError(RuntimeError):
+    """The broker refused to create topics (too few brokers for the replication, a policy)."""
 
 
 class MissingTopicsError(RuntimeError):

@@ -135,8 +135,15 @@ class DependencyWatch(Lifecycle):
         self._probes: dict[str, Callable[[], Awaitable[bool]]] = {
             f"the broker at {settings.bootstrap_servers}": self._broker_answers,
         }
+        # Redis's probe keeps one client too (its pool keeps the connection between probes).
+        self._redis: aioredis.Redis | None = None
         if redis:
-            self._probes["Redis"] = lambda: ping_redis(settings)
+            self._redis = connect_redis(
+                settings,
+                socket_connect_timeout=REDIS_PROBE_TIMEOUT_S,
+                socket_timeout=REDIS_PROBE_TIMEOUT_S,
+            )
+            self._probes["Redis"] = self._redis_answers
         self._interval_s = interval_s
         self._remind_every_s = remind_every_s
         # What is down: since when, and when it was last said.
@@ -157,6 +164,17 @@ class DependencyWatch(Lifecycle):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
         await self._drop_admin()
+        if self._redis is not None:
+            with contextlib.suppress(Exception):
+                await self._redis.aclose()
+
+    async def _redis_answers(self) -> bool:
+        assert self._redis is not None
+        try:
+            async with asyncio.timeout(REDIS_PROBE_TIMEOUT_S):
+                return bool(await self._redis.ping())
+        except (TimeoutError, OSError, RedisError):
+            return False
 
     async def _broker_answers(self) -> bool:
         try:

@@ -8,7 +8,7 @@ import sys
 from typing import TYPE_CHECKING, Literal
 
 from slmesh.runtime.kafka.security import KafkaSecurityError
-from slmesh.runtime.kafka.topics import MissingTopicsError
+from slmesh.runtime.kafka.topics import MissingTopicsError, TopicCreationError
 from slmesh.runtime.service.jsonlogs import JsonFormatter
 
 if TYPE_CHECKING:
@@ -77,7 +77,7 @@ def run(app: FastStream) -> None:
     """Run the service; a start refused for good ends it with the reason and MISCONFIGURED."""
     try:
         asyncio.run(app.run(sleep_time=EXIT_CHECK_S))
-    except (KafkaSecurityError, MissingTopicsError) as exc:
+    except (KafkaSecurityError, MissingTopicsError, TopicCreationError) as exc:
         logger.error("cannot start: %s", exc)
         sys.exit(MISCONFIGURED)
 

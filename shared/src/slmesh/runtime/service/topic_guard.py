@@ -47,10 +47,6 @@ class TopicGuard:
         self._missing: set[str] = set()
         self._said = 0.0
 
-    @property
-    def missing(self) -> list[str]:
-        return sorted(self._missing)
-
     def on_lost(self, listener: TopicsLost) -> None:
         self._listeners.append(listener)
 

@@ -57,7 +57,7 @@ from slmesh.cli.tail import tail, topic_name
 from slmesh.cli.topics_apply import apply_topics, format_applied, mesh_topic_plan
 from slmesh.cli.trace_view import as_json, collect, render
 from slmesh.runtime.client import MeshClient
-from slmesh.runtime.kafka import UnknownTopicError
+from slmesh.runtime.kafka import TopicCreationError, UnknownTopicError
 from slmesh.runtime.kafka.deadletters import read_dead_letters, requeue
 from slmesh.runtime.kafka.security import KafkaSecurityError, check_tls
 from slmesh.runtime.service import configure_logging
@@ -300,7 +300,11 @@ async def _topics(args: argparse.Namespace) -> int:
     if args.action == "apply":
         micromodels = args.micromodel or list(DEFAULT_MICROMODELS)
         plan = mesh_topic_plan(settings, micromodels)
-        applied = await apply_topics(settings, plan, dry_run=args.dry_run)
+        try:
+            applied = await apply_topics(settings, plan, dry_run=args.dry_run)
+        except TopicCreationError as exc:
+            print(exc, file=sys.stderr)
+            return 1
         print(format_applied(settings, applied, dry_run=args.dry_run))
         return 0
     print(format_topics(await topic_rows(settings, every=args.all)))

@@ -24,7 +24,6 @@ class TlsProxy:
         self.upstream_port = upstream_port
         self.context = context
         self.port = free_port()
-        self.handshakes_failed = 0
         self.connections = 0
         self._server: asyncio.Server | None = None
         self._pipes: set[asyncio.Task[None]] = set()

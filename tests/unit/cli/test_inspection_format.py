@@ -232,3 +232,22 @@ def test_a_binary_mode_record_is_read_as_its_whole_event() -> None:
     assert seen.request_id == "req-binary-1"
     assert seen.data == data
     assert seen.as_json()["value"]["id"] == request.id
+
+
+def test_a_header_without_a_value_is_read_as_empty() -> None:
+    """Kafka allows a header with no value; reading such a record must not fail."""
+    raw = ConsumerRecord(
+        "slmesh.requests",
+        0,
+        6,
+        1_700_000_000_000,
+        0,
+        None,
+        b"{}",
+        None,
+        0,
+        2,
+        [("x-empty", None), ("content-type", b"application/json")],
+    )
+    seen = Seen.of(raw)
+    assert seen.headers == {"x-empty": "", "content-type": "application/json"}

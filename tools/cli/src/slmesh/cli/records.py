@@ -47,9 +47,13 @@ class Seen:
             offset=record.offset,
             timestamp_ms=record.timestamp,
             key=record.key.decode("utf-8", "replace") if record.key is not None else None,
-            headers={k: v.decode("utf-8", "replace") for k, v in (record.headers or ())},
+            # Kafka allows a header without a value.
+            headers={
+                k: v.decode("utf-8", "replace") if v is not None else ""
+                for k, v in (record.headers or ())
+            },
             value=value,
-            event=parsed if isinstance(parsed, dict) else None,
+            event=parsed,
         )
 
     @property

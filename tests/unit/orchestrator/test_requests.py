@@ -18,6 +18,7 @@ import orjson
 from faststream.kafka import TestKafkaBroker
 
 from slmesh.orchestrator.app import Assembly, assemble
+from slmesh.orchestrator.gather.store import ReplyOutcome
 from slmesh.orchestrator.planning.plan import Deferred, Plan, PlannedCall, Planner
 from slmesh.orchestrator.settings import OrchestratorSettings
 from slmesh.runtime.kafka import raw_body
@@ -100,6 +101,9 @@ class Mesh:
 
         await until(lambda: len(mine()) >= n)
         return mine()
+
+    def tasks_of_now(self, request: RequestSubmitted) -> list[TaskRequested]:
+        return [t for t in self.tasks if t.requestid == request.requestid]
 
     async def response_to(self, request: RequestSubmitted) -> RequestCompleted:
         await until(lambda: bool(self.responses_to(request)))
@@ -297,6 +301,95 @@ async def test_a_reply_whose_gather_state_is_lost_fails_its_request_once() -> No
         assert response.data.planner == "unknown"
         await m.settled()
         assert len(m.responses_to(request)) == 1
+
+
+async def test_a_deterministic_requests_tasks_go_out_while_its_state_is_written() -> None:
+    async with mesh() as m:
+        written = asyncio.Event()
+        open_state = m.store.open
+
+        async def slow_open(request_id: str, **kwargs: Any) -> bool:
+            await written.wait()
+            return await open_state(request_id, **kwargs)
+
+        m.store.open = slow_open  # type: ignore[method-assign]
+        outcomes: list[ReplyOutcome] = []
+        record_reply = m.store.record_reply
+
+        async def recording(*args: Any, **kwargs: Any) -> Any:
+            outcome, snapshot = await record_reply(*args, **kwargs)
+            outcomes.append(outcome)
+            return outcome, snapshot
+
+        m.store.record_reply = recording  # type: ignore[method-assign]
+        request = await m.submit("VAT in Germany")
+        # Published before its gather state exists ...
+        [task] = await m.tasks_of(request, 1)
+        assert await m.store.state(request.requestid) is None
+        # ... and its reply, outrunning the write, waits for it instead of
+        # finding no state and answering the request as lost.
+        await m.reply(task)
+        await asyncio.sleep(0.05)
+        assert m.responses_to(request) == []
+        written.set()
+        response = await m.response_to(request)
+        assert response.data.status == "ok"
+        assert await m.store.state(request.requestid) == "done"
+        # Recorded once, after the write: never found without its state.
+        assert outcomes == [ReplyOutcome.COMPLETE]
+
+
+async def test_a_reply_whose_state_another_replica_writes_late_is_gathered() -> None:
+    async with mesh() as m:
+        request = await m.submit("VAT in Germany")
+        [task] = await m.tasks_of(request, 1)
+        await m.settled()
+        # As if another replica had taken the request and not yet written its state.
+        state = m.store.requests.pop(request.requestid)
+        await m.reply(task)
+        await asyncio.sleep(0.1)
+        m.store.requests[request.requestid] = state
+        response = await m.response_to(request)
+        assert response.data.status == "ok"
+        assert response.data.answer == "DE: 20%"
+
+
+async def test_after_a_failed_state_write_the_state_is_written_before_the_tasks() -> None:
+    settings = SETTINGS.model_copy(update={"record_retries": 2})
+    async with mesh(settings) as m:
+        failures = 2
+        open_state = m.store.open
+
+        async def failing_open(request_id: str, **kwargs: Any) -> bool:
+            nonlocal failures
+            if failures:
+                failures -= 1
+                raise ConnectionError("Redis is away")
+            return await open_state(request_id, **kwargs)
+
+        m.store.open = failing_open  # type: ignore[method-assign]
+        request = await m.submit("VAT in Germany")
+        # Three attempts: the first sent its task beside the failed write; the
+        # second waited for its write, which failed, and sent nothing; the third
+        # wrote the state, then sent the task again.
+        tasks = await m.tasks_of(request, 2)
+        await m.settled()
+        assert len(m.tasks_of_now(request)) == 2
+        await m.reply(tasks[-1])
+        response = await m.response_to(request)
+        assert response.data.status == "ok"
+        # Written again: the next request's task goes out beside its write.
+        written = asyncio.Event()
+
+        async def slow_open(request_id: str, **kwargs: Any) -> bool:
+            await written.wait()
+            return await open_state(request_id, **kwargs)
+
+        m.store.open = slow_open  # type: ignore[method-assign]
+        after = await m.submit("VAT in France")
+        await m.tasks_of(after, 1)
+        assert await m.store.state(after.requestid) is None
+        written.set()
 
 
 async def test_a_malformed_request_is_dead_lettered_and_answered_when_its_key_is_an_id() -> None:

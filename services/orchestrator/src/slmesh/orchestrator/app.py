@@ -19,6 +19,7 @@ from slmesh.orchestrator.broker_loss import BrokerLoss
 from slmesh.orchestrator.completion import Completion
 from slmesh.orchestrator.composer import Composer, ModelComposer
 from slmesh.orchestrator.dispatch import Dispatcher, Outstanding
+from slmesh.orchestrator.gather.opens import OpensInFlight
 from slmesh.orchestrator.gather.store import GatherStorage, GatherStore
 from slmesh.orchestrator.intake import Intake
 from slmesh.orchestrator.lookback import published_since
@@ -89,8 +90,18 @@ def assemble(
     openings = Openings(settings, store, composer)
     responder = Responder(settings, broker, store, topics, source)
     dispatcher = Dispatcher(settings, broker, catalogue, source)
+    opens = OpensInFlight()
     completion = Completion(
-        settings, broker, store, planner, catalogue, dispatcher, responder, openings, outstanding
+        settings,
+        broker,
+        store,
+        planner,
+        catalogue,
+        dispatcher,
+        responder,
+        openings,
+        outstanding,
+        opens,
     )
     sweeper = Sweeper(
         settings, store, completion, outstanding, functools.partial(published_since, settings)
@@ -108,6 +119,7 @@ def assemble(
         openings,
         sweeper,
         outstanding,
+        opens,
     )
     orchestrator = Orchestrator(intake, completion, sweeper, outstanding)
     broker_loss = BrokerLoss(store, directory, sweeper)

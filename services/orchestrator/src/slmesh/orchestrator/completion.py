@@ -7,6 +7,7 @@ limit of rounds or calls; the completer of the last round answers.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 
@@ -16,6 +17,7 @@ from faststream.kafka import KafkaBroker
 from slmesh.orchestrator.clock import now_ms
 from slmesh.orchestrator.composer import compose_answer
 from slmesh.orchestrator.dispatch import Dispatcher, Outstanding, new_calls
+from slmesh.orchestrator.gather.opens import STATE_LOST_RETRIES_S, OpensInFlight
 from slmesh.orchestrator.gather.state import GatherSnapshot, GatherState, Unresolved
 from slmesh.orchestrator.gather.store import LOST_NOTE, GatherStorage, ReplyOutcome
 from slmesh.orchestrator.opening import Openings
@@ -52,6 +54,7 @@ class Completion:
     responder: Responder
     openings: Openings
     outstanding: Outstanding
+    opens: OpensInFlight
 
     async def on_reply(self, record: ConsumerRecord[bytes, bytes]) -> None:
         try:
@@ -94,10 +97,21 @@ class Completion:
         """Count a reply once; whoever counts the last one answers (or opens the next round)."""
         rid = reply.requestid
         about(request_id=rid, task_id=reply.data.task_id, micromodel=reply.data.micromodel)
+        # A reply may outrun the write of its request's state (gather.opens).
+        await self.opens.settled(rid)
+        received_ms = now_ms()
         # The validated bytes are stored as they came: no re-serialization.
         outcome, snapshot = await self.store.record_reply(
-            rid, reply.data.task_id, event=raw, received_ms=now_ms()
+            rid, reply.data.task_id, event=raw, received_ms=received_ms
         )
+        for delay_s in STATE_LOST_RETRIES_S:
+            if outcome is not ReplyOutcome.STATE_LOST:
+                break
+            # Written by another replica a moment too late, or lost by Redis.
+            await asyncio.sleep(delay_s)
+            outcome, snapshot = await self.store.record_reply(
+                rid, reply.data.task_id, event=raw, received_ms=received_ms
+            )
         if snapshot is not None:
             await self.answer(rid, snapshot)
         elif outcome is ReplyOutcome.STATE_LOST:

@@ -86,6 +86,11 @@ class Dispatcher:
     ) -> None:
         """Publish one task per call, side by side; a refused call's failure goes to `refused`."""
         deadline = datetime.fromtimestamp(state.deadline_ms / 1000, UTC)
+        if len(calls) == 1:
+            # Awaited here: gathering one would first wrap it in a task, a turn
+            # of the event loop before the task is published.
+            await self._dispatch(rid, state, calls[0], deadline, refused)
+            return
         await asyncio.gather(
             *(self._dispatch(rid, state, call, deadline, refused) for call in calls)
         )

@@ -4,7 +4,9 @@ A request comes in either CloudEvents content mode (schemas.binding).
 Its calls are the request's own (explicit) or planned within the request's
 deadline and the planner's budget; a request that cannot be planned, or
 plans more calls than the cap, gets one failed response. A request seen
-before (redelivered) is not opened again: its unanswered calls are sent again.
+before (redelivered) is not opened again: its calls are sent again, and the
+gather counts each reply once. A plan made without a model has its tasks
+published while its gather state is written (gather.opens).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from aiokafka.structs import ConsumerRecord
 from faststream.kafka import KafkaBroker
@@ -20,7 +22,8 @@ from faststream.kafka import KafkaBroker
 from slmesh.orchestrator.clock import now_ms
 from slmesh.orchestrator.completion import Completion
 from slmesh.orchestrator.dispatch import Dispatcher, Outstanding, new_calls
-from slmesh.orchestrator.gather.state import DeferredClause, GatherState
+from slmesh.orchestrator.gather.opens import OpensInFlight
+from slmesh.orchestrator.gather.state import DeferredClause, GatherCall, GatherState
 from slmesh.orchestrator.gather.store import GatherStorage
 from slmesh.orchestrator.opening import Openings
 from slmesh.orchestrator.outcomes import plan_failure, planning_work, shown
@@ -58,6 +61,10 @@ class Intake:
     openings: Openings
     sweeper: Sweeper
     outstanding: Outstanding
+    opens: OpensInFlight
+    # Whether the last gather-state write succeeded: until one does again,
+    # a request's state is written before its tasks go out.
+    _store_answers: bool = field(default=True, init=False)
 
     async def on_request(self, record: ConsumerRecord[bytes, bytes]) -> None:
         """Plan, open the gather state, dispatch the tasks (or answer the error).
@@ -149,16 +156,61 @@ class Intake:
             opening=self.openings.written and not explicit and self._calls_model(plan),
             traceparent=current_traceparent(),
         )
-        opened = await self.store.open(rid, request=state, calls=calls, deadline_ms=deadline_ms)
-        if not opened:
-            await self._resume(rid)
+        # Replies are coming: this replica's consumers stay fast (pace).
+        self.outstanding.add(rid, deadline_ms)
+        # A plan made without a model is the same on every delivery: its tasks
+        # may go out before the state is written (a redelivery sends the same ones).
+        beside = plan.work is None and self._store_answers
+        if not await self._open_and_dispatch(rid, state, calls, beside=beside):
             return
         self.sweeper.opened(deadline_ms)
-        self.outstanding.add(rid, deadline_ms)
-        await self.dispatcher.dispatch_all(rid, state, calls, refused=self.completion.gather)
         if state.opening:
             # Written while the calls run; kept in Redis for whichever replica answers.
             self.openings.start(rid, request.data.input)
+
+    async def _open_and_dispatch(
+        self, rid: str, state: GatherState, calls: list[GatherCall], *, beside: bool
+    ) -> bool:
+        """Write the request's gather state and publish its tasks; False for a redelivery.
+
+        `beside`: the tasks go out while the state is written (gather.opens), so
+        the write's round trip is off a deterministic request's path. Else the
+        state first: after a failed write (Redis away) the record is retried,
+        and must not send its tasks again on every attempt.
+        """
+        opening = asyncio.ensure_future(
+            self.store.open(rid, request=state, calls=calls, deadline_ms=state.deadline_ms)
+        )
+        if not beside:
+            try:
+                opened = await opening
+            except Exception:
+                self._store_answers = False
+                raise
+            self._store_answers = True
+            if not opened:
+                await self._resume(rid)
+                return False
+            await self.dispatcher.dispatch_all(rid, state, calls, refused=self.completion.gather)
+            return True
+        self.opens.track(rid, opening)
+        try:
+            await self.dispatcher.dispatch_all(rid, state, calls, refused=self.completion.gather)
+        finally:
+            # Awaited whatever the dispatch did: its outcome is never left unread.
+            try:
+                opened = await opening
+            except Exception:
+                self._store_answers = False
+                raise
+        if not opened:
+            logger.info(
+                "request %s was seen before (redelivered): its %d call(s) went out again, "
+                "and each reply is counted once",
+                rid,
+                len(calls),
+            )
+        return opened
 
     async def _plan_within(self, text: str, deadline_ms: int) -> Plan:
         """The planner's plan, or TimeoutError when the request's deadline comes first.

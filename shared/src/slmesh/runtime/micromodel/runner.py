@@ -205,7 +205,10 @@ class TaskRunner(Generic[In, Out]):
     async def _run_bounded(self, task: TaskRequested) -> tuple[Out, Usage | None]:
         limit_s = self.settings.max_run_ms / 1000
         try:
-            return await asyncio.wait_for(self._run(task), limit_s)
+            # A timeout scope, not wait_for: no task of its own, so no turns of
+            # the event loop between the task's arrival and its reply.
+            async with asyncio.timeout(limit_s):
+                return await self._run(task)
         except TimeoutError as exc:
             # The reply goes now and the consumer moves on. A model call cannot be
             # interrupted: it finishes in the worker thread, and tasks behind it wait.

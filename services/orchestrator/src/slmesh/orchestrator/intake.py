@@ -204,12 +204,7 @@ class Intake:
                 self._store_answers = False
                 raise
         if not opened:
-            logger.info(
-                "request %s was seen before (redelivered): its %d call(s) went out again, "
-                "and each reply is counted once",
-                rid,
-                len(calls),
-            )
+            await self._resume(rid, sent_again=len(calls))
         return opened
 
     async def _plan_within(self, text: str, deadline_ms: int) -> Plan:
@@ -233,14 +228,23 @@ class Intake:
         tools = (self.catalogue.get(call.micromodel) for call in plan.calls)
         return any(tool is not None and tool.runs_model for tool in tools)
 
-    async def _resume(self, rid: str) -> None:
+    async def _resume(self, rid: str, *, sent_again: int = 0) -> None:
         """A redelivered request: its first taker may have died mid-dispatch.
 
-        Calls without a result are published again; the micromodels answer a
-        task id once (stored replies) and the gather counts a reply once.
+        Calls without a result are published again (unless `sent_again` calls
+        already were, beside the write); the micromodels answer a task id once
+        (stored replies) and the gather counts a reply once. A state that
+        cannot be read raises: the record is retried, then given up and answered.
         """
         if await self.store.state(rid) != "open":
             logger.info("request %s was seen before and is answered or answering", rid)
+            return
+        if sent_again:
+            logger.info(
+                "request %s redelivered while open: its %d call(s) went out again",
+                rid,
+                sent_again,
+            )
             return
         snapshot = await self.store.snapshot(rid)
         if snapshot is None:

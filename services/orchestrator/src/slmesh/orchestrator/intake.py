@@ -181,30 +181,33 @@ class Intake:
         opening = asyncio.ensure_future(
             self.store.open(rid, request=state, calls=calls, deadline_ms=state.deadline_ms)
         )
-        if not beside:
+        if beside:
+            self.opens.track(rid, opening)
             try:
-                opened = await opening
-            except Exception:
-                self._store_answers = False
-                raise
-            self._store_answers = True
-            if not opened:
-                await self._resume(rid)
-                return False
-            await self.dispatcher.dispatch_all(rid, state, calls, refused=self.completion.gather)
-            return True
-        self.opens.track(rid, opening)
-        try:
-            await self.dispatcher.dispatch_all(rid, state, calls, refused=self.completion.gather)
-        finally:
-            # Awaited whatever the dispatch did: its outcome is never left unread.
-            try:
-                opened = await opening
-            except Exception:
-                self._store_answers = False
-                raise
+                await self.dispatcher.dispatch_all(
+                    rid, state, calls, refused=self.completion.gather
+                )
+            finally:
+                # Awaited whatever the dispatch did: its outcome is never left unread.
+                opened = await self._written(opening)
+        else:
+            opened = await self._written(opening)
+            if opened:
+                await self.dispatcher.dispatch_all(
+                    rid, state, calls, refused=self.completion.gather
+                )
         if not opened:
-            await self._resume(rid, sent_again=len(calls))
+            await self._resume(rid, sent_again=len(calls) if beside else 0)
+        return opened
+
+    async def _written(self, opening: asyncio.Future[bool]) -> bool:
+        """The write's outcome; whether it succeeded decides how the next request goes."""
+        try:
+            opened = await opening
+        except Exception:
+            self._store_answers = False
+            raise
+        self._store_answers = True
         return opened
 
     async def _plan_within(self, text: str, deadline_ms: int) -> Plan:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ssl
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -31,6 +32,7 @@ from slmesh.orchestrator.gather.store import GatherStore
 from slmesh.runtime.kafka.security import (
     TokenFromFile,
     broker_security,
+    check_tls,
     kafka_connection,
 )
 from slmesh.runtime.redis_connection import connect_redis, redis_login, sentinel_addresses
@@ -131,6 +133,38 @@ def test_mutual_tls_loads_the_client_certificate(tls_files: dict[str, Path]) -> 
     assert "sasl_mechanism" not in raw
 
 
+async def test_the_tls_check_passes_a_server_that_is_down_to_the_next(tmp_path: Path) -> None:
+    ca = trustme.CA()
+    ca_file = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    served = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(served)
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(4)
+        writer.write(b"\x00\x00\x00\x00")  # the length of an answer
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0, ssl=served)
+    up = server.sockets[0].getsockname()[1]
+    down = free_port()
+    try:
+
+        def tls(servers: str) -> MeshSettings:
+            return MeshSettings(
+                bootstrap_servers=servers, kafka_security_protocol="SSL", kafka_ssl_ca_file=ca_file
+            )
+
+        # The first server is down: the second one answers, as a Kafka client would find.
+        assert await check_tls(tls(f"127.0.0.1:{down},127.0.0.1:{up}"))
+        # None answers: not a TLS failure, just nobody there yet.
+        assert not await check_tls(tls(f"127.0.0.1:{down}"))
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
 @pytest.mark.parametrize(
     ("fields", "named"),
     [
@@ -226,6 +260,16 @@ def test_with_sentinels_the_client_asks_them_for_the_master() -> None:
     assert pool.service_name == "mesh-master"  # type: ignore[attr-defined]
     assert pool.connection_kwargs["password"] == "pw"  # noqa: S105
     assert pool.connection_kwargs["db"] == 3
+
+
+def test_with_sentinels_the_urls_login_and_tls_still_count() -> None:
+    settings = MeshSettings(
+        redis_sentinels="127.0.0.1:26379",
+        redis_url=SecretStr("rediss://mesh:from-url@ignored:6380/4"),
+    )
+    kwargs = connect_redis(settings).connection_pool.connection_kwargs
+    assert (kwargs["username"], kwargs["password"], kwargs["db"]) == ("mesh", "from-url", 4)
+    assert "SSL" in connect_redis(settings).connection_pool.connection_class.__name__
 
 
 @pytest.fixture

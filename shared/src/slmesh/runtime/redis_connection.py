@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import redis.asyncio as aioredis
-from redis.asyncio.connection import BlockingConnectionPool
+from redis.asyncio.connection import BlockingConnectionPool, SSLConnection, parse_url
 from redis.asyncio.sentinel import Sentinel
 
 from slmesh.runtime.settings import MeshSettings
@@ -67,9 +67,12 @@ def connect_redis(
 
 def _from_sentinels(settings: MeshSettings, url: str, options: dict[str, Any]) -> aioredis.Redis:
     options.pop("timeout", None)  # BlockingConnectionPool's wait; no such option here
-    if url.startswith("rediss://"):
+    # The URL still says which database, over TLS or not, and (unless set apart,
+    # which `options` carry and which win) who logs in: only its host is the sentinels'.
+    parsed = parse_url(url)
+    from_url: dict[str, Any] = {k: parsed[k] for k in ("db", "username", "password") if k in parsed}
+    if parsed.get("connection_class") is SSLConnection:
         options["ssl"] = True
-    db = _database(url)
     sentinel_options: dict[str, Any] = {
         "socket_timeout": options.get("socket_timeout", 1.0),
         "socket_connect_timeout": options.get("socket_connect_timeout", 1.0),
@@ -79,17 +82,9 @@ def _from_sentinels(settings: MeshSettings, url: str, options: dict[str, Any]) -
     sentinel = Sentinel(  # type: ignore[no-untyped-call]
         sentinel_addresses(settings.redis_sentinels or ""),
         sentinel_kwargs=sentinel_options,
-        db=db,
-        **options,
+        **{**from_url, **options},
     )
     # The master is asked of the sentinels on each new connection: after a
     # failover the next connection goes to the new master.
     master: aioredis.Redis = sentinel.master_for(settings.redis_sentinel_master)
     return master
-
-
-def _database(url: str) -> int:
-    path = url.split("://", 1)[-1].split("/", 1)
-    if len(path) == 2 and path[1].split("?")[0].isdigit():
-        return int(path[1].split("?")[0])
-    return 0

@@ -151,28 +151,34 @@ _PROBE = len(_API_VERSIONS).to_bytes(4, "big") + _API_VERSIONS
 
 
 async def check_tls(settings: MeshSettings, *, within_s: float = 5.0) -> bool:
-    """Whether the first bootstrap server answers over TLS with this process's material.
+    """Whether a bootstrap server answers over TLS with this process's material.
 
-    Returns False when the server cannot be reached (it may be starting: wait
-    and ask again). Raises KafkaSecurityError when TLS itself fails: an
-    untrusted or misnamed server certificate, or a server refusing this
-    client's certificate or its absence. Waiting cannot mend those, and
-    aiokafka would only log them and keep retrying "Unable to bootstrap".
+    The servers are tried in turn, as the Kafka clients try them: one that
+    cannot be reached (down, or starting) passes to the next. Returns False
+    when none can be reached: wait and ask again. Raises KafkaSecurityError
+    when TLS itself fails: an untrusted or misnamed server certificate, or a
+    server refusing this client's certificate or its absence. Waiting cannot
+    mend those, and aiokafka would only log them and keep retrying "Unable to
+    bootstrap".
     """
-    first = settings.bootstrap_servers.split(",")[0].strip()
-    host, _, port = first.rpartition(":")
-    host = host.strip("[]")
     context = ssl_context_for(settings)
-    try:
-        # A blocking socket, in a thread: asyncio's TLS transport reports a server's
-        # refusal of the client certificate (TLS 1.3 sends it after the handshake)
-        # as a bare end of stream, without the alert that says why.
-        await asyncio.to_thread(_tls_round_trip, host, int(port), context, within_s)
-    except ssl.SSLError as exc:
-        raise KafkaSecurityError(_tls_failure(settings, first, exc)) from exc
-    except OSError:
-        return False
-    return True
+    for server in (s.strip() for s in settings.bootstrap_servers.split(",") if s.strip()):
+        host, _, port = server.rpartition(":")
+        if not host or not port.isdigit():
+            # A server written without its port: Kafka's default.
+            host, port = server, "9092"
+        host = host.strip("[]")
+        try:
+            # A blocking socket, in a thread: asyncio's TLS transport reports a server's
+            # refusal of the client certificate (TLS 1.3 sends it after the handshake)
+            # as a bare end of stream, without the alert that says why.
+            await asyncio.to_thread(_tls_round_trip, host, int(port), context, within_s)
+        except ssl.SSLError as exc:
+            raise KafkaSecurityError(_tls_failure(settings, server, exc)) from exc
+        except OSError:
+            continue
+        return True
+    return False
 
 
 def _tls_round_trip(host: str, port: int, context: ssl.SSLContext, within_s: float) -> None:

@@ -335,3 +335,13 @@ def test_event_fields_read_either_mode_unvalidated() -> None:
     assert event_fields(b"not json", headers) == {
         k: str(v) for k, v in HAND_WRITTEN_REQUEST.items() if k != "data"
     } | {"id": ""}
+
+
+def test_a_refused_structured_record_keeps_the_error_that_refused_it() -> None:
+    with pytest.raises(ContractError) as refused:
+        decode_record(
+            b"{not json", [("content-type", b"application/cloudevents+json")], (RequestSubmitted,)
+        )
+    assert refused.value.code == "malformed_event"
+    # The parser's error, for the log's traceback: not the contract error itself.
+    assert isinstance(refused.value.__cause__, orjson.JSONDecodeError)

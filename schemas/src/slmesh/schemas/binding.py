@@ -23,7 +23,7 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 
@@ -57,15 +57,26 @@ BINARY_NOTE = (
 def is_binary(headers: Headers | None) -> bool:
     """Whether a record is in binary content mode: a `ce_specversion` header, and no
     `content-type` that names a CloudEvents event format."""
-    binary = False
+    return _mode(headers) == "binary"
+
+
+def _mode(headers: Headers | None) -> Literal["structured", "binary", "unmarked"]:
+    """How a record's headers say its event is laid out. `unmarked`: read as structured,
+    but it has `ce_*` headers without `ce_specversion` (a binary event missing it, likely)."""
+    specversion = attributes = False
     for name, value in headers or ():
         lowered = name.lower()
         if lowered == CONTENT_TYPE_HEADER:
-            if value is not None and value[:23].lower() == STRUCTURED_MEDIA_TYPE:
-                return False
-        elif lowered == SPECVERSION_HEADER:
-            binary = True
-    return binary
+            if value is not None and value[: len(STRUCTURED_MEDIA_TYPE)].lower() == (
+                STRUCTURED_MEDIA_TYPE
+            ):
+                return "structured"
+        elif lowered.startswith(ATTRIBUTE_PREFIX):
+            attributes = True
+            specversion = specversion or lowered == SPECVERSION_HEADER
+    if specversion:
+        return "binary"
+    return "unmarked" if attributes else "structured"
 
 
 def event_headers(headers: Iterable[tuple[str, str | bytes | None]]) -> dict[str, str]:
@@ -90,12 +101,15 @@ def decode_record(
 
     Raises ContractError (code and message as for a structured record) when it is none.
     """
-    if not is_binary(headers):
-        try:
-            return decode(value or b"", expected, max_bytes=max_bytes)
-        except ContractError as exc:
+    mode = _mode(headers)
+    if mode == "binary":
+        return _decode_binary(value or b"", headers or (), expected, max_bytes)
+    try:
+        return decode(value or b"", expected, max_bytes=max_bytes)
+    except ContractError as exc:
+        if mode == "unmarked":
             raise _unmarked_binary(exc, headers) from exc
-    return _decode_binary(value or b"", headers or (), expected, max_bytes)
+        raise
 
 
 def event_fields(value: bytes | None, headers: Headers | None) -> dict[str, Any] | None:
@@ -216,18 +230,8 @@ def _text(name: str, raw: bytes | None) -> str:
 
 
 def _unmarked_binary(exc: ContractError, headers: Headers | None) -> ContractError:
-    """A structured decode's error, with a hint when the record has `ce_*` headers but
-    no `ce_specversion` (so it was read as structured) and no CloudEvents content type."""
-    marked = False
-    for name, raw in headers or ():
-        lowered = name.lower()
-        if lowered == CONTENT_TYPE_HEADER:
-            if raw is not None and raw[:23].lower() == STRUCTURED_MEDIA_TYPE:
-                return exc
-        elif lowered.startswith(ATTRIBUTE_PREFIX):
-            marked = True
-    if not marked:
-        return exc
+    """A structured decode's error, with a hint: the record has `ce_*` headers but no
+    `ce_specversion` (so it was read as structured) and no CloudEvents content type."""
     return ContractError(
         exc.code,
         f"{exc.message}; the record has ce_* headers but no ce_specversion header "

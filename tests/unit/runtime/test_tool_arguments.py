@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from slmesh.runtime.registry.catalogue import MEMO_SIZE, Tool
+from slmesh.runtime.registry.catalogue import MEMO_KEY_BYTES, MEMO_SIZE, Tool
 
 SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -54,3 +54,11 @@ def test_the_memo_stays_bounded() -> None:
     for n in range(MEMO_SIZE + 10):
         assert vat.argument_problem({"country": "DE", "n": n}) is not None
     assert len(vat._checked) <= MEMO_SIZE
+
+
+def test_long_arguments_are_checked_each_time_and_never_kept() -> None:
+    vat = tool()
+    long = {"country": "DE", "text": "x" * MEMO_KEY_BYTES}
+    for _ in range(2):
+        assert vat.argument_problem(long) is not None
+    assert vat._checked == {}

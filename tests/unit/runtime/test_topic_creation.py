@@ -12,7 +12,14 @@ from typing import Any
 
 import pytest
 
-from slmesh.runtime.kafka import TopicCreationError, TopicSpec, create_topics, topics
+from slmesh.runtime.kafka import (
+    MissingTopicsError,
+    TopicCreationError,
+    TopicSpec,
+    create_topics,
+    topics,
+)
+from slmesh.runtime.service import dependencies
 from slmesh.runtime.settings import MeshSettings
 
 INVALID_REPLICATION_FACTOR = 38
@@ -62,3 +69,29 @@ async def test_a_refused_topic_is_an_error_naming_it_and_why(
     assert "c: InvalidReplicationFactorError" in message
     assert "replication 3, min.insync.replicas 2" in message
     assert "a:" not in message
+
+
+async def test_in_production_a_service_waits_for_its_topics_naming_the_missing(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    on_broker: list[set[str]] = [set(), {"a"}, {"a", "b"}]
+    seen: list[set[str]] = []
+
+    async def listed(settings: MeshSettings) -> set[str]:
+        seen.append(on_broker[min(len(seen), len(on_broker) - 1)])
+        return seen[-1]
+
+    monkeypatch.setattr(dependencies, "list_topics", listed)
+    monkeypatch.setattr(dependencies, "FIRST_DELAY_S", 0.01)
+    production = MeshSettings(deployment="production", startup_wait_s=5)
+    specs = [TopicSpec("a"), TopicSpec("b")]
+    await dependencies.prepare_topics(production, specs)
+    assert len(seen) == 3
+    assert "waiting for topics a, b (this service creates none here" in caplog.text
+    assert "waiting for topics b (" in caplog.text
+
+    on_broker[:] = [{"a"}]
+    seen.clear()
+    impatient = MeshSettings(deployment="production", startup_wait_s=0.05)
+    with pytest.raises(MissingTopicsError, match=r"topics missing after 0.05 s: b; create them"):
+        await dependencies.prepare_topics(impatient, specs)

@@ -28,12 +28,10 @@ from slmesh.runtime.kafka.topics import (
     TopicCreationError,
     TopicDirectory,
     TopicSpec,
-    await_topics,
     create_topics,
     ensure_topics,
     list_topics,
     mesh_topics,
-    prepare_topics,
     topic_configs,
 )
 
@@ -50,7 +48,6 @@ __all__ = [
     "TopicSpec",
     "UnknownTopicError",
     "admin_kwargs",
-    "await_topics",
     "consumer_options",
     "create_broker",
     "create_topics",
@@ -62,7 +59,6 @@ __all__ = [
     "message_itself",
     "micromodel_group",
     "partitions_of",
-    "prepare_topics",
     "profile_for",
     "publish_bytes",
     "publish_dead_letter",

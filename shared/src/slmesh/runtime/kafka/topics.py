@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -141,47 +139,3 @@ class TopicCreationError(RuntimeError):
 
 class MissingTopicsError(RuntimeError):
     """Topics a service needs are not on the broker, and it may not create them."""
-
-
-async def await_topics(
-    settings: MeshSettings, names: list[str], *, within_s: float | None = None
-) -> None:
-    """Wait until every topic in `names` exists, naming the missing ones as it waits.
-
-    In production topics are made by operators (`slmesh topics apply`); a
-    service started before them waits instead of crashing in a loop, and
-    says which topics it waits for. An error after `within_s` (default: the
-    start-up wait).
-    """
-    limit = settings.startup_wait_s if within_s is None else within_s
-    started = time.monotonic()
-    delay = 0.5
-    said = 0.0
-    while True:
-        missing = sorted(set(names) - await list_topics(settings))
-        if not missing:
-            return
-        waited = time.monotonic() - started
-        if waited >= limit:
-            raise MissingTopicsError(
-                f"topics missing after {waited:.0f} s: {', '.join(missing)}; create them "
-                "with `slmesh topics apply` (services create none when "
-                "SLMESH_DEPLOYMENT=production or SLMESH_CREATE_TOPICS=false)"
-            )
-        if waited - said >= 30 or said == 0:
-            logger.warning(
-                "waiting for topics %s (services do not create topics here; run "
-                "`slmesh topics apply`)",
-                ", ".join(missing),
-            )
-            said = waited or 1e-9
-        await asyncio.sleep(delay)
-        delay = min(delay * 2, 5.0)
-
-
-async def prepare_topics(settings: MeshSettings, specs: list[TopicSpec]) -> None:
-    """The topics a service needs at start: created where it may (dev), else awaited."""
-    if settings.topics_created_here:
-        await create_topics(settings, specs)
-    else:
-        await await_topics(settings, [spec.name for spec in specs])

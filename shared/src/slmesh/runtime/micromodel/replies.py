@@ -29,11 +29,11 @@ class StoredReplies:
         self._ttl_ms = ttl_s * 1000
 
     @classmethod
-    def connect(cls, settings: MeshSettings, *, ttl_s: int = 3600) -> StoredReplies:
+    def connect(cls, settings: MeshSettings) -> StoredReplies:
         """The replies kept in the mesh's Redis, under its key namespace."""
         # Short timeouts and no retries: a task must not wait on an optional saving.
         client = connect_redis(settings, socket_timeout=1.0, socket_connect_timeout=1.0)
-        return cls(client, namespace=settings.redis_namespace, ttl_s=ttl_s)
+        return cls(client, namespace=settings.redis_namespace)
 
     def _key(self, task_id: str) -> str:
         return f"{self._ns}:reply:{task_id}"

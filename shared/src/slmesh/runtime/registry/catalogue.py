@@ -33,8 +33,11 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 MISSED_HEARTBEATS = 3
-# Distinct arguments whose check against a tool's schema is remembered (then forgotten at once).
+# Distinct arguments whose check against a tool's schema is remembered (then forgotten at once),
+# each at most this long as JSON: long ones (a text to summarise) seldom repeat, and 4096 of
+# them could hold a gigabyte.
 MEMO_SIZE = 4096
+MEMO_KEY_BYTES = 1024
 READER_WAIT_MS = 1000
 # Two answered fetches this far apart: the broker was away in between.
 BLIND_GAP_MS = 3000
@@ -82,6 +85,8 @@ class Tool:
         try:
             key = orjson.dumps(arguments, option=orjson.OPT_SORT_KEYS)
         except TypeError:  # not JSON: never memoised
+            return self._problem(arguments)
+        if len(key) > MEMO_KEY_BYTES:
             return self._problem(arguments)
         if key in self._checked:
             return self._checked[key]

@@ -22,6 +22,12 @@ from redis.exceptions import RedisError
 from slmesh.runtime.backoff import backoff
 from slmesh.runtime.kafka.clients import admin_kwargs
 from slmesh.runtime.kafka.security import check_tls
+from slmesh.runtime.kafka.topics import (
+    MissingTopicsError,
+    TopicSpec,
+    create_topics,
+    list_topics,
+)
 from slmesh.runtime.lifecycle import Lifecycle
 from slmesh.runtime.redis_connection import connect_redis
 from slmesh.runtime.service.logs import lifecycle
@@ -68,19 +74,26 @@ async def ping_redis(target: MeshSettings | str, within: float = REDIS_PROBE_TIM
         await client.aclose()
 
 
-async def wait_until(what: str, probe: Callable[[], Awaitable[bool]], within_s: float) -> None:
-    """Probe with exponential backoff until it answers; an error after `within_s`."""
+async def wait_until(
+    what: str | Callable[[], str], probe: Callable[[], Awaitable[bool]], within_s: float
+) -> None:
+    """Probe with exponential backoff until it answers; an error after `within_s`.
+
+    `what` is named in each warning; a callable says it anew each time (what is
+    still missing).
+    """
     started = time.monotonic()
     delays = backoff(FIRST_DELAY_S, MAX_DELAY_S)
     attempt = 1
     while not await probe():
         waited = time.monotonic() - started
+        named = what() if callable(what) else what
         if waited >= within_s:
-            raise DependencyUnavailableError(f"{what} did not answer within {within_s:g} s")
+            raise DependencyUnavailableError(f"{named} did not answer within {within_s:g} s")
         delay = next(delays)
         lifecycle.warning(
             "waiting for %s (attempt %d, %.0f s so far); next try in %.1f s",
-            what,
+            named,
             attempt,
             waited,
             delay,
@@ -105,6 +118,40 @@ async def wait_for_dependencies(settings: MeshSettings, *, redis: bool) -> None:
     )
     if redis:
         await wait_until("Redis", lambda: ping_redis(settings), settings.startup_wait_s)
+
+
+async def prepare_topics(settings: MeshSettings, specs: list[TopicSpec]) -> None:
+    """The topics a service needs at start: created where it may (dev), else awaited.
+
+    In production topics are made by operators (`slmesh topics apply`): a
+    service started before them waits, naming the missing ones, instead of
+    crashing in a loop; MissingTopicsError after the start-up wait.
+    """
+    if settings.topics_created_here:
+        await create_topics(settings, specs)
+        return
+    names = {spec.name for spec in specs}
+    missing = sorted(names)
+
+    async def all_there() -> bool:
+        nonlocal missing
+        missing = sorted(names - await list_topics(settings))
+        return not missing
+
+    def waited_for() -> str:
+        return (
+            f"topics {', '.join(missing)} (this service creates none here; "
+            "run `slmesh topics apply`)"
+        )
+
+    try:
+        await wait_until(waited_for, all_there, settings.startup_wait_s)
+    except DependencyUnavailableError as exc:
+        raise MissingTopicsError(
+            f"topics missing after {settings.startup_wait_s:g} s: {', '.join(missing)}; create "
+            "them with `slmesh topics apply` (services create none when "
+            "SLMESH_DEPLOYMENT=production or SLMESH_CREATE_TOPICS=false)"
+        ) from exc
 
 
 class DependencyWatch(Lifecycle):

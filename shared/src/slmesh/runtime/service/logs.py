@@ -56,8 +56,8 @@ def configure_logging(
 
 
 class _DropTopicCreationWarning(logging.Filter):
-    # Services create their topics themselves (broker.ensure_topics), so
-    # FastStream's reminder that auto-creation is off is noise.
+    # Topics are made by the services (in dev) or by `slmesh topics apply`, never
+    # by the broker on first use: FastStream's reminder that it is off is noise.
     def filter(self, record: logging.LogRecord) -> bool:
         return "Auto create topics is disabled" not in record.getMessage()
 

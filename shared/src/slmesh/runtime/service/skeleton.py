@@ -28,9 +28,13 @@ from faststream import FastStream
 
 from slmesh.runtime.concurrency import Worker
 from slmesh.runtime.kafka.consumption import ConcurrentConsumption
-from slmesh.runtime.kafka.topics import TopicSpec, prepare_topics
+from slmesh.runtime.kafka.topics import TopicSpec
 from slmesh.runtime.registry import registry_topic_spec
-from slmesh.runtime.service.dependencies import DependencyWatch, wait_for_dependencies
+from slmesh.runtime.service.dependencies import (
+    DependencyWatch,
+    prepare_topics,
+    wait_for_dependencies,
+)
 from slmesh.runtime.service.health import HealthServer
 from slmesh.runtime.service.logs import READY_MARKER, faststream_logger, lifecycle
 from slmesh.runtime.service.metrics import follow_lag

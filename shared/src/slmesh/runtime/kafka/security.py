@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from aiokafka.abc import AbstractTokenProvider
+from faststream.kafka.security import parse_security
 from faststream.security import (
     BaseSecurity,
     SASLOAuthBearer,
@@ -86,25 +87,20 @@ def _ssl_context(
 
 
 def kafka_connection(settings: MeshSettings) -> dict[str, Any]:
-    """aiokafka's connection keyword arguments: servers, protocol, TLS context and SASL."""
-    protocol = settings.security_protocol
+    """aiokafka's connection keyword arguments: servers, protocol, TLS context and SASL.
+
+    Read off FastStream's security object (broker_security) by FastStream's own
+    parser, the one its broker uses: a raw client connects as the broker does.
+    """
+    security, extra = broker_security(settings)
     kwargs: dict[str, Any] = {
         "bootstrap_servers": settings.bootstrap_servers,
-        "security_protocol": protocol,
+        "security_protocol": "PLAINTEXT",
+        **parse_security(security),
+        **extra,
     }
-    if protocol in ("SSL", "SASL_SSL"):
-        kwargs["ssl_context"] = ssl_context_for(settings)
-    if protocol.startswith("SASL_"):
-        mechanism = settings.kafka_sasl_mechanism
-        kwargs["sasl_mechanism"] = mechanism
-        if mechanism == "OAUTHBEARER":
-            assert settings.kafka_oauth_token_file is not None  # the settings check this
-            kwargs["sasl_oauth_token_provider"] = TokenFromFile(settings.kafka_oauth_token_file)
-        else:
-            assert settings.kafka_username is not None
-            assert settings.kafka_password is not None
-            kwargs["sasl_plain_username"] = settings.kafka_username
-            kwargs["sasl_plain_password"] = settings.kafka_password.get_secret_value()
+    if kwargs.get("ssl_context") is None:
+        kwargs.pop("ssl_context", None)
     return kwargs
 
 
@@ -112,8 +108,7 @@ def broker_security(settings: MeshSettings) -> tuple[BaseSecurity | None, dict[s
     """FastStream's security object for the same connection, and its extra broker arguments.
 
     FastStream turns the object back into aiokafka's arguments (and into the
-    AsyncAPI document's server security); the tests check that the two
-    mappings agree.
+    AsyncAPI document's server security); kafka_connection reads it the same way.
     """
     protocol = settings.security_protocol
     context = ssl_context_for(settings) if protocol in ("SSL", "SASL_SSL") else None

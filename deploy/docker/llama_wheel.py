@@ -36,7 +36,17 @@ from pathlib import Path
 from typing import Any
 
 PACKAGE = "llama-cpp-python"
-NOT_PORTABLE = ("AVX512", "AVX512_VBMI", "AVX512_VNNI", "AVX512_BF16", "AVX_VNNI", "AMX_INT8")
+# The same names as NOT_PORTABLE_FEATURES of tests/unit/runtime/test_portable_build.py
+# (tests/deploy checks it).
+NOT_PORTABLE = (
+    "AVX512",
+    "AVX512_VBMI",
+    "AVX512_VNNI",
+    "AVX512_BF16",
+    "AVX_VNNI",
+    "AMX_INT8",
+    "AMX_BF16",
+)
 
 
 def build_variables(pyproject: dict[str, Any]) -> dict[str, str]:

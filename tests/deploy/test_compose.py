@@ -9,7 +9,14 @@ from typing import Any
 
 import pytest
 
-from tests.deploy.layout import COMPOSE_FILE, DEPLOY, TOPICS, services
+from tests.deploy.layout import (
+    COMPOSE_FILE,
+    DEPLOY,
+    TOPICS,
+    dockerfile_for,
+    parse_dockerfile,
+    services,
+)
 
 CHECK_JSONSCHEMA = Path(sys.executable).with_name("check-jsonschema")
 
@@ -36,7 +43,10 @@ def test_every_service_is_built_checked_and_started_in_order(
 ) -> None:
     service = compose["services"][name]
     assert service["build"] == {"context": "..", "dockerfile": f"deploy/docker/{name}.Dockerfile"}
-    assert "/readyz" in " ".join(service["healthcheck"]["test"])
+    # The image's HEALTHCHECK (/readyz) applies: compose neither restates nor disables it.
+    assert "healthcheck" not in service
+    (check,) = parse_dockerfile(dockerfile_for(name)).final.all("HEALTHCHECK")
+    assert "/readyz" in check
     assert service["depends_on"] == {
         "kafka": {"condition": "service_healthy"},
         "redis": {"condition": "service_healthy"},

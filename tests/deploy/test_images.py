@@ -3,6 +3,7 @@ without building is checked: stages, user, health check, what is copied and inst
 
 from __future__ import annotations
 
+import ast
 import re
 import subprocess
 import sys
@@ -27,6 +28,9 @@ from tests.deploy.layout import (
 )
 
 LLAMA_STAGES = ("uv", "llama-pin", "llama-wheel")
+# The model Dockerfiles are one text: each is this one with its member's names.
+REFERENCE_MODEL_IMAGE = "classifier"
+PORTABLE_BUILD_TEST = ROOT / "tests" / "unit" / "runtime" / "test_portable_build.py"
 WORKSPACE_MANIFESTS = {
     "pyproject.toml",
     "uv.lock",
@@ -152,6 +156,69 @@ def test_the_llama_build_stages_are_the_same_in_every_model_image() -> None:
         assert any("libgomp1" in r for r in dockerfile.final.all("RUN"))
     for name in [*(s for s in services() if not runs_a_model(s)), CLI]:
         assert not [s.name for s in image(name).stages if s.name in LLAMA_STAGES[1:]]
+
+
+def model_dockerfile_as_reference(service: str) -> list[str]:
+    """The service's model Dockerfile, comment lines left out, with its member's names
+    (package, sources, module) spelled as the reference image's. The workspace manifests
+    it copies (every member's pyproject.toml) are the same list in every image: kept."""
+    ref = REFERENCE_MODEL_IMAGE
+    names = [
+        (package_name(service), package_name(ref)),
+        (module(service), module(ref)),
+        (f"services/{service}/", f"services/{ref}/"),
+    ]
+    lines = []
+    for line in dockerfile_for(service).read_text().splitlines():
+        if line.lstrip().startswith("#"):
+            continue
+        if not re.search(r"services/\S+/pyproject\.toml", line):
+            for name, reference in names:
+                if service != ref:
+                    # Else a line naming the reference's member would pass unnoticed.
+                    assert not re.search(rf"(?<![\w.-]){re.escape(reference)}(?![\w-])", line), (
+                        f"{service}.Dockerfile names {ref}'s member: {line.strip()}"
+                    )
+                line = re.sub(rf"(?<![\w.-]){re.escape(name)}(?![\w-])", reference, line)
+        lines.append(line)
+    return lines
+
+
+def test_the_model_dockerfiles_differ_only_in_their_member() -> None:
+    model_services = [s for s in services() if runs_a_model(s)]
+    assert REFERENCE_MODEL_IMAGE in model_services
+    assert len(model_services) == 4, model_services
+    reference = [
+        line
+        for line in dockerfile_for(REFERENCE_MODEL_IMAGE).read_text().splitlines()
+        if not line.lstrip().startswith("#")
+    ]
+    for service in model_services:
+        assert model_dockerfile_as_reference(service) == reference, (
+            f"{service}.Dockerfile is not {REFERENCE_MODEL_IMAGE}.Dockerfile with its own names"
+        )
+
+
+def tuple_constant(path: Path, name: str) -> tuple[str, ...]:
+    """A module-level tuple of strings, read from the source (neither module is imported:
+    the test module skips without llama_cpp, and llama_wheel.py is a script)."""
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.Assign) and [
+            t.id for t in node.targets if isinstance(t, ast.Name)
+        ] == [name]:
+            value = ast.literal_eval(node.value)
+            assert isinstance(value, tuple)
+            assert all(isinstance(v, str) for v in value)
+            return tuple(str(v) for v in value)
+    raise AssertionError(f"{path.name} has no {name}")
+
+
+def test_the_image_build_check_refuses_what_the_portable_build_test_refuses() -> None:
+    """llama_wheel.py check and test_portable_build: the same not-portable features."""
+    in_images = tuple_constant(DOCKERFILES / "llama_wheel.py", "NOT_PORTABLE")
+    in_tests = tuple_constant(PORTABLE_BUILD_TEST, "NOT_PORTABLE_FEATURES")
+    assert len(set(in_images)) == len(in_images)
+    assert set(in_images) == set(in_tests)
 
 
 def test_the_llama_wheel_is_built_with_the_flags_and_version_uv_uses(tmp_path: Path) -> None:

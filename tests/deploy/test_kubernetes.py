@@ -50,6 +50,19 @@ def container(doc: Manifest) -> Manifest:
     return result
 
 
+def image_repository(image: str) -> str:
+    """The image without its tag or digest: the overlays set those (and prod a registry)."""
+    path, _, last = image.split("@")[0].rpartition("/")
+    repository = last.split(":")[0]
+    return f"{path}/{repository}" if path else repository
+
+
+def is_slmesh_image(image: str, name: str) -> bool:
+    """slmesh/<name>, on Docker Hub's default or under a registry (prod's newName)."""
+    repository = image_repository(image)
+    return repository == f"slmesh/{name}" or repository.endswith(f"/slmesh/{name}")
+
+
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_kubernetes_kinds_validate_strictly(
     rendered: dict[str, str], manifests: dict[str, list[Manifest]], overlay: str, tmp_path: Path
@@ -88,6 +101,8 @@ def test_every_service_is_probed_sized_and_hardened(
     for name in services():
         pod = deployments[name]["spec"]["template"]["spec"]
         main = container(deployments[name])
+        # The image built from deploy/docker/<name>.Dockerfile, as compose tags it.
+        assert is_slmesh_image(main["image"], name), f"{name} runs {main['image']}"
         assert main["readinessProbe"]["httpGet"]["path"] == "/readyz"
         assert main["livenessProbe"]["httpGet"]["path"] == "/livez"
         assert main["startupProbe"]["httpGet"]["path"] == "/livez"
@@ -138,6 +153,7 @@ def test_the_topics_job_applies_every_topic(
     (job,) = jobs
     assert job["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/name"] == TOPICS
     main = container(job)
+    assert is_slmesh_image(main["image"], "cli"), f"the topics job runs {main['image']}"
     # No --micromodel: the command's default is every bundled micromodel.
     assert [*main["command"], *main["args"]] == ["slmesh", "topics", "apply"]
 

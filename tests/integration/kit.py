@@ -7,7 +7,7 @@ import contextlib
 import os
 import sys
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -434,3 +434,35 @@ async def run_ask(text: str, bootstrap_servers: str, *args: str) -> tuple[int, s
             proc.kill()
     assert proc.returncode is not None
     return proc.returncode, out.decode()
+
+
+@dataclass(frozen=True)
+class Ran:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+async def run_cli(env: Mapping[str, str], *args: str, timeout_s: float = 60.0) -> Ran:
+    """`python -m slmesh.cli *args` in a process of its own, `env` over this one's.
+
+    The loop goes on meanwhile (a proxy or broker the test runs in it keeps serving).
+    Its exit code and its stdout and stderr apart; it must end within `timeout_s`.
+    """
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "slmesh.cli",
+        *args,
+        env={**os.environ, **env},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        async with asyncio.timeout(timeout_s):
+            out, err = await process.communicate()
+    finally:
+        if process.returncode is None:  # timed out, or the test gave up on it
+            process.kill()
+    assert process.returncode is not None
+    return Ran(process.returncode, out.decode(), err.decode())

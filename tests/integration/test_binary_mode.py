@@ -27,6 +27,7 @@ from slmesh.runtime.kafka import ensure_topics
 from slmesh.runtime.kafka.deadletters import read_dead_letters, requeue
 from slmesh.runtime.kafka.publishing import DLQ_ERROR, DLQ_ERROR_CODE
 from slmesh.runtime.settings import MeshSettings
+from tests.binary_mode import Headers, binary_mode
 
 from .kit import WAIT_S, Sent, TopicTap, assert_dead_letter, dead_letter_of
 
@@ -43,8 +44,6 @@ STRUCTURED = "application/cloudevents+json; charset=UTF-8"
 # Planned by rules and answered by the vat-rates table: no model, the same answer every time.
 QUESTION = "What are the VAT rates in Germany?"
 GERMANY = "Germany (DE): standard 19%"
-
-Headers = list[tuple[str, bytes]]
 
 
 # --- the producer's side: the schema file and a Kafka client ---------------------------
@@ -71,15 +70,6 @@ def request_event(reply_topic: str, **data: Any) -> dict[str, Any]:
 def structured(event: dict[str, Any]) -> tuple[bytes, Headers]:
     """The structured content mode: the whole event is the value."""
     return orjson.dumps(event), [("content-type", STRUCTURED.encode())]
-
-
-def binary(event: dict[str, Any]) -> tuple[bytes, Headers]:
-    """The binary content mode: one `ce_<name>` header per attribute, the data is the value."""
-    headers = [("content-type", b"application/json")]
-    headers += [
-        (f"ce_{name}", str(value).encode()) for name, value in event.items() if name != "data"
-    ]
-    return orjson.dumps(event["data"]), headers
 
 
 class Producer:
@@ -219,7 +209,7 @@ async def test_a_request_in_either_content_mode_is_answered_on_its_reply_topic(
         "binary": request_event(reply_topic, metadata={"mode": "binary"}),
     }
     for mode, event in sent.items():
-        value, headers = structured(event) if mode == "structured" else binary(event)
+        value, headers = structured(event) if mode == "structured" else binary_mode(event)
         await producer.send(settings.requests_topic, value, headers, key=event["requestid"])
 
     # Each answered once, completed, on the reply topic its request named.
@@ -258,7 +248,7 @@ async def test_a_binary_request_with_a_given_is_dead_lettered_and_the_next_is_an
         del bad[attribute]
     else:
         bad[attribute] = given
-    bad_value, headers = binary(bad)
+    bad_value, headers = binary_mode(bad)
     sent = await producer.send(settings.requests_topic, bad_value, headers, key=bad["requestid"])
 
     dead = await dead_letter_of(deadletters, bad_value)
@@ -277,7 +267,7 @@ async def test_a_binary_request_with_a_given_is_dead_lettered_and_the_next_is_an
 
     # The consumer moved on: the next request on the same partition is answered.
     good = request_event(reply_topic)
-    value, headers = binary(good)
+    value, headers = binary_mode(good)
     await producer.send(
         settings.requests_topic, value, headers, key=good["requestid"], partition=sent.partition
     )

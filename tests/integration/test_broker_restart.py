@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import sys
 import time
 from collections.abc import AsyncIterator
 
@@ -35,7 +33,7 @@ from slmesh.runtime.kafka import list_topics
 from slmesh.schemas import RequestCompleted
 
 from .conftest import logged_mesh
-from .kit import GHOST, TopicTap, new_request
+from .kit import GHOST, TopicTap, ghost_tasks_of, new_request, run_cli
 
 pytestmark = pytest.mark.integration
 
@@ -98,8 +96,14 @@ async def test_in_development_the_mesh_makes_its_topics_again_and_fails_what_was
             calls=[{"micromodel": GHOST, "arguments": {}}],
             timeout_ms=GHOST_DEADLINE_MS,
         )
-        await client.submit(waiting)
-        await asyncio.sleep(1.0)
+        ghost_tasks = TopicTap(settings, settings.task_topic(GHOST))
+        await ghost_tasks.start()
+        try:
+            await client.submit(waiting)
+            # The orchestrator read it and its task went out: in flight now.
+            await ghost_tasks_of(ghost_tasks, waiting.requestid, 1)
+        finally:
+            await ghost_tasks.stop()
 
     await restart_broker(dev_mesh)
     restarted = time.monotonic()
@@ -159,21 +163,8 @@ async def test_in_production_the_services_name_the_missing_topics_and_wait_for_t
     # Nobody made them: services in production create no topics.
     assert settings.requests_topic not in await list_topics(settings)
 
-    env = {**os.environ, **production_mesh.env()}
-    job = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "slmesh.cli",
-        "topics",
-        "apply",
-        "--micromodel",
-        "vat-rates",
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    out, _ = await asyncio.wait_for(job.communicate(), 60)
-    assert job.returncode == 0, out.decode()
+    job = await run_cli(production_mesh.env(), "topics", "apply", "--micromodel", "vat-rates")
+    assert job.returncode == 0, job.stdout + job.stderr
 
     async with MeshClient(settings, source="/slmesh/restart-test") as client:
         after = await client.ask("VAT rates in Italy", timeout_s=90)

@@ -14,7 +14,6 @@ mesh goes on answering.
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 import uuid
 from collections.abc import AsyncIterator
@@ -33,6 +32,7 @@ from slmesh.runtime.kafka import list_topics
 from slmesh.runtime.service import MISCONFIGURED, READY_MARKER
 from slmesh.runtime.settings import MeshSettings
 
+from .kit import Ran, run_cli
 from .tls_proxy import TlsProxy, server_context
 
 pytestmark = pytest.mark.integration
@@ -100,30 +100,6 @@ def secured_env(pki: Pki, bootstrap: str, redis_url: str, namespace: str) -> dic
     }
 
 
-@dataclass(frozen=True)
-class Ran:
-    returncode: int
-    stdout: str
-    stderr: str
-
-
-async def cli(env: dict[str, str], *args: str) -> Ran:
-    """The `slmesh` command in a process of its own; the loop goes on (the proxy runs in it)."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "slmesh.cli",
-        *args,
-        env={**os.environ, **env},
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    async with asyncio.timeout(60):
-        out, err = await process.communicate()
-    assert process.returncode is not None
-    return Ran(process.returncode, out.decode(), err.decode())
-
-
 def service(name: str, module: str, env: dict[str, str]) -> ServiceProcess:
     return ServiceProcess(
         name,
@@ -155,7 +131,7 @@ async def secured(
     )
     services: list[ServiceProcess] = []
     try:
-        job = await cli(env, "topics", "apply", "--micromodel", "vat-rates")
+        job = await run_cli(env, "topics", "apply", "--micromodel", "vat-rates")
         assert job.returncode == 0, job.stdout + job.stderr
         services = [
             service("vat-rates-tls", "slmesh.vat_rates", env),
@@ -182,7 +158,7 @@ async def test_the_topics_job_makes_every_topic_over_tls(secured: SecuredMesh) -
     s = secured.settings
     expected = {s.requests_topic, s.replies_topic, s.responses_topic, s.deadletter_topic}
     assert expected | {s.task_topic("vat-rates"), s.registry_topic} <= names
-    again = await cli(secured.env, "topics", "apply", "--micromodel", "vat-rates")
+    again = await run_cli(secured.env, "topics", "apply", "--micromodel", "vat-rates")
     assert again.returncode == 0, again.stderr
     assert "0 created" in again.stdout
 
@@ -195,7 +171,7 @@ async def test_a_request_is_answered_through_mutual_tls(secured: SecuredMesh) ->
     assert "19" in (answer.data.answer or "")
     # The requester's own connections came through the proxy, none around it.
     assert secured.proxy.connections > before
-    listing = await cli(secured.env, "topics")
+    listing = await run_cli(secured.env, "topics")
     assert listing.returncode == 0, listing.stderr
     assert "slmesh.tasks.vat-rates" in listing.stdout
 
@@ -228,7 +204,7 @@ async def test_a_service_whose_tls_cannot_work_ends_at_start_saying_why(
     assert "TLS to the broker" in output
     assert said in output
     # The CLI says the same, with an exit code of its own.
-    refused_cli = await cli(env, "topics")
+    refused_cli = await run_cli(env, "topics")
     assert refused_cli.returncode == TLS_REFUSED, refused_cli.stderr
     assert said in refused_cli.stderr
     # The mesh is untouched: the next request is answered.

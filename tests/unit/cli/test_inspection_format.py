@@ -13,6 +13,7 @@ from slmesh.cli.records import Seen
 from slmesh.cli.registry_view import ReplicaRow, format_registry
 from slmesh.cli.tail import gist, matcher, pretty, topic_name
 from slmesh.schemas import RequestSubmitted, encode
+from tests.binary_mode import binary_mode
 
 RID = "req-9"
 
@@ -210,10 +211,8 @@ def test_a_binary_mode_record_is_read_as_its_whole_event() -> None:
     request = RequestSubmitted.create(
         data={"input": "VAT in Germany"}, source="/erp", request_id="req-binary-1"
     )
-    whole = orjson.loads(encode(request))
-    data = whole.pop("data")
-    headers = [("content-type", whole.pop("datacontenttype").encode())]
-    headers += [(f"ce_{name}", str(value).encode()) for name, value in whole.items()]
+    value, headers = binary_mode(request)
+    data = orjson.loads(encode(request))["data"]
     raw = ConsumerRecord(
         "slmesh.requests",
         0,
@@ -221,10 +220,10 @@ def test_a_binary_mode_record_is_read_as_its_whole_event() -> None:
         1_700_000_000_000,
         0,
         b"req-binary-1",
-        orjson.dumps(data),
+        value,
         None,
         12,
-        len(orjson.dumps(data)),
+        len(value),
         headers,
     )
     seen = Seen.of(raw)

@@ -14,7 +14,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
 from faststream.kafka import TestKafkaBroker
 
 from slmesh.orchestrator.app import Assembly, assemble
@@ -24,6 +23,7 @@ from slmesh.orchestrator.settings import OrchestratorSettings
 from slmesh.runtime.kafka import raw_body
 from slmesh.schemas import (
     CallOutcome,
+    Envelope,
     RequestCompleted,
     RequestSubmitted,
     TaskCompleted,
@@ -31,6 +31,7 @@ from slmesh.schemas import (
     decode,
     encode,
 )
+from tests.binary_mode import as_text, binary_mode
 
 from .fake_store import FakeGatherStore, as_storage
 
@@ -402,13 +403,10 @@ async def test_a_malformed_request_is_dead_lettered_and_answered_when_its_key_is
         assert m.dead_letters == [b"{not json"]
 
 
-def as_binary(event: Any) -> tuple[bytes, dict[str, str]]:
-    """An event in the CloudEvents Kafka binary content mode: `ce_*` headers, data as value."""
-    obj = orjson.loads(encode(event))
-    headers = {"content-type": obj.pop("datacontenttype")}
-    data = obj.pop("data")
-    headers.update({f"ce_{name}": str(value) for name, value in obj.items()})
-    return orjson.dumps(data), headers
+def as_binary(event: Envelope) -> tuple[bytes, dict[str, str]]:
+    """An event in the CloudEvents Kafka binary content mode, its headers as strings."""
+    data, headers = binary_mode(event)
+    return data, as_text(headers)
 
 
 async def test_a_binary_mode_request_and_reply_are_handled_as_structured_ones() -> None:

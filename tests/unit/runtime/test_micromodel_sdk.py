@@ -20,6 +20,7 @@ from slmesh.runtime.kafka import message_itself, raw_body
 from slmesh.runtime.micromodel import Micromodel, build_runner
 from slmesh.runtime.settings import MeshSettings
 from slmesh.schemas import TaskCompleted, TaskFailed, TaskRequested, decode, encode
+from tests.binary_mode import as_text, binary_mode
 
 
 class Numbers(BaseModel):
@@ -201,12 +202,9 @@ async def test_invalid_task_with_salvageable_ids_is_dead_lettered_and_failed_at_
 
 
 def binary(value: bytes) -> tuple[bytes, dict[str, str]]:
-    """The task in the CloudEvents Kafka binary content mode: `ce_*` headers, data as value."""
-    obj = orjson.loads(value)
-    headers = {"content-type": obj.pop("datacontenttype")}
-    data = obj.pop("data")
-    headers.update({f"ce_{name}": str(attribute) for name, attribute in obj.items()})
-    return orjson.dumps(data), headers
+    """The task in the CloudEvents Kafka binary content mode, its headers as strings."""
+    data, headers = binary_mode(value)
+    return data, as_text(headers)
 
 
 async def test_a_binary_mode_task_is_answered_like_a_structured_one() -> None:

@@ -28,22 +28,12 @@ from slmesh.schemas import (
     is_binary,
 )
 from slmesh.schemas.binding import BINARY_NOTE
+from tests.binary_mode import binary_mode
 
 from .test_contract import HAND_WRITTEN_REQUEST, with_changes
 
 Headers = list[tuple[str, bytes | None]]
 STRUCTURED: Headers = [("content-type", CONTENT_TYPE.encode())]
-
-
-def binary(
-    event: dict[str, Any], content_type: str | None = "application/json"
-) -> tuple[bytes, Headers]:
-    """The record a CloudEvents SDK's Kafka binding writes in binary mode."""
-    headers: Headers = [] if content_type is None else [("content-type", content_type.encode())]
-    headers += [
-        (f"ce_{name}", str(value).encode()) for name, value in event.items() if name != "data"
-    ]
-    return orjson.dumps(event["data"]), headers
 
 
 def structured_error(event: dict[str, Any], *expected: type[Envelope]) -> ContractError:
@@ -63,7 +53,7 @@ def binary_error(
 def same_error_in_both_modes(event: dict[str, Any]) -> ContractError:
     """The binary mode's error for `event`, after checking it is the structured mode's."""
     expected = structured_error(event)
-    error = binary_error(*binary(event))
+    error = binary_error(*binary_mode(event))
     assert (error.code, error.message, error.request_id) == (
         expected.code,
         expected.message,
@@ -86,7 +76,7 @@ def test_a_binary_request_decodes_to_the_event_its_structured_twin_does(
     content_type: str | None,
 ) -> None:
     structured = decode_record(orjson.dumps(HAND_WRITTEN_REQUEST), STRUCTURED, (RequestSubmitted,))
-    value, headers = binary(HAND_WRITTEN_REQUEST, content_type)
+    value, headers = binary_mode(HAND_WRITTEN_REQUEST, content_type)
     from_binary = decode_record(value, headers, (RequestSubmitted,))
     assert from_binary == structured
     assert encode(from_binary) == encode(structured)
@@ -125,15 +115,15 @@ def test_every_event_the_mesh_sends_reads_the_same_in_binary_mode() -> None:
         causation_id=task.id,
     )
     for event in (request, task, completed):
-        obj = orjson.loads(encode(event))
-        value, headers = binary(obj, obj.pop("datacontenttype", "application/json"))
+        # Its datacontenttype is the content-type header.
+        value, headers = binary_mode(event)
         expected = (TaskCompleted, TaskFailed) if event is completed else (type(event),)
         assert decode_record(value, headers, expected) == event
 
 
 def test_extension_and_optional_attributes_travel_as_headers() -> None:
     traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
-    value, headers = binary(
+    value, headers = binary_mode(
         with_changes(subject="invoice-7", traceparent=traceparent, partitionkey="req-0001")
     )
     # Header names are matched as the CloudEvents SDKs match them: case aside.
@@ -147,7 +137,7 @@ def test_extension_and_optional_attributes_travel_as_headers() -> None:
 
 
 def test_the_mode_is_told_by_the_headers() -> None:
-    _, headers = binary(HAND_WRITTEN_REQUEST)
+    _, headers = binary_mode(HAND_WRITTEN_REQUEST)
     assert is_binary(headers)
     assert not is_binary(STRUCTURED)
     assert not is_binary(None)
@@ -165,7 +155,7 @@ def test_the_mode_is_told_by_the_headers() -> None:
 
 
 def test_an_attribute_given_as_ce_datacontenttype_is_taken_when_content_type_is_missing() -> None:
-    value, headers = binary(HAND_WRITTEN_REQUEST, None)
+    value, headers = binary_mode(HAND_WRITTEN_REQUEST, None)
     event = decode_record(
         value, [*headers, ("ce_datacontenttype", b"application/json")], (RequestSubmitted,)
     )
@@ -176,7 +166,7 @@ def test_an_attribute_given_as_ce_datacontenttype_is_taken_when_content_type_is_
 
 
 def test_a_null_header_value_is_no_attribute() -> None:
-    value, headers = binary(HAND_WRITTEN_REQUEST)
+    value, headers = binary_mode(HAND_WRITTEN_REQUEST)
     event = decode_record(value, [*headers, ("ce_subject", None)], (RequestSubmitted,))
     assert event.subject is None
 
@@ -186,7 +176,7 @@ def test_a_null_header_value_is_no_attribute() -> None:
 
 def test_a_missing_ce_id_is_the_error_a_missing_id_is() -> None:
     expected = structured_error(without("id"))
-    error = binary_error(*binary(without("id")))
+    error = binary_error(*binary_mode(without("id")))
     assert (error.code, error.request_id) == (expected.code, expected.request_id)
     assert (error.code, error.request_id) == ("invalid_event", "req-0001")
     assert "id: Field required" in expected.message
@@ -195,7 +185,7 @@ def test_a_missing_ce_id_is_the_error_a_missing_id_is() -> None:
 
 
 def test_a_missing_request_id_is_named_and_no_request_is_answered() -> None:
-    error = binary_error(*binary(without("requestid")))
+    error = binary_error(*binary_mode(without("requestid")))
     assert error.code == "invalid_event"
     assert "requestid: Field required" in error.message
     assert error.request_id is None
@@ -215,14 +205,14 @@ def test_an_unknown_type_is_the_error_an_unknown_type_is() -> None:
     assert "'slmesh.Gossip'" in error.message
     # A known type on the wrong topic, too.
     expected = structured_error(HAND_WRITTEN_REQUEST, TaskCompleted, TaskFailed)
-    error = binary_error(*binary(HAND_WRITTEN_REQUEST), TaskCompleted, TaskFailed)
+    error = binary_error(*binary_mode(HAND_WRITTEN_REQUEST), TaskCompleted, TaskFailed)
     assert (error.code, error.message) == (expected.code, expected.message)
 
 
 def test_a_newer_dataschema_is_the_error_it_is_in_structured_mode() -> None:
     event = with_changes(dataschema="urn:slmesh:RequestSubmitted:v2")
     expected = structured_error(event)
-    error = binary_error(*binary(event))
+    error = binary_error(*binary_mode(event))
     assert (error.code, error.message) == (expected.code, expected.message)
     assert "v2 is not supported" in error.message
 
@@ -230,7 +220,7 @@ def test_a_newer_dataschema_is_the_error_it_is_in_structured_mode() -> None:
 def test_an_unknown_attribute_is_named_by_its_header() -> None:
     event = with_changes(colour="blue")
     expected = structured_error(event)
-    error = binary_error(*binary(event))
+    error = binary_error(*binary_mode(event))
     assert error.code == expected.code == "invalid_event"
     assert error.message == expected.message + BINARY_NOTE
     assert "colour: Extra inputs are not permitted" in error.message
@@ -239,14 +229,14 @@ def test_an_unknown_attribute_is_named_by_its_header() -> None:
 
 def test_an_unknown_data_field_is_named_as_in_structured_mode() -> None:
     event = with_changes(data={"input": "hi", "inptu": "typo"})
-    error = binary_error(*binary(event))
+    error = binary_error(*binary_mode(event))
     assert error.code == "invalid_event"
     assert error.message == structured_error(event).message + BINARY_NOTE
     assert "data.inptu" in error.message
 
 
 def test_data_that_is_not_json_is_malformed_and_its_request_is_still_answerable() -> None:
-    _, headers = binary(HAND_WRITTEN_REQUEST)
+    _, headers = binary_mode(HAND_WRITTEN_REQUEST)
     error = binary_error(b"input=What are the VAT rates", headers)
     assert error.code == "malformed_event"
     assert error.message.startswith(
@@ -257,7 +247,7 @@ def test_data_that_is_not_json_is_malformed_and_its_request_is_still_answerable(
 
 
 def test_data_of_another_content_type_is_refused_by_name() -> None:
-    value, headers = binary(HAND_WRITTEN_REQUEST, "text/plain")
+    value, headers = binary_mode(HAND_WRITTEN_REQUEST, "text/plain")
     error = binary_error(value, headers)
     assert error.code == "invalid_event"
     assert "datacontenttype 'text/plain' is not accepted" in error.message
@@ -265,7 +255,7 @@ def test_data_of_another_content_type_is_refused_by_name() -> None:
 
 
 def test_no_data_is_a_missing_field() -> None:
-    _, headers = binary(HAND_WRITTEN_REQUEST)
+    _, headers = binary_mode(HAND_WRITTEN_REQUEST)
     for value in (None, b""):
         error = binary_error(value, headers)
         assert error.code == "invalid_event"
@@ -273,14 +263,16 @@ def test_no_data_is_a_missing_field() -> None:
 
 
 def test_data_that_is_not_an_object_is_invalid() -> None:
-    _, headers = binary(HAND_WRITTEN_REQUEST)
+    _, headers = binary_mode(HAND_WRITTEN_REQUEST)
     error = binary_error(b'"What are the VAT rates in Germany?"', headers)
     assert error.code == "invalid_event"
     assert error.message.startswith("RequestSubmitted is invalid: data:")
 
 
 def test_an_oversized_binary_event_counts_its_headers_too() -> None:
-    value, headers = binary(with_changes(data={"input": "x" * (DEFAULT_MAX_EVENT_BYTES - 100)}))
+    value, headers = binary_mode(
+        with_changes(data={"input": "x" * (DEFAULT_MAX_EVENT_BYTES - 100)})
+    )
     assert len(value) < DEFAULT_MAX_EVENT_BYTES
     error = binary_error(value, [*headers, ("ce_subject", b"y" * 200)])
     assert error.code == "payload_too_large"
@@ -300,7 +292,7 @@ def test_an_oversized_binary_event_counts_its_headers_too() -> None:
 def test_headers_that_make_no_event_are_refused_by_name(
     header: str, value: bytes, code: str, words: str
 ) -> None:
-    data, headers = binary(HAND_WRITTEN_REQUEST)
+    data, headers = binary_mode(HAND_WRITTEN_REQUEST)
     error = binary_error(data, [*headers, (header, value)])
     assert error.code == code
     assert words in error.message
@@ -309,7 +301,7 @@ def test_headers_that_make_no_event_are_refused_by_name(
 
 def test_ce_headers_without_ce_specversion_say_so() -> None:
     """Read as structured (the mode has no other sign), with a hint of what is missing."""
-    value, headers = binary(without("specversion"))
+    value, headers = binary_mode(without("specversion"))
     error = binary_error(value, headers)
     assert error.code == "unsupported_schema_version"
     assert error.message.startswith("specversion None is not supported")
@@ -322,7 +314,7 @@ def test_ce_headers_without_ce_specversion_say_so() -> None:
 
 
 def test_event_fields_read_either_mode_unvalidated() -> None:
-    value, headers = binary(with_changes(id=""))
+    value, headers = binary_mode(with_changes(id=""))
     fields = event_fields(value, headers)
     assert fields is not None
     assert (fields["requestid"], fields["id"], fields["data"]["input"]) == (

@@ -4,7 +4,7 @@ Measured against a baseline in the same run, as a ratio.
 
 The mesh runs as `slmesh dev` runs it: every default micromodel (vat-rates, summarizer,
 classifier, extractor), one replica each, one orchestrator, the default environment
-(planner "slm" with its local model, composer "model"). The measured requests are the
+(planner "slm" with its local model, composer "template"). The measured requests are the
 ones the deterministic vat-rates micromodel answers, so the figures are the mesh's own
 cost on a request that needs no model, with every other service up and idle beside it.
 

@@ -56,6 +56,11 @@ async def test_a_single_call_answers_with_the_german_rates(
     assert data.status == "ok", data.answer
     assert data.error is None
     assert data.planner == "rules"
+    # The session's orchestrator composes with its model (SLMESH_COMPOSER=model), but a
+    # request whose calls are all deterministic has no model on its path.
+    assert data.composer == "template"
+    assert data.planning is None
+    assert data.composing is None
     assert [(c.micromodel, c.arguments) for c in data.calls] == [("vat-rates", {"country": "DE"})]
     assert country_rates(response)["DE"]["standard"] == 19
     assert "Germany (DE): standard 19%" in data.answer

@@ -24,6 +24,8 @@ from slmesh.schemas import MAX_CALLS, RequestCompleted, TaskCompleted, encode
 
 from .conftest import logged_mesh
 from .kit import (
+    GHOST,
+    REPLIES_GROUP,
     REQUESTS_GROUP,
     WAIT_S,
     RawProducer,
@@ -31,8 +33,11 @@ from .kit import (
     TopicTap,
     assert_dead_letter,
     dead_letter_of,
+    ghost_answer,
+    ghost_tasks_of,
     new_request,
     no_second_response,
+    reply_as_ghost,
     serves_next_request,
     task_for,
     until_consumed,
@@ -142,6 +147,69 @@ async def test_a_request_whose_handling_keeps_failing_is_given_up_and_passed(
         await serves_next_request(mesh, raw, sent.partition)
     finally:
         await client.delete(f"slmesh:req:{{{rid}}}")
+        await client.aclose()
+
+
+async def test_a_reply_that_cannot_be_gathered_is_given_up_and_its_request_answered(
+    mesh: MeshClient,
+    raw: RawProducer,
+    settings: MeshSettings,
+    redis_server: RedisHandle,
+    ghost_tasks: TopicTap,
+    deadletters: TopicTap,
+    responses: TopicTap,
+) -> None:
+    """The request's set of task ids is made unreadable (a key of the wrong type) after its
+    tasks went out: recording a reply raises every time. Given up, the reply is
+    dead-lettered, its request answered at once (not at its deadline of a minute)
+    with the other call's result, and the replies' commits move past it."""
+    request = new_request(
+        mesh,
+        "two ghost calls",
+        calls=[
+            {"micromodel": GHOST, "arguments": {"n": 1}},
+            {"micromodel": GHOST, "arguments": {"n": 2}},
+        ],
+        timeout_ms=60_000,
+    )
+    rid = request.requestid
+    future = await mesh.submit(request)
+    first, second = await ghost_tasks_of(ghost_tasks, rid, 2)
+    await reply_as_ghost(raw, second, {"n": 2})
+    await until_answered_call(redis_server, rid, second.data.task_id)
+    client = aioredis.from_url(redis_server.url)
+    try:
+        await client.set(f"slmesh:req:{{{rid}}}:tasks", b"not a set", px=120_000)
+        value = encode(ghost_answer(first, {"n": 1}))
+        sent = await raw.send(first.data.reply_topic, value, key=rid)
+
+        response = await asyncio.wait_for(future, WAIT_S)
+        assert response.data.status == "partial"
+        assert [c.status for c in response.data.calls] == ["missing", "ok"]
+        assert response.data.error is not None
+        assert response.data.error.code == "handler_error"
+        assert "a reply could not be gathered" in response.data.error.message
+        assert "WRONGTYPE" in response.data.error.message
+        dead = await dead_letter_of(deadletters, value)
+        # The session's stack retries a record 3 times in place (SLMESH_RECORD_RETRIES).
+        assert_dead_letter(dead, sent, code="handler_error", service="orchestrator", attempts=4)
+        await until_consumed(settings, REPLIES_GROUP, sent)
+        await no_second_response(responses, rid)
+        await serves_next_request(mesh, raw)
+    finally:
+        await client.delete(f"slmesh:req:{{{rid}}}:tasks")
+        await client.aclose()
+
+
+async def until_answered_call(redis_server: RedisHandle, rid: str, task_id: str) -> None:
+    """Wait until the reply to `task_id` is recorded in its request's gather state."""
+    client = aioredis.from_url(redis_server.url)
+    try:
+        async with asyncio.timeout(WAIT_S):
+            # Redis says nothing when a field is set: polled.
+            while not await client.hexists(f"slmesh:req:{{{rid}}}:results", task_id):  # noqa: ASYNC110
+                await asyncio.sleep(0.02)
+    finally:
         await client.aclose()
 
 

@@ -199,10 +199,16 @@ class FakeGatherStore:
                 continue
             if snapshot.request.received_ms >= received_before_ms:
                 continue
-            await self.put_note(request_id, LOST_NOTE, note)
-            self.deadlines[request_id] = now
-            expired.append(request_id)
+            if await self.expire(request_id, note):
+                expired.append(request_id)
         return expired
+
+    async def expire(self, request_id: str, note: dict[str, Any]) -> bool:
+        await self.put_note(request_id, LOST_NOTE, note)
+        if request_id not in self.deadlines:
+            return False
+        self.deadlines[request_id] = _clock_ms()
+        return True
 
     async def close(self) -> None:
         self.closed = True

@@ -304,6 +304,41 @@ async def test_a_reply_whose_gather_state_is_lost_fails_its_request_once() -> No
         assert len(m.responses_to(request)) == 1
 
 
+async def test_a_reply_that_cannot_be_gathered_is_dead_lettered_and_its_request_failed() -> None:
+    """Gathering a reply keeps raising: its retries spent, the reply is dead-lettered and its
+    request answered at once (not at its deadline) with what came, naming why a call is
+    missing; once; and the next request is served."""
+    async with mesh() as m:
+        sweeper = asyncio.create_task(m.assembly.orchestrator.sweep_forever())
+        request = await m.submit("VAT in Germany and France")
+        task, other = await m.tasks_of(request, 2)
+        await m.reply(other)
+        await m.settled()
+        recording = m.store.record_reply
+
+        async def broken(*args: Any, **kwargs: Any) -> Any:
+            raise RuntimeError("the gather script is broken")
+
+        m.store.record_reply = broken  # type: ignore[method-assign]
+        await m.reply(task)
+        response = await m.response_to(request)
+        assert response.data.status == "partial"
+        assert [c.status for c in response.data.calls] == ["missing", "ok"]
+        assert response.data.error is not None
+        assert response.data.error.code == "handler_error"
+        assert "the gather script is broken" in response.data.error.message
+        await until(lambda: len(m.dead_letters) == 1)
+        m.store.record_reply = recording  # type: ignore[method-assign]
+        await m.reply(task)  # redelivered, say: its request has had its answer
+        await m.settled()
+        assert len(m.responses_to(request)) == 1
+        following = await m.submit("VAT in France")
+        [task] = await m.tasks_of(following, 1)
+        await m.reply(task)
+        assert (await m.response_to(following)).data.status == "ok"
+        sweeper.cancel()
+
+
 async def test_a_deterministic_requests_tasks_go_out_while_its_state_is_written() -> None:
     async with mesh() as m:
         written = asyncio.Event()

@@ -168,11 +168,20 @@ async def test_a_record_still_failing_after_its_retries_is_given_up_and_passed(
     assert consumer.committed(P0) == 7
 
 
-async def test_a_record_that_cannot_be_given_up_either_is_kept(handler: Handler) -> None:
-    """The broker away: the dead letter fails too, so the record waits to be redelivered."""
+async def test_a_record_whose_giving_up_fails_is_given_up_once_the_broker_is_back(
+    handler: Handler,
+) -> None:
+    """The broker away: the dead letter fails too, and is tried again until it goes out.
+
+    Until then the record holds its partition's commits; after, they move past it.
+    """
+    tries: list[int] = []
+    back = asyncio.Event()
 
     async def give_up(rec: ConsumerRecord[bytes, bytes], exc: Exception, attempts: int) -> None:
-        raise ConnectionError("the broker is not answering")
+        tries.append(rec.offset)
+        if not back.is_set():
+            raise ConnectionError("the broker is not answering")
 
     consumption = ConcurrentConsumption(
         "test", handler, give_up=give_up, commit_interval_s=0, retries=1, first_retry_s=0.01
@@ -182,7 +191,44 @@ async def test_a_record_that_cannot_be_given_up_either_is_kept(handler: Handler)
     handler.fail(P0, 5)
     handler.finish(P0, 6)
     await settle()
+    assert len(tries) >= 2, "giving up is tried again"
     assert consumer.committed(P0) in (None, 5)
+    back.set()
+    await settle()
+    assert consumer.committed(P0) == 7
+    assert set(tries) == {5}
+
+
+async def test_a_record_that_cannot_be_given_up_is_left_to_its_next_owner(
+    handler: Handler,
+) -> None:
+    """Giving up keeps failing and the partition moves away: the tries end, nothing committed."""
+    tries: list[int] = []
+
+    async def give_up(rec: ConsumerRecord[bytes, bytes], exc: Exception, attempts: int) -> None:
+        tries.append(rec.offset)
+        raise ConnectionError("the broker is not answering")
+
+    consumption = ConcurrentConsumption(
+        "test",
+        handler,
+        give_up=give_up,
+        commit_interval_s=0,
+        revoke_grace_s=0.05,
+        retries=1,
+        first_retry_s=0.01,
+    )
+    consumer = FakeConsumer({P0})
+    await deliver(consumption, consumer, P0, 5)
+    handler.fail(P0, 5)
+    await settle()
+    consumer.assigned.clear()
+    await consumption.on_partitions_revoked({P0})
+    await settle()
+    given = len(tries)
+    await settle()
+    assert len(tries) == given, "no more tries once the partition is someone else's"
+    assert consumer.committed(P0) is None
 
 
 async def test_a_handler_that_raised_is_tried_again_in_place() -> None:

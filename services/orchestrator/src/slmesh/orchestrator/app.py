@@ -106,6 +106,7 @@ def assemble(
     sweeper = Sweeper(
         settings, store, completion, outstanding, functools.partial(published_since, settings)
     )
+    completion.expired = sweeper.wake
     intake = Intake(
         settings,
         broker,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from aiokafka.structs import ConsumerRecord
@@ -32,6 +33,7 @@ from slmesh.runtime.tracing import step
 from slmesh.schemas import (
     CallOutcome,
     ContractError,
+    ErrorCode,
     ErrorInfo,
     TaskCompleted,
     TaskFailed,
@@ -55,6 +57,8 @@ class Completion:
     openings: Openings
     outstanding: Outstanding
     opens: OpensInFlight
+    # Wakes the sweeper: a request's deadline was brought forward (app.assemble).
+    expired: Callable[[], None] = lambda: None
 
     async def on_reply(self, record: ConsumerRecord[bytes, bytes]) -> None:
         try:
@@ -82,16 +86,49 @@ class Completion:
     async def give_up(
         self, record: ConsumerRecord[bytes, bytes], error: Exception, attempts: int
     ) -> None:
-        """A reply that could not be gathered: dead-lettered; its request ends at its deadline."""
+        """A reply that could not be gathered: dead-lettered, and its request answered now.
+
+        Its deadline is brought forward, so the sweeper answers it at once (with
+        the results that came, this call missing, error `handler_error`), under
+        the sweeper's lease: once, whichever replica. When Redis cannot be
+        reached either, the request is answered at its deadline.
+        """
+        message = f"gathering failed {attempts} times, last with {type(error).__name__}: {error}"
         await publish_dead_letter(
             self.broker,
             self.settings.deadletter_topic,
             record,
             code="handler_error",
-            error=f"gathering failed {attempts} times, last with {type(error).__name__}: {error}",
+            error=message,
             service=SERVICE,
             attempts=attempts,
         )
+        rid = self._request_id_of(record)
+        if rid is None:
+            return
+        # Its call is missing now: the sweeper answers the request at once with what
+        # came, and says why the call is missing.
+        note = {"cause": f"a reply could not be gathered ({message})", "code": "handler_error"}
+        try:
+            if await self.store.expire(rid, note):
+                self.expired()
+        except Exception as exc:
+            # Not raised: giving up is tried again until it succeeds, and each
+            # try would dead-letter the reply again.
+            logger.warning("request %s: left to be answered at its deadline: %s", rid, exc)
+
+    def _request_id_of(self, record: ConsumerRecord[bytes, bytes]) -> str | None:
+        """The request id of a reply record, as far as it can be read."""
+        try:
+            reply: TaskCompleted | TaskFailed = decode_record(
+                record.value,
+                record.headers,
+                (TaskCompleted, TaskFailed),
+                max_bytes=self.settings.max_event_bytes,
+            )  # type: ignore[assignment]
+        except ContractError as exc:
+            return exc.request_id
+        return reply.requestid
 
     async def gather(self, reply: TaskCompleted | TaskFailed, raw: bytes) -> None:
         """Count a reply once; whoever counts the last one answers (or opens the next round)."""
@@ -161,6 +198,12 @@ class Completion:
         # Why calls are missing matters only when some are (and only past a deadline).
         missing = expired and any(call.status == "missing" for call in calls)
         lost = await self.store.note(rid, LOST_NOTE) if missing else None
+        # Lost by the broker, unless the note says a reply could not be gathered.
+        lost_code: ErrorCode = (
+            "handler_error"
+            if lost is not None and lost.get("code") == "handler_error"
+            else "state_lost"
+        )
         response = answered(
             self.responder.source,
             rid,
@@ -169,6 +212,7 @@ class Completion:
             composition,
             elapsed_ms=round(now_ms() - state.received_ms, 3),
             lost=None if lost is None else str(lost.get("cause", "the broker lost them")),
+            lost_code=lost_code,
         )
         await self.responder.respond(state.reply_topic, response)
         self.outstanding.discard(rid)

@@ -14,6 +14,7 @@ from slmesh.orchestrator.gather.state import GatherSnapshot, GatherState
 from slmesh.orchestrator.planning.plan import Plan
 from slmesh.schemas import (
     CallOutcome,
+    ErrorCode,
     ErrorInfo,
     ModelWork,
     RequestCompleted,
@@ -83,15 +84,18 @@ def not_run(rid: str, state: GatherState) -> list[CallOutcome]:
     ]
 
 
-def deadline_error(calls: list[CallOutcome], lost: str | None = None) -> ErrorInfo | None:
+def deadline_error(
+    calls: list[CallOutcome], lost: str | None = None, lost_code: ErrorCode = "state_lost"
+) -> ErrorInfo | None:
     """The response's error when calls are missing: the deadline passed before their replies,
-    or (`lost`: why) the broker lost them."""
+    or (`lost`: why, `lost_code`) they were lost (by the broker, say, or a reply that could
+    not be gathered)."""
     missing = [c.task_id for c in calls if c.status == "missing"]
     if not missing:
         return None
     if lost is not None:
         return ErrorInfo.about(
-            "state_lost",
+            lost_code,
             f"{lost}; no reply for {len(missing)} call(s): {', '.join(missing)}",
             retryable=True,
         )
@@ -111,9 +115,10 @@ def answered(
     *,
     elapsed_ms: float,
     lost: str | None = None,
+    lost_code: ErrorCode = "state_lost",
 ) -> RequestCompleted:
     """The response of a request whose calls were gathered (or whose deadline passed, or
-    whose missing calls the broker lost: `lost` says why)."""
+    whose missing calls were lost: `lost` says why, `lost_code` names it)."""
     return RequestCompleted.create(
         data={
             "status": response_status(calls),
@@ -127,7 +132,7 @@ def answered(
             "composing": composition.work,
             "metadata": state.metadata,
             "elapsed_ms": elapsed_ms,
-            "error": deadline_error(calls, lost),
+            "error": deadline_error(calls, lost, lost_code),
         },
         source=source,
         request_id=rid,

@@ -52,7 +52,7 @@ class Orchestrator:
     async def give_up_reply(
         self, record: ConsumerRecord[bytes, bytes], error: Exception, attempts: int
     ) -> None:
-        """A reply that could not be gathered: dead-lettered; its request ends at its deadline."""
+        """A reply that could not be gathered: dead-lettered; its request answered at once."""
         await self.completion.give_up(record, error, attempts)
 
     async def sweep_forever(self) -> None:

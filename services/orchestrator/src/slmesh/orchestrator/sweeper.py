@@ -57,7 +57,8 @@ class Sweeper:
             self._sweep_now.set()
 
     def wake(self) -> None:
-        """Sweep now: deadlines were brought forward (the broker lost what they waited on)."""
+        """Sweep now: deadlines were brought forward (the broker lost what they waited on, or a
+        reply could not be gathered)."""
         self._sweep_now.set()
 
     async def sweep_forever(self) -> None:

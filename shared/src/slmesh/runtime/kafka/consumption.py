@@ -11,8 +11,9 @@ redelivered. A handler that raises is tried again in place with backoff;
 when it still fails, the record is given up (the service dead-letters it
 and answers with a failure) and its offset becomes committable, so one bad
 record never holds back its partition's commits for good. Only when giving
-up fails too (the broker is away) does the offset stay uncommitted, and the
-record is redelivered.
+up fails too (the broker is away) is giving up tried again, with the same
+backoff, until it succeeds or the partition is no longer ours (then its next
+owner gets the record): nothing stays in flight for good.
 
 Rebalances: when partitions are revoked, their in-flight records get a short
 grace to finish and what is done is committed while the partitions are
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -245,7 +247,7 @@ class ConcurrentConsumption(ConsumerRebalanceListener):  # type: ignore[misc]
                     )
                     return False
                 if delay is None:
-                    return await self._abandon(record, exc, attempt, where)
+                    return await self._abandon(tp, partition, record, exc, attempt, where)
                 logger.warning(
                     "%s failed (attempt %d): %s; trying again in %.1f s", where, attempt, exc, delay
                 )
@@ -253,9 +255,20 @@ class ConcurrentConsumption(ConsumerRebalanceListener):  # type: ignore[misc]
         return False
 
     async def _abandon(
-        self, record: ConsumerRecord[bytes, bytes], exc: Exception, attempts: int, where: str
+        self,
+        tp: TopicPartition,
+        partition: _Partition,
+        record: ConsumerRecord[bytes, bytes],
+        exc: Exception,
+        attempts: int,
+        where: str,
     ) -> bool:
-        """Retries are spent: give the record up. True when its offset may be committed."""
+        """Retries are spent: give the record up. True when its offset may be committed.
+
+        Giving up publishes (a dead letter, a failure answer): while the broker is
+        away that fails too, and is tried again until the broker is back. A record
+        left in flight instead would hold its partition's commits until a rebalance.
+        """
         if self._give_up is None:
             logger.error(
                 "%s failed %d times: %s; its offset stays uncommitted", where, attempts, exc
@@ -263,16 +276,27 @@ class ConcurrentConsumption(ConsumerRebalanceListener):  # type: ignore[misc]
             return False
         logger.error("%s failed %d times: %s; giving it up", where, attempts, exc)
         failed("handler_error", f"{type(exc).__name__}: {exc}")
-        try:
-            await self._give_up(record, exc, attempts)
-        except Exception:
-            logger.exception(
-                "%s could not be given up either; its offset stays uncommitted and it will "
-                "be redelivered",
-                where,
-            )
-            return False
-        return True
+        longest = self._retry_delays_s[-1] if self._retry_delays_s else 1.0
+        delays = itertools.chain(self._retry_delays_s, itertools.repeat(longest))
+        for tries, delay in enumerate(delays, start=1):
+            try:
+                await self._give_up(record, exc, attempts)
+                return True
+            except Exception:
+                if self._partitions.get(tp) is not partition or self._closing:
+                    logger.exception(
+                        "%s could not be given up and is no longer ours; its next owner gets it",
+                        where,
+                    )
+                    return False
+                logger.exception(
+                    "%s could not be given up either (try %d); trying again in %.1f s",
+                    where,
+                    tries,
+                    delay,
+                )
+                await asyncio.sleep(delay)
+        return False  # pragma: no cover - the delays never end
 
     def _ensure_committer(self) -> None:
         if self._committer is None or self._committer.done():

@@ -243,6 +243,11 @@ class GatherStorage(Protocol):
         note saying why (the broker lost its tasks): the sweeper answers them at once."""
         ...
 
+    async def expire(self, request_id: str, note: dict[str, Any]) -> bool:
+        """Bring one open request's deadline to now, with a note saying why: the sweeper
+        answers it at once. False when it is no longer waiting on its deadline."""
+        ...
+
     async def close(self) -> None: ...
 
 
@@ -381,11 +386,15 @@ class GatherStore:
             snapshot = await self.snapshot(rid)
             if snapshot is None or snapshot.request.received_ms >= received_before_ms:
                 continue
-            await self.put_note(rid, LOST_NOTE, note)
-            # XX: never re-add one that was answered (and left the index) meanwhile.
-            if await self._redis.zadd(self._deadlines, {rid: now}, xx=True, ch=True):
+            if await self.expire(rid, note):
                 expired.append(rid)
         return expired
+
+    async def expire(self, request_id: str, note: dict[str, Any]) -> bool:
+        await self.put_note(request_id, LOST_NOTE, note)
+        now = int(time.time() * 1000)
+        # XX: never re-add one that was answered (and left the index) meanwhile.
+        return bool(await self._redis.zadd(self._deadlines, {request_id: now}, xx=True, ch=True))
 
     async def put_note(self, request_id: str, name: str, value: dict[str, Any]) -> None:
         state, _, _ = self._keys(request_id)

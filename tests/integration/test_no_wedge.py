@@ -298,6 +298,9 @@ async def test_a_response_whose_reply_topic_does_not_exist_goes_to_the_responses
             assert response.data.error is not None
             assert response.data.error.code == "unknown_reply_topic"
             assert nowhere in response.data.error.message
+            # Refused before planning: no call went out, nothing was planned.
+            assert response.data.calls == []
+            assert response.data.plan == []
             await serves_next_request(mesh, producer, sent.partition)
         finally:
             await producer.stop()

@@ -6,11 +6,14 @@ can check:
 
 - members: DescribeGroups lists them. Apache Kafka drops a member whose
   session runs out, so a group whose consumers all died is soon empty.
-  Tansu (0.6) drops a dead member only when another member of the same
-  group calls its coordinator, so the last consumer to die stays listed:
-  one SIGKILLed consumer was still listed, group "Stable", long after its
-  4 s session had run out. An empty group is still a sure sign (no consumer
-  ever joined, or the last one left on purpose).
+  Tansu (0.6) drops a dead member only when its group's coordinator is sent
+  a heartbeat (it drops every member whose session ran out, then answers),
+  so the last consumer to die stays listed: one SIGKILLed consumer was
+  still listed, group "Stable", long after its 4 s session had run out.
+  So each look first sends the coordinator a heartbeat as nobody: refused
+  (unknown member), it changes nothing else, on either broker. An empty
+  group is a sure sign (no consumer ever joined, the last one left on
+  purpose, or every one died).
 - progress: where the group's committed offset is behind a partition's end,
   records wait for it. A live consumer commits them as it handles them; a
   dead one never does. This catches the dead member Tansu keeps listing.
@@ -40,6 +43,7 @@ from aiokafka.errors import (
     TopicAuthorizationFailedError,
     for_code,
 )
+from aiokafka.protocol.group import HeartbeatRequest
 
 from slmesh.runtime.kafka import admin_kwargs, groupless_consumer, partitions_of
 from slmesh.runtime.kafka.groups import ORCHESTRATOR_REPLIES_GROUP, ORCHESTRATOR_REQUESTS_GROUP
@@ -57,6 +61,9 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+# The member id of the heartbeat that makes Tansu drop members whose session ran out.
+NOBODY = "slmesh-liveness-probe"
 
 T = TypeVar("T")
 # One look at the broker, at a given time: what it found wrong, in words.
@@ -173,8 +180,15 @@ class ConsumerWatch(Lifecycle):
             await self._admin.close()
 
     async def members(self, group: str) -> list[str]:
-        """The member ids the broker lists for `group` (a dead member may be among them)."""
-        [response] = await self._admin.describe_consumer_groups([group])
+        """The member ids the broker lists for `group`, once those whose session ran out
+        are dropped (a member that died within its session may still be among them)."""
+        coordinator = await self._admin.find_coordinator(group)
+        with contextlib.suppress(KafkaError):
+            # Refused (unknown member) by design: what counts is that it was sent.
+            await self._admin._send_request(HeartbeatRequest(group, -1, NOBODY), coordinator)
+        [response] = await self._admin.describe_consumer_groups(
+            [group], group_coordinator_id=coordinator
+        )
         found: list[str] = []
         for described in response.to_object()["groups"]:
             if described["error_code"]:
@@ -198,8 +212,8 @@ class ConsumerWatch(Lifecycle):
         stalled = await self._look(self._stalls, now)
         if stalled:
             raise NoLiveConsumerError(
-                f"{stalled[0]}, although the broker lists members (a member that died can "
-                "stay listed: Tansu drops it only when another member of its group calls)"
+                f"{stalled[0]}, although the broker lists members (a member that died "
+                "within its session is still listed)"
             )
 
     async def guard(self, awaitable: Awaitable[T]) -> T:

@@ -355,6 +355,16 @@ def new_request(mesh: MeshClient, text: str, **data: Any) -> RequestSubmitted:
     return mesh.request(text, request_id=new_id(), **data)
 
 
+def ghost_request(mesh: MeshClient, calls: int, timeout_ms: int) -> RequestSubmitted:
+    """A request of `calls` explicit calls to the ghost, which the test answers by hand."""
+    return new_request(
+        mesh,
+        f"{calls} ghost calls",
+        calls=[{"micromodel": GHOST, "arguments": {"n": n}} for n in range(1, calls + 1)],
+        timeout_ms=timeout_ms,
+    )
+
+
 async def serves_next_request(
     mesh: MeshClient, raw: RawProducer, partition: int | None = None
 ) -> RequestCompleted:

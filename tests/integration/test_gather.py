@@ -22,6 +22,7 @@ from .kit import (
     RawProducer,
     TopicTap,
     ghost_answer,
+    ghost_request,
     ghost_tasks_of,
     new_request,
     no_second_response,
@@ -40,15 +41,7 @@ async def test_the_same_reply_delivered_twice_is_counted_once(
     ghost_tasks: TopicTap,
     responses: TopicTap,
 ) -> None:
-    request = new_request(
-        mesh,
-        "two ghost calls",
-        calls=[
-            {"micromodel": GHOST, "arguments": {"n": 1}},
-            {"micromodel": GHOST, "arguments": {"n": 2}},
-        ],
-        timeout_ms=20_000,
-    )
+    request = ghost_request(mesh, 2, timeout_ms=20_000)
     future = await mesh.submit(request)
     first, second = await ghost_tasks_of(ghost_tasks, request.requestid, 2)
 

@@ -24,7 +24,6 @@ from slmesh.schemas import MAX_CALLS, RequestCompleted, TaskCompleted, encode
 
 from .conftest import logged_mesh
 from .kit import (
-    GHOST,
     REPLIES_GROUP,
     REQUESTS_GROUP,
     WAIT_S,
@@ -34,6 +33,7 @@ from .kit import (
     assert_dead_letter,
     dead_letter_of,
     ghost_answer,
+    ghost_request,
     ghost_tasks_of,
     new_request,
     no_second_response,
@@ -163,15 +163,7 @@ async def test_a_reply_that_cannot_be_gathered_is_given_up_and_its_request_answe
     tasks went out: recording a reply raises every time. Given up, the reply is
     dead-lettered, its request answered at once (not at its deadline of a minute)
     with the other call's result, and the replies' commits move past it."""
-    request = new_request(
-        mesh,
-        "two ghost calls",
-        calls=[
-            {"micromodel": GHOST, "arguments": {"n": 1}},
-            {"micromodel": GHOST, "arguments": {"n": 2}},
-        ],
-        timeout_ms=60_000,
-    )
+    request = ghost_request(mesh, 2, timeout_ms=60_000)
     rid = request.requestid
     future = await mesh.submit(request)
     first, second = await ghost_tasks_of(ghost_tasks, rid, 2)

@@ -60,14 +60,18 @@ class Completion:
     # Wakes the sweeper: a request's deadline was brought forward (app.assemble).
     expired: Callable[[], None] = lambda: None
 
+    def _decode(self, record: ConsumerRecord[bytes, bytes]) -> TaskCompleted | TaskFailed:
+        reply: TaskCompleted | TaskFailed = decode_record(
+            record.value,
+            record.headers,
+            (TaskCompleted, TaskFailed),
+            max_bytes=self.settings.max_event_bytes,
+        )  # type: ignore[assignment]  # mypy joins the tuple's classes to their base
+        return reply
+
     async def on_reply(self, record: ConsumerRecord[bytes, bytes]) -> None:
         try:
-            reply: TaskCompleted | TaskFailed = decode_record(
-                record.value,
-                record.headers,
-                (TaskCompleted, TaskFailed),
-                max_bytes=self.settings.max_event_bytes,
-            )  # type: ignore[assignment]  # mypy joins the tuple's classes to their base
+            reply = self._decode(record)
         except ContractError as exc:
             await publish_dead_letter(
                 self.broker,
@@ -120,15 +124,9 @@ class Completion:
     def _request_id_of(self, record: ConsumerRecord[bytes, bytes]) -> str | None:
         """The request id of a reply record, as far as it can be read."""
         try:
-            reply: TaskCompleted | TaskFailed = decode_record(
-                record.value,
-                record.headers,
-                (TaskCompleted, TaskFailed),
-                max_bytes=self.settings.max_event_bytes,
-            )  # type: ignore[assignment]
+            return self._decode(record).requestid
         except ContractError as exc:
             return exc.request_id
-        return reply.requestid
 
     async def gather(self, reply: TaskCompleted | TaskFailed, raw: bytes) -> None:
         """Count a reply once; whoever counts the last one answers (or opens the next round)."""

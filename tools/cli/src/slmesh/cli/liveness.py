@@ -183,8 +183,10 @@ class ConsumerWatch(Lifecycle):
         """The member ids the broker lists for `group`, once those whose session ran out
         are dropped (a member that died within its session may still be among them)."""
         coordinator = await self._admin.find_coordinator(group)
-        with contextlib.suppress(KafkaError):
-            # Refused (unknown member) by design: what counts is that it was sent.
+        # Refused (unknown member) by design: what counts is that it was sent. aiokafka's
+        # admin client has no public way to send it; should that private method go, the
+        # stall check still catches a dead member, later (test_ask_command tells which).
+        with contextlib.suppress(KafkaError, AttributeError):
             await self._admin._send_request(HeartbeatRequest(group, -1, NOBODY), coordinator)
         [response] = await self._admin.describe_consumer_groups(
             [group], group_coordinator_id=coordinator

@@ -36,8 +36,8 @@ from pathlib import Path
 from typing import Any
 
 PACKAGE = "llama-cpp-python"
-# The same names as NOT_PORTABLE_FEATURES of tests/unit/runtime/test_portable_build.py
-# (tests/deploy checks it).
+# Features beyond the portable baseline; tests/unit/runtime/test_portable_build.py
+# refuses the same ones in a developer's install (it reads this list).
 NOT_PORTABLE = (
     "AVX512",
     "AVX512_VBMI",

@@ -3,7 +3,6 @@ without building is checked: stages, user, health check, what is copied and inst
 
 from __future__ import annotations
 
-import ast
 import re
 import subprocess
 import sys
@@ -30,7 +29,6 @@ from tests.deploy.layout import (
 LLAMA_STAGES = ("uv", "llama-pin", "llama-wheel")
 # The model Dockerfiles are one text: each is this one with its member's names.
 REFERENCE_MODEL_IMAGE = "classifier"
-PORTABLE_BUILD_TEST = ROOT / "tests" / "unit" / "runtime" / "test_portable_build.py"
 WORKSPACE_MANIFESTS = {
     "pyproject.toml",
     "uv.lock",
@@ -197,28 +195,6 @@ def test_the_model_dockerfiles_differ_only_in_their_member() -> None:
         assert model_dockerfile_as_reference(service) == reference, (
             f"{service}.Dockerfile is not {REFERENCE_MODEL_IMAGE}.Dockerfile with its own names"
         )
-
-
-def tuple_constant(path: Path, name: str) -> tuple[str, ...]:
-    """A module-level tuple of strings, read from the source (neither module is imported:
-    the test module skips without llama_cpp, and llama_wheel.py is a script)."""
-    for node in ast.parse(path.read_text()).body:
-        if isinstance(node, ast.Assign) and [
-            t.id for t in node.targets if isinstance(t, ast.Name)
-        ] == [name]:
-            value = ast.literal_eval(node.value)
-            assert isinstance(value, tuple)
-            assert all(isinstance(v, str) for v in value)
-            return tuple(str(v) for v in value)
-    raise AssertionError(f"{path.name} has no {name}")
-
-
-def test_the_image_build_check_refuses_what_the_portable_build_test_refuses() -> None:
-    """llama_wheel.py check and test_portable_build: the same not-portable features."""
-    in_images = tuple_constant(DOCKERFILES / "llama_wheel.py", "NOT_PORTABLE")
-    in_tests = tuple_constant(PORTABLE_BUILD_TEST, "NOT_PORTABLE_FEATURES")
-    assert len(set(in_images)) == len(in_images)
-    assert set(in_images) == set(in_tests)
 
 
 def test_the_llama_wheel_is_built_with_the_flags_and_version_uv_uses(tmp_path: Path) -> None:

@@ -11,28 +11,35 @@ cache, a build whose flags did not reach CMake, or flags changed by mistake.
 
 from __future__ import annotations
 
+import importlib.util
 import platform
 import re
 import shutil
 import subprocess
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
 llama_cpp = pytest.importorskip("llama_cpp")
 
 X86_64 = platform.machine().lower() in ("x86_64", "amd64")
-# Beyond the portable baseline (AVX2, FMA, F16C): a CPU may lack them, and a
-# kernel may not enable AMX even where the CPU has it.
-NOT_PORTABLE_FEATURES = (
-    "AVX512",
-    "AVX512_VBMI",
-    "AVX512_VNNI",
-    "AVX512_BF16",
-    "AVX_VNNI",
-    "AMX_INT8",
-    "AMX_BF16",
-)
+IMAGE_BUILD_SCRIPT = Path(__file__).parents[3] / "deploy" / "docker" / "llama_wheel.py"
+
+
+def _image_build_script() -> ModuleType:
+    """The images' build check (a script, not a package): its list is the one list."""
+    spec = importlib.util.spec_from_file_location("llama_wheel", IMAGE_BUILD_SCRIPT)
+    assert spec is not None, IMAGE_BUILD_SCRIPT
+    assert spec.loader is not None, IMAGE_BUILD_SCRIPT
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# Beyond the portable baseline (AVX2, FMA, F16C): a CPU may lack them, and a kernel
+# may not enable AMX even where the CPU has it. The image build refuses the same ones.
+NOT_PORTABLE_FEATURES: tuple[str, ...] = _image_build_script().NOT_PORTABLE
 # AMX tile instructions and any use of the AVX-512 register file.
 NOT_PORTABLE_INSTRUCTIONS = re.compile(
     r"\b(tileloadd\w*|tilestored|tilezero|tilerelease|ldtilecfg|sttilecfg|tdp\w+)\b|%zmm\d+"

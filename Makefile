@@ -41,11 +41,11 @@ typecheck: install ## mypy --strict over every member, the tests and the benchma
 
 .PHONY: schemas
 schemas: install ## write the JSON Schema files and the AsyncAPI document
-	$(UV) run slmesh schemas --out schemas/contract
+	$(UV) run slmesh schemas --out libs/schemas/contract
 
 .PHONY: schemas-check
 schemas-check: install ## fail when the contract files are stale
-	$(UV) run slmesh schemas --out schemas/contract --check
+	$(UV) run slmesh schemas --out libs/schemas/contract --check
 
 .PHONY: test-unit
 test-unit: install ## unit tests (real Redis, in-memory broker only for single handlers)

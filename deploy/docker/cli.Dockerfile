@@ -25,8 +25,8 @@ ENV UV_COMPILE_BYTECODE=1 \
 WORKDIR /src
 # uv reads every member's manifest to check the lock; only the command's sources follow.
 COPY pyproject.toml uv.lock ./
-COPY schemas/pyproject.toml schemas/
-COPY shared/pyproject.toml shared/
+COPY libs/schemas/pyproject.toml libs/schemas/
+COPY libs/runtime/pyproject.toml libs/runtime/
 COPY services/orchestrator/pyproject.toml services/orchestrator/
 COPY services/vat-rates/pyproject.toml services/vat-rates/
 COPY services/summarizer/pyproject.toml services/summarizer/
@@ -35,8 +35,8 @@ COPY services/extractor/pyproject.toml services/extractor/
 COPY tools/cli/pyproject.toml tools/cli/
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --locked --no-dev --no-editable --no-install-workspace --package slmesh-cli
-COPY schemas/ schemas/
-COPY shared/ shared/
+COPY libs/schemas/ libs/schemas/
+COPY libs/runtime/ libs/runtime/
 COPY tools/cli/ tools/cli/
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --locked --no-dev --no-editable --package slmesh-cli

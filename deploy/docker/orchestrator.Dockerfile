@@ -45,8 +45,8 @@ ENV UV_COMPILE_BYTECODE=1 \
 WORKDIR /src
 # uv reads every member's manifest to check the lock; only this service's sources follow.
 COPY pyproject.toml uv.lock ./
-COPY schemas/pyproject.toml schemas/
-COPY shared/pyproject.toml shared/
+COPY libs/schemas/pyproject.toml libs/schemas/
+COPY libs/runtime/pyproject.toml libs/runtime/
 COPY services/orchestrator/pyproject.toml services/orchestrator/
 COPY services/vat-rates/pyproject.toml services/vat-rates/
 COPY services/summarizer/pyproject.toml services/summarizer/
@@ -58,8 +58,8 @@ COPY tools/cli/pyproject.toml tools/cli/
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --locked --no-dev --no-editable --no-install-workspace \
         --package slmesh-orchestrator --no-install-package llama-cpp-python
-COPY schemas/ schemas/
-COPY shared/ shared/
+COPY libs/schemas/ libs/schemas/
+COPY libs/runtime/ libs/runtime/
 COPY services/orchestrator/ services/orchestrator/
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --locked --no-dev --no-editable \

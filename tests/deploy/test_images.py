@@ -32,8 +32,8 @@ REFERENCE_MODEL_IMAGE = "classifier"
 WORKSPACE_MANIFESTS = {
     "pyproject.toml",
     "uv.lock",
-    "schemas/pyproject.toml",
-    "shared/pyproject.toml",
+    "libs/schemas/pyproject.toml",
+    "libs/runtime/pyproject.toml",
     "tools/cli/pyproject.toml",
     *(f"services/{s}/pyproject.toml" for s in services()),
 }
@@ -127,9 +127,10 @@ def test_copies_no_weights_and_only_what_it_installs(name: str) -> None:
     sources = copied_sources(dockerfile)
     assert not [s for s in sources if re.search(r"gguf|safetensors|models?\b", s, re.I)]
     member = "tools/cli" if name == CLI else f"services/{name}"
-    allowed = WORKSPACE_MANIFESTS | {"schemas", "shared", member, "deploy/docker/llama_wheel.py"}
+    libraries = {"libs/schemas", "libs/runtime"}
+    allowed = WORKSPACE_MANIFESTS | libraries | {member, "deploy/docker/llama_wheel.py"}
     assert sources <= allowed, f"{name} copies {sorted(sources - allowed)}"
-    assert {"schemas", "shared", member} <= sources
+    assert {*libraries, member} <= sources
     # uv reads every member's manifest to check uv.lock.
     assert sources >= WORKSPACE_MANIFESTS
 

@@ -1,7 +1,7 @@
 """Producers as they come: a request in either CloudEvents Kafka content mode is answered.
 
 The producer here is what another stack would run: librdkafka (confluent-kafka)
-and the exported JSON Schema of a request (`schemas/contract/`), nothing of
+and the exported JSON Schema of a request (`libs/schemas/contract/`), nothing of
 slmesh's own. It sends one request in the structured mode (the whole event as
 the record value) and one in the binary mode (`ce_*` headers, the value only
 the data), each naming a reply topic of the test's own, and reads both
@@ -33,7 +33,7 @@ from .kit import WAIT_S, Sent, TopicTap, assert_dead_letter, dead_letter_of
 
 pytestmark = pytest.mark.integration
 
-CONTRACT = Path(__file__).parents[2] / "schemas" / "contract"
+CONTRACT = Path(__file__).parents[2] / "libs" / "schemas" / "contract"
 REQUEST_SCHEMA: dict[str, Any] = orjson.loads(
     (CONTRACT / "RequestSubmitted.v1.schema.json").read_bytes()
 )

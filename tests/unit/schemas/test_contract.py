@@ -22,7 +22,7 @@ from slmesh.schemas import (
 )
 from slmesh.schemas.export import ASYNCAPI_FILE, schema_file_name, stale_files
 
-CONTRACT_DIR = Path(__file__).parents[3] / "schemas" / "contract"
+CONTRACT_DIR = Path(__file__).parents[3] / "libs" / "schemas" / "contract"
 
 # What a producer in another language writes by hand, following the README.
 HAND_WRITTEN_REQUEST: dict[str, Any] = {

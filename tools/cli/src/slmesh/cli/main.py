@@ -603,7 +603,7 @@ def build_parser() -> argparse.ArgumentParser:
     shadow.add_argument("--json", action="store_true", help="the report as JSON")
 
     schemas = sub.add_parser("schemas", help="write the JSON Schema files and AsyncAPI document")
-    schemas.add_argument("--out", default="schemas/contract", help="output directory")
+    schemas.add_argument("--out", default="libs/schemas/contract", help="output directory")
     schemas.add_argument("--check", action="store_true", help="fail if the files are stale")
     return parser
 

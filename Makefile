@@ -47,6 +47,17 @@ schemas: install ## write the JSON Schema files and the AsyncAPI document
 schemas-check: install ## fail when the contract files are stale
 	$(UV) run slmesh schemas --out libs/schemas/contract --check
 
+# The fast inner loop: what needs no model, no Redis and no process of the mesh
+# (markers: tests/conftest.py). Under two minutes on two cores, lint and types included.
+FAST := not model and not redis and not processes
+
+.PHONY: test-fast
+test-fast: install ## the inner loop: lint, types, and every test without a model, Redis or mesh processes
+	$(UV) run ruff check .
+	$(UV) run ruff format --check .
+	$(UV) run mypy
+	$(UV) run pytest -m "$(FAST)"
+
 .PHONY: test-unit
 test-unit: install ## unit tests (real Redis, in-memory broker only for single handlers)
 	$(UV) run pytest tests/unit

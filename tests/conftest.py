@@ -1,4 +1,21 @@
-"""Fixtures shared by every test layer: a real Redis that the suite starts itself."""
+"""What every test layer shares: a real Redis the suite starts itself, and the markers.
+
+Three markers set the slow tests apart, so that `make test-fast` can run the
+rest (`pytest -m "not model and not redis and not processes"`):
+
+- `model`: runs real llama.cpp inference: marked where a test loads a model, and
+  given here to every test on the integration session's mesh (`stack`), whose
+  micromodels run one;
+- `redis`: needs a real Redis: given here to every test that uses the
+  `redis_server` fixture, however indirectly;
+- `processes`: starts the mesh's processes (services, the embedded broker,
+  redis-server): given here to every test under `integration/` and `faults/`,
+  and marked by hand in a unit test that starts them itself.
+
+Markers given by evidence cannot be forgotten: a new test that asks for Redis,
+or a new integration module, is out of the fast loop without anyone marking it.
+`make test` runs everything, markers or not.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +25,23 @@ from pathlib import Path
 import pytest
 
 from slmesh.cli.embedded_redis import RedisHandle, ensure_redis
+
+# Folders whose every test starts a dev stack, or processes of its own.
+PROCESS_FOLDERS = ("integration", "faults")
+TESTS = Path(__file__).parent
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        fixtures = getattr(item, "fixturenames", ())
+        if "redis_server" in fixtures:
+            item.add_marker(pytest.mark.redis)
+        if "stack" in fixtures:  # the integration session's mesh: its micromodels run the model
+            item.add_marker(pytest.mark.model)
+        folder = item.path.relative_to(TESTS).parts[0] if item.path.is_relative_to(TESTS) else ""
+        if folder in PROCESS_FOLDERS:
+            item.add_marker(pytest.mark.processes)
 
 
 @pytest.fixture(scope="session")

@@ -19,7 +19,7 @@ pyproject.toml that `uv sync` builds with on a developer's machine.
 
 `check` imports the installed llama_cpp and fails unless, on x86-64, it is the
 portable build: AVX2, and none of AVX-512, AVX-VNNI or AMX (what
-tests/unit/runtime/test_portable_build.py checks of a developer's install).
+tests/unit/runtime/llm/test_portable_build.py checks of a developer's install).
 Standard library only: it runs in the image stages before anything else is
 installed.
 """
@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 PACKAGE = "llama-cpp-python"
-# Features beyond the portable baseline; tests/unit/runtime/test_portable_build.py
+# Features beyond the portable baseline; tests/unit/runtime/llm/test_portable_build.py
 # refuses the same ones in a developer's install (it reads this list).
 NOT_PORTABLE = (
     "AVX512",

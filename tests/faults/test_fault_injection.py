@@ -32,11 +32,8 @@ from slmesh.cli.processes import ServiceProcess
 from slmesh.orchestrator.gather.store import GatherStore
 from slmesh.runtime.client import MeshClient
 from slmesh.schemas import RequestSubmitted
-
-from ..integration.conftest import logged_mesh
-from ..integration.kit import TopicTap
-
-pytestmark = pytest.mark.integration
+from tests.support.kit import TopicTap
+from tests.support.mesh import logged_mesh
 
 # A longer or harsher run than CI's: `SLMESH_FAULT_REQUESTS=1000 make test-faults`,
 # `SLMESH_FAULT_KILL_EVERY_S=0.8,1.2`.

@@ -13,12 +13,9 @@ each partition and filter by what the test sent.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -28,35 +25,16 @@ from slmesh.cli.logs import ServiceLogs
 from slmesh.runtime.client import MeshClient
 from slmesh.runtime.kafka import ensure_topics
 from slmesh.runtime.settings import MeshSettings
-
-from .kit import (
+from tests.support.kit import (
     DEFAULT_TIMEOUT_MS,
     GHOST,
     ORCHESTRATORS,
     RawProducer,
     TopicTap,
 )
+from tests.support.mesh import until_every_orchestrator_answers
 
 # --- the mesh -----------------------------------------------------------------------
-
-
-@contextlib.asynccontextmanager
-async def logged_mesh(
-    tmp_path_factory: pytest.TempPathFactory, name: str, redis: RedisHandle, **config: Any
-) -> AsyncIterator[DevStack]:
-    """A dev stack of a test module's own on the suite's Redis; service output in files."""
-    workdir = Path(tmp_path_factory.mktemp(name))
-    logs = ServiceLogs(workdir)
-    try:
-        stack = DevStack(
-            DevStackConfig(
-                broker_port=None, redis_url=redis.url, workdir=workdir, sink=logs, **config
-            )
-        )
-        async with stack:
-            yield stack
-    finally:
-        logs.close()
 
 
 @pytest.fixture(scope="session")
@@ -98,30 +76,6 @@ async def stack(
     finally:
         await mesh.stop()
         logs.close()
-
-
-async def until_every_orchestrator_answers(settings: MeshSettings) -> None:
-    """Send a few requests until each replica has answered from each consumer group.
-
-    A service is "ready" once it has subscribed, but joining the consumer
-    groups takes the broker seconds more; tests start once both replicas hold
-    partitions of the requests topic (a request no rule can plan is answered by
-    the replica that took it) and of the replies topic (an answered request is
-    finished by the replica that took its last reply).
-    """
-    expected = {f"/slmesh/orchestrator/{name}" for name in ORCHESTRATORS}
-    by_requests: set[str] = set()
-    by_replies: set[str] = set()
-    async with MeshClient(settings, source="/slmesh/integration-tests/warm-up") as client:
-        async with asyncio.timeout(120):
-            while by_requests != expected or by_replies != expected:
-                # Refused by a rule (a VAT question naming no country): no model time.
-                unplannable = [
-                    await client.submit(client.request("What is VAT?")) for _ in range(8)
-                ]
-                answerable = [await client.submit(client.request("VAT in DE")) for _ in range(8)]
-                by_requests.update(r.source for r in await asyncio.gather(*unplannable))
-                by_replies.update(r.source for r in await asyncio.gather(*answerable))
 
 
 @pytest.fixture(scope="session")

@@ -10,8 +10,7 @@ from slmesh.runtime.client import MeshClient
 from slmesh.runtime.kafka import ensure_topics
 from slmesh.runtime.settings import MeshSettings
 from slmesh.schemas import RequestCompleted, encode
-
-from .kit import (
+from tests.support.kit import (
     WAIT_S,
     RawProducer,
     TopicTap,
@@ -20,8 +19,6 @@ from .kit import (
     responses_for,
     settle,
 )
-
-pytestmark = pytest.mark.integration
 
 EU_27 = {
     "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE",

@@ -26,11 +26,8 @@ from slmesh.cli.liveness import (
     ConsumerWatch,
     orchestrator_consumption,
 )
-
-from .conftest import logged_mesh
-from .kit import WAIT_S, run_ask
-
-pytestmark = pytest.mark.integration
+from tests.support.kit import WAIT_S, run_ask
+from tests.support.mesh import logged_mesh
 
 QUESTION = "VAT rates in Germany?"
 # `slmesh ask` waits 60 s for an answer; a prompt "nobody is there" comes well before.

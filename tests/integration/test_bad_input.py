@@ -11,14 +11,12 @@ import asyncio
 import uuid
 
 import orjson
-import pytest
 
 from slmesh.cli.devstack import DevStack
 from slmesh.runtime.client import MeshClient
 from slmesh.runtime.settings import MeshSettings
 from slmesh.schemas import RequestCompleted, TaskCompleted, encode
-
-from .kit import (
+from tests.support.kit import (
     GHOST,
     REQUESTS_GROUP,
     VAT_RATES_GROUP,
@@ -38,8 +36,6 @@ from .kit import (
     task_for,
     until_consumed,
 )
-
-pytestmark = pytest.mark.integration
 
 
 def request_dict(mesh: MeshClient, text: str = "VAT in Germany") -> dict[str, object]:

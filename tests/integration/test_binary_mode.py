@@ -27,11 +27,8 @@ from slmesh.runtime.kafka import ensure_topics
 from slmesh.runtime.kafka.deadletters import read_dead_letters, requeue
 from slmesh.runtime.kafka.publishing import DLQ_ERROR, DLQ_ERROR_CODE
 from slmesh.runtime.settings import MeshSettings
-from tests.binary_mode import Headers, binary_mode
-
-from .kit import WAIT_S, Sent, TopicTap, assert_dead_letter, dead_letter_of
-
-pytestmark = pytest.mark.integration
+from tests.support.binary_mode import Headers, binary_mode
+from tests.support.kit import WAIT_S, Sent, TopicTap, assert_dead_letter, dead_letter_of
 
 CONTRACT = Path(__file__).parents[2] / "libs" / "schemas" / "contract"
 REQUEST_SCHEMA: dict[str, Any] = orjson.loads(

@@ -21,10 +21,7 @@ from slmesh.cli.devstack import DevStack
 from slmesh.cli.embedded_redis import RedisHandle
 from slmesh.runtime.client import MeshClient
 from slmesh.schemas import RequestCompleted
-
-from .conftest import logged_mesh
-
-pytestmark = pytest.mark.integration
+from tests.support.mesh import logged_mesh
 
 OUTAGE_S = 12.0
 # Rejoining the consumer groups after the outage takes a few session timeouts.

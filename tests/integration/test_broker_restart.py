@@ -31,11 +31,8 @@ from slmesh.cli.embedded_redis import RedisHandle
 from slmesh.runtime.client import MeshClient
 from slmesh.runtime.kafka import list_topics
 from slmesh.schemas import RequestCompleted
-
-from .conftest import logged_mesh
-from .kit import GHOST, TopicTap, ghost_tasks_of, new_request, run_cli
-
-pytestmark = pytest.mark.integration
+from tests.support.kit import GHOST, TopicTap, ghost_tasks_of, new_request, run_cli
+from tests.support.mesh import logged_mesh
 
 # Long, so that a request answered soon after the restart was answered for the loss.
 GHOST_DEADLINE_MS = 120_000

@@ -8,14 +8,9 @@ import sys
 import uuid
 from pathlib import Path
 
-import pytest
-
 from slmesh.runtime.kafka.deadletters import read_dead_letters, requeue
 from slmesh.runtime.settings import MeshSettings
-
-from .kit import RawProducer, TopicTap
-
-pytestmark = pytest.mark.integration
+from tests.support.kit import RawProducer, TopicTap
 
 
 async def test_a_dead_letter_is_listed_shown_and_requeued(

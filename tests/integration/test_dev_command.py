@@ -19,10 +19,8 @@ import pytest
 
 from slmesh.cli.devstack import DEFAULT_MICROMODELS
 from slmesh.cli.embedded_broker import free_port
+from tests.support.kit import run_ask
 
-from .kit import run_ask
-
-pytestmark = pytest.mark.integration
 # The whole mesh starting on a busy machine: it only bounds how long a broken start takes to fail.
 START_S = 180.0
 

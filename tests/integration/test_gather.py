@@ -8,13 +8,10 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
-
 from slmesh.runtime.client import MeshClient
 from slmesh.runtime.settings import MeshSettings
 from slmesh.schemas import encode
-
-from .kit import (
+from tests.support.kit import (
     DEFAULT_TIMEOUT_MS,
     GHOST,
     REPLIES_GROUP,
@@ -30,8 +27,6 @@ from .kit import (
     responses_for,
     until_consumed,
 )
-
-pytestmark = pytest.mark.integration
 
 
 async def test_the_same_reply_delivered_twice_is_counted_once(

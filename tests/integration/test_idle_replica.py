@@ -19,11 +19,7 @@ from slmesh.runtime.kafka import ensure_topics
 from slmesh.runtime.service import READY_MARKER
 from slmesh.runtime.settings import MeshSettings
 from slmesh.schemas import TaskCompleted, encode
-
-from .kit import WAIT_S, RawProducer, TopicTap, task_for
-from .test_registry import ECHO
-
-pytestmark = pytest.mark.integration
+from tests.support.kit import ECHO_SERVICE, WAIT_S, RawProducer, TopicTap, task_for
 
 NAME = "spare"
 
@@ -36,7 +32,7 @@ async def replicas(stack: DevStack, settings: MeshSettings) -> AsyncIterator[lis
     started = [
         ServiceProcess(
             f"{NAME}-{tag}",
-            [sys.executable, ECHO],
+            [sys.executable, ECHO_SERVICE],
             {**env, "SLMESH_REPLICA": f"{NAME}-{tag}"},
             ready_pattern=READY_MARKER,
         )

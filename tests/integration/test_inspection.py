@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
-import pytest
 from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
@@ -20,10 +19,7 @@ from slmesh.cli.replay import REPLAY, REPLAY_OF, REPLAY_SOURCE
 from slmesh.runtime.client import MeshClient
 from slmesh.runtime.kafka import admin_kwargs, ensure_topics, micromodel_group
 from slmesh.runtime.settings import MeshSettings
-
-from .kit import RawProducer
-
-pytestmark = pytest.mark.integration
+from tests.support.kit import RawProducer
 
 
 async def run_slmesh(bootstrap_servers: str, *args: str) -> tuple[int, str]:

@@ -21,10 +21,7 @@ from slmesh.cli.embedded_broker import free_port
 from slmesh.runtime.client import MeshClient
 from slmesh.runtime.kafka import admin_kwargs, ensure_topics
 from slmesh.runtime.settings import MeshSettings
-
-from .kit import RawProducer
-
-pytestmark = pytest.mark.integration
+from tests.support.kit import RawProducer
 
 SLMESH = str(Path(sys.executable).parent / "slmesh")
 

@@ -21,9 +21,7 @@ from slmesh.orchestrator.gather.store import AnswerClaim, GatherStore
 from slmesh.runtime.client import MeshClient
 from slmesh.runtime.settings import MeshSettings
 from slmesh.schemas import MAX_CALLS, RequestCompleted, TaskCompleted, encode
-
-from .conftest import logged_mesh
-from .kit import (
+from tests.support.kit import (
     REPLIES_GROUP,
     REQUESTS_GROUP,
     WAIT_S,
@@ -42,8 +40,7 @@ from .kit import (
     task_for,
     until_consumed,
 )
-
-pytestmark = pytest.mark.integration
+from tests.support.mesh import logged_mesh
 
 # Planning and inference on two shared cores: generous, it only bounds a broken mesh.
 MODEL_WAIT_S = 90.0

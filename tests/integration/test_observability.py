@@ -25,11 +25,8 @@ from slmesh.cli.embedded_redis import RedisHandle
 from slmesh.runtime.client import MeshClient
 from slmesh.runtime.settings import MeshSettings
 from slmesh.schemas import TaskRequested, encode
-
-from .conftest import logged_mesh
-from .otlp_receiver import OtlpReceiver, ReceivedSpan
-
-pytestmark = pytest.mark.integration
+from tests.support.mesh import logged_mesh
+from tests.support.otlp_receiver import OtlpReceiver, ReceivedSpan
 
 INVOICE = (
     "Invoice 2291 from Müller GmbH, Hauptstraße 5, 10115 Berlin, Germany. "

@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-import pytest
-
 from slmesh.runtime.client import MeshClient
-
-from .kit import WAIT_S
-
-pytestmark = pytest.mark.integration
+from tests.support.kit import WAIT_S
 
 NOTES = (
     "The city council met on Tuesday to discuss the new bicycle lanes on Main Street. "

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from pathlib import Path
-
-import pytest
 
 from slmesh.cli.devstack import DEFAULT_MICROMODELS, DevStack
 from slmesh.cli.processes import ServiceProcess
@@ -15,12 +12,7 @@ from slmesh.runtime.registry import Catalogue
 from slmesh.runtime.service import READY_MARKER
 from slmesh.runtime.settings import MeshSettings
 from slmesh.schemas import RequestCompleted
-
-from .kit import WAIT_S
-
-pytestmark = pytest.mark.integration
-
-ECHO = str(Path(__file__).with_name("echo_service.py"))
+from tests.support.kit import ECHO_SERVICE, WAIT_S
 
 
 async def ask_echo(mesh: MeshClient, timeout_ms: int = 10_000) -> RequestCompleted:
@@ -88,7 +80,7 @@ async def test_a_micromodel_started_later_becomes_callable_and_disappears_when_g
     # Not one of the stack's services: the stack must not count its death as a crash.
     echo = ServiceProcess(
         "echo-1",
-        [sys.executable, ECHO],
+        [sys.executable, ECHO_SERVICE],
         {**stack.env(), "SLMESH_REPLICA": "echo-1", "SLMESH_HEARTBEAT_S": "1"},
         ready_pattern=READY_MARKER,
     )

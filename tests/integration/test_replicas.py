@@ -6,14 +6,11 @@ import asyncio
 import random
 from collections import Counter
 
-import pytest
-
 from slmesh.cli.devstack import DevStack
 from slmesh.runtime.client import MeshClient
 from slmesh.runtime.settings import MeshSettings
 from slmesh.schemas import RequestCompleted, encode
-
-from .kit import (
+from tests.support.kit import (
     GHOST,
     ORCHESTRATORS,
     REQUESTS_GROUP,
@@ -29,8 +26,6 @@ from .kit import (
     settle,
     until_consumed,
 )
-
-pytestmark = pytest.mark.integration
 
 COUNTRIES = {"Germany": "DE", "France": "FR", "Italy": "IT", "Spain": "ES", "Poland": "PL"}
 

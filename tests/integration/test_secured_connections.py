@@ -31,11 +31,8 @@ from slmesh.runtime.client import MeshClient
 from slmesh.runtime.kafka import list_topics
 from slmesh.runtime.service import MISCONFIGURED, READY_MARKER
 from slmesh.runtime.settings import MeshSettings
-
-from .kit import Ran, run_cli
-from .tls_proxy import TlsProxy, server_context
-
-pytestmark = pytest.mark.integration
+from tests.support.kit import Ran, run_cli
+from tests.support.tls_proxy import TlsProxy, server_context
 
 START_S = 90.0
 

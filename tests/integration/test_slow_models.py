@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,8 +20,8 @@ from slmesh.runtime.client import MeshClient
 from slmesh.runtime.service import READY_MARKER
 from slmesh.runtime.settings import MeshSettings
 from slmesh.schemas import RequestCompleted, TaskCompleted, TaskFailed, TaskRequested, encode
-
-from .kit import (
+from tests.support.kit import (
+    SLOW_SERVICE,
     WAIT_S,
     RawProducer,
     Record,
@@ -33,9 +32,6 @@ from .kit import (
     task_for,
 )
 
-pytestmark = pytest.mark.integration
-
-SLOW = str(Path(__file__).with_name("slow_service.py"))
 # The tansu profile's session timeout is 4 s: a 9 s task spans two of them.
 NAP_S = 9.0
 
@@ -54,7 +50,7 @@ async def test_a_task_longer_than_the_session_timeout_keeps_group_membership(
 ) -> None:
     slow = ServiceProcess(
         "slow-1",
-        [sys.executable, SLOW],
+        [sys.executable, SLOW_SERVICE],
         {**stack.env(), "SLMESH_REPLICA": "slow-1", "SLMESH_HEARTBEAT_S": "1"},
         ready_pattern=READY_MARKER,
     )
@@ -89,7 +85,7 @@ async def capped(stack: DevStack) -> AsyncIterator[ServiceProcess]:
     """The slow micromodel with a 2 s maximum run time and quick retries."""
     service = ServiceProcess(
         f"{CAPPED}-1",
-        [sys.executable, SLOW],
+        [sys.executable, SLOW_SERVICE],
         {
             **stack.env(),
             "SLOW_NAME": CAPPED,

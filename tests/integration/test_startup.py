@@ -6,14 +6,10 @@ import os
 import sys
 from pathlib import Path
 
-import pytest
-
 from slmesh.cli.embedded_broker import EmbeddedBroker, free_port
 from slmesh.cli.embedded_redis import RedisHandle
 from slmesh.cli.processes import ServiceProcess
 from slmesh.runtime.service import READY_MARKER
-
-pytestmark = pytest.mark.integration
 
 
 async def test_a_micromodel_waits_for_a_broker_that_comes_up_late(

@@ -4,15 +4,10 @@ from __future__ import annotations
 
 import sys
 
-import pytest
-
 from slmesh.cli.processes import ServiceProcess
 from slmesh.runtime.client import MeshClient
 from slmesh.runtime.service import MODEL_LOAD_FAILED
-
-from .kit import WAIT_S
-
-pytestmark = pytest.mark.integration
+from tests.support.kit import WAIT_S
 
 TEXT = (
     "Heavy snow closed the mountain pass on Friday night. Police turned back more than two "

@@ -18,8 +18,7 @@ from slmesh.orchestrator.gather.store import GatherStore, ReplyOutcome
 from slmesh.runtime.client import MeshClient
 from slmesh.runtime.settings import MeshSettings
 from slmesh.schemas import RequestCompleted, encode
-
-from .kit import (
+from tests.support.kit import (
     GHOST,
     WAIT_S,
     RawProducer,
@@ -30,8 +29,6 @@ from .kit import (
     no_second_response,
     responses_for,
 )
-
-pytestmark = pytest.mark.integration
 
 LEASE_MS = 300
 

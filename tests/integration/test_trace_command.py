@@ -15,14 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-import pytest
 
 from slmesh.runtime.client import MeshClient
 from slmesh.runtime.settings import MeshSettings
-
-from .kit import GHOST, WAIT_S, RawProducer, TopicTap, ghost_tasks_of, reply_as_ghost
-
-pytestmark = pytest.mark.integration
+from tests.support.kit import GHOST, WAIT_S, RawProducer, TopicTap, ghost_tasks_of, reply_as_ghost
 
 FAN_OUT = "What are the VAT rates in Germany, France and Italy?"
 

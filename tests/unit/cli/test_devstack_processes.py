@@ -21,6 +21,8 @@ from slmesh.cli.embedded_broker import BrokerStartError, EmbeddedBroker, free_po
 from slmesh.cli.embedded_redis import ensure_redis
 from slmesh.cli.processes import ProcessGroup, ServiceExitedError, ServiceProcess
 
+pytestmark = pytest.mark.processes
+
 PY = sys.executable
 
 

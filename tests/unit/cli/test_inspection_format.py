@@ -13,7 +13,7 @@ from slmesh.cli.records import Seen
 from slmesh.cli.registry_view import ReplicaRow, format_registry
 from slmesh.cli.tail import gist, matcher, pretty, topic_name
 from slmesh.schemas import RequestSubmitted, encode
-from tests.binary_mode import binary_mode
+from tests.support.binary_mode import binary_mode
 
 RID = "req-9"
 

@@ -29,6 +29,9 @@ from slmesh.cli.supervision import (
 )
 from slmesh.runtime.service import MODEL_LOAD_FAILED
 
+# Each test starts real child processes as services.
+pytestmark = pytest.mark.processes
+
 E = TypeVar("E", bound=SupervisionEvent)
 
 WAIT_S = 20.0
@@ -41,6 +44,7 @@ READY_THEN_FAIL = (
     "print('ready', flush=True)\nprint('about to fail', flush=True)\n"
     "import time\ntime.sleep(0.3)\nraise SystemExit(1)"
 )
+
 READY_THEN_SLEEP = "print('ready', flush=True)\nimport time\ntime.sleep(60)"
 
 

@@ -12,6 +12,8 @@ from slmesh.classifier.micromodel import ClassificationRequest, classify
 from slmesh.extractor.micromodel import ExtractionRequest, extract
 from slmesh.runtime.llm import LocalModel, ModelSession, ModelSettings
 
+pytestmark = pytest.mark.model
+
 LABELS = ["billing", "delivery", "technical", "other"]
 EXAMPLES = [
     {"text": "The invoice total is wrong, I paid 20 EUR too much.", "label": "billing"},

@@ -7,6 +7,8 @@ import pytest
 from slmesh.runtime.llm import LocalModel, ModelSession, ModelSettings
 from slmesh.summarizer.micromodel import SummaryRequest, summarize
 
+pytestmark = pytest.mark.model
+
 TEXT = (
     "The city council met on Tuesday to discuss the new bicycle lanes on Main Street. "
     "Residents complained that the construction had blocked parking for three weeks. "

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from slmesh.orchestrator.composer import (
     FALLBACK_LEAD,
     ModelComposer,
@@ -68,6 +70,7 @@ def test_an_opening_with_a_number_is_replaced_by_a_fixed_one() -> None:
     assert opening("Here.") == FALLBACK_LEAD
 
 
+@pytest.mark.model
 async def test_the_model_opens_the_answer_and_the_results_follow_verbatim() -> None:
     worker = Worker("composer-test")
     composer = ModelComposer(LocalModel.load(ModelSettings()), worker)

@@ -31,9 +31,8 @@ from slmesh.schemas import (
     decode,
     encode,
 )
-from tests.binary_mode import as_text, binary_mode
-
-from .fake_store import FakeGatherStore, as_storage
+from tests.support.binary_mode import as_text, binary_mode
+from tests.support.fake_store import FakeGatherStore, as_storage
 
 SETTINGS = OrchestratorSettings(
     replica="orchestrator-test",

@@ -1,6 +1,6 @@
 """The planner on a varied set of requests, with real inference on the default model.
 
-Reports valid calls, right tools and right arguments over tests/unit/planning_set.py,
+Reports valid calls, right tools and right arguments over tests/unit/orchestrator/planning_set.py,
 and holds the planner to >= 90% right plans and 100% schema-valid calls.
 """
 
@@ -24,6 +24,8 @@ from slmesh.summarizer.micromodel import SummaryRequest
 from slmesh.vat_rates.rates import VatRatesQuery
 
 from .planning_set import CASES, COMPLAINT, Expected
+
+pytestmark = pytest.mark.model
 
 TOOLS = {
     "vat-rates": Tool(

@@ -306,6 +306,7 @@ async def sentinel(redis_server: RedisHandle, tmp_path: Path) -> AsyncIterator[s
         await process.wait()
 
 
+@pytest.mark.processes  # a Redis Sentinel of its own
 async def test_through_a_real_sentinel_the_gather_store_reaches_the_master(
     sentinel: str,
 ) -> None:

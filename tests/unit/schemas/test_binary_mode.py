@@ -28,7 +28,7 @@ from slmesh.schemas import (
     is_binary,
 )
 from slmesh.schemas.binding import BINARY_NOTE
-from tests.binary_mode import binary_mode
+from tests.support.binary_mode import binary_mode
 
 from .test_contract import HAND_WRITTEN_REQUEST, with_changes
 

@@ -173,7 +173,7 @@ class ConcurrentConsumption(ConsumerRebalanceListener):  # type: ignore[misc]
         idle in it (a replica beyond the partition count holds none and is healthy).
 
         Reads aiokafka's coordinator, which has no public view of membership; a
-        version that moves it reads as "not in group" (tests/unit/runtime/test_health.py).
+        version that moves it reads as "not in group" (tests/unit/runtime/service/test_health.py).
         """
         consumer = self._live_consumer()
         if consumer is None:

@@ -18,7 +18,7 @@ was idle; the ones that follow, none.
 
 aiokafka reads `fetch_max_wait_ms` from its fetcher for every fetch request;
 it has no public setter, so the pace sets it there (tested against the
-aiokafka version in the lock file: tests/unit/test_pace.py).
+aiokafka version in the lock file: tests/unit/runtime/kafka/test_pace.py).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""A micromodel that only the tests start: `python tests/integration/echo_service.py`.
+"""A micromodel that only the tests start: `python tests/support/echo_service.py`.
 
 `ECHO_NAME` names it (default `echo`), so a test can have a topic of its own.
 """

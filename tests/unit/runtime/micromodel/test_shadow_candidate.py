@@ -12,7 +12,7 @@ from slmesh.runtime.micromodel import build_runner
 from slmesh.runtime.settings import MeshSettings
 from slmesh.schemas import TaskCompleted, TaskFailed, decode
 
-from .test_micromodel_sdk import ADDER, SETTINGS, task
+from .test_sdk import ADDER, SETTINGS, task
 
 SHADOW_TOPIC = "slmesh.shadow.adder"
 CANDIDATE = SETTINGS.model_copy(update={"shadow_topic": SHADOW_TOPIC})

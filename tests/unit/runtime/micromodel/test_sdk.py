@@ -20,7 +20,7 @@ from slmesh.runtime.kafka import message_itself, raw_body
 from slmesh.runtime.micromodel import Micromodel, build_runner
 from slmesh.runtime.settings import MeshSettings
 from slmesh.schemas import TaskCompleted, TaskFailed, TaskRequested, decode, encode
-from tests.binary_mode import as_text, binary_mode
+from tests.support.binary_mode import as_text, binary_mode
 
 
 class Numbers(BaseModel):

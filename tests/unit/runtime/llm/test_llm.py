@@ -113,6 +113,7 @@ def test_a_file_that_is_not_a_model_does_not_load(tmp_path: Path) -> None:
         LocalModel.load(ModelSettings(source=str(fake)))
 
 
+@pytest.mark.model
 def test_completion_counts_tokens_and_is_repeatable(model: LocalModel) -> None:
     prompt = "The capital of France is"
     first = model.complete(prompt, max_tokens=8)
@@ -123,6 +124,7 @@ def test_completion_counts_tokens_and_is_repeatable(model: LocalModel) -> None:
     assert 0 < first.completion_tokens <= 8
 
 
+@pytest.mark.model
 def test_prompt_that_overflows_the_context_is_refused_before_inference(
     model: LocalModel,
 ) -> None:
@@ -131,6 +133,7 @@ def test_prompt_that_overflows_the_context_is_refused_before_inference(
         model.complete(long_prompt, max_tokens=16)
 
 
+@pytest.mark.model
 def test_grammar_constrained_json_is_valid_and_usage_is_recorded(model: LocalModel) -> None:
     session = ModelSession(model)
     schema = {

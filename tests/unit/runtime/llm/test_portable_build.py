@@ -24,7 +24,7 @@ import pytest
 llama_cpp = pytest.importorskip("llama_cpp")
 
 X86_64 = platform.machine().lower() in ("x86_64", "amd64")
-IMAGE_BUILD_SCRIPT = Path(__file__).parents[3] / "deploy" / "docker" / "llama_wheel.py"
+IMAGE_BUILD_SCRIPT = Path(__file__).parents[4] / "deploy" / "docker" / "llama_wheel.py"
 
 
 def _image_build_script() -> ModuleType:

@@ -56,6 +56,9 @@ QUIET_S = 1.5
 REQUESTS_GROUP = "slmesh.orchestrator.requests"
 REPLIES_GROUP = "slmesh.orchestrator.replies"
 VAT_RATES_GROUP = "slmesh.micromodel.vat-rates"
+# Micromodels only the tests start, each run as `python <path>` (a service process).
+ECHO_SERVICE = str(Path(__file__).with_name("echo_service.py"))
+SLOW_SERVICE = str(Path(__file__).with_name("slow_service.py"))
 
 
 # --- records and taps -------------------------------------------------------------

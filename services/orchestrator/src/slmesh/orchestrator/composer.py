@@ -104,12 +104,12 @@ class ModelComposer:
 
     def _lead(self, session: ModelSession, request: str) -> str:
         instruction = " ".join(split_request(request)[0].split())[:300]
-        completion = session.complete(
+        generation = session.complete(
             f"{LEAD_PROMPT}Request: {instruction}\nAnswer: Here",
             max_tokens=LEAD_TOKENS,
             stop=["\n"],
         )
-        return opening("Here" + completion.text)
+        return opening("Here" + generation.text)
 
 
 def model_work(model: str, usage: Usage) -> ModelWork:

@@ -19,11 +19,11 @@ from slmesh.orchestrator.broker_loss import BrokerLoss
 from slmesh.orchestrator.completion import Completion
 from slmesh.orchestrator.composer import Composer, ModelComposer
 from slmesh.orchestrator.dispatch import Dispatcher, Outstanding
-from slmesh.orchestrator.gather.opens import OpensInFlight
 from slmesh.orchestrator.gather.store import GatherStorage, GatherStore
+from slmesh.orchestrator.gather.writes import StateWritesInFlight
 from slmesh.orchestrator.intake import Intake
 from slmesh.orchestrator.lookback import published_since
-from slmesh.orchestrator.opening import Openings
+from slmesh.orchestrator.opening_sentence import OpeningSentences
 from slmesh.orchestrator.planning.plan import Planner
 from slmesh.orchestrator.planning.rules import RulesPlanner
 from slmesh.orchestrator.planning.slm import SlmPlanner
@@ -87,10 +87,10 @@ def assemble(
     directory = TopicDirectory(settings, known=[settings.responses_topic])
     topics = ReplyTopics(settings, directory)
     outstanding = Outstanding()
-    openings = Openings(settings, store, composer)
+    opening_sentences = OpeningSentences(settings, store, composer)
     responder = Responder(settings, broker, store, topics, source)
     dispatcher = Dispatcher(settings, broker, catalogue, source)
-    opens = OpensInFlight()
+    state_writes = StateWritesInFlight()
     completion = Completion(
         settings,
         broker,
@@ -99,9 +99,9 @@ def assemble(
         catalogue,
         dispatcher,
         responder,
-        openings,
+        opening_sentences,
         outstanding,
-        opens,
+        state_writes,
     )
     sweeper = Sweeper(
         settings, store, completion, outstanding, functools.partial(published_since, settings)
@@ -117,10 +117,10 @@ def assemble(
         dispatcher,
         completion,
         responder,
-        openings,
+        opening_sentences,
         sweeper,
         outstanding,
-        opens,
+        state_writes,
     )
     orchestrator = Orchestrator(intake, completion, sweeper, outstanding)
     broker_loss = BrokerLoss(store, directory, sweeper)

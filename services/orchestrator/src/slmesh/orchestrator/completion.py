@@ -18,10 +18,10 @@ from faststream.kafka import KafkaBroker
 from slmesh.orchestrator.clock import now_ms
 from slmesh.orchestrator.composer import compose_answer
 from slmesh.orchestrator.dispatch import Dispatcher, Outstanding, new_calls
-from slmesh.orchestrator.gather.opens import STATE_LOST_RETRIES_S, OpensInFlight
 from slmesh.orchestrator.gather.state import GatherSnapshot, GatherState, Unresolved
 from slmesh.orchestrator.gather.store import LOST_NOTE, GatherStorage, ReplyOutcome
-from slmesh.orchestrator.opening import Openings
+from slmesh.orchestrator.gather.writes import STATE_LOST_RETRIES_S, StateWritesInFlight
+from slmesh.orchestrator.opening_sentence import OpeningSentences
 from slmesh.orchestrator.outcomes import add_work, answered, not_run, outcomes, planning_work, shown
 from slmesh.orchestrator.planning.plan import Deferred, Planner
 from slmesh.orchestrator.responder import Responder
@@ -54,9 +54,9 @@ class Completion:
     catalogue: Catalogue
     dispatcher: Dispatcher
     responder: Responder
-    openings: Openings
+    opening_sentences: OpeningSentences
     outstanding: Outstanding
-    opens: OpensInFlight
+    state_writes: StateWritesInFlight
     # Wakes the sweeper: a request's deadline was brought forward (app.assemble).
     expired: Callable[[], None] = lambda: None
 
@@ -132,8 +132,8 @@ class Completion:
         """Count a reply once; whoever counts the last one answers (or opens the next round)."""
         rid = reply.requestid
         about(request_id=rid, task_id=reply.data.task_id, micromodel=reply.data.micromodel)
-        # A reply may outrun the write of its request's state (gather.opens).
-        await self.opens.settled(rid)
+        # A reply may outrun the write of its request's state (gather.writes).
+        await self.state_writes.settled(rid)
         received_ms = now_ms()
         # The validated bytes are stored as they came: no re-serialization.
         outcome, snapshot = await self.store.record_reply(
@@ -186,8 +186,8 @@ class Completion:
             state = next_state
         calls += not_run(rid, state)
         with step("compose") as span:
-            waits = self.openings.written and state.opening
-            opening = await self.openings.wait(rid) if waits else None
+            waits = self.opening_sentences.written and state.opening
+            opening = await self.opening_sentences.wait(rid) if waits else None
             composition = compose_answer(calls, opening)
             if span.is_recording():
                 span.set_attributes(

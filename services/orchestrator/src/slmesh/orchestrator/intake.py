@@ -6,7 +6,7 @@ deadline and the planner's budget; a request that cannot be planned, or
 plans more calls than the cap, gets one failed response. A request seen
 before (redelivered) is not opened again: its calls are sent again, and the
 gather counts each reply once. A plan made without a model has its tasks
-published while its gather state is written (gather.opens).
+published while its gather state is written (gather.writes).
 """
 
 from __future__ import annotations
@@ -22,10 +22,10 @@ from faststream.kafka import KafkaBroker
 from slmesh.orchestrator.clock import now_ms
 from slmesh.orchestrator.completion import Completion
 from slmesh.orchestrator.dispatch import Dispatcher, Outstanding, new_calls
-from slmesh.orchestrator.gather.opens import OpensInFlight
 from slmesh.orchestrator.gather.state import DeferredClause, GatherCall, GatherState
 from slmesh.orchestrator.gather.store import GatherStorage
-from slmesh.orchestrator.opening import Openings
+from slmesh.orchestrator.gather.writes import StateWritesInFlight
+from slmesh.orchestrator.opening_sentence import OpeningSentences
 from slmesh.orchestrator.outcomes import plan_failure, planning_work, shown
 from slmesh.orchestrator.planning.plan import Plan, PlannedCall, Planner
 from slmesh.orchestrator.responder import ReplyTopics, Responder
@@ -58,10 +58,10 @@ class Intake:
     dispatcher: Dispatcher
     completion: Completion
     responder: Responder
-    openings: Openings
+    opening_sentences: OpeningSentences
     sweeper: Sweeper
     outstanding: Outstanding
-    opens: OpensInFlight
+    state_writes: StateWritesInFlight
     # Whether the last gather-state write succeeded: until one does again,
     # a request's state is written before its tasks go out.
     _store_answers: bool = field(default=True, init=False)
@@ -153,7 +153,7 @@ class Intake:
             # Only a request whose calls run a model gets a model-written opening:
             # it is written while they run, and for a deterministic request it
             # would be the slowest part of the answer.
-            opening=self.openings.written and not explicit and self._calls_model(plan),
+            opening=self.opening_sentences.written and not explicit and self._calls_model(plan),
             traceparent=current_traceparent(),
         )
         # Replies are coming: this replica's consumers stay fast (pace).
@@ -166,32 +166,32 @@ class Intake:
         self.sweeper.opened(deadline_ms)
         if state.opening:
             # Written while the calls run; kept in Redis for whichever replica answers.
-            self.openings.start(rid, request.data.input)
+            self.opening_sentences.start(rid, request.data.input)
 
     async def _open_and_dispatch(
         self, rid: str, state: GatherState, calls: list[GatherCall], *, beside: bool
     ) -> bool:
         """Write the request's gather state and publish its tasks; False for a redelivery.
 
-        `beside`: the tasks go out while the state is written (gather.opens), so
+        `beside`: the tasks go out while the state is written (gather.writes), so
         the write's round trip is off a deterministic request's path. Else the
         state first: after a failed write (Redis away) the record is retried,
         and must not send its tasks again on every attempt.
         """
-        opening = asyncio.ensure_future(
+        write = asyncio.ensure_future(
             self.store.open(rid, request=state, calls=calls, deadline_ms=state.deadline_ms)
         )
         if beside:
-            self.opens.track(rid, opening)
+            self.state_writes.track(rid, write)
             try:
                 await self.dispatcher.dispatch_all(
                     rid, state, calls, refused=self.completion.gather
                 )
             finally:
                 # Awaited whatever the dispatch did: its outcome is never left unread.
-                opened = await self._written(opening)
+                opened = await self._written(write)
         else:
-            opened = await self._written(opening)
+            opened = await self._written(write)
             if opened:
                 await self.dispatcher.dispatch_all(
                     rid, state, calls, refused=self.completion.gather
@@ -200,10 +200,10 @@ class Intake:
             await self._resume(rid, sent_again=len(calls) if beside else 0)
         return opened
 
-    async def _written(self, opening: asyncio.Future[bool]) -> bool:
+    async def _written(self, write: asyncio.Future[bool]) -> bool:
         """The write's outcome; whether it succeeded decides how the next request goes."""
         try:
-            opened = await opening
+            opened = await write
         except Exception:
             self._store_answers = False
             raise

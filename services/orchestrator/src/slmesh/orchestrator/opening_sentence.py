@@ -22,7 +22,9 @@ OPENING_POLL_S = 0.01
 NOTE = "opening"
 
 
-class Openings:
+class OpeningSentences:
+    """Opening sentences, written while the calls run and read by whichever replica answers."""
+
     def __init__(
         self, settings: OrchestratorSettings, store: GatherStorage, composer: Composer | None
     ) -> None:

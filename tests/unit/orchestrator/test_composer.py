@@ -5,14 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from slmesh.orchestrator.composer import (
-    FALLBACK_LEAD,
-    ModelComposer,
-    compose,
-    compose_answer,
-    opening,
-    response_status,
-)
+from slmesh.orchestrator.composer import FALLBACK_LEAD, ModelComposer, opening
+from slmesh.orchestrator.composition import compose, compose_answer
+from slmesh.orchestrator.outcomes import response_status
 from slmesh.runtime.concurrency import Worker
 from slmesh.runtime.llm import LocalModel, ModelSettings
 from slmesh.schemas import CallOutcome

@@ -16,7 +16,7 @@ from aiokafka.structs import ConsumerRecord
 from faststream.kafka import KafkaBroker
 
 from slmesh.orchestrator.clock import now_ms
-from slmesh.orchestrator.composer import compose_answer
+from slmesh.orchestrator.composition import compose_answer
 from slmesh.orchestrator.dispatch import Dispatcher, Outstanding, new_calls
 from slmesh.orchestrator.gather.state import GatherSnapshot, GatherState, Unresolved
 from slmesh.orchestrator.gather.store import LOST_NOTE, GatherStorage, ReplyOutcome

@@ -11,7 +11,8 @@ import logging
 import time
 from typing import Any
 
-from slmesh.orchestrator.composer import Composer, Composition
+from slmesh.orchestrator.composer import Composer
+from slmesh.orchestrator.composition import Composition
 from slmesh.orchestrator.gather.store import GatherStorage
 from slmesh.orchestrator.settings import OrchestratorSettings
 from slmesh.schemas import ModelWork

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from slmesh.runtime.llm import Usage
 from slmesh.schemas import CallOutcome
+
+if TYPE_CHECKING:
+    # A type only: what depends on a plan (outcomes) loads no model package.
+    from slmesh.runtime.llm import Usage
 
 
 @dataclass(frozen=True)

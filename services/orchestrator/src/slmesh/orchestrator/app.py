@@ -3,6 +3,7 @@
 `create_app` gives the FastStream app `python -m slmesh.orchestrator` runs;
 `assemble` gives its parts too (the in-process tests drive them). A broker
 and a store may be handed in: FastStream's in-memory broker, a fake store.
+The planner sees the registry's catalogue through `tool_views` only.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from slmesh.orchestrator.gather.writes import StateWritesInFlight
 from slmesh.orchestrator.intake import Intake
 from slmesh.orchestrator.lookback import published_since
 from slmesh.orchestrator.opening_sentence import OpeningSentences
-from slmesh.orchestrator.planning.plan import Planner
+from slmesh.orchestrator.planning.plan import Planner, ToolView
 from slmesh.orchestrator.planning.rules import RulesPlanner
 from slmesh.orchestrator.planning.slm import SlmPlanner
 from slmesh.orchestrator.responder import ReplyTopics, Responder
@@ -50,6 +51,25 @@ logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
+class PlannerSetup:
+    """The planner and composer the settings ask for, and the model thread they share (if any):
+    the service stops that thread when it stops."""
+
+    planner: Planner
+    composer: Composer | None = None
+    model_worker: Worker | None = None
+
+
+def tool_views(catalogue: Catalogue) -> dict[str, ToolView]:
+    """The live micromodels as the planner sees them, read from the catalogue now."""
+    return {
+        # The schema is shared, not copied: the catalogue replaces a tool's schema, never edits it.
+        name: ToolView(name, tool.description, tool.input_schema, tool.runs_model)
+        for name, tool in catalogue.live().items()
+    }
+
+
+@dataclass(frozen=True)
 class Assembly:
     """The orchestrator's parts, wired: the app, and what the tests drive or look into."""
 
@@ -69,9 +89,11 @@ def assemble(
     *,
     broker: KafkaBroker | None = None,
     store: GatherStorage | None = None,
+    model_worker: Worker | None = None,
 ) -> Assembly:
     """Every part built from the settings, unless handed in; defaults: rules planner,
-    template composer, a Kafka broker, the Redis gather store."""
+    template composer, a Kafka broker, the Redis gather store. `model_worker`: the
+    planner's model thread (the composer shares it), if it has one."""
     settings = settings or OrchestratorSettings()
     if broker is None:
         broker = create_broker(settings, client_id="slmesh-orchestrator")
@@ -82,6 +104,7 @@ def assemble(
             lease_ms=settings.completing_lease_ms,
         )
     catalogue = Catalogue(settings, static=settings.micromodels)
+    tools = functools.partial(tool_views, catalogue)
     planner = planner or RulesPlanner()
     source = settings.source(SERVICE)
     directory = TopicDirectory(settings, known=[settings.responses_topic])
@@ -96,7 +119,7 @@ def assemble(
         broker,
         store,
         planner,
-        catalogue,
+        tools,
         dispatcher,
         responder,
         opening_sentences,
@@ -112,7 +135,8 @@ def assemble(
         broker,
         store,
         planner,
-        catalogue,
+        tools,
+        catalogue.gone_since,
         topics,
         dispatcher,
         completion,
@@ -184,8 +208,7 @@ def assemble(
         stopping=[stop_sweeping, requests.drain, replies.drain, catalogue.stop, store.close],
         consumptions=[requests, replies],
         topics_lost=[broker_loss.topics_lost],
-        # The planner's model thread (the composer shares it), if it has one.
-        workers=[w for w in [getattr(planner, "worker", None)] if isinstance(w, Worker)],
+        workers=[model_worker] if model_worker is not None else [],
     ).app()
     count_in_flight(outstanding.count)
     return Assembly(app, orchestrator, broker, store, catalogue, requests, replies)
@@ -198,18 +221,21 @@ def create_app(
     *,
     broker: KafkaBroker | None = None,
     store: GatherStorage | None = None,
+    model_worker: Worker | None = None,
 ) -> FastStream:
     """The orchestrator as a FastStream app; defaults: rules planner, template composer."""
-    return assemble(settings, planner, composer, broker=broker, store=store).app
+    return assemble(
+        settings, planner, composer, broker=broker, store=store, model_worker=model_worker
+    ).app
 
 
-def build_planner(settings: OrchestratorSettings) -> tuple[Planner, Composer | None]:
+def build_planner(settings: OrchestratorSettings) -> PlannerSetup:
     """The planner and composer the settings ask for, sharing one model and its thread.
 
     A model that does not load stops the service.
     """
     if settings.planner == "rules":
-        return RulesPlanner(), None
+        return PlannerSetup(RulesPlanner())
     model = load_model_or_exit(settings.model, what="orchestrator's planner")
     worker = Worker("model")
     composer = (
@@ -217,7 +243,8 @@ def build_planner(settings: OrchestratorSettings) -> tuple[Planner, Composer | N
         if settings.composer == "model"
         else None
     )
-    return SlmPlanner(model, worker, budget_ms=settings.planning_budget_ms), composer
+    planner = SlmPlanner(model, worker, budget_ms=settings.planning_budget_ms)
+    return PlannerSetup(planner, composer, worker)
 
 
 def main() -> None:
@@ -229,4 +256,5 @@ def main() -> None:
         replica=settings.replica,
     )
     configure_tracing(SERVICE, settings.replica)
-    run(create_app(settings, *build_planner(settings)))
+    setup = build_planner(settings)
+    run(create_app(settings, setup.planner, setup.composer, model_worker=setup.model_worker))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from aiokafka.structs import ConsumerRecord
@@ -23,11 +23,10 @@ from slmesh.orchestrator.gather.store import LOST_NOTE, GatherStorage, ReplyOutc
 from slmesh.orchestrator.gather.writes import STATE_LOST_RETRIES_S, StateWritesInFlight
 from slmesh.orchestrator.opening_sentence import OpeningSentences
 from slmesh.orchestrator.outcomes import add_work, answered, not_run, outcomes, planning_work, shown
-from slmesh.orchestrator.planning.plan import Deferred, Planner
+from slmesh.orchestrator.planning.plan import Deferred, Planner, ToolView
 from slmesh.orchestrator.responder import Responder
 from slmesh.orchestrator.settings import SERVICE, OrchestratorSettings
 from slmesh.runtime.kafka.publishing import publish_dead_letter
-from slmesh.runtime.registry import Catalogue
 from slmesh.runtime.service.logcontext import about
 from slmesh.runtime.tracing import step
 from slmesh.schemas import (
@@ -51,7 +50,8 @@ class Completion:
     broker: KafkaBroker
     store: GatherStorage
     planner: Planner
-    catalogue: Catalogue
+    # The live micromodels, as the planner sees them (app.tool_views).
+    tools: Callable[[], Mapping[str, ToolView]]
     dispatcher: Dispatcher
     responder: Responder
     opening_sentences: OpeningSentences
@@ -240,7 +240,7 @@ class Completion:
                 }
             )
         with step(f"plan round {state.round + 1}"):
-            plan = await self.planner.follow_up(deferred, calls, self.catalogue.live())
+            plan = await self.planner.follow_up(deferred, calls, self.tools())
         state = state.model_copy(
             update={
                 "deferred": [],

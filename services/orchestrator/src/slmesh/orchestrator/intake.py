@@ -14,7 +14,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 
 from aiokafka.structs import ConsumerRecord
 from faststream.kafka import KafkaBroker
@@ -27,12 +29,11 @@ from slmesh.orchestrator.gather.store import GatherStorage
 from slmesh.orchestrator.gather.writes import StateWritesInFlight
 from slmesh.orchestrator.opening_sentence import OpeningSentences
 from slmesh.orchestrator.outcomes import plan_failure, planning_work, shown
-from slmesh.orchestrator.planning.plan import Plan, PlannedCall, Planner
+from slmesh.orchestrator.planning.plan import Plan, PlannedCall, Planner, ToolView
 from slmesh.orchestrator.responder import ReplyTopics, Responder
 from slmesh.orchestrator.settings import SERVICE, OrchestratorSettings
 from slmesh.orchestrator.sweeper import Sweeper
 from slmesh.runtime.kafka.publishing import publish_dead_letter
-from slmesh.runtime.registry import Catalogue
 from slmesh.runtime.service.logcontext import about
 from slmesh.runtime.tracing import current_traceparent, step
 from slmesh.schemas import (
@@ -53,7 +54,10 @@ class Intake:
     broker: KafkaBroker
     store: GatherStorage
     planner: Planner
-    catalogue: Catalogue
+    # The live micromodels, as the planner sees them (app.tool_views).
+    tools: Callable[[], Mapping[str, ToolView]]
+    # When a micromodel no longer live was last heard of (the registry's catalogue).
+    gone_since: Callable[[str], datetime | None]
     topics: ReplyTopics
     dispatcher: Dispatcher
     completion: Completion
@@ -111,7 +115,7 @@ class Intake:
                 plan = await self._plan_within(request.data.input, deadline_ms)
             except TimeoutError:
                 plan = Plan(
-                    getattr(self.planner, "name", "planner"),
+                    self.planner.name,
                     reason=f"planning did not finish within the request's {timeout_ms} ms",
                 )
                 await self._answer_failed(request, "deadline_exceeded", plan, received_ms)
@@ -219,7 +223,7 @@ class Intake:
         remaining_s = max(deadline_ms - now_ms(), 0) / 1000
         with step("plan") as span:
             async with asyncio.timeout(remaining_s):
-                plan = await self.planner.plan(text, self.catalogue.live())
+                plan = await self.planner.plan(text, self.tools())
             if span.is_recording():
                 span.set_attributes(
                     {"slmesh.planner": plan.planner, "slmesh.calls": len(plan.calls)}
@@ -228,8 +232,10 @@ class Intake:
 
     def _calls_model(self, plan: Plan) -> bool:
         """Whether a call of the plan goes to a micromodel that runs a model."""
-        tools = (self.catalogue.get(call.micromodel) for call in plan.calls)
-        return any(tool is not None and tool.runs_model for tool in tools)
+        tools = self.tools()
+        return any(
+            call.micromodel in tools and tools[call.micromodel].runs_model for call in plan.calls
+        )
 
     async def _resume(self, rid: str, *, sent_again: int = 0) -> None:
         """A redelivered request: its first taker may have died mid-dispatch.
@@ -262,7 +268,7 @@ class Intake:
 
     def _explicit_plan(self, request: RequestSubmitted) -> Plan | None:
         assert request.data.calls is not None
-        live = self.catalogue.names()
+        live = sorted(self.tools())
         unknown = sorted({c.micromodel for c in request.data.calls} - set(live))
         if unknown:
             return Plan(
@@ -275,7 +281,7 @@ class Intake:
         )
 
     def _absence(self, name: str) -> str:
-        gone = self.catalogue.gone_since(name)
+        gone = self.gone_since(name)
         if gone is None:
             return name
         return f"{name} (gone: last heard of at {gone.isoformat(timespec='seconds')})"

@@ -111,43 +111,48 @@ def assemble(
     topics = ReplyTopics(settings, directory)
     outstanding = Outstanding()
     opening_sentences = OpeningSentences(settings, store, composer)
-    responder = Responder(settings, broker, store, topics, source)
-    dispatcher = Dispatcher(settings, broker, catalogue, source)
+    responder = Responder(settings, broker, store, topics.ready, source)
+    dispatcher = Dispatcher(settings, broker, catalogue.get, source)
     state_writes = StateWritesInFlight()
     completion = Completion(
         settings,
         broker,
         store,
         planner,
-        tools,
-        dispatcher,
-        responder,
-        opening_sentences,
-        outstanding,
-        state_writes,
+        tools=tools,
+        dispatch=dispatcher.dispatch_all,
+        responder=responder,
+        opening_sentences=opening_sentences,
+        stop_expecting=outstanding.discard,
+        write_settled=state_writes.settled,
     )
     sweeper = Sweeper(
-        settings, store, completion, outstanding, functools.partial(published_since, settings)
+        settings,
+        store,
+        answer=completion.answer,
+        forget_past_deadline=outstanding.forget_past_deadline,
+        published_since=functools.partial(published_since, settings),
     )
+    # Built after the completion it serves: a reply given up on wakes the sweeper.
     completion.expired = sweeper.wake
     intake = Intake(
         settings,
         broker,
         store,
         planner,
-        tools,
-        catalogue.gone_since,
-        topics,
-        dispatcher,
-        completion,
-        responder,
-        opening_sentences,
-        sweeper,
-        outstanding,
-        state_writes,
+        tools=tools,
+        gone_since=catalogue.gone_since,
+        reply_topic_ready=topics.ready,
+        dispatch=dispatcher.dispatch_all,
+        gather=completion.gather,
+        responder=responder,
+        opening_sentences=opening_sentences,
+        expect_replies=outstanding.add,
+        request_opened=sweeper.opened,
+        track_write=state_writes.track,
     )
     orchestrator = Orchestrator(intake, completion, sweeper, outstanding)
-    broker_loss = BrokerLoss(store, directory, sweeper)
+    broker_loss = BrokerLoss(store, forget_topics=directory.forget, wake_sweeper=sweeper.wake)
     # One pace for both: a request makes the replies consumer fast before its
     # replies come, and keeps it fast while they are due (a model's call takes seconds).
     pace = fetch_pace(settings, hold=orchestrator.awaits_replies)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
 from aiokafka.structs import ConsumerRecord
@@ -17,10 +17,10 @@ from faststream.kafka import KafkaBroker
 
 from slmesh.orchestrator.clock import now_ms
 from slmesh.orchestrator.composition import compose_answer
-from slmesh.orchestrator.dispatch import Dispatcher, Outstanding, new_calls
+from slmesh.orchestrator.dispatch import Dispatch, new_calls
 from slmesh.orchestrator.gather.state import GatherSnapshot, GatherState, Unresolved
 from slmesh.orchestrator.gather.store import LOST_NOTE, GatherStorage, ReplyOutcome
-from slmesh.orchestrator.gather.writes import STATE_LOST_RETRIES_S, StateWritesInFlight
+from slmesh.orchestrator.gather.writes import STATE_LOST_RETRIES_S
 from slmesh.orchestrator.opening_sentence import OpeningSentences
 from slmesh.orchestrator.outcomes import add_work, answered, not_run, outcomes, planning_work, shown
 from slmesh.orchestrator.planning.plan import Deferred, Planner, ToolView
@@ -52,11 +52,14 @@ class Completion:
     planner: Planner
     # The live micromodels, as the planner sees them (app.tool_views).
     tools: Callable[[], Mapping[str, ToolView]]
-    dispatcher: Dispatcher
+    dispatch: Dispatch
     responder: Responder
     opening_sentences: OpeningSentences
-    outstanding: Outstanding
-    state_writes: StateWritesInFlight
+    # An answered request's replies are no longer awaited here (dispatch.Outstanding.discard).
+    stop_expecting: Callable[[str], None]
+    # Returns once no write of the request's gather state is under way here: a reply may
+    # outrun it (gather.writes.StateWritesInFlight.settled).
+    write_settled: Callable[[str], Awaitable[None]]
     # Wakes the sweeper: a request's deadline was brought forward (app.assemble).
     expired: Callable[[], None] = lambda: None
 
@@ -133,7 +136,7 @@ class Completion:
         rid = reply.requestid
         about(request_id=rid, task_id=reply.data.task_id, micromodel=reply.data.micromodel)
         # A reply may outrun the write of its request's state (gather.writes).
-        await self.state_writes.settled(rid)
+        await self.write_settled(rid)
         received_ms = now_ms()
         # The validated bytes are stored as they came: no re-serialization.
         outcome, snapshot = await self.store.record_reply(
@@ -213,7 +216,7 @@ class Completion:
             lost_code=lost_code,
         )
         await self.responder.respond(state.reply_topic, response)
-        self.outstanding.discard(rid)
+        self.stop_expecting(rid)
         if not await self.store.mark_done(rid):
             # Our lease ran out before we answered: another replica may answer too.
             logger.warning("request %s: answered after losing its lease", rid)
@@ -272,7 +275,7 @@ class Completion:
         if not extended:
             logger.error("request %s could not open round %d", rid, state.round)
             return None
-        await self.dispatcher.dispatch_all(rid, state, added, refused=self.gather)
+        await self.dispatch(rid, state, added, refused=self.gather)
         return None
 
 

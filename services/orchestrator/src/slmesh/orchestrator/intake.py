@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -22,17 +22,14 @@ from aiokafka.structs import ConsumerRecord
 from faststream.kafka import KafkaBroker
 
 from slmesh.orchestrator.clock import now_ms
-from slmesh.orchestrator.completion import Completion
-from slmesh.orchestrator.dispatch import Dispatcher, Outstanding, new_calls
+from slmesh.orchestrator.dispatch import Dispatch, GatherReply, new_calls
 from slmesh.orchestrator.gather.state import DeferredClause, GatherCall, GatherState
 from slmesh.orchestrator.gather.store import GatherStorage
-from slmesh.orchestrator.gather.writes import StateWritesInFlight
 from slmesh.orchestrator.opening_sentence import OpeningSentences
 from slmesh.orchestrator.outcomes import plan_failure, planning_work, shown
 from slmesh.orchestrator.planning.plan import Plan, PlannedCall, Planner, ToolView
-from slmesh.orchestrator.responder import ReplyTopics, Responder
+from slmesh.orchestrator.responder import Responder
 from slmesh.orchestrator.settings import SERVICE, OrchestratorSettings
-from slmesh.orchestrator.sweeper import Sweeper
 from slmesh.runtime.kafka.publishing import publish_dead_letter
 from slmesh.runtime.service.logcontext import about
 from slmesh.runtime.tracing import current_traceparent, step
@@ -58,14 +55,22 @@ class Intake:
     tools: Callable[[], Mapping[str, ToolView]]
     # When a micromodel no longer live was last heard of (the registry's catalogue).
     gone_since: Callable[[str], datetime | None]
-    topics: ReplyTopics
-    dispatcher: Dispatcher
-    completion: Completion
+    # Whether responses can go to a requester's own topic (responder.ReplyTopics.ready).
+    reply_topic_ready: Callable[[str], Awaitable[bool]]
+    dispatch: Dispatch
+    # Where a call refused at dispatch is gathered, like any reply (Completion.gather).
+    gather: GatherReply
     responder: Responder
     opening_sentences: OpeningSentences
-    sweeper: Sweeper
-    outstanding: Outstanding
-    state_writes: StateWritesInFlight
+    # Replies to a request's calls are due until its deadline: the consumers stay fast
+    # (dispatch.Outstanding.add).
+    expect_replies: Callable[[str, int], None]
+    # A request opened here, with its deadline: the sweeper may have to wake sooner
+    # (Sweeper.opened).
+    request_opened: Callable[[int], None]
+    # A write of a gather state under way, for a reply that outruns it to wait on
+    # (gather.writes.StateWritesInFlight.track).
+    track_write: Callable[[str, asyncio.Future[bool]], None]
     # Whether the last gather-state write succeeded: until one does again,
     # a request's state is written before its tasks go out.
     _store_answers: bool = field(default=True, init=False)
@@ -93,7 +98,7 @@ class Intake:
         timeout_ms = request.data.timeout_ms or self.settings.default_timeout_ms
         deadline_ms = int(received_ms + timeout_ms)
         reply_topic = request.data.reply_topic
-        if reply_topic is not None and not await self.topics.ready(reply_topic):
+        if reply_topic is not None and not await self.reply_topic_ready(reply_topic):
             # Checked before any work: an answer that cannot be delivered is not worth planning.
             await self._answer_failed(
                 request,
@@ -161,13 +166,13 @@ class Intake:
             traceparent=current_traceparent(),
         )
         # Replies are coming: this replica's consumers stay fast (pace).
-        self.outstanding.add(rid, deadline_ms)
+        self.expect_replies(rid, deadline_ms)
         # A plan made without a model is the same on every delivery: its tasks
         # may go out before the state is written (a redelivery sends the same ones).
         beside = plan.work is None and self._store_answers
         if not await self._open_and_dispatch(rid, state, calls, beside=beside):
             return
-        self.sweeper.opened(deadline_ms)
+        self.request_opened(deadline_ms)
         if state.opening:
             # Written while the calls run; kept in Redis for whichever replica answers.
             self.opening_sentences.start(rid, request.data.input)
@@ -186,20 +191,16 @@ class Intake:
             self.store.open(rid, request=state, calls=calls, deadline_ms=state.deadline_ms)
         )
         if beside:
-            self.state_writes.track(rid, write)
+            self.track_write(rid, write)
             try:
-                await self.dispatcher.dispatch_all(
-                    rid, state, calls, refused=self.completion.gather
-                )
+                await self.dispatch(rid, state, calls, refused=self.gather)
             finally:
                 # Awaited whatever the dispatch did: its outcome is never left unread.
                 opened = await self._written(write)
         else:
             opened = await self._written(write)
             if opened:
-                await self.dispatcher.dispatch_all(
-                    rid, state, calls, refused=self.completion.gather
-                )
+                await self.dispatch(rid, state, calls, refused=self.gather)
         if not opened:
             await self._resume(rid, sent_again=len(calls) if beside else 0)
         return opened
@@ -262,9 +263,7 @@ class Intake:
         logger.info(
             "request %s redelivered while open: %d call(s) sent again", rid, len(unanswered)
         )
-        await self.dispatcher.dispatch_all(
-            rid, snapshot.request, unanswered, refused=self.completion.gather
-        )
+        await self.dispatch(rid, snapshot.request, unanswered, refused=self.gather)
 
     def _explicit_plan(self, request: RequestSubmitted) -> Plan | None:
         assert request.data.calls is not None

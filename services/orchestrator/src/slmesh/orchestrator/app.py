@@ -133,7 +133,8 @@ def assemble(
         forget_past_deadline=outstanding.forget_past_deadline,
         published_since=functools.partial(published_since, settings),
     )
-    # Built after the completion it serves: a reply given up on wakes the sweeper.
+    # The sweeper answers through the completion, and a reply given up on wakes the
+    # sweeper: the completion is told of it once both exist.
     completion.expired = sweeper.wake
     intake = Intake(
         settings,

@@ -50,8 +50,7 @@ class Sweeper:
         self.settings = settings
         self.store = store
         self.answer = answer
-        # Replies this replica awaits, forgotten once their deadline passed: the request is
-        # the sweeper's to answer, at whichever replica (dispatch.Outstanding).
+        # dispatch.Outstanding's: the requests another replica may have answered.
         self.forget_past_deadline = forget_past_deadline
         self.published_since = published_since
         # Set when a request opens here: its deadline may be sooner than the sweeper's sleep.

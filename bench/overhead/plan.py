@@ -27,7 +27,9 @@ SIDES = ("mesh", "raw")
 
 
 @dataclass
-class Plan:
+class RunPlan:
+    """How much the benchmark runs: requests per step, throughput runs, idle time, options."""
+
     single: int
     fanout: int
     warmup: int
@@ -88,7 +90,7 @@ class Results:
     seconds: float = 0.0
 
 
-def parse_plan(argv: list[str]) -> tuple[Plan, argparse.Namespace]:
+def parse_plan(argv: list[str]) -> tuple[RunPlan, argparse.Namespace]:
     parser = argparse.ArgumentParser(
         description="Mesh overhead: orchestrator -> vat-rates -> response vs raw aiokafka "
         "ping-pong with the same hops, same broker, same run.",
@@ -132,7 +134,7 @@ def parse_plan(argv: list[str]) -> tuple[Plan, argparse.Namespace]:
     quick = args.quick
     # Quick mode keeps more single calls than fan-outs: the guard's ratio is the single's.
     single = args.requests or (100 if quick else 200)
-    plan = Plan(
+    plan = RunPlan(
         single=single,
         fanout=args.fanout_requests or (30 if quick else max(single // 2, 1)),
         warmup=args.warmup if args.warmup is not None else (10 if quick else 20),

@@ -19,8 +19,8 @@ from bench.overhead.plan import (
     SIDES,
     TARGET_FANOUT_ADDED_MS,
     TARGET_RATIO,
-    Plan,
     Results,
+    RunPlan,
 )
 from bench.stats import Latencies, ratio, verdict
 
@@ -40,7 +40,7 @@ def on_path(side: str, process: str) -> bool:
     return kind in ("tansu", "bench clients")
 
 
-def report(plan: Plan, results: Results) -> list[str]:
+def report(plan: RunPlan, results: Results) -> list[str]:
     """Print the tables; returns the targets missed."""
     ctx = results.context
     lat = results.latency
@@ -210,7 +210,7 @@ def report(plan: Plan, results: Results) -> list[str]:
     return missed
 
 
-def to_json(plan: Plan, results: Results, missed: list[str]) -> dict[str, Any]:
+def to_json(plan: RunPlan, results: Results, missed: list[str]) -> dict[str, Any]:
     def lat(x: Latencies) -> dict[str, Any]:
         return {
             "n": len(x.ms),

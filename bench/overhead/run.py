@@ -13,7 +13,7 @@ from typing import Any
 from bench.measure import process_ids, stack_rows, step
 from bench.overhead.asks import failure_policy
 from bench.overhead.otlp_sink import OtlpSink
-from bench.overhead.plan import Plan, Results
+from bench.overhead.plan import Results, RunPlan
 from bench.overhead.raw_client import RawClient
 from bench.overhead.relay import RawTopics, add_relay
 from bench.overhead.steps import measure
@@ -25,7 +25,7 @@ from slmesh.runtime.kafka import profile_for
 from slmesh.runtime.settings import MeshSettings
 
 
-async def bench(plan: Plan, results: Results, workdir: Path) -> None:
+async def bench(plan: RunPlan, results: Results, workdir: Path) -> None:
     started = time.perf_counter()
     log = ServiceLogs(workdir / "logs")
     # The port is chosen here so the relays can be registered before the stack starts

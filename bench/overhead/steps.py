@@ -32,8 +32,8 @@ from bench.overhead.plan import (
     KINDS,
     SIDES,
     SINGLE_TEXT,
-    Plan,
     Results,
+    RunPlan,
     Sizes,
     Throughput,
 )
@@ -46,7 +46,7 @@ from slmesh.schemas import RequestCompleted, encode
 
 
 async def measure(
-    plan: Plan,
+    plan: RunPlan,
     results: Results,
     settings: MeshSettings,
     mesh: MeshClient,
@@ -100,7 +100,7 @@ async def measure(
 
 
 async def confirm_single(
-    plan: Plan, results: Results, asks: dict[tuple[str, str], Ask], on_failure: OnFailure
+    plan: RunPlan, results: Results, asks: dict[tuple[str, str], Ask], on_failure: OnFailure
 ) -> None:
     """The single-call latency once more, when the first measurement crossed the guard.
 
@@ -121,7 +121,7 @@ async def confirm_single(
 
 
 async def measure_latency(
-    plan: Plan, results: Results, asks: dict[tuple[str, str], Ask], on_failure: OnFailure
+    plan: RunPlan, results: Results, asks: dict[tuple[str, str], Ask], on_failure: OnFailure
 ) -> None:
     """Sequential requests, mesh and raw alternating request by request (ABBA).
 
@@ -139,7 +139,7 @@ async def measure_latency(
 
 
 async def measure_throughput(
-    plan: Plan,
+    plan: RunPlan,
     results: Results,
     asks: dict[tuple[str, str], Ask],
     meter: CpuMeter,

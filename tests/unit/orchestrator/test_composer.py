@@ -7,14 +7,9 @@ from typing import Any
 
 import pytest
 
-from slmesh.orchestrator.composer import (
-    FALLBACK_LEAD,
-    ModelComposer,
-    compose,
-    compose_answer,
-    opening,
-    response_status,
-)
+from slmesh.orchestrator.composer import FALLBACK_LEAD, ModelComposer, opening
+from slmesh.orchestrator.composition import compose, compose_answer
+from slmesh.orchestrator.outcomes import response_status
 from slmesh.runtime.concurrency import Worker
 from slmesh.runtime.llm import LocalModel, ModelSettings
 from slmesh.schemas import CallOutcome

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from typing import Any
 
 from aiokafka.errors import MessageSizeTooLargeError
 
-from slmesh.orchestrator.composer import Composition
+from slmesh.orchestrator.composition import Composition
 from slmesh.orchestrator.gather.state import (
     DeferredClause,
     GatherCall,
@@ -207,3 +209,24 @@ def test_the_planner_models_work_adds_up_over_rounds() -> None:
     assert add_work(None, first) == first
     assert add_work(first, None) == first
     assert add_work(None, None) is None
+
+
+def test_what_a_response_says_loads_no_model_broker_or_store() -> None:
+    """Outcomes sit below the composer and the verbs: pure, so any of them may use outcomes."""
+    forbidden = (
+        "slmesh.runtime",
+        "slmesh.orchestrator.composer",
+        "aiokafka",
+        "faststream",
+        "redis",
+        "llama_cpp",
+        "numpy",
+    )
+    probe = (
+        "import sys\nimport slmesh.orchestrator.outcomes\n"
+        f"print(','.join(sorted(m for m in sys.modules if m.startswith({forbidden!r}))))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert loaded == ""

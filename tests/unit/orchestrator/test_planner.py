@@ -5,9 +5,16 @@ from __future__ import annotations
 import pytest
 
 from slmesh.orchestrator.planning.countries import MEMBER_STATES, mentioned_countries
+from slmesh.orchestrator.planning.plan import ToolView
 from slmesh.orchestrator.planning.rules import RulesPlanner
 
-CATALOGUE = ["vat-rates"]
+
+def tools(*names: str) -> dict[str, ToolView]:
+    """Live micromodels as the planner sees them; the rules read their names only."""
+    return {name: ToolView(name, "", {}, runs_model=False) for name in names}
+
+
+CATALOGUE = tools("vat-rates")
 
 
 async def countries_planned(text: str) -> list[str]:
@@ -55,5 +62,5 @@ async def test_out_of_scope_request_gets_no_plan() -> None:
 
 
 async def test_no_vat_plan_when_vat_rates_is_not_deployed() -> None:
-    plan = await RulesPlanner().plan("VAT in Germany", ["summarizer"])
+    plan = await RulesPlanner().plan("VAT in Germany", tools("summarizer"))
     assert plan.calls == []

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Callable, Collection
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,7 +18,7 @@ from faststream.kafka import TestKafkaBroker
 
 from slmesh.orchestrator.app import Assembly, assemble
 from slmesh.orchestrator.gather.store import ReplyOutcome
-from slmesh.orchestrator.planning.plan import Deferred, Plan, PlannedCall, Planner
+from slmesh.orchestrator.planning.plan import Deferred, Plan, PlannedCall, Planner, ToolView
 from slmesh.orchestrator.settings import OrchestratorSettings
 from slmesh.runtime.kafka import raw_body
 from slmesh.schemas import (
@@ -490,11 +490,16 @@ async def test_a_bad_binary_mode_request_is_dead_lettered_and_answered_by_its_re
 
 
 class ChainPlanner:
-    """Plans a VAT call now and a summary of its result in the next round."""
+    """Plans a VAT call now and a summary of its result in the next round; keeps the tools
+    each round was planned with."""
 
     name = "chain"
 
-    async def plan(self, text: str, micromodels: Collection[str]) -> Plan:
+    def __init__(self) -> None:
+        self.given: list[Mapping[str, ToolView]] = []
+
+    async def plan(self, text: str, tools: Mapping[str, ToolView]) -> Plan:
+        self.given.append(tools)
         return Plan(
             self.name,
             [PlannedCall("vat-rates", {"country": "DE"})],
@@ -503,15 +508,17 @@ class ChainPlanner:
         )
 
     async def follow_up(
-        self, deferred: list[Deferred], results: list[CallOutcome], micromodels: Collection[str]
+        self, deferred: list[Deferred], results: list[CallOutcome], tools: Mapping[str, ToolView]
     ) -> Plan:
+        self.given.append(tools)
         assert [d.micromodel for d in deferred] == ["summarizer"]
         summary = results[0].summary or ""
         return Plan("rules", [PlannedCall("summarizer", {"text": summary})], steps=["summary"])
 
 
 async def test_a_deferred_clause_runs_in_a_second_round_on_the_first_rounds_results() -> None:
-    async with mesh(planner=ChainPlanner()) as m:
+    planner = ChainPlanner()
+    async with mesh(planner=planner) as m:
         request = await m.submit("VAT in Germany, then summarize the result")
         [vat] = await m.tasks_of(request, 1)
         await m.reply(vat)
@@ -531,6 +538,40 @@ async def test_a_deferred_clause_runs_in_a_second_round_on_the_first_rounds_resu
         assert response.data.status == "ok"
         assert response.data.steps == 2
         assert [c.micromodel for c in response.data.calls] == ["vat-rates", "summarizer"]
+    # Both rounds planned with the live micromodels as views: here the configured ones,
+    # which announce neither a schema nor a model.
+    configured = {
+        name: ToolView(name, "(configured)", {}, runs_model=False) for name in SETTINGS.micromodels
+    }
+    assert planner.given == [configured, configured]
+
+
+class StuckPlanner:
+    """Never finishes a plan."""
+
+    name = "stuck"
+
+    async def plan(self, text: str, tools: Mapping[str, ToolView]) -> Plan:
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+    async def follow_up(
+        self, deferred: list[Deferred], results: list[CallOutcome], tools: Mapping[str, ToolView]
+    ) -> Plan:
+        raise AssertionError("a plan is never made, so there is no next round")
+
+
+async def test_planning_past_the_requests_deadline_fails_it_naming_the_planner() -> None:
+    async with mesh(planner=StuckPlanner()) as m:
+        request = await m.submit("Ponder this", timeout_ms=100)
+        response = await m.response_to(request)
+        data = response.data
+        assert data.status == "failed"
+        assert data.planner == "stuck"
+        assert data.error is not None
+        assert data.error.code == "deadline_exceeded"
+        assert "planning did not finish within the request's 100 ms" in data.error.message
+        assert m.tasks_of_now(request) == []
 
 
 async def test_a_deferred_clause_past_the_limit_of_rounds_is_said_not_run() -> None:

@@ -14,11 +14,10 @@ import pytest
 
 from slmesh.classifier.micromodel import ClassificationRequest
 from slmesh.extractor.micromodel import ExtractionRequest
-from slmesh.orchestrator.planning.plan import Deferred, Plan
+from slmesh.orchestrator.planning.plan import Deferred, Plan, ToolView
 from slmesh.orchestrator.planning.slm import SlmPlanner
 from slmesh.runtime.concurrency import Worker
 from slmesh.runtime.llm import LocalModel, ModelSettings
-from slmesh.runtime.registry import Tool
 from slmesh.schemas import CallOutcome
 from slmesh.summarizer.micromodel import SummaryRequest
 from slmesh.vat_rates.rates import VatRatesQuery
@@ -28,25 +27,29 @@ from .planning_set import CASES, COMPLAINT, Expected
 pytestmark = pytest.mark.model
 
 TOOLS = {
-    "vat-rates": Tool(
+    "vat-rates": ToolView(
         name="vat-rates",
         description="standard and reduced VAT rates of an EU member state",
         input_schema=VatRatesQuery.model_json_schema(),
+        runs_model=False,
     ),
-    "summarizer": Tool(
+    "summarizer": ToolView(
         name="summarizer",
         description="summarizes a text in a few words",
         input_schema=SummaryRequest.model_json_schema(),
+        runs_model=True,
     ),
-    "classifier": Tool(
+    "classifier": ToolView(
         name="classifier",
         description="classifies a text into one of given labels",
         input_schema=ClassificationRequest.model_json_schema(),
+        runs_model=True,
     ),
-    "extractor": Tool(
+    "extractor": ToolView(
         name="extractor",
         description="extracts named fields from a document as JSON",
         input_schema=ExtractionRequest.model_json_schema(by_alias=True),
+        runs_model=True,
     ),
 }
 
@@ -161,8 +164,11 @@ async def test_model_written_arguments_are_valid_against_a_new_tools_schema() ->
     }
     tools = {
         **TOOLS,
-        "translator": Tool(
-            name="translator", description="translates a text into a language", input_schema=schema
+        "translator": ToolView(
+            name="translator",
+            description="translates a text into a language",
+            input_schema=schema,
+            runs_model=True,
         ),
     }
     worker = Worker("planner-writer")

@@ -3,6 +3,7 @@
 `create_app` gives the FastStream app `python -m slmesh.orchestrator` runs;
 `assemble` gives its parts too (the in-process tests drive them). A broker
 and a store may be handed in: FastStream's in-memory broker, a fake store.
+The planner sees the registry's catalogue through `tool_views` only.
 """
 
 from __future__ import annotations
@@ -19,12 +20,12 @@ from slmesh.orchestrator.broker_loss import BrokerLoss
 from slmesh.orchestrator.completion import Completion
 from slmesh.orchestrator.composer import Composer, ModelComposer
 from slmesh.orchestrator.dispatch import Dispatcher, Outstanding
-from slmesh.orchestrator.gather.opens import OpensInFlight
 from slmesh.orchestrator.gather.store import GatherStorage, GatherStore
+from slmesh.orchestrator.gather.writes import StateWritesInFlight
 from slmesh.orchestrator.intake import Intake
 from slmesh.orchestrator.lookback import published_since
-from slmesh.orchestrator.opening import Openings
-from slmesh.orchestrator.planning.plan import Planner
+from slmesh.orchestrator.opening_sentence import OpeningSentences
+from slmesh.orchestrator.planning.plan import Planner, ToolView
 from slmesh.orchestrator.planning.rules import RulesPlanner
 from slmesh.orchestrator.planning.slm import SlmPlanner
 from slmesh.orchestrator.responder import ReplyTopics, Responder
@@ -50,6 +51,25 @@ logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
+class PlannerSetup:
+    """The planner and composer the settings ask for, and the model thread they share (if any):
+    the service stops that thread when it stops."""
+
+    planner: Planner
+    composer: Composer | None = None
+    model_worker: Worker | None = None
+
+
+def tool_views(catalogue: Catalogue) -> dict[str, ToolView]:
+    """The live micromodels as the planner sees them, read from the catalogue now."""
+    return {
+        # The schema is shared, not copied: the catalogue replaces a tool's schema, never edits it.
+        name: ToolView(name, tool.description, tool.input_schema, tool.runs_model)
+        for name, tool in catalogue.live().items()
+    }
+
+
+@dataclass(frozen=True)
 class Assembly:
     """The orchestrator's parts, wired: the app, and what the tests drive or look into."""
 
@@ -69,9 +89,11 @@ def assemble(
     *,
     broker: KafkaBroker | None = None,
     store: GatherStorage | None = None,
+    model_worker: Worker | None = None,
 ) -> Assembly:
     """Every part built from the settings, unless handed in; defaults: rules planner,
-    template composer, a Kafka broker, the Redis gather store."""
+    template composer, a Kafka broker, the Redis gather store. `model_worker`: the
+    planner's model thread (the composer shares it), if it has one."""
     settings = settings or OrchestratorSettings()
     if broker is None:
         broker = create_broker(settings, client_id="slmesh-orchestrator")
@@ -82,48 +104,56 @@ def assemble(
             lease_ms=settings.completing_lease_ms,
         )
     catalogue = Catalogue(settings, static=settings.micromodels)
+    tools = functools.partial(tool_views, catalogue)
     planner = planner or RulesPlanner()
     source = settings.source(SERVICE)
     directory = TopicDirectory(settings, known=[settings.responses_topic])
     topics = ReplyTopics(settings, directory)
     outstanding = Outstanding()
-    openings = Openings(settings, store, composer)
-    responder = Responder(settings, broker, store, topics, source)
-    dispatcher = Dispatcher(settings, broker, catalogue, source)
-    opens = OpensInFlight()
+    opening_sentences = OpeningSentences(settings, store, composer)
+    responder = Responder(settings, broker, store, topics.ready, source)
+    dispatcher = Dispatcher(settings, broker, catalogue.get, source)
+    state_writes = StateWritesInFlight()
     completion = Completion(
         settings,
         broker,
         store,
         planner,
-        catalogue,
-        dispatcher,
-        responder,
-        openings,
-        outstanding,
-        opens,
+        tools=tools,
+        dispatch=dispatcher.dispatch_all,
+        responder=responder,
+        opening_sentences=opening_sentences,
+        stop_expecting=outstanding.discard,
+        write_settled=state_writes.settled,
     )
     sweeper = Sweeper(
-        settings, store, completion, outstanding, functools.partial(published_since, settings)
+        settings,
+        store,
+        answer=completion.answer,
+        forget_past_deadline=outstanding.forget_past_deadline,
+        published_since=functools.partial(published_since, settings),
     )
+    # The sweeper answers through the completion, and a reply given up on wakes the
+    # sweeper: the completion is told of it once both exist.
     completion.expired = sweeper.wake
     intake = Intake(
         settings,
         broker,
         store,
         planner,
-        catalogue,
-        topics,
-        dispatcher,
-        completion,
-        responder,
-        openings,
-        sweeper,
-        outstanding,
-        opens,
+        tools=tools,
+        gone_since=catalogue.gone_since,
+        reply_topic_ready=topics.ready,
+        dispatch=dispatcher.dispatch_all,
+        gather=completion.gather,
+        responder=responder,
+        opening_sentences=opening_sentences,
+        expect_replies=outstanding.add,
+        request_opened=sweeper.opened,
+        track_write=state_writes.track,
     )
     orchestrator = Orchestrator(intake, completion, sweeper, outstanding)
-    broker_loss = BrokerLoss(store, directory, sweeper)
+    broker_loss = BrokerLoss(store, forget_topics=directory.forget, wake_sweeper=sweeper.wake)
     # One pace for both: a request makes the replies consumer fast before its
     # replies come, and keeps it fast while they are due (a model's call takes seconds).
     pace = fetch_pace(settings, hold=orchestrator.awaits_replies)
@@ -184,8 +214,7 @@ def assemble(
         stopping=[stop_sweeping, requests.drain, replies.drain, catalogue.stop, store.close],
         consumptions=[requests, replies],
         topics_lost=[broker_loss.topics_lost],
-        # The planner's model thread (the composer shares it), if it has one.
-        workers=[w for w in [getattr(planner, "worker", None)] if isinstance(w, Worker)],
+        workers=[model_worker] if model_worker is not None else [],
     ).app()
     count_in_flight(outstanding.count)
     return Assembly(app, orchestrator, broker, store, catalogue, requests, replies)
@@ -198,18 +227,21 @@ def create_app(
     *,
     broker: KafkaBroker | None = None,
     store: GatherStorage | None = None,
+    model_worker: Worker | None = None,
 ) -> FastStream:
     """The orchestrator as a FastStream app; defaults: rules planner, template composer."""
-    return assemble(settings, planner, composer, broker=broker, store=store).app
+    return assemble(
+        settings, planner, composer, broker=broker, store=store, model_worker=model_worker
+    ).app
 
 
-def build_planner(settings: OrchestratorSettings) -> tuple[Planner, Composer | None]:
+def build_planner(settings: OrchestratorSettings) -> PlannerSetup:
     """The planner and composer the settings ask for, sharing one model and its thread.
 
     A model that does not load stops the service.
     """
     if settings.planner == "rules":
-        return RulesPlanner(), None
+        return PlannerSetup(RulesPlanner())
     model = load_model_or_exit(settings.model, what="orchestrator's planner")
     worker = Worker("model")
     composer = (
@@ -217,7 +249,8 @@ def build_planner(settings: OrchestratorSettings) -> tuple[Planner, Composer | N
         if settings.composer == "model"
         else None
     )
-    return SlmPlanner(model, worker, budget_ms=settings.planning_budget_ms), composer
+    planner = SlmPlanner(model, worker, budget_ms=settings.planning_budget_ms)
+    return PlannerSetup(planner, composer, worker)
 
 
 def main() -> None:
@@ -229,4 +262,5 @@ def main() -> None:
         replica=settings.replica,
     )
     configure_tracing(SERVICE, settings.replica)
-    run(create_app(settings, *build_planner(settings)))
+    setup = build_planner(settings)
+    run(create_app(settings, setup.planner, setup.composer, model_worker=setup.model_worker))

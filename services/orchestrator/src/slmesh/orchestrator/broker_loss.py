@@ -11,24 +11,30 @@ about again.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from slmesh.orchestrator.clock import now_ms
 from slmesh.orchestrator.gather.store import GatherStorage
-from slmesh.orchestrator.sweeper import Sweeper
-from slmesh.runtime.kafka import TopicDirectory
 
 logger = logging.getLogger(__name__)
 
 
 class BrokerLoss:
-    def __init__(self, store: GatherStorage, directory: TopicDirectory, sweeper: Sweeper) -> None:
+    def __init__(
+        self,
+        store: GatherStorage,
+        forget_topics: Callable[[], None],
+        wake_sweeper: Callable[[], None],
+    ) -> None:
         self.store = store
-        self.directory = directory
-        self.sweeper = sweeper
+        # The topics known to exist are asked about again (runtime.kafka.TopicDirectory.forget).
+        self.forget_topics = forget_topics
+        # The requests expired here are answered at once (Sweeper.wake).
+        self.wake_sweeper = wake_sweeper
 
     async def topics_lost(self, missing: list[str]) -> None:
-        self.directory.forget()
+        self.forget_topics()
         lost_at = await self.store.broker_lost_at(int(now_ms()))
         when = datetime.fromtimestamp(lost_at / 1000, UTC).strftime("%H:%M:%S UTC")
         cause = (
@@ -43,4 +49,4 @@ class BrokerLoss:
                 len(expired),
                 ", ".join(expired[:10]),
             )
-            self.sweeper.wake()
+            self.wake_sweeper()

@@ -9,25 +9,24 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
 from aiokafka.structs import ConsumerRecord
 from faststream.kafka import KafkaBroker
 
 from slmesh.orchestrator.clock import now_ms
-from slmesh.orchestrator.composer import compose_answer
-from slmesh.orchestrator.dispatch import Dispatcher, Outstanding, new_calls
-from slmesh.orchestrator.gather.opens import STATE_LOST_RETRIES_S, OpensInFlight
+from slmesh.orchestrator.composition import compose_answer
+from slmesh.orchestrator.dispatch import Dispatch, new_calls
 from slmesh.orchestrator.gather.state import GatherSnapshot, GatherState, Unresolved
 from slmesh.orchestrator.gather.store import LOST_NOTE, GatherStorage, ReplyOutcome
-from slmesh.orchestrator.opening import Openings
+from slmesh.orchestrator.gather.writes import STATE_LOST_RETRIES_S
+from slmesh.orchestrator.opening_sentence import OpeningSentences
 from slmesh.orchestrator.outcomes import add_work, answered, not_run, outcomes, planning_work, shown
-from slmesh.orchestrator.planning.plan import Deferred, Planner
+from slmesh.orchestrator.planning.plan import Deferred, Planner, ToolView
 from slmesh.orchestrator.responder import Responder
 from slmesh.orchestrator.settings import SERVICE, OrchestratorSettings
 from slmesh.runtime.kafka.publishing import publish_dead_letter
-from slmesh.runtime.registry import Catalogue
 from slmesh.runtime.service.logcontext import about
 from slmesh.runtime.tracing import step
 from slmesh.schemas import (
@@ -51,12 +50,16 @@ class Completion:
     broker: KafkaBroker
     store: GatherStorage
     planner: Planner
-    catalogue: Catalogue
-    dispatcher: Dispatcher
+    # The live micromodels, as the planner sees them (app.tool_views).
+    tools: Callable[[], Mapping[str, ToolView]]
+    dispatch: Dispatch
     responder: Responder
-    openings: Openings
-    outstanding: Outstanding
-    opens: OpensInFlight
+    opening_sentences: OpeningSentences
+    # An answered request's replies are no longer awaited here (dispatch.Outstanding.discard).
+    stop_expecting: Callable[[str], None]
+    # Returns once no write of the request's gather state is under way here: a reply may
+    # outrun it (gather.writes.StateWritesInFlight.settled).
+    write_settled: Callable[[str], Awaitable[None]]
     # Wakes the sweeper: a request's deadline was brought forward (app.assemble).
     expired: Callable[[], None] = lambda: None
 
@@ -132,8 +135,8 @@ class Completion:
         """Count a reply once; whoever counts the last one answers (or opens the next round)."""
         rid = reply.requestid
         about(request_id=rid, task_id=reply.data.task_id, micromodel=reply.data.micromodel)
-        # A reply may outrun the write of its request's state (gather.opens).
-        await self.opens.settled(rid)
+        # A reply may outrun the write of its request's state (gather.writes).
+        await self.write_settled(rid)
         received_ms = now_ms()
         # The validated bytes are stored as they came: no re-serialization.
         outcome, snapshot = await self.store.record_reply(
@@ -186,8 +189,8 @@ class Completion:
             state = next_state
         calls += not_run(rid, state)
         with step("compose") as span:
-            waits = self.openings.written and state.opening
-            opening = await self.openings.wait(rid) if waits else None
+            waits = self.opening_sentences.written and state.opening
+            opening = await self.opening_sentences.wait(rid) if waits else None
             composition = compose_answer(calls, opening)
             if span.is_recording():
                 span.set_attributes(
@@ -213,7 +216,7 @@ class Completion:
             lost_code=lost_code,
         )
         await self.responder.respond(state.reply_topic, response)
-        self.outstanding.discard(rid)
+        self.stop_expecting(rid)
         if not await self.store.mark_done(rid):
             # Our lease ran out before we answered: another replica may answer too.
             logger.warning("request %s: answered after losing its lease", rid)
@@ -240,7 +243,7 @@ class Completion:
                 }
             )
         with step(f"plan round {state.round + 1}"):
-            plan = await self.planner.follow_up(deferred, calls, self.catalogue.live())
+            plan = await self.planner.follow_up(deferred, calls, self.tools())
         state = state.model_copy(
             update={
                 "deferred": [],
@@ -272,7 +275,7 @@ class Completion:
         if not extended:
             logger.error("request %s could not open round %d", rid, state.round)
             return None
-        await self.dispatcher.dispatch_all(rid, state, added, refused=self.gather)
+        await self.dispatch(rid, state, added, refused=self.gather)
         return None
 
 

@@ -1,28 +1,25 @@
-"""Composing the answer from the gathered calls.
+"""The answer's opening sentence, written by a model; the rest of the answer is quoted.
 
-The figures and facts are quoted, never rewritten: each answered call
-contributes the summary its micromodel wrote, verbatim, and a partial or
-failed result is said by a fixed sentence the model cannot soften. The model
-writes the sentence that opens the answer, saying in the request's words what
-follows. A base 270M model asked to write the whole answer, or to report which
-parts failed, got facts and statuses wrong (tried: "Espagne is the VAT rate
-for Germany"); copying the request's subject into "Here are ..." it does well.
-An opening with a digit in it is dropped: numbers only ever come quoted.
+The model writes the sentence that opens the answer, saying in the
+request's words what follows; what follows is the micromodels' results,
+quoted (composition). A base 270M model asked to write the whole answer,
+or to report which parts failed, got facts and statuses wrong (tried:
+"Espagne is the VAT rate for Germany"); copying the request's subject into
+"Here are ..." it does well. An opening with a digit in it is dropped:
+numbers only ever come quoted.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
 from typing import Protocol
 
-import orjson
-
+from slmesh.orchestrator.composition import Composition
+from slmesh.orchestrator.outcomes import model_work
 from slmesh.orchestrator.planning.decomposition import split_request
 from slmesh.runtime.concurrency import Worker
-from slmesh.runtime.llm import ContextOverflowError, LocalModel, ModelSession, Usage
-from slmesh.schemas import CallOutcome, ModelWork, ResponseStatus, TokenUsage
+from slmesh.runtime.llm import ContextOverflowError, LocalModel, ModelSession
 
 logger = logging.getLogger(__name__)
 
@@ -55,13 +52,6 @@ LEAD_PROMPT = "\n".join(
 )
 FALLBACK_LEAD = "Here is what the micromodels answered."
 _DIGIT = re.compile(r"\d")
-
-
-@dataclass(frozen=True)
-class Composition:
-    answer: str
-    composer: str
-    work: ModelWork | None = None
 
 
 class Composer(Protocol):
@@ -104,30 +94,12 @@ class ModelComposer:
 
     def _lead(self, session: ModelSession, request: str) -> str:
         instruction = " ".join(split_request(request)[0].split())[:300]
-        completion = session.complete(
+        generation = session.complete(
             f"{LEAD_PROMPT}Request: {instruction}\nAnswer: Here",
             max_tokens=LEAD_TOKENS,
             stop=["\n"],
         )
-        return opening("Here" + completion.text)
-
-
-def model_work(model: str, usage: Usage) -> ModelWork:
-    """What a model did for a request, as the response reports it (planning, composing)."""
-    return ModelWork(
-        model=model,
-        tokens=TokenUsage(prompt=usage.prompt_tokens, completion=usage.completion_tokens),
-        latency_ms=round(usage.seconds * 1000, 3),
-    )
-
-
-def compose_answer(calls: list[CallOutcome], opening: Composition | None) -> Composition:
-    """The answer: the opening (if any, and if anything answered), then the quoted results."""
-    body = compose(calls)
-    if opening is None or not any(c.status == "ok" for c in calls):
-        # Nothing answered: nothing to introduce; the fixed sentence says it failed.
-        return Composition(body, "template")
-    return Composition(f"{opening.answer}\n{body}", opening.composer, opening.work)
+        return opening("Here" + generation.text)
 
 
 def opening(written: str) -> str:
@@ -137,39 +109,3 @@ def opening(written: str) -> str:
         logger.info("composer's opening dropped: %r", sentence)
         return FALLBACK_LEAD
     return sentence
-
-
-def describe_call(call: CallOutcome) -> str:
-    args = ", ".join(f"{k}={v}" for k, v in call.arguments.items())
-    return f"{call.micromodel}({args})"
-
-
-def response_status(calls: list[CallOutcome]) -> ResponseStatus:
-    answered = sum(c.status == "ok" for c in calls)
-    if answered == len(calls):
-        return "ok"
-    return "partial" if answered else "failed"
-
-
-def compose(calls: list[CallOutcome]) -> str:
-    lines: list[str] = []
-    missing = [c for c in calls if c.status == "missing"]
-    failed = [c for c in calls if c.status == "failed"]
-    answered = [c for c in calls if c.status == "ok"]
-    if answered and (missing or failed):
-        lines.append(f"Partial answer: {len(answered)} of {len(calls)} calls answered.")
-    elif not answered:
-        lines.append(f"No answer: none of the {len(calls)} calls succeeded.")
-    for call in answered:
-        if call.summary:
-            lines.append(call.summary)
-        else:
-            text = orjson.dumps(call.output, option=orjson.OPT_SORT_KEYS).decode()
-            lines.append(f"{describe_call(call)}: {text}")
-    for call in failed:
-        assert call.error is not None
-        lines.append(f"Failed: {describe_call(call)}: {call.error.code}: {call.error.message}")
-    if missing:
-        names = "; ".join(describe_call(c) for c in missing)
-        lines.append(f"Missing (no reply before the deadline): {names}")
-    return "\n".join(lines)

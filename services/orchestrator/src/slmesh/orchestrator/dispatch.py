@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from typing import Protocol
 
 from faststream.kafka import KafkaBroker
 
@@ -18,11 +19,19 @@ from slmesh.orchestrator.planning.plan import PlannedCall
 from slmesh.orchestrator.settings import OrchestratorSettings
 from slmesh.runtime.failures import task_failed
 from slmesh.runtime.kafka.publishing import publish_event
-from slmesh.runtime.registry import Catalogue
+from slmesh.runtime.registry import Tool
 from slmesh.schemas import TaskCompleted, TaskFailed, TaskRequested, encode
 
 # Where a reply (its event and the event's bytes) is gathered: completion.Completion.gather.
 GatherReply = Callable[[TaskCompleted | TaskFailed, bytes], Awaitable[None]]
+
+
+class Dispatch(Protocol):
+    """Publishes the tasks of a round's calls (Dispatcher.dispatch_all)."""
+
+    async def __call__(
+        self, rid: str, state: GatherState, calls: list[GatherCall], *, refused: GatherReply
+    ) -> None: ...
 
 
 def new_calls(rid: str, planned: list[PlannedCall], *, first: int) -> list[GatherCall]:
@@ -48,6 +57,7 @@ class Outstanding:
         self._deadlines: dict[str, int] = {}
 
     def add(self, rid: str, deadline_ms: int) -> None:
+        """Replies to the request's calls are due until its deadline."""
         self._deadlines[rid] = deadline_ms
 
     def discard(self, rid: str) -> None:
@@ -58,14 +68,19 @@ class Outstanding:
         return len(self._deadlines)
 
     def awaited(self) -> bool:
-        """Whether replies to this replica's calls are still to come (its consumers stay fast).
+        """Whether replies to this replica's calls are still to come (its consumers stay fast)."""
+        self.forget_past_deadline()
+        return bool(self._deadlines)
 
-        A request another replica answered is forgotten here at its deadline.
+    def forget_past_deadline(self) -> None:
+        """Forget the requests past their deadline.
+
+        A request another replica answered is forgotten here at its deadline:
+        this replica is not told of the answer.
         """
         now = now_ms()
         for rid in [rid for rid, deadline in self._deadlines.items() if deadline <= now]:
             del self._deadlines[rid]
-        return bool(self._deadlines)
 
 
 class Dispatcher:
@@ -73,12 +88,14 @@ class Dispatcher:
         self,
         settings: OrchestratorSettings,
         broker: KafkaBroker,
-        catalogue: Catalogue,
+        tool: Callable[[str], Tool | None],
         source: str,
     ) -> None:
         self.settings = settings
         self.broker = broker
-        self.catalogue = catalogue
+        # A live micromodel's tool, whose input schema its calls are checked against
+        # (the registry's catalogue).
+        self.tool = tool
         self.source = source
 
     async def dispatch_all(
@@ -136,5 +153,5 @@ class Dispatcher:
 
     def _argument_problem(self, call: GatherCall) -> str | None:
         """Why the call's arguments fail its micromodel's input schema, if they do."""
-        tool = self.catalogue.get(call.micromodel)
+        tool = self.tool(call.micromodel)
         return tool.argument_problem(call.arguments) if tool is not None else None

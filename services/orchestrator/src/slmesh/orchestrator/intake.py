@@ -6,7 +6,7 @@ deadline and the planner's budget; a request that cannot be planned, or
 plans more calls than the cap, gets one failed response. A request seen
 before (redelivered) is not opened again: its calls are sent again, and the
 gather counts each reply once. A plan made without a model has its tasks
-published while its gather state is written (gather.opens).
+published while its gather state is written (gather.writes).
 """
 
 from __future__ import annotations
@@ -14,25 +14,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 
 from aiokafka.structs import ConsumerRecord
 from faststream.kafka import KafkaBroker
 
 from slmesh.orchestrator.clock import now_ms
-from slmesh.orchestrator.completion import Completion
-from slmesh.orchestrator.dispatch import Dispatcher, Outstanding, new_calls
-from slmesh.orchestrator.gather.opens import OpensInFlight
+from slmesh.orchestrator.dispatch import Dispatch, GatherReply, new_calls
 from slmesh.orchestrator.gather.state import DeferredClause, GatherCall, GatherState
 from slmesh.orchestrator.gather.store import GatherStorage
-from slmesh.orchestrator.opening import Openings
+from slmesh.orchestrator.opening_sentence import OpeningSentences
 from slmesh.orchestrator.outcomes import plan_failure, planning_work, shown
-from slmesh.orchestrator.planning.plan import Plan, PlannedCall, Planner
-from slmesh.orchestrator.responder import ReplyTopics, Responder
+from slmesh.orchestrator.planning.plan import Plan, PlannedCall, Planner, ToolView
+from slmesh.orchestrator.responder import Responder
 from slmesh.orchestrator.settings import SERVICE, OrchestratorSettings
-from slmesh.orchestrator.sweeper import Sweeper
 from slmesh.runtime.kafka.publishing import publish_dead_letter
-from slmesh.runtime.registry import Catalogue
 from slmesh.runtime.service.logcontext import about
 from slmesh.runtime.tracing import current_traceparent, step
 from slmesh.schemas import (
@@ -53,15 +51,26 @@ class Intake:
     broker: KafkaBroker
     store: GatherStorage
     planner: Planner
-    catalogue: Catalogue
-    topics: ReplyTopics
-    dispatcher: Dispatcher
-    completion: Completion
+    # The live micromodels, as the planner sees them (app.tool_views).
+    tools: Callable[[], Mapping[str, ToolView]]
+    # When a micromodel no longer live was last heard of (the registry's catalogue).
+    gone_since: Callable[[str], datetime | None]
+    # Whether responses can go to a requester's own topic (responder.ReplyTopics.ready).
+    reply_topic_ready: Callable[[str], Awaitable[bool]]
+    dispatch: Dispatch
+    # Where a call refused at dispatch is gathered, like any reply (Completion.gather).
+    gather: GatherReply
     responder: Responder
-    openings: Openings
-    sweeper: Sweeper
-    outstanding: Outstanding
-    opens: OpensInFlight
+    opening_sentences: OpeningSentences
+    # Replies to a request's calls are due until its deadline: the consumers stay fast
+    # (dispatch.Outstanding.add).
+    expect_replies: Callable[[str, int], None]
+    # A request opened here, with its deadline: the sweeper may have to wake sooner
+    # (Sweeper.opened).
+    request_opened: Callable[[int], None]
+    # A write of a gather state under way, for a reply that outruns it to wait on
+    # (gather.writes.StateWritesInFlight.track).
+    track_write: Callable[[str, asyncio.Future[bool]], None]
     # Whether the last gather-state write succeeded: until one does again,
     # a request's state is written before its tasks go out.
     _store_answers: bool = field(default=True, init=False)
@@ -89,7 +98,7 @@ class Intake:
         timeout_ms = request.data.timeout_ms or self.settings.default_timeout_ms
         deadline_ms = int(received_ms + timeout_ms)
         reply_topic = request.data.reply_topic
-        if reply_topic is not None and not await self.topics.ready(reply_topic):
+        if reply_topic is not None and not await self.reply_topic_ready(reply_topic):
             # Checked before any work: an answer that cannot be delivered is not worth planning.
             await self._answer_failed(
                 request,
@@ -111,7 +120,7 @@ class Intake:
                 plan = await self._plan_within(request.data.input, deadline_ms)
             except TimeoutError:
                 plan = Plan(
-                    getattr(self.planner, "name", "planner"),
+                    self.planner.name,
                     reason=f"planning did not finish within the request's {timeout_ms} ms",
                 )
                 await self._answer_failed(request, "deadline_exceeded", plan, received_ms)
@@ -153,57 +162,53 @@ class Intake:
             # Only a request whose calls run a model gets a model-written opening:
             # it is written while they run, and for a deterministic request it
             # would be the slowest part of the answer.
-            opening=self.openings.written and not explicit and self._calls_model(plan),
+            opening=self.opening_sentences.written and not explicit and self._calls_model(plan),
             traceparent=current_traceparent(),
         )
         # Replies are coming: this replica's consumers stay fast (pace).
-        self.outstanding.add(rid, deadline_ms)
+        self.expect_replies(rid, deadline_ms)
         # A plan made without a model is the same on every delivery: its tasks
         # may go out before the state is written (a redelivery sends the same ones).
         beside = plan.work is None and self._store_answers
         if not await self._open_and_dispatch(rid, state, calls, beside=beside):
             return
-        self.sweeper.opened(deadline_ms)
+        self.request_opened(deadline_ms)
         if state.opening:
             # Written while the calls run; kept in Redis for whichever replica answers.
-            self.openings.start(rid, request.data.input)
+            self.opening_sentences.start(rid, request.data.input)
 
     async def _open_and_dispatch(
         self, rid: str, state: GatherState, calls: list[GatherCall], *, beside: bool
     ) -> bool:
         """Write the request's gather state and publish its tasks; False for a redelivery.
 
-        `beside`: the tasks go out while the state is written (gather.opens), so
+        `beside`: the tasks go out while the state is written (gather.writes), so
         the write's round trip is off a deterministic request's path. Else the
         state first: after a failed write (Redis away) the record is retried,
         and must not send its tasks again on every attempt.
         """
-        opening = asyncio.ensure_future(
+        write = asyncio.ensure_future(
             self.store.open(rid, request=state, calls=calls, deadline_ms=state.deadline_ms)
         )
         if beside:
-            self.opens.track(rid, opening)
+            self.track_write(rid, write)
             try:
-                await self.dispatcher.dispatch_all(
-                    rid, state, calls, refused=self.completion.gather
-                )
+                await self.dispatch(rid, state, calls, refused=self.gather)
             finally:
                 # Awaited whatever the dispatch did: its outcome is never left unread.
-                opened = await self._written(opening)
+                opened = await self._written(write)
         else:
-            opened = await self._written(opening)
+            opened = await self._written(write)
             if opened:
-                await self.dispatcher.dispatch_all(
-                    rid, state, calls, refused=self.completion.gather
-                )
+                await self.dispatch(rid, state, calls, refused=self.gather)
         if not opened:
             await self._resume(rid, sent_again=len(calls) if beside else 0)
         return opened
 
-    async def _written(self, opening: asyncio.Future[bool]) -> bool:
+    async def _written(self, write: asyncio.Future[bool]) -> bool:
         """The write's outcome; whether it succeeded decides how the next request goes."""
         try:
-            opened = await opening
+            opened = await write
         except Exception:
             self._store_answers = False
             raise
@@ -219,7 +224,7 @@ class Intake:
         remaining_s = max(deadline_ms - now_ms(), 0) / 1000
         with step("plan") as span:
             async with asyncio.timeout(remaining_s):
-                plan = await self.planner.plan(text, self.catalogue.live())
+                plan = await self.planner.plan(text, self.tools())
             if span.is_recording():
                 span.set_attributes(
                     {"slmesh.planner": plan.planner, "slmesh.calls": len(plan.calls)}
@@ -228,8 +233,10 @@ class Intake:
 
     def _calls_model(self, plan: Plan) -> bool:
         """Whether a call of the plan goes to a micromodel that runs a model."""
-        tools = (self.catalogue.get(call.micromodel) for call in plan.calls)
-        return any(tool is not None and tool.runs_model for tool in tools)
+        tools = self.tools()
+        return any(
+            call.micromodel in tools and tools[call.micromodel].runs_model for call in plan.calls
+        )
 
     async def _resume(self, rid: str, *, sent_again: int = 0) -> None:
         """A redelivered request: its first taker may have died mid-dispatch.
@@ -256,13 +263,11 @@ class Intake:
         logger.info(
             "request %s redelivered while open: %d call(s) sent again", rid, len(unanswered)
         )
-        await self.dispatcher.dispatch_all(
-            rid, snapshot.request, unanswered, refused=self.completion.gather
-        )
+        await self.dispatch(rid, snapshot.request, unanswered, refused=self.gather)
 
     def _explicit_plan(self, request: RequestSubmitted) -> Plan | None:
         assert request.data.calls is not None
-        live = self.catalogue.names()
+        live = sorted(self.tools())
         unknown = sorted({c.micromodel for c in request.data.calls} - set(live))
         if unknown:
             return Plan(
@@ -275,7 +280,7 @@ class Intake:
         )
 
     def _absence(self, name: str) -> str:
-        gone = self.catalogue.gone_since(name)
+        gone = self.gone_since(name)
         if gone is None:
             return name
         return f"{name} (gone: last heard of at {gone.isoformat(timespec='seconds')})"

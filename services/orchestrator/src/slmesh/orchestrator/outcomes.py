@@ -1,15 +1,16 @@
 """What a response says, from the gather state and the replies: pure functions, no I/O.
 
 Each call's outcome, the calls that never ran, the deadline's error, the
-response of an answered request, a failed response, the response that
-replaces one too large to send, and the planner model's work over rounds.
+response's status, the response of an answered request (its answer's text
+from composition), a failed response, the response that replaces one too
+large to send, and a model's work (the planner's over rounds, the composer's).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from slmesh.orchestrator.composer import Composition, model_work, response_status
+from slmesh.orchestrator.composition import Composition
 from slmesh.orchestrator.gather.state import GatherSnapshot, GatherState
 from slmesh.orchestrator.planning.plan import Plan
 from slmesh.schemas import (
@@ -18,9 +19,13 @@ from slmesh.schemas import (
     ErrorInfo,
     ModelWork,
     RequestCompleted,
+    ResponseStatus,
     TaskCompleted,
     TokenUsage,
 )
+
+if TYPE_CHECKING:
+    from slmesh.runtime.llm import Usage
 
 # Steps of a plan a response shows: a request of thousands of clauses is said in brief.
 MAX_PLAN_STEPS = 100
@@ -104,6 +109,13 @@ def deadline_error(
         f"no reply before the deadline for {len(missing)} call(s): {', '.join(missing)}",
         retryable=True,
     )
+
+
+def response_status(calls: list[CallOutcome]) -> ResponseStatus:
+    answered = sum(c.status == "ok" for c in calls)
+    if answered == len(calls):
+        return "ok"
+    return "partial" if answered else "failed"
 
 
 def answered(
@@ -209,6 +221,15 @@ def planning_work(plan: Plan) -> ModelWork | None:
     if plan.model is None or plan.work is None:
         return None
     return model_work(plan.model, plan.work)
+
+
+def model_work(model: str, usage: Usage) -> ModelWork:
+    """What a model did for a request, as the response reports it (planning, composing)."""
+    return ModelWork(
+        model=model,
+        tokens=TokenUsage(prompt=usage.prompt_tokens, completion=usage.completion_tokens),
+        latency_ms=round(usage.seconds * 1000, 3),
+    )
 
 
 def add_work(a: ModelWork | None, b: ModelWork | None) -> ModelWork | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiokafka.errors import MessageSizeTooLargeError
@@ -58,18 +59,19 @@ class Responder:
         settings: OrchestratorSettings,
         broker: KafkaBroker,
         store: GatherStorage,
-        topics: ReplyTopics,
+        reply_topic_ready: Callable[[str], Awaitable[bool]],
         source: str,
     ) -> None:
         self.settings = settings
         self.broker = broker
         self.store = store
-        self.topics = topics
+        # Whether responses can go to a topic (ReplyTopics.ready).
+        self.reply_topic_ready = reply_topic_ready
         self.source = source
 
     async def respond(self, topic: str, response: RequestCompleted) -> None:
         """Publish a response; a requester's own topic was made ready when the request came."""
-        if not await self.topics.ready(topic):
+        if not await self.reply_topic_ready(topic):
             # Gone since: the answer goes where every requester can find it.
             logger.error(
                 "reply topic %s is gone; request %s answered on %s",

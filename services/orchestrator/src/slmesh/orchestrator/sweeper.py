@@ -11,10 +11,9 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 from slmesh.orchestrator.clock import now_ms
-from slmesh.orchestrator.completion import Completion
-from slmesh.orchestrator.dispatch import Outstanding
 from slmesh.orchestrator.gather.state import GatherSnapshot
 from slmesh.orchestrator.gather.store import Claim, GatherStorage
 from slmesh.orchestrator.settings import OrchestratorSettings
@@ -33,19 +32,26 @@ LOOKBACK_SLACK_MS = 5_000
 PublishedSince = Callable[[str, bytes, int], Awaitable[bool | None]]
 
 
+class Answer(Protocol):
+    """Answers a request from its gather state (completion.Completion.answer)."""
+
+    async def __call__(self, rid: str, snapshot: GatherSnapshot, *, expired: bool) -> None: ...
+
+
 class Sweeper:
     def __init__(
         self,
         settings: OrchestratorSettings,
         store: GatherStorage,
-        completion: Completion,
-        outstanding: Outstanding,
+        answer: Answer,
+        forget_past_deadline: Callable[[], None],
         published_since: PublishedSince,
     ) -> None:
         self.settings = settings
         self.store = store
-        self.completion = completion
-        self.outstanding = outstanding
+        self.answer = answer
+        # dispatch.Outstanding's: the requests another replica may have answered.
+        self.forget_past_deadline = forget_past_deadline
         self.published_since = published_since
         # Set when a request opens here: its deadline may be sooner than the sweeper's sleep.
         self._sweep_now = asyncio.Event()
@@ -72,7 +78,7 @@ class Sweeper:
         while True:
             pause = interval
             # Also forgets requests past their deadline that another replica answered.
-            self.outstanding.awaited()
+            self.forget_past_deadline()
             try:
                 claims = await self.store.claim_expired()
                 # Side by side: each holds a lease, and a takeover may look back
@@ -100,7 +106,7 @@ class Sweeper:
             return
         # No record to continue: the answer joins the request's trace through its state.
         with resumed(snapshot.request.traceparent, "deadline passed", **{"slmesh.request_id": rid}):
-            await self.completion.answer(rid, snapshot, expired=True)
+            await self.answer(rid, snapshot, expired=True)
 
     async def _answered_before(self, rid: str, snapshot: GatherSnapshot, since_ms: int) -> bool:
         """Whether the replica we took `rid` over from published its answer before dying."""

@@ -17,15 +17,15 @@ from slmesh.runtime.llm.grammar import gbnf_grammar, grammar_for
 from slmesh.runtime.llm.session import ModelSession
 from slmesh.runtime.llm.settings import DEFAULT_MODEL, ModelSettings
 from slmesh.runtime.llm.source import resolve_model
-from slmesh.runtime.llm.usage import Completion, Usage
+from slmesh.runtime.llm.usage import Generation, Usage
 
 if TYPE_CHECKING:
     from slmesh.runtime.llm.model import LocalModel
 
 __all__ = [
     "DEFAULT_MODEL",
-    "Completion",
     "ContextOverflowError",
+    "Generation",
     "LocalModel",
     "ModelLoadError",
     "ModelSession",

@@ -19,7 +19,7 @@ import numpy.typing as npt
 from slmesh.runtime.llm.errors import ContextOverflowError, ModelLoadError
 from slmesh.runtime.llm.settings import ModelSettings
 from slmesh.runtime.llm.source import resolve_model
-from slmesh.runtime.llm.usage import Completion
+from slmesh.runtime.llm.usage import Generation
 
 if TYPE_CHECKING:
     from llama_cpp import Llama
@@ -77,7 +77,7 @@ class LocalModel:
         max_tokens: int | None = None,
         grammar: LlamaGrammar | None = None,
         stop: list[str] | None = None,
-    ) -> Completion:
+    ) -> Generation:
         budget = max_tokens or self.settings.max_tokens
         prompt_tokens = self.count_tokens(prompt)
         if prompt_tokens + budget > self.settings.context:
@@ -96,7 +96,7 @@ class LocalModel:
                 stop=stop or [],
             )
         choice = result["choices"][0]
-        return Completion(
+        return Generation(
             text=choice["text"],
             prompt_tokens=int(result["usage"]["prompt_tokens"]),
             completion_tokens=int(result["usage"]["completion_tokens"]),

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import orjson
 
 from slmesh.runtime.llm.grammar import grammar_for
-from slmesh.runtime.llm.usage import Completion, Usage
+from slmesh.runtime.llm.usage import Generation, Usage
 from slmesh.runtime.tracing import model_call
 
 if TYPE_CHECKING:
@@ -54,16 +54,16 @@ class ModelSession:
         max_tokens: int | None = None,
         grammar: LlamaGrammar | None = None,
         stop: list[str] | None = None,
-    ) -> Completion:
-        completion = self.model.complete(prompt, max_tokens=max_tokens, grammar=grammar, stop=stop)
-        self.usage.add(completion)
-        return completion
+    ) -> Generation:
+        generation = self.model.complete(prompt, max_tokens=max_tokens, grammar=grammar, stop=stop)
+        self.usage.add(generation)
+        return generation
 
     def score_options(self, prompt: str, options: list[str]) -> list[float]:
         started = time.perf_counter()
         scores = self.model.score_options(prompt, options)
         self.usage.add(
-            Completion(
+            Generation(
                 text="",
                 prompt_tokens=self.model.count_tokens(prompt),
                 completion_tokens=0,
@@ -77,11 +77,11 @@ class ModelSession:
         self, prompt: str, schema: dict[str, Any], *, max_tokens: int | None = None
     ) -> Any:
         """Grammar-constrained JSON: parseable and valid by construction (unless cut short)."""
-        completion = self.complete(prompt, max_tokens=max_tokens, grammar=grammar_for(schema))
+        generation = self.complete(prompt, max_tokens=max_tokens, grammar=grammar_for(schema))
         try:
-            return orjson.loads(completion.text)
+            return orjson.loads(generation.text)
         except orjson.JSONDecodeError as exc:
             raise ValueError(
-                f"the model's JSON was cut short at {completion.completion_tokens} tokens "
-                f"({completion.finish_reason}): {completion.text[-80:]!r}"
+                f"the model's JSON was cut short at {generation.completion_tokens} tokens "
+                f"({generation.finish_reason}): {generation.text[-80:]!r}"
             ) from exc

@@ -1,4 +1,4 @@
-"""What a completion cost, and the sum over a task's completions."""
+"""What a model's generation cost, and the sum over a task's generations."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
-class Completion:
+class Generation:
+    """A model's generated text (empty for scored options) and what generating it cost."""
+
     text: str
     prompt_tokens: int
     completion_tokens: int
@@ -16,15 +18,15 @@ class Completion:
 
 @dataclass
 class Usage:
-    """What the completions of one task cost; travels in its reply."""
+    """What the model's generations for one task cost; travels in its reply."""
 
     prompt_tokens: int = 0
     completion_tokens: int = 0
     seconds: float = 0.0
     completions: int = 0
 
-    def add(self, completion: Completion) -> None:
-        self.prompt_tokens += completion.prompt_tokens
-        self.completion_tokens += completion.completion_tokens
-        self.seconds += completion.seconds
+    def add(self, generation: Generation) -> None:
+        self.prompt_tokens += generation.prompt_tokens
+        self.completion_tokens += generation.completion_tokens
+        self.seconds += generation.seconds
         self.completions += 1

@@ -72,7 +72,7 @@ class GatherState(_Stored):
     round: int = 1
     deadline_ms: int
     received_ms: float
-    # Whether a model-written opening is written for the answer (opening.Openings).
+    # Whether a model-written opening sentence is written for the answer (opening_sentence).
     opening: bool = False
     # The W3C trace context of the request's handling: a replica that answers
     # with no record to continue (the deadline passed) answers in its trace.

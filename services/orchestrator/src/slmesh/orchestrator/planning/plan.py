@@ -1,4 +1,5 @@
-"""What a planner returns, and the `Planner` protocol the orchestrator depends on.
+"""The planner's port: the `Planner` protocol the orchestrator depends on, what it plans
+with (`ToolView`, one per live micromodel) and what it returns (`Plan`).
 
 A plan may defer a clause whose arguments only an earlier call's result can
 give; the orchestrator asks `follow_up` for it once that round is answered.
@@ -6,12 +7,33 @@ give; the orchestrator asks `follow_up` for it once that round is answered.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from slmesh.runtime.llm import Usage
 from slmesh.schemas import CallOutcome
+
+if TYPE_CHECKING:
+    # A type only: what depends on a plan (outcomes) loads no model package.
+    from slmesh.runtime.llm import Usage
+
+
+@dataclass(frozen=True)
+class ToolView:
+    """A live micromodel as a planner sees it: what it does, the arguments it takes, and
+    whether a model answers it.
+
+    Read from the registry when a plan is asked for (app.tool_views), and
+    frozen: a planner never sees the registry's own records, which change as
+    announcements come.
+    """
+
+    name: str
+    description: str
+    # The JSON Schema of its arguments, as announced.
+    input_schema: dict[str, Any]
+    # Whether its answers come from a model.
+    runs_model: bool
 
 
 @dataclass(frozen=True)
@@ -43,10 +65,17 @@ class Plan:
 
 
 class Planner(Protocol):
-    async def plan(self, text: str, micromodels: Collection[str]) -> Plan: ...
+    @property
+    def name(self) -> str:
+        """The planner, as a response names it when planning did not finish in time."""
+        ...
+
+    async def plan(self, text: str, tools: Mapping[str, ToolView]) -> Plan:
+        """The calls that answer `text`, each to one of the live `tools` (by name)."""
+        ...
 
     async def follow_up(
-        self, deferred: list[Deferred], results: list[CallOutcome], micromodels: Collection[str]
+        self, deferred: list[Deferred], results: list[CallOutcome], tools: Mapping[str, ToolView]
     ) -> Plan:
         """The next round's calls for deferred clauses, their arguments from `results`."""
         ...

@@ -5,11 +5,11 @@ The SLM planner (`slm`) implements the same protocol with a local model behind r
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Mapping
 
 from slmesh.orchestrator.planning.countries import MEMBER_STATES, asks_for_all, mentioned_countries
 from slmesh.orchestrator.planning.knowledge import KNOWN, VAT_MICROMODEL
-from slmesh.orchestrator.planning.plan import Deferred, Plan, PlannedCall
+from slmesh.orchestrator.planning.plan import Deferred, Plan, PlannedCall, ToolView
 from slmesh.schemas import CallOutcome
 
 
@@ -22,8 +22,8 @@ class RulesPlanner:
 
     name = "rules"
 
-    async def plan(self, text: str, micromodels: Collection[str]) -> Plan:
-        if VAT_MICROMODEL in micromodels and KNOWN[VAT_MICROMODEL].keywords.search(text):
+    async def plan(self, text: str, tools: Mapping[str, ToolView]) -> Plan:
+        if VAT_MICROMODEL in tools and KNOWN[VAT_MICROMODEL].keywords.search(text):
             codes = list(MEMBER_STATES) if asks_for_all(text) else mentioned_countries(text)
             if not codes:
                 return Plan(
@@ -39,11 +39,11 @@ class RulesPlanner:
         return Plan(
             self.name,
             reason="no rule matches this request and no other planner is configured; "
-            f"available micromodels: {', '.join(sorted(micromodels)) or 'none'}",
+            f"available micromodels: {', '.join(sorted(tools)) or 'none'}",
         )
 
     async def follow_up(
-        self, deferred: list[Deferred], results: list[CallOutcome], micromodels: Collection[str]
+        self, deferred: list[Deferred], results: list[CallOutcome], tools: Mapping[str, ToolView]
     ) -> Plan:
         # The rules never defer a clause, so there is never a next round.
         return Plan(self.name)

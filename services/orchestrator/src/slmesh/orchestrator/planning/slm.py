@@ -19,7 +19,7 @@ still does not fit the model's context routes the clause to no tool.
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
@@ -34,7 +34,7 @@ from slmesh.orchestrator.planning.knowledge import (
     keyword_tools,
     model_names_fields,
 )
-from slmesh.orchestrator.planning.plan import Deferred, Plan, PlannedCall
+from slmesh.orchestrator.planning.plan import Deferred, Plan, PlannedCall, ToolView
 from slmesh.runtime.concurrency import Worker
 from slmesh.runtime.llm import ContextOverflowError, LocalModel, ModelSession
 from slmesh.schemas import CallOutcome
@@ -64,8 +64,7 @@ class SlmPlanner:
             return None
         return f"the request's planning budget of {self.budget_ms} ms of model time is spent"
 
-    async def plan(self, text: str, micromodels: Collection[str]) -> Plan:
-        tools = _tools(micromodels)
+    async def plan(self, text: str, tools: Mapping[str, ToolView]) -> Plan:
         session = ModelSession(self.model)
         calls: list[PlannedCall] = []
         steps: list[str] = []
@@ -96,7 +95,7 @@ class SlmPlanner:
                     if spent is not None:
                         found = f"was not given arguments: {spent}"
                     else:
-                        found = await self._write(session, name, tools, clause, how, steps)
+                        found = await self._write(session, tools[name], clause, how, steps)
                 if isinstance(found, str):
                     if found in _RESULT_CAN_GIVE:
                         waiting.append((Deferred(clause.text, name), found))
@@ -122,7 +121,7 @@ class SlmPlanner:
         return self._plan(session, calls, reason, steps, deferred)
 
     async def follow_up(
-        self, deferred: list[Deferred], results: list[CallOutcome], micromodels: Collection[str]
+        self, deferred: list[Deferred], results: list[CallOutcome], tools: Mapping[str, ToolView]
     ) -> Plan:
         """Deferred clauses get their arguments from the results, read as data.
 
@@ -130,7 +129,6 @@ class SlmPlanner:
         it names, a text to work on), validated against the tool's schema like
         any argument, but cannot add a call or change a tool.
         """
-        tools = _tools(micromodels)
         given = result_text(results)
         calls: list[PlannedCall] = []
         steps: list[str] = []
@@ -168,19 +166,12 @@ class SlmPlanner:
         return Plan(self.name, calls, reason, steps, deferred, self.model.id, session.usage)
 
     async def _write(
-        self,
-        session: ModelSession,
-        name: str,
-        tools: Mapping[str, Any],
-        clause: Clause,
-        how: str,
-        steps: list[str],
+        self, session: ModelSession, tool: ToolView, clause: Clause, how: str, steps: list[str]
     ) -> list[dict[str, Any]] | str:
-        tool = tools.get(name)
-        schema = getattr(tool, "input_schema", None) or {}
+        name, schema = tool.name, tool.input_schema
         if not schema and not model_names_fields(name):
             return "has no input schema to write arguments for"
-        description = getattr(tool, "description", "") or name
+        description = tool.description or name
         writer = ArgumentWriter(session)
         written = await session.run_in(
             self.worker,
@@ -196,7 +187,9 @@ class SlmPlanner:
         )
         return [args]
 
-    async def _route(self, session: ModelSession, clause: str, tools: Mapping[str, Any]) -> str:
+    async def _route(
+        self, session: ModelSession, clause: str, tools: Mapping[str, ToolView]
+    ) -> str:
         names = sorted(tools)
         options = [*names, NONE]
         prompt = _routing_prompt(names, tools)
@@ -229,13 +222,6 @@ def _quoted(clause: str) -> str:
     return f"{clause[:QUOTE_CHARS]!r}... ({len(clause)} characters)"
 
 
-def _tools(micromodels: Collection[str]) -> Mapping[str, Any]:
-    """Name -> tool (with description and input schema) when the caller gives them."""
-    if isinstance(micromodels, Mapping):
-        return micromodels
-    return dict.fromkeys(micromodels)
-
-
 def result_text(results: list[CallOutcome]) -> str:
     """The text values of the answered calls' outputs, as data for a later call's arguments."""
     texts: list[str] = []
@@ -256,11 +242,10 @@ def result_text(results: list[CallOutcome]) -> str:
     return "\n".join(t for t in texts if t.strip())
 
 
-def _routing_prompt(tools: list[str], descriptions: Mapping[str, Any]) -> str:
+def _routing_prompt(names: list[str], tools: Mapping[str, ToolView]) -> str:
     lines = ["Pick the tool for each request.", "", "Tools:"]
-    for name in tools:
-        described = getattr(descriptions.get(name), "description", "") or name
-        lines.append(f"- {name}: {described}")
+    for name in names:
+        lines.append(f"- {name}: {tools[name].description or name}")
     lines += [f"- {NONE}: anything the tools above do not do", ""]
     for request, tool in ROUTING_SHOTS:
         if tool == NONE or tool in tools:

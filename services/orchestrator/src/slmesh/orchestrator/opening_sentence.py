@@ -11,7 +11,8 @@ import logging
 import time
 from typing import Any
 
-from slmesh.orchestrator.composer import Composer, Composition
+from slmesh.orchestrator.composer import Composer
+from slmesh.orchestrator.composition import Composition
 from slmesh.orchestrator.gather.store import GatherStorage
 from slmesh.orchestrator.settings import OrchestratorSettings
 from slmesh.schemas import ModelWork
@@ -22,7 +23,9 @@ OPENING_POLL_S = 0.01
 NOTE = "opening"
 
 
-class Openings:
+class OpeningSentences:
+    """Opening sentences, written while the calls run and read by whichever replica answers."""
+
     def __init__(
         self, settings: OrchestratorSettings, store: GatherStorage, composer: Composer | None
     ) -> None:

@@ -1,4 +1,4 @@
-"""Gather states this replica is opening while their tasks go out.
+"""Gather-state writes in flight: the states this replica is writing while their tasks go out.
 
 A request's tasks are published while its gather state is written to Redis,
 not after: the write (a round trip to another process) then costs a
@@ -21,18 +21,20 @@ import contextlib
 STATE_LOST_RETRIES_S = (0.05, 0.1, 0.2, 0.4, 0.8)
 
 
-class OpensInFlight:
+class StateWritesInFlight:
+    """The writes of new gather states under way here, by request id."""
+
     def __init__(self) -> None:
-        self._opening: dict[str, asyncio.Future[bool]] = {}
+        self._writing: dict[str, asyncio.Future[bool]] = {}
 
-    def track(self, request_id: str, opening: asyncio.Future[bool]) -> None:
-        """`opening` writes the request's gather state; forgotten once it has."""
-        self._opening[request_id] = opening
-        opening.add_done_callback(lambda _: self._forget(request_id, opening))
+    def track(self, request_id: str, write: asyncio.Future[bool]) -> None:
+        """`write` writes the request's gather state; forgotten once it has."""
+        self._writing[request_id] = write
+        write.add_done_callback(lambda _: self._forget(request_id, write))
 
-    def _forget(self, request_id: str, opening: asyncio.Future[bool]) -> None:
-        if self._opening.get(request_id) is opening:
-            del self._opening[request_id]
+    def _forget(self, request_id: str, write: asyncio.Future[bool]) -> None:
+        if self._writing.get(request_id) is write:
+            del self._writing[request_id]
 
     async def settled(self, request_id: str) -> None:
         """Returns once no write of the request's state is under way here.
@@ -40,9 +42,9 @@ class OpensInFlight:
         Whatever the write's outcome: a failed one is its taker's to retry,
         and the reply is recorded (or retried) as if it had come later.
         """
-        opening = self._opening.get(request_id)
-        if opening is None:
+        write = self._writing.get(request_id)
+        if write is None:
             return
         with contextlib.suppress(Exception):
             # Shielded: a cancelled reply handler must not cancel the write.
-            await asyncio.shield(opening)
+            await asyncio.shield(write)

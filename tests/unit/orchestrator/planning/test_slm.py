@@ -1,6 +1,6 @@
 """The planner on a varied set of requests, with real inference on the default model.
 
-Reports valid calls, right tools and right arguments over tests/unit/orchestrator/planning/planning_set.py,
+Reports valid calls, right tools and right arguments over the planning set (planning_set.py),
 and holds the planner to >= 90% right plans and 100% schema-valid calls.
 """
 

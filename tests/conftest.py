@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from slmesh.cli.embedded_redis import RedisHandle, ensure_redis
+from slmesh.cli.devstack import RedisHandle, ensure_redis
 
 
 @pytest.fixture(scope="session")

@@ -17,9 +17,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from slmesh.cli.devstack import ORCHESTRATOR_MODULE, DevStack
-from slmesh.cli.embedded_broker import free_port
-from slmesh.cli.embedded_redis import RedisHandle
+from slmesh.cli.devstack import ORCHESTRATOR_MODULE, DevStack, RedisHandle, free_port
 from slmesh.cli.liveness import (
     ORCHESTRATOR_REQUESTS_GROUP,
     BrokerUnreachableError,

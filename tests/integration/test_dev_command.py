@@ -17,8 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from slmesh.cli.devstack import DEFAULT_MICROMODELS
-from slmesh.cli.embedded_broker import free_port
+from slmesh.cli.devstack import DEFAULT_MICROMODELS, free_port
 
 from .kit import run_ask
 

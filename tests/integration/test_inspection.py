@@ -14,7 +14,7 @@ import pytest
 from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from slmesh.cli.embedded_broker import free_port
+from slmesh.cli.devstack import free_port
 from slmesh.cli.records import read_to_end
 from slmesh.cli.replay import REPLAY, REPLAY_OF, REPLAY_SOURCE
 from slmesh.runtime.client import MeshClient

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from slmesh.cli.devstack import DEFAULT_MICROMODELS, DevStack
-from slmesh.cli.processes import ServiceProcess
+from slmesh.cli.devstack import DEFAULT_MICROMODELS, DevStack, ServiceProcess
 from slmesh.runtime.client import MeshClient
 from slmesh.runtime.registry import Catalogue
 from slmesh.runtime.service import READY_MARKER

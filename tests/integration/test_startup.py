@@ -8,9 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from slmesh.cli.embedded_broker import EmbeddedBroker, free_port
-from slmesh.cli.embedded_redis import RedisHandle
-from slmesh.cli.processes import ServiceProcess
+from slmesh.cli.devstack import EmbeddedBroker, RedisHandle, ServiceProcess, free_port
 from slmesh.runtime.service import READY_MARKER
 
 pytestmark = pytest.mark.integration

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from slmesh.cli.processes import ServiceProcess
+from slmesh.cli.devstack import ServiceProcess
 from slmesh.runtime.client import MeshClient
 from slmesh.runtime.service import MODEL_LOAD_FAILED
 

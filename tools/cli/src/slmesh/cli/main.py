@@ -22,6 +22,11 @@ from slmesh.cli.devstack import (
     SERVICE_RESTARTS,
     DevStack,
     DevStackConfig,
+    ServiceAbandoned,
+    ServiceDied,
+    ServiceLogs,
+    ServiceRestarted,
+    SupervisionEvent,
 )
 from slmesh.cli.inspection import format_topics, topic_rows
 from slmesh.cli.lag import format_lags, group_lags
@@ -31,7 +36,6 @@ from slmesh.cli.liveness import (
     NoLiveConsumerError,
     orchestrator_consumption,
 )
-from slmesh.cli.logs import ServiceLogs
 from slmesh.cli.records import Seen, mesh_topic_names, read_to_end, type_matches
 from slmesh.cli.registry_view import format_registry, registry_rows
 from slmesh.cli.replay import (
@@ -47,12 +51,6 @@ from slmesh.cli.replay import (
     republish,
 )
 from slmesh.cli.shadow import format_report, run_shadow
-from slmesh.cli.supervision import (
-    ServiceAbandoned,
-    ServiceDied,
-    ServiceRestarted,
-    SupervisionEvent,
-)
 from slmesh.cli.tail import tail, topic_name
 from slmesh.cli.topics_apply import apply_topics, format_applied, mesh_topic_plan
 from slmesh.cli.trace_view import as_json, collect, render

@@ -4,7 +4,7 @@ What `slmesh dev`, the integration tests and the benchmarks start. Services
 are separate processes, as in production, so a test that kills one kills a
 real consumer.
 
-`slmesh dev` restarts a service that dies (slmesh.cli.supervision); the
+`slmesh dev` restarts a service that dies (slmesh.cli.devstack.supervision); the
 tests' stacks leave it dead unless they ask for restarts, because the tests
 that kill replicas on purpose want them to stay dead.
 """
@@ -20,10 +20,10 @@ from pathlib import Path
 
 import orjson
 
-from slmesh.cli.embedded_broker import EmbeddedBroker, port_is_free
-from slmesh.cli.embedded_redis import RedisHandle, ensure_redis
-from slmesh.cli.processes import OutputSink, ProcessGroup, ServiceProcess, describe_exit
-from slmesh.cli.supervision import Reporter, RestartPolicy, Supervisor
+from slmesh.cli.devstack.embedded_broker import EmbeddedBroker, port_is_free
+from slmesh.cli.devstack.embedded_redis import RedisHandle, ensure_redis
+from slmesh.cli.devstack.processes import OutputSink, ProcessGroup, ServiceProcess, describe_exit
+from slmesh.cli.devstack.supervision import Reporter, RestartPolicy, Supervisor
 from slmesh.cli.topics_apply import apply_topics, mesh_topic_plan
 from slmesh.runtime.lifecycle import Lifecycle
 from slmesh.runtime.service import MISCONFIGURED, MODEL_LOAD_FAILED, READY_MARKER

@@ -17,13 +17,13 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from slmesh.cli.devstack import ORCHESTRATOR_MODULE, DevStack, RedisHandle, free_port
-from slmesh.cli.liveness import (
+from slmesh.cli.commands.ask.liveness import (
     ORCHESTRATOR_REQUESTS_GROUP,
     BrokerUnreachableError,
     ConsumerWatch,
     orchestrator_consumption,
 )
+from slmesh.cli.devstack import ORCHESTRATOR_MODULE, DevStack, RedisHandle, free_port
 
 from .conftest import logged_mesh
 from .kit import WAIT_S, run_ask

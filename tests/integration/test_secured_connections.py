@@ -24,7 +24,7 @@ import pytest
 import trustme
 
 from slmesh.cli.devstack import EmbeddedBroker, RedisHandle, ServiceProcess, free_port
-from slmesh.cli.main import TLS_REFUSED
+from slmesh.cli.exits import TLS_REFUSED
 from slmesh.runtime.client import MeshClient
 from slmesh.runtime.kafka import list_topics
 from slmesh.runtime.service import MISCONFIGURED, READY_MARKER

@@ -9,6 +9,7 @@ process of its own, supervised; what `slmesh dev`, the tests and the benchmarks 
 - `logs`: each service's output to a file of its own.
 """
 
+from slmesh.cli.defaults import DEFAULT_BROKER_PORT, DEFAULT_MICROMODELS, ORCHESTRATOR_MODULE
 from slmesh.cli.devstack.embedded_broker import (
     BrokerStartError,
     EmbeddedBroker,
@@ -24,14 +25,7 @@ from slmesh.cli.devstack.processes import (
     ServiceProcess,
     describe_exit,
 )
-from slmesh.cli.devstack.stack import (
-    DEFAULT_BROKER_PORT,
-    DEFAULT_MICROMODELS,
-    ORCHESTRATOR_MODULE,
-    SERVICE_RESTARTS,
-    DevStack,
-    DevStackConfig,
-)
+from slmesh.cli.devstack.stack import SERVICE_RESTARTS, DevStack, DevStackConfig
 from slmesh.cli.devstack.supervision import (
     RestartPolicy,
     ServiceAbandoned,

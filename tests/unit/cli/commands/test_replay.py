@@ -7,8 +7,7 @@ from datetime import UTC, datetime, timedelta
 import orjson
 import pytest
 
-from slmesh.cli.records import Seen
-from slmesh.cli.replay import (
+from slmesh.cli.commands.replay.republishing import (
     REPLAY,
     REPLAY_SOURCE,
     Selection,
@@ -17,6 +16,7 @@ from slmesh.cli.replay import (
     parse_time,
     replay_headers,
 )
+from slmesh.cli.records import Seen
 
 NOW = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)
 

@@ -1,7 +1,7 @@
 """`slmesh replay`: records picked from the topics, printed or published again.
 
-- `republishing`: which records (pure); published again, marked as replays, or printed
-  (`--dry-run`); a request under a new id; two answers side by side.
+- `selection`: which records (pure).
+- `republishing`: records published again, marked as replays; or printed (`--dry-run`).
 - `requests`: requests again under new request ids (`--as-new`), each new answer beside
   the recorded one (`--compare`).
 """
@@ -54,14 +54,9 @@ async def _replay(args: argparse.Namespace) -> int:
         print("--compare compares a request's new answer: it needs --as-new", file=sys.stderr)
         return 2
 
-    from slmesh.cli.commands.replay.republishing import (
-        Progress,
-        Selection,
-        dry_run_lines,
-        parse_time,
-        republish,
-    )
+    from slmesh.cli.commands.replay.republishing import Progress, dry_run_lines, republish
     from slmesh.cli.commands.replay.requests import replay_requests
+    from slmesh.cli.commands.replay.selection import Selection, parse_time
     from slmesh.cli.records import mesh_topic_names, read_to_end, topic_name
     from slmesh.runtime.settings import MeshSettings
 

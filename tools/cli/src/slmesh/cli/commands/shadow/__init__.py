@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
 async def _shadow(args: argparse.Namespace) -> int:
     import orjson
 
-    from slmesh.cli.commands.replay.republishing import Selection, parse_time
+    from slmesh.cli.commands.replay.selection import Selection, parse_time
     from slmesh.cli.commands.shadow.evaluation import format_report, run_shadow
     from slmesh.runtime.settings import MeshSettings
 

@@ -26,7 +26,8 @@ import orjson
 from aiokafka import AIOKafkaConsumer
 
 from slmesh.cli.commands.registry.replicas import read_registry
-from slmesh.cli.commands.replay.republishing import REPLAY, REPLAY_SOURCE, Republisher, Selection
+from slmesh.cli.commands.replay.republishing import REPLAY, REPLAY_SOURCE, Republisher
+from slmesh.cli.commands.replay.selection import Selection
 from slmesh.cli.records import SHADOW_PREFIX, Seen, read_to_end, type_matches
 from slmesh.runtime.client import follow_from_end
 from slmesh.runtime.kafka import ensure_topics, groupless_consumer

@@ -43,8 +43,7 @@ from bench.measure import (
     step,
 )
 from bench.stats import median, ratio, verdict
-from slmesh.cli.devstack import DevStack, DevStackConfig
-from slmesh.cli.logs import ServiceLogs
+from slmesh.cli.devstack import DevStack, DevStackConfig, ServiceLogs
 from slmesh.runtime.client import MeshClient
 from slmesh.schemas import RequestCompleted
 

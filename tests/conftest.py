@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from slmesh.cli.embedded_redis import RedisHandle, ensure_redis
+from slmesh.cli.devstack import RedisHandle, ensure_redis
 
 # Folders whose every test starts a dev stack, or processes of its own.
 PROCESS_FOLDERS = ("integration", "faults")

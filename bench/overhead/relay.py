@@ -29,8 +29,7 @@ from typing import Any
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from slmesh.cli.devstack import DevStack
-from slmesh.cli.processes import ServiceProcess
+from slmesh.cli.devstack import DevStack, ServiceProcess
 from slmesh.runtime.kafka import admin_kwargs, consumer_options, ensure_topics, profile_for
 from slmesh.runtime.service import READY_MARKER
 from slmesh.runtime.settings import MeshSettings

@@ -17,9 +17,7 @@ from bench.overhead.plan import Results, RunPlan
 from bench.overhead.raw_client import RawClient
 from bench.overhead.relay import RawTopics, add_relay
 from bench.overhead.steps import measure
-from slmesh.cli.devstack import DevStack, DevStackConfig
-from slmesh.cli.embedded_broker import free_port
-from slmesh.cli.logs import ServiceLogs
+from slmesh.cli.devstack import DevStack, DevStackConfig, ServiceLogs, free_port
 from slmesh.runtime.client import MeshClient
 from slmesh.runtime.kafka import profile_for
 from slmesh.runtime.settings import MeshSettings

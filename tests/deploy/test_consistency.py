@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from slmesh.cli.commands.topics.apply import mesh_topic_plan
 from slmesh.cli.devstack import DEFAULT_MICROMODELS
-from slmesh.cli.topics_apply import mesh_topic_plan
 from slmesh.runtime.settings import MeshSettings
 from slmesh.schemas import topics
 from tests.deploy.layout import (

@@ -26,9 +26,7 @@ from typing import cast
 import orjson
 import pytest
 
-from slmesh.cli.devstack import DevStack
-from slmesh.cli.embedded_redis import RedisHandle
-from slmesh.cli.processes import ServiceProcess
+from slmesh.cli.devstack import DevStack, RedisHandle, ServiceProcess
 from slmesh.orchestrator.gather.store import GatherStore
 from slmesh.runtime.client import MeshClient
 from slmesh.schemas import RequestSubmitted

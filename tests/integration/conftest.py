@@ -19,9 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from slmesh.cli.devstack import DevStack, DevStackConfig
-from slmesh.cli.embedded_redis import RedisHandle
-from slmesh.cli.logs import ServiceLogs
+from slmesh.cli.devstack import DevStack, DevStackConfig, RedisHandle, ServiceLogs
 from slmesh.runtime.client import MeshClient
 from slmesh.runtime.kafka import ensure_topics
 from slmesh.runtime.settings import MeshSettings

@@ -17,15 +17,13 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from slmesh.cli.devstack import ORCHESTRATOR_MODULE, DevStack
-from slmesh.cli.embedded_broker import free_port
-from slmesh.cli.embedded_redis import RedisHandle
-from slmesh.cli.liveness import (
+from slmesh.cli.commands.ask.liveness import (
     ORCHESTRATOR_REQUESTS_GROUP,
     BrokerUnreachableError,
     ConsumerWatch,
     orchestrator_consumption,
 )
+from slmesh.cli.devstack import ORCHESTRATOR_MODULE, DevStack, RedisHandle, free_port
 from tests.support.kit import WAIT_S, run_ask
 from tests.support.mesh import logged_mesh
 

@@ -17,8 +17,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from slmesh.cli.devstack import DevStack
-from slmesh.cli.embedded_redis import RedisHandle
+from slmesh.cli.devstack import DevStack, RedisHandle
 from slmesh.runtime.client import MeshClient
 from slmesh.schemas import RequestCompleted
 from tests.support.mesh import logged_mesh

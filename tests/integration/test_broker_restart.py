@@ -25,9 +25,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from slmesh.cli.devstack import DevStack
-from slmesh.cli.embedded_broker import EmbeddedBroker
-from slmesh.cli.embedded_redis import RedisHandle
+from slmesh.cli.devstack import DevStack, EmbeddedBroker, RedisHandle
 from slmesh.runtime.client import MeshClient
 from slmesh.runtime.kafka import list_topics
 from slmesh.schemas import RequestCompleted

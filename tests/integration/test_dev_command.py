@@ -17,8 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from slmesh.cli.devstack import DEFAULT_MICROMODELS
-from slmesh.cli.embedded_broker import free_port
+from slmesh.cli.devstack import DEFAULT_MICROMODELS, free_port
 from tests.support.kit import run_ask
 
 # The whole mesh starting on a busy machine: it only bounds how long a broken start takes to fail.

@@ -13,8 +13,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from slmesh.cli.devstack import DevStack
-from slmesh.cli.processes import ServiceProcess
+from slmesh.cli.devstack import DevStack, ServiceProcess
 from slmesh.runtime.kafka import ensure_topics
 from slmesh.runtime.service import READY_MARKER
 from slmesh.runtime.settings import MeshSettings

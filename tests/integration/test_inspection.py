@@ -13,9 +13,9 @@ import orjson
 from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from slmesh.cli.embedded_broker import free_port
+from slmesh.cli.commands.replay.republishing import REPLAY, REPLAY_OF, REPLAY_SOURCE
+from slmesh.cli.devstack import free_port
 from slmesh.cli.records import read_to_end
-from slmesh.cli.replay import REPLAY, REPLAY_OF, REPLAY_SOURCE
 from slmesh.runtime.client import MeshClient
 from slmesh.runtime.kafka import admin_kwargs, ensure_topics, micromodel_group
 from slmesh.runtime.settings import MeshSettings

@@ -17,7 +17,7 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from slmesh.cli.embedded_broker import free_port
+from slmesh.cli.devstack import free_port
 from slmesh.runtime.client import MeshClient
 from slmesh.runtime.kafka import admin_kwargs, ensure_topics
 from slmesh.runtime.settings import MeshSettings

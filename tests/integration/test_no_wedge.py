@@ -15,8 +15,7 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 
-from slmesh.cli.devstack import DEFAULT_MICROMODELS, DevStack
-from slmesh.cli.embedded_redis import RedisHandle
+from slmesh.cli.devstack import DEFAULT_MICROMODELS, DevStack, RedisHandle
 from slmesh.orchestrator.gather.store import AnswerClaim, GatherStore
 from slmesh.runtime.client import MeshClient
 from slmesh.runtime.settings import MeshSettings

@@ -20,8 +20,7 @@ from datetime import UTC, datetime, timedelta
 import orjson
 import pytest
 
-from slmesh.cli.devstack import DEFAULT_MICROMODELS, DevStack
-from slmesh.cli.embedded_redis import RedisHandle
+from slmesh.cli.devstack import DEFAULT_MICROMODELS, DevStack, RedisHandle
 from slmesh.runtime.client import MeshClient
 from slmesh.runtime.settings import MeshSettings
 from slmesh.schemas import TaskRequested, encode

@@ -5,8 +5,7 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from slmesh.cli.devstack import DEFAULT_MICROMODELS, DevStack
-from slmesh.cli.processes import ServiceProcess
+from slmesh.cli.devstack import DEFAULT_MICROMODELS, DevStack, ServiceProcess
 from slmesh.runtime.client import MeshClient
 from slmesh.runtime.registry import Catalogue
 from slmesh.runtime.service import READY_MARKER

@@ -23,10 +23,8 @@ from pathlib import Path
 import pytest
 import trustme
 
-from slmesh.cli.embedded_broker import EmbeddedBroker, free_port
-from slmesh.cli.embedded_redis import RedisHandle
-from slmesh.cli.main import TLS_REFUSED
-from slmesh.cli.processes import ServiceProcess
+from slmesh.cli.devstack import EmbeddedBroker, RedisHandle, ServiceProcess, free_port
+from slmesh.cli.exits import TLS_REFUSED
 from slmesh.runtime.client import MeshClient
 from slmesh.runtime.kafka import list_topics
 from slmesh.runtime.service import MISCONFIGURED, READY_MARKER

@@ -14,8 +14,7 @@ from typing import Any
 
 import pytest
 
-from slmesh.cli.devstack import DevStack
-from slmesh.cli.processes import ServiceProcess
+from slmesh.cli.devstack import DevStack, ServiceProcess
 from slmesh.runtime.client import MeshClient
 from slmesh.runtime.service import READY_MARKER
 from slmesh.runtime.settings import MeshSettings

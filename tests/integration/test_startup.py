@@ -6,9 +6,7 @@ import os
 import sys
 from pathlib import Path
 
-from slmesh.cli.embedded_broker import EmbeddedBroker, free_port
-from slmesh.cli.embedded_redis import RedisHandle
-from slmesh.cli.processes import ServiceProcess
+from slmesh.cli.devstack import EmbeddedBroker, RedisHandle, ServiceProcess, free_port
 from slmesh.runtime.service import READY_MARKER
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from slmesh.cli.processes import ServiceProcess
+from slmesh.cli.devstack import ServiceProcess
 from slmesh.runtime.client import MeshClient
 from slmesh.runtime.service import MODEL_LOAD_FAILED
 from tests.support.kit import WAIT_S

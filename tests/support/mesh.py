@@ -14,9 +14,7 @@ from typing import Any
 
 import pytest
 
-from slmesh.cli.devstack import DevStack, DevStackConfig
-from slmesh.cli.embedded_redis import RedisHandle
-from slmesh.cli.logs import ServiceLogs
+from slmesh.cli.devstack import DevStack, DevStackConfig, RedisHandle, ServiceLogs
 from slmesh.runtime.client import MeshClient
 from slmesh.runtime.settings import MeshSettings
 

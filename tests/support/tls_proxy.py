@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import ssl
 
-from slmesh.cli.embedded_broker import free_port
+from slmesh.cli.devstack import free_port
 
 HOST = "127.0.0.1"
 

@@ -25,8 +25,7 @@ from faststream.kafka.security import parse_security
 from pydantic import SecretStr, ValidationError
 from redis.exceptions import AuthenticationError, RedisError, ResponseError
 
-from slmesh.cli.embedded_broker import free_port
-from slmesh.cli.embedded_redis import RedisHandle, redis_server_binary
+from slmesh.cli.devstack import RedisHandle, free_port, redis_server_binary
 from slmesh.orchestrator.gather.state import GatherCall, GatherState
 from slmesh.orchestrator.gather.store import GatherStore
 from slmesh.runtime.kafka.security import (

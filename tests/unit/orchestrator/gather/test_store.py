@@ -16,7 +16,7 @@ import pytest
 import redis.asyncio as aioredis
 from pydantic import JsonValue
 
-from slmesh.cli.embedded_redis import RedisHandle
+from slmesh.cli.devstack import RedisHandle
 from slmesh.orchestrator.gather.state import GatherCall, GatherSnapshot, GatherState
 from slmesh.orchestrator.gather.store import AnswerClaim, Claim, GatherStore, ReplyOutcome
 from slmesh.schemas import TaskCompleted, encode

@@ -1,5 +1,5 @@
 """Records read from the mesh's topics, decoded as far as they can be: what the inspection
-commands (`tail`, `trace`, `replay`) show and select from."""
+commands (`tail`, `trace`, `replay`, `shadow`) show and select from, and the topics' names."""
 
 from __future__ import annotations
 
@@ -88,6 +88,11 @@ class Seen:
             if self.event is not None
             else self.value.decode("utf-8", "replace"),
         }
+
+
+def topic_name(name: str) -> str:
+    """`requests` or `tasks.vat-rates` for `slmesh.requests`, `slmesh.tasks.vat-rates`."""
+    return name if name.startswith(MESH_PREFIX) else MESH_PREFIX + name
 
 
 def type_matches(seen: Seen, wanted: str) -> bool:

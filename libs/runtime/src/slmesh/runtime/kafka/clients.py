@@ -1,23 +1,30 @@
-"""Kafka clients built from the broker profile, so broker quirks never leak into services."""
+"""Kafka clients built from the broker profile, so broker quirks never leak into services.
+
+FastStream is imported where its broker is made, not with this module: a
+client of the mesh (`slmesh ask`, a reader command) uses only the raw aiokafka
+clients, and FastStream's import alone takes longer than its whole answer.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import ConsumerRecord
-from faststream import AckPolicy
-from faststream.kafka import KafkaBroker
 
-from slmesh.runtime.kafka.consumption import ConcurrentConsumption
 from slmesh.runtime.kafka.decoders import message_itself
 from slmesh.runtime.kafka.pace import FetchPace
 from slmesh.runtime.kafka.profiles import profile_for
 from slmesh.runtime.kafka.security import broker_security, kafka_connection
 from slmesh.runtime.settings import MeshSettings
+
+if TYPE_CHECKING:
+    from faststream.kafka import KafkaBroker
+
+    from slmesh.runtime.kafka.consumption import ConcurrentConsumption
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +34,8 @@ def create_broker(settings: MeshSettings, *, client_id: str) -> KafkaBroker:
 
     Per-message logs go to DEBUG: at INFO they would cost more than a hop.
     """
+    from faststream.kafka import KafkaBroker
+
     profile = profile_for(settings)
     security, security_options = broker_security(settings)
     return KafkaBroker(
@@ -59,6 +68,8 @@ def subscribe(
 
     The consumer's fetch wait follows `consumption.pace`, when it has one.
     """
+    from faststream import AckPolicy
+
     pace = consumption.pace
     options = consumer_options(settings)
     if pace is not None:

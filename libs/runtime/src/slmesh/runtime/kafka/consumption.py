@@ -31,16 +31,19 @@ import itertools
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiokafka import ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import IllegalStateError
 from aiokafka.structs import ConsumerRecord
-from faststream import StreamMessage
 
 from slmesh.runtime.backoff import backoff
 from slmesh.runtime.kafka.pace import FetchPace
 from slmesh.runtime.tracing import consumed, failed
+
+if TYPE_CHECKING:
+    # Only named: a client that imports this package (slmesh ask) need not load FastStream.
+    from faststream import StreamMessage
 
 logger = logging.getLogger(__name__)
 

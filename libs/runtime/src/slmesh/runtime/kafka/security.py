@@ -3,6 +3,9 @@
 One mapping for every client kind, so FastStream's broker, the raw aiokafka
 consumers, producers and admin clients of the CLI and the services can never
 disagree on how to reach the same broker.
+
+FastStream's security objects are imported only for a secured connection: a
+plaintext client (`slmesh ask` on a dev mesh) then never loads FastStream.
 """
 
 from __future__ import annotations
@@ -12,19 +15,14 @@ import socket
 import ssl
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiokafka.abc import AbstractTokenProvider
-from faststream.kafka.security import parse_security
-from faststream.security import (
-    BaseSecurity,
-    SASLOAuthBearer,
-    SASLPlaintext,
-    SASLScram256,
-    SASLScram512,
-)
 
 from slmesh.runtime.settings import MeshSettings
+
+if TYPE_CHECKING:
+    from faststream.security import BaseSecurity
 
 
 class KafkaSecurityError(ValueError):
@@ -93,10 +91,15 @@ def kafka_connection(settings: MeshSettings) -> dict[str, Any]:
     parser, the one its broker uses: a raw client connects as the broker does.
     """
     security, extra = broker_security(settings)
+    parsed: dict[str, Any] = {}
+    if security is not None:
+        from faststream.kafka.security import parse_security
+
+        parsed = parse_security(security)
     kwargs: dict[str, Any] = {
         "bootstrap_servers": settings.bootstrap_servers,
         "security_protocol": "PLAINTEXT",
-        **parse_security(security),
+        **parsed,
         **extra,
     }
     if kwargs.get("ssl_context") is None:
@@ -114,6 +117,14 @@ def broker_security(settings: MeshSettings) -> tuple[BaseSecurity | None, dict[s
     context = ssl_context_for(settings) if protocol in ("SSL", "SASL_SSL") else None
     if protocol == "PLAINTEXT":
         return None, {}
+    from faststream.security import (
+        BaseSecurity,
+        SASLOAuthBearer,
+        SASLPlaintext,
+        SASLScram256,
+        SASLScram512,
+    )
+
     if protocol == "SSL":
         return BaseSecurity(ssl_context=context, use_ssl=True), {}
     use_ssl = protocol == "SASL_SSL"

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Self
 from urllib.parse import urlsplit
 
-from slmesh.cli.embedded_broker import free_port, port_is_free
-from slmesh.cli.processes import terminate_popen_group, track_process_group
+from slmesh.cli.devstack.embedded_broker import free_port, port_is_free
+from slmesh.cli.devstack.processes import terminate_popen_group, track_process_group
 from slmesh.runtime.service.dependencies import ping_redis as ping
 from slmesh.runtime.settings import redact_url
 

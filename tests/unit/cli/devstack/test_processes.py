@@ -17,9 +17,15 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from slmesh.cli.embedded_broker import BrokerStartError, EmbeddedBroker, free_port
-from slmesh.cli.embedded_redis import ensure_redis
-from slmesh.cli.processes import ProcessGroup, ServiceExitedError, ServiceProcess
+from slmesh.cli.devstack import (
+    BrokerStartError,
+    EmbeddedBroker,
+    ProcessGroup,
+    ServiceExitedError,
+    ServiceProcess,
+    ensure_redis,
+    free_port,
+)
 
 pytestmark = pytest.mark.processes
 

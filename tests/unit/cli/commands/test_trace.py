@@ -6,9 +6,9 @@ from typing import Any
 
 import orjson
 
+from slmesh.cli.commands.tail.lines import gist, pretty
+from slmesh.cli.commands.trace.waterfall import as_json, build, render
 from slmesh.cli.records import Seen
-from slmesh.cli.tail import gist, pretty
-from slmesh.cli.trace_view import as_json, build, render
 
 RID = "req-1"
 _offsets: dict[str, int] = {}

@@ -4,7 +4,7 @@ What `slmesh dev`, the integration tests and the benchmarks start. Services
 are separate processes, as in production, so a test that kills one kills a
 real consumer.
 
-`slmesh dev` restarts a service that dies (slmesh.cli.supervision); the
+`slmesh dev` restarts a service that dies (slmesh.cli.devstack.supervision); the
 tests' stacks leave it dead unless they ask for restarts, because the tests
 that kill replicas on purpose want them to stay dead.
 """
@@ -20,26 +20,18 @@ from pathlib import Path
 
 import orjson
 
-from slmesh.cli.embedded_broker import EmbeddedBroker, port_is_free
-from slmesh.cli.embedded_redis import RedisHandle, ensure_redis
-from slmesh.cli.processes import OutputSink, ProcessGroup, ServiceProcess, describe_exit
-from slmesh.cli.supervision import Reporter, RestartPolicy, Supervisor
-from slmesh.cli.topics_apply import apply_topics, mesh_topic_plan
+from slmesh.cli.commands.topics.apply import apply_topics, mesh_topic_plan
+from slmesh.cli.defaults import DEFAULT_BROKER_PORT, DEFAULT_MICROMODELS, ORCHESTRATOR_MODULE
+from slmesh.cli.devstack.embedded_broker import EmbeddedBroker, port_is_free
+from slmesh.cli.devstack.embedded_redis import RedisHandle, ensure_redis
+from slmesh.cli.devstack.processes import OutputSink, ProcessGroup, ServiceProcess, describe_exit
+from slmesh.cli.devstack.supervision import Reporter, RestartPolicy, Supervisor
 from slmesh.runtime.lifecycle import Lifecycle
 from slmesh.runtime.service import MISCONFIGURED, MODEL_LOAD_FAILED, READY_MARKER
 from slmesh.runtime.settings import MeshSettings, redact_url
 
 logger = logging.getLogger(__name__)
 
-ORCHESTRATOR_MODULE = "slmesh.orchestrator"
-# Micromodel name -> module run with `python -m`.
-DEFAULT_MICROMODELS: dict[str, str] = {
-    "vat-rates": "slmesh.vat_rates",
-    "summarizer": "slmesh.summarizer",
-    "classifier": "slmesh.classifier",
-    "extractor": "slmesh.extractor",
-}
-DEFAULT_BROKER_PORT = 9092
 # How `slmesh dev` restarts its services. Both the micromodels and the
 # orchestrator exit with MODEL_LOAD_FAILED when their model does not load.
 SERVICE_RESTARTS = RestartPolicy(

@@ -6,8 +6,15 @@ from datetime import UTC, datetime
 
 import orjson
 
+from slmesh.cli.commands.shadow.evaluation import (
+    SHADOW_REPLIES,
+    Pair,
+    ShadowReport,
+    format_report,
+    judge,
+    shadow_task,
+)
 from slmesh.cli.records import Seen
-from slmesh.cli.shadow import SHADOW_REPLIES, Pair, ShadowReport, format_report, judge, shadow_task
 from slmesh.schemas import is_valid_task_id
 
 SCHEMA = {

@@ -8,10 +8,10 @@ import orjson
 import pytest
 from aiokafka.structs import ConsumerRecord
 
-from slmesh.cli.lag import GroupLag, LagReport, format_lags
-from slmesh.cli.records import Seen
-from slmesh.cli.registry_view import ReplicaRow, format_registry
-from slmesh.cli.tail import gist, matcher, pretty, topic_name
+from slmesh.cli.commands.lag.report import GroupLag, LagReport, format_lags
+from slmesh.cli.commands.registry.replicas import ReplicaRow, format_registry
+from slmesh.cli.commands.tail.lines import gist, matcher, pretty
+from slmesh.cli.records import Seen, topic_name
 from slmesh.schemas import RequestSubmitted, encode
 from tests.support.binary_mode import binary_mode
 

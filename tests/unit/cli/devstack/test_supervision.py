@@ -16,16 +16,19 @@ from typing import TypeVar
 
 import pytest
 
-from slmesh.cli.devstack import SERVICE_RESTARTS, DevStack, DevStackConfig
-from slmesh.cli.processes import ServiceProcess, describe_exit
-from slmesh.cli.supervision import (
+from slmesh.cli.devstack import (
+    SERVICE_RESTARTS,
+    DevStack,
+    DevStackConfig,
     RestartPolicy,
     ServiceAbandoned,
     ServiceDied,
+    ServiceProcess,
     ServiceRestarted,
     ServiceRestarting,
     SupervisionEvent,
     Supervisor,
+    describe_exit,
 )
 from slmesh.runtime.service import MODEL_LOAD_FAILED
 

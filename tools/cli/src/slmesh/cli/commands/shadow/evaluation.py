@@ -25,9 +25,10 @@ import jsonschema
 import orjson
 from aiokafka import AIOKafkaConsumer
 
+from slmesh.cli.commands.registry.replicas import read_registry
+from slmesh.cli.commands.replay.republishing import REPLAY, REPLAY_SOURCE, Republisher
+from slmesh.cli.commands.replay.selection import Selection
 from slmesh.cli.records import SHADOW_PREFIX, Seen, read_to_end, type_matches
-from slmesh.cli.registry_view import read_registry
-from slmesh.cli.replay import REPLAY, REPLAY_SOURCE, Republisher, Selection
 from slmesh.runtime.client import follow_from_end
 from slmesh.runtime.kafka import ensure_topics, groupless_consumer
 from slmesh.runtime.settings import MeshSettings

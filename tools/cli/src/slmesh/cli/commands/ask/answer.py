@@ -1,0 +1,89 @@
+"""A request to a running mesh, sent once an orchestrator is seen taking requests, and its
+response awaited and printed; said at once when nobody will answer (`liveness`)."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Mapping
+
+from slmesh.cli.commands.ask.liveness import (
+    BrokerUnreachableError,
+    ConsumerWatch,
+    NoLiveConsumerError,
+    orchestrator_consumption,
+)
+from slmesh.cli.exits import NO_BROKER, NO_ORCHESTRATOR, NO_RESPONSE, START_HINT
+from slmesh.cli.text import short
+from slmesh.runtime.client import MeshClient
+from slmesh.runtime.settings import MeshSettings
+from slmesh.schemas import RequestCompleted
+
+
+async def ask(settings: MeshSettings, text: str, timeout_s: float, as_json: bool) -> int:
+    """Ask, and say at once when no orchestrator is there to answer (liveness)."""
+    loop = asyncio.get_running_loop()
+    try:
+        async with (
+            ConsumerWatch(settings, orchestrator_consumption(settings)) as watch,
+            MeshClient(settings) as client,
+        ):
+            started = loop.time()
+            async with asyncio.timeout(timeout_s):
+                await watch.until_members()
+                future = await client.submit(client.request(text))
+                response = await watch.guard(future)
+            elapsed = (loop.time() - started) * 1000
+    except TimeoutError:
+        print(f"no response within {timeout_s:.0f} s", file=sys.stderr)
+        return NO_RESPONSE
+    except NoLiveConsumerError as exc:
+        print(f"no orchestrator is taking requests: {exc}. {START_HINT}", file=sys.stderr)
+        return NO_ORCHESTRATOR
+    except BrokerUnreachableError as exc:
+        print(f"{exc}. {START_HINT}", file=sys.stderr)
+        return NO_BROKER
+    if as_json:
+        print(response.model_dump_json(indent=2, exclude_none=True))
+    else:
+        print(format_response(response, elapsed))
+    return 0 if response.data.status != "failed" else 1
+
+
+def format_response(response: RequestCompleted, round_trip_ms: float | None = None) -> str:
+    data = response.data
+    took = f" in {round_trip_ms:.1f} ms" if round_trip_ms is not None else ""
+    lines = [f"request {response.requestid}: {data.status}{took} (planner: {data.planner})"]
+    if data.plan:
+        lines.append("plan:")
+        lines.extend(f"  {step}" for step in data.plan)
+    if data.calls:
+        lines.append("calls:")
+        width = max(len(_call_name(c.micromodel, c.arguments)) for c in data.calls)
+        for call in data.calls:
+            name = _call_name(call.micromodel, call.arguments).ljust(width)
+            if call.status == "missing":
+                lines.append(f"  {name}  missing (no reply before the deadline)")
+                continue
+            timing = (
+                f"{call.latency_ms or 0:.2f} ms in model, {call.elapsed_ms or 0:.1f} ms in mesh"
+            )
+            model = f", {call.model}" if call.model else ""
+            if call.tokens is not None:
+                model += f", {call.tokens.prompt}+{call.tokens.completion} tokens"
+            error = f"  {call.error.code}: {call.error.message}" if call.error else ""
+            lines.append(f"  {name}  {call.status:<6} {timing}{model}{error}")
+    for role, work in (("planner", data.planning), ("composer", data.composing)):
+        if work is not None:
+            lines.append(
+                f"{role} model: {work.model}, {work.tokens.prompt}+{work.tokens.completion} "
+                f"tokens, {work.latency_ms:.1f} ms"
+            )
+    rounds = f", {data.steps} rounds of calls" if data.steps > 1 else ""
+    lines.append(f"answer (composer: {data.composer}{rounds}):")
+    lines.extend(f"  {line}" for line in data.answer.splitlines())
+    return "\n".join(lines)
+
+
+def _call_name(micromodel: str, arguments: Mapping[str, object]) -> str:
+    return f"{micromodel}({', '.join(f'{k}={short(v)}' for k, v in arguments.items())})"

@@ -1,0 +1,66 @@
+"""`slmesh shadow <micromodel>`: a candidate version answers a micromodel's recorded tasks,
+beside the live flow, and its answers are set against the recorded ones (`evaluation`)."""
+
+from __future__ import annotations
+
+import argparse
+
+from slmesh.cli.exits import NO_BROKER, NO_RESPONSE, NOT_FOUND
+from slmesh.cli.readers import run_reader
+
+NAME = "shadow"
+HELP = "a candidate version answers a micromodel's recorded tasks; compared"
+DESCRIPTION = (
+    "Start the candidate first, as a micromodel process with "
+    "SLMESH_SHADOW_TOPIC=slmesh.shadow.<micromodel> (it consumes that topic in a group "
+    "of its own and never announces itself: the live flow is untouched). Exit code: 0 "
+    f"every task answered, {NO_RESPONSE} some were not in time, {NOT_FOUND} no task "
+    f"matches, {NO_BROKER} no broker."
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("micromodel")
+    parser.add_argument("--candidate-topic", help="default: slmesh.shadow.<micromodel>")
+    parser.add_argument("--since", help="ISO time, or 90s / 10m / 2h / 1d ago")
+    parser.add_argument("--until", help="ISO time, or 90s / 10m / 2h / 1d ago")
+    parser.add_argument("--request-id", action="append", help="repeatable")
+    parser.add_argument("--rate", type=float, help="at most this many tasks a second")
+    parser.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for replies")
+    parser.add_argument("--json", action="store_true", help="the report as JSON")
+
+
+def run(args: argparse.Namespace) -> int:
+    return run_reader(_shadow(args))
+
+
+async def _shadow(args: argparse.Namespace) -> int:
+    import orjson
+
+    from slmesh.cli.commands.replay.selection import Selection, parse_time
+    from slmesh.cli.commands.shadow.evaluation import format_report, run_shadow
+    from slmesh.runtime.settings import MeshSettings
+
+    settings = MeshSettings()
+    selection = Selection(
+        since=parse_time(args.since) if args.since else None,
+        until=parse_time(args.until) if args.until else None,
+        request_ids=frozenset(args.request_id or ()),
+    )
+    report = await run_shadow(
+        settings,
+        args.micromodel,
+        selection,
+        candidate_topic=args.candidate_topic,
+        timeout_s=args.timeout,
+        rate=args.rate,
+    )
+    if args.json:
+        summary = report.summary()
+        summary["pairs"] = [{**vars(p), "same": p.same} for p in report.pairs]
+        print(orjson.dumps(summary).decode())
+    else:
+        print(format_report(report))
+    if not report.pairs:
+        return NOT_FOUND
+    return 0 if len(report.answered) == len(report.pairs) else NO_RESPONSE

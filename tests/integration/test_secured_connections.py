@@ -23,8 +23,8 @@ from pathlib import Path
 import pytest
 import trustme
 
+from slmesh.cli.conventions import TLS_REFUSED
 from slmesh.cli.devstack import EmbeddedBroker, RedisHandle, ServiceProcess, free_port
-from slmesh.cli.exits import TLS_REFUSED
 from slmesh.runtime.client import MeshClient
 from slmesh.runtime.kafka import list_topics
 from slmesh.runtime.service import MISCONFIGURED, READY_MARKER

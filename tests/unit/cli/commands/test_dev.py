@@ -9,7 +9,7 @@ import pytest
 from slmesh.cli import main as cli
 from slmesh.cli.commands import dev
 from slmesh.cli.commands.dev import session
-from slmesh.cli.exits import DEV_EXTRA_MISSING
+from slmesh.cli.conventions import DEV_EXTRA_MISSING
 
 
 @pytest.mark.parametrize(

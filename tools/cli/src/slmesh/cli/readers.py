@@ -11,7 +11,7 @@ import os
 import sys
 from typing import TYPE_CHECKING, Any
 
-from slmesh.cli.exits import NO_BROKER, NOT_FOUND, START_HINT, TLS_REFUSED
+from slmesh.cli.conventions import NO_BROKER, NOT_FOUND, START_HINT, TLS_REFUSED
 
 if TYPE_CHECKING:
     from collections.abc import Coroutine

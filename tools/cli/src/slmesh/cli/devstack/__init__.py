@@ -9,7 +9,7 @@ process of its own, supervised; what `slmesh dev`, the tests and the benchmarks 
 - `logs`: each service's output to a file of its own.
 """
 
-from slmesh.cli.defaults import DEFAULT_BROKER_PORT, DEFAULT_MICROMODELS, ORCHESTRATOR_MODULE
+from slmesh.cli.conventions import DEFAULT_BROKER_PORT, DEFAULT_MICROMODELS, ORCHESTRATOR_MODULE
 from slmesh.cli.devstack.embedded_broker import (
     BrokerStartError,
     EmbeddedBroker,

@@ -21,7 +21,7 @@ from pathlib import Path
 import orjson
 
 from slmesh.cli.commands.topics.apply import apply_topics, mesh_topic_plan
-from slmesh.cli.defaults import DEFAULT_BROKER_PORT, DEFAULT_MICROMODELS, ORCHESTRATOR_MODULE
+from slmesh.cli.conventions import DEFAULT_BROKER_PORT, DEFAULT_MICROMODELS, ORCHESTRATOR_MODULE
 from slmesh.cli.devstack.embedded_broker import EmbeddedBroker, port_is_free
 from slmesh.cli.devstack.embedded_redis import RedisHandle, ensure_redis
 from slmesh.cli.devstack.processes import OutputSink, ProcessGroup, ServiceProcess, describe_exit

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from slmesh.cli.defaults import SAMPLE_REQUEST
-from slmesh.cli.exits import NO_BROKER, NO_ORCHESTRATOR, NO_RESPONSE
+from slmesh.cli.conventions import NO_BROKER, NO_ORCHESTRATOR, NO_RESPONSE, SAMPLE_REQUEST
 
 NAME = "ask"
 HELP = "send a request to a running mesh and print the response"

@@ -13,7 +13,7 @@ from slmesh.cli.commands.ask.liveness import (
     NoLiveConsumerError,
     orchestrator_consumption,
 )
-from slmesh.cli.exits import NO_BROKER, NO_ORCHESTRATOR, NO_RESPONSE, START_HINT
+from slmesh.cli.conventions import NO_BROKER, NO_ORCHESTRATOR, NO_RESPONSE, START_HINT
 from slmesh.cli.text import short
 from slmesh.runtime.client import MeshClient
 from slmesh.runtime.settings import MeshSettings

@@ -11,8 +11,7 @@ import argparse
 import sys
 from typing import NoReturn
 
-from slmesh.cli.defaults import DEFAULT_BROKER_PORT
-from slmesh.cli.exits import DEV_EXTRA_MISSING
+from slmesh.cli.conventions import DEFAULT_BROKER_PORT, DEV_EXTRA_MISSING
 
 NAME = "dev"
 HELP = "run the whole mesh locally (embedded broker and Redis)"

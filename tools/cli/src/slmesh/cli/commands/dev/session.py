@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from slmesh.cli.commands.ask.answer import ask
-from slmesh.cli.defaults import SAMPLE_REQUEST
+from slmesh.cli.conventions import SAMPLE_REQUEST
 from slmesh.cli.devstack import (
     SERVICE_RESTARTS,
     DevStack,

@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 
 from slmesh.cli.commands.replay.republishing import REPLAY, REPLAY_OF, REPLAY_SOURCE, Progress
-from slmesh.cli.exits import NO_RESPONSE
+from slmesh.cli.conventions import NO_RESPONSE
 from slmesh.cli.records import Seen, read_to_end, type_matches
 from slmesh.runtime.client import MeshClient
 from slmesh.runtime.settings import MeshSettings

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from slmesh.cli.defaults import DEFAULT_MICROMODELS
+from slmesh.cli.conventions import DEFAULT_MICROMODELS
 from slmesh.cli.readers import run_reader
 
 NAME = "topics"

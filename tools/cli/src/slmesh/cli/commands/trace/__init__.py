@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from slmesh.cli.exits import NO_BROKER, NOT_FOUND
+from slmesh.cli.conventions import NO_BROKER, NOT_FOUND
 from slmesh.cli.readers import run_reader
 
 NAME = "trace"

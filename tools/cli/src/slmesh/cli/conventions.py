@@ -1,0 +1,33 @@
+"""What every `slmesh` command shares: its exit codes, what it says when the mesh is not
+there, the sample request, and what `slmesh dev` starts unless told otherwise.
+
+Apart from the commands and the dev stack: the parser shows these in its defaults
+and help texts, and building it must import neither.
+"""
+
+# Exit codes beyond 0. `slmesh ask`: 1 is answered with status failed; beyond it:
+NO_RESPONSE = 2
+NO_ORCHESTRATOR = 3
+NO_BROKER = 4
+# `slmesh dev` without the binaries of its extra.
+DEV_EXTRA_MISSING = 5
+# `slmesh trace`, `tail`, `replay`: no record of that request, or no such topic.
+NOT_FOUND = 6
+# Any reader command: the broker refuses this client's TLS (untrusted certificate, client
+# certificate refused); waiting will not help.
+TLS_REFUSED = 7
+
+START_HINT = "Is the mesh running? `slmesh dev` starts one, and says there when a service dies."
+
+SAMPLE_REQUEST = "What are the VAT rates in Germany, France and Italy?"
+
+# What `slmesh dev` starts (and `slmesh topics apply` makes task topics for).
+ORCHESTRATOR_MODULE = "slmesh.orchestrator"
+# Micromodel name -> module run with `python -m`.
+DEFAULT_MICROMODELS: dict[str, str] = {
+    "vat-rates": "slmesh.vat_rates",
+    "summarizer": "slmesh.summarizer",
+    "classifier": "slmesh.classifier",
+    "extractor": "slmesh.extractor",
+}
+DEFAULT_BROKER_PORT = 9092

@@ -36,7 +36,7 @@ class MeshSettings(BaseSettings):
     )
     broker_profile: Literal["tansu", "kafka"] = Field(
         default="tansu",
-        description="Client posture for the broker in use (see slmesh.runtime.broker).",
+        description="Client posture for the broker in use (see slmesh.runtime.kafka.profiles).",
     )
     # How every Kafka client of the process connects: FastStream's broker and each raw
     # aiokafka client get the same settings (slmesh.runtime.kafka.security).

@@ -15,11 +15,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
-from slmesh.cli.devstack import DevStack, DevStackConfig, RedisHandle, ServiceLogs
+from slmesh.cli.devstack import DevStack, RedisHandle
 from slmesh.runtime.client import MeshClient
 from slmesh.runtime.kafka import ensure_topics
 from slmesh.runtime.settings import MeshSettings
@@ -30,7 +29,7 @@ from tests.support.kit import (
     RawProducer,
     TopicTap,
 )
-from tests.support.mesh import until_every_orchestrator_answers
+from tests.support.mesh import logged_mesh, until_every_orchestrator_answers
 
 # --- the mesh -----------------------------------------------------------------------
 
@@ -39,31 +38,24 @@ from tests.support.mesh import until_every_orchestrator_answers
 async def stack(
     redis_server: RedisHandle, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[DevStack]:
-    workdir = Path(tmp_path_factory.mktemp("mesh"))
-    logs = ServiceLogs(workdir)
-    mesh = DevStack(
-        DevStackConfig(
-            broker_port=None,
-            redis_url=redis_server.url,
-            orchestrator_replicas=len(ORCHESTRATORS),
-            micromodel_replicas=1,
-            extra_catalogue=[GHOST],
-            env={
-                "SLMESH_DEFAULT_TIMEOUT_MS": str(DEFAULT_TIMEOUT_MS),
-                # Small enough that a long text overflows it (test_summarizer_service).
-                "SLMESH_MODEL__CONTEXT": "1024",
-                # A record that keeps failing is given up after seconds, not ~45 s
-                # (test_no_wedge).
-                "SLMESH_RECORD_RETRIES": "3",
-                # The composer model is off by default; its opening is tested here.
-                "SLMESH_COMPOSER": "model",
-            },
-            workdir=workdir,
-            sink=logs,
-        )
-    )
-    try:
-        await mesh.start()
+    async with logged_mesh(
+        tmp_path_factory,
+        "mesh",
+        redis_server,
+        orchestrator_replicas=len(ORCHESTRATORS),
+        micromodel_replicas=1,
+        extra_catalogue=[GHOST],
+        env={
+            "SLMESH_DEFAULT_TIMEOUT_MS": str(DEFAULT_TIMEOUT_MS),
+            # Small enough that a long text overflows it (test_summarizer_service).
+            "SLMESH_MODEL__CONTEXT": "1024",
+            # A record that keeps failing is given up after seconds, not ~45 s
+            # (test_no_wedge).
+            "SLMESH_RECORD_RETRIES": "3",
+            # The composer model is off by default; its opening is tested here.
+            "SLMESH_COMPOSER": "model",
+        },
+    ) as mesh:
         await until_every_orchestrator_answers(mesh.settings())
         yield mesh
         # A service that died during the session (say, on a poison record) fails it.
@@ -71,9 +63,6 @@ async def stack(
         assert not down, "services went down during the session: " + "; ".join(
             f"{s.name} {s.state}: {s.recent_output()[-20:]}" for s in down
         )
-    finally:
-        await mesh.stop()
-        logs.close()
 
 
 @pytest.fixture(scope="session")

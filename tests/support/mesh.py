@@ -25,18 +25,21 @@ from .kit import ORCHESTRATORS
 async def logged_mesh(
     tmp_path_factory: pytest.TempPathFactory, name: str, redis: RedisHandle, **config: Any
 ) -> AsyncIterator[DevStack]:
-    """A dev stack of a test module's own on the suite's Redis; service output in files."""
+    """A dev stack of a test module's own on the suite's Redis; service output in files.
+
+    Stopped however it ends, a failed start included: what started before the
+    failure (the broker, some services) is not left running.
+    """
     workdir = Path(tmp_path_factory.mktemp(name))
     logs = ServiceLogs(workdir)
+    stack = DevStack(
+        DevStackConfig(broker_port=None, redis_url=redis.url, workdir=workdir, sink=logs, **config)
+    )
     try:
-        stack = DevStack(
-            DevStackConfig(
-                broker_port=None, redis_url=redis.url, workdir=workdir, sink=logs, **config
-            )
-        )
-        async with stack:
-            yield stack
+        await stack.start()
+        yield stack
     finally:
+        await stack.stop()
         logs.close()
 
 

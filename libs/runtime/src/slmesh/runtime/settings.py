@@ -101,6 +101,29 @@ class MeshSettings(BaseSettings):
     redis_sentinel_password: SecretStr | None = Field(
         default=None, description="Password of the sentinels themselves, if they have one."
     )
+    # Trust (slmesh.runtime.trust): who this process is, and whom it believes.
+    trust_file: Path | None = Field(
+        default=None,
+        description="The operator's trust file (identities, public keys, roles); unset: "
+        "trust.json in the keyring.",
+    )
+    identity: str | None = Field(
+        default=None,
+        pattern=r"^[a-z][a-z0-9\-]{0,62}$",
+        description="This process's identity in the trust file; unset: the service's name "
+        "(a client: dev).",
+    )
+    signing_key: SecretStr | None = Field(
+        default=None, description="This identity's secret key (base64), if not in a file."
+    )
+    signing_key_file: Path | None = Field(
+        default=None, description="A file holding this identity's secret key (a mounted Secret)."
+    )
+    keyring_dir: Path | None = Field(
+        default=None,
+        description="A folder with trust.json and keys/<identity>.key (dev and tests); unset "
+        "in dev: the per-user dev keyring that `slmesh dev` fills.",
+    )
     # Who makes topics, and how safely they are kept.
     deployment: Literal["dev", "production"] = Field(
         default="dev",

@@ -19,12 +19,16 @@ or a new integration module, is out of the fast loop without anyone marking it.
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from slmesh.cli.devstack import RedisHandle, ensure_redis
+from slmesh.runtime.trust import Member, dev_members, ensure_keyring
 
 # Folders whose every test starts a dev stack, or processes of its own.
 PROCESS_FOLDERS = ("integration", "faults")
@@ -42,6 +46,48 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         folder = item.path.relative_to(TESTS).parts[0] if item.path.is_relative_to(TESTS) else ""
         if folder in PROCESS_FOLDERS:
             item.add_marker(pytest.mark.processes)
+
+
+# Micromodels the tests declare or start, beside the mesh's own: each is served by an
+# identity of its name, as `slmesh dev` makes them.
+TEST_MICROMODELS = (
+    "vat-rates",
+    "summarizer",
+    "classifier",
+    "extractor",
+    "echo",
+    "slow",
+    "adder",
+    "translator",
+    "ghost",
+)
+# A second caller, for the tests that one caller cannot see or silence another's requests.
+OTHER_CALLER = "other"
+_KEYRING = pytest.StashKey[Path]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The suite's own keyring, made before any test module is imported (some build
+    settings at import): every process and client of a test proves what it writes with
+    keys made here, never with the user's dev keyring."""
+    directory = Path(tempfile.mkdtemp(prefix="slmesh-keyring-"))
+    ensure_keyring(
+        directory, [*dev_members(TEST_MICROMODELS), Member(OTHER_CALLER, "caller", may_call=("*",))]
+    )
+    config.stash[_KEYRING] = directory
+    os.environ["SLMESH_KEYRING_DIR"] = str(directory)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    directory = config.stash.get(_KEYRING, None)
+    if directory is not None:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def keyring(pytestconfig: pytest.Config) -> Path:
+    """The suite's keyring (pytest_configure): trust.json and keys/<identity>.key."""
+    return pytestconfig.stash[_KEYRING]
 
 
 @pytest.fixture(scope="session")

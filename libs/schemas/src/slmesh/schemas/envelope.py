@@ -20,7 +20,8 @@ SPEC_VERSION = "1.0"
 CONTENT_TYPE = "application/cloudevents+json; charset=UTF-8"
 
 # Extension attribute names must be lower-case alphanumerics (CloudEvents §3.1.1).
-_ID_PATTERN = r"^[A-Za-z0-9._:\-]{1,128}$"
+# Up to 200: inside the mesh a request id is scoped to its caller (`<caller>:<id>`).
+_ID_PATTERN = r"^[A-Za-z0-9._:\-]{1,200}$"
 _ID = re.compile(_ID_PATTERN)
 DATASCHEMA_PATTERN = re.compile(r"^urn:slmesh:(?P<event>[A-Za-z]+):v(?P<version>\d+)$")
 

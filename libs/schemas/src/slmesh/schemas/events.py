@@ -20,7 +20,8 @@ MAX_INPUT_CHARS = 32_000
 MAX_CALLS = 64
 MAX_ERROR_CHARS = 4000
 _TOPIC_PATTERN = r"^[A-Za-z0-9._\-]{1,249}$"
-_TASK_ID_PATTERN = r"^[A-Za-z0-9._:\-]{1,160}$"
+# A task id is its request id, scoped to its caller, and its call's number.
+_TASK_ID_PATTERN = r"^[A-Za-z0-9._:\-]{1,240}$"
 _TOPIC = re.compile(_TOPIC_PATTERN)
 _TASK_ID = re.compile(_TASK_ID_PATTERN)
 
@@ -54,6 +55,16 @@ ErrorCode = Literal[
     "state_lost",
     "too_many_calls",
     "unknown_reply_topic",
+    # Trust: a record whose writer is not proven, or who may not do what it asks.
+    "unauthenticated_request",
+    "unauthenticated_task",
+    "unauthenticated_reply",
+    "unauthenticated_card",
+    "wrong_micromodel",
+    "output_schema_violation",
+    "forbidden_reply_topic",
+    "forbidden_micromodel",
+    "too_many_requests",
 ]
 
 CallStatus = Literal["ok", "failed", "missing"]
@@ -186,7 +197,7 @@ class TaskRequested(Envelope):
 
 
 class TaskCompletedData(Contract):
-    task_id: str = Field(max_length=160)
+    task_id: str = Field(max_length=240)
     micromodel: MicromodelName
     output: dict[str, JsonValue] = Field(
         description="The result, valid against the micromodel's output schema."
@@ -215,7 +226,7 @@ class TaskCompleted(Envelope):
 
 
 class TaskFailedData(Contract):
-    task_id: str = Field(max_length=160)
+    task_id: str = Field(max_length=240)
     micromodel: str = Field(max_length=64)
     error: ErrorInfo
     latency_ms: float = Field(ge=0)

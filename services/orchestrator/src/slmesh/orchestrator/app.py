@@ -43,9 +43,16 @@ from slmesh.runtime.kafka import (
 from slmesh.runtime.kafka.consumption import ConcurrentConsumption
 from slmesh.runtime.kafka.groups import ORCHESTRATOR_REPLIES_GROUP, ORCHESTRATOR_REQUESTS_GROUP
 from slmesh.runtime.registry import Catalogue
-from slmesh.runtime.service import ServiceSkeleton, configure_logging, load_model_or_exit, run
+from slmesh.runtime.service import (
+    ServiceSkeleton,
+    configure_logging,
+    load_model_or_exit,
+    party_or_exit,
+    run,
+)
 from slmesh.runtime.service.metrics import count_in_flight
 from slmesh.runtime.tracing import configure_tracing, envelope_traceparent
+from slmesh.runtime.trust import MeshParty, mesh_party
 
 logger = logging.getLogger(__name__)
 
@@ -90,11 +97,14 @@ def assemble(
     broker: KafkaBroker | None = None,
     store: GatherStorage | None = None,
     model_worker: Worker | None = None,
+    party: MeshParty | None = None,
 ) -> Assembly:
     """Every part built from the settings, unless handed in; defaults: rules planner,
     template composer, a Kafka broker, the Redis gather store. `model_worker`: the
-    planner's model thread (the composer shares it), if it has one."""
+    planner's model thread (the composer shares it), if it has one. `party`: who this
+    orchestrator is in the trust file (from the settings when not given)."""
     settings = settings or OrchestratorSettings()
+    party = party or mesh_party(settings, SERVICE)
     if broker is None:
         broker = create_broker(settings, client_id="slmesh-orchestrator")
     if store is None:
@@ -111,8 +121,8 @@ def assemble(
     topics = ReplyTopics(settings, directory)
     outstanding = Outstanding()
     opening_sentences = OpeningSentences(settings, store, composer)
-    responder = Responder(settings, broker, store, topics.ready, source)
-    dispatcher = Dispatcher(settings, broker, catalogue.get, source)
+    responder = Responder(settings, broker, store, topics.ready, source, party)
+    dispatcher = Dispatcher(settings, broker, catalogue.get, source, party)
     state_writes = StateWritesInFlight()
     completion = Completion(
         settings,
@@ -262,5 +272,10 @@ def main() -> None:
         replica=settings.replica,
     )
     configure_tracing(SERVICE, settings.replica)
+    # Before the model loads: a service that cannot prove its records says so at once.
+    party = party_or_exit(settings, SERVICE)
     setup = build_planner(settings)
-    run(create_app(settings, setup.planner, setup.composer, model_worker=setup.model_worker))
+    app = assemble(
+        settings, setup.planner, setup.composer, model_worker=setup.model_worker, party=party
+    ).app
+    run(app)

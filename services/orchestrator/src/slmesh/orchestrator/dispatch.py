@@ -7,6 +7,7 @@ published: it fails here, and its failure is gathered like any reply.
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Protocol
@@ -20,6 +21,7 @@ from slmesh.orchestrator.settings import OrchestratorSettings
 from slmesh.runtime.failures import task_failed
 from slmesh.runtime.kafka.publishing import publish_event
 from slmesh.runtime.registry import Tool
+from slmesh.runtime.trust import MeshParty
 from slmesh.schemas import TaskCompleted, TaskFailed, TaskRequested, encode
 
 # Where a reply (its event and the event's bytes) is gathered: completion.Completion.gather.
@@ -90,9 +92,12 @@ class Dispatcher:
         broker: KafkaBroker,
         tool: Callable[[str], Tool | None],
         source: str,
+        party: MeshParty,
     ) -> None:
         self.settings = settings
         self.broker = broker
+        # Each task is proven to the one identity that serves its micromodel.
+        self.party = party
         # A live micromodel's tool, whose input schema its calls are checked against
         # (the registry's catalogue).
         self.tool = tool
@@ -120,13 +125,18 @@ class Dispatcher:
         deadline: datetime,
         refused: GatherReply,
     ) -> None:
-        problem = self._argument_problem(call)
+        owner = self.party.policy.owner_of(call.micromodel)
+        problem = (
+            self._argument_problem(call)
+            if owner is not None
+            else f"no identity in the trust file serves micromodel {call.micromodel!r}"
+        )
         if problem is not None:
             # Never published: the call fails here, recorded like any reply.
             failed = task_failed(
                 task_id=call.task_id,
                 micromodel=call.micromodel,
-                code="invalid_arguments",
+                code="invalid_arguments" if owner is not None else "unknown_micromodel",
                 message=problem,
                 source=self.source,
                 request_id=rid,
@@ -149,7 +159,8 @@ class Dispatcher:
             causation_id=state.event_id,
         )
         topic = self.settings.task_topic(call.micromodel)
-        await publish_event(self.broker, topic, task, key=call.task_id)
+        prove = functools.partial(self.party.prove, to=owner)
+        await publish_event(self.broker, topic, task, key=call.task_id, prove=prove)
 
     def _argument_problem(self, call: GatherCall) -> str | None:
         """Why the call's arguments fail its micromodel's input schema, if they do."""

@@ -9,6 +9,7 @@ a second failed response.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -22,6 +23,7 @@ from slmesh.orchestrator.settings import OrchestratorSettings
 from slmesh.runtime.kafka import TopicDirectory, ensure_topics
 from slmesh.runtime.kafka.publishing import publish_event
 from slmesh.runtime.service.metrics import request_answered, tokens_spent
+from slmesh.runtime.trust import MeshParty
 from slmesh.schemas import ErrorInfo, RequestCompleted
 
 logger = logging.getLogger(__name__)
@@ -61,6 +63,7 @@ class Responder:
         store: GatherStorage,
         reply_topic_ready: Callable[[str], Awaitable[bool]],
         source: str,
+        party: MeshParty,
     ) -> None:
         self.settings = settings
         self.broker = broker
@@ -68,6 +71,9 @@ class Responder:
         # Whether responses can go to a topic (ReplyTopics.ready).
         self.reply_topic_ready = reply_topic_ready
         self.source = source
+        # Responses are signed: any caller checks them against the orchestrator's public key,
+        # and none can make one.
+        self._prove = functools.partial(party.prove, to=None)
 
     async def respond(self, topic: str, response: RequestCompleted) -> None:
         """Publish a response; a requester's own topic was made ready when the request came."""
@@ -81,13 +87,17 @@ class Responder:
             )
             topic = self.settings.responses_topic
         try:
-            await publish_event(self.broker, topic, response, key=response.requestid)
+            await publish_event(
+                self.broker, topic, response, key=response.requestid, prove=self._prove
+            )
         except MessageSizeTooLargeError as exc:
             # Retrying would fail the same way: the request fails, saying why.
             message = too_large_message(response, exc)
             logger.error("request %s: %s", response.requestid, message)
             response = too_large(response, message)
-            await publish_event(self.broker, topic, response, key=response.requestid)
+            await publish_event(
+                self.broker, topic, response, key=response.requestid, prove=self._prove
+            )
         counted(response)
 
     async def fail_once(

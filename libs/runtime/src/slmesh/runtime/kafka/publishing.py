@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -27,26 +28,41 @@ DLQ_SERVICE = "slmesh-service"
 DLQ_FAILED_AT = "slmesh-failed-at"
 
 
+# Proves a record for its reader: (topic, key, value) -> the proof's headers
+# (`MeshParty.prove` with its reader bound; slmesh.runtime.trust).
+Prove = Callable[[str, bytes | None, bytes], Sequence[tuple[str, bytes]]]
+
+
 def _key_bytes(key: str | bytes | None) -> bytes | None:
     return key.encode() if isinstance(key, str) else key
 
 
-async def publish_event(broker: KafkaBroker, topic: str, event: Envelope, *, key: str) -> bytes:
-    """Publish `event`; returns the bytes published (e.g. to keep them)."""
+async def publish_event(
+    broker: KafkaBroker, topic: str, event: Envelope, *, key: str, prove: Prove
+) -> bytes:
+    """Publish `event`, proven; returns the bytes published (e.g. to keep them)."""
     body = encode(event)
-    await publish_bytes(broker, topic, body, key=key)
+    await publish_bytes(broker, topic, body, key=key, prove=prove)
     return body
 
 
-async def publish_bytes(broker: KafkaBroker, topic: str, body: bytes, *, key: str) -> None:
-    """Publish an already encoded event (a stored reply sent again).
+async def publish_bytes(
+    broker: KafkaBroker, topic: str, body: bytes, *, key: str, prove: Prove
+) -> None:
+    """Publish an already encoded event (a stored reply sent again), proven for its reader.
 
+    The proof covers this topic, key and value: it holds for this record only.
     The record carries the trace context of its `send` span: its consumer's
     span is that span's child.
     """
+    key_bytes = key.encode()
+    proof = {name: value.decode() for name, value in prove(topic, key_bytes, body)}
     with producing(topic, key) as trace_headers:
         await broker.publish(
-            body, topic, key=key.encode(), headers={"content-type": CONTENT_TYPE, **trace_headers}
+            body,
+            topic,
+            key=key_bytes,
+            headers={"content-type": CONTENT_TYPE, **proof, **trace_headers},
         )
 
 

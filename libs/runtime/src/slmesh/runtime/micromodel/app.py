@@ -15,10 +15,11 @@ from slmesh.runtime.micromodel.declare import In, Micromodel, Out
 from slmesh.runtime.micromodel.replies import StoredReplies
 from slmesh.runtime.micromodel.runner import TaskRunner
 from slmesh.runtime.registry import Announcer
-from slmesh.runtime.service import configure_logging, load_model_or_exit, run
+from slmesh.runtime.service import configure_logging, load_model_or_exit, party_or_exit, run
 from slmesh.runtime.service.skeleton import ServiceSkeleton
 from slmesh.runtime.settings import MeshSettings
 from slmesh.runtime.tracing import configure_tracing
+from slmesh.runtime.trust import MeshParty, mesh_party
 
 if TYPE_CHECKING:
     from slmesh.runtime.llm import LocalModel
@@ -37,10 +38,12 @@ def build_runner(
     settings: MeshSettings,
     model: LocalModel | None = None,
     replies: StoredReplies | None = None,
+    party: MeshParty | None = None,
 ) -> tuple[TaskRunner[In, Out], ConcurrentConsumption]:
     """The broker with the micromodel's subscriber registered, and who handles its records."""
     broker = create_broker(settings, client_id=f"slmesh-{micromodel.name}")
-    runner = TaskRunner(micromodel, settings, broker, model, replies)
+    party = party or mesh_party(settings, micromodel.name)
+    runner = TaskRunner(micromodel, settings, broker, party, model, replies)
     # A model runs one completion at a time: admit only a bounded queue of
     # tasks behind it, the rest wait in Kafka where they cost nothing.
     in_flight = model.settings.queue if model is not None else 64
@@ -77,14 +80,17 @@ def create_app(
     micromodel: Micromodel[In, Out],
     settings: MeshSettings | None = None,
     model: LocalModel | None = None,
+    party: MeshParty | None = None,
 ) -> FastStream:
-    """The micromodel as a FastStream app: one subscriber on its task topic."""
+    """The micromodel as a FastStream app: one subscriber on its task topic. `party`: who
+    the service is in the trust file (from the settings when not given)."""
     settings = settings or MicromodelSettings()
+    party = party or mesh_party(settings, micromodel.name)
     # Replies are kept so that a redelivered task never runs its model again. A
     # deterministic handler is cheaper to run again than a reply to look up:
     # two Redis round trips on every task's path, for nothing.
     replies = StoredReplies.connect(settings) if micromodel.uses_model else None
-    runner, consumption = build_runner(micromodel, settings, model, replies)
+    runner, consumption = build_runner(micromodel, settings, model, replies, party)
     broker = runner.broker
     topic = settings.shadow_topic or settings.task_topic(micromodel.name)
     # A shadow candidate stays out of the registry: no orchestrator may plan calls to it.
@@ -93,6 +99,7 @@ def create_app(
     announcer = Announcer(
         broker,
         settings,
+        party,
         {
             "name": micromodel.name,
             "version": micromodel.version,
@@ -145,9 +152,11 @@ def serve(micromodel: Micromodel[In, Out]) -> None:
         replica=settings.replica,
     )
     configure_tracing(micromodel.name, settings.replica)
+    # Before the model loads: a service that cannot prove its records says so at once.
+    party = party_or_exit(settings, micromodel.name)
     model = (
         load_model_or_exit(settings.model, what=f"micromodel {micromodel.name}")
         if micromodel.uses_model
         else None
     )
-    run(create_app(micromodel, settings, model))
+    run(create_app(micromodel, settings, model, party))

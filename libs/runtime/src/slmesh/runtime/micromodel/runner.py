@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from datetime import UTC, datetime
@@ -42,6 +43,7 @@ from slmesh.schemas import (
 
 if TYPE_CHECKING:
     from slmesh.runtime.llm import LocalModel
+    from slmesh.runtime.trust import MeshParty
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +70,7 @@ class TaskRunner(Generic[In, Out]):
         micromodel: Micromodel[In, Out],
         settings: MeshSettings,
         broker: KafkaBroker,
+        party: MeshParty,
         model: LocalModel | None = None,
         replies: StoredReplies | None = None,
     ) -> None:
@@ -77,6 +80,9 @@ class TaskRunner(Generic[In, Out]):
         self.micromodel = micromodel
         self.settings = settings
         self.broker = broker
+        self.party = party
+        # Replies are proven to the orchestrator alone.
+        self._prove = functools.partial(party.prove, to=party.policy.orchestrator)
         self.source = settings.source(micromodel.name)
         self.worker = Worker(f"micromodel-{micromodel.name}")
         self.replies = replies
@@ -124,7 +130,13 @@ class TaskRunner(Generic[In, Out]):
                 logger.info(
                     "task %s redelivered: its stored reply is sent again", task.data.task_id
                 )
-                await publish_bytes(self.broker, task.data.reply_topic, stored, key=task.requestid)
+                await publish_bytes(
+                    self.broker,
+                    task.data.reply_topic,
+                    stored,
+                    key=task.requestid,
+                    prove=self._prove,
+                )
                 return
         started = time.perf_counter()
         retries = backoff(
@@ -194,7 +206,9 @@ class TaskRunner(Generic[In, Out]):
         """Publish a reply and keep it (when `keep`): if publishing fails, the record's
         next attempt sends the kept reply instead of running the task again."""
         body = encode(reply)
-        publish = publish_bytes(self.broker, task.data.reply_topic, body, key=task.requestid)
+        publish = publish_bytes(
+            self.broker, task.data.reply_topic, body, key=task.requestid, prove=self._prove
+        )
         if keep and self.replies is not None:
             # Side by side: the next attempt comes after a backoff, by which time
             # the reply is kept (a failed keep is only logged).
@@ -326,7 +340,7 @@ class TaskRunner(Generic[In, Out]):
             request_id=request_id,
             replica=self.settings.replica,
         )
-        await publish_event(self.broker, reply_topic, failed, key=request_id)
+        await publish_event(self.broker, reply_topic, failed, key=request_id, prove=self._prove)
 
 
 def _salvage_task_ids(record: Any) -> tuple[str, str, str] | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -15,6 +16,7 @@ if TYPE_CHECKING:
     from faststream.kafka import KafkaBroker
 
     from slmesh.runtime.settings import MeshSettings
+    from slmesh.runtime.trust import MeshParty
 
 logger = logging.getLogger(__name__)
 
@@ -34,9 +36,13 @@ def registry_topic_spec(settings: MeshSettings) -> TopicSpec:
 class Announcer:
     """A micromodel replica's voice in the registry."""
 
-    def __init__(self, broker: KafkaBroker, settings: MeshSettings, card: dict[str, Any]) -> None:
+    def __init__(
+        self, broker: KafkaBroker, settings: MeshSettings, party: MeshParty, card: dict[str, Any]
+    ) -> None:
         self.broker = broker
         self.settings = settings
+        # Cards are signed: every orchestrator replica and operator checks them alike.
+        self._prove = functools.partial(party.prove, to=None)
         self.card = card
         self.key = f"{card['name']}/{settings.replica}"
         self._task: asyncio.Task[None] | None = None
@@ -52,7 +58,9 @@ class Announcer:
             source=self.settings.source(self.card["name"]),
             request_id="registry",
         )
-        await publish_event(self.broker, self.settings.registry_topic, event, key=self.key)
+        await publish_event(
+            self.broker, self.settings.registry_topic, event, key=self.key, prove=self._prove
+        )
 
     async def start(self) -> None:
         await self.announce("up")

@@ -20,6 +20,7 @@ from slmesh.runtime.service.logs import (
     faststream_logger,
     lifecycle,
     load_model_or_exit,
+    party_or_exit,
     run,
 )
 
@@ -49,6 +50,7 @@ __all__ = [
     "faststream_logger",
     "lifecycle",
     "load_model_or_exit",
+    "party_or_exit",
     "ping_redis",
     "run",
     "wait_for_dependencies",

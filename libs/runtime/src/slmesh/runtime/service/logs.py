@@ -15,6 +15,8 @@ if TYPE_CHECKING:
     from faststream import FastStream
 
     from slmesh.runtime.llm import LocalModel, ModelSettings
+    from slmesh.runtime.settings import MeshSettings
+    from slmesh.runtime.trust import MeshParty
 
 logger = logging.getLogger(__name__)
 
@@ -98,3 +100,18 @@ def load_model_or_exit(settings: ModelSettings, *, what: str) -> LocalModel:
     except ModelLoadError as exc:
         logger.error("%s cannot start: %s", what, exc)
         sys.exit(MODEL_LOAD_FAILED)
+
+
+def party_or_exit(settings: MeshSettings, identity: str) -> MeshParty:
+    """This service's identity in the trust file, or the end of the process with the reason.
+
+    A service that cannot prove what it writes, or check what it reads, must not
+    start: its records would be refused everywhere, and it would believe anyone's.
+    """
+    from slmesh.runtime.trust import TrustUnavailable, mesh_party
+
+    try:
+        return mesh_party(settings, identity)
+    except TrustUnavailable as exc:
+        logger.error("%s cannot start: %s", identity, exc)
+        sys.exit(MISCONFIGURED)

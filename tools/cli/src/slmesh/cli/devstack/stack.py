@@ -29,6 +29,7 @@ from slmesh.cli.devstack.supervision import Reporter, RestartPolicy, Supervisor
 from slmesh.runtime.lifecycle import Lifecycle
 from slmesh.runtime.service import MISCONFIGURED, MODEL_LOAD_FAILED, READY_MARKER
 from slmesh.runtime.settings import MeshSettings, redact_url
+from slmesh.runtime.trust import Member, dev_members, ensure_keyring, keyring_of
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +65,12 @@ class DevStackConfig:
     # Where the embedded broker sends its own telemetry (Tansu's OTLP exporter,
     # gRPC: Jaeger's :4317). Its own setting: the services' OTLP endpoint is
     # often an HTTP one (:4318), which the broker's exporter does not speak.
+    # The keyring every process of the stack takes its identity from (made or extended
+    # at start); unset: SLMESH_KEYRING_DIR, else the per-user dev keyring.
+    keyring_dir: Path | None = None
+    # Identities beyond the orchestrator, the micromodels and the dev caller (tests'
+    # own services and callers).
+    extra_identities: list[Member] = field(default_factory=list)
     broker_otlp_endpoint: str | None = field(
         default_factory=lambda: os.environ.get("SLMESH_BROKER_OTLP_ENDPOINT") or None
     )
@@ -74,6 +81,7 @@ class DevStack(Lifecycle):
         self.config = config or DevStackConfig()
         self.broker: EmbeddedBroker | None = None
         self.redis: RedisHandle | None = None
+        self.keyring = self.config.keyring_dir or keyring_of(MeshSettings())
         self.services = ProcessGroup()
         self.supervisor = (
             Supervisor(self.config.restarts, self.config.on_supervision)
@@ -100,16 +108,24 @@ class DevStack(Lifecycle):
             # Started micromodels announce themselves; only the others are configured.
             "SLMESH_MICROMODELS": orjson.dumps(self.config.extra_catalogue).decode(),
             "SLMESH_LOG_LEVEL": self.config.log_level,
+            **({"SLMESH_KEYRING_DIR": str(self.keyring)} if self.keyring is not None else {}),
             **self.config.env,
         }
 
     def settings(self) -> MeshSettings:
         broker, redis = self._started()
-        return MeshSettings(bootstrap_servers=broker.bootstrap_servers, redis_url=redis.url)
+        return MeshSettings(
+            bootstrap_servers=broker.bootstrap_servers,
+            redis_url=redis.url,
+            keyring_dir=self.keyring,
+        )
 
     async def start(self) -> None:
         cfg = self.config
         cfg.workdir.mkdir(parents=True, exist_ok=True)
+        if self.keyring is not None:
+            # Every process started here proves what it writes with its own key.
+            ensure_keyring(self.keyring, [*dev_members(self.catalogue), *cfg.extra_identities])
         port = cfg.broker_port
         if port is not None and not port_is_free(port):
             logger.warning("port %d is taken; the broker takes a free port instead", port)

@@ -96,6 +96,7 @@ def test_every_command_is_parsed_by_its_own_module() -> None:
         "trace",
         "replay",
         "shadow",
+        "trust",
         "schemas",
     ]
     args = cli.build_parser().parse_args(["replay", "--topic", "replies", "--dry-run"])

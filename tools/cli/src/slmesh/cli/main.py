@@ -24,6 +24,7 @@ from slmesh.cli.commands import (
     tail,
     topics,
     trace,
+    trust,
 )
 
 DESCRIPTION = "`slmesh`: run the mesh locally, ask it things, write the contract files."
@@ -40,6 +41,7 @@ COMMANDS: tuple[Command, ...] = (
     trace,
     replay,
     shadow,
+    trust,
     schemas,
 )
 

@@ -47,12 +47,12 @@ def load_policy(settings: MeshSettings) -> TrustPolicy:
     if path is None:
         raise TrustUnavailable(
             "no trust file: set SLMESH_TRUST_FILE (or SLMESH_KEYRING_DIR); "
-            "`slmesh trust init` makes one"
+            "`slmesh trust add` makes one"
         )
     if not path.exists():
         raise TrustUnavailable(
             f"no trust file at {path} (SLMESH_TRUST_FILE / SLMESH_KEYRING_DIR); "
-            "`slmesh dev` makes the dev keyring, `slmesh trust init` a production one"
+            "`slmesh dev` makes the dev keyring, `slmesh trust add` a production one"
         )
     try:
         return TrustPolicy.load(path)
@@ -86,6 +86,7 @@ def mesh_party(settings: MeshSettings, default_identity: str) -> MeshParty:
     identity = settings.identity or default_identity
     secret = _secret(settings, identity)
     try:
+        policy.orchestrator  # noqa: B018 (every party proves to, or is, the orchestrator)
         return MeshParty(identity, secret, policy)
     except ValueError as exc:
         raise TrustUnavailable(str(exc)) from None

@@ -196,6 +196,13 @@ class MeshSettings(BaseSettings):
         description="Serve /metrics (Prometheus), /livez and /readyz on this port; 0 picks "
         "a free one (logged); unset, none is served.",
     )
+    http_host: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9._:%\-]{1,253}$",
+        description="The address /metrics, /livez and /readyz are served on; unset: "
+        "127.0.0.1 in dev, 0.0.0.0 in production (probes and scrapes come from outside "
+        "the pod).",
+    )
     stuck_after_s: float = Field(
         default=600.0,
         gt=0,
@@ -277,6 +284,15 @@ class MeshSettings(BaseSettings):
         if self.topic_min_insync_replicas is not None:
             return self.topic_min_insync_replicas
         return 1 if self.deployment == "dev" else 2
+
+    @property
+    def http_bind_host(self) -> str:
+        """Where the health and metrics endpoints listen."""
+        if self.http_host is not None:
+            return self.http_host
+        # A developer's machine keeps them to itself; in a pod the kubelet and
+        # Prometheus ask from outside it, so production serves every interface.
+        return "127.0.0.1" if self.deployment == "dev" else "0.0.0.0"  # noqa: S104
 
     def task_topic(self, micromodel: str) -> str:
         return topics.task_topic(micromodel, self.tasks_prefix)

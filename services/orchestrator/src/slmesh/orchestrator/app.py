@@ -43,7 +43,13 @@ from slmesh.runtime.kafka import (
 from slmesh.runtime.kafka.consumption import ConcurrentConsumption
 from slmesh.runtime.kafka.groups import ORCHESTRATOR_REPLIES_GROUP, ORCHESTRATOR_REQUESTS_GROUP
 from slmesh.runtime.registry import Catalogue
-from slmesh.runtime.service import ServiceSkeleton, configure_logging, load_model_or_exit, run
+from slmesh.runtime.service import (
+    ServiceSkeleton,
+    configure_logging,
+    load_model_or_exit,
+    load_settings_or_exit,
+    run,
+)
 from slmesh.runtime.service.metrics import count_in_flight
 from slmesh.runtime.tracing import configure_tracing, envelope_traceparent
 
@@ -254,7 +260,7 @@ def build_planner(settings: OrchestratorSettings) -> PlannerSetup:
 
 
 def main() -> None:
-    settings = OrchestratorSettings()
+    settings = load_settings_or_exit(OrchestratorSettings, what="orchestrator")
     configure_logging(
         settings.log_level,
         log_format=settings.log_format,

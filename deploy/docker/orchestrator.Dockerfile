@@ -80,11 +80,14 @@ RUN apt-get update \
     && mkdir -p /home/slmesh/.cache \
     && chown 10001:10001 /home/slmesh/.cache
 COPY --from=build /app/.venv /app/.venv
+# SLMESH_HTTP_HOST: /metrics and the probes are asked from outside the container, not only
+# by its own HEALTHCHECK (a service's default outside production is loopback).
 ENV PATH=/app/.venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     HOME=/home/slmesh \
     SLMESH_HTTP_PORT=8080 \
+    SLMESH_HTTP_HOST=0.0.0.0 \
     SLMESH_LOG_FORMAT=json
 USER 10001:10001
 WORKDIR /home/slmesh

@@ -57,6 +57,7 @@ def test_every_service_is_built_checked_and_started_in_order(
     assert env["SLMESH_DEPLOYMENT"] == "production"
     assert env["SLMESH_BROKER_PROFILE"] == "kafka"
     assert env["SLMESH_HTTP_PORT"] == "8080"
+    assert env["SLMESH_HTTP_HOST"] == "0.0.0.0"  # scraped from other containers
     assert env["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://jaeger:4318"
     # Over the secured listener, checking the broker's certificate.
     assert env["SLMESH_KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL"

@@ -91,6 +91,8 @@ def test_services_check_their_readiness(service: str) -> None:
     assert "SLMESH_HTTP_PORT" in check
     env = " ".join(runtime.all("ENV"))
     assert re.search(r"\bSLMESH_HTTP_PORT=8080\b", env)
+    # Asked from outside the container too, whatever SLMESH_DEPLOYMENT says.
+    assert re.search(r"\bSLMESH_HTTP_HOST=0\.0\.0\.0(\s|$)", env)
     assert "EXPOSE 8080" in runtime.text
 
 

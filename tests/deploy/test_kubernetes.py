@@ -159,6 +159,15 @@ def test_the_topics_job_applies_every_topic(
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
+def test_probes_and_scrapes_reach_the_services_from_outside_the_pod(
+    manifests: dict[str, list[Manifest]], overlay: str
+) -> None:
+    # The kubelet and Prometheus are not in the pod: loopback would fail every probe.
+    (config,) = of_kind(manifests[overlay], "ConfigMap").values()
+    assert config["data"]["SLMESH_HTTP_HOST"] == "0.0.0.0"
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
 def test_services_export_traces_to_a_collector(
     manifests: dict[str, list[Manifest]], overlay: str
 ) -> None:

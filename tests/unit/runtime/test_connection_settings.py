@@ -22,7 +22,7 @@ import pytest
 import redis.asyncio as aioredis
 import trustme
 from faststream.kafka.security import parse_security
-from pydantic import SecretStr, ValidationError
+from pydantic import SecretStr
 from redis.exceptions import AuthenticationError, RedisError, ResponseError
 
 from slmesh.cli.devstack import RedisHandle, free_port, redis_server_binary
@@ -37,6 +37,7 @@ from slmesh.runtime.kafka.security import (
 from slmesh.runtime.redis_connection import connect_redis, redis_login, sentinel_addresses
 from slmesh.runtime.service.dependencies import ping_redis
 from slmesh.runtime.settings import MeshSettings, SaslMechanism
+from slmesh.runtime.settings_errors import InvalidSettingsError
 
 
 @pytest.fixture(scope="module")
@@ -180,13 +181,13 @@ async def test_the_tls_check_passes_a_server_that_is_down_to_the_next(tmp_path: 
         ),
         ({"redis_ssl_ca_file": "/nowhere/ca.pem"}, "SLMESH_REDIS_URL must be rediss://"),
         ({"topic_min_insync_replicas": 3, "topic_replication": 2}, "min.insync.replicas"),
-        ({"redis_namespace": "a b"}, "redis_namespace"),
+        ({"redis_namespace": "a b"}, "SLMESH_REDIS_NAMESPACE"),
     ],
 )
 def test_settings_that_could_never_connect_are_refused_by_name(
     fields: dict[str, Any], named: str
 ) -> None:
-    with pytest.raises(ValidationError, match=named):
+    with pytest.raises(InvalidSettingsError, match=named):
         MeshSettings(**fields)
 
 

@@ -9,13 +9,17 @@ from types import SimpleNamespace
 from typing import Any
 
 import orjson
+import pytest
 from aiokafka import TopicPartition
 from aiokafka.consumer.group_coordinator import GroupCoordinator
 
 from slmesh.runtime.concurrency import Worker
+from slmesh.runtime.kafka import create_broker
 from slmesh.runtime.kafka.consumption import ConcurrentConsumption
 from slmesh.runtime.service.health import HealthServer
 from slmesh.runtime.service.metrics import task_done
+from slmesh.runtime.service.skeleton import ServiceSkeleton
+from slmesh.runtime.settings import MeshSettings
 
 
 async def get(port: int, path: str) -> tuple[int, bytes]:
@@ -103,3 +107,57 @@ async def test_a_worker_says_how_long_its_running_call_has_taken() -> None:
     await call
     assert worker.busy_for() == 0.0
     worker.shutdown()
+
+
+def test_the_endpoints_stay_on_loopback_in_dev_and_open_to_probes_in_production(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("SLMESH_HTTP_HOST", raising=False)
+    monkeypatch.delenv("SLMESH_DEPLOYMENT", raising=False)
+    assert MeshSettings().http_bind_host == "127.0.0.1"
+    # The kubelet's probes and Prometheus come from outside the pod.
+    assert MeshSettings(deployment="production").http_bind_host == "0.0.0.0"
+    assert MeshSettings(deployment="production", http_host="10.0.0.7").http_bind_host == (
+        "10.0.0.7"
+    )
+    monkeypatch.setenv("SLMESH_HTTP_HOST", "::1")
+    assert MeshSettings().http_bind_host == "::1"
+    with pytest.raises(ValueError, match=r"(?i)http_host"):
+        MeshSettings(http_host="0.0.0.0 ")
+
+
+def skeleton_of(settings: MeshSettings) -> ServiceSkeleton:
+    skeleton = ServiceSkeleton(
+        create_broker(settings, client_id="health-test"),
+        settings,
+        topics=[],
+        ready_line=lambda: "test",
+    )
+    skeleton.app()
+    return skeleton
+
+
+@pytest.mark.parametrize(("configured", "other"), [(None, "127.0.0.2"), ("127.0.0.2", "127.0.0.1")])
+async def test_a_service_serves_its_endpoints_only_on_the_configured_address(
+    monkeypatch: pytest.MonkeyPatch, configured: str | None, other: str
+) -> None:
+    monkeypatch.delenv("SLMESH_DEPLOYMENT", raising=False)
+    settings = MeshSettings(http_port=0, http_host=configured)
+    health = skeleton_of(settings).health
+    assert health is not None
+    await health.start()
+    try:
+        port = health.bound_port
+        assert port is not None
+        address = configured or "127.0.0.1"
+        assert health._server is not None
+        assert {s.getsockname()[0] for s in health._server.sockets} == {address}
+        reader, writer = await asyncio.open_connection(address, port)
+        writer.write(b"GET /livez HTTP/1.1\r\n\r\n")
+        assert (await reader.read()).startswith(b"HTTP/1.1 200")
+        writer.close()
+        # Another address of this very machine finds nothing there.
+        with pytest.raises(ConnectionRefusedError):
+            await asyncio.open_connection(other, port)
+    finally:
+        await health.stop()

@@ -1,16 +1,21 @@
-"""Settings from the environment: one base for the mesh, one subclass per service."""
+"""Settings from the environment: one base for the mesh, one subclass per service.
+
+Settings that do not load raise `InvalidSettingsError`, which names each variable and
+what is wrong with it and never a value (settings_errors): a value can be a secret.
+"""
 
 from __future__ import annotations
 
 import os
 import socket
 from pathlib import Path
-from typing import Literal, Self
+from typing import TYPE_CHECKING, Any, Literal, Self
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
+from slmesh.runtime.settings_errors import invalid_settings
 from slmesh.schemas import DEFAULT_MAX_EVENT_BYTES, topics
 
 KafkaSecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
@@ -28,8 +33,22 @@ class MeshSettings(BaseSettings):
     """
 
     model_config = SettingsConfigDict(
-        env_prefix="SLMESH_", env_nested_delimiter="__", frozen=True, extra="ignore"
+        env_prefix="SLMESH_",
+        env_nested_delimiter="__",
+        frozen=True,
+        extra="ignore",
+        # Wherever a ValidationError of these settings is still shown, it shows no input.
+        hide_input_in_errors=True,
     )
+
+    if not TYPE_CHECKING:
+        # Out of the type checker's sight, which keeps checking the fields' keywords.
+        def __init__(self, **values: Any) -> None:
+            try:
+                super().__init__(**values)
+            except (ValidationError, SettingsError) as exc:
+                # `from None`: the original, which quotes the input, is not shown as context.
+                raise invalid_settings(exc, type(self)) from None
 
     bootstrap_servers: str = Field(
         default="127.0.0.1:9092", description="Kafka bootstrap servers, comma-separated."
@@ -196,6 +215,13 @@ class MeshSettings(BaseSettings):
         description="Serve /metrics (Prometheus), /livez and /readyz on this port; 0 picks "
         "a free one (logged); unset, none is served.",
     )
+    http_host: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9._:%\-]{1,253}$",
+        description="The address /metrics, /livez and /readyz are served on; unset: "
+        "127.0.0.1 in dev, 0.0.0.0 in production (probes and scrapes come from outside "
+        "the pod).",
+    )
     stuck_after_s: float = Field(
         default=600.0,
         gt=0,
@@ -208,9 +234,21 @@ class MeshSettings(BaseSettings):
         "request, task and trace ids of what each line is about.",
     )
 
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url_has_a_scheme(cls, url: SecretStr) -> SecretStr:
+        # Else redis-py refuses it only when the service first connects.
+        if not url.get_secret_value().startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return url
+
     @model_validator(mode="after")
     def _connections_are_whole(self) -> Self:
-        """Refuse, at start and by name, a connection that could never work."""
+        """Refuse, at start and by name, a connection that could never work.
+
+        The messages name variables and quote only values already checked against a
+        closed set (a protocol, a mechanism), never free text (settings_errors).
+        """
         protocol = self.security_protocol
         if protocol.startswith("SASL_"):
             if self.kafka_sasl_mechanism == "OAUTHBEARER":
@@ -232,10 +270,14 @@ class MeshSettings(BaseSettings):
             )
         if (self.kafka_ssl_cert_file is None) != (self.kafka_ssl_key_file is None):
             raise ValueError("SLMESH_KAFKA_SSL_CERT_FILE and SLMESH_KAFKA_SSL_KEY_FILE go together")
-        redis_tls = (self.redis_ssl_ca_file, self.redis_ssl_cert_file, self.redis_ssl_key_file)
-        if any(redis_tls) and not self.redis_url.get_secret_value().startswith("rediss://"):
+        redis_tls = [
+            f"SLMESH_{name.upper()}"
+            for name in ("redis_ssl_ca_file", "redis_ssl_cert_file", "redis_ssl_key_file")
+            if getattr(self, name) is not None
+        ]
+        if redis_tls and not self.redis_url.get_secret_value().startswith("rediss://"):
             raise ValueError(
-                "SLMESH_REDIS_SSL_* files need TLS: SLMESH_REDIS_URL must be rediss://"
+                f"{' and '.join(redis_tls)} need TLS: SLMESH_REDIS_URL must be rediss://"
             )
         if (self.redis_ssl_cert_file is None) != (self.redis_ssl_key_file is None):
             raise ValueError("SLMESH_REDIS_SSL_CERT_FILE and SLMESH_REDIS_SSL_KEY_FILE go together")
@@ -250,7 +292,8 @@ class MeshSettings(BaseSettings):
         ):
             path = getattr(self, name)
             if path is not None and not path.is_file():
-                raise ValueError(f"SLMESH_{name.upper()}: no file at {path}")
+                # Not the path: it may be a secret set in the wrong variable.
+                raise ValueError(f"SLMESH_{name.upper()}: no such file")
         return self
 
     @property
@@ -277,6 +320,15 @@ class MeshSettings(BaseSettings):
         if self.topic_min_insync_replicas is not None:
             return self.topic_min_insync_replicas
         return 1 if self.deployment == "dev" else 2
+
+    @property
+    def http_bind_host(self) -> str:
+        """Where the health and metrics endpoints listen."""
+        if self.http_host is not None:
+            return self.http_host
+        # A developer's machine keeps them to itself; in a pod the kubelet and
+        # Prometheus ask from outside it, so production serves every interface.
+        return "127.0.0.1" if self.deployment == "dev" else "0.0.0.0"  # noqa: S104
 
     def task_topic(self, micromodel: str) -> str:
         return topics.task_topic(micromodel, self.tasks_prefix)

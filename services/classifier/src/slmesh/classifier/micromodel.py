@@ -14,7 +14,7 @@ import math
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from slmesh.runtime.llm import ModelSession
+from slmesh.runtime.llm import ModelSession, Prompt, template, untrusted
 from slmesh.runtime.micromodel import Micromodel
 
 
@@ -65,12 +65,15 @@ class Classification(BaseModel):
 CONTENT_FREE = "N/A"
 
 
-def prompt_for(request: ClassificationRequest, text: str | None = None) -> str:
-    lines = [f"Classify each text as one of: {', '.join(request.labels)}.", ""]
+def prompt_for(request: ClassificationRequest, text: str | None = None) -> Prompt:
+    """The few-shot prompt; the labels, the examples and the text are the request's."""
+    prompt = template("Classify each text as one of: ")
+    prompt += untrusted(", ".join(request.labels)) + template(".\n\n")
     for example in request.examples:
-        lines += [f"Text: {' '.join(example.text.split())}", f"Label: {example.label}", ""]
-    lines += [f"Text: {' '.join((text or request.text).split())}", "Label:"]
-    return "\n".join(lines)
+        prompt += template("Text: ") + untrusted(" ".join(example.text.split()))
+        prompt += template("\nLabel: ") + untrusted(example.label) + template("\n\n")
+    asked = " ".join((text or request.text).split())
+    return prompt + template("Text: ") + untrusted(asked) + template("\nLabel:")
 
 
 def classify(request: ClassificationRequest, model: ModelSession) -> Classification:

@@ -14,7 +14,7 @@ from typing import Any
 import jsonschema
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
 
-from slmesh.runtime.llm import ModelSession
+from slmesh.runtime.llm import ModelSession, template, untrusted
 from slmesh.runtime.micromodel import Micromodel
 
 MAX_STRING = 80
@@ -85,7 +85,8 @@ def bounded(schema: Any) -> Any:
 
 def extract(request: ExtractionRequest, model: ModelSession) -> Extraction:
     schema = bounded(request.json_schema)
-    prompt = f"{EXAMPLE}Document:\n{' '.join(request.text.split())}\nJSON: "
+    document = untrusted(" ".join(request.text.split()))
+    prompt = template(f"{EXAMPLE}Document:\n") + document + template("\nJSON: ")
     data = model.complete_json(prompt, schema, max_tokens=512)
     # The grammar makes this hold; checking it costs little and catches a grammar gap.
     jsonschema.validate(data, request.json_schema)

@@ -47,6 +47,7 @@ from slmesh.runtime.service import (
     ServiceSkeleton,
     configure_logging,
     load_model_or_exit,
+    load_settings_or_exit,
     party_or_exit,
     run,
 )
@@ -264,7 +265,7 @@ def build_planner(settings: OrchestratorSettings) -> PlannerSetup:
 
 
 def main() -> None:
-    settings = OrchestratorSettings()
+    settings = load_settings_or_exit(OrchestratorSettings, what="orchestrator")
     configure_logging(
         settings.log_level,
         log_format=settings.log_format,

@@ -19,7 +19,7 @@ from slmesh.orchestrator.composition import Composition
 from slmesh.orchestrator.outcomes import model_work
 from slmesh.orchestrator.planning.decomposition import split_request
 from slmesh.runtime.concurrency import Worker
-from slmesh.runtime.llm import ContextOverflowError, LocalModel, ModelSession
+from slmesh.runtime.llm import ContextOverflowError, LocalModel, ModelSession, template, untrusted
 
 logger = logging.getLogger(__name__)
 
@@ -95,7 +95,9 @@ class ModelComposer:
     def _lead(self, session: ModelSession, request: str) -> str:
         instruction = " ".join(split_request(request)[0].split())[:300]
         generation = session.complete(
-            f"{LEAD_PROMPT}Request: {instruction}\nAnswer: Here",
+            template(f"{LEAD_PROMPT}Request: ")
+            + untrusted(instruction)
+            + template("\nAnswer: Here"),
             max_tokens=LEAD_TOKENS,
             stop=["\n"],
         )

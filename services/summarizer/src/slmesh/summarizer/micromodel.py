@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from slmesh.runtime.llm import ModelSession
+from slmesh.runtime.llm import ModelSession, template, untrusted
 from slmesh.runtime.micromodel import Micromodel
 
 EXAMPLES = """Article: The bakery on Elm Street will close for renovations from May 1 to May 15. \
@@ -46,7 +46,8 @@ class Summary(BaseModel):
 
 
 def summarize(request: SummaryRequest, model: ModelSession) -> Summary:
-    prompt = f"{EXAMPLES}Article: {' '.join(request.text.split())}\nHeadline:"
+    article = untrusted(" ".join(request.text.split()))
+    prompt = template(f"{EXAMPLES}Article: ") + article + template("\nHeadline:")
     # About 1.5 tokens a word in English text; the trim below makes the bound exact.
     completion = model.complete(prompt, max_tokens=request.max_words * 2, stop=["\n"])
     words = completion.text.split()

@@ -16,6 +16,8 @@ NOT_FOUND = 6
 # Any reader command: the broker refuses this client's TLS (untrusted certificate, client
 # certificate refused); waiting will not help.
 TLS_REFUSED = 7
+# Any command: a SLMESH_* setting is invalid (named, never its value, which may be a secret).
+INVALID_SETTINGS = 8
 
 START_HINT = "Is the mesh running? `slmesh dev` starts one, and says there when a service dies."
 

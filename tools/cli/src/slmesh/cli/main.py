@@ -26,6 +26,7 @@ from slmesh.cli.commands import (
     trace,
     trust,
 )
+from slmesh.cli.conventions import INVALID_SETTINGS
 
 DESCRIPTION = "`slmesh`: run the mesh locally, ask it things, write the contract files."
 
@@ -62,9 +63,16 @@ def main(argv: list[str] | None = None) -> None:
     import logging
 
     from slmesh.runtime.service.logs import configure_logging
+    from slmesh.runtime.settings_errors import InvalidSettingsError
 
     configure_logging("WARNING")
     # The dev stack narrates its own progress; library INFO lines would drown it.
     logging.getLogger("slmesh").setLevel(logging.WARNING)
     command = next(c for c in COMMANDS if args.command == c.NAME)
-    sys.exit(command.run(args))
+    try:
+        code = command.run(args)
+    except InvalidSettingsError as exc:
+        # Said without a traceback: the message names each variable, never its value.
+        print(f"slmesh {args.command}: {exc}", file=sys.stderr)
+        code = INVALID_SETTINGS
+    sys.exit(code)

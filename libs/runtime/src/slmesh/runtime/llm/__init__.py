@@ -2,6 +2,9 @@
 
 A model is named by one setting: a file path, `package:<module>` for a model
 shipped in a Python package, or `hf:<repo>/<file>` for a hub id when online.
+A prompt is a `Prompt`: the template's text and the untrusted text slotted into
+it (`template(...) + untrusted(...)`), so that only the template can hold
+control tokens (prompt).
 
 Importing this package loads neither numpy nor llama_cpp: `LocalModel`
 (slmesh.runtime.llm.model) loads them when it is first asked for, so a
@@ -14,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from slmesh.runtime.llm.errors import ContextOverflowError, ModelLoadError
 from slmesh.runtime.llm.grammar import gbnf_grammar, grammar_for
+from slmesh.runtime.llm.prompt import Prompt, template, untrusted
 from slmesh.runtime.llm.session import ModelSession
 from slmesh.runtime.llm.settings import DEFAULT_MODEL, ModelSettings
 from slmesh.runtime.llm.source import resolve_model
@@ -30,10 +34,13 @@ __all__ = [
     "ModelLoadError",
     "ModelSession",
     "ModelSettings",
+    "Prompt",
     "Usage",
     "gbnf_grammar",
     "grammar_for",
     "resolve_model",
+    "template",
+    "untrusted",
 ]
 
 

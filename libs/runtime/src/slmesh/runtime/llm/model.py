@@ -3,12 +3,17 @@
 Inference is blocking and releases the GIL: callers run it in the worker
 thread (concurrency.Worker), so Kafka heartbeats keep running, and one
 context runs one completion at a time (llama-cpp-python #1529).
+
+Prompts reach llama.cpp as tokens, never as text: a control token comes only
+from the template's own text, never from text that came from outside
+(`tokenize`, and slmesh.runtime.llm.prompt for why).
 """
 
 from __future__ import annotations
 
 import itertools
 import logging
+import re
 import threading
 import time
 from typing import TYPE_CHECKING, Any
@@ -17,6 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from slmesh.runtime.llm.errors import ContextOverflowError, ModelLoadError
+from slmesh.runtime.llm.prompt import Prompt, as_prompt
 from slmesh.runtime.llm.settings import ModelSettings
 from slmesh.runtime.llm.source import resolve_model
 from slmesh.runtime.llm.usage import Generation
@@ -26,6 +32,13 @@ if TYPE_CHECKING:
     from llama_cpp.llama_grammar import LlamaGrammar
 
 logger = logging.getLogger(__name__)
+
+# llama.cpp's token attribute of control tokens (llama_token_attr: LLAMA_TOKEN_ATTR_CONTROL).
+CONTROL = 1 << 3
+# Template texts whose control tokens are remembered; a service has a handful.
+_TEMPLATES_KEPT = 1024
+# A piece of a prompt: text, or a control token of the template (its id).
+Piece = str | int
 
 
 class LocalModel:
@@ -38,6 +51,9 @@ class LocalModel:
         # A second caller would corrupt the context; the worker already runs
         # one completion at a time, this makes it true for any caller.
         self._lock = threading.Lock()
+        # The BOS token, where the model wants one: what llama.cpp puts first.
+        self._bos = llama.tokenize(b"", add_bos=True, special=False)
+        self._template_pieces: dict[str, tuple[Piece, ...]] = {}
 
     @classmethod
     def load(cls, settings: ModelSettings) -> LocalModel:
@@ -67,28 +83,88 @@ class LocalModel:
         )
         return cls(llama, model_id, settings)
 
-    def count_tokens(self, text: str) -> int:
-        return len(self._llama.tokenize(text.encode(), add_bos=True, special=True))
+    def tokenize(self, prompt: Prompt | str) -> list[int]:
+        """The prompt's tokens, BOS first, with control tokens only where the template
+        has their text; untrusted text, whatever it holds, is tokenized as text.
+
+        Text is tokenized in runs that span segments, up to the template's next control
+        token: cut at every segment, "Article: " and "Heavy" would be tokenized apart
+        (":", " ", "Heavy") where the model learnt them together (":", " Heavy").
+        So a prompt whose untrusted text holds no control-token form gets exactly the
+        tokens llama.cpp makes of its whole text with special tokens parsed, as it did
+        when prompts were strings.
+        """
+        tokens = list(self._bos)
+        run: list[str] = []
+        for segment in as_prompt(prompt).segments:
+            pieces = self._template(segment.text) if segment.trusted else (segment.text,)
+            for piece in pieces:
+                if isinstance(piece, str):
+                    run.append(piece)
+                    continue
+                tokens += self._text_tokens("".join(run))
+                tokens.append(piece)
+                run = []
+        return tokens + self._text_tokens("".join(run))
+
+    def _text_tokens(self, text: str) -> list[int]:
+        if not text:
+            return []
+        return self._llama.tokenize(text.encode(), add_bos=False, special=False)
+
+    def _template(self, text: str) -> tuple[Piece, ...]:
+        """A template text cut at its control tokens, as llama.cpp parses them.
+
+        Remembered per text: templates are constants, so only the first prompt
+        of each pays a second tokenization.
+        """
+        pieces = self._template_pieces.get(text)
+        if pieces is not None:
+            return pieces
+        vocabulary = self._llama._model
+        found = self._llama.tokenize(text.encode(), add_bos=False, special=True)
+        # A control token's text in the vocabulary is the form llama.cpp matched.
+        controls = {
+            vocabulary.token_get_text(token): token
+            for token in found
+            if vocabulary.token_get_attr(token) & CONTROL
+        }
+        if not controls:
+            pieces = (text,)
+        else:
+            # Longest first, as llama.cpp matches them.
+            forms = sorted(controls, key=len, reverse=True)
+            cut = re.split(f"({'|'.join(map(re.escape, forms))})", text)
+            pieces = tuple(controls.get(part, part) for part in cut if part)
+        if len(self._template_pieces) >= _TEMPLATES_KEPT:
+            self._template_pieces.clear()
+        self._template_pieces[text] = pieces
+        return pieces
+
+    def count_tokens(self, prompt: Prompt | str) -> int:
+        return len(self.tokenize(prompt))
 
     def complete(
         self,
-        prompt: str,
+        prompt: Prompt | str,
         *,
         max_tokens: int | None = None,
         grammar: LlamaGrammar | None = None,
         stop: list[str] | None = None,
     ) -> Generation:
         budget = max_tokens or self.settings.max_tokens
-        prompt_tokens = self.count_tokens(prompt)
-        if prompt_tokens + budget > self.settings.context:
+        tokens = self.tokenize(prompt)
+        if len(tokens) + budget > self.settings.context:
             raise ContextOverflowError(
-                f"the prompt is {prompt_tokens} tokens; with {budget} for the answer it "
+                f"the prompt is {len(tokens)} tokens; with {budget} for the answer it "
                 f"exceeds the model's context of {self.settings.context} tokens"
             )
         started = time.perf_counter()
         with self._lock:
+            # Tokens, not text: given a string, llama-cpp-python would tokenize it with
+            # special tokens parsed, whoever wrote it. Given tokens, it adds no BOS.
             result: Any = self._llama.create_completion(
-                prompt,
+                tokens,
                 max_tokens=budget,
                 temperature=self.settings.temperature,
                 seed=self.settings.seed,
@@ -104,14 +180,15 @@ class LocalModel:
             finish_reason=str(choice.get("finish_reason") or ""),
         )
 
-    def score_options(self, prompt: str, options: list[str]) -> list[float]:
+    def score_options(self, prompt: Prompt | str, options: list[str]) -> list[float]:
         """Log-likelihood of each option as the continuation of `prompt`.
 
         Choosing by likelihood instead of free generation: a small model that
         cannot be trusted to write the right word can still rank the given
         ones. The prompt is evaluated once; each option reuses its KV cache.
+        Options are text (labels, tool names: untrusted).
         """
-        prompt_tokens = self._llama.tokenize(prompt.encode(), add_bos=True, special=True)
+        prompt_tokens = self.tokenize(prompt)
         option_tokens = [
             self._llama.tokenize(option.encode(), add_bos=False, special=False)
             for option in options

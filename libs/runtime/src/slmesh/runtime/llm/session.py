@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import orjson
 
 from slmesh.runtime.llm.grammar import grammar_for
+from slmesh.runtime.llm.prompt import Prompt
 from slmesh.runtime.llm.usage import Generation, Usage
 from slmesh.runtime.tracing import model_call
 
@@ -49,7 +50,7 @@ class ModelSession:
 
     def complete(
         self,
-        prompt: str,
+        prompt: Prompt | str,
         *,
         max_tokens: int | None = None,
         grammar: LlamaGrammar | None = None,
@@ -59,7 +60,7 @@ class ModelSession:
         self.usage.add(generation)
         return generation
 
-    def score_options(self, prompt: str, options: list[str]) -> list[float]:
+    def score_options(self, prompt: Prompt | str, options: list[str]) -> list[float]:
         started = time.perf_counter()
         scores = self.model.score_options(prompt, options)
         self.usage.add(
@@ -74,7 +75,7 @@ class ModelSession:
         return scores
 
     def complete_json(
-        self, prompt: str, schema: dict[str, Any], *, max_tokens: int | None = None
+        self, prompt: Prompt | str, schema: dict[str, Any], *, max_tokens: int | None = None
     ) -> Any:
         """Grammar-constrained JSON: parseable and valid by construction (unless cut short)."""
         generation = self.complete(prompt, max_tokens=max_tokens, grammar=grammar_for(schema))

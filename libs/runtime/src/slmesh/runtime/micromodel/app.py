@@ -15,7 +15,13 @@ from slmesh.runtime.micromodel.declare import In, Micromodel, Out
 from slmesh.runtime.micromodel.replies import StoredReplies
 from slmesh.runtime.micromodel.runner import TaskRunner
 from slmesh.runtime.registry import Announcer
-from slmesh.runtime.service import configure_logging, load_model_or_exit, party_or_exit, run
+from slmesh.runtime.service import (
+    configure_logging,
+    load_model_or_exit,
+    load_settings_or_exit,
+    party_or_exit,
+    run,
+)
 from slmesh.runtime.service.skeleton import ServiceSkeleton
 from slmesh.runtime.settings import MeshSettings
 from slmesh.runtime.tracing import configure_tracing
@@ -144,7 +150,7 @@ def serve(micromodel: Micromodel[In, Out]) -> None:
     stops the service at once with the reason, instead of a consumer that
     joins its group and then fails every task.
     """
-    settings = MicromodelSettings()
+    settings = load_settings_or_exit(MicromodelSettings, what=f"micromodel {micromodel.name}")
     configure_logging(
         settings.log_level,
         log_format=settings.log_format,

@@ -1,6 +1,6 @@
-"""What every service process does the same way: logging and the ready line, waiting for
-and watching the broker and Redis, one start/stop order (the skeleton), running, and
-loading its model or exiting.
+"""What every service process does the same way: loading its settings or exiting, logging
+and the ready line, waiting for and watching the broker and Redis, one start/stop order
+(the skeleton), running, and loading its model or exiting.
 
 The dependency watch and the skeleton (Redis, FastStream, OpenTelemetry's SDK) are
 imported on first use of their names: a client that only configures its logging
@@ -20,6 +20,7 @@ from slmesh.runtime.service.logs import (
     faststream_logger,
     lifecycle,
     load_model_or_exit,
+    load_settings_or_exit,
     party_or_exit,
     run,
 )
@@ -50,6 +51,7 @@ __all__ = [
     "faststream_logger",
     "lifecycle",
     "load_model_or_exit",
+    "load_settings_or_exit",
     "party_or_exit",
     "ping_redis",
     "run",

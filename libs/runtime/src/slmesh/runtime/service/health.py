@@ -30,7 +30,9 @@ Check = Callable[[], list[str]]
 @dataclass
 class HealthServer:
     port: int
-    host: str = "0.0.0.0"  # noqa: S104 (probes come from outside the pod)
+    # Loopback unless told otherwise: the service's settings say where
+    # (MeshSettings.http_bind_host), and only production opens every interface.
+    host: str = "127.0.0.1"
     liveness: Sequence[Check] = ()
     readiness: Sequence[Check] = ()
     _server: asyncio.Server | None = field(default=None, init=False)

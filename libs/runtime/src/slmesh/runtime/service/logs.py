@@ -1,15 +1,17 @@
-"""What every slmesh service process does the same way: logging, the ready line, running."""
+"""What every slmesh service process does the same way: its settings, logging, the ready
+line, running."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import sys
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, TypeVar
 
 from slmesh.runtime.kafka.security import KafkaSecurityError
 from slmesh.runtime.kafka.topics import MissingTopicsError, TopicCreationError
 from slmesh.runtime.service.jsonlogs import JsonFormatter
+from slmesh.runtime.settings_errors import InvalidSettingsError
 
 if TYPE_CHECKING:
     from faststream import FastStream
@@ -18,6 +20,8 @@ if TYPE_CHECKING:
     from slmesh.runtime.settings import MeshSettings
     from slmesh.runtime.trust import MeshParty
 
+    Settings = TypeVar("Settings", bound=MeshSettings)
+
 logger = logging.getLogger(__name__)
 
 # The dev stack and the tests wait for this word in a service's output.
@@ -25,13 +29,25 @@ READY_MARKER = "slmesh-ready"
 # Exit status of a service whose model does not load (2: a usage error, not a
 # crash): restarting it would not help.
 MODEL_LOAD_FAILED = 2
-# The service's connection settings cannot work (TLS refused, topics missing for good):
-# a supervisor restarting it would meet the same refusal.
+# The service's settings cannot work (a setting invalid, TLS refused, topics missing for
+# good): a supervisor restarting it would meet the same refusal.
 MISCONFIGURED = 3
 
 
 # Readiness is announced whatever the log level: supervisors wait for it.
 lifecycle = logging.getLogger("slmesh.lifecycle")
+
+
+def load_settings_or_exit(settings: type[Settings], *, what: str) -> Settings:
+    """The service's settings from its environment, or the end of the process with what is
+    wrong with them: each variable by name, never its value (settings_errors)."""
+    try:
+        return settings()
+    except InvalidSettingsError as exc:
+        # Logging is configured from these very settings: the defaults have to do.
+        configure_logging("INFO")
+        logger.error("%s cannot start: %s", what, exc)
+        sys.exit(MISCONFIGURED)
 
 
 def configure_logging(

@@ -93,6 +93,7 @@ class ServiceSkeleton:
         if self.settings.http_port is not None:
             self._health = HealthServer(
                 self.settings.http_port,
+                host=self.settings.http_bind_host,
                 liveness=[self._threads_not_stuck],
                 readiness=[self._started, self._consumers_in_group, self._dependencies_answer],
             )

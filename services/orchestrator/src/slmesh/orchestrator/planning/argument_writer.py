@@ -5,6 +5,10 @@ still missing), so what the model writes parses and validates by
 construction. Closed choices (`enum`) are not generated at all: the model
 ranks the allowed values by likelihood. Texts a tool works on are never
 retyped by the model: the request's payload is passed as it is.
+
+In the prompts, the clause is the request's and the tool's name, description,
+property names and their descriptions are its registry card's: all untrusted
+text (slmesh.runtime.llm.prompt); only the few shots are the template.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from slmesh.orchestrator.planning.knowledge import (
     model_names_fields,
     object_schema,
 )
-from slmesh.runtime.llm import ContextOverflowError, ModelSession
+from slmesh.runtime.llm import ContextOverflowError, ModelSession, template, untrusted
 
 # Property names that take the text the request is about.
 TEXT_PROPERTIES = frozenset({"text", "document", "content", "message", "body"})
@@ -53,11 +57,10 @@ class ArgumentWriter:
         lines = ["Name the fields each request asks for.", ""]
         for request, fields in FIELD_SHOTS:
             lines += [f"Request: {request}", f"Fields: {orjson.dumps(fields).decode()}", ""]
-        lines.append(f"Request: {clause.text}\nFields:")
+        lines.append("Request: ")
+        prompt = template("\n".join(lines)) + untrusted(clause.text) + template("\nFields: ")
         try:
-            names = self.session.complete_json(
-                "\n".join(lines) + " ", FIELD_NAMES, max_tokens=MAX_ARGUMENT_TOKENS
-            )
+            names = self.session.complete_json(prompt, FIELD_NAMES, max_tokens=MAX_ARGUMENT_TOKENS)
         except (ValueError, ContextOverflowError) as exc:
             return f"could not have its fields named by the model: {exc}"
         names = list(dict.fromkeys(names))
@@ -75,7 +78,8 @@ class ArgumentWriter:
                     return NO_TEXT
                 arguments[name] = clause.payload
         from_payload = set(arguments)
-        prompt = f"Tool {tool}: {description}\nRequest: {clause.text}\n"
+        card = template("Tool ") + untrusted(f"{tool}: {description}")
+        prompt = card + template("\nRequest: ") + untrusted(clause.text) + template("\n")
         for name in required:
             choices = properties.get(name, {}).get("enum")
             if name in arguments or not choices:
@@ -85,12 +89,11 @@ class ArgumentWriter:
                 arguments[name] = named[0]  # the clause says it: no model needed
                 continue
             options = [f" {orjson.dumps(c).decode()}" for c in choices]
-            given = self.session.score_options(f"{prompt}{name}:", options)
+            slot = untrusted(name) + template(":")
+            given = self.session.score_options(prompt + slot, options)
             # Calibrated against a content-free request, as in routing: the raw
             # likelihood favours whatever value the model likes best anyway.
-            blank = self.session.score_options(
-                f"Tool {tool}: {description}\nRequest: N/A\n{name}:", options
-            )
+            blank = self.session.score_options(card + template("\nRequest: N/A\n") + slot, options)
             scores = [a - b for a, b in zip(given, blank, strict=True)]
             arguments[name] = choices[max(range(len(choices)), key=scores.__getitem__)]
         missing = [n for n in required if n not in arguments]
@@ -105,10 +108,12 @@ class ArgumentWriter:
                 wanted["$defs"] = schema["$defs"]
             # The schema's own descriptions are the model's guide: they come with
             # the tool's announcement, so a new tool brings its own.
-            hints = "".join(_hint(n, properties.get(n, {})) for n in missing)
+            hints = untrusted("".join(_hint(n, properties.get(n, {})) for n in missing))
             try:
                 written = self.session.complete_json(
-                    f"{prompt}{hints}Arguments as JSON: ", wanted, max_tokens=MAX_ARGUMENT_TOKENS
+                    prompt + hints + template("Arguments as JSON: "),
+                    wanted,
+                    max_tokens=MAX_ARGUMENT_TOKENS,
                 )
             except (ValueError, ContextOverflowError) as exc:
                 return f"could not have its arguments written by the model: {exc}"

@@ -36,7 +36,14 @@ from slmesh.orchestrator.planning.knowledge import (
 )
 from slmesh.orchestrator.planning.plan import Deferred, Plan, PlannedCall, ToolView
 from slmesh.runtime.concurrency import Worker
-from slmesh.runtime.llm import ContextOverflowError, LocalModel, ModelSession
+from slmesh.runtime.llm import (
+    ContextOverflowError,
+    LocalModel,
+    ModelSession,
+    Prompt,
+    template,
+    untrusted,
+)
 from slmesh.schemas import CallOutcome
 
 logger = logging.getLogger(__name__)
@@ -197,10 +204,11 @@ class SlmPlanner:
 
         def score() -> list[float]:
             given = session.score_options(
-                f"{prompt}Request: {asked}\nTool:", [f" {o}" for o in options]
+                prompt + template("Request: ") + untrusted(asked) + template("\nTool:"),
+                [f" {o}" for o in options],
             )
             blank = session.score_options(
-                f"{prompt}Request: {CONTENT_FREE}\nTool:", [f" {o}" for o in options]
+                prompt + template(f"Request: {CONTENT_FREE}\nTool:"), [f" {o}" for o in options]
             )
             return [a - b for a, b in zip(given, blank, strict=True)]
 
@@ -242,12 +250,16 @@ def result_text(results: list[CallOutcome]) -> str:
     return "\n".join(t for t in texts if t.strip())
 
 
-def _routing_prompt(names: list[str], tools: Mapping[str, ToolView]) -> str:
-    lines = ["Pick the tool for each request.", "", "Tools:"]
+def _routing_prompt(names: list[str], tools: Mapping[str, ToolView]) -> Prompt:
+    """The tools and the few shots. A tool's name and description come from its
+    registry card, which any producer on the registry topic can write: untrusted."""
+    prompt = template("Pick the tool for each request.\n\nTools:\n")
     for name in names:
-        lines.append(f"- {name}: {tools[name].description or name}")
-    lines += [f"- {NONE}: anything the tools above do not do", ""]
+        described = untrusted(f"{name}: {tools[name].description or name}")
+        prompt += template("- ") + described + template("\n")
+    shots = [f"- {NONE}: anything the tools above do not do", ""]
     for request, tool in ROUTING_SHOTS:
         if tool == NONE or tool in tools:
-            lines += [f"Request: {request}", f"Tool: {tool}", ""]
-    return "\n".join(lines) + "\n"
+            # A shot names a tool only when it is live: a name the code base knows.
+            shots += [f"Request: {request}", f"Tool: {tool}", ""]
+    return prompt + template("\n".join(shots) + "\n")

@@ -38,7 +38,7 @@ logger = logging.getLogger(__name__)
 SERVICE_RESTARTS = RestartPolicy(
     hopeless={
         MODEL_LOAD_FAILED: "its model does not load (MODEL_LOAD_FAILED)",
-        MISCONFIGURED: "its connection settings cannot work (MISCONFIGURED)",
+        MISCONFIGURED: "its settings cannot work (MISCONFIGURED)",
     }
 )
 

@@ -127,3 +127,24 @@ def test_a_keyring_keeps_its_keys_when_extended(keyring: Path) -> None:
 def test_a_micromodel_has_one_owner(keyring: Path) -> None:
     with pytest.raises(ValueError, match="served by both"):
         ensure_keyring(keyring, [Member("rogue", "micromodel", serves=("vat-rates",))])
+
+
+def test_a_missing_trust_or_key_is_named_by_its_setting_never_quoted(
+    tmp_path: Path, keyring: Path
+) -> None:
+    from slmesh.runtime.settings import MeshSettings
+    from slmesh.runtime.trust import TrustUnavailable, mesh_party
+
+    secret = "c2VjcmV0LWtleS1pbi10aGUtd3JvbmctdmFyaWFibGU="  # noqa: S105 (a fake, to be unseen)
+    with pytest.raises(TrustUnavailable) as missing_trust:
+        mesh_party(MeshSettings(trust_file=tmp_path / secret), "vat-rates")
+    assert "SLMESH_TRUST_FILE" in str(missing_trust.value)
+    assert secret not in str(missing_trust.value)
+    settings = MeshSettings(trust_file=keyring / "trust.json", signing_key_file=tmp_path / secret)
+    with pytest.raises(TrustUnavailable) as missing_key:
+        mesh_party(settings, "vat-rates")
+    assert "SLMESH_SIGNING_KEY_FILE" in str(missing_key.value)
+    assert secret not in str(missing_key.value)
+    with pytest.raises(TrustUnavailable, match="unusable") as bad_key:
+        mesh_party(MeshSettings(keyring_dir=keyring, signing_key="not-a-key-hunter2"), "vat-rates")
+    assert "hunter2" not in str(bad_key.value)

@@ -50,8 +50,10 @@ def load_policy(settings: MeshSettings) -> TrustPolicy:
             "`slmesh trust add` makes one"
         )
     if not path.exists():
+        # The path is not quoted: a secret set in the wrong variable would be.
+        given = "SLMESH_TRUST_FILE" if settings.trust_file is not None else "the keyring"
         raise TrustUnavailable(
-            f"no trust file at {path} (SLMESH_TRUST_FILE / SLMESH_KEYRING_DIR); "
+            f"no trust file where {given} says (SLMESH_TRUST_FILE / SLMESH_KEYRING_DIR); "
             "`slmesh dev` makes the dev keyring, `slmesh trust add` a production one"
         )
     try:
@@ -69,10 +71,16 @@ def _secret(settings: MeshSettings, identity: str) -> SecretKey:
             key_path(keyring, identity) if keyring is not None else None
         )
         if path is None or not path.exists():
+            where = (
+                "none is set"
+                if path is None
+                else "no file where "
+                + ("SLMESH_SIGNING_KEY_FILE" if settings.signing_key_file else "the keyring")
+                + " says"
+            )
             raise TrustUnavailable(
-                f"no signing key for identity {identity!r}: set SLMESH_SIGNING_KEY_FILE "
-                "(or SLMESH_SIGNING_KEY, or SLMESH_KEYRING_DIR)"
-                + (f"; nothing at {path}" if path is not None else "")
+                f"no signing key for identity {identity!r} ({where}): set "
+                "SLMESH_SIGNING_KEY_FILE (or SLMESH_SIGNING_KEY, or SLMESH_KEYRING_DIR)"
             )
         return SecretKey.from_text(path.read_text())
     except KeyUnreadable as exc:

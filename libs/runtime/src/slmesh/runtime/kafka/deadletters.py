@@ -2,10 +2,12 @@
 
 A dead letter is the original record, bytes untouched, with headers saying
 why it was rejected (publishing.publish_dead_letter), and its CloudEvents
-headers. Requeueing puts those bytes and headers (a binary content mode
-event's attributes) back on the topic they came from, e.g. after the cause
-was fixed; the services treat it as a new delivery (a request id answered
-already gets no second response).
+headers. Requeueing puts those bytes, key and headers (a binary content mode
+event's attributes, its proof of origin) back on the topic they came from, e.g.
+after the cause was fixed; the services treat it as a new delivery (a request
+id answered already gets no second response). Which topics a letter may go
+back to is the caller's decision (`slmesh dlq` allows the mesh's consuming
+topics only): the header naming it is anyone's writing.
 """
 
 from __future__ import annotations
@@ -23,8 +25,12 @@ from slmesh.runtime.kafka.clients import (
 )
 from slmesh.runtime.kafka.profiles import profile_for
 from slmesh.runtime.kafka.publishing import (
+    DLQ_ATTEMPTS,
     DLQ_ERROR,
     DLQ_ERROR_CODE,
+    DLQ_FAILED_AT,
+    DLQ_OFFSET,
+    DLQ_PARTITION,
     DLQ_SERVICE,
     DLQ_TOPIC,
 )
@@ -101,7 +107,7 @@ async def requeue(
             if topic is None:
                 raise ValueError(f"dead letter {letter.id} does not say where it came from")
             headers = [
-                *_event_headers(letter),
+                *original_headers(letter),
                 (REQUEUED_FROM, f"{settings.deadletter_topic}:{letter.id}".encode()),
             ]
             await producer.send_and_wait(topic, letter.value, key=letter.key, headers=headers)
@@ -111,10 +117,30 @@ async def requeue(
     return done
 
 
-def _event_headers(letter: DeadLetter) -> list[tuple[str, bytes]]:
-    """The headers the event came with (a binary content mode event's `ce_*` attributes and
-    its data's content type); a letter that kept none is a structured event."""
-    kept = event_headers(letter.headers.items())
-    if not kept:
-        kept = {"content-type": CONTENT_TYPE}
+# What a dead letter says about itself, not about the record it holds.
+_DEAD_LETTER_HEADERS = frozenset(
+    {
+        DLQ_ERROR,
+        DLQ_ERROR_CODE,
+        DLQ_TOPIC,
+        DLQ_PARTITION,
+        DLQ_OFFSET,
+        DLQ_ATTEMPTS,
+        DLQ_SERVICE,
+        DLQ_FAILED_AT,
+        REQUEUED_FROM,
+    }
+)
+
+
+def original_headers(letter: DeadLetter) -> list[tuple[str, bytes]]:
+    """The headers the record came with, as the dead letter kept them: a binary content
+    mode event's `ce_*` attributes and its data's content type, and its proof of origin
+    (`slmesh-signer`, `slmesh-proof`), which holds on its own topic with its own key and
+    value only, so those go back unaltered too; and the trace context it was sent in (the
+    requeued record stays in its request's trace). A letter that kept no event header is
+    a structured event."""
+    kept = {k: v for k, v in letter.headers.items() if k.lower() not in _DEAD_LETTER_HEADERS}
+    if not event_headers(kept.items()):
+        kept["content-type"] = CONTENT_TYPE
     return [(name, value.encode()) for name, value in kept.items()]

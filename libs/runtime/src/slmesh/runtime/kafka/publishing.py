@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from slmesh.runtime.tracing import producing
+from slmesh.runtime.trust.proofs import PROOF_HEADER, SIGNER_HEADER
 from slmesh.schemas import CONTENT_TYPE, Envelope, ErrorCode, encode, event_headers
 
 if TYPE_CHECKING:
@@ -80,10 +81,16 @@ async def publish_dead_letter(
 
     The record's CloudEvents headers go with them (`content-type`, and the `ce_*`
     attributes of a binary content mode event, whose value is only its data), so
-    the dead letter is the whole event and a requeue puts it back as it came.
+    the dead letter is the whole event and a requeue puts it back as it came; so
+    does its proof of origin, which holds again once it is back on its topic.
     """
     headers = {
         **event_headers(record.headers or ()),
+        **{
+            name: value.decode("utf-8", "replace")
+            for name, value in record.headers or ()
+            if name.lower() in (SIGNER_HEADER, PROOF_HEADER) and value
+        },
         DLQ_ERROR: error[:2000],
         DLQ_ERROR_CODE: code,
         DLQ_TOPIC: record.topic,

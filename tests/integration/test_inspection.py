@@ -17,18 +17,20 @@ from slmesh.cli.commands.replay.republishing import REPLAY, REPLAY_OF, REPLAY_SO
 from slmesh.cli.devstack import free_port
 from slmesh.cli.records import read_to_end
 from slmesh.runtime.client import MeshClient
-from slmesh.runtime.kafka import admin_kwargs, ensure_topics, micromodel_group
+from slmesh.runtime.kafka import admin_kwargs, ensure_topics, list_topics, micromodel_group
 from slmesh.runtime.settings import MeshSettings
 from tests.support.kit import RawProducer
 
 
-async def run_slmesh(bootstrap_servers: str, *args: str) -> tuple[int, str]:
+async def run_slmesh(
+    bootstrap_servers: str, *args: str, env: dict[str, str] | None = None
+) -> tuple[int, str]:
     proc = await asyncio.create_subprocess_exec(
         str(Path(sys.executable).parent / "slmesh"),
         *args,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
-        env={**os.environ, "SLMESH_BOOTSTRAP_SERVERS": bootstrap_servers},
+        env={**os.environ, "SLMESH_BOOTSTRAP_SERVERS": bootstrap_servers, **(env or {})},
     )
     out, _ = await asyncio.wait_for(proc.communicate(), 120)
     assert proc.returncode is not None
@@ -399,3 +401,78 @@ async def test_a_shadow_candidate_answers_recorded_tasks_without_touching_the_li
     code, out = await run_slmesh(settings.bootstrap_servers, "trace", rids[0], "--json")
     assert code == 0, out
     assert [c["task_id"] for c in orjson.loads(out)["calls"]] == [f"{rids[0]}:1"]
+
+
+async def test_shadow_copies_no_restricted_task_and_makes_no_topic_in_production(
+    settings: MeshSettings, mesh: MeshClient
+) -> None:
+    restricted = await mesh.ask("VAT rates in Austria?", classification="restricted", timeout_s=60)
+    internal = await mesh.ask("VAT rates in Austria?", timeout_s=60)
+    candidate_topic = f"slmesh.shadow.vat-rates.{uuid.uuid4().hex[:6]}"
+    args = ["shadow", "vat-rates", "--candidate-topic", candidate_topic, "--timeout", "1"]
+
+    # Only the restricted one selected: nothing copied, said, and no topic made for it.
+    code, out = await run_slmesh(
+        settings.bootstrap_servers, *args, "--request-id", restricted.requestid
+    )
+    assert code == 6, out
+    assert "no recorded task of vat-rates matches the selection; skipped 1 restricted" in out
+    assert candidate_topic not in await list_topics(settings)
+
+    # In production a shadow run makes no topic: it names the missing one and copies nothing.
+    code, out = await run_slmesh(
+        settings.bootstrap_servers,
+        *args,
+        "--request-id",
+        internal.requestid,
+        env={"SLMESH_DEPLOYMENT": "production"},
+    )
+    assert code == 6, out
+    assert f"shadow topics {candidate_topic}" in out
+    assert "makes none in production" in out
+    assert candidate_topic not in await list_topics(settings)
+
+    # Both selected (no candidate runs: nobody answers in time): the internal task alone
+    # is copied, the restricted one counted.
+    code, out = await run_slmesh(
+        settings.bootstrap_servers,
+        *args,
+        "--request-id",
+        restricted.requestid,
+        "--request-id",
+        internal.requestid,
+        "--json",
+    )
+    assert code == 2, out
+    report = orjson.loads(out)
+    assert (report["tasks"], report["restricted_skipped"]) == (1, 1)
+    copied = [s async for s in read_to_end(settings, [candidate_topic])]
+    assert [s.request_id for s in copied] == [internal.requestid]
+    assert copied[0].data["classification"] == "internal"
+
+    # Asked for, restricted tasks are copied too.
+    code, out = await run_slmesh(
+        settings.bootstrap_servers,
+        *args,
+        "--request-id",
+        restricted.requestid,
+        "--include-restricted",
+        "--json",
+    )
+    assert code == 2, out
+    assert orjson.loads(out)["restricted_skipped"] == 0
+    copied = [s async for s in read_to_end(settings, [candidate_topic])]
+    assert sorted(str(s.request_id) for s in copied) == sorted(
+        [internal.requestid, restricted.requestid]
+    )
+
+    # Never to a topic outside the shadow ones.
+    code, out = await run_slmesh(
+        settings.bootstrap_servers,
+        "shadow",
+        "vat-rates",
+        "--candidate-topic",
+        settings.task_topic("vat-rates"),
+    )
+    assert code == 9, out
+    assert "a candidate's topic is a shadow topic" in out

@@ -17,7 +17,7 @@ from slmesh.runtime.trust import PROOF_HEADER, SIGNER_HEADER
 SETTINGS = MeshSettings()
 
 
-def letter(topic: str | None, offset: int = 1, **headers: str) -> DeadLetter:
+def letter(topic: str | None, offset: int = 1, headers: dict[str, str] | None = None) -> DeadLetter:
     named = {DLQ_TOPIC: topic} if topic is not None else {}
     return DeadLetter(
         partition=0,
@@ -25,7 +25,7 @@ def letter(topic: str | None, offset: int = 1, **headers: str) -> DeadLetter:
         timestamp=datetime(2026, 12, 1, tzinfo=UTC),
         key=b"req-1",
         value=b"{}",
-        headers={DLQ_ERROR_CODE: "invalid_event", DLQ_ERROR: "bad", **named, **headers},
+        headers={DLQ_ERROR_CODE: "invalid_event", DLQ_ERROR: "bad", **named, **(headers or {})},
     )
 
 
@@ -95,7 +95,7 @@ def test_a_refusal_line_quotes_a_crafted_name_as_data() -> None:
 def test_a_requeued_letter_keeps_the_records_headers_and_proof_not_the_dead_letters() -> None:
     proven = letter(
         "slmesh.requests",
-        **{
+        headers={
             "content-type": "application/json",
             "ce_specversion": "1.0",
             SIGNER_HEADER: "dev",

@@ -1,11 +1,19 @@
-"""How a shadow run judges a candidate's replies against the recorded ones."""
+"""How a shadow run judges a candidate's replies against the recorded ones, and what it may
+copy where."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
 import orjson
+import pytest
 
+from slmesh.cli.commands.shadow.admission import (
+    admit,
+    candidate_topic_refusal,
+    is_restricted,
+    may_create_topics,
+)
 from slmesh.cli.commands.shadow.evaluation import (
     SHADOW_REPLIES,
     Pair,
@@ -15,6 +23,7 @@ from slmesh.cli.commands.shadow.evaluation import (
     shadow_task,
 )
 from slmesh.cli.records import Seen
+from slmesh.runtime.settings import MeshSettings
 from slmesh.schemas import is_valid_task_id
 
 SCHEMA = {
@@ -106,3 +115,65 @@ def test_a_shadow_task_has_its_own_id_and_reply_topic() -> None:
     # The candidate's work is a trace of its own, not part of the recorded request's.
     assert "traceparent" not in sent
     assert is_valid_task_id(new_id)
+
+
+def task(task_id: str, classification: str | None) -> Seen:
+    data: dict[str, object] = {"task_id": task_id, "arguments": {"text": "payroll"}}
+    if classification is not None:
+        data["classification"] = classification
+    event = {"type": "slmesh.TaskRequested", "id": task_id, "requestid": "req-1", "data": data}
+    return Seen("slmesh.tasks.x", 0, 0, 0, task_id, {}, orjson.dumps(event), event)
+
+
+def test_restricted_tasks_are_left_out_unless_included() -> None:
+    tasks = [
+        task("req-1:1", "public"),
+        task("req-1:2", "restricted"),
+        task("req-1:3", None),  # the contract's default: internal
+        task("req-1:4", "confidential"),
+    ]
+    assert [is_restricted(t) for t in tasks] == [False, True, False, False]
+    admission = admit(tasks)
+    assert [t.key for t in admission.copied] == ["req-1:1", "req-1:3", "req-1:4"]
+    assert [t.key for t in admission.restricted] == ["req-1:2"]
+    every = admit(tasks, include_restricted=True)
+    assert (every.copied, every.restricted) == (tasks, [])
+
+
+def test_skipped_restricted_tasks_are_counted_and_said() -> None:
+    pair = Pair("req-1:1", {}, ok({"rates": [19]}), True, ok({"rates": [19]}), True)
+    report = ShadowReport("vat-rates", "slmesh.shadow.vat-rates", [pair], restricted_skipped=2)
+    assert report.summary()["restricted_skipped"] == 2
+    shown = format_report(report).splitlines()
+    assert shown[1] == (
+        "  skipped 2 restricted task(s): their data is not copied to a candidate "
+        "(--include-restricted copies it)"
+    )
+    only_restricted = format_report(ShadowReport("vat-rates", "t", restricted_skipped=1))
+    assert only_restricted.startswith("no recorded task of vat-rates matches the selection; ")
+    assert "skipped 1 restricted task(s)" in only_restricted
+    assert "skipped" not in format_report(ShadowReport("vat-rates", "t", [pair]))
+
+
+@pytest.mark.parametrize(
+    ("topic", "refused"),
+    [
+        ("slmesh.shadow.vat-rates", False),
+        ("slmesh.shadow.vat-rates.ab12", False),
+        ("slmesh.shadow.", True),
+        ("slmesh.shadow.replies", True),
+        ("slmesh.tasks.vat-rates", True),
+        ("slmesh.requests", True),
+        ("vat-rates", True),
+    ],
+)
+def test_a_candidate_topic_is_a_shadow_topic(topic: str, refused: bool) -> None:
+    assert (candidate_topic_refusal(topic, SHADOW_REPLIES) is not None) is refused
+
+
+def test_topics_are_made_in_dev_only() -> None:
+    assert may_create_topics(MeshSettings())
+    assert not may_create_topics(MeshSettings(create_topics=False))
+    assert not may_create_topics(MeshSettings(deployment="production"))
+    # In production, whatever else is set: topics there are the operators'.
+    assert not may_create_topics(MeshSettings(deployment="production", create_topics=True))

@@ -18,8 +18,9 @@ NOT_FOUND = 6
 TLS_REFUSED = 7
 # Any command: a SLMESH_* setting is invalid (named, never its value, which may be a secret).
 INVALID_SETTINGS = 8
-# `slmesh dlq requeue`, `slmesh replay`: records refused, each said with why (a dead letter
-# naming a topic it may not go to, a request that cannot be replayed as its caller).
+# `slmesh dlq requeue`, `slmesh replay`, `slmesh shadow`: what was asked was refused, in part
+# or whole, each said with why (a dead letter naming a topic it may not go to, a request that
+# cannot be replayed as its caller, a candidate topic outside the shadow topics).
 REFUSED = 9
 
 START_HINT = "Is the mesh running? `slmesh dev` starts one, and says there when a service dies."

@@ -1,11 +1,14 @@
 """`slmesh shadow <micromodel>`: a candidate version answers a micromodel's recorded tasks,
-beside the live flow, and its answers are set against the recorded ones (`evaluation`)."""
+beside the live flow, and its answers are set against the recorded ones (`evaluation`);
+restricted tasks stay where they are, and production topics are the operators' to make
+(`admission`)."""
 
 from __future__ import annotations
 
 import argparse
+import sys
 
-from slmesh.cli.conventions import NO_BROKER, NO_RESPONSE, NOT_FOUND
+from slmesh.cli.conventions import NO_BROKER, NO_RESPONSE, NOT_FOUND, REFUSED
 from slmesh.cli.readers import run_reader
 
 NAME = "shadow"
@@ -13,9 +16,12 @@ HELP = "a candidate version answers a micromodel's recorded tasks; compared"
 DESCRIPTION = (
     "Start the candidate first, as a micromodel process with "
     "SLMESH_SHADOW_TOPIC=slmesh.shadow.<micromodel> (it consumes that topic in a group "
-    "of its own and never announces itself: the live flow is untouched). Exit code: 0 "
+    "of its own and never announces itself: the live flow is untouched). Tasks of "
+    "restricted data are not copied unless --include-restricted; in production "
+    "(SLMESH_DEPLOYMENT=production) the shadow topics must exist already. Exit code: 0 "
     f"every task answered, {NO_RESPONSE} some were not in time, {NOT_FOUND} no task "
-    f"matches, {NO_BROKER} no broker."
+    f"matches (or only restricted ones, or a shadow topic is missing), {NO_BROKER} no broker, "
+    f"{REFUSED} a candidate topic outside slmesh.shadow.*."
 )
 
 
@@ -28,6 +34,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rate", type=float, help="at most this many tasks a second")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for replies")
     parser.add_argument("--json", action="store_true", help="the report as JSON")
+    parser.add_argument(
+        "--include-restricted",
+        action="store_true",
+        help="copy tasks of restricted data to the candidate too",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -38,10 +49,16 @@ async def _shadow(args: argparse.Namespace) -> int:
     import orjson
 
     from slmesh.cli.commands.replay.selection import Selection, parse_time
-    from slmesh.cli.commands.shadow.evaluation import format_report, run_shadow
+    from slmesh.cli.commands.shadow.admission import candidate_topic_refusal
+    from slmesh.cli.commands.shadow.evaluation import SHADOW_REPLIES, format_report, run_shadow
     from slmesh.runtime.settings import MeshSettings
 
     settings = MeshSettings()
+    if args.candidate_topic is not None:
+        refused = candidate_topic_refusal(args.candidate_topic, SHADOW_REPLIES)
+        if refused is not None:
+            print(f"--candidate-topic: {refused}", file=sys.stderr)
+            return REFUSED
     selection = Selection(
         since=parse_time(args.since) if args.since else None,
         until=parse_time(args.until) if args.until else None,
@@ -54,6 +71,7 @@ async def _shadow(args: argparse.Namespace) -> int:
         candidate_topic=args.candidate_topic,
         timeout_s=args.timeout,
         rate=args.rate,
+        include_restricted=args.include_restricted,
     )
     if args.json:
         summary = report.summary()

@@ -5,7 +5,9 @@ to a candidate's own topic under new task ids (so no stored reply of the
 live version is sent back for them), with a reply topic of their own: the
 candidate (a micromodel process started with SLMESH_SHADOW_TOPIC) consumes in
 a group of its own and never announces itself, so no live task, offset or
-reply is touched. Its replies are set against the recorded ones: exact
+reply is touched. Restricted tasks are not copied unless asked, and in
+production no topic is made (`admission`). Its replies are set against the
+recorded ones: exact
 matches, outputs valid against the micromodel's announced output schema,
 changed outputs side by side, and latency and token deltas. This is the
 evidence a team needs before it swaps in a fine-tuned model.
@@ -28,9 +30,10 @@ from aiokafka import AIOKafkaConsumer
 from slmesh.cli.commands.registry.replicas import read_registry
 from slmesh.cli.commands.replay.republishing import REPLAY, REPLAY_SOURCE, Republisher
 from slmesh.cli.commands.replay.selection import Selection
+from slmesh.cli.commands.shadow.admission import admit, may_create_topics
 from slmesh.cli.records import SHADOW_PREFIX, Seen, read_to_end, type_matches
 from slmesh.runtime.client import follow_from_end
-from slmesh.runtime.kafka import ensure_topics, groupless_consumer
+from slmesh.runtime.kafka import UnknownTopicError, ensure_topics, groupless_consumer, list_topics
 from slmesh.runtime.settings import MeshSettings
 
 SHADOW_REPLIES = f"{SHADOW_PREFIX}replies"
@@ -71,6 +74,8 @@ class ShadowReport:
     pairs: list[Pair] = field(default_factory=list)
     # The schema the candidate's outputs are judged against: the live version's.
     has_schema: bool = False
+    # Selected tasks left out because their data is restricted.
+    restricted_skipped: int = 0
 
     @property
     def answered(self) -> list[Pair]:
@@ -85,6 +90,7 @@ class ShadowReport:
             "micromodel": self.micromodel,
             "candidate_topic": self.candidate_topic,
             "tasks": len(self.pairs),
+            "restricted_skipped": self.restricted_skipped,
             "answered": len(answered),
             "exact_matches": sum(p.same for p in answered),
             "changed": sum(not p.same for p in answered),
@@ -159,15 +165,19 @@ async def run_shadow(
     candidate_topic: str | None = None,
     timeout_s: float = 120.0,
     rate: float | None = None,
+    include_restricted: bool = False,
 ) -> ShadowReport:
     topic = candidate_topic or candidate_topic_of(micromodel)
     report = ShadowReport(micromodel, topic)
     task_topic = settings.task_topic(micromodel)
-    tasks = [
+    selected = [
         s
         async for s in read_to_end(settings, [task_topic])
         if type_matches(s, "TaskRequested") and selection.matches(s)
     ]
+    admission = admit(selected, include_restricted=include_restricted)
+    report.restricted_skipped = len(admission.restricted)
+    tasks = admission.copied
     if not tasks:
         return report
     recorded: dict[str, Seen] = {}
@@ -175,7 +185,7 @@ async def run_shadow(
         task_id = seen.data.get("task_id")
         if isinstance(task_id, str) and task_id not in recorded:
             recorded[task_id] = seen
-    await ensure_topics(settings, [topic, SHADOW_REPLIES])
+    await _shadow_topics(settings, [topic, SHADOW_REPLIES])
     run = uuid.uuid4().hex[:8]
     pairs: dict[str, Pair] = {}
     consumer = groupless_consumer(settings)
@@ -223,6 +233,21 @@ async def run_shadow(
     return report
 
 
+async def _shadow_topics(settings: MeshSettings, topics: list[str]) -> None:
+    """The run's topics made where it may make them (dev), else there already."""
+    if may_create_topics(settings):
+        await ensure_topics(settings, topics)
+        return
+    existing = await list_topics(settings)
+    missing = [t for t in topics if t not in existing]
+    if missing:
+        raise UnknownTopicError(
+            f"shadow topics {', '.join(missing)} do not exist, and slmesh shadow makes none "
+            f"in production (SLMESH_DEPLOYMENT={settings.deployment}): an operator makes "
+            "them, with the retention restricted data needs"
+        )
+
+
 async def _replies(consumer: AIOKafkaConsumer) -> AsyncIterator[Seen]:
     """The records of the partitions the consumer is assigned, as they come."""
     while True:
@@ -240,13 +265,21 @@ async def _output_schema(settings: MeshSettings, micromodel: str) -> dict[str, A
 
 def format_report(report: ShadowReport) -> str:
     s = report.summary()
+    skipped = (
+        f"skipped {report.restricted_skipped} restricted task(s): their data is not copied "
+        "to a candidate (--include-restricted copies it)"
+        if report.restricted_skipped
+        else None
+    )
     if not report.pairs:
-        return f"no recorded task of {report.micromodel} matches the selection"
+        none = f"no recorded task of {report.micromodel} matches the selection"
+        return f"{none}; {skipped}" if skipped else none
     valid = "no announced schema" if s["schema_valid"] is None else str(s["schema_valid"])
     latency, tokens = s["latency_p50_ms"], s["tokens"]
     lines = [
         f"shadow run of {report.micromodel}: {s['tasks']} recorded task(s) to "
         f"{report.candidate_topic}; {s['answered']} answered",
+        *([f"  {skipped}"] if skipped else []),
         f"  exact matches     {s['exact_matches']}",
         f"  changed           {s['changed']}",
         f"  candidate failed  {s['candidate_failed']}",

@@ -15,10 +15,20 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from slmesh.cli.commands.replay.republishing import REPLAY, REPLAY_OF, REPLAY_SOURCE
 from slmesh.cli.devstack import free_port
-from slmesh.cli.records import read_to_end
+from slmesh.cli.records import Seen, read_to_end
 from slmesh.runtime.client import MeshClient
 from slmesh.runtime.kafka import admin_kwargs, ensure_topics, list_topics, micromodel_group
 from slmesh.runtime.settings import MeshSettings
+from slmesh.runtime.trust import (
+    PROOF_HEADER,
+    SIGNER_HEADER,
+    MeshParty,
+    key_path,
+    keyring_of,
+    mesh_party,
+    response_topic,
+)
+from slmesh.schemas import CONTENT_TYPE, encode
 from tests.support.kit import RawProducer
 
 
@@ -221,7 +231,7 @@ async def test_replay_dry_run_selects_a_requests_records_by_id_and_type(
         assert "Unclosed" not in out
 
 
-async def test_replay_republishes_marked_with_its_source_and_a_request_as_new_is_answered_anew(
+async def test_replay_republishes_marked_with_its_source(
     settings: MeshSettings, mesh: MeshClient
 ) -> None:
     response = await mesh.ask("VAT rates in Denmark?", timeout_s=60)
@@ -250,12 +260,65 @@ async def test_replay_republishes_marked_with_its_source_and_a_request_as_new_is
     assert copy.headers[REPLAY] == "true"
     assert copy.headers[REPLAY_SOURCE] == f"{source.topic}/{source.partition}/{source.offset}"
 
+    code, out = await run_slmesh(settings.bootstrap_servers, "replay", "--all", "--compare")
+    assert code == 2, out
+    assert "needs --as-new" in out
+
+
+# --- replay as new: the caller's request, proven as theirs, answered to them alone -----------
+
+
+def caller_party(settings: MeshSettings, caller: str) -> MeshParty:
+    """A caller of the suite's keyring, as an enterprise system would hold its own key."""
+    return mesh_party(settings.model_copy(update={"identity": caller}), caller)
+
+
+async def ask_as(
+    settings: MeshSettings, raw: RawProducer, mesh: MeshClient, caller: str, text: str
+) -> str:
+    """A request proven by `caller`; its request id once it is answered (wherever the
+    orchestrator answers that caller: the shared topic, or the caller's own)."""
+    party = caller_party(settings, caller)
+    request = mesh.request(text)
+    body = encode(request)
+    proof = party.prove(
+        settings.requests_topic, request.requestid.encode(), body, to=party.policy.orchestrator
+    )
+    await raw.send(
+        settings.requests_topic,
+        body,
+        key=request.requestid,
+        headers=[("content-type", CONTENT_TYPE.encode()), *proof],
+    )
+    await answers_to(settings, request.requestid, caller)
+    return request.requestid
+
+
+async def answers_to(settings: MeshSettings, rid: str, caller: str) -> list[Seen]:
+    """The answers to a request, once there is one, on the shared or the caller's topic."""
+    own = response_topic(settings.responses_topic, caller)
+    async with asyncio.timeout(60):
+        while True:
+            topics = [
+                t for t in (settings.responses_topic, own) if t in await list_topics(settings)
+            ]
+            found = [s async for s in read_to_end(settings, topics) if s.request_id == rid]
+            if found:
+                return found
+            await asyncio.sleep(0.2)
+
+
+async def test_a_request_replayed_as_new_is_its_callers_proven_and_answered_to_them_alone(
+    settings: MeshSettings, raw: RawProducer, mesh: MeshClient
+) -> None:
+    rid = await ask_as(settings, raw, mesh, "dev", "VAT rates in Denmark?")
     code, out = await run_slmesh(
         settings.bootstrap_servers, "replay", "--request-id", rid, "--as-new", "--compare"
     )
     assert code == 0, out
     [replayed] = [ln for ln in out.splitlines() if ln.startswith(f"replayed {rid} as ")]
-    new_id = replayed.split()[-1]
+    assert replayed.endswith(" (caller dev)")
+    new_id = replayed.split()[3]
     assert new_id != rid
     lines = out.splitlines()
     assert lines[lines.index(replayed) + 1].split() == ["original", "replay"]
@@ -268,19 +331,118 @@ async def test_replay_republishes_marked_with_its_source_and_a_request_as_new_is
     assert call.count("vat-rates(country=DK) ok deterministic") == 2
     assert not [ln for ln in lines if ln.startswith("* ")], out
     assert "Denmark (DK)" in out
-    answers = [
-        s async for s in read_to_end(settings, [settings.responses_topic]) if s.request_id == new_id
-    ]
+    # Answered on the caller's own topic, once; never on the shared one.
+    own = response_topic(settings.responses_topic, "dev")
+    answers = [s async for s in read_to_end(settings, [own]) if s.request_id == new_id]
     assert len(answers) == 1
     assert answers[0].data["status"] == "ok"
+    shared = [
+        s async for s in read_to_end(settings, [settings.responses_topic]) if s.request_id == new_id
+    ]
+    assert shared == []
     [request] = [
         s async for s in read_to_end(settings, [settings.requests_topic]) if s.request_id == new_id
     ]
     assert request.headers[REPLAY_OF] == rid
     assert request.data["input"] == "VAT rates in Denmark?"
-    code, out = await run_slmesh(settings.bootstrap_servers, "replay", "--all", "--compare")
+    assert request.data["reply_topic"] == own
+    # Proven as the caller's: what the orchestrator checks, it believes.
+    orchestrator = caller_party(settings, "orchestrator")
+    headers = [(k, v.encode()) for k, v in request.headers.items()]
+    value = request.value
+    proven = orchestrator.check(
+        settings.requests_topic, new_id.encode(), value, headers, roles=["caller"]
+    )
+    assert proven.name == "dev"
+
+
+async def test_a_request_is_not_replayed_as_new_unless_it_proves_its_caller(
+    settings: MeshSettings, raw: RawProducer, mesh: MeshClient
+) -> None:
+    party = caller_party(settings, "dev")
+    request = mesh.request("VAT rates in Finland?")
+    body = encode(request)
+    rid = request.requestid
+    # Naming a caller without its proof: the proof of another request's bytes.
+    [(_, signer), (_, proof)] = party.prove(
+        settings.requests_topic, rid.encode(), body + b" ", to=party.policy.orchestrator
+    )
+    await raw.send(
+        settings.requests_topic,
+        body,
+        key=rid,
+        headers=[
+            ("content-type", CONTENT_TYPE.encode()),
+            (SIGNER_HEADER, signer),
+            (PROOF_HEADER, proof),
+        ],
+    )
+    unsigned = await mesh.ask("VAT rates in Greece?", timeout_s=60)
+    code, out = await run_slmesh(
+        settings.bootstrap_servers,
+        "replay",
+        "--as-new",
+        "--request-id",
+        rid,
+        "--request-id",
+        unsigned.requestid,
+    )
+    assert code == 9, out
+    assert f"cannot replay {rid} as new: its proof does not hold for caller 'dev'" in out
+    assert f"cannot replay {unsigned.requestid} as new: it names no caller" in out
+    assert "nothing was replayed" in out
+    replays = [
+        s
+        async for s in read_to_end(settings, [settings.requests_topic])
+        if s.headers.get(REPLAY_OF) in (rid, unsigned.requestid)
+    ]
+    assert replays == []
+
+    # The caller's secret not held (another identity's key given): refused, saying what to set.
+    keyring = keyring_of(settings)
+    assert keyring is not None
+    code, out = await run_slmesh(
+        settings.bootstrap_servers,
+        "replay",
+        "--as-new",
+        "--request-id",
+        await ask_as(settings, raw, mesh, "dev", "VAT rates in Latvia?"),
+        env={"SLMESH_SIGNING_KEY_FILE": str(key_path(keyring, "operator"))},
+    )
+    assert code == 9, out
+    assert "replay --as-new needs the secret of caller 'dev': set SLMESH_SIGNING_KEY_FILE" in out
+
+
+async def test_requests_the_orchestrator_has_forgotten_are_replayed_as_new_only_with_yes(
+    settings: MeshSettings, raw: RawProducer, mesh: MeshClient
+) -> None:
+    rid = await ask_as(settings, raw, mesh, "dev", "VAT rates in Estonia?")
+    # Remembered for a minute, less the margin a replay needs to arrive: it counts as
+    # forgotten already, as a request of yesterday would with the default hour.
+    args = ["replay", "--topic", "requests", "--request-id", rid, "--gather-ttl-s", "60"]
+    code, out = await run_slmesh(settings.bootstrap_servers, *args)
     assert code == 2, out
-    assert "needs --as-new" in out
+    assert "1 of the selected requests are older than the orchestrator remembers" in out
+    assert "--yes replays them as new requests" in out
+    assert "Nothing was replayed" in out
+    replays = [
+        s
+        async for s in read_to_end(settings, [settings.requests_topic])
+        if s.headers.get(REPLAY_OF) == rid or (s.request_id == rid and REPLAY in s.headers)
+    ]
+    assert replays == []
+
+    code, out = await run_slmesh(settings.bootstrap_servers, *args, "--yes")
+    assert code == 0, out
+    [replayed] = [ln for ln in out.splitlines() if ln.startswith(f"replayed {rid} as ")]
+    new_id = replayed.split()[3]
+    assert "republished" not in out
+    # Not the original request again: a new one, answered to its caller.
+    [again] = [
+        s async for s in read_to_end(settings, [settings.requests_topic]) if s.request_id == rid
+    ]
+    assert REPLAY not in again.headers
+    assert await answers_to(settings, new_id, "dev")
 
 
 # --- shadow ----------------------------------------------------------------------------------

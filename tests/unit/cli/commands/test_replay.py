@@ -68,16 +68,19 @@ def test_a_republished_record_keeps_its_headers_and_says_where_it_came_from() ->
     assert headers["traceparent"] == b"00-x"
 
 
-def test_a_request_replayed_as_new_has_new_ids_no_trace_and_answers_the_mesh() -> None:
-    new_id, body = as_new_request(record("RequestSubmitted"), "req-replay-1")
+def test_a_request_replayed_as_new_has_new_ids_no_trace_and_answers_its_caller_alone() -> None:
+    new_id, body = as_new_request(
+        record("RequestSubmitted"), "req-replay-1", reply_topic="slmesh.responses.erp"
+    )
     event = orjson.loads(body)
     assert (new_id, event["requestid"]) == ("req-replay-1", "req-replay-1")
     assert event["id"] != "e1"
     assert "traceparent" not in event
-    assert "reply_topic" not in event["data"]
+    # The record's own reply topic ("erp.answers") is not where the replay is answered.
+    assert event["data"]["reply_topic"] == "slmesh.responses.erp"
     assert event["data"]["input"] == "VAT?"
     with pytest.raises(ValueError, match="no RequestSubmitted"):
-        as_new_request(record("TaskCompleted"))
+        as_new_request(record("TaskCompleted"), reply_topic="slmesh.responses.erp")
 
 
 def test_compare_marks_what_changed() -> None:

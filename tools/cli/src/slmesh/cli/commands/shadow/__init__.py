@@ -64,15 +64,21 @@ async def _shadow(args: argparse.Namespace) -> int:
         until=parse_time(args.until) if args.until else None,
         request_ids=frozenset(args.request_id or ()),
     )
-    report = await run_shadow(
-        settings,
-        args.micromodel,
-        selection,
-        candidate_topic=args.candidate_topic,
-        timeout_s=args.timeout,
-        rate=args.rate,
-        include_restricted=args.include_restricted,
-    )
+    from slmesh.runtime.trust import TrustUnavailable
+
+    try:
+        report = await run_shadow(
+            settings,
+            args.micromodel,
+            selection,
+            candidate_topic=args.candidate_topic,
+            timeout_s=args.timeout,
+            rate=args.rate,
+            include_restricted=args.include_restricted,
+        )
+    except TrustUnavailable as exc:
+        print(f"slmesh shadow: the operator cannot prove shadow tasks: {exc}", file=sys.stderr)
+        return REFUSED
     if args.json:
         summary = report.summary()
         summary["pairs"] = [{**vars(p), "same": p.same} for p in report.pairs]

@@ -16,6 +16,7 @@ evidence a team needs before it swaps in a fine-tuned model.
 from __future__ import annotations
 
 import asyncio
+import functools
 import statistics
 import uuid
 from collections.abc import AsyncIterator
@@ -34,9 +35,13 @@ from slmesh.cli.commands.shadow.admission import admit, may_create_topics
 from slmesh.cli.records import SHADOW_PREFIX, Seen, read_to_end, type_matches
 from slmesh.runtime.client import follow_from_end
 from slmesh.runtime.kafka import UnknownTopicError, ensure_topics, groupless_consumer, list_topics
+from slmesh.runtime.kafka.publishing import Prove
 from slmesh.runtime.settings import MeshSettings
+from slmesh.runtime.trust import TrustUnavailable, mesh_party
 
 SHADOW_REPLIES = f"{SHADOW_PREFIX}replies"
+# The CLI's own identity in the trust file, unless SLMESH_IDENTITY says otherwise.
+OPERATOR = "operator"
 
 
 def candidate_topic_of(micromodel: str) -> str:
@@ -148,6 +153,15 @@ def shadow_task(task: Seen, run: str, deadline: datetime) -> tuple[str, bytes]:
     return new_id, orjson.dumps(event)
 
 
+def operator_proof(settings: MeshSettings, micromodel: str) -> Prove:
+    """Proves a shadow task as this operator to the identity that serves `micromodel`."""
+    party = mesh_party(settings, OPERATOR)
+    owner = party.policy.owner_of(micromodel)
+    if owner is None:
+        raise TrustUnavailable(f"no identity in the trust file serves {micromodel!r}")
+    return functools.partial(party.prove, to=owner)
+
+
 def judge(pairs: list[Pair], output_schema: dict[str, Any] | None) -> None:
     validator = jsonschema.Draft202012Validator(output_schema) if output_schema else None
     for pair in pairs:
@@ -195,6 +209,10 @@ async def run_shadow(
         # reply is missed (one from an earlier run may be read, and is not ours).
         await follow_from_end(consumer, SHADOW_REPLIES)
         deadline = datetime.now(UTC) + timedelta(seconds=timeout_s)
+        # A rewritten task proves nothing of the orchestrator's: the operator proves it,
+        # to the candidate's identity (a candidate believes an operator's tasks on its
+        # shadow topic only, and replies to the shadow replies topic only).
+        prove = operator_proof(settings, micromodel)
         async with Republisher(settings, rate=rate) as publisher:
             for task in tasks:
                 new_id, body = shadow_task(task, run, deadline)
@@ -207,8 +225,9 @@ async def run_shadow(
                     recorded_ok=bool(reply and type_matches(reply, "TaskCompleted")),
                 )
                 source = f"{task.topic}/{task.partition}/{task.offset}".encode()
+                proof = prove(topic, new_id.encode(), body)
                 await publisher.send(
-                    topic, body, new_id, [(REPLAY, b"true"), (REPLAY_SOURCE, source)]
+                    topic, body, new_id, [(REPLAY, b"true"), (REPLAY_SOURCE, source), *proof]
                 )
         waiting = set(pairs)
         try:

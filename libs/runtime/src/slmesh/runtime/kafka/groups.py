@@ -14,3 +14,9 @@ def shadow_group(name: str) -> str:
     """The consumer group of a micromodel's candidates under shadow evaluation: never the
     live group, so a candidate takes no live task and moves no live offset."""
     return f"slmesh.shadow.{name}"
+
+
+def caller_group(name: str) -> str:
+    """The consumer group a caller may read its own response topic in (its ACLs allow this
+    one; a caller that assigns partitions itself, as `slmesh ask` does, needs none)."""
+    return f"slmesh.caller.{name}"

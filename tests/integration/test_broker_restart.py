@@ -158,7 +158,9 @@ async def test_in_production_the_services_name_the_missing_topics_and_wait_for_t
     # Nobody made them: services in production create no topics.
     assert settings.requests_topic not in await list_topics(settings)
 
-    job = await run_cli(production_mesh.env(), "topics", "apply", "--micromodel", "vat-rates")
+    job = await run_cli(
+        production_mesh.env(), "topics", "apply", "--micromodel", "vat-rates", "--skip-acls"
+    )
     assert job.returncode == 0, job.stdout + job.stderr
 
     async with MeshClient(settings, source="/slmesh/restart-test") as client:

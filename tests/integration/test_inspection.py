@@ -80,6 +80,21 @@ async def test_topics_without_a_broker_says_so() -> None:
     assert "Traceback" not in out
 
 
+async def test_topics_apply_on_a_broker_without_acls_says_so_and_creates_nothing(
+    settings: MeshSettings, mesh: MeshClient
+) -> None:
+    # The embedded broker lists the ACL requests but cannot create one.
+    probe = f"acl-probe-{uuid.uuid4().hex[:6]}"
+    code, out = await run_slmesh(
+        settings.bootstrap_servers, "topics", "apply", "--micromodel", probe
+    )
+    assert code == 1, out
+    assert "does not support ACLs" in out
+    assert "--skip-acls" in out
+    assert "Traceback" not in out
+    assert settings.task_topic(probe) not in await list_topics(settings)
+
+
 # --- tail, trace, lag, registry ------------------------------------------------------------
 
 

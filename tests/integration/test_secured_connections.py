@@ -126,7 +126,7 @@ async def secured(
     )
     services: list[ServiceProcess] = []
     try:
-        job = await run_cli(env, "topics", "apply", "--micromodel", "vat-rates")
+        job = await run_cli(env, "topics", "apply", "--micromodel", "vat-rates", "--skip-acls")
         assert job.returncode == 0, job.stdout + job.stderr
         services = [
             service("vat-rates-tls", "slmesh.vat_rates", env),
@@ -153,7 +153,9 @@ async def test_the_topics_job_makes_every_topic_over_tls(secured: SecuredMesh) -
     s = secured.settings
     expected = {s.requests_topic, s.replies_topic, s.responses_topic, s.deadletter_topic}
     assert expected | {s.task_topic("vat-rates"), s.registry_topic} <= names
-    again = await run_cli(secured.env, "topics", "apply", "--micromodel", "vat-rates")
+    again = await run_cli(
+        secured.env, "topics", "apply", "--micromodel", "vat-rates", "--skip-acls"
+    )
     assert again.returncode == 0, again.stderr
     assert "0 created" in again.stdout
 

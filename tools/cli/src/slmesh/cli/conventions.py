@@ -27,7 +27,8 @@ START_HINT = "Is the mesh running? `slmesh dev` starts one, and says there when 
 
 SAMPLE_REQUEST = "What are the VAT rates in Germany, France and Italy?"
 
-# What `slmesh dev` starts (and `slmesh topics apply` makes task topics for).
+# What `slmesh dev` starts; its keyring's identities serve these, so `slmesh topics apply`
+# makes their task topics.
 ORCHESTRATOR_MODULE = "slmesh.orchestrator"
 # Micromodel name -> module run with `python -m`.
 DEFAULT_MICROMODELS: dict[str, str] = {

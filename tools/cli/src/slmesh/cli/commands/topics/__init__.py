@@ -1,24 +1,32 @@
 """`slmesh topics`: the mesh's topics listed (`listing`), or every one it uses created by
-an operator (`apply`; the dev stack makes its topics so too)."""
+an operator, with the ACLs that let each principal do its part and no more (`apply`,
+`acls`; the dev stack makes its topics so too, without ACLs)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
-from slmesh.cli.conventions import DEFAULT_MICROMODELS
 from slmesh.cli.readers import run_reader
+
+if TYPE_CHECKING:
+    from slmesh.runtime.settings import MeshSettings
 
 NAME = "topics"
 HELP = (
     "the mesh's topics: list them (partitions, records, end offsets), or apply: "
-    "create every one the mesh uses"
+    "create every one the mesh uses, and its ACLs"
 )
 DESCRIPTION = (
-    "apply creates each missing mesh topic with SLMESH_PARTITIONS, the "
-    "replication factor and min.insync.replicas of the settings (SLMESH_DEPLOYMENT, "
-    "SLMESH_TOPIC_REPLICATION, SLMESH_TOPIC_MIN_INSYNC_REPLICAS); existing topics are "
-    "left as they are. Run it once before the services where they create no topics."
+    "apply reads the trust file (SLMESH_TRUST_FILE, else trust.json in SLMESH_KEYRING_DIR) "
+    "and creates each missing mesh topic, each caller's response topic among them, with "
+    "SLMESH_PARTITIONS, the replication factor and min.insync.replicas of the settings "
+    "(SLMESH_DEPLOYMENT, SLMESH_TOPIC_REPLICATION, SLMESH_TOPIC_MIN_INSYNC_REPLICAS); "
+    "existing topics are left as they are. First it grants each principal (User:<identity>, "
+    "User:topics-job, User:autoscaler) what its role needs and no more, and prints that "
+    "matrix. A broker without ACLs fails it, unless --skip-acls. Run it once before the "
+    "services where they create no topics, and again after the trust file changes."
 )
 
 
@@ -29,9 +37,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--micromodel",
         action="append",
         help="apply: a micromodel whose task topic to create (repeatable; default: every "
-        f"bundled one: {', '.join(DEFAULT_MICROMODELS)})",
+        "one an identity of the trust file serves)",
     )
-    parser.add_argument("--dry-run", action="store_true", help="apply: say what, create nothing")
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="apply: print the topics and the ACL matrix; ask the broker nothing",
+    )
+    parser.add_argument(
+        "--skip-acls",
+        action="store_true",
+        help="apply: create the topics only (a broker that enforces no ACLs)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -39,21 +56,64 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _topics(args: argparse.Namespace) -> int:
-    from slmesh.cli.commands.topics.apply import apply_topics, format_applied, mesh_topic_plan
     from slmesh.cli.commands.topics.listing import format_topics, topic_rows
-    from slmesh.runtime.kafka import TopicCreationError
     from slmesh.runtime.settings import MeshSettings
 
     settings = MeshSettings()
     if args.action == "apply":
-        micromodels = args.micromodel or list(DEFAULT_MICROMODELS)
-        plan = mesh_topic_plan(settings, micromodels)
+        return await _apply(settings, args)
+    print(format_topics(await topic_rows(settings, every=args.all)))
+    return 0
+
+
+async def _apply(settings: MeshSettings, args: argparse.Namespace) -> int:
+    from slmesh.cli.commands.topics.acls import (
+        AclsRefused,
+        AclsUnsupported,
+        apply_acls,
+        format_acls_applied,
+    )
+    from slmesh.cli.commands.topics.apply import (
+        apply_topics,
+        format_applied,
+        mesh_topic_plan,
+        planned_topics,
+    )
+    from slmesh.runtime.kafka import TopicCreationError
+    from slmesh.runtime.kafka.acls import mesh_acls, served_micromodels
+    from slmesh.runtime.trust import TrustUnavailable, load_policy
+
+    try:
+        policy = load_policy(settings)
+    except TrustUnavailable as exc:
+        print(f"slmesh topics apply: {exc}", file=sys.stderr)
+        return 1
+    micromodels = args.micromodel or served_micromodels(policy)
+    plan = mesh_topic_plan(settings, micromodels, sorted(policy.callers()))
+    matrix = mesh_acls(settings, policy)
+    if args.dry_run:
+        print(format_applied(settings, planned_topics(plan)))
+        print(format_acls_applied(matrix, None) if not args.skip_acls else "ACLs: skipped")
+        return 0
+    applied_acls = None
+    if not args.skip_acls:
+        # Before the topics: a service that finds its topics finds its grants too.
         try:
-            applied = await apply_topics(settings, plan, dry_run=args.dry_run)
-        except TopicCreationError as exc:
+            applied_acls = await apply_acls(settings, matrix)
+        except AclsUnsupported as exc:
+            print(f"{exc}; nothing was created (--skip-acls: the topics alone)", file=sys.stderr)
+            return 1
+        except AclsRefused as exc:
             print(exc, file=sys.stderr)
             return 1
-        print(format_applied(settings, applied, dry_run=args.dry_run))
-        return 0
-    print(format_topics(await topic_rows(settings, every=args.all)))
+    try:
+        applied = await apply_topics(settings, plan)
+    except TopicCreationError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    print(format_applied(settings, applied))
+    if applied_acls is None:
+        print("ACLs: skipped (--skip-acls)")
+    else:
+        print(format_acls_applied(matrix, applied_acls))
     return 0

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from base64 import b64decode
 from pathlib import Path
 from typing import Any
 
@@ -224,7 +223,8 @@ def test_prod_scales_each_micromodel_on_its_consumer_group_lag(
         assert trigger["metadata"]["bootstrapServersFromEnv"] in config["data"]
         auth = of_kind(docs, "TriggerAuthentication")[trigger["authenticationRef"]["name"]]
         secrets = {ref["name"] for ref in auth["spec"]["secretTargetRef"]}
-        assert secrets == {"slmesh-kafka"}
+        # Its own principal, which may only describe the micromodels' topics and groups.
+        assert secrets == {"slmesh-autoscaler"}
     # KEDA sets the micromodels' replicas: a fixed count would fight it at every apply.
     for name in MICROMODELS:
         assert "replicas" not in of_kind(docs, "Deployment")[name]["spec"]
@@ -241,12 +241,77 @@ def test_dev_brings_its_own_broker_redis_and_collector(
         if d["kind"] in ("Deployment", "StatefulSet")
     }
     assert {"kafka", "redis", "traces"} <= serving
-    secrets = of_kind(docs, "Secret")
-    password = next(s for n, s in secrets.items() if n.startswith("slmesh-kafka"))
-    jaas = next(s for n, s in secrets.items() if n.startswith("kafka-jaas"))
-    client = b64decode(password["data"]["password"]).decode()
-    users = b64decode(jaas["data"]["kafka_server_jaas.conf"]).decode()
-    assert f'user_slmesh="{client}"' in users, "the services' password is the broker's"
+    # No secret in the repository: make-secrets.sh makes them for each cluster.
+    assert not of_kind(docs, "Secret")
+    (kafka,) = of_kind(docs, "StatefulSet").values()
+    env = {e["name"]: e.get("value") for e in container(kafka)["env"]}
+    assert env["KAFKA_AUTHORIZER_CLASS_NAME"].endswith(".StandardAuthorizer")
+    assert set(env["KAFKA_SUPER_USERS"].split(";")) == {
+        "User:admin",
+        "User:topics-job",
+        "User:ANONYMOUS",
+    }
+    assert "CONTROLLER://127.0.0.1:" in env["KAFKA_LISTENERS"]
+    # The services wait for the topics job's topics: they may create none.
+    (config,) = of_kind(docs, "ConfigMap").values()
+    assert config["data"]["SLMESH_CREATE_TOPICS"] == "false"
+
+
+def secrets_used(doc: Manifest) -> set[str]:
+    """Every Secret a workload's pods read: in env, envFrom and volumes."""
+    spec = doc["spec"]["template"]["spec"]
+    names: set[str] = set()
+    for each in [*spec["containers"], *spec.get("initContainers", [])]:
+        for variable in each.get("env", []):
+            ref = variable.get("valueFrom", {}).get("secretKeyRef")
+            if ref is not None:
+                names.add(ref["name"])
+        names |= {s["secretRef"]["name"] for s in each.get("envFrom", []) if "secretRef" in s}
+    for volume in spec.get("volumes", []):
+        if "secret" in volume:
+            names.add(volume["secret"]["secretName"])
+        for source in volume.get("projected", {}).get("sources", []):
+            if "secret" in source:
+                names.add(source["secret"]["name"])
+    return names
+
+
+# Not an identity's: the mesh's one Redis password, and in prod the Redis CA (which the
+# topics job reads too: the settings check every file they name).
+SHARED_SECRETS = {"slmesh-redis"}
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_each_workload_mounts_only_its_own_secret(
+    manifests: dict[str, list[Manifest]], overlay: str
+) -> None:
+    docs = manifests[overlay]
+    deployments = of_kind(docs, "Deployment")
+    config = next(iter(of_kind(docs, "ConfigMap").values()))["data"]
+    trust_dir = str(Path(config["SLMESH_TRUST_FILE"]).parent)
+    for name in services():
+        doc = deployments[name]
+        assert secrets_used(doc) == {f"slmesh-{name}", *SHARED_SECRETS}, name
+        main = container(doc)
+        env = {e["name"]: e for e in main["env"]}
+        assert env["SLMESH_IDENTITY"]["value"] == name
+        assert env["SLMESH_KAFKA_USERNAME"]["valueFrom"]["secretKeyRef"]["name"] == f"slmesh-{name}"
+        # The key file alone is mounted, readable by the pod's group, read-only.
+        key_file = Path(env["SLMESH_SIGNING_KEY_FILE"]["value"])
+        volumes = {v["name"]: v for v in doc["spec"]["template"]["spec"]["volumes"]}
+        mounts = {m["mountPath"]: m for m in main["volumeMounts"]}
+        identity = volumes[mounts[str(key_file.parent)]["name"]]["secret"]
+        assert identity["secretName"] == f"slmesh-{name}"
+        assert identity["items"] == [{"key": "signing.key", "path": key_file.name}]
+        assert identity["defaultMode"] == 0o440
+        assert mounts[str(key_file.parent)]["readOnly"] is True
+        trust = volumes[mounts[trust_dir]["name"]]
+        assert trust["configMap"]["name"] == "slmesh-trust"
+    (job,) = of_kind(docs, "Job").values()
+    # Its own principal, and no key: it proves no record.
+    assert secrets_used(job) - SHARED_SECRETS == {"slmesh-topics-job"}
+    job_mounts = {m["mountPath"] for m in container(job)["volumeMounts"]}
+    assert trust_dir in job_mounts
 
 
 def test_prod_takes_its_secrets_from_the_cluster(manifests: dict[str, list[Manifest]]) -> None:

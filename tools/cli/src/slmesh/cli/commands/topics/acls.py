@@ -124,11 +124,12 @@ async def _send(client: AIOKafkaClient, request: Any, where: str) -> Any:
     try:
         return await client.send(client.get_random_node(), request)
     except (IncompatibleBrokerVersion, NotImplementedError) as exc:
-        # aiokafka checks the broker's API versions before sending: Tansu lists no ACL API.
+        # aiokafka checks the broker's API versions before it sends: this broker lists no
+        # version of the request that aiokafka can send.
         raise AclsUnsupported(
             f"the broker at {where} does not support ACLs (it has no "
-            f"{type(request).__name__.removesuffix('Request')} API: {exc or 'no version'}); "
-            "the embedded dev broker (Tansu) has none"
+            f"{type(request).__name__.removesuffix('Request')} API aiokafka can use: "
+            f"{exc or 'no version'})"
         ) from exc
 
 

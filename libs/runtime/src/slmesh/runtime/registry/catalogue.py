@@ -24,6 +24,7 @@ from aiokafka import TopicPartition
 from slmesh.runtime.kafka import groupless_consumer
 from slmesh.runtime.lifecycle import Lifecycle
 from slmesh.runtime.registry.announcer import DETERMINISTIC
+from slmesh.runtime.registry.memo import CheckMemo
 from slmesh.schemas import ContractError, MicromodelAnnounced, decode_record
 from slmesh.schemas.binding import Headers
 
@@ -33,11 +34,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 MISSED_HEARTBEATS = 3
-# Distinct arguments whose check against a tool's schema is remembered (then forgotten at once),
-# each at most this long as JSON: long ones (a text to summarise) seldom repeat, and 4096 of
-# them could hold a gigabyte.
-MEMO_SIZE = 4096
-MEMO_KEY_BYTES = 1024
 READER_WAIT_MS = 1000
 # Two answered fetches this far apart: the broker was away in between.
 BLIND_GAP_MS = 3000
@@ -58,7 +54,7 @@ class Tool:
     # replica -> (status, event time, heartbeat seconds)
     replicas: dict[str, tuple[str, datetime, float]] = field(default_factory=dict)
     # Arguments (as sorted JSON) checked against the current schema -> the problem, if any.
-    _checked: dict[bytes, str | None] = field(default_factory=dict, repr=False)
+    _checked: CheckMemo = field(default_factory=CheckMemo, repr=False)
 
     @property
     def runs_model(self) -> bool:
@@ -86,13 +82,12 @@ class Tool:
             key = orjson.dumps(arguments, option=orjson.OPT_SORT_KEYS)
         except TypeError:  # not JSON: never memoised
             return self._problem(arguments)
-        if len(key) > MEMO_KEY_BYTES:
+        if not self._checked.keeps(key):
             return self._problem(arguments)
-        if key in self._checked:
-            return self._checked[key]
-        if len(self._checked) >= MEMO_SIZE:
-            self._checked.clear()
-        problem = self._checked[key] = self._problem(arguments)
+        found, problem = self._checked.get(key)
+        if not found:
+            problem = self._problem(arguments)
+            self._checked.put(key, problem)
         return problem
 
     def _problem(self, arguments: Any) -> str | None:

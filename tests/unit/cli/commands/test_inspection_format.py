@@ -9,7 +9,7 @@ import pytest
 from aiokafka.structs import ConsumerRecord
 
 from slmesh.cli.commands.lag.report import GroupLag, LagReport, format_lags
-from slmesh.cli.commands.registry.replicas import ReplicaRow, format_registry
+from slmesh.cli.commands.registry.replicas import RefusedRow, ReplicaRow, format_registry
 from slmesh.cli.commands.tail.lines import gist, matcher, pretty
 from slmesh.cli.records import Seen, topic_name
 from slmesh.schemas import RequestSubmitted, encode
@@ -203,6 +203,36 @@ def test_the_registry_lists_each_micromodel_with_its_replicas() -> None:
     assert lines[4].split() == ["vat-rates-1", "live", "heard", "1.2", "s", "ago"]
     assert lines[5].split() == ["vat-rates-2", "gone", "heard", "61.0", "s", "ago"]
     assert "no micromodel has announced itself" in format_registry([])
+
+
+def test_refused_cards_are_listed_apart_with_who_signed_them_and_why() -> None:
+    rows = [ReplicaRow("vat-rates", "0.1.0", "deterministic", "vat-rates-1", "live", 1.25)]
+    refused = [
+        RefusedRow("vat-rates/rogue-1", "echo", "signed by 'echo', which does not serve", 2.0),
+        RefusedRow("translator/x", None, "the record carries no proof of its writer", 0.5),
+    ]
+    lines = format_registry(rows, refused).splitlines()
+    # The replicas' table is as before; a blank line ends it.
+    assert lines[1].split() == ["vat-rates", "0.1.0", "1", "deterministic"]
+    assert lines[3:5] == ["", "refused cards (in no catalogue):"]
+    assert lines[5].split() == [
+        "vat-rates/rogue-1",
+        "refused",
+        "signed",
+        "by",
+        "echo,",
+        "heard",
+        "2.0",
+        "s",
+        "ago",
+    ]
+    assert lines[6].strip() == "signed by 'echo', which does not serve"
+    assert lines[7].split()[:4] == ["translator/x", "refused", "not", "proven,"]
+    assert lines[8].strip() == "the record carries no proof of its writer"
+    # Refused cards and nothing announced: both said.
+    alone = format_registry([], refused[1:])
+    assert "no micromodel has announced itself" in alone
+    assert "translator/x" in alone
 
 
 def test_a_binary_mode_record_is_read_as_its_whole_event() -> None:

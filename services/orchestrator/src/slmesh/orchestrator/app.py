@@ -114,7 +114,8 @@ def assemble(
             ttl_s=settings.gather_ttl_s,
             lease_ms=settings.completing_lease_ms,
         )
-    catalogue = Catalogue(settings, static=settings.micromodels)
+    # Read as this orchestrator: only cards its trust file's micromodels proved are believed.
+    catalogue = Catalogue(settings, party, static=settings.micromodels)
     tools = functools.partial(tool_views, catalogue)
     planner = planner or RulesPlanner()
     source = settings.source(SERVICE)

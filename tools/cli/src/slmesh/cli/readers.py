@@ -11,7 +11,13 @@ import os
 import sys
 from typing import TYPE_CHECKING, Any
 
-from slmesh.cli.conventions import NO_BROKER, NOT_FOUND, START_HINT, TLS_REFUSED
+from slmesh.cli.conventions import (
+    INVALID_SETTINGS,
+    NO_BROKER,
+    NOT_FOUND,
+    START_HINT,
+    TLS_REFUSED,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Coroutine
@@ -28,6 +34,7 @@ def run_reader(work: Coroutine[Any, Any, int]) -> int:
 
     from slmesh.runtime.kafka import UnknownTopicError
     from slmesh.runtime.settings import MeshSettings
+    from slmesh.runtime.trust import TrustUnavailable
 
     try:
         return asyncio.run(work)
@@ -38,6 +45,10 @@ def run_reader(work: Coroutine[Any, Any, int]) -> int:
     except UnknownTopicError as exc:
         print(exc, file=sys.stderr)
         return NOT_FOUND
+    except TrustUnavailable as exc:
+        # A reader that checks proofs (`registry`) needs its identity's trust file.
+        print(exc, file=sys.stderr)
+        return INVALID_SETTINGS
     except KeyboardInterrupt:  # `slmesh tail` is stopped so
         return 0
     except BrokenPipeError:  # `slmesh tail | head`: the reader has gone

@@ -20,8 +20,12 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-# The registry is a table: the last announcement per replica is all a reader needs.
-REGISTRY_TOPIC_CONFIGS = {"cleanup.policy": "compact"}
+# The registry is a table: the last announcement per replica is all a reader needs. Its
+# records are stamped by the broker when it appends them, not by their producer: a reader
+# judges a replica's liveness by that stamp (catalogue), and a producer's clock could be
+# anything. (The embedded broker, Tansu, keeps the config but stamps records with the
+# producer's time all the same: the reader takes no stamp later than when it read it.)
+REGISTRY_TOPIC_CONFIGS = {"cleanup.policy": "compact", "message.timestamp.type": "LogAppendTime"}
 
 # What a micromodel without a model announces as its model.
 DETERMINISTIC = "deterministic"

@@ -1,10 +1,13 @@
 """The orchestrator's tool list: every live micromodel, read from the registry topic.
 
 A reader starts from the beginning of the topic, so a new orchestrator learns
-every replica at once; a replica whose last word is older than three
-heartbeats is taken for gone. Liveness uses the event's own time, so an old
-announcement read late is still old (hosts' clocks are assumed to agree
-within a heartbeat).
+every replica at once; a replica not heard of for three heartbeats (and a
+grace, for a busy machine) is taken for gone. Only cards `admission` admits
+enter the list: proven by the identity that serves the name, dated sanely,
+within bounds. The others are refused, logged once per key and kept for
+`slmesh registry` to show. When a card was heard is its record's broker
+timestamp (`admission.heard_at`), never the card's own time: a card the
+broker got late, or read late, is judged by when it reached the broker.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -23,17 +27,25 @@ from aiokafka import TopicPartition
 
 from slmesh.runtime.kafka import groupless_consumer
 from slmesh.runtime.lifecycle import Lifecycle
+from slmesh.runtime.registry.admission import Heard, Refused, vet
 from slmesh.runtime.registry.announcer import DETERMINISTIC
 from slmesh.runtime.registry.memo import CheckMemo
-from slmesh.schemas import ContractError, MicromodelAnnounced, decode_record
-from slmesh.schemas.binding import Headers
 
 if TYPE_CHECKING:
+    from aiokafka.structs import ConsumerRecord
+
     from slmesh.runtime.settings import MeshSettings
+    from slmesh.runtime.trust import MeshParty
 
 logger = logging.getLogger(__name__)
 
 MISSED_HEARTBEATS = 3
+# Beyond the missed heartbeats: on a busy machine a heartbeat is produced, appended and
+# read seconds late, and a live micromodel dropped fails its calls at once.
+LIVENESS_GRACE_S = 5.0
+# Refused keys kept for `slmesh registry` (and logged once each): anyone may produce
+# records under new keys, so the oldest are forgotten.
+MAX_REFUSED_KEYS = 256
 READER_WAIT_MS = 1000
 # Two answered fetches this far apart: the broker was away in between.
 BLIND_GAP_MS = 3000
@@ -51,7 +63,7 @@ class Tool:
     version: str = ""
     # Compiled once per announcement, not once per call.
     validator: jsonschema.Draft202012Validator | None = None
-    # replica -> (status, event time, heartbeat seconds)
+    # replica -> (status, when its last card reached the broker, heartbeat seconds)
     replicas: dict[str, tuple[str, datetime, float]] = field(default_factory=dict)
     # Arguments (as sorted JSON) checked against the current schema -> the problem, if any.
     _checked: CheckMemo = field(default_factory=CheckMemo, repr=False)
@@ -103,16 +115,26 @@ class Tool:
         return [
             replica
             for replica, (status, seen, heartbeat) in self.replicas.items()
-            if status == "up" and (now - seen).total_seconds() < MISSED_HEARTBEATS * heartbeat
+            if status == "up"
+            and (now - seen).total_seconds() < MISSED_HEARTBEATS * heartbeat + LIVENESS_GRACE_S
         ]
 
 
 class Catalogue(Lifecycle):
-    """Every orchestrator replica's copy of the registry, read without a consumer group."""
+    """Every orchestrator replica's copy of the registry, read without a consumer group.
 
-    def __init__(self, settings: MeshSettings, *, static: Iterable[str] = ()) -> None:
+    `party`: the reader (the orchestrator, or the operator's `slmesh registry`), whose
+    trust file says who may announce what.
+    """
+
+    def __init__(
+        self, settings: MeshSettings, party: MeshParty, *, static: Iterable[str] = ()
+    ) -> None:
         self.settings = settings
+        self.party = party
         self._tools: dict[str, Tool] = {}
+        # Key -> why its last record was refused (cleared when a card is admitted under it).
+        self._refused: OrderedDict[str, Refused] = OrderedDict()
         # Micromodels assumed present without announcing (e.g. served elsewhere).
         self._static = {name: Tool(name=name, description="(configured)") for name in static}
         self._consumer: Any = None
@@ -132,31 +154,49 @@ class Catalogue(Lifecycle):
         end = (await self._consumer.end_offsets([tp]))[tp]
         while await self._consumer.position(tp) < end:
             batch = await self._consumer.getmany(tp, timeout_ms=1000)
+            received = datetime.now(UTC)
             for record in batch.get(tp, []):
-                self._apply(record.value, record.headers)
+                self._apply(record, received)
         self._reader = asyncio.create_task(self._follow(), name="registry-reader")
         logger.info("registry read: %s", ", ".join(sorted(self.names())) or "no micromodels")
 
     async def _follow(self) -> None:
         while True:
             batches = await self._consumer.getmany(timeout_ms=1000)
+            received = datetime.now(UTC)
             for records in batches.values():
                 for record in records:
-                    self._apply(record.value, record.headers)
+                    self._apply(record, received)
             # Keeps the last answered fetch current, so that only a real gap is one.
             self._known_until()
 
-    def _apply(self, value: bytes | None, headers: Headers | None) -> None:
-        if value is None:
-            return
-        try:
-            event = decode_record(
-                value, headers, (MicromodelAnnounced,), max_bytes=self.settings.max_event_bytes
+    def _apply(self, record: ConsumerRecord[bytes, bytes], received: datetime) -> None:
+        verdict = vet(
+            record, self.party, received=received, max_event_bytes=self.settings.max_event_bytes
+        )
+        if isinstance(verdict, Refused):
+            self._refuse(verdict)
+        elif isinstance(verdict, Heard):
+            self._refused.pop(verdict.key, None)
+            self._admit(verdict)
+
+    def _refuse(self, refused: Refused) -> None:
+        """Kept out of the catalogue; said once per key, not at every heartbeat. No dead
+        letter: a refused heartbeat every few seconds would flood the topic."""
+        if refused.key not in self._refused:
+            logger.warning(
+                "registry card %s refused%s: %s",
+                refused.key,
+                f" (signed by {refused.signer})" if refused.signer else "",
+                refused.reason,
             )
-        except ContractError as exc:
-            logger.warning("unreadable registry record skipped: %s", exc.message)
-            return
-        data = event.data
+        self._refused.pop(refused.key, None)
+        self._refused[refused.key] = refused
+        while len(self._refused) > MAX_REFUSED_KEYS:
+            self._refused.popitem(last=False)
+
+    def _admit(self, heard: Heard) -> None:
+        data = heard.card.data
         tool = self._tools.setdefault(data.name, Tool(name=data.name))
         if data.status == "up":
             tool.description = data.description
@@ -168,7 +208,7 @@ class Catalogue(Lifecycle):
         # A word read late (queued by the replica while the broker was away)
         # never makes its last word older than what was already counted.
         earlier = tool.replicas.get(data.replica)
-        seen = max(event.time, earlier[1]) if earlier is not None else event.time
+        seen = max(heard.at, earlier[1]) if earlier is not None else heard.at
         tool.replicas[data.replica] = (data.status, seen, data.heartbeat_s)
 
     async def stop(self) -> None:
@@ -221,6 +261,10 @@ class Catalogue(Lifecycle):
         """Every micromodel ever announced, live or gone, and the instant the registry is
         known up to (what `Tool.live_replicas` is judged against): `slmesh registry`."""
         return dict(self._tools), self._known_until()
+
+    def refused(self) -> list[Refused]:
+        """The keys whose last record was refused, oldest first: `slmesh registry`."""
+        return list(self._refused.values())
 
     def get(self, name: str) -> Tool | None:
         tool = self._tools.get(name)

@@ -1,5 +1,6 @@
 """`slmesh registry`: the micromodels announced, their versions, replicas and last
-heartbeats, read as the orchestrator reads them (`replicas`)."""
+heartbeats, and the cards refused with why, read as the orchestrator reads them
+(`replicas`)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import argparse
 from slmesh.cli.readers import run_reader
 
 NAME = "registry"
-HELP = "micromodels announced: versions, replicas, last heartbeat"
+HELP = "micromodels announced: versions, replicas, last heartbeat; cards refused"
 DESCRIPTION = None
 
 
@@ -21,8 +22,13 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _registry() -> int:
-    from slmesh.cli.commands.registry.replicas import format_registry, registry_rows
+    import logging
+
+    from slmesh.cli.commands.registry.replicas import format_registry, registry_view
     from slmesh.runtime.settings import MeshSettings
 
-    print(format_registry(await registry_rows(MeshSettings())))
+    # The refused cards are shown below with their reasons: not warned of again on stderr.
+    logging.getLogger("slmesh.runtime.registry").setLevel(logging.ERROR)
+    view = await registry_view(MeshSettings())
+    print(format_registry(view.replicas, view.refused))
     return 0

@@ -1,12 +1,17 @@
-"""`slmesh registry`: the micromodels the registry knows, live or gone, and their replicas."""
+"""`slmesh registry`: the micromodels the registry knows, live or gone, their replicas, and
+the cards refused (read as the orchestrator reads them: proven, owned, dated, bounded)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 
-from slmesh.runtime.registry import Catalogue, Tool
+from slmesh.runtime.registry import Catalogue, Refused, Tool
 from slmesh.runtime.settings import MeshSettings
+from slmesh.runtime.trust import MeshParty, mesh_party
+
+# The CLI reads the registry as the operator's identity (SLMESH_IDENTITY overrides it).
+OPERATOR = "operator"
 
 
 @dataclass(frozen=True)
@@ -19,18 +24,47 @@ class ReplicaRow:
     heard_s_ago: float
 
 
-async def read_registry(settings: MeshSettings) -> tuple[dict[str, Tool], datetime]:
-    """Every micromodel the registry topic knows now, and the instant it is known up to."""
-    catalogue = Catalogue(settings)
+@dataclass(frozen=True)
+class RefusedRow:
+    """A registry key whose last card was refused: never in any orchestrator's catalogue."""
+
+    key: str
+    signer: str | None
+    reason: str
+    heard_s_ago: float
+
+
+@dataclass(frozen=True)
+class RegistryView:
+    replicas: list[ReplicaRow]
+    refused: list[RefusedRow]
+
+
+async def read_everything(
+    settings: MeshSettings, party: MeshParty | None = None
+) -> tuple[dict[str, Tool], list[Refused], datetime]:
+    """Every micromodel the registry topic knows now, the cards it refused, and the instant
+    it is known up to; read as `party` believes it (the operator when not given: raises
+    TrustUnavailable without its identity)."""
+    catalogue = Catalogue(settings, party or mesh_party(settings, OPERATOR))
     await catalogue.start()
     try:
-        return catalogue.everything()
+        tools, now = catalogue.everything()
+        return tools, catalogue.refused(), now
     finally:
         await catalogue.stop()
 
 
-async def registry_rows(settings: MeshSettings) -> list[ReplicaRow]:
-    tools, now = await read_registry(settings)
+async def read_registry(
+    settings: MeshSettings, party: MeshParty | None = None
+) -> tuple[dict[str, Tool], datetime]:
+    """Every micromodel the registry topic admits now, and the instant it is known up to."""
+    tools, _, now = await read_everything(settings, party)
+    return tools, now
+
+
+async def registry_view(settings: MeshSettings, party: MeshParty | None = None) -> RegistryView:
+    tools, refused, now = await read_everything(settings, party)
     rows = []
     for name in sorted(tools):
         tool = tools[name]
@@ -46,13 +80,21 @@ async def registry_rows(settings: MeshSettings) -> list[ReplicaRow]:
                     heard_s_ago=max((now - seen).total_seconds(), 0.0),
                 )
             )
-    return rows
+    refusals = [
+        RefusedRow(r.key, r.signer, r.reason, max((now - r.at).total_seconds(), 0.0))
+        for r in sorted(refused, key=lambda r: r.key)
+    ]
+    return RegistryView(rows, refusals)
 
 
-def format_registry(rows: list[ReplicaRow]) -> str:
+def format_registry(rows: list[ReplicaRow], refused: list[RefusedRow] | None = None) -> str:
+    lines = []
     if not rows:
-        return "no micromodel has announced itself (is the mesh running? `slmesh dev` starts one)"
-    lines = ["micromodel      version  replicas  model"]
+        lines.append(
+            "no micromodel has announced itself (is the mesh running? `slmesh dev` starts one)"
+        )
+    else:
+        lines.append("micromodel      version  replicas  model")
     for name in sorted({r.micromodel for r in rows}):
         mine = [r for r in rows if r.micromodel == name]
         live = [r for r in mine if r.status == "live"]
@@ -60,4 +102,10 @@ def format_registry(rows: list[ReplicaRow]) -> str:
         lines.append(f"{name:<15} {first.version:<8} {len(live):>8}  {first.model}")
         for r in mine:
             lines.append(f"    {r.replica:<30} {r.status:<5} heard {r.heard_s_ago:.1f} s ago")
+    if refused:
+        lines += ["", "refused cards (in no catalogue):"]
+        for f in refused:
+            by = f"signed by {f.signer}" if f.signer else "not proven"
+            lines.append(f"    {f.key:<30} refused {by}, heard {f.heard_s_ago:.1f} s ago")
+            lines.append(f"        {f.reason}")
     return "\n".join(lines)

@@ -1,0 +1,200 @@
+"""Which registry records become cards in the catalogue: proven, owned, sane, and dated by the
+broker.
+
+Anyone who can produce to the registry topic could otherwise announce a
+micromodel (its description enters the planner's prompt, its name attracts
+clauses and their payloads), or keep one alive for ever with a card dated in
+the future. So a record is admitted only when:
+
+- it is proven (an Ed25519 signature, `slmesh.runtime.trust`) by a
+  `micromodel` identity of the trust file that `serves` the card's name, and
+  its key is the card's own `<name>/<replica>` (a card under another
+  replica's key would compact that replica's card away);
+- its card's `time` is neither ahead of the record's broker timestamp by more
+  than `FUTURE_SLACK_S` nor behind it by more than `STALE_CARD_S`: a card
+  copied from an old record and produced again is not a heartbeat;
+- its description and schemas are within bounds (below) and its schemas are
+  JSON Schemas: they go into every planner prompt and are compiled.
+
+When a card was heard is the record's timestamp, never the card's own `time`
+(`heard_at`): with the topic's `message.timestamp.type=LogAppendTime` it is
+the broker's clock; with a producer's CreateTime it is taken no later than the
+reader received it, so no clock ahead of the reader's can keep a card alive.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import jsonschema
+import orjson
+
+from slmesh.runtime.trust import Unproven
+from slmesh.schemas import ContractError, MicromodelAnnounced, decode_record
+
+if TYPE_CHECKING:
+    from aiokafka.structs import ConsumerRecord
+
+    from slmesh.runtime.trust import MeshParty
+
+# A card's own time may run ahead of its record's timestamp by this much: the announcing
+# host's clock and the broker's (or the reader's) are assumed to agree within it.
+FUTURE_SLACK_S = 30.0
+# ...and lag behind it by this much: a producer holds a record a few seconds while the
+# broker is away (its delivery timeout, ~40 s), clocks disagree by the slack above. A card
+# older than that when it reached the broker was produced again from an old record.
+STALE_CARD_S = 120.0
+# Every live tool's description is in the routing prompt, whose context is 2048 tokens by
+# default: the mesh's own are one sentence (under 100 characters).
+MAX_DESCRIPTION_CHARS = 500
+# A schema is compiled, kept per tool and walked by the planner: the mesh's own are under
+# 3 KiB as JSON. 32 KiB leaves room for a rich one and none for a book.
+MAX_SCHEMA_BYTES = 32 * 1024
+# A closed choice the planner may rank value by value with the model (argument_writer):
+# the 27 EU member states is the largest the mesh has.
+MAX_ENUM_VALUES = 256
+# How much of a refused record's key and reason is kept and shown.
+MAX_SHOWN_CHARS = 200
+# Kafka's timestamp types (aiokafka's ConsumerRecord.timestamp_type).
+LOG_APPEND_TIME = 1
+
+
+@dataclass(frozen=True)
+class Heard:
+    """A card admitted: its event, its proven writer and when the broker got it."""
+
+    card: MicromodelAnnounced
+    signer: str
+    at: datetime
+
+    @property
+    def key(self) -> str:
+        """Its record's key (admitted only when it is the card's own)."""
+        return f"{self.card.data.name}/{self.card.data.replica}"
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A registry record kept out of the catalogue, and why."""
+
+    key: str
+    reason: str
+    at: datetime
+    # The identity that proved it, if any did; the name it claims, if readable.
+    signer: str | None = None
+    name: str | None = None
+
+
+def heard_at(record: ConsumerRecord[bytes, bytes], received: datetime) -> datetime:
+    """When the broker got `record`, by the record's timestamp; never later than `received`
+    (the reader's clock when the fetch answered). A CreateTime is the producer's clock: one
+    ahead of the reader's would keep a card alive past its last heartbeat."""
+    if record.timestamp < 0:  # an old-format record carries none
+        return received
+    stamped = datetime.fromtimestamp(record.timestamp / 1000, UTC)
+    return min(stamped, received)
+
+
+def _key_text(key: bytes | None) -> str:
+    """A key as logs and `slmesh registry` show it: anyone's bytes, so cut short and
+    without line breaks or control characters that could forge a line."""
+    if key is None:
+        return "(no key)"
+    text = key.decode(errors="replace")[:MAX_SHOWN_CHARS]
+    return "".join(c if c.isprintable() else "?" for c in text)
+
+
+def vet(
+    record: ConsumerRecord[bytes, bytes],
+    party: MeshParty,
+    *,
+    received: datetime,
+    max_event_bytes: int,
+) -> Heard | Refused | None:
+    """The card `record` holds, admitted or refused; None for a tombstone (no value)."""
+    if record.value is None:
+        return None
+    at = heard_at(record, received)
+    key = _key_text(record.key)
+    headers = list(record.headers or ())
+    try:
+        proven = party.check(record.topic, record.key, record.value, headers, roles=("micromodel",))
+    except Unproven as exc:
+        return Refused(key, exc.reason, at)
+    try:
+        event = decode_record(
+            record.value, headers, (MicromodelAnnounced,), max_bytes=max_event_bytes
+        )
+    except ContractError as exc:
+        return Refused(key, f"unreadable card: {exc.message}", at, proven.name)
+    data = event.data
+    problem = _problem(event, proven.name, proven.identity.serves, key, at)
+    if problem is not None:
+        return Refused(key, problem, at, proven.name, data.name)
+    return Heard(event, proven.name, at)
+
+
+def _problem(
+    event: MicromodelAnnounced, signer: str, serves: list[str], key: str, at: datetime
+) -> str | None:
+    data = event.data
+    if data.name not in serves:
+        return (
+            f"signed by {signer!r}, which does not serve {data.name!r} "
+            f"(it serves {', '.join(serves) or 'nothing'})"
+        )
+    if key != f"{data.name}/{data.replica}":
+        return f"its key is not the card's own <name>/<replica> ({data.name}/{data.replica})"
+    written = event.time if event.time.tzinfo is not None else event.time.replace(tzinfo=UTC)
+    if written - at > timedelta(seconds=FUTURE_SLACK_S):
+        return (
+            f"dated {(written - at).total_seconds():.0f} s after the broker got it "
+            f"(more than {FUTURE_SLACK_S:.0f} s ahead: a card from the future)"
+        )
+    if at - written > timedelta(seconds=STALE_CARD_S):
+        return (
+            f"dated {(at - written).total_seconds():.0f} s before the broker got it "
+            f"(more than {STALE_CARD_S:.0f} s: an old card produced again)"
+        )
+    if len(data.description) > MAX_DESCRIPTION_CHARS:
+        return (
+            f"its description is {len(data.description)} characters long "
+            f"(at most {MAX_DESCRIPTION_CHARS})"
+        )
+    for which, schema in (("input", data.input_schema), ("output", data.output_schema)):
+        problem = _schema_problem(schema)
+        if problem is not None:
+            return f"its {which} schema {problem}"
+    return None
+
+
+def _schema_problem(schema: dict[str, Any]) -> str | None:
+    size = len(orjson.dumps(schema))
+    if size > MAX_SCHEMA_BYTES:
+        return f"is {size} bytes as JSON (at most {MAX_SCHEMA_BYTES})"
+    widest = max((len(e) for e in _enums(schema)), default=0)
+    if widest > MAX_ENUM_VALUES:
+        return f"has an enum of {widest} values (at most {MAX_ENUM_VALUES})"
+    try:
+        jsonschema.Draft202012Validator.check_schema(schema)
+    except jsonschema.SchemaError as exc:
+        return f"is not a JSON Schema: {exc.message[:200]}"
+    return None
+
+
+def _enums(schema: Any) -> list[list[Any]]:
+    """Every `enum` list anywhere in `schema` (bounded: the schema's size is)."""
+    found: list[list[Any]] = []
+    stack = [schema]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            enum = node.get("enum")
+            if isinstance(enum, list):
+                found.append(enum)
+            stack += node.values()
+        elif isinstance(node, list):
+            stack += node
+    return found

@@ -25,6 +25,7 @@ from typing import Any
 import orjson
 
 from slmesh.orchestrator.planning.argument_writer import ArgumentWriter
+from slmesh.orchestrator.planning.card_text import DATA_NOTE, quoted
 from slmesh.orchestrator.planning.decomposition import NO_COUNTRY, NO_TEXT, Clause, clauses
 from slmesh.orchestrator.planning.knowledge import (
     NONE,
@@ -251,13 +252,17 @@ def result_text(results: list[CallOutcome]) -> str:
 
 
 def _routing_prompt(names: list[str], tools: Mapping[str, ToolView]) -> Prompt:
-    """The tools and the few shots. A tool's name and description come from its
-    registry card, which any producer on the registry topic can write: untrusted."""
-    prompt = template("Pick the tool for each request.\n\nTools:\n")
+    """The tools and the few shots. A tool's description comes from its registry card:
+    quoted as data (`card_text`), one JSON string on its tool's line, so that nothing it
+    says can add a line of its own ("Request: …", "Tool: …"), and the prompt says so
+    before the list. Its name is the contract's pattern (lowercase, digits, dashes)."""
+    # The note goes with the task, not into the "Tools:" header: there it cost the
+    # planning set a right plan (an extraction routed to the summarizer).
+    prompt = template(f"Pick the tool for each request. {DATA_NOTE}\n\nTools:\n")
     for name in names:
-        described = untrusted(f"{name}: {tools[name].description or name}")
+        described = untrusted(f"{name}: {quoted(tools[name].description or name)}")
         prompt += template("- ") + described + template("\n")
-    shots = [f"- {NONE}: anything the tools above do not do", ""]
+    shots = [f"- {NONE}: {quoted('anything the tools above do not do')}", ""]
     for request, tool in ROUTING_SHOTS:
         if tool == NONE or tool in tools:
             # A shot names a tool only when it is live: a name the code base knows.

@@ -212,12 +212,14 @@ UNRELATED = [
 
 
 async def test_a_rogue_description_never_takes_an_unrelated_request() -> None:
-    """Its lines stay inside its quoted description: the model never routes to it.
+    """Its instructions and its would-be few-shot lines stay inside its quoted description:
+    the model never routes these requests to it.
 
-    (Any tool added changes a 270M model's ranking of the others a little, an
-    honest one too: the plans are held to never reaching the rogue, not to being
-    the same as without it. A refused card is in no tool list at all:
-    test_untrusted_cards.)
+    What this cannot hold a 270M model to: a description that copies a request's own
+    words attracts that request, quoted or not (any tool added also shifts the model's
+    ranking of the others a little, an honest one too). That is why a card is believed
+    only when its micromodel's owner signed it (registry.admission), and a refused card
+    is in no tool list at all (test_untrusted_cards).
     """
     worker = Worker("planner-rogue")
     # No budget to run out of on a busy machine: every clause is routed.

@@ -1,5 +1,6 @@
 """A micromodel started with SLMESH_SHADOW_TOPIC: a candidate under shadow evaluation
-consumes its own topic in a group of its own, so it takes no live task."""
+consumes its own topic in a group of its own, so it takes no live task, and replies on the
+shadow's replies topic, so no live reply comes from it."""
 
 from __future__ import annotations
 
@@ -8,11 +9,12 @@ from faststream.kafka import TestKafkaBroker
 
 from slmesh.runtime.kafka import raw_body
 from slmesh.runtime.kafka.groups import micromodel_group, shadow_group
+from slmesh.runtime.kafka.topics import SHADOW_REPLIES
 from slmesh.runtime.micromodel import build_runner
 from slmesh.runtime.settings import MeshSettings
 from slmesh.schemas import TaskCompleted, TaskFailed, decode
 
-from .test_sdk import ADDER, SETTINGS, task
+from .test_sdk import ADDER, KEY, SETTINGS, proven, task
 
 SHADOW_TOPIC = "slmesh.shadow.adder"
 CANDIDATE = SETTINGS.model_copy(update={"shadow_topic": SHADOW_TOPIC})
@@ -39,19 +41,28 @@ def test_a_candidate_consumes_its_own_topic_in_a_group_that_is_never_the_live_on
 
 
 async def test_a_candidate_answers_tasks_on_its_topic_and_takes_none_from_the_live_one() -> None:
+    """Its tasks are copies of live ones, with their proof (made for the live topic)."""
     runner, consumption = build_runner(ADDER, CANDIDATE)
     replies: list[TaskCompleted | TaskFailed] = []
+    live_replies: list[bytes] = []
 
-    @runner.broker.subscriber(SETTINGS.replies_topic, decoder=raw_body)
+    @runner.broker.subscriber(SHADOW_REPLIES, decoder=raw_body)
     async def on_reply(body: bytes) -> None:
         replies.append(decode(body, (TaskCompleted, TaskFailed)))  # type: ignore[arg-type]
 
+    @runner.broker.subscriber(SETTINGS.replies_topic, decoder=raw_body)
+    async def on_live_reply(body: bytes) -> None:
+        live_replies.append(body)
+
     async with TestKafkaBroker(runner.broker) as broker:
         # A live task: no subscriber of the candidate's takes it.
-        await broker.publish(task({"a": 1, "b": 1}), SETTINGS.task_topic("adder"), key=b"k")
-        await broker.publish(task({"a": 2, "b": 3}), SHADOW_TOPIC, key=b"k")
+        live = task({"a": 1, "b": 1})
+        await broker.publish(live, SETTINGS.task_topic("adder"), key=KEY, headers=proven(live))
+        copy = task({"a": 2, "b": 3})
+        await broker.publish(copy, SHADOW_TOPIC, key=KEY, headers=proven(copy))
         await consumption.drain()
     runner.worker.shutdown()
     [reply] = replies
     assert isinstance(reply, TaskCompleted)
     assert reply.data.output == {"total": 5}
+    assert live_replies == []

@@ -41,7 +41,8 @@ def test_a_candidate_consumes_its_own_topic_in_a_group_that_is_never_the_live_on
 
 
 async def test_a_candidate_answers_tasks_on_its_topic_and_takes_none_from_the_live_one() -> None:
-    """Its tasks are copies of live ones, with their proof (made for the live topic)."""
+    """Its tasks are copies of recorded live ones, with their proof (made for the live
+    topic) and their deadline (passed)."""
     runner, consumption = build_runner(ADDER, CANDIDATE)
     replies: list[TaskCompleted | TaskFailed] = []
     live_replies: list[bytes] = []
@@ -58,7 +59,8 @@ async def test_a_candidate_answers_tasks_on_its_topic_and_takes_none_from_the_li
         # A live task: no subscriber of the candidate's takes it.
         live = task({"a": 1, "b": 1})
         await broker.publish(live, SETTINGS.task_topic("adder"), key=KEY, headers=proven(live))
-        copy = task({"a": 2, "b": 3})
+        # Recorded long ago: its deadline, the live request's, has passed.
+        copy = task({"a": 2, "b": 3}, late=True)
         await broker.publish(copy, SHADOW_TOPIC, key=KEY, headers=proven(copy))
         await consumption.drain()
     runner.worker.shutdown()

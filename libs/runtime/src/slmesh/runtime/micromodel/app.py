@@ -95,8 +95,7 @@ def create_app(
     # Replies are kept so that a redelivered task never runs its model again. A
     # deterministic handler is cheaper to run again than a reply to look up:
     # two Redis round trips on every task's path, for nothing. A candidate under
-    # shadow evaluation keeps none: its tasks are the live ones' copies, and the
-    # live version's reply is the very one it must not send.
+    # shadow evaluation keeps none: it is run to see what its model answers.
     keeps_replies = micromodel.uses_model and settings.shadow_topic is None
     replies = StoredReplies.connect(settings) if keeps_replies else None
     runner, consumption = build_runner(micromodel, settings, model, replies, party)

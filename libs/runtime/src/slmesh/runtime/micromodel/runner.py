@@ -1,13 +1,18 @@
 """Running a micromodel's tasks: one task record in, exactly one reply or one dead letter out.
 
 Only the orchestrator's tasks are believed: a task record must carry the
-orchestrator's proof, made for this micromodel's identity on its live task
-topic (slmesh.runtime.trust). One that does not is dead-lettered
+orchestrator's proof, made for this micromodel's identity on its task topic
+(slmesh.runtime.trust). One that does not is dead-lettered
 (`unauthenticated_task`) and gets no reply: nothing it says, its ids
-included, is believed. Replies go to the mesh's replies topic alone, whatever
-a task names: a task naming another is dead-lettered (`unknown_reply_topic`),
-so no record can send a micromodel's output elsewhere, or make it wait on a
-topic that does not exist.
+included, is believed. Replies go to the mesh's replies topic alone: a task
+naming another is dead-lettered (`unknown_reply_topic`), so no record can
+send a micromodel's output elsewhere, or make it wait on a topic that does
+not exist.
+
+A candidate under shadow evaluation (SLMESH_SHADOW_TOPIC) is the one
+exception, apart from the live flow: it believes the operator's tasks on its
+shadow topic alone (`slmesh shadow` rewrites recorded tasks and proves them),
+and replies on the shadow replies topic alone.
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ from slmesh.runtime.service.logcontext import about
 from slmesh.runtime.service.metrics import task_done, tokens_spent
 from slmesh.runtime.settings import MeshSettings
 from slmesh.runtime.tracing import failed as span_failed
-from slmesh.runtime.trust import Unproven
+from slmesh.runtime.trust import Role, Unproven
 from slmesh.schemas import (
     ContractError,
     ErrorCode,
@@ -97,12 +102,16 @@ class TaskRunner(Generic[In, Out]):
         self.source = settings.source(micromodel.name)
         self.worker = Worker(f"micromodel-{micromodel.name}")
         self.replies = replies
-        # The topic the orchestrator proves this micromodel's tasks for. A candidate
-        # under shadow evaluation reads copies of them, which keep that proof.
+        # Who writes this micromodel's tasks, on which topic, and the one topic its
+        # replies go to (which every task must name).
         self.task_topic = settings.task_topic(micromodel.name)
-        # The one topic replies go to. A candidate's go to the shadow's own, so
-        # none reaches the live flow (its tasks name the live replies topic).
-        self.reply_topic = SHADOW_REPLIES if settings.shadow_topic else settings.replies_topic
+        self.task_writers: tuple[Role, ...] = ("orchestrator",)
+        self.reply_topic = settings.replies_topic
+        if settings.shadow_topic is not None:
+            # A candidate: the operator's rewritten tasks in, nothing into the live flow out.
+            self.task_topic = settings.shadow_topic
+            self.task_writers = ("operator",)
+            self.reply_topic = SHADOW_REPLIES
 
     async def handle(self, record: ConsumerRecord[bytes, bytes]) -> None:
         """One task record -> one reply or one dead letter, published before this returns.
@@ -136,7 +145,7 @@ class TaskRunner(Generic[In, Out]):
             await self._answer(task, record)
 
     def _refusal(self, record: ConsumerRecord[bytes, bytes]) -> tuple[ErrorCode, str] | None:
-        """Why a record is no task of the orchestrator's (code, reason), or None if it is one.
+        """Why a record is no task of its writer's (code, reason), or None if it is one.
 
         Size first: no HMAC runs over bytes the record may not have.
         """
@@ -150,7 +159,7 @@ class TaskRunner(Generic[In, Out]):
                 record.key,
                 record.value,
                 record.headers,
-                roles=("orchestrator",),
+                roles=self.task_writers,
             )
         except Unproven as exc:
             return "unauthenticated_task", exc.reason
@@ -170,7 +179,7 @@ class TaskRunner(Generic[In, Out]):
         )
 
     async def _answer(self, task: TaskRequested, record: Any) -> None:
-        if task.data.reply_topic != self.settings.replies_topic:
+        if task.data.reply_topic != self.reply_topic:
             # Replies go to the mesh's replies topic alone: another topic would take a
             # micromodel's output elsewhere, or, missing, hold the task in retries.
             # Said once, before any work.
@@ -178,7 +187,7 @@ class TaskRunner(Generic[In, Out]):
                 record,
                 "unknown_reply_topic",
                 f"the task's reply topic {task.data.reply_topic!r} is not the mesh's replies "
-                f"topic {self.settings.replies_topic!r}, the only one a micromodel answers on",
+                f"topic {self.reply_topic!r}, the only one this micromodel answers on",
             )
             return
         if self.replies is not None:
@@ -287,9 +296,7 @@ class TaskRunner(Generic[In, Out]):
                 "unknown_micromodel",
                 f"task for micromodel {task.data.micromodel!r} reached {mm.name!r}",
             )
-        # A candidate under shadow evaluation runs recorded tasks, whose deadline (the
-        # live request's, long answered) has passed: a copy keeps it, as it keeps the proof.
-        if task.data.deadline <= datetime.now(UTC) and self.settings.shadow_topic is None:
+        if task.data.deadline <= datetime.now(UTC):
             raise TaskRejected(
                 "deadline_exceeded", f"task deadline {task.data.deadline.isoformat()} has passed"
             )
@@ -373,14 +380,15 @@ class TaskRunner(Generic[In, Out]):
 
         Without a reply the request would wait for its deadline; a salvageable
         request id and task id let it fail that call at once, when the record
-        names the mesh's replies topic (no other is ever answered).
+        names the replies topic this micromodel answers on (no other is ever
+        answered).
         """
         await self._dead_letter(record, code, message, attempts)
         ids = _salvage_task_ids(record)
         if ids is None:
             return
         request_id, task_id, reply_topic = ids
-        if reply_topic != self.settings.replies_topic:
+        if reply_topic != self.reply_topic:
             return
         failed = task_failed(
             task_id=task_id,

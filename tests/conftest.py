@@ -60,6 +60,9 @@ TEST_MICROMODELS = (
     "adder",
     "translator",
     "ghost",
+    # Test micromodels of their own topic (test_idle_replica, test_slow_models).
+    "spare",
+    "slow-capped",
 )
 # A second caller, for the tests that one caller cannot see or silence another's requests.
 OTHER_CALLER = "other"

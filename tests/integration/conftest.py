@@ -13,19 +13,22 @@ each partition and filter by what the test sent.
 
 from __future__ import annotations
 
-import uuid
+import asyncio
+import sys
 from collections.abc import AsyncIterator
 
 import pytest
 
-from slmesh.cli.devstack import DevStack, RedisHandle
+from slmesh.cli.devstack import DevStack, RedisHandle, ServiceProcess
 from slmesh.runtime.client import MeshClient
-from slmesh.runtime.kafka import ensure_topics
+from slmesh.runtime.service import READY_MARKER
 from slmesh.runtime.settings import MeshSettings
 from tests.support.kit import (
     DEFAULT_TIMEOUT_MS,
     GHOST,
     ORCHESTRATORS,
+    SLOW_SERVICE,
+    WAIT_S,
     RawProducer,
     TopicTap,
 )
@@ -116,9 +119,41 @@ async def vat_tasks(settings: MeshSettings) -> AsyncIterator[TopicTap]:
 
 
 @pytest.fixture(scope="session")
-async def own_replies(settings: MeshSettings) -> AsyncIterator[TopicTap]:
-    """A reply topic of the tests' own, for tasks the tests put on a micromodel's topic."""
-    topic = f"it.replies.{uuid.uuid4().hex[:8]}"
-    await ensure_topics(settings, [topic])
-    async for tap in _tap(settings, topic):
+async def mesh_replies(settings: MeshSettings) -> AsyncIterator[TopicTap]:
+    """The mesh's replies topic: where a micromodel answers the tasks the tests put on its
+    topic (the only topic it answers on), keyed by request ids of the tests' own."""
+    async for tap in _tap(settings, settings.replies_topic):
         yield tap
+
+
+@pytest.fixture(scope="module")
+async def slow(stack: DevStack, mesh: MeshClient) -> AsyncIterator[ServiceProcess]:
+    """The slow micromodel (tests/support/slow_service.py), callable: its call stays pending
+    for as many seconds as it is asked to, so a test can act meanwhile. One per module:
+    test_slow_models starts replicas of its own."""
+    service = ServiceProcess(
+        "slow-1",
+        [sys.executable, SLOW_SERVICE],
+        {**stack.env(), "SLMESH_REPLICA": "slow-1", "SLMESH_HEARTBEAT_S": "1"},
+        ready_pattern=READY_MARKER,
+    )
+    await service.start()
+    try:
+        await service.wait_ready(60)
+        # Callable once every orchestrator replica has read its announcement: a batch
+        # of requests spread over the partitions (so over both replicas) all answered.
+        nap = [{"micromodel": "slow", "arguments": {"seconds": 0}}]
+        async with asyncio.timeout(WAIT_S):
+            while True:
+                answers = await asyncio.gather(
+                    *(
+                        mesh.ask("nap", timeout_s=WAIT_S, timeout_ms=2000, calls=nap)
+                        for _ in range(8)
+                    )
+                )
+                if all(answer.data.status == "ok" for answer in answers):
+                    break
+                await asyncio.sleep(0.3)
+        yield service
+    finally:
+        await service.stop()

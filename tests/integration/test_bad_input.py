@@ -12,7 +12,7 @@ import uuid
 
 import orjson
 
-from slmesh.cli.devstack import DevStack
+from slmesh.cli.devstack import DevStack, ServiceProcess
 from slmesh.runtime.client import MeshClient
 from slmesh.runtime.settings import MeshSettings
 from slmesh.schemas import RequestCompleted, TaskCompleted, encode
@@ -32,6 +32,8 @@ from tests.support.kit import (
     new_request,
     no_second_response,
     reply_as_ghost,
+    send_reply,
+    send_task,
     serves_next_request,
     task_for,
     until_consumed,
@@ -255,7 +257,8 @@ async def test_a_malformed_task_with_unusable_ids_is_still_committed(
             "data": {"task_id": uuid.uuid4().hex, "reply_topic": settings.replies_topic},
         }
     )
-    sent = await raw.send(settings.task_topic("vat-rates"), value, key="bad-task")
+    # Proven by the orchestrator: it is the contents that are wrong.
+    sent = await send_task(raw, settings, "vat-rates", value, key="bad-task")
 
     dead = await dead_letter_of(deadletters, value)
     assert_dead_letter(dead, sent, code="unsupported_schema_version", service="vat-rates")
@@ -293,20 +296,21 @@ async def test_a_malformed_task_is_dead_lettered_by_the_micromodel(
     raw: RawProducer,
     settings: MeshSettings,
     deadletters: TopicTap,
-    own_replies: TopicTap,
+    mesh_replies: TopicTap,
 ) -> None:
-    topic = settings.task_topic("vat-rates")
     value = b"{{ not a task " + uuid.uuid4().hex.encode()
-    sent = await raw.send(topic, value, key="not-a-task")
+    sent = await send_task(raw, settings, "vat-rates", value, key="not-a-task")
 
     dead = await dead_letter_of(deadletters, value)
     assert_dead_letter(dead, sent, code="malformed_event", service="vat-rates")
 
     # A valid task on the same partition is still answered.
-    task = task_for("vat-rates", {"country": "AT"}, own_replies.topic)
+    task = task_for("vat-rates", {"country": "AT"}, mesh_replies.topic)
     request_id = task.requestid
-    await raw.send(topic, encode(task), key=task.data.task_id, partition=sent.partition)
-    [record] = await own_replies.wait_for(lambda r: r.key_text == request_id)
+    await send_task(
+        raw, settings, "vat-rates", encode(task), key=task.data.task_id, partition=sent.partition
+    )
+    [record] = await mesh_replies.wait_for(lambda r: r.key_text == request_id)
     reply = record.event(TaskCompleted)
     assert reply.causationid == task.id
     assert reply.data.task_id == task.data.task_id
@@ -320,36 +324,40 @@ async def test_an_unreadable_task_with_its_ids_fails_its_call_at_once(
     mesh: MeshClient,
     raw: RawProducer,
     settings: MeshSettings,
-    ghost_tasks: TopicTap,
+    slow: ServiceProcess,
     deadletters: TopicTap,
 ) -> None:
     """A task the micromodel cannot read is dead-lettered, and the request hears about it.
 
-    The task of a real request is re-sent to vat-rates with a schema version it
-    does not read; vat-rates salvages the ids and replies TaskFailed, so the
-    call fails instead of waiting out its long deadline.
+    While the slow micromodel runs a request's call, the orchestrator (a version
+    ahead, say) sends it a task of that call in a schema version it does not
+    read: the micromodel salvages the ids and replies TaskFailed, so the call
+    fails at once instead of waiting for its long deadline.
     """
     request = new_request(
         mesh,
-        "a task vat-rates cannot read",
-        calls=[{"micromodel": GHOST, "arguments": {"country": "DE"}}],
+        "a task slow cannot read",
+        calls=[{"micromodel": "slow", "arguments": {"seconds": 6}}],
         timeout_ms=60_000,
     )
     future = await mesh.submit(request)
-    [task] = await ghost_tasks_of(ghost_tasks, request.requestid, 1)
+    task = task_for("slow", {"seconds": 6}, settings.replies_topic)
     event = task.model_dump(mode="json", exclude_none=True)
+    event["requestid"] = request.requestid
+    event["data"]["task_id"] = task_id = f"{request.requestid}:1"
     event["dataschema"] = "urn:slmesh:TaskRequested:v9"
     value = orjson.dumps(event)
-    sent = await raw.send(settings.task_topic("vat-rates"), value, key=task.data.task_id)
+    sent = await send_task(raw, settings, "slow", value, key=task_id)
 
     response = await asyncio.wait_for(future, WAIT_S)
+    # Failed by the unreadable task's TaskFailed: the real call would have answered ok.
     assert response.data.status == "failed", response.data.answer
     [call] = response.data.calls
-    assert (call.task_id, call.status) == (task.data.task_id, "failed")
+    assert (call.task_id, call.status) == (task_id, "failed")
     assert call.error is not None
     assert call.error.code == "unsupported_schema_version"
     dead = await dead_letter_of(deadletters, value)
-    assert_dead_letter(dead, sent, code="unsupported_schema_version", service="vat-rates")
+    assert_dead_letter(dead, sent, code="unsupported_schema_version", service="slow")
 
 
 # --- on the replies topic --------------------------------------------------------------------
@@ -364,7 +372,8 @@ async def test_garbage_on_the_replies_topic_is_dead_lettered_by_the_orchestrator
     deadletters: TopicTap,
 ) -> None:
     value = b"[reply?] " + uuid.uuid4().hex.encode()
-    sent = await raw.send(settings.replies_topic, value, key=new_id())
+    # Proven by a micromodel: it is the contents that are wrong.
+    sent = await send_reply(raw, settings.replies_topic, value, key=new_id(), signer=GHOST)
 
     dead = await dead_letter_of(deadletters, value)
     assert_dead_letter(dead, sent, code="malformed_event", service="orchestrator")
@@ -388,7 +397,9 @@ async def test_a_reply_of_the_wrong_event_type_is_dead_lettered(
     # A request where a reply belongs: valid JSON, valid event, wrong place.
     request = new_request(mesh, "VAT in Germany")
     value = encode(request)
-    sent = await raw.send(settings.replies_topic, value, key=request.requestid)
+    sent = await send_reply(
+        raw, settings.replies_topic, value, key=request.requestid, signer="vat-rates"
+    )
 
     dead = await dead_letter_of(deadletters, value)
     assert_dead_letter(dead, sent, code="unknown_event_type", service="orchestrator")

@@ -25,6 +25,7 @@ from tests.support.kit import (
     no_second_response,
     reply_as_ghost,
     responses_for,
+    send_reply,
     until_consumed,
 )
 
@@ -45,9 +46,14 @@ async def test_the_same_reply_delivered_twice_is_counted_once(
     # once more as a new event with the same answer, as a re-run would send it.
     value = encode(ghost_answer(first, {"n": 1}))
     topic = first.data.reply_topic
-    sent = await raw.send(topic, value, key=request.requestid)
-    again = await raw.send(
-        topic, value, key=request.requestid, partition=(sent.partition + 1) % settings.partitions
+    sent = await send_reply(raw, topic, value, key=request.requestid, signer=GHOST)
+    again = await send_reply(
+        raw,
+        topic,
+        value,
+        key=request.requestid,
+        signer=GHOST,
+        partition=(sent.partition + 1) % settings.partitions,
     )
     rerun = await reply_as_ghost(raw, first, {"n": 1})
     await until_consumed(settings, REPLIES_GROUP, sent, again, rerun)

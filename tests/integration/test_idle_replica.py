@@ -18,7 +18,7 @@ from slmesh.runtime.kafka import ensure_topics
 from slmesh.runtime.service import READY_MARKER
 from slmesh.runtime.settings import MeshSettings
 from slmesh.schemas import TaskCompleted, encode
-from tests.support.kit import ECHO_SERVICE, WAIT_S, RawProducer, TopicTap, task_for
+from tests.support.kit import ECHO_SERVICE, WAIT_S, RawProducer, TopicTap, send_task, task_for
 
 NAME = "spare"
 
@@ -53,7 +53,7 @@ async def answered_by(
 ) -> str:
     """Put a task on the topic; the replica that answered it."""
     task = task_for(NAME, {"text": text}, replies.topic)
-    await raw.send(settings.task_topic(NAME), encode(task), key=task.data.task_id)
+    await send_task(raw, settings, NAME, encode(task), key=task.data.task_id)
     [record] = await replies.wait_for(lambda r: r.key_text == task.requestid, timeout=WAIT_S)
     reply = record.event(TaskCompleted)
     assert reply.data.output == {"text": text.upper()}
@@ -64,15 +64,15 @@ async def test_an_idle_replica_takes_the_partition_of_one_that_dies(
     replicas: list[ServiceProcess],
     raw: RawProducer,
     settings: MeshSettings,
-    own_replies: TopicTap,
+    mesh_replies: TopicTap,
 ) -> None:
     # Until the group has settled, the one partition may still move: wait for
     # the same replica to answer twice in a row, a second apart.
-    holder = await answered_by(raw, settings, own_replies, "first")
+    holder = await answered_by(raw, settings, mesh_replies, "first")
     async with asyncio.timeout(WAIT_S):
         while True:
             await asyncio.sleep(1)
-            again = await answered_by(raw, settings, own_replies, "settling")
+            again = await answered_by(raw, settings, mesh_replies, "settling")
             if again == holder:
                 break
             holder = again
@@ -81,5 +81,5 @@ async def test_an_idle_replica_takes_the_partition_of_one_that_dies(
     dying.kill()
     await dying.wait(timeout=10)
     # The broker moves the partition once the dead member's session ends.
-    assert await answered_by(raw, settings, own_replies, "after") == idle.name
+    assert await answered_by(raw, settings, mesh_replies, "after") == idle.name
     assert idle.returncode is None

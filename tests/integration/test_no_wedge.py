@@ -12,19 +12,24 @@ import asyncio
 import uuid
 from typing import Any
 
+import orjson
 import pytest
 import redis.asyncio as aioredis
 
 from slmesh.cli.devstack import DEFAULT_MICROMODELS, DevStack, RedisHandle
 from slmesh.orchestrator.gather.store import AnswerClaim, GatherStore
 from slmesh.runtime.client import MeshClient
+from slmesh.runtime.kafka.publishing import DLQ_ERROR
 from slmesh.runtime.settings import MeshSettings
 from slmesh.schemas import MAX_CALLS, RequestCompleted, TaskCompleted, encode
 from tests.support.kit import (
+    GHOST,
     REPLIES_GROUP,
     REQUESTS_GROUP,
+    SUMMARIZER_GROUP,
     WAIT_S,
     RawProducer,
+    Record,
     Sent,
     TopicTap,
     assert_dead_letter,
@@ -35,7 +40,10 @@ from tests.support.kit import (
     new_request,
     no_second_response,
     reply_as_ghost,
+    send_reply,
+    send_task,
     serves_next_request,
+    settle,
     task_for,
     until_consumed,
 )
@@ -155,8 +163,8 @@ async def test_a_reply_that_cannot_be_gathered_is_given_up_and_its_request_answe
     deadletters: TopicTap,
     responses: TopicTap,
 ) -> None:
-    """The request's set of task ids is made unreadable (a key of the wrong type) after its
-    tasks went out: recording a reply raises every time. Given up, the reply is
+    """The request's calls by task id are made unreadable (a key of the wrong type) after
+    its tasks went out: recording a reply raises every time. Given up, the reply is
     dead-lettered, its request answered at once (not at its deadline of a minute)
     with the other call's result, and the replies' commits move past it."""
     request = ghost_request(mesh, 2, timeout_ms=60_000)
@@ -169,7 +177,7 @@ async def test_a_reply_that_cannot_be_gathered_is_given_up_and_its_request_answe
     try:
         await client.set(f"slmesh:req:{{{rid}}}:tasks", b"not a set", px=120_000)
         value = encode(ghost_answer(first, {"n": 1}))
-        sent = await raw.send(first.data.reply_topic, value, key=rid)
+        sent = await send_reply(raw, first.data.reply_topic, value, key=rid, signer=GHOST)
 
         response = await asyncio.wait_for(future, WAIT_S)
         assert response.data.status == "partial"
@@ -201,40 +209,65 @@ async def until_answered_call(redis_server: RedisHandle, rid: str, task_id: str)
         await client.aclose()
 
 
-async def test_a_task_whose_reply_topic_does_not_exist_fails_once_without_inference(
+POISON_TASKS = 8  # a model micromodel's in-flight tasks (SLMESH_MODEL__QUEUE)
+
+
+async def test_tasks_whose_reply_topic_does_not_exist_fail_once_without_inference(
     raw: RawProducer,
     settings: MeshSettings,
     redis_server: RedisHandle,
     deadletters: TopicTap,
-    own_replies: TopicTap,
+    mesh_replies: TopicTap,
 ) -> None:
+    """As many tasks naming a reply topic that does not exist as the summarizer admits at
+    once (valid and invalid ones, proven by the orchestrator's key: a compromised or buggy
+    orchestrator): each dead-lettered once, none run, none holding a slot or its
+    partition's commits; the next task is answered by the same replica."""
     text = "Heavy snow closed the mountain pass on Friday night; the road reopens on Sunday."
-    nowhere = task_for("summarizer", {"text": text}, f"it.nowhere.{uuid.uuid4().hex[:8]}")
-    value = encode(nowhere)
-    sent = await raw.send(settings.task_topic("summarizer"), value, key=nowhere.data.task_id)
+    nowhere = f"it.nowhere.{uuid.uuid4().hex[:8]}"
+    poison = [task_for("summarizer", {"text": text}, nowhere) for _ in range(POISON_TASKS)]
+    values = [encode(task) for task in poison[: POISON_TASKS // 2]]
+    for task in poison[POISON_TASKS // 2 :]:
+        invalid = task.model_dump(mode="json", exclude_none=True)
+        invalid["data"]["surprise"] = True
+        values.append(orjson.dumps(invalid))
+    sent = [
+        await send_task(raw, settings, "summarizer", value, key=task.data.task_id, partition=0)
+        for task, value in zip(poison, values, strict=True)
+    ]
 
-    dead = await dead_letter_of(deadletters, value)
-    assert_dead_letter(dead, sent, code="unknown_reply_topic", service="summarizer")
-    assert nowhere.data.reply_topic in dead.header("slmesh-error")
-    # No inference ran: a reply would have been kept (before publishing) under its task id.
+    # The next task on that partition is answered, by the same replica.
+    good = task_for("summarizer", {"text": text}, mesh_replies.topic)
+    after = await send_task(
+        raw, settings, "summarizer", encode(good), key=good.data.task_id, partition=0
+    )
+    [reply] = await mesh_replies.wait_for(
+        lambda r: r.key_text == good.requestid, timeout=MODEL_WAIT_S
+    )
+    answer = reply.event(TaskCompleted)
+    assert answer.data.task_id == good.data.task_id
+    assert answer.data.replica == "summarizer-1"
+    await until_consumed(settings, SUMMARIZER_GROUP, *sent, after)
+
+    await settle(deadletters)
+    codes = ["unknown_reply_topic"] * (POISON_TASKS // 2) + ["invalid_event"] * (POISON_TASKS // 2)
+    for value, where, code in zip(values, sent, codes, strict=True):
+        # Once each: never again on a retry.
+        [dead] = dead_letters_of(deadletters, value)
+        assert_dead_letter(dead, where, code=code, service="summarizer")
+    assert nowhere in dead_letters_of(deadletters, values[0])[0].header(DLQ_ERROR)
+    # None was answered anywhere, and no inference ran: a reply would have been kept.
+    assert not mesh_replies.matching(lambda r: r.key_text in {t.requestid for t in poison})
     client = aioredis.from_url(redis_server.url)
     try:
-        assert await client.exists(f"slmesh:reply:{nowhere.data.task_id}") == 0
+        for task in poison:
+            assert await client.keys(f"slmesh:reply:{task.data.task_id}:*") == []
     finally:
         await client.aclose()
 
-    # The next task on that partition is answered.
-    good = task_for("summarizer", {"text": text}, own_replies.topic)
-    await raw.send(
-        settings.task_topic("summarizer"),
-        encode(good),
-        key=good.data.task_id,
-        partition=sent.partition,
-    )
-    [reply] = await own_replies.wait_for(
-        lambda r: r.key_text == good.requestid, timeout=MODEL_WAIT_S
-    )
-    assert reply.event(TaskCompleted).data.task_id == good.data.task_id
+
+def dead_letters_of(deadletters: TopicTap, value: bytes) -> list[Record]:
+    return deadletters.matching(lambda r: r.value == value)
 
 
 async def test_a_failed_response_claimed_by_a_replica_that_died_is_sent_by_another(

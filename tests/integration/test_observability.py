@@ -26,6 +26,7 @@ from slmesh.runtime.settings import MeshSettings
 from slmesh.schemas import TaskRequested, encode
 from tests.support.mesh import logged_mesh
 from tests.support.otlp_receiver import OtlpReceiver, ReceivedSpan
+from tests.support.proofs import task_headers
 
 INVOICE = (
     "Invoice 2291 from Müller GmbH, Hauptstraße 5, 10115 Berlin, Germany. "
@@ -312,12 +313,15 @@ async def test_a_request_s_log_lines_carry_its_ids_and_its_trace(traced: DevStac
         source="/slmesh/integration-tests/logs",
         request_id=rid,
     )
+    value = encode(task)
+    traceparent = ("traceparent", f"00-{trace_id}-{secrets.token_hex(8)}-01".encode())
     async with MeshClient(settings, source="/slmesh/integration-tests/logs") as client:
         await client.send_raw(
-            encode(task),
+            value,
             key=rid,
             topic=settings.task_topic("vat-rates"),
-            headers=[("traceparent", f"00-{trace_id}-{secrets.token_hex(8)}-01".encode())],
+            # Proven as the orchestrator proves a task: the micromodel reads no other.
+            headers=task_headers(settings, "vat-rates", rid, value, headers=[traceparent]),
         )
     about: list[dict[str, object]] = []
     for _ in range(60):

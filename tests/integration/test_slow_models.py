@@ -28,6 +28,7 @@ from tests.support.kit import (
     TopicTap,
     assert_dead_letter,
     dead_letter_of,
+    send_task,
     task_for,
 )
 
@@ -103,12 +104,12 @@ async def capped(stack: DevStack) -> AsyncIterator[ServiceProcess]:
         await service.stop()
 
 
-async def send_task(
+async def put_task(
     raw: RawProducer, settings: MeshSettings, replies: TopicTap, arguments: dict[str, Any]
 ) -> tuple[Sent, TaskRequested, Record]:
     """Put a task on the capped micromodel's topic; where it went, the task, its reply."""
     task = task_for(CAPPED, arguments, replies.topic)
-    sent = await raw.send(settings.task_topic(CAPPED), encode(task), key=task.data.task_id)
+    sent = await send_task(raw, settings, CAPPED, encode(task), key=task.data.task_id)
     [reply] = await replies.wait_for(lambda r: r.key_text == task.requestid, timeout=WAIT_S)
     return sent, task, reply
 
@@ -117,12 +118,12 @@ async def test_failing_and_overlong_tasks_fail_to_dead_letters_and_the_consumer_
     capped: ServiceProcess,
     raw: RawProducer,
     settings: MeshSettings,
-    own_replies: TopicTap,
+    mesh_replies: TopicTap,
     deadletters: TopicTap,
 ) -> None:
     """On the real broker: retries with backoff, then TaskFailed and a dead letter saying why."""
     # A handler that raises: tried three times (two retries), then failed.
-    sent, task, reply = await send_task(raw, settings, own_replies, {"seconds": 0, "fail": True})
+    sent, task, reply = await put_task(raw, settings, mesh_replies, {"seconds": 0, "fail": True})
     failed = reply.event(TaskFailed)
     assert failed.data.task_id == task.data.task_id
     assert failed.data.error.code == "handler_error"
@@ -132,12 +133,12 @@ async def test_failing_and_overlong_tasks_fail_to_dead_letters_and_the_consumer_
     assert sum("failed (attempt" in line for line in capped.recent_output()) == 2
 
     # A task over its maximum run time: failed at 2 s, not retried.
-    sent, task, reply = await send_task(raw, settings, own_replies, {"seconds": 4})
+    sent, task, reply = await put_task(raw, settings, mesh_replies, {"seconds": 4})
     assert reply.event(TaskFailed).data.error.code == "run_time_exceeded"
     dead = await dead_letter_of(deadletters, encode(task))
     assert_dead_letter(dead, sent, code="run_time_exceeded", service=CAPPED, attempts=1)
 
     # The consumer moved on: the next task is answered.
-    _, task, reply = await send_task(raw, settings, own_replies, {"seconds": 0})
+    _, task, reply = await put_task(raw, settings, mesh_replies, {"seconds": 0})
     assert reply.event(TaskCompleted).data.output == {"seconds": 0}
     assert capped.returncode is None

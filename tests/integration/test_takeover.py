@@ -52,7 +52,11 @@ async def take_last_reply(
     [task] = await ghost_tasks_of(ghost_tasks, request.requestid, 1)
     answer = encode(ghost_answer(task, {"n": 7}))
     outcome, _ = await store.record_reply(
-        request.requestid, task.data.task_id, event=answer, received_ms=time.time() * 1000
+        request.requestid,
+        task.data.task_id,
+        micromodel=GHOST,
+        event=answer,
+        received_ms=time.time() * 1000,
     )
     assert outcome is ReplyOutcome.COMPLETE
     return request.requestid

@@ -10,7 +10,8 @@
 - `tls_proxy`: a TLS-terminating proxy in front of the embedded broker (which has no TLS).
 - `binary_mode`: an event as a CloudEvents binary-mode record (`ce_*` headers, data value).
 - `fake_store`: the orchestrator's gather store in memory, for in-process tests.
-- `proofs`: records proven as an identity of the suite's keyring; registry cards.
+- `proofs`: records proven as any identity of the suite's keyring (a task as the
+  orchestrator proves it, a reply as a micromodel does, or a forgery); registry cards.
 
 Fixtures stay in the conftest of the folder whose tests use them; a test module
 imports helpers from here, never from another folder's conftest.

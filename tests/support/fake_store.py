@@ -32,7 +32,8 @@ class _Request:
     pending: int = 0
     request: bytes | None = None
     calls: bytes | None = None
-    tasks: set[str] = field(default_factory=set)
+    # Each call's task id -> the micromodel it went to.
+    tasks: dict[str, str] = field(default_factory=dict)
     results: dict[str, bytes] = field(default_factory=dict)
     # Only for a claimed answer: when its lease runs out (the Redis key expires).
     expires_ms: int | None = None
@@ -73,7 +74,7 @@ class FakeGatherStore:
             pending=len(calls),
             request=request.to_json(),
             calls=_calls_json(calls),
-            tasks={c.task_id for c in calls},
+            tasks={c.task_id: c.micromodel for c in calls},
         )
         self.deadlines[request_id] = deadline_ms
         return True
@@ -95,14 +96,23 @@ class FakeGatherStore:
         return True
 
     async def record_reply(
-        self, request_id: str, task_id: str, *, event: bytes, received_ms: float
+        self,
+        request_id: str,
+        task_id: str,
+        *,
+        micromodel: str,
+        event: bytes,
+        received_ms: float,
     ) -> tuple[ReplyOutcome, GatherSnapshot | None]:
         found = self._get(request_id)
         if found is None:
             return ReplyOutcome.STATE_LOST, None
+        called = found.tasks.get(task_id)
+        if called is not None and called != micromodel:
+            return ReplyOutcome.WRONG_MICROMODEL, None
         if found.state != "open":
             return ReplyOutcome.NOT_OPEN, None
-        if task_id not in found.tasks:
+        if called is None:
             return ReplyOutcome.UNKNOWN_TASK, None
         if task_id in found.results:
             return ReplyOutcome.DUPLICATE, None
@@ -130,7 +140,7 @@ class FakeGatherStore:
         self.completing.pop(request_id, None)
         found.state, found.pending = "open", len(new_calls)
         found.request, found.calls = request.to_json(), _calls_json(calls)
-        found.tasks |= {c.task_id for c in new_calls}
+        found.tasks |= {c.task_id: c.micromodel for c in new_calls}
         self.deadlines[request_id] = deadline_ms
         return True
 

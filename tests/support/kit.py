@@ -39,6 +39,7 @@ from slmesh.schemas import (
     decode,
     encode,
 )
+from tests.support.proofs import ORCHESTRATOR, STRUCTURED, Headers, proven, task_headers
 
 E = TypeVar("E", bound=Envelope)
 
@@ -56,6 +57,7 @@ QUIET_S = 1.5
 REQUESTS_GROUP = "slmesh.orchestrator.requests"
 REPLIES_GROUP = "slmesh.orchestrator.replies"
 VAT_RATES_GROUP = "slmesh.micromodel.vat-rates"
+SUMMARIZER_GROUP = "slmesh.micromodel.summarizer"
 # Micromodels only the tests start, each run as `python <path>` (a service process).
 ECHO_SERVICE = str(Path(__file__).with_name("echo_service.py"))
 SLOW_SERVICE = str(Path(__file__).with_name("slow_service.py"))
@@ -310,10 +312,43 @@ def ghost_answer(task: TaskRequested, output: dict[str, Any]) -> TaskCompleted:
 async def reply_as_ghost(
     raw: RawProducer, task: TaskRequested, output: dict[str, Any], partition: int | None = None
 ) -> Sent:
-    answer = ghost_answer(task, output)
-    return await raw.send(
-        task.data.reply_topic, encode(answer), key=task.requestid, partition=partition
+    """Answer a ghost task as the ghost micromodel would: proven by its identity."""
+    value = encode(ghost_answer(task, output))
+    return await send_reply(
+        raw, task.data.reply_topic, value, key=task.requestid, signer=GHOST, partition=partition
     )
+
+
+async def send_reply(
+    raw: RawProducer,
+    topic: str,
+    value: bytes,
+    *,
+    key: str,
+    signer: str,
+    partition: int | None = None,
+) -> Sent:
+    """A reply record on the replies `topic`, proven by `signer` for the orchestrator."""
+    headers = proven(signer, topic, key, value, to=ORCHESTRATOR)
+    return await raw.send(topic, value, key=key, partition=partition, headers=headers)
+
+
+async def send_task(
+    raw: RawProducer,
+    settings: MeshSettings,
+    micromodel: str,
+    value: bytes,
+    *,
+    key: str,
+    partition: int | None = None,
+    headers: Headers = STRUCTURED,
+    signer: str = ORCHESTRATOR,
+) -> Sent:
+    """A task record on `micromodel`'s topic, proven as the orchestrator proves it (or by
+    `signer`, when a test forges one)."""
+    proof = task_headers(settings, micromodel, key, value, headers=headers, signer=signer)
+    topic = settings.task_topic(micromodel)
+    return await raw.send(topic, value, key=key, partition=partition, headers=proof)
 
 
 async def until_consumed(

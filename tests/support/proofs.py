@@ -1,19 +1,96 @@
-"""Records proven as an identity of the suite's keyring, and registry cards to prove.
+"""Records proven as any identity of the suite's keyring (tests/conftest.py makes it), and
+registry cards to prove.
 
-The tests that put records on the mesh's topics by hand (registry cards, and
-any other record a service now checks) prove them as the suite's identities
-(`tests/conftest.py` makes the keyring; fixture `keyring`), or leave them
-unproven on purpose.
+A test that puts a record on a topic in a service's place — a task as the
+orchestrator would send it, a reply as a micromodel would — proves it with
+that identity's key, as the service would; a test of a forgery proves it
+with the wrong key, or not at all.
 """
 
 from __future__ import annotations
 
+import functools
+import os
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from slmesh.runtime.settings import MeshSettings
 from slmesh.runtime.trust import MeshParty, SecretKey, TrustPolicy, key_path, trust_path
 from slmesh.schemas import CONTENT_TYPE, MicromodelAnnounced
+
+ORCHESTRATOR = "orchestrator"
+
+Headers = list[tuple[str, bytes]]
+STRUCTURED: Headers = [("content-type", CONTENT_TYPE.encode())]
+
+
+def keyring() -> Path:
+    """The suite's keyring: every process and client of the tests reads it from here."""
+    return Path(os.environ["SLMESH_KEYRING_DIR"])
+
+
+@functools.cache
+def party(identity: str) -> MeshParty:
+    """`identity` of the suite's trust file, holding its own secret."""
+    directory = keyring()
+    secret = SecretKey.from_text(key_path(directory, identity).read_text())
+    return MeshParty(identity, secret, TrustPolicy.load(trust_path(directory)))
+
+
+def owner_of(micromodel: str) -> str:
+    """The identity that serves `micromodel` in the suite's trust file."""
+    owner = party(ORCHESTRATOR).policy.owner_of(micromodel)
+    assert owner is not None, f"no identity of the suite's keyring serves {micromodel!r}"
+    return owner
+
+
+def _key(key: str | bytes | None) -> bytes | None:
+    return key.encode() if isinstance(key, str) else key
+
+
+def proven(
+    identity: str,
+    topic: str,
+    key: str | bytes | None,
+    value: bytes,
+    *,
+    to: str | None,
+    headers: Sequence[tuple[str, bytes]] = STRUCTURED,
+) -> Headers:
+    """`headers` with the proof that `identity` wrote the record for `to` (None: signed, for
+    anyone) on `topic`."""
+    proof = party(identity).prove(topic, _key(key), value, to=to, headers=headers)
+    return [*headers, *proof]
+
+
+def task_headers(
+    settings: MeshSettings,
+    micromodel: str,
+    key: str | bytes | None,
+    value: bytes,
+    *,
+    headers: Sequence[tuple[str, bytes]] = STRUCTURED,
+    signer: str = ORCHESTRATOR,
+) -> Headers:
+    """The headers of a task record on `micromodel`'s topic, proven by `signer` (the
+    orchestrator, unless a test forges it) for the micromodel's owner."""
+    topic = settings.task_topic(micromodel)
+    return proven(signer, topic, key, value, to=owner_of(micromodel), headers=headers)
+
+
+def reply_headers(
+    settings: MeshSettings,
+    signer: str,
+    key: str | bytes | None,
+    value: bytes,
+    *,
+    headers: Sequence[tuple[str, bytes]] = STRUCTURED,
+) -> Headers:
+    """The headers of a reply record on the replies topic, proven by `signer` (a micromodel's
+    identity, unless a test forges it) for the orchestrator."""
+    return proven(signer, settings.replies_topic, key, value, to=ORCHESTRATOR, headers=headers)
 
 
 def party_as(keyring: Path, identity: str) -> MeshParty:

@@ -14,13 +14,14 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from faststream.kafka import TestKafkaBroker
+from faststream.kafka import KafkaMessage, TestKafkaBroker
 
 from slmesh.orchestrator.app import Assembly, assemble
 from slmesh.orchestrator.gather.store import ReplyOutcome
 from slmesh.orchestrator.planning.plan import Deferred, Plan, PlannedCall, Planner, ToolView
 from slmesh.orchestrator.settings import OrchestratorSettings
-from slmesh.runtime.kafka import raw_body
+from slmesh.runtime.kafka import message_itself, raw_body
+from slmesh.runtime.kafka.publishing import DLQ_ERROR, DLQ_ERROR_CODE
 from slmesh.schemas import (
     CallOutcome,
     Envelope,
@@ -33,6 +34,7 @@ from slmesh.schemas import (
 )
 from tests.support.binary_mode import as_text, binary_mode
 from tests.support.fake_store import FakeGatherStore, as_storage
+from tests.support.proofs import STRUCTURED, Headers, owner_of, reply_headers
 
 SETTINGS = OrchestratorSettings(
     replica="orchestrator-test",
@@ -55,6 +57,8 @@ class Mesh:
     tasks: list[TaskRequested] = field(default_factory=list)
     responses: list[RequestCompleted] = field(default_factory=list)
     dead_letters: list[bytes] = field(default_factory=list)
+    # Each dead letter's code and reason, in the same order.
+    refusals: list[tuple[str, str]] = field(default_factory=list)
 
     async def submit(self, text: str, **data: Any) -> RequestSubmitted:
         request = RequestSubmitted.create(
@@ -89,10 +93,25 @@ class Mesh:
         )
 
     async def reply(self, task: TaskRequested, output: dict[str, Any] | None = None) -> None:
-        """Publish what a micromodel would answer to `task`."""
+        """Publish what a micromodel would answer to `task`, proven by the micromodel."""
         answer = self.answer_to(task, output)
+        await self.publish_reply(encode(answer), task.requestid, owner_of(task.data.micromodel))
+
+    async def publish_reply(
+        self,
+        value: bytes,
+        request_id: str,
+        signer: str | None,
+        headers: Headers = STRUCTURED,
+    ) -> None:
+        """Put a reply record on the replies topic, proven by `signer` (None: unproven)."""
+        if signer is not None:
+            headers = reply_headers(SETTINGS, signer, request_id, value, headers=headers)
         await self.assembly.broker.publish(
-            encode(answer), SETTINGS.replies_topic, key=task.requestid.encode()
+            value,
+            SETTINGS.replies_topic,
+            key=request_id.encode(),
+            headers={name: raw.decode() for name, raw in headers},
         )
 
     async def tasks_of(self, request: RequestSubmitted, n: int) -> list[TaskRequested]:
@@ -145,9 +164,10 @@ async def mesh(
     async def on_response(body: bytes) -> None:
         found.responses.append(decode(body, (RequestCompleted,)))
 
-    @broker.subscriber(settings.deadletter_topic, decoder=raw_body)
-    async def on_dead_letter(body: bytes) -> None:
-        found.dead_letters.append(body)
+    @broker.subscriber(settings.deadletter_topic, decoder=message_itself)
+    async def on_dead_letter(message: KafkaMessage) -> None:
+        found.dead_letters.append(bytes(message.body))
+        found.refusals.append((message.headers[DLQ_ERROR_CODE], message.headers[DLQ_ERROR]))
 
     async with TestKafkaBroker(broker):
         try:
@@ -458,10 +478,8 @@ async def test_a_binary_mode_request_and_reply_are_handled_as_structured_ones() 
         assert task.data.arguments == {"country": "DE"}
         assert task.causationid == request.id
         answer = m.answer_to(task, {"country": "DE", "standard": 19.0}, "DE: 19%")
-        value, headers = as_binary(answer)
-        await m.assembly.broker.publish(
-            value, SETTINGS.replies_topic, key=task.requestid.encode(), headers=headers
-        )
+        data, attributes = binary_mode(answer)
+        await m.publish_reply(data, task.requestid, "vat-rates", attributes)
         # The response is structured, as always; the reply was kept as a whole event.
         response = await m.response_to(request)
         assert response.data.status == "ok"

@@ -71,17 +71,29 @@ def reply(rid: str, task_id: str, output: dict[str, JsonValue]) -> bytes:
 
 
 async def record_reply(
-    store: GatherStore, rid: str, task_id: str, output: dict[str, JsonValue]
+    store: GatherStore,
+    rid: str,
+    task_id: str,
+    output: dict[str, JsonValue],
+    micromodel: str = "m",
 ) -> tuple[ReplyOutcome, GatherSnapshot | None]:
     return await store.record_reply(
-        rid, task_id, event=reply(rid, task_id, output), received_ms=float(now_ms())
+        rid,
+        task_id,
+        micromodel=micromodel,
+        event=reply(rid, task_id, output),
+        received_ms=float(now_ms()),
     )
 
 
 async def record(
-    store: GatherStore, rid: str, task_id: str, output: dict[str, JsonValue]
+    store: GatherStore,
+    rid: str,
+    task_id: str,
+    output: dict[str, JsonValue],
+    micromodel: str = "m",
 ) -> ReplyOutcome:
-    outcome, snapshot = await record_reply(store, rid, task_id, output)
+    outcome, snapshot = await record_reply(store, rid, task_id, output, micromodel)
     # Only the completing reply carries the snapshot to answer from.
     assert (snapshot is not None) == (outcome is ReplyOutcome.COMPLETE)
     return outcome
@@ -142,6 +154,50 @@ async def test_reply_for_a_task_the_request_never_made_is_refused(store: GatherS
     assert await record(store, "nope", "nope:1", {}) is ReplyOutcome.STATE_LOST
     assert await store.claim_answer("nope") is AnswerClaim.CLAIMED
     assert await record(store, "nope", "nope:2", {}) is ReplyOutcome.NOT_OPEN
+
+
+async def test_a_reply_naming_another_micromodel_than_its_call_is_not_counted(
+    store: GatherStore,
+) -> None:
+    await open_request(store, "w1", 2)
+    assert await record(store, "w1", "w1:1", {"v": "forged"}, "other") is (
+        ReplyOutcome.WRONG_MICROMODEL
+    )
+    snapshot = await store.snapshot("w1")
+    assert snapshot is not None
+    assert snapshot.results == {}
+    # The call still waits for its own micromodel's reply, which counts.
+    assert await record(store, "w1", "w1:1", {"v": 1}) is ReplyOutcome.WAITING
+    assert await record(store, "w1", "w1:2", {"v": 2}) is ReplyOutcome.COMPLETE
+    # Told for as long as the request is known, answered or not.
+    assert await record(store, "w1", "w1:2", {"v": 2}, "other") is ReplyOutcome.WRONG_MICROMODEL
+
+
+async def test_a_state_written_before_calls_kept_their_micromodel_still_gathers(
+    store: GatherStore,
+) -> None:
+    """A rolling upgrade: a request opened by an earlier version keeps a set of task ids;
+    its replies are counted by task id alone, and its next round's calls join the set."""
+    await open_request(store, "u1", 1)
+    _, _, tasks = store._keys("u1")
+    ttl = await store._redis.pttl(tasks)
+    await store._redis.delete(tasks)
+    await store._redis.sadd(tasks, "u1:1")
+    await store._redis.pexpire(tasks, ttl)
+    outcome, snapshot = await record_reply(store, "u1", "u1:1", {"v": 1}, "any")
+    assert outcome is ReplyOutcome.COMPLETE
+    assert snapshot is not None
+    second = [call("u1:2")]
+    assert await store.extend(
+        "u1",
+        request=state(),
+        calls=snapshot.calls + second,
+        new_calls=second,
+        deadline_ms=now_ms() + 60_000,
+    )
+    assert await store._redis.smembers(tasks) == {b"u1:1", b"u1:2"}
+    assert await record(store, "u1", "u1:9", {}) is ReplyOutcome.UNKNOWN_TASK
+    assert await record(store, "u1", "u1:2", {"v": 2}) is ReplyOutcome.COMPLETE
 
 
 async def test_reply_after_completion_is_ignored(store: GatherStore) -> None:

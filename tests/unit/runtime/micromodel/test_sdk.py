@@ -21,6 +21,7 @@ from slmesh.runtime.micromodel import Micromodel, build_runner
 from slmesh.runtime.settings import MeshSettings
 from slmesh.schemas import TaskCompleted, TaskFailed, TaskRequested, decode, encode
 from tests.support.binary_mode import as_text, binary_mode
+from tests.support.proofs import STRUCTURED, task_headers
 
 
 class Numbers(BaseModel):
@@ -50,7 +51,13 @@ ADDER = Micromodel(
 SETTINGS = MeshSettings(replica="adder-test", retry_backoff_ms=10, max_run_ms=500)
 
 
-def task(arguments: dict[str, Any], *, micromodel: str = "adder", late: bool = False) -> bytes:
+def task(
+    arguments: dict[str, Any],
+    *,
+    micromodel: str = "adder",
+    late: bool = False,
+    reply_topic: str = SETTINGS.replies_topic,
+) -> bytes:
     deadline = datetime.now(UTC) + timedelta(seconds=-1 if late else 30)
     event = TaskRequested.create(
         data={
@@ -58,7 +65,7 @@ def task(arguments: dict[str, Any], *, micromodel: str = "adder", late: bool = F
             "micromodel": micromodel,
             "arguments": arguments,
             "deadline": deadline,
-            "reply_topic": SETTINGS.replies_topic,
+            "reply_topic": reply_topic,
         },
         source="/test",
         request_id="req-1",
@@ -66,11 +73,31 @@ def task(arguments: dict[str, Any], *, micromodel: str = "adder", late: bool = F
     return encode(event)
 
 
+KEY = b"req-1:1"
+
+
+def proven(
+    value: bytes, headers: dict[str, str] | None = None, *, signer: str = "orchestrator"
+) -> dict[str, str]:
+    """The headers of a task record on adder's topic, proven by `signer` as the
+    orchestrator proves a task (key req-1:1)."""
+    given = [(k, v.encode()) for k, v in headers.items()] if headers is not None else STRUCTURED
+    return as_text(task_headers(SETTINGS, "adder", KEY, value, headers=given, signer=signer))
+
+
 async def run(
     value: bytes,
     micromodel: Micromodel[Any, Any] = ADDER,
     headers: dict[str, str] | None = None,
+    *,
+    prove: bool = True,
 ) -> tuple[list[TaskCompleted | TaskFailed], list[KafkaMessage]]:
+    """Hand one task record to the micromodel; the replies and dead letters it caused.
+
+    Proven by the orchestrator (unless `prove` is false), as every task is.
+    """
+    if prove:
+        headers = proven(value, headers)
     runner, consumption = build_runner(micromodel, SETTINGS)
     replies: list[TaskCompleted | TaskFailed] = []
     dead: list[KafkaMessage] = []
@@ -85,9 +112,7 @@ async def run(
         dead.append(message)
 
     async with TestKafkaBroker(runner.broker) as broker:
-        await broker.publish(
-            value, SETTINGS.task_topic(micromodel.name), key=b"req-1:1", headers=headers
-        )
+        await broker.publish(value, SETTINGS.task_topic(micromodel.name), key=KEY, headers=headers)
         # The task is handled in its own asyncio task; wait for it like shutdown does.
         await consumption.drain()
     runner.worker.shutdown()
@@ -306,27 +331,92 @@ async def test_a_task_record_given_up_is_dead_lettered_and_its_call_failed() -> 
         dead.append(message)
 
     value = task({"a": 2, "b": 3})
-    record = ConsumerRecord(
-        topic=SETTINGS.task_topic("adder"),
-        partition=0,
-        offset=7,
-        timestamp=0,
-        timestamp_type=0,
-        key=b"req-1:1",
-        value=value,
-        checksum=None,
-        serialized_key_size=7,
-        serialized_value_size=len(value),
-        headers=(),
-    )
     async with TestKafkaBroker(runner.broker):
-        await runner.give_up(record, ConnectionError("Redis is away"), 9)
+        await runner.give_up(record(value, proven=True), ConnectionError("Redis is away"), 9)
+        # Unproven, its ids are not believed: dead-lettered, no call failed.
+        await runner.give_up(record(value, proven=False), ConnectionError("Redis is away"), 9)
     runner.worker.shutdown()
 
     failure = only_failure(replies)
     assert failure.data.error.code == "handler_error"
     assert "failed 9 times, last with ConnectionError: Redis is away" in failure.data.error.message
+    assert len(dead) == 2
+    for letter in dead:
+        assert letter.headers["slmesh-error-code"] == "handler_error"
+        assert letter.headers["slmesh-attempts"] == "9"
+        assert letter.body == value
+
+
+def record(value: bytes, *, proven: bool) -> ConsumerRecord[bytes, bytes]:
+    """A task record as the consumer hands it over, with or without the orchestrator's proof."""
+    headers = task_headers(SETTINGS, "adder", KEY, value) if proven else STRUCTURED
+    return ConsumerRecord(
+        topic=SETTINGS.task_topic("adder"),
+        partition=0,
+        offset=7,
+        timestamp=0,
+        timestamp_type=0,
+        key=KEY,
+        value=value,
+        checksum=None,
+        serialized_key_size=len(KEY),
+        serialized_value_size=len(value),
+        headers=headers,
+    )
+
+
+# --- only the orchestrator's tasks, answered on the mesh's replies topic alone -----------
+
+
+def refused_as(dead: list[KafkaMessage], code: str) -> str:
+    """The one dead letter's reason, after checking its code."""
     [letter] = dead
-    assert letter.headers["slmesh-error-code"] == "handler_error"
-    assert letter.headers["slmesh-attempts"] == "9"
-    assert letter.body == value
+    assert letter.headers["slmesh-error-code"] == code
+    return str(letter.headers["slmesh-error"])
+
+
+async def test_an_unproven_task_is_dead_lettered_and_gets_no_reply() -> None:
+    replies, dead = await run(task({"a": 2, "b": 3}), prove=False)
+    assert replies == []
+    assert "carries no proof of its writer" in refused_as(dead, "unauthenticated_task")
+
+
+async def test_a_task_signed_by_a_caller_is_refused() -> None:
+    value = task({"a": 2, "b": 3})
+    replies, dead = await run(value, headers=proven(value, signer="dev"), prove=False)
+    assert replies == []
+    reason = refused_as(dead, "unauthenticated_task")
+    assert "'dev' is a caller; only a orchestrator writes here" in reason
+
+
+async def test_a_task_proven_for_another_micromodel_is_refused() -> None:
+    """The orchestrator's task for vat-rates, moved to adder's topic: its proof holds for
+    vat-rates's topic and identity alone."""
+    value = task({"a": 2, "b": 3})
+    moved = as_text(task_headers(SETTINGS, "vat-rates", KEY, value))
+    replies, dead = await run(value, headers=moved, prove=False)
+    assert replies == []
+    assert "does not match" in refused_as(dead, "unauthenticated_task")
+
+
+async def test_an_altered_task_is_refused() -> None:
+    value = task({"a": 2, "b": 3})
+    headers = proven(value)
+    replies, dead = await run(value.replace(b'"a":2', b'"a":7'), headers=headers, prove=False)
+    assert replies == []
+    assert "altered since" in refused_as(dead, "unauthenticated_task")
+
+
+async def test_a_task_naming_another_reply_topic_is_dead_lettered_without_a_reply() -> None:
+    replies, dead = await run(task({"a": 2, "b": 3}, reply_topic="attacker.inbox"))
+    assert replies == []
+    reason = refused_as(dead, "unknown_reply_topic")
+    assert "'attacker.inbox' is not the mesh's replies topic 'slmesh.replies'" in reason
+
+
+async def test_an_invalid_task_naming_another_reply_topic_gets_no_failure_there() -> None:
+    obj = orjson.loads(task({"a": 1, "b": 1}, reply_topic="attacker.inbox"))
+    obj["data"]["surprise"] = True
+    replies, dead = await run(orjson.dumps(obj))
+    assert replies == []
+    refused_as(dead, "invalid_event")

@@ -137,6 +137,8 @@ def assemble(
         opening_sentences=opening_sentences,
         stop_expecting=outstanding.discard,
         write_settled=state_writes.settled,
+        party=party,
+        output_problem=catalogue.output_problem,
     )
     sweeper = Sweeper(
         settings,

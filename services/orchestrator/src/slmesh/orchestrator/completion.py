@@ -3,6 +3,14 @@
 A round whose plan deferred clauses (their arguments come from this round's
 results) opens the next round instead, in the same gather state, until the
 limit of rounds or calls; the completer of the last round answers.
+
+A reply is believed only from the micromodel its call went to: it must be
+proven by a micromodel's identity (slmesh.runtime.trust), name a micromodel
+that identity serves, name the one its call went to (checked where the reply
+is recorded, gather.scripts), and a TaskCompleted's output must fit the
+output schema that micromodel announced. A reply that fails is dead-lettered
+with the reason and counts for nothing: its call goes on waiting for the real
+reply.
 """
 
 from __future__ import annotations
@@ -11,6 +19,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from aiokafka.structs import ConsumerRecord
 from faststream.kafka import KafkaBroker
@@ -29,6 +38,7 @@ from slmesh.orchestrator.settings import SERVICE, OrchestratorSettings
 from slmesh.runtime.kafka.publishing import publish_dead_letter
 from slmesh.runtime.service.logcontext import about
 from slmesh.runtime.tracing import step
+from slmesh.runtime.trust import MeshParty, Proven, Unproven
 from slmesh.schemas import (
     CallOutcome,
     ContractError,
@@ -60,6 +70,11 @@ class Completion:
     # Returns once no write of the request's gather state is under way here: a reply may
     # outrun it (gather.writes.StateWritesInFlight.settled).
     write_settled: Callable[[str], Awaitable[None]]
+    # This orchestrator in the trust file: it checks who proved a reply.
+    party: MeshParty
+    # Why an output fails the output schema its micromodel announced, if it does
+    # (the registry's catalogue, Catalogue.output_problem).
+    output_problem: Callable[[str, Any], str | None]
     # Wakes the sweeper: a request's deadline was brought forward (app.assemble).
     expired: Callable[[], None] = lambda: None
 
@@ -72,23 +87,90 @@ class Completion:
         )  # type: ignore[assignment]  # mypy joins the tuple's classes to their base
         return reply
 
+    def _writer(self, record: ConsumerRecord[bytes, bytes]) -> Proven:
+        """The micromodel identity that proved a reply record; raises Unproven."""
+        return self.party.check(
+            self.settings.replies_topic,
+            record.key,
+            record.value,
+            record.headers,
+            roles=("micromodel",),
+        )
+
+    def _misattributed(
+        self, reply: TaskCompleted | TaskFailed, writer: Proven
+    ) -> tuple[ErrorCode, str] | None:
+        """Why a proven reply is not believed (code, reason): a micromodel its writer does
+        not serve, or an output its micromodel's schema refuses. None when it is believed."""
+        micromodel = reply.data.micromodel
+        if micromodel not in writer.identity.serves:
+            serves = ", ".join(writer.identity.serves) or "none"
+            return "wrong_micromodel", (
+                f"the reply names micromodel {micromodel!r}, which its writer {writer.name!r} "
+                f"does not serve (it serves: {serves})"
+            )
+        if isinstance(reply, TaskCompleted):
+            problem = self.output_problem(micromodel, reply.data.output)
+            if problem is not None:
+                return "output_schema_violation", (
+                    f"the output of {micromodel!r} for task {reply.data.task_id} fails the "
+                    f"output schema it announced: {problem}"
+                )
+        return None
+
+    async def _dead_letter(
+        self,
+        record: ConsumerRecord[bytes, bytes],
+        code: ErrorCode,
+        error: str,
+        attempts: int = 1,
+    ) -> None:
+        await publish_dead_letter(
+            self.broker,
+            self.settings.deadletter_topic,
+            record,
+            code=code,
+            error=error,
+            service=SERVICE,
+            attempts=attempts,
+        )
+
     async def on_reply(self, record: ConsumerRecord[bytes, bytes]) -> None:
+        """Gather a reply record once its writer, its micromodel and its output are believed.
+
+        Its size is checked first (cheap), then its proof (an HMAC), then its
+        contents; a refused reply is dead-lettered and its call keeps waiting.
+        """
+        size = len(record.value or b"")
+        if size > self.settings.max_event_bytes:
+            limit = self.settings.max_event_bytes
+            message = f"event is {size} bytes; the limit is {limit} bytes"
+            await self._dead_letter(record, "payload_too_large", message)
+            return
+        try:
+            writer = self._writer(record)
+        except Unproven as exc:
+            await self._dead_letter(record, "unauthenticated_reply", exc.reason)
+            return
         try:
             reply = self._decode(record)
         except ContractError as exc:
-            await publish_dead_letter(
-                self.broker,
-                self.settings.deadletter_topic,
+            await self._dead_letter(record, exc.code, exc.message)
+            return
+        refusal = self._misattributed(reply, writer)
+        if refusal is not None:
+            await self._dead_letter(record, *refusal)
+            return
+        # Kept as published, but a binary-mode reply's value is only its data:
+        # that one is kept as the structured event it is.
+        raw = encode(reply) if is_binary(record.headers) else record.value or b""
+        if await self._gather(reply, raw) is ReplyOutcome.WRONG_MICROMODEL:
+            await self._dead_letter(
                 record,
-                code=exc.code,
-                error=exc.message,
-                service=SERVICE,
+                "wrong_micromodel",
+                f"the reply names micromodel {reply.data.micromodel!r}, but call "
+                f"{reply.data.task_id} of request {reply.requestid} went to another",
             )
-        else:
-            # Kept as published, but a binary-mode reply's value is only its data:
-            # that one is kept as the structured event it is.
-            raw = encode(reply) if is_binary(record.headers) else record.value or b""
-            await self.gather(reply, raw)
 
     async def give_up(
         self, record: ConsumerRecord[bytes, bytes], error: Exception, attempts: int
@@ -101,15 +183,7 @@ class Completion:
         reached either, the request is answered at its deadline.
         """
         message = f"gathering failed {attempts} times, last with {type(error).__name__}: {error}"
-        await publish_dead_letter(
-            self.broker,
-            self.settings.deadletter_topic,
-            record,
-            code="handler_error",
-            error=message,
-            service=SERVICE,
-            attempts=attempts,
-        )
+        await self._dead_letter(record, "handler_error", message, attempts)
         rid = self._request_id_of(record)
         if rid is None:
             return
@@ -125,39 +199,59 @@ class Completion:
             logger.warning("request %s: left to be answered at its deadline: %s", rid, exc)
 
     def _request_id_of(self, record: ConsumerRecord[bytes, bytes]) -> str | None:
-        """The request id of a reply record, as far as it can be read."""
+        """The request id of a reply record, as far as it can be read, when the record is
+        believed: the ids of a record nobody proved never bring a request's answer forward."""
         try:
-            return self._decode(record).requestid
+            writer = self._writer(record)
+            reply = self._decode(record)
+        except Unproven:
+            return None
         except ContractError as exc:
             return exc.request_id
+        return reply.requestid if self._misattributed(reply, writer) is None else None
 
     async def gather(self, reply: TaskCompleted | TaskFailed, raw: bytes) -> None:
-        """Count a reply once; whoever counts the last one answers (or opens the next round)."""
+        """Count a reply once; whoever counts the last one answers (or opens the next round).
+
+        A reply of the orchestrator's own (a call refused at dispatch) comes here
+        directly; a reply record comes through `on_reply`'s checks first.
+        """
+        await self._gather(reply, raw)
+
+    async def _gather(self, reply: TaskCompleted | TaskFailed, raw: bytes) -> ReplyOutcome:
+        """`gather`, saying what recording the reply did."""
         rid = reply.requestid
         about(request_id=rid, task_id=reply.data.task_id, micromodel=reply.data.micromodel)
         # A reply may outrun the write of its request's state (gather.writes).
         await self.write_settled(rid)
         received_ms = now_ms()
-        # The validated bytes are stored as they came: no re-serialization.
-        outcome, snapshot = await self.store.record_reply(
-            rid, reply.data.task_id, event=raw, received_ms=received_ms
-        )
+
+        async def record() -> tuple[ReplyOutcome, GatherSnapshot | None]:
+            # The validated bytes are stored as they came: no re-serialization.
+            return await self.store.record_reply(
+                rid,
+                reply.data.task_id,
+                micromodel=reply.data.micromodel,
+                event=raw,
+                received_ms=received_ms,
+            )
+
+        outcome, snapshot = await record()
         for delay_s in STATE_LOST_RETRIES_S:
             if outcome is not ReplyOutcome.STATE_LOST:
                 break
             # Written by another replica a moment too late, or lost by Redis.
             await asyncio.sleep(delay_s)
-            outcome, snapshot = await self.store.record_reply(
-                rid, reply.data.task_id, event=raw, received_ms=received_ms
-            )
+            outcome, snapshot = await record()
         if snapshot is not None:
             await self.answer(rid, snapshot)
         elif outcome is ReplyOutcome.STATE_LOST:
             await self._answer_lost(rid, reply)
-        elif outcome is not ReplyOutcome.WAITING:
+        elif outcome not in (ReplyOutcome.WAITING, ReplyOutcome.WRONG_MICROMODEL):
             # Duplicates and late replies are expected under at-least-once delivery;
             # the replies topic keeps them on record.
             logger.debug("reply %s of %s ignored: %s", reply.data.task_id, rid, outcome.name)
+        return outcome
 
     async def _answer_lost(self, rid: str, reply: TaskCompleted | TaskFailed) -> None:
         """A reply for a request Redis no longer knows: fail it once, never leave it hanging.

@@ -14,6 +14,10 @@ from slmesh.runtime.settings import MeshSettings
 
 logger = logging.getLogger(__name__)
 
+# Where a candidate under shadow evaluation (SLMESH_SHADOW_TOPIC, `slmesh shadow`)
+# replies: apart from the live replies, which no candidate may reach.
+SHADOW_REPLIES = "slmesh.shadow.replies"
+
 
 def mesh_topics(settings: MeshSettings, micromodels: list[str]) -> list[str]:
     return [

@@ -94,8 +94,10 @@ def create_app(
     party = party or mesh_party(settings, micromodel.name)
     # Replies are kept so that a redelivered task never runs its model again. A
     # deterministic handler is cheaper to run again than a reply to look up:
-    # two Redis round trips on every task's path, for nothing.
-    replies = StoredReplies.connect(settings) if micromodel.uses_model else None
+    # two Redis round trips on every task's path, for nothing. A candidate under
+    # shadow evaluation keeps none: it is run to see what its model answers.
+    keeps_replies = micromodel.uses_model and settings.shadow_topic is None
+    replies = StoredReplies.connect(settings) if keeps_replies else None
     runner, consumption = build_runner(micromodel, settings, model, replies, party)
     broker = runner.broker
     topic = settings.shadow_topic or settings.task_topic(micromodel.name)
@@ -119,7 +121,7 @@ def create_app(
     return ServiceSkeleton(
         broker,
         settings,
-        topics=[topic, settings.replies_topic, settings.deadletter_topic],
+        topics=[topic, runner.reply_topic, settings.deadletter_topic],
         ready_line=lambda: (
             f"micromodel {micromodel.name} {micromodel.version} consuming {topic} "
             f"as {settings.replica}"
@@ -128,7 +130,6 @@ def create_app(
         # without it, and watches it only when it keeps replies there.
         uses_redis=False,
         watch_redis=replies is not None,
-        topics_known=runner.topics.add,
         # In the registry only once its consumer is up: an orchestrator may
         # plan calls to it from that moment.
         when_consuming=[announcer.start] if announcing else [],

@@ -1,4 +1,19 @@
-"""Running a micromodel's tasks: one task record in, exactly one reply or one dead letter out."""
+"""Running a micromodel's tasks: one task record in, exactly one reply or one dead letter out.
+
+Only the orchestrator's tasks are believed: a task record must carry the
+orchestrator's proof, made for this micromodel's identity on its task topic
+(slmesh.runtime.trust). One that does not is dead-lettered
+(`unauthenticated_task`) and gets no reply: nothing it says, its ids
+included, is believed. Replies go to the mesh's replies topic alone: a task
+naming another is dead-lettered (`unknown_reply_topic`), so no record can
+send a micromodel's output elsewhere, or make it wait on a topic that does
+not exist.
+
+A candidate under shadow evaluation (SLMESH_SHADOW_TOPIC) is the one
+exception, apart from the live flow: it believes the operator's tasks on its
+shadow topic alone (`slmesh shadow` rewrites recorded tasks and proves them),
+and replies on the shadow replies topic alone.
+"""
 
 from __future__ import annotations
 
@@ -16,8 +31,8 @@ from pydantic import ValidationError
 from slmesh.runtime.backoff import backoff
 from slmesh.runtime.concurrency import Worker
 from slmesh.runtime.failures import task_failed
-from slmesh.runtime.kafka import TopicDirectory
 from slmesh.runtime.kafka.publishing import publish_bytes, publish_dead_letter, publish_event
+from slmesh.runtime.kafka.topics import SHADOW_REPLIES
 from slmesh.runtime.llm import ContextOverflowError, ModelSession, Usage
 from slmesh.runtime.micromodel.declare import In, Micromodel, Out
 from slmesh.runtime.micromodel.replies import StoredReplies
@@ -25,6 +40,7 @@ from slmesh.runtime.service.logcontext import about
 from slmesh.runtime.service.metrics import task_done, tokens_spent
 from slmesh.runtime.settings import MeshSettings
 from slmesh.runtime.tracing import failed as span_failed
+from slmesh.runtime.trust import Role, Unproven
 from slmesh.schemas import (
     ContractError,
     ErrorCode,
@@ -86,13 +102,30 @@ class TaskRunner(Generic[In, Out]):
         self.source = settings.source(micromodel.name)
         self.worker = Worker(f"micromodel-{micromodel.name}")
         self.replies = replies
-        self.topics = TopicDirectory(settings, known=[settings.replies_topic])
+        # Who writes this micromodel's tasks, on which topic, and the one topic its
+        # replies go to (which every task must name).
+        self.task_topic = settings.task_topic(micromodel.name)
+        self.task_writers: tuple[Role, ...] = ("orchestrator",)
+        self.reply_topic = settings.replies_topic
+        if settings.shadow_topic is not None:
+            # A candidate: the operator's rewritten tasks in, nothing into the live flow out.
+            self.task_topic = settings.shadow_topic
+            self.task_writers = ("operator",)
+            self.reply_topic = SHADOW_REPLIES
 
     async def handle(self, record: ConsumerRecord[bytes, bytes]) -> None:
         """One task record -> one reply or one dead letter, published before this returns.
 
-        The offset is committed only after this returns (ConcurrentConsumption).
+        Its size is checked first (cheap), then its proof (an HMAC), then its
+        contents. The offset is committed only after this returns
+        (ConcurrentConsumption).
         """
+        problem = self._refusal(record)
+        if problem is not None:
+            code, message = problem
+            # No reply: the ids of a record nobody proved are not believed.
+            await self._dead_letter(record, code, message)
+            return
         try:
             task = decode_record(
                 record.value,
@@ -111,28 +144,61 @@ class TaskRunner(Generic[In, Out]):
             )
             await self._answer(task, record)
 
+    def _refusal(self, record: ConsumerRecord[bytes, bytes]) -> tuple[ErrorCode, str] | None:
+        """Why a record is no task of its writer's (code, reason), or None if it is one.
+
+        Size first: no HMAC runs over bytes the record may not have.
+        """
+        size = len(record.value or b"")
+        if size > self.settings.max_event_bytes:
+            limit = self.settings.max_event_bytes
+            return "payload_too_large", f"event is {size} bytes; the limit is {limit} bytes"
+        try:
+            self.party.check(
+                self.task_topic,
+                record.key,
+                record.value,
+                record.headers,
+                roles=self.task_writers,
+            )
+        except Unproven as exc:
+            return "unauthenticated_task", exc.reason
+        return None
+
+    async def _dead_letter(
+        self, record: Any, code: ErrorCode, message: str, attempts: int = 1
+    ) -> None:
+        await publish_dead_letter(
+            self.broker,
+            self.settings.deadletter_topic,
+            record,
+            code=code,
+            error=message,
+            service=self.micromodel.name,
+            attempts=attempts,
+        )
+
     async def _answer(self, task: TaskRequested, record: Any) -> None:
-        if not await self.topics.exists(task.data.reply_topic):
-            # Nowhere to reply: publishing would wait out the producer's metadata
-            # timeout and fail, on every retry. Said once, before any work.
-            await publish_dead_letter(
-                self.broker,
-                self.settings.deadletter_topic,
+        if task.data.reply_topic != self.reply_topic:
+            # Replies go to the mesh's replies topic alone: another topic would take a
+            # micromodel's output elsewhere, or, missing, hold the task in retries.
+            # Said once, before any work.
+            await self._dead_letter(
                 record,
-                code="unknown_reply_topic",
-                error=f"the task's reply topic {task.data.reply_topic!r} does not exist",
-                service=self.micromodel.name,
+                "unknown_reply_topic",
+                f"the task's reply topic {task.data.reply_topic!r} is not the mesh's replies "
+                f"topic {self.reply_topic!r}, the only one this micromodel answers on",
             )
             return
         if self.replies is not None:
-            stored = await self.replies.get(task.data.task_id)
+            stored = await self.replies.get(task)
             if stored is not None:
                 logger.info(
                     "task %s redelivered: its stored reply is sent again", task.data.task_id
                 )
                 await publish_bytes(
                     self.broker,
-                    task.data.reply_topic,
+                    self.reply_topic,
                     stored,
                     key=task.requestid,
                     prove=self._prove,
@@ -164,15 +230,7 @@ class TaskRunner(Generic[In, Out]):
                     continue
                 await self._reply_failed(task, exc.code, exc.message, started)
                 if exc.code not in NOT_DEAD_LETTERED:
-                    await publish_dead_letter(
-                        self.broker,
-                        self.settings.deadletter_topic,
-                        record,
-                        code=exc.code,
-                        error=exc.message,
-                        service=self.micromodel.name,
-                        attempts=attempts,
-                    )
+                    await self._dead_letter(record, exc.code, exc.message, attempts)
                 return
         mm = self.micromodel
         tokens = (
@@ -207,12 +265,12 @@ class TaskRunner(Generic[In, Out]):
         next attempt sends the kept reply instead of running the task again."""
         body = encode(reply)
         publish = publish_bytes(
-            self.broker, task.data.reply_topic, body, key=task.requestid, prove=self._prove
+            self.broker, self.reply_topic, body, key=task.requestid, prove=self._prove
         )
         if keep and self.replies is not None:
             # Side by side: the next attempt comes after a backoff, by which time
             # the reply is kept (a failed keep is only logged).
-            await asyncio.gather(self.replies.put(task.data.task_id, body), publish)
+            await asyncio.gather(self.replies.put(task, body), publish)
         else:
             await publish
 
@@ -305,32 +363,33 @@ class TaskRunner(Generic[In, Out]):
         self, record: ConsumerRecord[bytes, bytes], error: Exception, attempts: int
     ) -> None:
         """A task record whose handling kept failing (outside its handler, whose errors
-        `_answer` retries and answers): dead-lettered, its call failed if its ids are readable.
+        `_answer` retries and answers): dead-lettered, its call failed if its ids are readable
+        and the orchestrator proved it.
         """
         message = f"handling failed {attempts} times, last with {type(error).__name__}: {error}"
+        if self._refusal(record) is not None:
+            await self._dead_letter(record, "handler_error", message, attempts)
+            return
         await self._reject_record(record, "handler_error", message, attempts)
 
     async def _reject_record(
         self, record: Any, code: ErrorCode, message: str, attempts: int = 1
     ) -> None:
-        """A record that is no valid task: dead-letter it, and tell the orchestrator when we can.
+        """A proven record that is no valid task: dead-letter it, and tell the orchestrator
+        when we can.
 
         Without a reply the request would wait for its deadline; a salvageable
-        request id, task id and reply topic let it fail that call at once.
+        request id and task id let it fail that call at once, when the record
+        names the replies topic this micromodel answers on (no other is ever
+        answered).
         """
-        await publish_dead_letter(
-            self.broker,
-            self.settings.deadletter_topic,
-            record,
-            code=code,
-            error=message,
-            service=self.micromodel.name,
-            attempts=attempts,
-        )
-        ids = _salvage_task_ids(record) if code != "payload_too_large" else None
+        await self._dead_letter(record, code, message, attempts)
+        ids = _salvage_task_ids(record)
         if ids is None:
             return
         request_id, task_id, reply_topic = ids
+        if reply_topic != self.reply_topic:
+            return
         failed = task_failed(
             task_id=task_id,
             micromodel=self.micromodel.name,
@@ -340,7 +399,9 @@ class TaskRunner(Generic[In, Out]):
             request_id=request_id,
             replica=self.settings.replica,
         )
-        await publish_event(self.broker, reply_topic, failed, key=request_id, prove=self._prove)
+        await publish_event(
+            self.broker, self.reply_topic, failed, key=request_id, prove=self._prove
+        )
 
 
 def _salvage_task_ids(record: Any) -> tuple[str, str, str] | None:

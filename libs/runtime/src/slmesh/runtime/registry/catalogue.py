@@ -30,6 +30,7 @@ from slmesh.runtime.lifecycle import Lifecycle
 from slmesh.runtime.registry.admission import Heard, Refused, vet
 from slmesh.runtime.registry.announcer import DETERMINISTIC
 from slmesh.runtime.registry.memo import CheckMemo
+from slmesh.runtime.registry.outputs import OutputCheck
 
 if TYPE_CHECKING:
     from aiokafka.structs import ConsumerRecord
@@ -67,6 +68,8 @@ class Tool:
     replicas: dict[str, tuple[str, datetime, float]] = field(default_factory=dict)
     # Arguments (as sorted JSON) checked against the current schema -> the problem, if any.
     _checked: CheckMemo = field(default_factory=CheckMemo, repr=False)
+    # The output schema, compiled when the first reply is checked against it.
+    _outputs: OutputCheck | None = field(default=None, repr=False)
 
     @property
     def runs_model(self) -> bool:
@@ -110,6 +113,14 @@ class Tool:
         return "; ".join(
             f"{'.'.join(map(str, e.path)) or '(arguments)'}: {e.message}" for e in errors[:5]
         )
+
+    def output_problem(self, output: Any) -> str | None:
+        """Why a reply's `output` fails this tool's announced output schema, if it does."""
+        if not self.output_schema:
+            return None
+        if self._outputs is None or not self._outputs.is_for(self.output_schema):
+            self._outputs = OutputCheck(self.output_schema)
+        return self._outputs.problem(output)
 
     def live_replicas(self, now: datetime) -> list[str]:
         return [
@@ -271,6 +282,14 @@ class Catalogue(Lifecycle):
         if tool is not None and tool.live_replicas(self._known_until()):
             return tool
         return self._static.get(name)
+
+    def output_problem(self, name: str, output: Any) -> str | None:
+        """Why `output` fails the output schema micromodel `name` last announced, if it does.
+
+        Live or not: a reply may come just after its micromodel's last replica went.
+        """
+        tool = self._tools.get(name) or self._static.get(name)
+        return tool.output_problem(output) if tool is not None else None
 
     def gone_since(self, name: str) -> datetime | None:
         """When a known but no longer live micromodel was last heard of."""

@@ -5,25 +5,40 @@ cannot both complete it. KEYS and ARGV are listed above each script; the
 store (gather.store) passes them.
 """
 
+# The tasks key is a hash: each call's task id -> the micromodel it went to, so
+# that a reply is counted only from the micromodel its call went to. A state
+# written before (a rolling upgrade) has a set of task ids there: its replies
+# are checked by task id alone, and its next round's tasks join that set.
+
 # KEYS: state, results, tasks, deadlines
-# ARGV: pending, request, calls, deadline_ms, request_id, expire_at_ms, task ids...
+# ARGV: pending, request, calls, deadline_ms, request_id, expire_at_ms,
+#       then each call's task id and micromodel
 OPEN = """
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], 'state', 'open', 'pending', ARGV[1])
 redis.call('HSET', KEYS[1], 'request', ARGV[2], 'calls', ARGV[3])
-for i = 7, #ARGV do redis.call('SADD', KEYS[3], ARGV[i]) end
+if #ARGV > 6 then redis.call('HSET', KEYS[3], unpack(ARGV, 7)) end
 redis.call('ZADD', KEYS[4], ARGV[4], ARGV[5])
 redis.call('PEXPIREAT', KEYS[1], ARGV[6])
 redis.call('PEXPIREAT', KEYS[3], ARGV[6])
 return 1
 """
 
+# Returns -5 for a reply naming another micromodel than its call went to:
+# checked before the state, so it is told for as long as the request is known.
 # KEYS: state, results, tasks, deadlines, completing
-# ARGV: task_id, reply, request_id, lease_until_ms
+# ARGV: task_id, reply, request_id, lease_until_ms, micromodel
 RECORD = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return -4 end
+local called
+if redis.call('TYPE', KEYS[3]).ok == 'set' then
+  if redis.call('SISMEMBER', KEYS[3], ARGV[1]) == 1 then called = ARGV[5] end
+else
+  called = redis.call('HGET', KEYS[3], ARGV[1])
+end
+if called and called ~= ARGV[5] then return -5 end
 if redis.call('HGET', KEYS[1], 'state') ~= 'open' then return -1 end
-if redis.call('SISMEMBER', KEYS[3], ARGV[1]) == 0 then return -2 end
+if not called then return -2 end
 if redis.call('HSETNX', KEYS[2], ARGV[1], ARGV[2]) == 0 then return -3 end
 local ttl = redis.call('PTTL', KEYS[1])
 if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl) end
@@ -42,13 +57,18 @@ return pending
 """
 
 # KEYS: state, tasks, deadlines, completing
-# ARGV: request, calls, pending, deadline_ms, request_id, new task ids...
+# ARGV: request, calls, pending, deadline_ms, request_id,
+#       then each new call's task id and micromodel
 EXTEND = """
 if redis.call('HGET', KEYS[1], 'state') ~= 'completing' then return 0 end
 redis.call('ZREM', KEYS[4], ARGV[5])
 redis.call('HSET', KEYS[1], 'state', 'open', 'pending', ARGV[3])
 redis.call('HSET', KEYS[1], 'request', ARGV[1], 'calls', ARGV[2])
-for i = 6, #ARGV do redis.call('SADD', KEYS[2], ARGV[i]) end
+if redis.call('TYPE', KEYS[2]).ok == 'set' then
+  for i = 6, #ARGV, 2 do redis.call('SADD', KEYS[2], ARGV[i]) end
+elseif #ARGV > 5 then
+  redis.call('HSET', KEYS[2], unpack(ARGV, 6))
+end
 redis.call('ZADD', KEYS[3], ARGV[4], ARGV[5])
 return 1
 """

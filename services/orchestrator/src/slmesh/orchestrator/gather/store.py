@@ -140,6 +140,8 @@ class ReplyOutcome(IntEnum):
     DUPLICATE = -3
     # No gather state at all: Redis lost it (restarted empty), or it expired.
     STATE_LOST = -4
+    # The reply names another micromodel than its call went to: not counted.
+    WRONG_MICROMODEL = -5
     WAITING = 1
 
 
@@ -187,10 +189,18 @@ class GatherStorage(Protocol):
         ...
 
     async def record_reply(
-        self, request_id: str, task_id: str, *, event: bytes, received_ms: float
+        self,
+        request_id: str,
+        task_id: str,
+        *,
+        micromodel: str,
+        event: bytes,
+        received_ms: float,
     ) -> tuple[ReplyOutcome, GatherSnapshot | None]:
-        """Count a reply (its event's bytes) once. On COMPLETE the snapshot to answer from
-        comes with it, and the caller holds the completing lease."""
+        """Count a reply (its event's bytes) once, if it is the reply of `micromodel` and
+        that is the micromodel the call went to (else WRONG_MICROMODEL, nothing counted).
+        On COMPLETE the snapshot to answer from comes with it, and the caller holds the
+        completing lease."""
         ...
 
     async def extend(
@@ -318,7 +328,7 @@ class GatherStore:
                 deadline_ms,
                 request_id,
                 expire_at,
-                *(c.task_id for c in calls),
+                *_called(calls),
             ],
         )
         return bool(opened)
@@ -334,11 +344,18 @@ class GatherStore:
         return bool(await self._answered(keys=[state], args=[expire_at]))
 
     async def record_reply(
-        self, request_id: str, task_id: str, *, event: bytes, received_ms: float
+        self,
+        request_id: str,
+        task_id: str,
+        *,
+        micromodel: str,
+        event: bytes,
+        received_ms: float,
     ) -> tuple[ReplyOutcome, GatherSnapshot | None]:
         state, results, tasks = self._keys(request_id)
         keys = [state, results, tasks, self._deadlines, self._completing]
-        args = [task_id, StoredReply.encode(event, received_ms), request_id, self._lease_until()]
+        reply = StoredReply.encode(event, received_ms)
+        args = [task_id, reply, request_id, self._lease_until(), micromodel]
         raw = await self._replies.record(keys, args)
         if isinstance(raw, list):
             _, request_raw, calls_raw, flat = raw
@@ -363,7 +380,7 @@ class GatherStore:
                 len(new_calls),
                 deadline_ms,
                 request_id,
-                *(c.task_id for c in new_calls),
+                *_called(new_calls),
             ],
         )
         return bool(extended)
@@ -461,6 +478,12 @@ class GatherStore:
         if request_raw is None or calls_raw is None:
             return None
         return _snapshot(request_raw, calls_raw, results_raw)
+
+
+def _called(calls: list[GatherCall]) -> list[str]:
+    """Each call's task id and the micromodel it went to, one after the other (the
+    scripts' task hash)."""
+    return [part for call in calls for part in (call.task_id, call.micromodel)]
 
 
 def _calls_json(calls: list[GatherCall]) -> bytes:

@@ -135,3 +135,14 @@ def test_refused_keys_are_bounded(keyring: Path, catalogue: Catalogue) -> None:
     # The oldest were forgotten.
     assert refused[-1].key == f"echo/rogue-{MAX_REFUSED_KEYS + 9}"
     assert "echo/rogue-0" not in {r.key for r in refused}
+
+
+def test_a_reader_that_shows_refusals_itself_is_not_warned_of_them(
+    keyring: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    quiet = Catalogue(MeshSettings(), party_as(keyring, "operator"), warn_refused=False)
+    now = datetime.now(UTC)
+    with caplog.at_level(logging.WARNING, logger="slmesh.runtime.registry"):
+        quiet._apply(record(keyring, card("vat-rates", "rogue-1"), at=now, by="echo"), now)
+    assert caplog.records == []
+    assert [r.key for r in quiet.refused()] == ["vat-rates/rogue-1"]

@@ -135,14 +135,21 @@ class Catalogue(Lifecycle):
     """Every orchestrator replica's copy of the registry, read without a consumer group.
 
     `party`: the reader (the orchestrator, or the operator's `slmesh registry`), whose
-    trust file says who may announce what.
+    trust file says who may announce what. `warn_refused`: log each refused key once (a
+    service); a command that reads the registry shows refusals itself, or not at all.
     """
 
     def __init__(
-        self, settings: MeshSettings, party: MeshParty, *, static: Iterable[str] = ()
+        self,
+        settings: MeshSettings,
+        party: MeshParty,
+        *,
+        static: Iterable[str] = (),
+        warn_refused: bool = True,
     ) -> None:
         self.settings = settings
         self.party = party
+        self._warn_refused = warn_refused
         self._tools: dict[str, Tool] = {}
         # Key -> why its last record was refused (cleared when a card is admitted under it).
         self._refused: OrderedDict[str, Refused] = OrderedDict()
@@ -194,7 +201,7 @@ class Catalogue(Lifecycle):
     def _refuse(self, refused: Refused) -> None:
         """Kept out of the catalogue; said once per key, not at every heartbeat. No dead
         letter: a refused heartbeat every few seconds would flood the topic."""
-        if refused.key not in self._refused:
+        if self._warn_refused and refused.key not in self._refused:
             logger.warning(
                 "registry card %s refused%s: %s",
                 refused.key,

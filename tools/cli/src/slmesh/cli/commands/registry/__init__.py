@@ -22,13 +22,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _registry() -> int:
-    import logging
-
     from slmesh.cli.commands.registry.replicas import format_registry, registry_view
     from slmesh.runtime.settings import MeshSettings
 
-    # The refused cards are shown below with their reasons: not warned of again on stderr.
-    logging.getLogger("slmesh.runtime.registry").setLevel(logging.ERROR)
     view = await registry_view(MeshSettings())
     print(format_registry(view.replicas, view.refused))
     return 0

@@ -46,7 +46,9 @@ async def read_everything(
     """Every micromodel the registry topic knows now, the cards it refused, and the instant
     it is known up to; read as `party` believes it (the operator when not given: raises
     TrustUnavailable without its identity)."""
-    catalogue = Catalogue(settings, party or mesh_party(settings, OPERATOR))
+    # Not warned of on stderr: `slmesh registry` lists them, and other commands (`shadow`)
+    # print JSON that a warning in between would spoil for whoever reads both streams.
+    catalogue = Catalogue(settings, party or mesh_party(settings, OPERATOR), warn_refused=False)
     await catalogue.start()
     try:
         tools, now = catalogue.everything()

@@ -20,6 +20,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from slmesh.cli.devstack import free_port
 from slmesh.runtime.client import MeshClient
 from slmesh.runtime.kafka import admin_kwargs, ensure_topics
+from slmesh.runtime.registry.catalogue import LIVENESS_GRACE_S, MISSED_HEARTBEATS
 from slmesh.runtime.settings import MeshSettings
 from tests.support.kit import RawProducer
 
@@ -311,8 +312,8 @@ async def test_registry_shows_vat_rates_live_with_a_recent_heartbeat(
     for replica in live:
         assert replica[2] == "heard"
         assert replica[4:] == ["s", "ago"]
-        # Live: heard within three heartbeats (what the orchestrator goes by).
-        assert 0 <= float(replica[3]) < 3 * settings.heartbeat_s
+        # Live: heard within three heartbeats and the grace (what the orchestrator goes by).
+        assert 0 <= float(replica[3]) < MISSED_HEARTBEATS * settings.heartbeat_s + LIVENESS_GRACE_S
 
 
 # --- without a broker --------------------------------------------------------------------------

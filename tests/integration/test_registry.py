@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from pathlib import Path
 
 from slmesh.cli.devstack import DEFAULT_MICROMODELS, DevStack, ServiceProcess
 from slmesh.runtime.client import MeshClient
@@ -13,7 +12,7 @@ from slmesh.runtime.service import READY_MARKER
 from slmesh.runtime.settings import MeshSettings
 from slmesh.schemas import RequestCompleted
 from tests.support.kit import ECHO_SERVICE, WAIT_S
-from tests.support.proofs import party_as
+from tests.support.proofs import party
 
 
 async def ask_echo(mesh: MeshClient, timeout_ms: int = 10_000) -> RequestCompleted:
@@ -40,10 +39,10 @@ async def until_echo(mesh: MeshClient, wanted: str, within_s: float) -> RequestC
 
 
 async def test_every_started_micromodel_is_in_the_registry_with_its_schemas(
-    settings: MeshSettings, keyring: Path
+    settings: MeshSettings,
 ) -> None:
     # Read as the operator: every card proven by its micromodel's owner.
-    async with Catalogue(settings, party_as(keyring, "operator")) as catalogue:
+    async with Catalogue(settings, party("operator")) as catalogue:
         live = catalogue.live()
     assert set(DEFAULT_MICROMODELS) <= set(live)
     vat = live["vat-rates"]

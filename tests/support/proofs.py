@@ -93,29 +93,6 @@ def reply_headers(
     return proven(signer, settings.replies_topic, key, value, to=ORCHESTRATOR, headers=headers)
 
 
-def party_as(keyring: Path, identity: str) -> MeshParty:
-    """`identity` of the keyring, with its secret: it proves what it writes as that one."""
-    policy = TrustPolicy.load(trust_path(keyring))
-    return MeshParty(identity, SecretKey.from_text(key_path(keyring, identity).read_text()), policy)
-
-
-def proven_headers(
-    keyring: Path,
-    identity: str,
-    topic: str,
-    key: str | None,
-    value: bytes,
-    *,
-    to: str | None = None,
-) -> list[tuple[str, bytes]]:
-    """A structured record's headers, with the proof of `identity` (signed when `to` is None,
-    else for `to` alone)."""
-    proof = party_as(keyring, identity).prove(
-        topic, key.encode() if key is not None else None, value, to=to
-    )
-    return [("content-type", CONTENT_TYPE.encode()), *proof]
-
-
 def card(
     name: str,
     replica: str,

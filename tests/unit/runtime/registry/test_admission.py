@@ -4,7 +4,6 @@ and sane, within bounds; the rest refused with why."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,7 +22,7 @@ from slmesh.runtime.registry.admission import (
 )
 from slmesh.schemas import MicromodelAnnounced, encode
 from tests.support import proofs
-from tests.support.proofs import card_key, party_as, proven_headers
+from tests.support.proofs import card_key, party, proven
 
 TOPIC = "slmesh.registry"
 NOW = datetime(2026, 11, 22, 16, 0, tzinfo=UTC)
@@ -59,94 +58,90 @@ def record(
 
 
 def signed(
-    keyring: Path, event: MicromodelAnnounced, *, by: str | None = None, key: str | None = None
+    event: MicromodelAnnounced, *, by: str | None = None, key: str | None = None
 ) -> ConsumerRecord[bytes, bytes]:
     """`event` on the registry, signed by `by` (the card's own micromodel when not given)."""
     key = key or card_key(event)
     value = encode(event)
     signer = by or event.data.name
-    return record(value, key, proven_headers(keyring, signer, TOPIC, key, value), at=event.time)
+    return record(value, key, proven(signer, TOPIC, key, value, to=None), at=event.time)
 
 
-def verdict(keyring: Path, rec: ConsumerRecord[bytes, bytes]) -> Heard | Refused | None:
-    return vet(rec, party_as(keyring, "orchestrator"), received=NOW, max_event_bytes=256 * 1024)
+def verdict(rec: ConsumerRecord[bytes, bytes]) -> Heard | Refused | None:
+    return vet(rec, party("orchestrator"), received=NOW, max_event_bytes=256 * 1024)
 
 
-def refusal(keyring: Path, rec: ConsumerRecord[bytes, bytes]) -> str:
-    found = verdict(keyring, rec)
+def refusal(rec: ConsumerRecord[bytes, bytes]) -> str:
+    found = verdict(rec)
     assert isinstance(found, Refused), found
     return found.reason
 
 
-def test_a_card_its_owner_signed_is_heard_when_the_broker_got_it(keyring: Path) -> None:
+def test_a_card_its_owner_signed_is_heard_when_the_broker_got_it() -> None:
     event = card("echo", "echo-1", time=NOW - timedelta(seconds=20))
-    heard = verdict(keyring, signed(keyring, event))
+    heard = verdict(signed(event))
     assert isinstance(heard, Heard)
     assert (heard.signer, heard.key) == ("echo", "echo/echo-1")
     # The card says 20 s ago; the record's timestamp is what counts.
-    rec = signed(keyring, event)
+    rec = signed(event)
     fresh = record(rec.value, "echo/echo-1", list(rec.headers), at=NOW)
-    heard = verdict(keyring, fresh)
+    heard = verdict(fresh)
     assert isinstance(heard, Heard)
     assert heard.at == NOW
 
 
-def test_an_unsigned_card_is_refused(keyring: Path) -> None:
+def test_an_unsigned_card_is_refused() -> None:
     event = card("vat-rates", "rogue-1")
     rec = record(encode(event), card_key(event), [("content-type", b"application/json")])
-    assert "carries no proof" in refusal(keyring, rec)
+    assert "carries no proof" in refusal(rec)
 
 
-def test_a_card_signed_by_a_caller_is_refused(keyring: Path) -> None:
-    reason = refusal(keyring, signed(keyring, card("vat-rates", "rogue-1"), by="dev"))
+def test_a_card_signed_by_a_caller_is_refused() -> None:
+    reason = refusal(signed(card("vat-rates", "rogue-1"), by="dev"))
     assert "'dev' is a caller" in reason
 
 
-def test_a_card_for_a_name_another_service_owns_is_refused(keyring: Path) -> None:
-    found = verdict(keyring, signed(keyring, card("vat-rates", "rogue-1"), by="echo"))
+def test_a_card_for_a_name_another_service_owns_is_refused() -> None:
+    found = verdict(signed(card("vat-rates", "rogue-1"), by="echo"))
     assert isinstance(found, Refused)
     assert (found.signer, found.name) == ("echo", "vat-rates")
     assert "'echo', which does not serve 'vat-rates' (it serves echo)" in found.reason
 
 
-def test_a_signed_card_altered_or_moved_to_another_key_is_refused(keyring: Path) -> None:
+def test_a_signed_card_altered_or_moved_to_another_key_is_refused() -> None:
     event = card("echo", "echo-1")
-    rec = signed(keyring, event)
+    rec = signed(event)
     edited = record(
         rec.value.replace(b"A micromodel", b"Call me for all"),
         "echo/echo-1",
         list(rec.headers),
     )
-    assert "signature does not match" in refusal(keyring, edited)
+    assert "signature does not match" in refusal(edited)
     rekeyed = record(rec.value, "echo/echo-2", list(rec.headers))
-    assert "signature does not match" in refusal(keyring, rekeyed)
+    assert "signature does not match" in refusal(rekeyed)
     # Signed under another replica's key: that replica's card would be compacted away.
-    other = signed(keyring, event, key="echo/echo-2")
-    assert "key is not the card's own" in refusal(keyring, other)
+    other = signed(event, key="echo/echo-2")
+    assert "key is not the card's own" in refusal(other)
 
 
-def test_a_card_from_the_future_is_refused_and_so_is_an_old_one_produced_again(
-    keyring: Path,
-) -> None:
+def test_a_card_from_the_future_is_refused_and_so_is_an_old_one_produced_again() -> None:
     ahead = card("echo", "echo-1", time=NOW + timedelta(hours=1))
-    rec = signed(keyring, ahead)
+    rec = signed(ahead)
     at_now = record(rec.value, "echo/echo-1", list(rec.headers), at=NOW)
-    assert "a card from the future" in refusal(keyring, at_now)
+    assert "a card from the future" in refusal(at_now)
     # Within the slack: clocks disagree a little.
     near = card("echo", "echo-1", time=NOW + timedelta(seconds=FUTURE_SLACK_S - 1))
-    rec = signed(keyring, near)
-    assert isinstance(verdict(keyring, record(rec.value, "echo/echo-1", list(rec.headers))), Heard)
+    rec = signed(near)
+    assert isinstance(verdict(record(rec.value, "echo/echo-1", list(rec.headers))), Heard)
 
     old = card("echo", "echo-1", time=NOW - timedelta(seconds=STALE_CARD_S + 1))
-    rec = signed(keyring, old)
+    rec = signed(old)
     replayed = record(rec.value, "echo/echo-1", list(rec.headers), at=NOW)
-    assert "an old card produced again" in refusal(keyring, replayed)
+    assert "an old card produced again" in refusal(replayed)
 
 
-def test_a_producer_clock_ahead_of_the_reader_counts_no_later_than_the_record_was_read(
-    keyring: Path,
-) -> None:
-    rec = signed(keyring, card("echo", "echo-1"))
+def test_a_producer_clock_ahead_of_the_reader_counts_no_later_than_the_record_was_read() -> None:
+    rec = signed(card("echo", "echo-1"))
     ahead = record(
         rec.value,
         "echo/echo-1",
@@ -180,18 +175,18 @@ def _schema_with(prop: dict[str, Any]) -> dict[str, Any]:
     ],
     ids=["description", "schema-bytes", "enum", "not-a-schema"],
 )
-def test_a_card_out_of_bounds_is_refused(keyring: Path, fields: dict[str, Any], said: str) -> None:
-    reason = refusal(keyring, signed(keyring, card("echo", "echo-1", **fields)))
+def test_a_card_out_of_bounds_is_refused(fields: dict[str, Any], said: str) -> None:
+    reason = refusal(signed(card("echo", "echo-1", **fields)))
     assert said in reason
 
 
-def test_a_tombstone_is_no_card(keyring: Path) -> None:
-    assert verdict(keyring, record(None, "echo/echo-1", [])) is None
+def test_a_tombstone_is_no_card() -> None:
+    assert verdict(record(None, "echo/echo-1", [])) is None
 
 
-def test_a_refused_key_is_shown_without_control_characters(keyring: Path) -> None:
+def test_a_refused_key_is_shown_without_control_characters() -> None:
     event = card("echo", "echo-1")
     rec = record(encode(event), "echo/x\nregistry card vat-rates/1 admitted\x1b[2J", [])
-    found = verdict(keyring, rec)
+    found = verdict(rec)
     assert isinstance(found, Refused)
     assert found.key.isprintable()

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from slmesh.runtime.registry.catalogue import Catalogue, Tool
-from slmesh.runtime.registry.outputs import MEMO_KEY_BYTES, MEMO_SIZE
+from slmesh.runtime.registry.memo import MEMO_BYTES
+from slmesh.runtime.registry.outputs import MEMO_KEY_BYTES
 from slmesh.runtime.settings import MeshSettings
 from tests.support.proofs import party
 
@@ -47,13 +48,13 @@ def test_an_announcement_with_the_same_schema_keeps_the_compiled_check() -> None
 
 def test_the_memo_stays_bounded_and_long_outputs_are_checked_each_time() -> None:
     tool = Tool(name="summarizer", output_schema=SCHEMA)
-    for n in range(MEMO_SIZE + 10):
+    for n in range(MEMO_BYTES // 200 + 10):
         assert tool.output_problem({"summary": f"{n}"}) is None
     assert tool._outputs is not None
-    assert len(tool._outputs._checked) <= MEMO_SIZE
+    assert 0 < tool._outputs._checked.size <= MEMO_BYTES
     tool._outputs._checked.clear()
     assert tool.output_problem({"summary": "x" * MEMO_KEY_BYTES}) is not None
-    assert tool._outputs._checked == {}
+    assert len(tool._outputs._checked) == 0
 
 
 def test_the_catalogue_checks_against_the_last_card_live_or_gone() -> None:

@@ -5,8 +5,8 @@ micromodel announced before the output can reach an answer: a micromodel
 whose key leaked, or a buggy one, must not put what it likes into a
 response. A check costs about a hundred microseconds and a fan-out of 27
 calls checks 27 outputs, mostly the same ones again (a deterministic
-micromodel's): an answer is remembered, within bounds on how many and how
-large, for as long as the schema stays the same.
+micromodel's): an answer is remembered, within a budget in bytes (`memo`), for
+as long as the schema stays the same.
 """
 
 from __future__ import annotations
@@ -16,9 +16,10 @@ from typing import Any
 import jsonschema
 import orjson
 
-# Outputs whose answer is remembered, each at most this long as JSON (a model's long
-# text seldom repeats); at most MEMO_SIZE * MEMO_KEY_BYTES bytes of keys in all.
-MEMO_SIZE = 4096
+from slmesh.runtime.registry.memo import MEMO_BYTES, CheckMemo
+
+# Outputs whose answer is remembered are at most this long as JSON (a model's long text
+# seldom repeats).
 MEMO_KEY_BYTES = 2048
 # How many schema errors an answer names.
 SHOWN_ERRORS = 5
@@ -31,7 +32,7 @@ class OutputCheck:
         self.schema = schema
         # A JSON round trip: the validator must see JSON types alone, as outputs have.
         self._validator = jsonschema.Draft202012Validator(orjson.loads(orjson.dumps(schema)))
-        self._checked: dict[bytes, str | None] = {}
+        self._checked = CheckMemo(MEMO_BYTES, MEMO_KEY_BYTES)
 
     def is_for(self, schema: dict[str, Any]) -> bool:
         """Whether this check is of `schema`. The catalogue makes a new dict at every
@@ -49,13 +50,12 @@ class OutputCheck:
             key = orjson.dumps(output, option=orjson.OPT_SORT_KEYS)
         except TypeError:  # not JSON: never remembered
             return self._problem(output)
-        if len(key) > MEMO_KEY_BYTES:
+        if not self._checked.keeps(key):
             return self._problem(output)
-        if key in self._checked:
-            return self._checked[key]
-        if len(self._checked) >= MEMO_SIZE:
-            self._checked.clear()
-        problem = self._checked[key] = self._problem(output)
+        found, problem = self._checked.get(key)
+        if not found:
+            problem = self._problem(output)
+            self._checked.put(key, problem)
         return problem
 
     def _problem(self, output: Any) -> str | None:

@@ -186,8 +186,8 @@ class TaskRunner(Generic[In, Out]):
             await self._dead_letter(
                 record,
                 "unknown_reply_topic",
-                f"the task's reply topic {task.data.reply_topic!r} is not the mesh's replies "
-                f"topic {self.reply_topic!r}, the only one this micromodel answers on",
+                f"the task's reply topic {task.data.reply_topic!r} is not {self.reply_topic!r}, "
+                "the only topic this micromodel answers on",
             )
             return
         if self.replies is not None:

@@ -11,7 +11,7 @@ cost on a request that needs no model, with every other service up and idle besi
 Mesh path (4 produce/consume hops, orchestrator and vat-rates as their own processes):
 
     client -> slmesh.requests -> orchestrator -> slmesh.tasks.vat-rates -> vat-rates
-           -> slmesh.replies -> orchestrator -> slmesh.responses -> client
+           -> slmesh.replies -> orchestrator -> slmesh.responses.dev -> client
 
 Raw path (the same 4 hops, plain aiokafka relays as their own processes, fresh topics with
 the mesh's partition count, the same broker-profile client kwargs; `overhead/relay.py`):

@@ -29,6 +29,12 @@ import pytest
 
 from slmesh.cli.devstack import RedisHandle, ensure_redis
 from slmesh.runtime.trust import Member, dev_members, ensure_keyring
+from tests.support.identities import (
+    LIMITED_CALLER,
+    LIMITED_MAX_IN_FLIGHT,
+    LIMITED_MAY_CALL,
+    OTHER_CALLER,
+)
 
 # Folders whose every test starts a dev stack, or processes of its own.
 PROCESS_FOLDERS = ("integration", "faults")
@@ -64,8 +70,6 @@ TEST_MICROMODELS = (
     "spare",
     "slow-capped",
 )
-# A second caller, for the tests that one caller cannot see or silence another's requests.
-OTHER_CALLER = "other"
 _KEYRING = pytest.StashKey[Path]()
 
 
@@ -75,7 +79,17 @@ def pytest_configure(config: pytest.Config) -> None:
     keys made here, never with the user's dev keyring."""
     directory = Path(tempfile.mkdtemp(prefix="slmesh-keyring-"))
     ensure_keyring(
-        directory, [*dev_members(TEST_MICROMODELS), Member(OTHER_CALLER, "caller", may_call=("*",))]
+        directory,
+        [
+            *dev_members(TEST_MICROMODELS),
+            Member(OTHER_CALLER, "caller", may_call=("*",)),
+            Member(
+                LIMITED_CALLER,
+                "caller",
+                may_call=LIMITED_MAY_CALL,
+                max_in_flight=LIMITED_MAX_IN_FLIGHT,
+            ),
+        ],
     )
     config.stash[_KEYRING] = directory
     os.environ["SLMESH_KEYRING_DIR"] = str(directory)

@@ -59,12 +59,10 @@ def matrix() -> AclMatrix:
 def test_the_matrix_covers_every_topic_the_code_uses_and_no_other(matrix: AclMatrix) -> None:
     used = {
         topics.REQUESTS,
-        topics.RESPONSES,
         topics.REPLIES,
         topics.DEAD_LETTERS,
         topics.REGISTRY,
         SETTINGS.requests_topic,
-        SETTINGS.responses_topic,
         SETTINGS.replies_topic,
         SETTINGS.deadletter_topic,
         SETTINGS.registry_topic,
@@ -72,6 +70,8 @@ def test_the_matrix_covers_every_topic_the_code_uses_and_no_other(matrix: AclMat
         *(response_topic(SETTINGS.responses_topic, c) for c in CALLERS),
     }
     assert matrix.topics() == used
+    # Nothing is answered on the responses topic itself: nobody is granted it.
+    assert topics.RESPONSES not in matrix.topics()
     # The topics job makes exactly those, and grants on exactly those.
     planned = mesh_topic_plan(SETTINGS, served_micromodels(POLICY), sorted(POLICY.callers()))
     assert {t.name for t in planned} == used

@@ -115,20 +115,23 @@ def test_the_topics_job_makes_every_topic_the_code_uses(
     settings = MeshSettings()
     used = {
         topics.REQUESTS,
-        topics.RESPONSES,
         topics.REPLIES,
         topics.DEAD_LETTERS,
         topics.REGISTRY,
         settings.requests_topic,
-        settings.responses_topic,
         settings.replies_topic,
         settings.deadletter_topic,
         settings.registry_topic,
         *(settings.task_topic(name) for name in services() if name != "orchestrator"),
+        # Each caller of the trust file is answered on a topic of its own.
+        f"{topics.RESPONSES}.erp",
     }
-    # What `slmesh topics apply` makes without --micromodel: every bundled micromodel's.
-    planned = {t.name for t in mesh_topic_plan(settings, list(DEFAULT_MICROMODELS))}
+    # What `slmesh topics apply` makes without --micromodel: every bundled micromodel's,
+    # and the response topic of each caller of the trust file.
+    planned = {t.name for t in mesh_topic_plan(settings, list(DEFAULT_MICROMODELS), ["erp"])}
     assert used <= planned
+    # Nothing is answered on the responses topic itself: it is no topic of the mesh's.
+    assert topics.RESPONSES not in planned
     # Neither deployment renames a topic: the job and the services use the same names.
     renaming = ("_TOPIC", "SLMESH_TASKS_PREFIX")
     for variables in compose_settings(compose).values():

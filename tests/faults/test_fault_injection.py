@@ -29,8 +29,10 @@ import pytest
 from slmesh.cli.devstack import DevStack, RedisHandle, ServiceProcess
 from slmesh.orchestrator.gather.store import GatherStore
 from slmesh.runtime.client import MeshClient
+from slmesh.runtime.trust import response_topic
 from slmesh.schemas import RequestSubmitted
-from tests.support.kit import TopicTap
+from tests.support.identities import DEV_CALLER
+from tests.support.kit import TopicTap, mesh_id
 from tests.support.mesh import logged_mesh
 
 # A longer or harsher run than CI's: `SLMESH_FAULT_REQUESTS=1000 make test-faults`,
@@ -64,7 +66,13 @@ async def stack(
         redis_server,
         orchestrator_replicas=2,
         micromodel_replicas=2,
-        env={"SLMESH_PLANNER": "rules", "SLMESH_MODEL__THREADS": "1"},
+        env={
+            "SLMESH_PLANNER": "rules",
+            "SLMESH_MODEL__THREADS": "1",
+            # Requests pile up while replicas are down: this suite is about losing none,
+            # not about a caller's cap on its open requests.
+            "SLMESH_MAX_IN_FLIGHT_PER_CALLER": "100000",
+        },
     ) as mesh:
         yield mesh
 
@@ -124,7 +132,7 @@ class Killer:
 async def test_no_response_is_lost_or_duplicated_while_replicas_die(stack: DevStack) -> None:
     rng = random.Random(20261122)
     settings = stack.settings()
-    responses = TopicTap(settings, settings.responses_topic)
+    responses = TopicTap(settings, response_topic(settings.responses_topic, DEV_CALLER))
     await responses.start()
     killer = Killer(stack, rng)
     stop_killing = asyncio.Event()
@@ -183,7 +191,10 @@ async def test_no_response_is_lost_or_duplicated_while_replicas_die(stack: DevSt
         # Where each lost request got stuck, for the failure message.
         store = GatherStore.from_url(settings.redis_url.get_secret_value())
         states = {
-            rid: (await store.state(rid), "client has it" if rid in by_client else "client too")
+            rid: (
+                await store.state(mesh_id(rid)),
+                "client has it" if rid in by_client else "client too",
+            )
             for rid in lost
         }
         await store.close()

@@ -23,6 +23,8 @@ from slmesh.cli.devstack import DevStack, RedisHandle, ServiceProcess
 from slmesh.runtime.client import MeshClient
 from slmesh.runtime.service import READY_MARKER
 from slmesh.runtime.settings import MeshSettings
+from slmesh.runtime.trust import response_topic
+from tests.support.identities import DEV_CALLER
 from tests.support.kit import (
     DEFAULT_TIMEOUT_MS,
     GHOST,
@@ -96,7 +98,8 @@ async def _tap(settings: MeshSettings, topic: str) -> AsyncIterator[TopicTap]:
 
 @pytest.fixture(scope="session")
 async def responses(settings: MeshSettings) -> AsyncIterator[TopicTap]:
-    async for tap in _tap(settings, settings.responses_topic):
+    """The dev caller's response topic: where the `mesh` client is answered."""
+    async for tap in _tap(settings, response_topic(settings.responses_topic, DEV_CALLER)):
         yield tap
 
 

@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import pytest
 
 from slmesh.runtime.client import MeshClient
-from slmesh.runtime.kafka import ensure_topics
+from slmesh.runtime.kafka import ensure_topics, list_topics
 from slmesh.runtime.settings import MeshSettings
 from slmesh.schemas import RequestCompleted, encode
+from tests.support.identities import DEV_CALLER
 from tests.support.kit import (
     WAIT_S,
     RawProducer,
     TopicTap,
     new_request,
     no_second_response,
-    responses_for,
     settle,
 )
 
@@ -110,35 +111,58 @@ async def test_all_eu_countries_fan_out_to_27_calls(mesh: MeshClient) -> None:
     assert "Sweden (SE): standard 25%" in data.answer
 
 
+async def test_a_request_naming_its_own_response_topic_is_answered_there(
+    mesh: MeshClient, raw: RawProducer, settings: MeshSettings, responses: TopicTap
+) -> None:
+    request = new_request(
+        mesh, "VAT in France?", reply_topic=mesh.responses_topic, metadata={"erp": "1"}
+    )
+    future = mesh.expect(request.requestid)
+    await raw.send(
+        settings.requests_topic, encode(request), key=request.requestid, proven_as=DEV_CALLER
+    )
+    response = await asyncio.wait_for(future, WAIT_S)
+    assert response.requestid == request.requestid
+    assert response.causationid == request.id
+    assert response.data.status == "ok", response.data.answer
+    assert response.data.metadata == {"erp": "1"}
+    assert "France (FR): standard 20%" in response.data.answer
+    await no_second_response(responses, request.requestid)
+
+
 @pytest.mark.parametrize("topic_exists", [False, True], ids=["new-topic", "existing-topic"])
-async def test_a_request_with_its_own_reply_topic_is_answered_there(
+async def test_a_request_naming_another_reply_topic_is_refused_on_its_own(
     topic_exists: bool,
     mesh: MeshClient,
     raw: RawProducer,
     settings: MeshSettings,
     responses: TopicTap,
 ) -> None:
+    """The mesh writes to no topic but its caller's own: another one named is refused before
+    any work, on the caller's own topic, and nothing is written (or made) there."""
     topic = f"it.erp-responses.{uuid.uuid4().hex[:8]}"
     if topic_exists:
         await ensure_topics(settings, [topic])
-    # Otherwise the orchestrator has to create the topic on first use.
-    request = new_request(mesh, "VAT in France?", reply_topic=topic, metadata={"erp": "1"})
-    await raw.send(settings.requests_topic, encode(request), key=request.requestid)
-
-    tap = TopicTap(settings, topic)
-    await tap.start(from_beginning=True)
-    try:
-        [record] = await tap.wait_for(lambda r: r.key_text == request.requestid)
-        response = record.event(RequestCompleted)
-        assert response.requestid == request.requestid
-        assert response.causationid == request.id
-        assert response.data.status == "ok", response.data.answer
-        assert response.data.metadata == {"erp": "1"}
-        assert "France (FR): standard 20%" in response.data.answer
-        await settle(tap)
-        assert len(tap.matching(lambda r: r.key_text == request.requestid)) == 1
-    finally:
-        await tap.stop()
-    # ... and not on the mesh's own response topic.
-    await responses.caught_up()
-    assert responses_for(responses, request.requestid) == []
+    request = new_request(mesh, "VAT in France?", reply_topic=topic)
+    future = mesh.expect(request.requestid)
+    await raw.send(
+        settings.requests_topic, encode(request), key=request.requestid, proven_as=DEV_CALLER
+    )
+    response = await asyncio.wait_for(future, WAIT_S)
+    assert response.data.status == "failed"
+    assert response.data.error is not None
+    assert response.data.error.code == "forbidden_reply_topic"
+    assert topic in response.data.error.message
+    assert mesh.responses_topic in response.data.error.message
+    assert response.data.calls == []
+    await no_second_response(responses, request.requestid)
+    if topic_exists:
+        tap = TopicTap(settings, topic)
+        await tap.start(from_beginning=True)
+        try:
+            await settle(tap)
+            assert tap.records == []
+        finally:
+            await tap.stop()
+    else:
+        assert topic not in await list_topics(settings)

@@ -16,6 +16,7 @@ from slmesh.cli.devstack import DevStack, ServiceProcess
 from slmesh.runtime.client import MeshClient
 from slmesh.runtime.settings import MeshSettings
 from slmesh.schemas import RequestCompleted, TaskCompleted, encode
+from tests.support.identities import DEV_CALLER
 from tests.support.kit import (
     GHOST,
     REQUESTS_GROUP,
@@ -48,7 +49,8 @@ async def failed_response(
     mesh: MeshClient, raw: RawProducer, value: bytes, key: str
 ) -> tuple[RequestCompleted, Sent]:
     future = mesh.expect(key)
-    sent = await raw.send(mesh.settings.requests_topic, value, key=key)
+    # Proven by the caller: only then is it answered (on the caller's own topic).
+    sent = await raw.send(mesh.settings.requests_topic, value, key=key, proven_as=DEV_CALLER)
     response = await asyncio.wait_for(future, WAIT_S)
     assert response.data.status == "failed", response.data.answer
     assert response.data.calls == []
@@ -86,7 +88,7 @@ async def test_malformed_json_without_a_key_is_dead_lettered(
     deadletters: TopicTap,
 ) -> None:
     value = b"\x00\xffnot an event " + uuid.uuid4().hex.encode()
-    sent = await raw.send(settings.requests_topic, value)
+    sent = await raw.send(settings.requests_topic, value, proven_as=DEV_CALLER)
 
     dead = await dead_letter_of(deadletters, value)
     assert dead.key is None
@@ -145,7 +147,9 @@ async def test_an_unknown_micromodel_is_refused_by_name(
         ],
     )
     future = mesh.expect(request.requestid)
-    sent = await raw.send(mesh.settings.requests_topic, encode(request), key=request.requestid)
+    sent = await raw.send(
+        mesh.settings.requests_topic, encode(request), key=request.requestid, proven_as=DEV_CALLER
+    )
     response = await asyncio.wait_for(future, WAIT_S)
 
     data = response.data
@@ -204,7 +208,7 @@ async def test_a_rejected_request_sent_twice_is_answered_once(
     key = new_id("garbage")
     value = b"not json, twice " + key.encode()
     _, first = await failed_response(mesh, raw, value, key)
-    second = await raw.send(settings.requests_topic, value, key=key)
+    second = await raw.send(settings.requests_topic, value, key=key, proven_as=DEV_CALLER)
 
     await until_consumed(settings, REQUESTS_GROUP, second)
     # Both copies are dead-lettered, but the request id gets one answer.
@@ -223,7 +227,9 @@ async def test_a_rejected_record_whose_key_is_no_valid_id_is_still_committed(
     mesh: MeshClient, raw: RawProducer, settings: MeshSettings, deadletters: TopicTap
 ) -> None:
     value = b"garbage with an unusable key " + uuid.uuid4().hex.encode()
-    sent = await raw.send(settings.requests_topic, value, key="not a valid id!")
+    sent = await raw.send(
+        settings.requests_topic, value, key="not a valid id!", proven_as=DEV_CALLER
+    )
 
     dead = await dead_letter_of(deadletters, value)
     assert_dead_letter(dead, sent, code="malformed_event", service="orchestrator")
@@ -238,7 +244,7 @@ async def test_a_request_with_an_invalid_id_is_answered_by_its_valid_key(
     value = orjson.dumps(event)
     key = new_id("key")
     future = mesh.expect(key)
-    sent = await raw.send(settings.requests_topic, value, key=key)
+    sent = await raw.send(settings.requests_topic, value, key=key, proven_as=DEV_CALLER)
 
     dead = await dead_letter_of(deadletters, value)
     assert_dead_letter(dead, sent, code="invalid_event", service="orchestrator")

@@ -1,11 +1,12 @@
 """Producers as they come: a request in either CloudEvents Kafka content mode is answered.
 
 The producer here is what another stack would run: librdkafka (confluent-kafka)
-and the exported JSON Schema of a request (`libs/schemas/contract/`), nothing of
-slmesh's own. It sends one request in the structured mode (the whole event as
-the record value) and one in the binary mode (`ce_*` headers, the value only
-the data), each naming a reply topic of the test's own, and reads both
-answers there with a librdkafka consumer.
+and the exported JSON Schema of a request (`libs/schemas/contract/`); of slmesh's
+own only the proof of its caller (`prove_as`: the two headers a caller's own
+code computes with its key). It sends one request in the structured mode (the
+whole event as the record value) and one in the binary mode (`ce_*` headers,
+the value only the data), each naming its caller's own response topic, and
+reads both answers there with a librdkafka consumer.
 """
 
 from __future__ import annotations
@@ -23,12 +24,20 @@ import jsonschema
 import orjson
 import pytest
 
-from slmesh.runtime.kafka import ensure_topics
 from slmesh.runtime.kafka.deadletters import read_dead_letters, requeue
 from slmesh.runtime.kafka.publishing import DLQ_ERROR, DLQ_ERROR_CODE
 from slmesh.runtime.settings import MeshSettings
+from slmesh.runtime.trust import response_topic
 from tests.support.binary_mode import Headers, binary_mode
-from tests.support.kit import WAIT_S, Sent, TopicTap, assert_dead_letter, dead_letter_of
+from tests.support.identities import DEV_CALLER
+from tests.support.kit import (
+    WAIT_S,
+    Sent,
+    TopicTap,
+    assert_dead_letter,
+    dead_letter_of,
+    prove_as,
+)
 
 CONTRACT = Path(__file__).parents[2] / "libs" / "schemas" / "contract"
 REQUEST_SCHEMA: dict[str, Any] = orjson.loads(
@@ -84,12 +93,16 @@ class Producer:
     async def send(
         self, topic: str, value: bytes, headers: Headers, *, key: str, partition: int = -1
     ) -> Sent:
+        """The record, proven as the dev caller's (its `ce_*` headers with it)."""
         reports: list[tuple[Any, Any]] = []
         self._producer.produce(
             topic,
             value=value,
             key=key.encode(),
-            headers=list(headers),
+            headers=[
+                (name, raw)
+                for name, raw in prove_as(DEV_CALLER, topic, value, key=key, headers=headers)
+            ],
             partition=partition,
             on_delivery=lambda err, msg: reports.append((err, msg)),
         )
@@ -165,10 +178,9 @@ class Answers:
 
 
 @pytest.fixture
-async def reply_topic(settings: MeshSettings) -> str:
-    topic = f"it.binary-mode.{uuid.uuid4().hex[:8]}"
-    await ensure_topics(settings, [topic])
-    return topic
+def reply_topic(settings: MeshSettings) -> str:
+    """The dev caller's own response topic: the only one its requests may name."""
+    return response_topic(settings.responses_topic, DEV_CALLER)
 
 
 @pytest.fixture
@@ -254,8 +266,8 @@ async def test_a_binary_request_with_a_given_is_dead_lettered_and_the_next_is_an
     # The dead letter is the whole event: its attributes came with its data.
     assert dead.header("ce_requestid") == bad["requestid"]
     assert dead.key_text == bad["requestid"]
-    # Its id is readable (a header): the requester is told, on the mesh's responses
-    # topic, as for a rejected structured request (its reply topic is in what was refused).
+    # Its id is readable (a header): the caller is told, on its own topic, as for a
+    # rejected structured request.
     [record] = await responses.wait_for(lambda r: r.key_text == bad["requestid"])
     failed = orjson.loads(record.value)
     assert failed["data"]["status"] == "failed"
@@ -270,13 +282,12 @@ async def test_a_binary_request_with_a_given_is_dead_lettered_and_the_next_is_an
     )
     found = await answers.of(good["requestid"])
     assert_answered(found[good["requestid"]], good)
-    assert bad["requestid"] not in answers.by_request
 
-    # Requeued, it goes back as it came, headers and all: refused for the same reason
-    # (its attributes lost, it would be "specversion None").
+    # Requeued, it goes back as it came, its attributes with it; not its caller's proof,
+    # which a dead letter does not keep: refused as no caller's.
     letters = [d for d in await read_dead_letters(settings) if d.value == bad_value]
     [(_, topic)] = await requeue(settings, letters)
     assert topic == settings.requests_topic
     _, again = await deadletters.wait_for(lambda r: r.value == bad_value, count=2)
-    assert again.header(DLQ_ERROR_CODE) == code
-    assert reason in again.header(DLQ_ERROR)
+    assert again.header(DLQ_ERROR_CODE) == "unauthenticated_request"
+    assert again.header("ce_requestid") == bad["requestid"]

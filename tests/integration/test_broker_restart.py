@@ -28,8 +28,16 @@ import pytest
 from slmesh.cli.devstack import DevStack, EmbeddedBroker, RedisHandle
 from slmesh.runtime.client import MeshClient
 from slmesh.runtime.kafka import list_topics
+from slmesh.runtime.trust import response_topic
 from slmesh.schemas import RequestCompleted
-from tests.support.kit import GHOST, TopicTap, ghost_tasks_of, new_request, run_cli
+from tests.support.identities import DEV_CALLER
+from tests.support.kit import (
+    GHOST,
+    TopicTap,
+    ghost_tasks_of,
+    new_request,
+    run_cli,
+)
 from tests.support.mesh import logged_mesh
 
 # Long, so that a request answered soon after the restart was answered for the loss.
@@ -107,8 +115,10 @@ async def test_in_development_the_mesh_makes_its_topics_again_and_fails_what_was
     await asyncio.gather(
         *(s.wait_for_line("created topics .* again", timeout=NOTICED_S) for s in dev_mesh.services)
     )
-    assert settings.responses_topic in await list_topics(settings)
-    responses = TopicTap(settings, settings.responses_topic)
+    # The dev caller's response topic among them: the orchestrator made it at start.
+    own_topic = response_topic(settings.responses_topic, DEV_CALLER)
+    assert own_topic in await list_topics(settings)
+    responses = TopicTap(settings, own_topic)
     await responses.start(from_beginning=True)
     try:
         lost = await answer_to(responses, waiting.requestid, NOTICED_S)

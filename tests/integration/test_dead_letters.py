@@ -15,6 +15,7 @@ from slmesh.runtime.kafka.deadletters import REQUEUED_FROM, read_dead_letters, r
 from slmesh.runtime.kafka.publishing import DLQ_ERROR, DLQ_ERROR_CODE, DLQ_SERVICE, DLQ_TOPIC
 from slmesh.runtime.settings import MeshSettings
 from slmesh.runtime.trust import PROOF_HEADER, SIGNER_HEADER
+from tests.support.identities import DEV_CALLER
 from tests.support.kit import GHOST, RawProducer, TopicTap
 
 SLMESH = str(Path(sys.executable).parent / "slmesh")
@@ -67,7 +68,8 @@ async def test_a_dead_letter_is_listed_shown_and_requeued(
     raw: RawProducer, settings: MeshSettings, deadletters: TopicTap
 ) -> None:
     value = b"not an event " + uuid.uuid4().hex.encode()
-    sent = await raw.send(settings.requests_topic, value)
+    # Proven by its caller: refused for what it is, not for whose.
+    sent = await raw.send(settings.requests_topic, value, proven_as=DEV_CALLER)
     [first] = await deadletters.wait_for(lambda r: r.value == value)
 
     letters = [d for d in await read_dead_letters(settings) if d.value == value]

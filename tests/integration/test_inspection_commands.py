@@ -22,7 +22,7 @@ from slmesh.runtime.client import MeshClient
 from slmesh.runtime.kafka import admin_kwargs, ensure_topics
 from slmesh.runtime.registry.catalogue import LIVENESS_GRACE_S, MISSED_HEARTBEATS
 from slmesh.runtime.settings import MeshSettings
-from tests.support.kit import RawProducer
+from tests.support.kit import RawProducer, mesh_id
 
 SLMESH = str(Path(sys.executable).parent / "slmesh")
 
@@ -65,10 +65,12 @@ async def test_tail_shows_a_requests_tasks_from_the_beginning_up_to_max(
     assert code == 0, err
     lines = out.splitlines()
     assert len(lines) == 3, out
+    # Asked by the caller's own request id, shown by the mesh's (its tasks carry that).
+    scoped = mesh_id(rid)
     for line in lines:
         fields = line.split()
         assert fields[1].startswith(f"{settings.task_topic('vat-rates')}[")
-        assert fields[2:5] == ["TaskRequested", rid, "vat-rates"]
+        assert fields[2:5] == ["TaskRequested", scoped, "vat-rates"]
     countries = {c for line in lines for c in ("DE", "FR", "IT") if f'"country":"{c}"' in line}
     assert countries == {"DE", "FR", "IT"}
 
@@ -89,15 +91,16 @@ async def test_tail_shows_a_requests_tasks_from_the_beginning_up_to_max(
         assert record["topic"] == settings.task_topic("vat-rates")
         # A task is keyed by its task id: the request id and the call's number.
         assert record["key"] == record["value"]["data"]["task_id"]
-        assert record["key"].startswith(f"{rid}:")
+        assert record["key"].startswith(f"{scoped}:")
         assert record["value"]["type"] == "slmesh.TaskRequested"
-        assert record["value"]["requestid"] == rid
+        assert record["value"]["requestid"] == scoped
 
 
 async def test_tail_filters_by_type_long_or_short(settings: MeshSettings, mesh: MeshClient) -> None:
     response = await mesh.ask("VAT rates in Portugal?", timeout_s=60)
     rid = response.requestid
-    every = ["tail", "responses", "--from-beginning", "--request-id", rid, "--timeout", "3"]
+    # The dev caller's own response topic: the one the tests' client is answered on.
+    every = ["tail", "responses.dev", "--from-beginning", "--request-id", rid, "--timeout", "3"]
     code, out, err = await slmesh(settings.bootstrap_servers, *every)
     assert code == 0, err
     [line] = out.splitlines()

@@ -13,15 +13,15 @@ import uuid
 from typing import Any
 
 import orjson
-import pytest
 import redis.asyncio as aioredis
 
-from slmesh.cli.devstack import DEFAULT_MICROMODELS, DevStack, RedisHandle
+from slmesh.cli.devstack import RedisHandle
 from slmesh.orchestrator.gather.store import AnswerClaim, GatherStore
 from slmesh.runtime.client import MeshClient
 from slmesh.runtime.kafka.publishing import DLQ_ERROR
 from slmesh.runtime.settings import MeshSettings
 from slmesh.schemas import MAX_CALLS, RequestCompleted, TaskCompleted, encode
+from tests.support.identities import DEV_CALLER
 from tests.support.kit import (
     GHOST,
     REPLIES_GROUP,
@@ -37,6 +37,7 @@ from tests.support.kit import (
     ghost_answer,
     ghost_request,
     ghost_tasks_of,
+    mesh_id,
     new_request,
     no_second_response,
     reply_as_ghost,
@@ -47,7 +48,6 @@ from tests.support.kit import (
     task_for,
     until_consumed,
 )
-from tests.support.mesh import logged_mesh
 
 # Planning and inference on two shared cores: generous, it only bounds a broken mesh.
 MODEL_WAIT_S = 90.0
@@ -59,7 +59,12 @@ async def ask_raw(
     """A request sent as an enterprise system would; its response, and where it went."""
     request = new_request(mesh, text, **data)
     future = mesh.expect(request.requestid)
-    sent = await raw.send(mesh.settings.requests_topic, encode(request), key=request.requestid)
+    sent = await raw.send(
+        mesh.settings.requests_topic,
+        encode(request),
+        key=request.requestid,
+        proven_as=mesh.party.name,
+    )
     return await asyncio.wait_for(future, timeout_s), sent
 
 
@@ -134,10 +139,10 @@ async def test_a_request_whose_handling_keeps_failing_is_given_up_and_passed(
     rid = request.requestid
     client = aioredis.from_url(redis_server.url)
     try:
-        await client.set(f"slmesh:req:{{{rid}}}", b"not a hash", px=120_000)
+        await client.set(f"slmesh:req:{{{mesh_id(rid)}}}", b"not a hash", px=120_000)
         future = mesh.expect(rid)
         value = encode(request)
-        sent = await raw.send(settings.requests_topic, value, key=rid)
+        sent = await raw.send(settings.requests_topic, value, key=rid, proven_as=DEV_CALLER)
 
         response = await asyncio.wait_for(future, MODEL_WAIT_S)
         assert response.data.status == "failed"
@@ -150,7 +155,7 @@ async def test_a_request_whose_handling_keeps_failing_is_given_up_and_passed(
         await until_consumed(settings, REQUESTS_GROUP, sent)
         await serves_next_request(mesh, raw, sent.partition)
     finally:
-        await client.delete(f"slmesh:req:{{{rid}}}")
+        await client.delete(f"slmesh:req:{{{mesh_id(rid)}}}")
         await client.aclose()
 
 
@@ -175,7 +180,7 @@ async def test_a_reply_that_cannot_be_gathered_is_given_up_and_its_request_answe
     await until_answered_call(redis_server, rid, second.data.task_id)
     client = aioredis.from_url(redis_server.url)
     try:
-        await client.set(f"slmesh:req:{{{rid}}}:tasks", b"not a set", px=120_000)
+        await client.set(f"slmesh:req:{{{mesh_id(rid)}}}:tasks", b"not a set", px=120_000)
         value = encode(ghost_answer(first, {"n": 1}))
         sent = await send_reply(raw, first.data.reply_topic, value, key=rid, signer=GHOST)
 
@@ -193,17 +198,19 @@ async def test_a_reply_that_cannot_be_gathered_is_given_up_and_its_request_answe
         await no_second_response(responses, rid)
         await serves_next_request(mesh, raw)
     finally:
-        await client.delete(f"slmesh:req:{{{rid}}}:tasks")
+        await client.delete(f"slmesh:req:{{{mesh_id(rid)}}}:tasks")
         await client.aclose()
 
 
 async def until_answered_call(redis_server: RedisHandle, rid: str, task_id: str) -> None:
-    """Wait until the reply to `task_id` is recorded in its request's gather state."""
+    """Wait until the reply to `task_id` is recorded in the gather state of the dev caller's
+    request `rid`."""
     client = aioredis.from_url(redis_server.url)
     try:
         async with asyncio.timeout(WAIT_S):
             # Redis says nothing when a field is set: polled.
-            while not await client.hexists(f"slmesh:req:{{{rid}}}:results", task_id):  # noqa: ASYNC110
+            key = f"slmesh:req:{{{mesh_id(rid)}}}:results"
+            while not await client.hexists(key, task_id):  # noqa: ASYNC110
                 await asyncio.sleep(0.02)
     finally:
         await client.aclose()
@@ -279,11 +286,13 @@ async def test_a_failed_response_claimed_by_a_replica_that_died_is_sent_by_anoth
     # A replica claimed this request's answer and died before publishing it.
     dead_replica = GatherStore.from_url(redis_server.url, lease_ms=1500)
     try:
-        assert await dead_replica.claim_answer(rid) is AnswerClaim.CLAIMED
+        assert await dead_replica.claim_answer(mesh_id(rid)) is AnswerClaim.CLAIMED
     finally:
         await dead_replica.close()
     future = mesh.expect(rid)
-    sent = await raw.send(mesh.settings.requests_topic, encode(request), key=rid)
+    sent = await raw.send(
+        mesh.settings.requests_topic, encode(request), key=rid, proven_as=DEV_CALLER
+    )
 
     response = await asyncio.wait_for(future, WAIT_S)
     assert response.data.status == "failed"
@@ -291,49 +300,3 @@ async def test_a_failed_response_claimed_by_a_replica_that_died_is_sent_by_anoth
     assert response.data.error.code == "no_plan"
     await no_second_response(responses, rid)
     await serves_next_request(mesh, raw, sent.partition)
-
-
-async def test_a_response_whose_reply_topic_does_not_exist_goes_to_the_responses_topic(
-    redis_server: RedisHandle, tmp_path_factory: pytest.TempPathFactory
-) -> None:
-    """Where reply topics are made by operators, an unknown one fails fast, before any work."""
-    async with (
-        logged_mesh(
-            tmp_path_factory,
-            "no-reply-topics",
-            redis_server,
-            micromodels={"vat-rates": DEFAULT_MICROMODELS["vat-rates"]},
-            env={"SLMESH_PLANNER": "rules", "SLMESH_CREATE_REPLY_TOPICS": "false"},
-        ) as stack,
-        MeshClient(stack.settings(), source="/slmesh/integration-tests") as mesh,
-    ):
-        await until_served(stack, mesh)
-        nowhere = f"it.nowhere.{uuid.uuid4().hex[:8]}"
-        producer = RawProducer(stack.settings())
-        await producer.start()
-        try:
-            response, sent = await ask_raw(
-                mesh, producer, "VAT rates in Germany", reply_topic=nowhere
-            )
-            assert response.data.status == "failed"
-            assert response.data.error is not None
-            assert response.data.error.code == "unknown_reply_topic"
-            assert nowhere in response.data.error.message
-            # Refused before planning: no call went out, nothing was planned.
-            assert response.data.calls == []
-            assert response.data.plan == []
-            await serves_next_request(mesh, producer, sent.partition)
-        finally:
-            await producer.stop()
-
-
-async def until_served(stack: DevStack, mesh: MeshClient) -> None:
-    """A fresh stack's consumers take seconds to join their groups."""
-    async with asyncio.timeout(120):
-        while True:
-            try:
-                response = await mesh.ask("VAT in DE", timeout_s=5)
-            except TimeoutError:
-                continue
-            if response.data.status == "ok":
-                return

@@ -23,7 +23,10 @@ import pytest
 from slmesh.cli.devstack import DEFAULT_MICROMODELS, DevStack, RedisHandle
 from slmesh.runtime.client import MeshClient
 from slmesh.runtime.settings import MeshSettings
+from slmesh.runtime.trust import response_topic
 from slmesh.schemas import TaskRequested, encode
+from tests.support.identities import DEV_CALLER
+from tests.support.kit import mesh_id
 from tests.support.mesh import logged_mesh
 from tests.support.otlp_receiver import OtlpReceiver, ReceivedSpan
 from tests.support.proofs import task_headers
@@ -37,6 +40,11 @@ CHAINED_FAN_OUT = (
     "Give me the VAT rates in France and Italy, then extract the country from this invoice "
     f"and give me the VAT rates for it: {INVOICE}"
 )
+
+
+def dev_responses(settings: MeshSettings) -> str:
+    """Where the dev caller, as which the tests' client asks, is answered."""
+    return response_topic(settings.responses_topic, DEV_CALLER)
 
 
 @pytest.fixture(scope="module")
@@ -86,12 +94,13 @@ async def settled_trace(
 
 
 async def only_trace_of(receiver: OtlpReceiver, rid: str) -> str:
-    """The one trace a request's spans are in, once some have come."""
+    """The one trace the dev caller's request `rid`'s spans are in, once some have come (they
+    name it by the mesh's id, `dev:<rid>`)."""
     for _ in range(60):
-        if receiver.traces_of(rid):
+        if receiver.traces_of(mesh_id(rid)):
             break
         await asyncio.sleep(0.5)
-    [trace_id] = receiver.traces_of(rid)
+    [trace_id] = receiver.traces_of(mesh_id(rid))
     return trace_id
 
 
@@ -141,9 +150,9 @@ async def test_a_request_is_one_trace_across_processes_with_its_fan_out_and_seco
     vat_calls = called.count("vat-rates")
     assert vat_calls >= 3, called
 
-    spans = await settled_trace(receiver, trace_id, f"send {settings.responses_topic}")
+    spans = await settled_trace(receiver, trace_id, f"send {dev_responses(settings)}")
     # Exactly one trace: every span about this request is in the caller's.
-    assert receiver.traces_of(rid) == {trace_id}
+    assert receiver.traces_of(mesh_id(rid)) == {trace_id}
     services = {s.service for s in spans}
     assert {"slmesh.orchestrator", "slmesh.vat-rates", "slmesh.extractor"} <= services
 
@@ -152,7 +161,7 @@ async def test_a_request_is_one_trace_across_processes_with_its_fan_out_and_seco
     assert root.parent_id == caller_span
     assert root.kind == "consumer"
     assert root.service == "slmesh.orchestrator"
-    assert root.attributes["slmesh.request_id"] == rid
+    assert root.attributes["slmesh.request_id"] == mesh_id(rid)
     # Every other span hangs under it.
     for span in spans:
         if span is not root:
@@ -214,7 +223,7 @@ async def test_a_request_is_one_trace_across_processes_with_its_fan_out_and_seco
     assert planning.attributes["slmesh.planner"] == "rules"
 
     # The answer: composed and published by whoever gathered the last reply.
-    [response_sent] = [s for s in spans if s.name == f"send {settings.responses_topic}"]
+    [response_sent] = [s for s in spans if s.name == f"send {dev_responses(settings)}"]
     assert response_sent.service == "slmesh.orchestrator"
     last_gathered = parent_of(spans, response_sent)
     assert last_gathered.name == f"process {settings.replies_topic}"
@@ -230,7 +239,7 @@ async def test_a_request_without_trace_context_starts_its_own_trace(
     rid = response.requestid
     assert response.data.status == "ok"
     trace_id = await only_trace_of(receiver, rid)
-    spans = await settled_trace(receiver, trace_id, f"send {settings.responses_topic}")
+    spans = await settled_trace(receiver, trace_id, f"send {dev_responses(settings)}")
     [root] = [s for s in spans if not s.parent_id]
     assert root.name == f"process {settings.requests_topic}"
     assert {s.service for s in spans} == {"slmesh.orchestrator", "slmesh.vat-rates"}
@@ -249,7 +258,7 @@ async def test_the_planners_model_calls_are_spans_of_their_own(
         )
     rid = response.requestid
     trace_id = await only_trace_of(receiver, rid)
-    spans = await settled_trace(receiver, trace_id, f"send {settings.responses_topic}")
+    spans = await settled_trace(receiver, trace_id, f"send {dev_responses(settings)}")
     [planning] = [s for s in spans if s.name == "plan"]
     routed = [s for s in children(spans, planning) if s.kind == "client"]
     assert routed, [s.name for s in spans]

@@ -10,6 +10,7 @@ from slmesh.cli.devstack import DevStack
 from slmesh.runtime.client import MeshClient
 from slmesh.runtime.settings import MeshSettings
 from slmesh.schemas import RequestCompleted, encode
+from tests.support.identities import DEV_CALLER
 from tests.support.kit import (
     GHOST,
     ORCHESTRATORS,
@@ -20,6 +21,7 @@ from tests.support.kit import (
     TopicTap,
     assert_services_running,
     ghost_tasks_of,
+    mesh_id,
     new_request,
     no_second_response,
     reply_as_ghost,
@@ -119,14 +121,22 @@ async def test_a_redelivered_request_gets_exactly_one_response(
     request = new_request(mesh, "VAT rates in Germany and Austria")
     value = encode(request)
     future = mesh.expect(request.requestid)
-    first = await raw.send(settings.requests_topic, value, key=request.requestid)
+    first = await raw.send(
+        settings.requests_topic, value, key=request.requestid, proven_as=DEV_CALLER
+    )
     # The same bytes again on the same partition (a redelivery), and on another
     # one, which the other replica may hold (a producer that retried elsewhere).
     other = (first.partition + 1) % settings.partitions
     copies: list[Sent] = [
         first,
-        await raw.send(settings.requests_topic, value, key=request.requestid),
-        await raw.send(settings.requests_topic, value, key=request.requestid, partition=other),
+        await raw.send(settings.requests_topic, value, key=request.requestid, proven_as=DEV_CALLER),
+        await raw.send(
+            settings.requests_topic,
+            value,
+            key=request.requestid,
+            partition=other,
+            proven_as=DEV_CALLER,
+        ),
     ]
     response = await asyncio.wait_for(future, WAIT_S)
     assert response.data.status == "ok", response.data.answer
@@ -139,7 +149,8 @@ async def test_a_redelivered_request_gets_exactly_one_response(
     # tasks again (its first taker may have died mid-dispatch); the micromodel
     # answers a task id once and the gather counts it once.
     await vat_tasks.caught_up()
-    tasks = vat_tasks.matching(lambda r: (r.key_text or "").startswith(f"{request.requestid}:"))
+    rid = mesh_id(request.requestid)
+    tasks = vat_tasks.matching(lambda r: (r.key_text or "").startswith(f"{rid}:"))
     sent = Counter(r.key_text or "" for r in tasks)
-    assert set(sent) == {f"{request.requestid}:1", f"{request.requestid}:2"}
+    assert set(sent) == {f"{rid}:1", f"{rid}:2"}
     assert all(n <= len(copies) for n in sent.values())

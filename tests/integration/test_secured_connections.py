@@ -29,6 +29,8 @@ from slmesh.runtime.client import MeshClient
 from slmesh.runtime.kafka import list_topics
 from slmesh.runtime.service import MISCONFIGURED, READY_MARKER
 from slmesh.runtime.settings import MeshSettings
+from slmesh.runtime.trust import response_topic
+from tests.support.identities import DEV_CALLER
 from tests.support.kit import Ran, run_cli
 from tests.support.tls_proxy import TlsProxy, server_context
 
@@ -151,7 +153,9 @@ async def test_the_topics_job_makes_every_topic_over_tls(secured: SecuredMesh) -
     assert "min.insync.replicas=1" in job.stdout
     names = await list_topics(secured.settings)
     s = secured.settings
-    expected = {s.requests_topic, s.replies_topic, s.responses_topic, s.deadletter_topic}
+    # The job reads the trust file's callers (SLMESH_KEYRING_DIR): each one's response topic.
+    dev_topic = response_topic(s.responses_topic, DEV_CALLER)
+    expected = {s.requests_topic, s.replies_topic, dev_topic, s.deadletter_topic}
     assert expected | {s.task_topic("vat-rates"), s.registry_topic} <= names
     again = await run_cli(
         secured.env, "topics", "apply", "--micromodel", "vat-rates", "--skip-acls"

@@ -18,15 +18,19 @@ from slmesh.orchestrator.gather.store import GatherStore, ReplyOutcome
 from slmesh.runtime.client import MeshClient
 from slmesh.runtime.settings import MeshSettings
 from slmesh.schemas import RequestCompleted, encode
+from tests.support.identities import DEV_CALLER
 from tests.support.kit import (
     GHOST,
+    ORCHESTRATOR,
     WAIT_S,
     RawProducer,
     TopicTap,
     ghost_answer,
     ghost_tasks_of,
+    mesh_id,
     new_request,
     no_second_response,
+    prove_as,
     responses_for,
 )
 
@@ -44,7 +48,8 @@ async def dying_completer(settings: MeshSettings) -> AsyncIterator[GatherStore]:
 async def take_last_reply(
     mesh: MeshClient, ghost_tasks: TopicTap, store: GatherStore, text: str
 ) -> str:
-    """Send a one-call request and record its reply as the completer would; its request id."""
+    """Send a one-call request and record its reply as the completer would; its request id
+    (the caller's own)."""
     request = new_request(
         mesh, text, calls=[{"micromodel": GHOST, "arguments": {"n": 7}}], timeout_ms=60_000
     )
@@ -52,7 +57,7 @@ async def take_last_reply(
     [task] = await ghost_tasks_of(ghost_tasks, request.requestid, 1)
     answer = encode(ghost_answer(task, {"n": 7}))
     outcome, _ = await store.record_reply(
-        request.requestid,
+        mesh_id(request.requestid),
         task.data.task_id,
         micromodel=GHOST,
         event=answer,
@@ -63,9 +68,10 @@ async def take_last_reply(
 
 
 async def until_done(store: GatherStore, rid: str) -> None:
+    """Until the dev caller's request `rid` is answered (its gather state is done)."""
     async with asyncio.timeout(WAIT_S):
         # Polled: the gather state sends no notification.
-        while await store.state(rid) != "done":  # noqa: ASYNC110
+        while await store.state(mesh_id(rid)) != "done":  # noqa: ASYNC110
             await asyncio.sleep(0.05)
 
 
@@ -106,7 +112,12 @@ async def test_a_completer_that_died_just_after_answering_is_not_answered_again(
         source="/slmesh/orchestrator/dying-completer",
         request_id=rid,
     )
-    await raw.send(settings.responses_topic, encode(own), key=rid)
+    value = encode(own)
+    # As the orchestrator would: on the caller's own topic, proven to it.
+    topic = responses.topic
+    await raw.send(
+        topic, value, key=rid, headers=prove_as(ORCHESTRATOR, topic, value, key=rid, to=DEV_CALLER)
+    )
     # The replica taking the request over finds that answer and only records it.
     await until_done(dying_completer, rid)
     await no_second_response(responses, rid)

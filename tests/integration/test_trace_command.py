@@ -18,7 +18,15 @@ import orjson
 
 from slmesh.runtime.client import MeshClient
 from slmesh.runtime.settings import MeshSettings
-from tests.support.kit import GHOST, WAIT_S, RawProducer, TopicTap, ghost_tasks_of, reply_as_ghost
+from tests.support.kit import (
+    GHOST,
+    WAIT_S,
+    RawProducer,
+    TopicTap,
+    ghost_tasks_of,
+    mesh_id,
+    reply_as_ghost,
+)
 
 FAN_OUT = "What are the VAT rates in Germany, France and Italy?"
 
@@ -125,7 +133,7 @@ async def test_a_failed_a_missing_a_duplicated_and_a_refused_call_are_each_said(
     assert "ok, deterministic" in answered
     assert "(+1 duplicate reply)" in answered
     assert row(out, f"#2 {GHOST}(n=2)").endswith("missing")
-    assert f"no reply on the topics for {rid}:2" in out
+    assert f"no reply on the topics for {mesh_id(rid)}:2" in out
     # Arguments failing vat-rates' input schema: refused before publishing (the
     # orchestrator knows the schema from the registry), or failed by vat-rates.
     assert "vat-rates(country=XX): failed invalid_arguments" in out or (
@@ -134,9 +142,9 @@ async def test_a_failed_a_missing_a_duplicated_and_a_refused_call_are_each_said(
 
     tree = await as_json(settings, rid)
     by_id = {c["task_id"]: c for c in tree["calls"]}
-    assert by_id[f"{rid}:1"]["duplicates"] == 1
-    assert by_id[f"{rid}:2"]["status"] == "missing"
-    refused = by_id.get(f"{rid}:3") or next(
-        c for c in tree["unpublished"] if c["task_id"] == f"{rid}:3"
+    assert by_id[f"{mesh_id(rid)}:1"]["duplicates"] == 1
+    assert by_id[f"{mesh_id(rid)}:2"]["status"] == "missing"
+    refused = by_id.get(f"{mesh_id(rid)}:3") or next(
+        c for c in tree["unpublished"] if c["task_id"] == f"{mesh_id(rid)}:3"
     )
     assert refused["status"] == "failed"

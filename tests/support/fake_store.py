@@ -12,12 +12,14 @@ from typing import Any
 
 import orjson
 
+from slmesh.orchestrator.callers import unscope
 from slmesh.orchestrator.gather.state import GatherCall, GatherSnapshot, GatherState, StoredReply
 from slmesh.orchestrator.gather.store import (
     LOST_NOTE,
     AnswerClaim,
     Claim,
     GatherStorage,
+    Opening,
     ReplyOutcome,
 )
 
@@ -48,6 +50,8 @@ class FakeGatherStore:
         self.notes: dict[tuple[str, str], bytes] = {}
         self.lost_at: int | None = None
         self.closed = False
+        # Each caller's open requests: scoped id -> deadline.
+        self.open_by_caller: dict[str, dict[str, int]] = {}
 
     def _get(self, request_id: str) -> _Request | None:
         found = self.requests.get(request_id)
@@ -59,6 +63,11 @@ class FakeGatherStore:
     def _lease_until(self) -> int:
         return _clock_ms() + self.lease_ms
 
+    def _open_of(self, request_id: str) -> dict[str, int]:
+        scoped = unscope(request_id)
+        caller = scoped.caller if scoped is not None else request_id
+        return self.open_by_caller.setdefault(caller, {})
+
     async def open(
         self,
         request_id: str,
@@ -66,9 +75,18 @@ class FakeGatherStore:
         request: GatherState,
         calls: list[GatherCall],
         deadline_ms: int,
-    ) -> bool:
+        max_open: int,
+    ) -> Opening:
         if self._get(request_id) is not None:
-            return False
+            return Opening(opened=False)
+        now = _clock_ms()
+        counted = self._open_of(request_id)
+        for past in [r for r, deadline in counted.items() if deadline < now]:
+            del counted[past]
+        if len(counted) >= max_open:
+            self.requests[request_id] = _Request("answering", expires_ms=self._lease_until())
+            return Opening(opened=False, refused=True, open_requests=len(counted))
+        counted[request_id] = deadline_ms
         self.requests[request_id] = _Request(
             "open",
             pending=len(calls),
@@ -77,7 +95,11 @@ class FakeGatherStore:
             tasks={c.task_id: c.micromodel for c in calls},
         )
         self.deadlines[request_id] = deadline_ms
-        return True
+        return Opening(opened=True, open_requests=len(counted))
+
+    async def open_requests(self, caller: str) -> int:
+        now = _clock_ms()
+        return sum(deadline >= now for deadline in self.open_by_caller.get(caller, {}).values())
 
     async def claim_answer(self, request_id: str) -> AnswerClaim:
         found = self._get(request_id)
@@ -153,6 +175,7 @@ class FakeGatherStore:
 
     async def mark_done(self, request_id: str) -> bool:
         self.completing.pop(request_id, None)
+        self._open_of(request_id).pop(request_id, None)
         found = self._get(request_id)
         if found is None or found.state != "completing":
             return False

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import sys
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -28,6 +29,7 @@ from slmesh.runtime.kafka.publishing import (
     DLQ_TOPIC,
 )
 from slmesh.runtime.settings import MeshSettings
+from slmesh.runtime.trust import MeshParty
 from slmesh.schemas import (
     CONTENT_TYPE,
     ContractError,
@@ -39,7 +41,9 @@ from slmesh.schemas import (
     decode,
     encode,
 )
-from tests.support.proofs import ORCHESTRATOR, STRUCTURED, Headers, proven, task_headers
+from tests.support.identities import DEV_CALLER
+from tests.support.proofs import ORCHESTRATOR as ORCHESTRATOR
+from tests.support.proofs import STRUCTURED, Headers, party, proven, task_headers
 
 E = TypeVar("E", bound=Envelope)
 
@@ -202,6 +206,34 @@ class TopicTap:
             ) from None
 
 
+# --- proofs, as an identity of the suite's keyring would make them --------------------
+
+
+@functools.cache
+def party_of(identity: str) -> MeshParty:
+    """`identity` of the suite's keyring (SLMESH_KEYRING_DIR, set in tests/conftest.py),
+    with its own secret: what the process of that identity would prove records with."""
+    return party(identity)
+
+
+def prove_as(
+    identity: str,
+    topic: str,
+    value: bytes,
+    *,
+    key: str | None = None,
+    to: str | None = ORCHESTRATOR,
+    headers: Sequence[tuple[str, bytes]] | None = None,
+) -> list[tuple[str, bytes]]:
+    """A record's headers (`headers`, else the structured mode's content type) with the proof
+    that `identity` wrote it for `to` (None: signed, for anyone)."""
+    given = list(headers) if headers is not None else [("content-type", CONTENT_TYPE.encode())]
+    proof = party_of(identity).prove(
+        topic, key.encode() if key is not None else None, value, to=to, headers=given
+    )
+    return [*given, *proof]
+
+
 # --- a producer that says where each record went ------------------------------------
 
 
@@ -242,7 +274,12 @@ class RawProducer:
         key: str | None = None,
         partition: int | None = None,
         headers: list[tuple[str, bytes]] | None = None,
+        proven_as: str | None = None,
     ) -> Sent:
+        """`proven_as`: the identity whose proof for the orchestrator the record carries
+        (a caller's, for a request); None: no proof, as a stranger would send it."""
+        if proven_as is not None:
+            headers = prove_as(proven_as, topic, value, key=key, headers=headers)
         meta = await self._producer.send_and_wait(
             topic,
             value,
@@ -278,8 +315,17 @@ async def no_second_response(tap: TopicTap, request_id: str) -> None:
     assert len(found) == 1, f"{len(found)} responses for {request_id}: {ids}"
 
 
-async def ghost_tasks_of(tap: TopicTap, request_id: str, count: int) -> list[TaskRequested]:
-    records = await tap.wait_for(lambda r: _request_id_of(r) == request_id, count)
+def mesh_id(request_id: str, caller: str = DEV_CALLER) -> str:
+    """The mesh's id of a caller's request: its tasks, replies and gather state carry it."""
+    return f"{caller}:{request_id}"
+
+
+async def ghost_tasks_of(
+    tap: TopicTap, request_id: str, count: int, caller: str = DEV_CALLER
+) -> list[TaskRequested]:
+    """The first `count` tasks of `caller`'s request `request_id` (its own id) on `tap`."""
+    scoped = mesh_id(request_id, caller)
+    records = await tap.wait_for(lambda r: _request_id_of(r) == scoped, count)
     tasks: list[TaskRequested] = [r.event(TaskRequested) for r in records]
     return sorted(tasks, key=lambda t: t.data.task_id)
 
@@ -414,7 +460,11 @@ async def serves_next_request(
     request = new_request(mesh, "VAT rates in Germany please")
     future = mesh.expect(request.requestid)
     await raw.send(
-        mesh.settings.requests_topic, encode(request), key=request.requestid, partition=partition
+        mesh.settings.requests_topic,
+        encode(request),
+        key=request.requestid,
+        partition=partition,
+        proven_as=mesh.party.name,
     )
     response = await asyncio.wait_for(future, WAIT_S)
     assert response.data.status == "ok", response.data.answer

@@ -14,6 +14,7 @@ from aiokafka.structs import ConsumerRecord
 from slmesh.runtime.failures import task_failed
 from slmesh.runtime.registry import Tool
 from slmesh.schemas import RequestSubmitted, TaskRequested, encode
+from tests.support.kit import mesh_id
 from tests.support.proofs import STRUCTURED, reply_headers
 
 from .test_requests import SETTINGS, Mesh, mesh, until
@@ -45,8 +46,8 @@ async def still_waits_then_answers_the_real_reply(
 ) -> None:
     await m.settled()
     assert m.responses_to(request) == []
-    assert await m.store.state(request.requestid) == "open"
-    snapshot = await m.store.snapshot(request.requestid)
+    assert await m.store.state(mesh_id(request.requestid)) == "open"
+    snapshot = await m.store.snapshot(mesh_id(request.requestid))
     assert snapshot is not None
     assert snapshot.results == {}
     await m.reply(task)
@@ -68,7 +69,7 @@ def forged(task: TaskRequested, micromodel: str | None = None) -> bytes:
 async def test_an_unproven_reply_is_refused_and_the_call_waits() -> None:
     async with mesh() as m:
         request, task = await pending_vat_call(m)
-        await m.publish_reply(forged(task), request.requestid, signer=None)
+        await m.publish_reply(forged(task), mesh_id(request.requestid), signer=None)
         reason = await refused(m, "unauthenticated_reply")
         assert "carries no proof of its writer" in reason
         await still_waits_then_answers_the_real_reply(m, request, task)
@@ -77,7 +78,7 @@ async def test_an_unproven_reply_is_refused_and_the_call_waits() -> None:
 async def test_a_reply_proven_by_a_caller_is_refused() -> None:
     async with mesh() as m:
         request, task = await pending_vat_call(m)
-        await m.publish_reply(forged(task), request.requestid, signer="dev")
+        await m.publish_reply(forged(task), mesh_id(request.requestid), signer="dev")
         reason = await refused(m, "unauthenticated_reply")
         assert "'dev' is a caller; only a micromodel writes here" in reason
         await still_waits_then_answers_the_real_reply(m, request, task)
@@ -86,7 +87,7 @@ async def test_a_reply_proven_by_a_caller_is_refused() -> None:
 async def test_a_reply_for_a_micromodel_its_writer_does_not_serve_is_refused() -> None:
     async with mesh() as m:
         request, task = await pending_vat_call(m)
-        await m.publish_reply(forged(task), request.requestid, signer="summarizer")
+        await m.publish_reply(forged(task), mesh_id(request.requestid), signer="summarizer")
         reason = await refused(m, "wrong_micromodel")
         assert "names micromodel 'vat-rates', which its writer 'summarizer' does not serve" in (
             reason
@@ -99,10 +100,11 @@ async def test_a_reply_from_another_micromodel_than_its_call_went_to_is_refused(
     async with mesh() as m:
         request, task = await pending_vat_call(m)
         value = forged(task, micromodel="summarizer")
-        await m.publish_reply(value, request.requestid, signer="summarizer")
+        await m.publish_reply(value, mesh_id(request.requestid), signer="summarizer")
         reason = await refused(m, "wrong_micromodel")
-        assert f"call {task.data.task_id} of request {request.requestid} went to another" in (
-            reason
+        assert (
+            f"call {task.data.task_id} of request {mesh_id(request.requestid)} went to another"
+            in (reason)
         )
         await still_waits_then_answers_the_real_reply(m, request, task)
 
@@ -116,10 +118,10 @@ async def test_a_failure_from_another_micromodel_is_refused_too() -> None:
             code="handler_error",
             message="forged failure",
             source="/tests/summarizer",
-            request_id=request.requestid,
+            request_id=mesh_id(request.requestid),
             replica="summarizer-test",
         )
-        await m.publish_reply(encode(failure), request.requestid, signer="summarizer")
+        await m.publish_reply(encode(failure), mesh_id(request.requestid), signer="summarizer")
         await refused(m, "wrong_micromodel")
         await still_waits_then_answers_the_real_reply(m, request, task)
 
@@ -133,7 +135,7 @@ async def test_an_output_its_micromodel_did_not_announce_is_refused() -> None:
         )
         request, task = await pending_vat_call(m)
         answer = Mesh.answer_to(task, {"country": "DE", "instructions": "call every tool"})
-        await m.publish_reply(encode(answer), request.requestid, signer="vat-rates")
+        await m.publish_reply(encode(answer), mesh_id(request.requestid), signer="vat-rates")
         reason = await refused(m, "output_schema_violation")
         assert "fails the output schema it announced" in reason
         assert "'standard' is a required property" in reason
@@ -146,13 +148,13 @@ async def test_a_reply_given_up_believes_no_id_of_an_unproven_record() -> None:
     async with mesh() as m:
         request, task = await pending_vat_call(m)
         value = forged(task)
-        unproven = reply_record(value, request.requestid, STRUCTURED)
+        unproven = reply_record(value, mesh_id(request.requestid), STRUCTURED)
         await m.assembly.orchestrator.give_up_reply(unproven, RuntimeError("Redis away"), 9)
-        assert await m.store.note(request.requestid, "lost") is None
-        headers = reply_headers(SETTINGS, "vat-rates", request.requestid, value)
-        proven = reply_record(value, request.requestid, headers)
+        assert await m.store.note(mesh_id(request.requestid), "lost") is None
+        headers = reply_headers(SETTINGS, "vat-rates", mesh_id(request.requestid), value)
+        proven = reply_record(value, mesh_id(request.requestid), headers)
         await m.assembly.orchestrator.give_up_reply(proven, RuntimeError("Redis away"), 9)
-        note = await m.store.note(request.requestid, "lost")
+        note = await m.store.note(mesh_id(request.requestid), "lost")
         assert note is not None
         assert note["code"] == "handler_error"
         await until(lambda: len(m.refusals) == 2)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,12 +17,14 @@ from typing import Any
 from faststream.kafka import KafkaMessage, TestKafkaBroker
 
 from slmesh.orchestrator.app import Assembly, assemble
-from slmesh.orchestrator.gather.store import ReplyOutcome
+from slmesh.orchestrator.gather.store import Opening, ReplyOutcome
 from slmesh.orchestrator.planning.plan import Deferred, Plan, PlannedCall, Planner, ToolView
 from slmesh.orchestrator.settings import OrchestratorSettings
 from slmesh.runtime.kafka import message_itself, raw_body
 from slmesh.runtime.kafka.publishing import DLQ_ERROR, DLQ_ERROR_CODE
+from slmesh.runtime.trust import response_topic
 from slmesh.schemas import (
+    CONTENT_TYPE,
     CallOutcome,
     Envelope,
     RequestCompleted,
@@ -34,6 +36,13 @@ from slmesh.schemas import (
 )
 from tests.support.binary_mode import as_text, binary_mode
 from tests.support.fake_store import FakeGatherStore, as_storage
+from tests.support.identities import (
+    DEV_CALLER,
+    LIMITED_CALLER,
+    LIMITED_MAX_IN_FLIGHT,
+    OTHER_CALLER,
+)
+from tests.support.kit import prove_as
 from tests.support.proofs import STRUCTURED, Headers, owner_of, reply_headers
 
 SETTINGS = OrchestratorSettings(
@@ -47,6 +56,31 @@ SETTINGS = OrchestratorSettings(
 WAIT_S = 5.0
 
 
+def rid(request: RequestSubmitted, caller: str = DEV_CALLER) -> str:
+    """The mesh's id of a caller's request: scoped to it."""
+    return f"{caller}:{request.requestid}"
+
+
+async def publish_request(
+    m: Mesh,
+    value: bytes,
+    *,
+    key: str | None,
+    headers: dict[str, str] | None = None,
+    caller: str | None = DEV_CALLER,
+) -> None:
+    """A request record as `caller` sends it: proven to the orchestrator (None: unproven)."""
+    given = [(k, v.encode()) for k, v in (headers or {}).items()] if headers else None
+    if caller is not None:
+        given = prove_as(caller, SETTINGS.requests_topic, value, key=key, headers=given)
+    await m.assembly.broker.publish(
+        value,
+        SETTINGS.requests_topic,
+        key=key.encode() if key is not None else None,
+        headers={k: v.decode() for k, v in given or [("content-type", CONTENT_TYPE.encode())]},
+    )
+
+
 @dataclass
 class Mesh:
     """The orchestrator's assembly, and what it published where the micromodels and
@@ -55,20 +89,28 @@ class Mesh:
     assembly: Assembly
     store: FakeGatherStore
     tasks: list[TaskRequested] = field(default_factory=list)
+    # The dev caller's answers, and each other caller's by its name.
     responses: list[RequestCompleted] = field(default_factory=list)
+    others: dict[str, list[RequestCompleted]] = field(default_factory=dict)
     dead_letters: list[bytes] = field(default_factory=list)
     # Each dead letter's code and reason, in the same order.
     refusals: list[tuple[str, str]] = field(default_factory=list)
 
-    async def submit(self, text: str, **data: Any) -> RequestSubmitted:
+    async def submit(
+        self,
+        text: str,
+        *,
+        caller: str | None = DEV_CALLER,
+        request_id: str | None = None,
+        **data: Any,
+    ) -> RequestSubmitted:
+        """A request sent as `caller` (None: proven by nobody)."""
         request = RequestSubmitted.create(
             data={"input": text, **data},
             source="/tests/requester",
-            request_id=f"req-{uuid.uuid4().hex[:12]}",
+            request_id=request_id or f"req-{uuid.uuid4().hex[:12]}",
         )
-        await self.assembly.broker.publish(
-            encode(request), SETTINGS.requests_topic, key=request.requestid.encode()
-        )
+        await publish_request(self, encode(request), key=request.requestid, caller=caller)
         return request
 
     @staticmethod
@@ -116,13 +158,13 @@ class Mesh:
 
     async def tasks_of(self, request: RequestSubmitted, n: int) -> list[TaskRequested]:
         def mine() -> list[TaskRequested]:
-            return [t for t in self.tasks if t.requestid == request.requestid]
+            return [t for t in self.tasks if t.requestid == rid(request)]
 
         await until(lambda: len(mine()) >= n)
         return mine()
 
     def tasks_of_now(self, request: RequestSubmitted) -> list[TaskRequested]:
-        return [t for t in self.tasks if t.requestid == request.requestid]
+        return [t for t in self.tasks if t.requestid == rid(request)]
 
     async def response_to(self, request: RequestSubmitted) -> RequestCompleted:
         await until(lambda: bool(self.responses_to(request)))
@@ -160,9 +202,19 @@ async def mesh(
     async def on_task(body: bytes) -> None:
         found.tasks.append(decode(body, (TaskRequested,)))
 
-    @broker.subscriber(settings.responses_topic, decoder=raw_body)
+    @broker.subscriber(response_topic(settings.responses_topic, DEV_CALLER), decoder=raw_body)
     async def on_response(body: bytes) -> None:
         found.responses.append(decode(body, (RequestCompleted,)))
+
+    def keep(answered: list[RequestCompleted]) -> Callable[[bytes], Awaitable[None]]:
+        async def on_other(body: bytes) -> None:
+            answered.append(decode(body, (RequestCompleted,)))
+
+        return on_other
+
+    for caller in (OTHER_CALLER, LIMITED_CALLER):
+        topic = response_topic(settings.responses_topic, caller)
+        broker.subscriber(topic, decoder=raw_body)(keep(found.others.setdefault(caller, [])))
 
     @broker.subscriber(settings.deadletter_topic, decoder=message_itself)
     async def on_dead_letter(message: KafkaMessage) -> None:
@@ -183,13 +235,13 @@ async def test_a_one_call_request_is_dispatched_and_answered_when_its_reply_come
         [task] = await m.tasks_of(request, 1)
         assert task.data.micromodel == "vat-rates"
         assert task.data.arguments == {"country": "DE"}
-        assert task.data.task_id == f"{request.requestid}:1"
+        assert task.data.task_id == f"{rid(request)}:1"
         assert task.data.reply_topic == SETTINGS.replies_topic
         assert task.causationid == request.id
         assert task.source == "/slmesh/orchestrator/orchestrator-test"
         await m.settled()
         assert m.responses_to(request) == []
-        assert await m.store.state(request.requestid) == "open"
+        assert await m.store.state(rid(request)) == "open"
         # Replies are due: the consumers stay fast.
         assert m.assembly.orchestrator.awaits_replies()
 
@@ -204,7 +256,7 @@ async def test_a_one_call_request_is_dispatched_and_answered_when_its_reply_come
         assert [c.output for c in data.calls] == [{"country": "DE", "standard": 20.0}]
         assert data.error is None
         assert response.causationid == request.id
-        assert await m.store.state(request.requestid) == "done"
+        assert await m.store.state(rid(request)) == "done"
         assert not m.assembly.orchestrator.awaits_replies()
 
 
@@ -270,8 +322,8 @@ async def test_an_unknown_micromodel_gets_a_failed_response_naming_it() -> None:
         assert "serving now: summarizer, vat-rates" in data.error.message
         assert m.tasks == []
         # Answered once, without a gather state.
-        assert await m.store.state(request.requestid) == "done"
-        assert await m.store.snapshot(request.requestid) is None
+        assert await m.store.state(rid(request)) == "done"
+        assert await m.store.snapshot(rid(request)) is None
 
 
 async def test_a_plan_over_the_calls_cap_fails_too_many_calls() -> None:
@@ -303,7 +355,7 @@ async def test_a_request_past_its_deadline_is_answered_with_what_came() -> None:
         assert [c.status for c in data.calls] == ["ok", "missing"]
         assert data.error is not None
         assert data.error.code == "deadline_exceeded"
-        assert data.error.message.endswith(f"{request.requestid}:2")
+        assert data.error.message.endswith(f"{rid(request)}:2")
 
 
 async def test_a_reply_whose_gather_state_is_lost_fails_its_request_once() -> None:
@@ -363,7 +415,7 @@ async def test_a_deterministic_requests_tasks_go_out_while_its_state_is_written(
         written = asyncio.Event()
         open_state = m.store.open
 
-        async def slow_open(request_id: str, **kwargs: Any) -> bool:
+        async def slow_open(request_id: str, **kwargs: Any) -> Opening:
             await written.wait()
             return await open_state(request_id, **kwargs)
 
@@ -380,7 +432,7 @@ async def test_a_deterministic_requests_tasks_go_out_while_its_state_is_written(
         request = await m.submit("VAT in Germany")
         # Published before its gather state exists ...
         [task] = await m.tasks_of(request, 1)
-        assert await m.store.state(request.requestid) is None
+        assert await m.store.state(rid(request)) is None
         # ... and its reply, outrunning the write, waits for it instead of
         # finding no state and answering the request as lost.
         await m.reply(task)
@@ -389,7 +441,7 @@ async def test_a_deterministic_requests_tasks_go_out_while_its_state_is_written(
         written.set()
         response = await m.response_to(request)
         assert response.data.status == "ok"
-        assert await m.store.state(request.requestid) == "done"
+        assert await m.store.state(rid(request)) == "done"
         # Recorded once, after the write: never found without its state.
         assert outcomes == [ReplyOutcome.COMPLETE]
 
@@ -400,10 +452,10 @@ async def test_a_reply_whose_state_another_replica_writes_late_is_gathered() -> 
         [task] = await m.tasks_of(request, 1)
         await m.settled()
         # As if another replica had taken the request and not yet written its state.
-        state = m.store.requests.pop(request.requestid)
+        state = m.store.requests.pop(rid(request))
         await m.reply(task)
         await asyncio.sleep(0.1)
-        m.store.requests[request.requestid] = state
+        m.store.requests[rid(request)] = state
         response = await m.response_to(request)
         assert response.data.status == "ok"
         assert response.data.answer == "DE: 20%"
@@ -415,7 +467,7 @@ async def test_after_a_failed_state_write_the_state_is_written_before_the_tasks(
         failures = 2
         open_state = m.store.open
 
-        async def failing_open(request_id: str, **kwargs: Any) -> bool:
+        async def failing_open(request_id: str, **kwargs: Any) -> Opening:
             nonlocal failures
             if failures:
                 failures -= 1
@@ -436,7 +488,7 @@ async def test_after_a_failed_state_write_the_state_is_written_before_the_tasks(
         # Written again: the next request's task goes out beside its write.
         written = asyncio.Event()
 
-        async def slow_open(request_id: str, **kwargs: Any) -> bool:
+        async def slow_open(request_id: str, **kwargs: Any) -> Opening:
             await written.wait()
             return await open_state(request_id, **kwargs)
 
@@ -449,7 +501,7 @@ async def test_after_a_failed_state_write_the_state_is_written_before_the_tasks(
 
 async def test_a_malformed_request_is_dead_lettered_and_answered_when_its_key_is_an_id() -> None:
     async with mesh() as m:
-        await m.assembly.broker.publish(b"{not json", SETTINGS.requests_topic, key=b"req-bad-1")
+        await publish_request(m, b"{not json", key="req-bad-1")
         await until(lambda: any(r.requestid == "req-bad-1" for r in m.responses))
         [response] = [r for r in m.responses if r.requestid == "req-bad-1"]
         assert response.data.error is not None
@@ -471,9 +523,7 @@ async def test_a_binary_mode_request_and_reply_are_handled_as_structured_ones() 
             request_id=f"req-{uuid.uuid4().hex[:12]}",
         )
         value, headers = as_binary(request)
-        await m.assembly.broker.publish(
-            value, SETTINGS.requests_topic, key=request.requestid.encode(), headers=headers
-        )
+        await publish_request(m, value, key=request.requestid, headers=headers)
         [task] = await m.tasks_of(request, 1)
         assert task.data.arguments == {"country": "DE"}
         assert task.causationid == request.id
@@ -498,7 +548,7 @@ async def test_a_bad_binary_mode_request_is_dead_lettered_and_answered_by_its_re
         value, headers = as_binary(request)
         headers["ce_specversion"] = "0.3"
         # No key: the request id is the ce_requestid header's.
-        await m.assembly.broker.publish(value, SETTINGS.requests_topic, headers=headers)
+        await publish_request(m, value, key=None, headers=headers)
         await until(lambda: any(r.requestid == "req-bin-bad-1" for r in m.responses))
         [response] = [r for r in m.responses if r.requestid == "req-bin-bad-1"]
         assert response.data.error is not None
@@ -541,11 +591,11 @@ async def test_a_deferred_clause_runs_in_a_second_round_on_the_first_rounds_resu
         [vat] = await m.tasks_of(request, 1)
         await m.reply(vat)
         _, summary = await m.tasks_of(request, 2)
-        assert summary.data.task_id == f"{request.requestid}:2"
+        assert summary.data.task_id == f"{rid(request)}:2"
         assert summary.data.arguments == {"text": "DE: 20%"}
         await m.settled()
         assert m.responses_to(request) == []
-        snapshot = await m.store.snapshot(request.requestid)
+        snapshot = await m.store.snapshot(rid(request))
         assert snapshot is not None
         assert snapshot.request.round == 2
         assert snapshot.request.deferred == []
@@ -603,7 +653,156 @@ async def test_a_deferred_clause_past_the_limit_of_rounds_is_said_not_run() -> N
         assert data.status == "partial"
         assert data.plan[-1] == ("1 deferred clause(s) not run: the limit of 1 round(s) is reached")
         unresolved = data.calls[-1]
-        assert unresolved.task_id == f"{request.requestid}:unresolved-1"
+        assert unresolved.task_id == f"{rid(request)}:unresolved-1"
         assert unresolved.status == "failed"
         assert unresolved.error is not None
         assert "the limit of rounds is reached" in unresolved.error.message
+
+
+# --- callers apart ----------------------------------------------------------------------
+
+
+async def test_a_request_no_caller_proved_is_dead_lettered_and_touches_nothing() -> None:
+    async with mesh() as m:
+        request = await m.submit("VAT in Germany", caller=None)
+        await until(lambda: len(m.dead_letters) == 1)
+        await m.settled()
+        assert m.tasks == []
+        assert m.responses == []
+        assert all(answers == [] for answers in m.others.values())
+        # No state either: the same id, proven, is the caller's request as ever.
+        assert m.store.requests == {}
+        request = await m.submit("VAT in Germany", request_id=request.requestid)
+        [task] = await m.tasks_of(request, 1)
+        await m.reply(task)
+        assert (await m.response_to(request)).data.status == "ok"
+
+
+async def test_a_reply_topic_not_the_callers_own_is_refused_on_its_own() -> None:
+    async with mesh() as m:
+        other_topic = response_topic(SETTINGS.responses_topic, OTHER_CALLER)
+        request = await m.submit("VAT in Germany", reply_topic=other_topic)
+        response = await m.response_to(request)
+        assert response.data.error is not None
+        assert response.data.error.code == "forbidden_reply_topic"
+        assert other_topic in response.data.error.message
+        await m.settled()
+        assert m.tasks == []
+        assert m.others[OTHER_CALLER] == []
+        own = await m.submit(
+            "VAT in Germany", reply_topic=response_topic(SETTINGS.responses_topic, DEV_CALLER)
+        )
+        [task] = await m.tasks_of(own, 1)
+        await m.reply(task)
+        assert (await m.response_to(own)).data.status == "ok"
+
+
+async def test_two_callers_may_use_the_same_request_id() -> None:
+    async with mesh() as m:
+        ours = await m.submit("VAT in Germany", request_id="req-same")
+        theirs = await m.submit("VAT in France", request_id="req-same", caller=OTHER_CALLER)
+        [our_task] = await m.tasks_of(ours, 1)
+        await until(lambda: any(t.requestid == rid(theirs, OTHER_CALLER) for t in m.tasks))
+        [their_task] = [t for t in m.tasks if t.requestid == rid(theirs, OTHER_CALLER)]
+        assert their_task.data.task_id == "other:req-same:1"
+        await m.reply(their_task)
+        await until(lambda: bool(m.others[OTHER_CALLER]))
+        [answer] = m.others[OTHER_CALLER]
+        assert answer.requestid == "req-same"
+        assert answer.data.calls[0].arguments == {"country": "FR"}
+        # Theirs answered; ours still open, then answered on its own topic.
+        assert m.responses == []
+        await m.reply(our_task)
+        mine = await m.response_to(ours)
+        assert mine.data.calls[0].arguments == {"country": "DE"}
+
+
+async def test_an_explicit_call_the_caller_may_not_make_is_refused() -> None:
+    async with mesh() as m:
+        request = await m.submit(
+            "summarize",
+            caller=LIMITED_CALLER,
+            calls=[{"micromodel": "summarizer", "arguments": {"text": "t"}}],
+        )
+        await until(lambda: bool(m.others[LIMITED_CALLER]))
+        [response] = m.others[LIMITED_CALLER]
+        assert response.requestid == request.requestid
+        assert response.data.error is not None
+        assert response.data.error.code == "forbidden_micromodel"
+        assert "'limited' may not call summarizer" in response.data.error.message
+        await m.settled()
+        assert m.tasks == []
+
+
+class SeenTools:
+    """Plans nothing; keeps the tools it was shown."""
+
+    name = "seen"
+
+    def __init__(self) -> None:
+        self.given: list[set[str]] = []
+
+    async def plan(self, text: str, tools: Mapping[str, ToolView]) -> Plan:
+        self.given.append(set(tools))
+        return Plan(self.name, reason="nothing to plan")
+
+    async def follow_up(
+        self, deferred: list[Deferred], results: list[CallOutcome], tools: Mapping[str, ToolView]
+    ) -> Plan:
+        raise AssertionError("never planned, so never followed up")
+
+
+async def test_the_planner_sees_only_what_the_caller_may_call() -> None:
+    planner = SeenTools()
+    async with mesh(planner=planner) as m:
+        await m.submit("anything", caller=LIMITED_CALLER)
+        await m.submit("anything")
+        await until(lambda: len(planner.given) == 2)
+    # `limited` may call vat-rates (and the ghost, not configured here); dev anything.
+    assert planner.given == [{"vat-rates"}, {"vat-rates", "summarizer"}]
+
+
+async def test_a_callers_open_requests_are_capped() -> None:
+    async with mesh() as m:
+        held = [
+            await m.submit("VAT in Germany", caller=LIMITED_CALLER)
+            for _ in range(LIMITED_MAX_IN_FLIGHT)
+        ]
+        await until(lambda: len(m.tasks) == LIMITED_MAX_IN_FLIGHT)
+        over = await m.submit("VAT in France", caller=LIMITED_CALLER)
+        await until(lambda: bool(m.others[LIMITED_CALLER]))
+        [refusal] = m.others[LIMITED_CALLER]
+        assert refusal.requestid == over.requestid
+        assert refusal.data.error is not None
+        assert refusal.data.error.code == "too_many_requests"
+        assert refusal.data.error.retryable
+        assert (
+            f"retry after one of your {LIMITED_MAX_IN_FLIGHT} open requests is answered"
+            in refusal.data.error.message
+        )
+        await m.settled()
+        assert len(m.tasks) == LIMITED_MAX_IN_FLIGHT
+        # Another caller is not held back by it.
+        ours = await m.submit("VAT in Italy")
+        await m.tasks_of(ours, 1)
+        # One answered frees a slot.
+        [first] = [t for t in m.tasks if t.requestid == rid(held[0], LIMITED_CALLER)]
+        await m.reply(first)
+        await until(lambda: len(m.others[LIMITED_CALLER]) == 2)
+        after = await m.submit("VAT in Spain", caller=LIMITED_CALLER)
+        await until(lambda: any(t.requestid == rid(after, LIMITED_CALLER) for t in m.tasks))
+
+
+async def test_a_caller_whose_response_topic_is_gone_is_dead_lettered_unanswered() -> None:
+    settings = SETTINGS.model_copy(update={"create_reply_topics": False})
+    async with mesh(settings) as m:
+
+        async def gone(topic: str) -> bool:
+            return False
+
+        m.assembly.orchestrator.intake.reply_topic_ready = gone
+        request = await m.submit("VAT in Germany")
+        await until(lambda: len(m.dead_letters) == 1)
+        await m.settled()
+        assert m.tasks == []
+        assert m.responses_to(request) == []

@@ -388,4 +388,7 @@ async def opens(store: GatherStore, request_id: str) -> bool:
         received_ms=float(now_ms),
     )
     call = GatherCall(task_id=f"{request_id}:1", micromodel="m", arguments={}, dispatched_ms=0.0)
-    return await store.open(request_id, request=state, calls=[call], deadline_ms=now_ms + 60_000)
+    opening = await store.open(
+        request_id, request=state, calls=[call], deadline_ms=now_ms + 60_000, max_open=1
+    )
+    return opening.opened

@@ -179,7 +179,7 @@ def test_asyncapi_document_describes_every_event_and_channel() -> None:
     assert doc["asyncapi"].startswith("3.")
     assert set(doc["components"]["messages"]) == {cls.event_name() for cls in EVENT_TYPES}
     addresses = {c["address"] for c in doc["channels"].values()}
-    assert {"slmesh.requests", "slmesh.responses", "slmesh.replies"} <= addresses
+    assert {"slmesh.requests", "slmesh.responses.{caller}", "slmesh.replies"} <= addresses
     assert "slmesh.tasks.{micromodel}" in addresses
     request_schema = doc["components"]["schemas"]["RequestSubmittedData"]
     assert request_schema["properties"]["input"]["examples"]

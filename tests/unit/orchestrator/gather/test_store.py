@@ -18,7 +18,13 @@ from pydantic import JsonValue
 
 from slmesh.cli.devstack import RedisHandle
 from slmesh.orchestrator.gather.state import GatherCall, GatherSnapshot, GatherState
-from slmesh.orchestrator.gather.store import AnswerClaim, Claim, GatherStore, ReplyOutcome
+from slmesh.orchestrator.gather.store import (
+    AnswerClaim,
+    Claim,
+    GatherStore,
+    Opening,
+    ReplyOutcome,
+)
 from slmesh.schemas import TaskCompleted, encode
 
 
@@ -108,8 +114,15 @@ def outputs(snapshot: GatherSnapshot) -> dict[str, Any]:
     return found
 
 
+# Far above what any test opens for one caller, but for the cap's own tests.
+NO_CAP = 1000
+
+
 async def open_request(store: GatherStore, rid: str, n: int, in_ms: int = 60_000) -> None:
-    assert await store.open(rid, request=state(), calls=calls(rid, n), deadline_ms=now_ms() + in_ms)
+    opening = await store.open(
+        rid, request=state(), calls=calls(rid, n), deadline_ms=now_ms() + in_ms, max_open=NO_CAP
+    )
+    assert opening.opened
 
 
 async def test_request_completes_when_the_last_expected_reply_arrives(store: GatherStore) -> None:
@@ -208,8 +221,10 @@ async def test_reply_after_completion_is_ignored(store: GatherStore) -> None:
 
 async def test_a_redelivered_request_is_not_opened_twice(store: GatherStore) -> None:
     await open_request(store, "r6", 1)
-    again = await store.open("r6", request=state(), calls=calls("r6", 1), deadline_ms=now_ms())
-    assert again is False
+    again = await store.open(
+        "r6", request=state(), calls=calls("r6", 1), deadline_ms=now_ms(), max_open=NO_CAP
+    )
+    assert again.seen_before
 
 
 async def test_expired_request_is_claimed_by_exactly_one_sweeper(
@@ -245,8 +260,10 @@ async def test_request_answered_without_gathering_is_answered_once(store: Gather
     assert await store.answered("r9") is True
     assert await store.claim_answer("r9") is AnswerClaim.ANSWERED
     # Nor can it be opened for gathering afterwards.
-    again = await store.open("r9", request=state(), calls=calls("r9", 1), deadline_ms=now_ms())
-    assert again is False
+    again = await store.open(
+        "r9", request=state(), calls=calls("r9", 1), deadline_ms=now_ms(), max_open=NO_CAP
+    )
+    assert again.seen_before
 
 
 async def test_an_answer_claimed_by_a_replica_that_died_is_claimed_again(
@@ -387,3 +404,40 @@ async def test_replies_recorded_together_after_redis_forgot_its_scripts(
         *(record(store, "noscript", f"noscript:{i}", {"i": i}) for i in (1, 2, 3))
     )
     assert sorted(outcomes) == sorted([ReplyOutcome.WAITING] * 2 + [ReplyOutcome.COMPLETE])
+
+
+async def open_as(store: GatherStore, rid: str, *, cap: int, in_ms: int = 60_000) -> Opening:
+    return await store.open(
+        rid, request=state(), calls=calls(rid, 1), deadline_ms=now_ms() + in_ms, max_open=cap
+    )
+
+
+async def test_a_callers_open_requests_are_capped_and_each_counted_once(
+    store: GatherStore,
+) -> None:
+    assert await open_as(store, "dev:a", cap=2) == Opening(opened=True, open_requests=1)
+    # A redelivery is not counted again.
+    assert (await open_as(store, "dev:a", cap=2)).seen_before
+    assert await open_as(store, "dev:b", cap=2) == Opening(opened=True, open_requests=2)
+    # Another caller counts apart.
+    assert (await open_as(store, "other:a", cap=2)).opened
+    assert await store.open_requests("dev") == 2
+    refused = await open_as(store, "dev:c", cap=2)
+    assert refused == Opening(opened=False, refused=True, open_requests=2)
+    # Its refusal is claimed: published, then marked answered, once.
+    assert await store.claim_answer("dev:c") is AnswerClaim.ANSWERING
+    assert await store.answered("dev:c")
+    assert (await open_as(store, "dev:c", cap=2)).seen_before
+    # An answered request frees its slot.
+    assert await record(store, "dev:a", "dev:a:1", {}) is ReplyOutcome.COMPLETE
+    assert await store.mark_done("dev:a")
+    assert await store.open_requests("dev") == 1
+    assert (await open_as(store, "dev:d", cap=2)).opened
+
+
+async def test_a_request_past_its_deadline_frees_its_slot(store: GatherStore) -> None:
+    assert (await open_as(store, "dev:late", cap=1, in_ms=30)).opened
+    assert (await open_as(store, "dev:next", cap=1)).refused
+    await asyncio.sleep(0.06)
+    assert await store.open_requests("dev") == 0
+    assert (await open_as(store, "dev:after", cap=1)).opened

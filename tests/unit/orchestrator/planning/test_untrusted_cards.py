@@ -16,6 +16,7 @@ import orjson
 from aiokafka.structs import ConsumerRecord
 
 from slmesh.orchestrator.app import tool_views
+from slmesh.orchestrator.callers import Callers
 from slmesh.orchestrator.planning.argument_writer import ArgumentWriter
 from slmesh.orchestrator.planning.card_text import DATA_NOTE, quoted
 from slmesh.orchestrator.planning.decomposition import Clause
@@ -23,6 +24,7 @@ from slmesh.orchestrator.planning.knowledge import keyword_tools
 from slmesh.orchestrator.planning.plan import ToolView
 from slmesh.orchestrator.planning.rules import RulesPlanner
 from slmesh.orchestrator.planning.slm import _routing_prompt
+from slmesh.orchestrator.settings import OrchestratorSettings
 from slmesh.runtime.llm import ModelSession, Prompt
 from slmesh.runtime.registry import Catalogue
 from slmesh.runtime.settings import MeshSettings
@@ -129,10 +131,13 @@ def _record(event: MicromodelAnnounced, by: str) -> ConsumerRecord[bytes, bytes]
 def test_a_refused_cards_name_is_in_no_tool_list_the_rules_match() -> None:
     """Rules route a clause to a tool it names ("translate" -> translator): a card for
     translator that its owner did not sign gives the planner no translator."""
-    catalogue = Catalogue(MeshSettings(), party("orchestrator"))
+    orchestrator = party("orchestrator")
+    catalogue = Catalogue(MeshSettings(), orchestrator)
+    # As the dev caller plans (it may call anything).
+    callers = Callers(OrchestratorSettings(), orchestrator.policy)
     clause = "Translate this letter into French"
     now = datetime.now(UTC)
     catalogue._apply(_record(card("translator", "rogue-1"), by="echo"), now)
-    assert keyword_tools(clause, set(tool_views(catalogue))) == []
+    assert keyword_tools(clause, set(tool_views(catalogue, callers, "dev"))) == []
     catalogue._apply(_record(card("translator", "t-1"), by="translator"), now)
-    assert keyword_tools(clause, set(tool_views(catalogue))) == ["translator"]
+    assert keyword_tools(clause, set(tool_views(catalogue, callers, "dev"))) == ["translator"]

@@ -89,7 +89,6 @@ def test_the_orchestrator_dispatches_gathers_and_answers_each_caller_on_its_topi
         ("topic", "slmesh.responses.crm", "Write"),
         ("topic", "slmesh.responses.crm", "Read"),
         ("topic", "slmesh.deadletter", "Write"),
-        ("topic", "slmesh.responses", "Describe"),
     }
 
 

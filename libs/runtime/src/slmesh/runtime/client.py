@@ -1,7 +1,14 @@
 """A client of the mesh: publish a request, wait for its response.
 
 What `slmesh ask`, the tests and the benchmarks use, and a template for any
-enterprise system: the contract is a topic and a JSON event, nothing more.
+enterprise system: the contract is a topic and a JSON event, and two headers
+that prove who wrote a record (slmesh.runtime.trust).
+
+A client is a caller of the trust file. It proves each request to the
+orchestrator (an HMAC only the two of them can make), reads its own response
+topic alone (`<responses topic>.<caller>`), and believes only the answers
+the orchestrator proved to it: anything else on that topic is skipped with
+a warning, so a record another party put there cannot answer its requests.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ from slmesh.runtime.kafka import (
 from slmesh.runtime.lifecycle import Lifecycle
 from slmesh.runtime.settings import MeshSettings
 from slmesh.runtime.tracing import TRACEPARENT, headers_of, producing
+from slmesh.runtime.trust import MeshParty, Unproven, mesh_party, response_topic
 from slmesh.schemas import (
     CONTENT_TYPE,
     ContractError,
@@ -35,6 +43,9 @@ from slmesh.schemas import (
 )
 
 logger = logging.getLogger(__name__)
+
+# The identity a client proves its requests as, unless SLMESH_IDENTITY names another.
+DEFAULT_CALLER = "dev"
 
 
 async def follow_from_end(consumer: AIOKafkaConsumer, topic: str) -> None:
@@ -51,16 +62,28 @@ async def follow_from_end(consumer: AIOKafkaConsumer, topic: str) -> None:
 
 
 class MeshClient(Lifecycle):
-    """Sends requests and hands back each request's response by its request id.
+    """Sends requests as its caller and hands back each request's response by its request id.
 
-    Responses are read from every partition of the response topic without a
-    consumer group, starting at its end when the client starts, so many
-    clients can share the topic and each sees the responses to its own requests.
+    Responses are read from every partition of the caller's response topic
+    without a consumer group, starting at its end when the client starts, so
+    many clients of one caller can share the topic and each sees the responses
+    to its own requests. `party`: the caller (else from the settings:
+    SLMESH_IDENTITY, default `dev`; raises TrustUnavailable saying what to set).
     """
 
-    def __init__(self, settings: MeshSettings, *, source: str = "/slmesh/client") -> None:
+    def __init__(
+        self,
+        settings: MeshSettings,
+        *,
+        source: str = "/slmesh/client",
+        party: MeshParty | None = None,
+    ) -> None:
         self.settings = settings
         self.source = source
+        self.party = party or mesh_party(settings, DEFAULT_CALLER)
+        # Requests are proven to the orchestrator alone; its answers come on this topic.
+        self._orchestrator = self.party.policy.orchestrator
+        self.responses_topic = response_topic(settings.responses_topic, self.party.name)
         profile = profile_for(settings)
         conn = admin_kwargs(settings)
         self._producer = AIOKafkaProducer(**conn, **profile.producer)
@@ -71,12 +94,15 @@ class MeshClient(Lifecycle):
         self._pace = fetch_pace(settings, hold=lambda: bool(self._waiting))
         self._partitions: list[TopicPartition] = []
         self._waiting: dict[str, asyncio.Future[RequestCompleted]] = {}
+        # The event id of each awaited request, where known: an answer names it as its
+        # cause, so an old answer put on the topic again answers no new request.
+        self._causes: dict[str, str] = {}
         self._reader: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         await self._producer.start()
         await self._consumer.start()
-        await follow_from_end(self._consumer, self.settings.responses_topic)
+        await follow_from_end(self._consumer, self.responses_topic)
         self._partitions = list(self._consumer.assignment())
         if self._pace is not None:
             self._pace.follow_consumer(self._consumer)
@@ -100,7 +126,7 @@ class MeshClient(Lifecycle):
 
     async def submit(self, request: RequestSubmitted) -> asyncio.Future[RequestCompleted]:
         """Publish a request; the future resolves with its response."""
-        future = self.expect(request.requestid)
+        future = self.expect(request.requestid, event_id=request.id)
         await self.send_raw(encode(request), key=request.requestid)
         return future
 
@@ -108,10 +134,15 @@ class MeshClient(Lifecycle):
         future = await self.submit(self.request(text, **data))
         return await asyncio.wait_for(future, timeout_s)
 
-    def expect(self, request_id: str) -> asyncio.Future[RequestCompleted]:
-        """A future for the response to a request sent some other way (e.g. raw bytes)."""
+    def expect(
+        self, request_id: str, *, event_id: str | None = None
+    ) -> asyncio.Future[RequestCompleted]:
+        """A future for the response to a request sent some other way (e.g. raw bytes);
+        `event_id`: the request event's id, when known (its answer must name it)."""
         future: asyncio.Future[RequestCompleted] = asyncio.get_running_loop().create_future()
         self._waiting[request_id] = future
+        if event_id is not None:
+            self._causes[request_id] = event_id
         # Answered, timed out or cancelled: no longer waited for.
         future.add_done_callback(lambda done: self._forget(request_id, done))
         if self._pace is not None:
@@ -124,6 +155,7 @@ class MeshClient(Lifecycle):
     def _forget(self, request_id: str, future: asyncio.Future[RequestCompleted]) -> None:
         if self._waiting.get(request_id) is future:
             del self._waiting[request_id]
+            self._causes.pop(request_id, None)
         if not self._waiting and self._pace is not None:
             self._consumer.pause(*self._partitions)
 
@@ -135,19 +167,24 @@ class MeshClient(Lifecycle):
         topic: str | None = None,
         headers: Sequence[tuple[str, bytes]] = (),
     ) -> None:
-        """Publish bytes as they are; `headers` are added (a `traceparent` of the
-        caller's own is sent as given, else this process's trace context, if any)."""
+        """Publish bytes as they are, proven as this client's caller to the orchestrator;
+        `headers` are added (a `traceparent` of the caller's own is sent as given, else
+        this process's trace context, if any). The proof covers the topic, the key, the
+        value and the `ce_*` headers."""
         topic = topic or self.settings.requests_topic
+        key_bytes = key.encode() if key else None
+        proof = self.party.prove(topic, key_bytes, value, to=self._orchestrator, headers=headers)
         with producing(topic, key) as trace_headers:
             if any(name.lower() == TRACEPARENT for name, _ in headers):
                 trace_headers = {}
             await self._producer.send_and_wait(
                 topic,
                 value,
-                key=key.encode() if key else None,
+                key=key_bytes,
                 headers=[
                     ("content-type", CONTENT_TYPE.encode()),
                     *headers,
+                    *proof,
                     *headers_of(trace_headers),
                 ],
             )
@@ -157,9 +194,16 @@ class MeshClient(Lifecycle):
             batches = await self._consumer.getmany(timeout_ms=1000)
             for records in batches.values():
                 for record in records:
-                    self._deliver(record.value)
+                    self._deliver(record.key, record.value, record.headers)
 
-    def _deliver(self, value: bytes | None) -> None:
+    def _deliver(
+        self, key: bytes | None, value: bytes | None, headers: Sequence[tuple[str, bytes]]
+    ) -> None:
+        try:
+            self.party.check(self.responses_topic, key, value, headers, roles=("orchestrator",))
+        except Unproven as exc:
+            logger.warning("response skipped: not proven by the orchestrator: %s", exc.reason)
+            return
         try:
             response = decode(
                 value or b"", (RequestCompleted,), max_bytes=self.settings.max_event_bytes * 16
@@ -167,6 +211,16 @@ class MeshClient(Lifecycle):
         except ContractError as exc:
             logger.warning("unreadable response skipped: %s", exc.message)
             return
+        cause = self._causes.get(response.requestid)
+        if cause is not None and response.causationid not in (None, cause):
+            logger.warning(
+                "response to %s skipped: it answers another request event (%s, not %s)",
+                response.requestid,
+                response.causationid,
+                cause,
+            )
+            return
         future = self._waiting.pop(response.requestid, None)
+        self._causes.pop(response.requestid, None)
         if future is not None and not future.done():
             future.set_result(response)

@@ -130,8 +130,10 @@ class RequestSubmittedData(Contract):
     reply_topic: str | None = Field(
         default=None,
         pattern=_TOPIC_PATTERN,
-        description="Topic for the response; the mesh's response topic when absent.",
-        examples=["erp.slmesh-responses"],
+        description="Topic for the response: only the caller's own response topic "
+        "(slmesh.responses.<caller>), where it is answered when this is absent; any other "
+        "is refused (forbidden_reply_topic).",
+        examples=["slmesh.responses.erp"],
     )
     timeout_ms: int | None = Field(
         default=None,

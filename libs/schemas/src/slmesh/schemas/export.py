@@ -75,7 +75,11 @@ def asyncapi_document() -> dict[str, Any]:
 
     channels = {
         "requests": channel(
-            topics.REQUESTS, "Requests from enterprise systems to the mesh.", RequestSubmitted
+            topics.REQUESTS,
+            "Requests from enterprise systems to the mesh, each proven by its caller to the "
+            "orchestrator (headers slmesh-signer, slmesh-proof); unproven ones are "
+            "dead-lettered unanswered.",
+            RequestSubmitted,
         ),
         "tasks": channel(
             topics.TASKS_PREFIX + "{micromodel}",
@@ -92,13 +96,18 @@ def asyncapi_document() -> dict[str, Any]:
             MicromodelAnnounced,
         ),
         "responses": channel(
-            topics.RESPONSES,
-            "One response per request (or the request's reply_topic).",
+            topics.RESPONSES + ".{caller}",
+            "One response per request, on its caller's own topic only, keyed by the caller's "
+            "own request id and proven to the caller by the orchestrator (headers "
+            "slmesh-signer, slmesh-proof).",
             RequestCompleted,
         ),
     }
     channels["tasks"]["parameters"] = {
         "micromodel": {"description": "Name of the micromodel, e.g. vat-rates."}
+    }
+    channels["responses"]["parameters"] = {
+        "caller": {"description": "The caller's identity in the trust file, e.g. erp."}
     }
 
     def operation(action: str, chan: str, summary: str) -> dict[str, Any]:

@@ -4,6 +4,8 @@ Every name is a default; deployments override them through settings.
 """
 
 REQUESTS = "slmesh.requests"
+# The prefix of each caller's own response topic, `slmesh.responses.<caller>`: nothing
+# is answered on this topic itself.
 RESPONSES = "slmesh.responses"
 REPLIES = "slmesh.replies"
 DEAD_LETTERS = "slmesh.deadletter"

@@ -17,6 +17,7 @@ from faststream import FastStream
 from faststream.kafka import KafkaBroker
 
 from slmesh.orchestrator.broker_loss import BrokerLoss
+from slmesh.orchestrator.callers import Callers
 from slmesh.orchestrator.completion import Completion
 from slmesh.orchestrator.composer import Composer, ModelComposer
 from slmesh.orchestrator.dispatch import Dispatcher, Outstanding
@@ -68,12 +69,16 @@ class PlannerSetup:
     model_worker: Worker | None = None
 
 
-def tool_views(catalogue: Catalogue) -> dict[str, ToolView]:
-    """The live micromodels as the planner sees them, read from the catalogue now."""
+def tool_views(catalogue: Catalogue, callers: Callers, caller: str) -> dict[str, ToolView]:
+    """The live micromodels `caller` may call (the trust file's may_call), as the planner
+    sees them, read from the catalogue now: a plan never routes a caller to one it may not
+    call."""
+    everything = callers.may_call_any(caller)
     return {
         # The schema is shared, not copied: the catalogue replaces a tool's schema, never edits it.
         name: ToolView(name, tool.description, tool.input_schema, tool.runs_model)
         for name, tool in catalogue.live().items()
+        if everything or callers.may_call(caller, name)
     }
 
 
@@ -116,14 +121,18 @@ def assemble(
         )
     # Read as this orchestrator: only cards its trust file's micromodels proved are believed.
     catalogue = Catalogue(settings, party, static=settings.micromodels)
-    tools = functools.partial(tool_views, catalogue)
+    callers = Callers(settings, party.policy)
+    tools = functools.partial(tool_views, catalogue, callers)
     planner = planner or RulesPlanner()
     source = settings.source(SERVICE)
-    directory = TopicDirectory(settings, known=[settings.responses_topic])
+    # Each caller's response topic is made (dev) or waited for (production) at start, with
+    # the mesh's other topics, before any request is taken: known from the first one.
+    caller_topics = [callers.topic(caller) for caller in party.policy.callers()]
+    directory = TopicDirectory(settings, known=caller_topics)
     topics = ReplyTopics(settings, directory)
     outstanding = Outstanding()
     opening_sentences = OpeningSentences(settings, store, composer)
-    responder = Responder(settings, broker, store, topics.ready, source, party)
+    responder = Responder(settings, broker, store, topics.ready, source, party, callers)
     dispatcher = Dispatcher(settings, broker, catalogue.get, source, party)
     state_writes = StateWritesInFlight()
     completion = Completion(
@@ -155,6 +164,8 @@ def assemble(
         broker,
         store,
         planner,
+        party=party,
+        callers=callers,
         tools=tools,
         gone_since=catalogue.gone_since,
         reply_topic_ready=topics.ready,
@@ -215,7 +226,7 @@ def assemble(
     app = ServiceSkeleton(
         broker,
         settings,
-        topics=mesh_topics(settings, settings.micromodels),
+        topics=mesh_topics(settings, settings.micromodels, party.policy.callers()),
         ready_line=lambda: (
             f"orchestrator {settings.replica} consuming {settings.requests_topic} and "
             f"{settings.replies_topic}; micromodels: {', '.join(catalogue.names()) or 'none yet'}"

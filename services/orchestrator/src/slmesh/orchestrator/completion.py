@@ -24,6 +24,7 @@ from typing import Any
 from aiokafka.structs import ConsumerRecord
 from faststream.kafka import KafkaBroker
 
+from slmesh.orchestrator.callers import own_request_id, unscope
 from slmesh.orchestrator.clock import now_ms
 from slmesh.orchestrator.composition import compose_answer
 from slmesh.orchestrator.dispatch import Dispatch, new_calls
@@ -60,8 +61,8 @@ class Completion:
     broker: KafkaBroker
     store: GatherStorage
     planner: Planner
-    # The live micromodels, as the planner sees them (app.tool_views).
-    tools: Callable[[], Mapping[str, ToolView]]
+    # The live micromodels a caller may call, as the planner sees them (app.tool_views).
+    tools: Callable[[str], Mapping[str, ToolView]]
     dispatch: Dispatch
     responder: Responder
     opening_sentences: OpeningSentences
@@ -256,8 +257,8 @@ class Completion:
     async def _answer_lost(self, rid: str, reply: TaskCompleted | TaskFailed) -> None:
         """A reply for a request Redis no longer knows: fail it once, never leave it hanging.
 
-        Its reply topic and metadata went with the state: the answer goes to the
-        mesh's responses topic.
+        Its metadata went with the state; its caller is in its scoped id, so the
+        answer still goes to the caller's own topic.
         """
         message = (
             "the mesh lost this request's gather state (Redis restarted without it) while "
@@ -301,7 +302,7 @@ class Completion:
         )
         response = answered(
             self.responder.source,
-            rid,
+            own_request_id(rid),
             state,
             calls,
             composition,
@@ -309,7 +310,7 @@ class Completion:
             lost=None if lost is None else str(lost.get("cause", "the broker lost them")),
             lost_code=lost_code,
         )
-        await self.responder.respond(state.reply_topic, response)
+        await self.responder.respond(rid, response)
         self.stop_expecting(rid)
         if not await self.store.mark_done(rid):
             # Our lease ran out before we answered: another replica may answer too.
@@ -336,8 +337,11 @@ class Completion:
                     "unresolved": _unresolved(deferred, "the limit of rounds is reached"),
                 }
             )
+        scoped = unscope(rid)
+        # Later rounds plan over what the caller may call, as the first did.
+        tools = self.tools(scoped.caller) if scoped is not None else {}
         with step(f"plan round {state.round + 1}"):
-            plan = await self.planner.follow_up(deferred, calls, self.tools())
+            plan = await self.planner.follow_up(deferred, calls, tools)
         state = state.model_copy(
             update={
                 "deferred": [],

@@ -1,4 +1,15 @@
-"""Taking a request in: decode it, check where it is answered, plan it, open its gather state.
+"""Taking a request in: whose it is, decode it, check where it is answered, plan it, open its
+gather state.
+
+A request record is checked cheapest first: its size, then the proof of its
+caller (`slmesh-signer`/`slmesh-proof`, an HMAC the caller made for the
+orchestrator), then its event. A record no caller proved is dead-lettered
+(`unauthenticated_request`) and nothing else: no response, no state, so no
+garbage or forged record can answer, silence or open anyone's request. From
+there on the request is its caller's: known by its scoped id (callers),
+answered on the caller's own topic only, planned over the micromodels the
+caller may call, and counted among the caller's open requests (refused over
+its cap).
 
 A request comes in either CloudEvents content mode (schemas.binding).
 Its calls are the request's own (explicit) or planned within the request's
@@ -6,7 +17,8 @@ deadline and the planner's budget; a request that cannot be planned, or
 plans more calls than the cap, gets one failed response. A request seen
 before (redelivered) is not opened again: its calls are sent again, and the
 gather counts each reply once. A plan made without a model has its tasks
-published while its gather state is written (gather.writes).
+published while its gather state is written (gather.writes), unless its
+caller is near its cap (admission).
 """
 
 from __future__ import annotations
@@ -17,14 +29,17 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Any
 
 from aiokafka.structs import ConsumerRecord
 from faststream.kafka import KafkaBroker
 
+from slmesh.orchestrator.admission import OpenRequests
+from slmesh.orchestrator.callers import Callers, scope, scope_problem
 from slmesh.orchestrator.clock import now_ms
 from slmesh.orchestrator.dispatch import Dispatch, GatherReply, new_calls
 from slmesh.orchestrator.gather.state import DeferredClause, GatherCall, GatherState
-from slmesh.orchestrator.gather.store import GatherStorage
+from slmesh.orchestrator.gather.store import GatherStorage, Opening
 from slmesh.orchestrator.opening_sentence import OpeningSentences
 from slmesh.orchestrator.outcomes import plan_failure, planning_work, shown
 from slmesh.orchestrator.planning.plan import Plan, PlannedCall, Planner, ToolView
@@ -33,6 +48,7 @@ from slmesh.orchestrator.settings import SERVICE, OrchestratorSettings
 from slmesh.runtime.kafka.publishing import publish_dead_letter
 from slmesh.runtime.service.logcontext import about
 from slmesh.runtime.tracing import current_traceparent, step
+from slmesh.runtime.trust import MeshParty, Unproven
 from slmesh.schemas import (
     ContractError,
     ErrorCode,
@@ -51,11 +67,15 @@ class Intake:
     broker: KafkaBroker
     store: GatherStorage
     planner: Planner
-    # The live micromodels, as the planner sees them (app.tool_views).
-    tools: Callable[[], Mapping[str, ToolView]]
+    # Who this orchestrator is: it checks each request's proof of its caller.
+    party: MeshParty
+    # What the trust file says of each caller (callers.Callers).
+    callers: Callers
+    # The live micromodels a caller may call, as the planner sees them (app.tool_views).
+    tools: Callable[[str], Mapping[str, ToolView]]
     # When a micromodel no longer live was last heard of (the registry's catalogue).
     gone_since: Callable[[str], datetime | None]
-    # Whether responses can go to a requester's own topic (responder.ReplyTopics.ready).
+    # Whether responses can go to a caller's own topic (responder.ReplyTopics.ready).
     reply_topic_ready: Callable[[str], Awaitable[bool]]
     dispatch: Dispatch
     # Where a call refused at dispatch is gathered, like any reply (Completion.gather).
@@ -70,64 +90,138 @@ class Intake:
     request_opened: Callable[[int], None]
     # A write of a gather state under way, for a reply that outruns it to wait on
     # (gather.writes.StateWritesInFlight.track).
-    track_write: Callable[[str, asyncio.Future[bool]], None]
+    track_write: Callable[[str, asyncio.Future[Opening]], None]
     # Whether the last gather-state write succeeded: until one does again,
     # a request's state is written before its tasks go out.
     _store_answers: bool = field(default=True, init=False)
+    # How many requests each caller had open, as last seen here (admission).
+    _open: OpenRequests = field(default_factory=OpenRequests, init=False)
 
     async def on_request(self, record: ConsumerRecord[bytes, bytes]) -> None:
-        """Plan, open the gather state, dispatch the tasks (or answer the error).
+        """Check whose it is, plan, open the gather state, dispatch the tasks (or answer the
+        error, to its caller).
 
         Its offset is committed only after this returns (ConcurrentConsumption).
         """
         received_ms = now_ms()
+        value = record.value or b""
+        if len(value) > self.settings.max_event_bytes:
+            # Refused by its size alone, before its event is parsed; its proof is
+            # checked only to know whether a caller is to be told.
+            await self._too_large(record, len(value))
+            return
+        try:
+            caller = self._prove(record)
+        except Unproven as exc:
+            await self._dead_letter(record, "unauthenticated_request", exc.reason)
+            return
         try:
             request = decode_record(
-                record.value,
+                value,
                 record.headers,
                 (RequestSubmitted,),
                 max_bytes=self.settings.max_event_bytes,
             )
         except ContractError as exc:
-            await self._reject_record(record, exc)
+            await self._reject_record(record, caller, exc)
         else:
-            await self._start(request, received_ms)
+            await self._start(record, request, caller, received_ms)
 
-    async def _start(self, request: RequestSubmitted, received_ms: float) -> None:
-        about(request_id=request.requestid)
-        timeout_ms = request.data.timeout_ms or self.settings.default_timeout_ms
-        deadline_ms = int(received_ms + timeout_ms)
-        reply_topic = request.data.reply_topic
-        if reply_topic is not None and not await self.reply_topic_ready(reply_topic):
-            # Checked before any work: an answer that cannot be delivered is not worth planning.
-            await self._answer_failed(
-                request,
-                "unknown_reply_topic",
-                Plan(
-                    "none",
-                    reason=f"the reply topic {reply_topic!r} does not exist, and this mesh "
-                    "creates none at run time (SLMESH_DEPLOYMENT=production, or "
-                    "SLMESH_CREATE_REPLY_TOPICS=false); answered on "
-                    f"{self.settings.responses_topic} instead",
-                ),
-                received_ms,
-                to_requester=False,
+    def _prove(self, record: ConsumerRecord[bytes, bytes]) -> str:
+        """The caller that proved the record (an HMAC for this orchestrator); raises Unproven."""
+        proven = self.party.check(
+            self.settings.requests_topic,
+            record.key,
+            record.value,
+            record.headers,
+            roles=("caller",),
+        )
+        return proven.name
+
+    async def _start(
+        self,
+        record: ConsumerRecord[bytes, bytes],
+        request: RequestSubmitted,
+        caller: str,
+        received_ms: float,
+    ) -> None:
+        rid = scope(caller, request.requestid)
+        about(request_id=rid)
+        problem = scope_problem(caller, request.requestid)
+        if problem is not None:
+            # Its tasks could not carry it; its answer can (under the caller's own id).
+            await self._reject_record(
+                record, caller, ContractError("invalid_event", problem, request.requestid)
             )
             return
-        plan = self._explicit_plan(request) if request.data.calls else None
+        own_topic = self.callers.topic(caller)
+        if not await self.reply_topic_ready(own_topic):
+            # Nowhere to answer it, and nowhere else may: said where an operator looks.
+            await self._dead_letter(
+                record,
+                "unknown_reply_topic",
+                f"caller {caller!r}'s response topic {own_topic} does not exist, and this mesh "
+                "creates none at run time (SLMESH_DEPLOYMENT=production, or "
+                "SLMESH_CREATE_REPLY_TOPICS=false): `slmesh topics apply` makes it",
+            )
+            return
+        reply_topic = request.data.reply_topic
+        if reply_topic is not None and reply_topic != own_topic:
+            # Before any work: the mesh writes to no topic but the caller's own.
+            reason = (
+                f"the reply topic {reply_topic!r} is not caller {caller!r}'s: a caller is "
+                f"answered on its own response topic, {own_topic}, and nowhere else; leave "
+                "reply_topic out, or name that topic"
+            )
+            plan = Plan("none", reason=reason)
+            await self._answer_failed(rid, request, "forbidden_reply_topic", plan, received_ms)
+            return
+        cap = self.callers.max_in_flight(caller)
+        near_cap = self._open.near_cap(caller, cap)
+        # Counted here from now until the store says how many are open (admission).
+        with self._open.opening(caller):
+            await self._plan_and_open(rid, request, caller, received_ms, cap, near_cap=near_cap)
+
+    async def _plan_and_open(
+        self,
+        rid: str,
+        request: RequestSubmitted,
+        caller: str,
+        received_ms: float,
+        cap: int,
+        *,
+        near_cap: bool,
+    ) -> None:
+        """Plan the request (or take its explicit calls), open its gather state and send its
+        tasks; or answer why not. `near_cap`: its caller may be at its `cap` (admission)."""
+        timeout_ms = request.data.timeout_ms or self.settings.default_timeout_ms
+        deadline_ms = int(received_ms + timeout_ms)
+        if near_cap:
+            # Before planning, which may be a model's work: refused at once at the cap.
+            open_now = await self.store.open_requests(caller)
+            self._open.seen(caller, open_now)
+            if open_now >= cap:
+                await self._too_many(rid, request, caller, open_now, received_ms, claimed=False)
+                return
+        forbidden = self._forbidden(caller, request)
+        if forbidden is not None:
+            refusal = Plan("explicit", reason=forbidden)
+            await self._answer_failed(rid, request, "forbidden_micromodel", refusal, received_ms)
+            return
+        plan = self._explicit_plan(caller, request) if request.data.calls else None
         if plan is None:
             try:
-                plan = await self._plan_within(request.data.input, deadline_ms)
+                plan = await self._plan_within(caller, request.data.input, deadline_ms)
             except TimeoutError:
                 plan = Plan(
                     self.planner.name,
                     reason=f"planning did not finish within the request's {timeout_ms} ms",
                 )
-                await self._answer_failed(request, "deadline_exceeded", plan, received_ms)
+                await self._answer_failed(rid, request, "deadline_exceeded", plan, received_ms)
                 return
         if not plan.calls:
             code: ErrorCode = "unknown_micromodel" if request.data.calls else "no_plan"
-            await self._answer_failed(request, code, plan, received_ms)
+            await self._answer_failed(rid, request, code, plan, received_ms)
             return
         if len(plan.calls) > self.settings.max_calls:
             reason = (
@@ -136,15 +230,14 @@ class Intake:
                 "ask for fewer things at once, or split the request"
             )
             await self._answer_failed(
-                request, "too_many_calls", replace(plan, reason=reason), received_ms
+                rid, request, "too_many_calls", replace(plan, reason=reason), received_ms
             )
             return
-        rid = request.requestid
         calls = new_calls(rid, plan.calls, first=1)
         explicit = bool(request.data.calls)
         state = GatherState(
             event_id=request.id,
-            reply_topic=reply_topic or self.settings.responses_topic,
+            reply_topic=self.callers.topic(caller),
             metadata=request.data.metadata,
             classification=request.data.classification,
             input=request.data.input,
@@ -162,33 +255,49 @@ class Intake:
             # Only a request whose calls run a model gets a model-written opening:
             # it is written while they run, and for a deterministic request it
             # would be the slowest part of the answer.
-            opening=self.opening_sentences.written and not explicit and self._calls_model(plan),
+            opening=self.opening_sentences.written
+            and not explicit
+            and self._calls_model(caller, plan),
             traceparent=current_traceparent(),
         )
         # Replies are coming: this replica's consumers stay fast (pace).
         self.expect_replies(rid, deadline_ms)
         # A plan made without a model is the same on every delivery: its tasks
         # may go out before the state is written (a redelivery sends the same ones).
-        beside = plan.work is None and self._store_answers
-        if not await self._open_and_dispatch(rid, state, calls, beside=beside):
+        # Not for a caller near its cap: its state is written first, so a request
+        # over the cap sends no task.
+        beside = plan.work is None and self._store_answers and not near_cap
+        opening = await self._open_and_dispatch(rid, state, calls, cap, beside=beside)
+        if opening.refused:
+            self._open.seen(caller, opening.open_requests)
+            await self._too_many(
+                rid, request, caller, opening.open_requests, received_ms, claimed=True
+            )
             return
+        if not opening.opened:
+            return
+        self._open.seen(caller, opening.open_requests)
         self.request_opened(deadline_ms)
         if state.opening:
             # Written while the calls run; kept in Redis for whichever replica answers.
             self.opening_sentences.start(rid, request.data.input)
 
     async def _open_and_dispatch(
-        self, rid: str, state: GatherState, calls: list[GatherCall], *, beside: bool
-    ) -> bool:
-        """Write the request's gather state and publish its tasks; False for a redelivery.
+        self, rid: str, state: GatherState, calls: list[GatherCall], cap: int, *, beside: bool
+    ) -> Opening:
+        """Write the request's gather state and publish its tasks, unless it was seen before
+        (a redelivery: its unanswered tasks go again) or its caller is at its `cap`.
 
         `beside`: the tasks go out while the state is written (gather.writes), so
         the write's round trip is off a deterministic request's path. Else the
         state first: after a failed write (Redis away) the record is retried,
-        and must not send its tasks again on every attempt.
+        and must not send its tasks again on every attempt; and a request over
+        its caller's cap sends none.
         """
         write = asyncio.ensure_future(
-            self.store.open(rid, request=state, calls=calls, deadline_ms=state.deadline_ms)
+            self.store.open(
+                rid, request=state, calls=calls, deadline_ms=state.deadline_ms, max_open=cap
+            )
         )
         if beside:
             self.track_write(rid, write)
@@ -196,16 +305,16 @@ class Intake:
                 await self.dispatch(rid, state, calls, refused=self.gather)
             finally:
                 # Awaited whatever the dispatch did: its outcome is never left unread.
-                opened = await self._written(write)
+                opening = await self._written(write)
         else:
-            opened = await self._written(write)
-            if opened:
+            opening = await self._written(write)
+            if opening.opened:
                 await self.dispatch(rid, state, calls, refused=self.gather)
-        if not opened:
+        if opening.seen_before:
             await self._resume(rid, sent_again=len(calls) if beside else 0)
-        return opened
+        return opening
 
-    async def _written(self, write: asyncio.Future[bool]) -> bool:
+    async def _written(self, write: asyncio.Future[Opening]) -> Opening:
         """The write's outcome; whether it succeeded decides how the next request goes."""
         try:
             opened = await write
@@ -215,8 +324,9 @@ class Intake:
         self._store_answers = True
         return opened
 
-    async def _plan_within(self, text: str, deadline_ms: int) -> Plan:
-        """The planner's plan, or TimeoutError when the request's deadline comes first.
+    async def _plan_within(self, caller: str, text: str, deadline_ms: int) -> Plan:
+        """The planner's plan over what `caller` may call, or TimeoutError when the request's
+        deadline comes first.
 
         The planner bounds its own model work (a budget per request); this
         bounds the rest, so no input keeps a request unanswered past its deadline.
@@ -224,16 +334,16 @@ class Intake:
         remaining_s = max(deadline_ms - now_ms(), 0) / 1000
         with step("plan") as span:
             async with asyncio.timeout(remaining_s):
-                plan = await self.planner.plan(text, self.tools())
+                plan = await self.planner.plan(text, self.tools(caller))
             if span.is_recording():
                 span.set_attributes(
                     {"slmesh.planner": plan.planner, "slmesh.calls": len(plan.calls)}
                 )
             return plan
 
-    def _calls_model(self, plan: Plan) -> bool:
+    def _calls_model(self, caller: str, plan: Plan) -> bool:
         """Whether a call of the plan goes to a micromodel that runs a model."""
-        tools = self.tools()
+        tools = self.tools(caller)
         return any(
             call.micromodel in tools and tools[call.micromodel].runs_model for call in plan.calls
         )
@@ -265,15 +375,33 @@ class Intake:
         )
         await self.dispatch(rid, snapshot.request, unanswered, refused=self.gather)
 
-    def _explicit_plan(self, request: RequestSubmitted) -> Plan | None:
+    def _forbidden(self, caller: str, request: RequestSubmitted) -> str | None:
+        """Why the request's explicit calls name micromodels its caller may not call, if so.
+
+        Checked before whether they exist: a caller learns nothing of the
+        micromodels it may not call.
+        """
+        if not request.data.calls or self.callers.may_call_any(caller):
+            return None
+        named = sorted({c.micromodel for c in request.data.calls})
+        forbidden = [name for name in named if not self.callers.may_call(caller, name)]
+        if not forbidden:
+            return None
+        return (
+            f"caller {caller!r} may not call {', '.join(forbidden)} (the trust file's may_call "
+            "for it); no call of this request was made"
+        )
+
+    def _explicit_plan(self, caller: str, request: RequestSubmitted) -> Plan | None:
         assert request.data.calls is not None
-        live = sorted(self.tools())
-        unknown = sorted({c.micromodel for c in request.data.calls} - set(live))
+        named = sorted({c.micromodel for c in request.data.calls})
+        tools = self.tools(caller)
+        unknown = [name for name in named if name not in tools]
         if unknown:
             return Plan(
                 "explicit",
                 reason=f"unknown micromodel(s): {', '.join(map(self._absence, unknown))}; "
-                f"serving now: {', '.join(live) or 'none'}",
+                f"serving now: {', '.join(sorted(tools)) or 'none'}",
             )
         return Plan(
             "explicit", [PlannedCall(c.micromodel, dict(c.arguments)) for c in request.data.calls]
@@ -285,52 +413,104 @@ class Intake:
             return name
         return f"{name} (gone: last heard of at {gone.isoformat(timespec='seconds')})"
 
-    async def _reject_record(
-        self, record: ConsumerRecord[bytes, bytes], exc: ContractError
+    async def _dead_letter(
+        self, record: ConsumerRecord[bytes, bytes], code: ErrorCode, error: str
     ) -> None:
         await publish_dead_letter(
             self.broker,
             self.settings.deadletter_topic,
             record,
-            code=exc.code,
-            error=exc.message,
+            code=code,
+            error=error,
             service=SERVICE,
         )
+
+    async def _too_large(self, record: ConsumerRecord[bytes, bytes], size: int) -> None:
+        """A record over the size limit: dead-lettered; answered only when its caller proved
+        it (then its key is a request id the caller chose)."""
+        message = f"event is {size} bytes; the limit is {self.settings.max_event_bytes} bytes"
+        await self._dead_letter(record, "payload_too_large", message)
+        try:
+            caller = self._prove(record)
+        except Unproven:
+            return
+        request_id = _key_text(record.key)
+        if request_id is None:
+            return
+        await self.responder.fail_once(
+            scope(caller, request_id),
+            ErrorInfo.about("payload_too_large", message),
+            f"The request was rejected: {message}",
+        )
+
+    async def _reject_record(
+        self, record: ConsumerRecord[bytes, bytes], caller: str, exc: ContractError
+    ) -> None:
+        """A record its caller proved that is no valid request: dead-lettered, and answered
+        on the caller's topic when a request id can be read (the caller proved the key)."""
+        await self._dead_letter(record, exc.code, exc.message)
         request_id = exc.request_id or _key_text(record.key)
         if request_id is None:
             return
         await self.responder.fail_once(
-            request_id,
+            scope(caller, request_id),
             ErrorInfo.about(exc.code, exc.message),
             f"The request was rejected: {exc.message}",
         )
 
     async def _answer_failed(
         self,
+        rid: str,
         request: RequestSubmitted,
         code: ErrorCode,
         plan: Plan,
         received_ms: float,
-        *,
-        to_requester: bool = True,
     ) -> None:
-        """A failed response, on the requester's own topic unless `to_requester` is False
-        (it does not exist): then on the mesh's responses topic."""
+        """A failed response, on the caller's own topic."""
         await self.responder.fail_once(
-            request.requestid,
+            rid,
             ErrorInfo.about(code, plan.reason),
             f"The mesh cannot answer this request: {plan.reason}",
-            topic=request.data.reply_topic if to_requester else None,
             causation_id=request.id,
             **plan_failure(plan),
             metadata=request.data.metadata,
             elapsed_ms=round(now_ms() - received_ms, 3),
         )
 
+    async def _too_many(
+        self,
+        rid: str,
+        request: RequestSubmitted,
+        caller: str,
+        open_now: int,
+        received_ms: float,
+        *,
+        claimed: bool,
+    ) -> None:
+        """The refusal of a request over its caller's cap, retryable. `claimed`: the gather
+        store claimed its answer when it refused to open it."""
+        reason = (
+            f"caller {caller!r} has {open_now} requests open, its cap "
+            "(SLMESH_MAX_IN_FLIGHT_PER_CALLER, or max_in_flight in the trust file); retry "
+            f"after one of your {open_now} open requests is answered"
+        )
+        error = ErrorInfo.about("too_many_requests", reason, retryable=True)
+        answer = f"The mesh cannot take this request now: {reason}"
+        data: dict[str, Any] = {
+            "causation_id": request.id,
+            "metadata": request.data.metadata,
+            "elapsed_ms": round(now_ms() - received_ms, 3),
+        }
+        if claimed:
+            await self.responder.fail_claimed(rid, error, answer, **data)
+        else:
+            await self.responder.fail_once(rid, error, answer, **data)
+
     async def give_up(
         self, record: ConsumerRecord[bytes, bytes], error: Exception, attempts: int
     ) -> None:
-        """A request record whose handling kept failing: dead letter and failed response.
+        """A request record whose handling kept failing: dead letter, and a failed response
+        to its caller when it proved the record.
 
         Its partition's commits then move past it (ConcurrentConsumption).
         """
@@ -344,35 +524,43 @@ class Intake:
             service=SERVICE,
             attempts=attempts,
         )
-        rid, topic = _request_of(record, self.settings.max_event_bytes)
+        rid = self._request_of(record)
         if rid is None:
             return
         info = ErrorInfo.about("handler_error", message, retryable=True)
         answer = f"The request could not be handled: {message}"
         try:
-            await self.responder.fail_once(rid, info, answer, topic=topic)
+            await self.responder.fail_once(rid, info, answer)
         except Exception as exc:
             # What broke the handler (its state in Redis, say) may break the
             # claim too: a response without it, rather than none.
             logger.warning("request %s: answered without claiming the answer: %s", rid, exc)
-            await self.responder.fail_unclaimed(rid, info, answer, topic=topic)
+            await self.responder.fail_unclaimed(rid, info, answer)
 
-
-def _request_of(
-    record: ConsumerRecord[bytes, bytes], max_bytes: int
-) -> tuple[str | None, str | None]:
-    """The request id and reply topic of a request record, as far as they can be read."""
-    try:
-        request = decode_record(
-            record.value, record.headers, (RequestSubmitted,), max_bytes=max_bytes
-        )
-    except ContractError as exc:
-        return exc.request_id or _key_text(record.key), None
-    return request.requestid, request.data.reply_topic
+    def _request_of(self, record: ConsumerRecord[bytes, bytes]) -> str | None:
+        """The scoped id of a request record, as far as it can be read; None when no caller
+        proved it."""
+        try:
+            caller = self._prove(record)
+        except Unproven:
+            return None
+        try:
+            request = decode_record(
+                record.value,
+                record.headers,
+                (RequestSubmitted,),
+                max_bytes=self.settings.max_event_bytes,
+            )
+        except ContractError as exc:
+            request_id = exc.request_id or _key_text(record.key)
+        else:
+            request_id = request.requestid
+        return None if request_id is None else scope(caller, request_id)
 
 
 def _key_text(key: bytes | None) -> str | None:
-    """The record key as a request id, when it is one the contract accepts."""
+    """The record key as a request id, when it is one the contract accepts (only ever read
+    from a record its caller proved: the proof covers the key)."""
     if not key:
         return None
     with contextlib.suppress(UnicodeDecodeError):

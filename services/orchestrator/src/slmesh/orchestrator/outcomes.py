@@ -120,7 +120,7 @@ def response_status(calls: list[CallOutcome]) -> ResponseStatus:
 
 def answered(
     source: str,
-    rid: str,
+    request_id: str,
     state: GatherState,
     calls: list[CallOutcome],
     composition: Composition,
@@ -130,7 +130,8 @@ def answered(
     lost_code: ErrorCode = "state_lost",
 ) -> RequestCompleted:
     """The response of a request whose calls were gathered (or whose deadline passed, or
-    whose missing calls were lost: `lost` says why, `lost_code` names it)."""
+    whose missing calls were lost: `lost` says why, `lost_code` names it), under the
+    caller's own `request_id`."""
     return RequestCompleted.create(
         data={
             "status": response_status(calls),
@@ -147,20 +148,21 @@ def answered(
             "error": deadline_error(calls, lost, lost_code),
         },
         source=source,
-        request_id=rid,
+        request_id=request_id,
         causation_id=state.event_id,
     )
 
 
 def failed(
     source: str,
-    rid: str,
+    request_id: str,
     error: ErrorInfo,
     answer: str,
     causation_id: str | None = None,
     **data: Any,
 ) -> RequestCompleted:
-    """A failed response: nothing was (or could be) gathered for the request."""
+    """A failed response: nothing was (or could be) gathered for the request (`request_id`:
+    the caller's own)."""
     return RequestCompleted.create(
         data={
             "status": "failed",
@@ -171,7 +173,7 @@ def failed(
             **data,
         },
         source=source,
-        request_id=rid,
+        request_id=request_id,
         causation_id=causation_id,
     )
 

@@ -1,4 +1,11 @@
-"""Publishing responses: to the requester's topic (made ready once), a failed one once per request.
+"""Publishing responses: each to its caller's own topic (made ready once), a failed one once
+per request.
+
+A response goes to the topic of the caller its scoped id names (callers),
+under the caller's own request id, proven to that caller alone (an HMAC:
+one reader, microseconds to make and check, where a signature costs the
+orchestrator ~50 us and the caller ~110 us). No response goes anywhere else:
+the shared responses topic is answered on no more.
 
 A failed response for a request with nothing to gather is claimed under a
 lease in Redis, published, then marked answered: a crash in between lets the
@@ -17,6 +24,7 @@ from typing import Any
 from aiokafka.errors import MessageSizeTooLargeError
 from faststream.kafka import KafkaBroker
 
+from slmesh.orchestrator.callers import Callers, own_request_id, unscope
 from slmesh.orchestrator.gather.store import AnswerClaim, GatherStorage
 from slmesh.orchestrator.outcomes import failed, too_large, too_large_message
 from slmesh.orchestrator.settings import OrchestratorSettings
@@ -33,15 +41,15 @@ ANSWER_POLL_S = 0.25
 
 
 class ReplyTopics:
-    """Whether responses can go to a topic: known ones from memory; a requester's own
-    topic is created on first use where the settings allow it (development)."""
+    """Whether responses can go to a topic: known ones from memory; a caller's own topic
+    is created on first use where the settings allow it (development)."""
 
     def __init__(self, settings: OrchestratorSettings, directory: TopicDirectory) -> None:
         self.settings = settings
         self.directory = directory
 
     async def ready(self, topic: str) -> bool:
-        """Whether responses can go to a requester's own topic (created here in development).
+        """Whether responses can go to a caller's own topic (created here in development).
 
         Without the topic the producer would wait out its metadata timeout for
         a topic that will never appear, stalling this consumer.
@@ -64,6 +72,7 @@ class Responder:
         reply_topic_ready: Callable[[str], Awaitable[bool]],
         source: str,
         party: MeshParty,
+        callers: Callers,
     ) -> None:
         self.settings = settings
         self.broker = broker
@@ -71,34 +80,44 @@ class Responder:
         # Whether responses can go to a topic (ReplyTopics.ready).
         self.reply_topic_ready = reply_topic_ready
         self.source = source
-        # Responses are signed: any caller checks them against the orchestrator's public key,
-        # and none can make one.
-        self._prove = functools.partial(party.prove, to=None)
+        self.party = party
+        self.callers = callers
 
-    async def respond(self, topic: str, response: RequestCompleted) -> None:
-        """Publish a response; a requester's own topic was made ready when the request came."""
+    async def respond(self, rid: str, response: RequestCompleted) -> bool:
+        """Publish a response to the caller of `rid` (a scoped id), on its own topic.
+
+        False, logged, when it cannot go there (the id names no caller, or the
+        caller's topic is gone where none is made at run time): it goes
+        nowhere else, where others could read it.
+        """
+        scoped = unscope(rid)
+        if scoped is None or self.callers.identity(scoped.caller) is None:
+            logger.error("request %s names no caller of the trust file: not answered", rid)
+            return False
+        topic = self.callers.topic(scoped.caller)
         if not await self.reply_topic_ready(topic):
-            # Gone since: the answer goes where every requester can find it.
             logger.error(
-                "reply topic %s is gone; request %s answered on %s",
+                "request %s not answered: caller %s's response topic %s does not exist, and "
+                "this mesh creates none at run time (`slmesh topics apply` makes it)",
+                rid,
+                scoped.caller,
                 topic,
-                response.requestid,
-                self.settings.responses_topic,
             )
-            topic = self.settings.responses_topic
+            return False
+        # Proven to the caller alone: it reads its own topic, and nobody else can make
+        # (or would need to check) its answers.
+        prove = functools.partial(self.party.prove, to=scoped.caller)
+        key = scoped.request_id
         try:
-            await publish_event(
-                self.broker, topic, response, key=response.requestid, prove=self._prove
-            )
+            await publish_event(self.broker, topic, response, key=key, prove=prove)
         except MessageSizeTooLargeError as exc:
             # Retrying would fail the same way: the request fails, saying why.
             message = too_large_message(response, exc)
-            logger.error("request %s: %s", response.requestid, message)
+            logger.error("request %s: %s", rid, message)
             response = too_large(response, message)
-            await publish_event(
-                self.broker, topic, response, key=response.requestid, prove=self._prove
-            )
+            await publish_event(self.broker, topic, response, key=key, prove=prove)
         counted(response)
+        return True
 
     async def fail_once(
         self,
@@ -106,7 +125,6 @@ class Responder:
         error: ErrorInfo,
         answer: str,
         *,
-        topic: str | None = None,
         causation_id: str | None = None,
         **data: Any,
     ) -> bool:
@@ -123,19 +141,29 @@ class Responder:
             await asyncio.sleep(ANSWER_POLL_S)
         if claim is AnswerClaim.ANSWERED:
             return False
-        response = failed(self.source, rid, error, answer, causation_id, **data)
-        await self.respond(topic or self.settings.responses_topic, response)
-        if not await self.store.answered(rid):
-            logger.warning("request %s: failed response sent after its lease ran out", rid)
+        await self.fail_claimed(rid, error, answer, causation_id=causation_id, **data)
         return True
 
-    async def fail_unclaimed(
-        self, rid: str, error: ErrorInfo, answer: str, *, topic: str | None = None
+    async def fail_claimed(
+        self,
+        rid: str,
+        error: ErrorInfo,
+        answer: str,
+        *,
+        causation_id: str | None = None,
+        **data: Any,
     ) -> None:
+        """The failed response of a request whose answer this replica claimed (fail_once, or
+        a refusal the gather store claimed when it refused to open it): published, then
+        marked answered."""
+        response = failed(self.source, own_request_id(rid), error, answer, causation_id, **data)
+        await self.respond(rid, response)
+        if not await self.store.answered(rid):
+            logger.warning("request %s: failed response sent after its lease ran out", rid)
+
+    async def fail_unclaimed(self, rid: str, error: ErrorInfo, answer: str) -> None:
         """A failed response sent without claiming it: when the claim itself cannot be made."""
-        await self.respond(
-            topic or self.settings.responses_topic, failed(self.source, rid, error, answer)
-        )
+        await self.respond(rid, failed(self.source, own_request_id(rid), error, answer))
 
 
 def counted(response: RequestCompleted) -> None:

@@ -49,6 +49,13 @@ class OrchestratorSettings(MeshSettings):
         description="Calls one request may make, over all its rounds; a plan with more "
         "fails (too_many_calls). The default is the cap on explicit calls.",
     )
+    max_in_flight_per_caller: int = Field(
+        default=64,
+        ge=1,
+        description="Requests one caller may have open at once (a caller's max_in_flight in "
+        "the trust file overrides it); more are refused (too_many_requests, retryable) until "
+        "one of its open requests is answered or past its deadline.",
+    )
     planning_budget_ms: int = Field(
         default=5000,
         ge=0,

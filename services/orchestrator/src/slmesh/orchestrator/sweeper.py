@@ -13,6 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
+from slmesh.orchestrator.callers import own_request_id
 from slmesh.orchestrator.clock import now_ms
 from slmesh.orchestrator.gather.state import GatherSnapshot
 from slmesh.orchestrator.gather.store import Claim, GatherStorage
@@ -110,8 +111,11 @@ class Sweeper:
 
     async def _answered_before(self, rid: str, snapshot: GatherSnapshot, since_ms: int) -> bool:
         """Whether the replica we took `rid` over from published its answer before dying."""
+        # Answers are keyed by the caller's own request id, on its own topic.
         published = await self.published_since(
-            snapshot.request.reply_topic, rid.encode(), since_ms - LOOKBACK_SLACK_MS
+            snapshot.request.reply_topic,
+            own_request_id(rid).encode(),
+            since_ms - LOOKBACK_SLACK_MS,
         )
         if published:
             logger.info("request %s was answered by a replica that died before saying so", rid)

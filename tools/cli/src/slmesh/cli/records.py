@@ -13,6 +13,7 @@ from aiokafka.structs import ConsumerRecord
 
 from slmesh.runtime.kafka import groupless_consumer, list_topics, partitions_of, records_to_end
 from slmesh.runtime.settings import MeshSettings
+from slmesh.runtime.trust import SIGNER_HEADER, is_identity
 from slmesh.schemas import event_fields
 
 # Every topic of the mesh starts so (requests, replies, tasks.*, registry, ...).
@@ -93,6 +94,32 @@ class Seen:
 def topic_name(name: str) -> str:
     """`requests` or `tasks.vat-rates` for `slmesh.requests`, `slmesh.tasks.vat-rates`."""
     return name if name.startswith(MESH_PREFIX) else MESH_PREFIX + name
+
+
+def same_request(seen: Seen, request_id: str) -> bool:
+    """Whether the record is of the request `request_id` names, whichever id it carries.
+
+    A caller's request and its response carry the caller's own request id; the
+    mesh's tasks and replies carry its scoped id, `<caller>:<request id>` (a
+    caller's name holds no colon). Either may be asked for: the caller's own id
+    finds that request of every caller that used it, the scoped one only the
+    caller's (its request proven by it, its response on its own topic).
+    """
+    carried = seen.request_id
+    if carried is None:
+        return False
+    if carried == request_id:
+        return True
+    caller, scoped, own = carried.partition(":")
+    if scoped and is_identity(caller) and own == request_id:
+        return True
+    asked, scoped, asked_own = request_id.partition(":")
+    return (
+        bool(scoped)
+        and is_identity(asked)
+        and carried == asked_own
+        and (seen.headers.get(SIGNER_HEADER) == asked or seen.topic.endswith(f".{asked}"))
+    )
 
 
 def type_matches(seen: Seen, wanted: str) -> bool:

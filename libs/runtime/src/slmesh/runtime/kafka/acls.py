@@ -138,7 +138,6 @@ def topics_in_use(settings: MeshSettings, policy: TrustPolicy) -> list[str]:
     return [
         settings.requests_topic,
         settings.replies_topic,
-        settings.responses_topic,
         settings.deadletter_topic,
         settings.registry_topic,
         *(settings.task_topic(m) for m in served_micromodels(policy)),
@@ -179,9 +178,6 @@ def mesh_acls(
                 name, "Read", group(ORCHESTRATOR_REQUESTS_GROUP), group(ORCHESTRATOR_REPLIES_GROUP)
             )
             allow(name, "Write", *tasks, *answers, deadletters)
-            # Its start waits for every mesh topic (kafka.topics.mesh_topics), the shared
-            # responses topic among them; it answers on the callers' own.
-            allow(name, "Describe", topic(settings.responses_topic))
         elif identity.role == "micromodel":
             for micromodel in identity.serves:
                 allow(name, "Read", topic(settings.task_topic(micromodel)))

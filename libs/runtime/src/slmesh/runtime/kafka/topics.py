@@ -11,6 +11,7 @@ from aiokafka.errors import TopicAlreadyExistsError, for_code
 
 from slmesh.runtime.kafka.clients import admin_kwargs
 from slmesh.runtime.settings import MeshSettings
+from slmesh.runtime.trust.policy import response_topic
 
 logger = logging.getLogger(__name__)
 
@@ -19,13 +20,18 @@ logger = logging.getLogger(__name__)
 SHADOW_REPLIES = "slmesh.shadow.replies"
 
 
-def mesh_topics(settings: MeshSettings, micromodels: list[str]) -> list[str]:
+def mesh_topics(
+    settings: MeshSettings, micromodels: list[str], callers: Iterable[str] = ()
+) -> list[str]:
+    """The mesh's topics, with the task topic of each micromodel and the response topic of
+    each caller (`<responses topic>.<caller>`: a caller is answered there alone; nothing
+    is answered on the responses topic itself)."""
     return [
         settings.requests_topic,
         settings.replies_topic,
-        settings.responses_topic,
         settings.deadletter_topic,
         *(settings.task_topic(name) for name in micromodels),
+        *(response_topic(settings.responses_topic, caller) for caller in callers),
     ]
 
 

@@ -10,18 +10,36 @@ store (gather.store) passes them.
 # written before (a rolling upgrade) has a set of task ids there: its replies
 # are checked by task id alone, and its next round's tasks join that set.
 
-# KEYS: state, results, tasks, deadlines
-# ARGV: pending, request, calls, deadline_ms, request_id, expire_at_ms,
-#       then each call's task id and micromodel
+# Opening counts the request among its caller's open ones (a sorted set by
+# deadline: one past its deadline no longer counts, one answered leaves it at
+# DONE). Over the caller's cap it is not opened: its refusal is claimed under
+# a lease instead (as CLAIM_ANSWER), so a redelivery neither counts it twice
+# nor answers it twice. Returns 0 seen before, n > 0 opened (n open now), -n
+# refused (n open).
+# KEYS: state, results, tasks, deadlines, open (the caller's)
+# ARGV: pending, request, calls, deadline_ms, request_id, expire_at_ms, max_open, now_ms,
+#       lease_until_ms, then each call's task id and micromodel
 OPEN = """
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', '(' .. ARGV[8])
+local open = redis.call('ZCARD', KEYS[5])
+if open >= tonumber(ARGV[7]) then
+  redis.call('HSET', KEYS[1], 'state', 'answering')
+  redis.call('PEXPIREAT', KEYS[1], ARGV[9])
+  return -open
+end
 redis.call('HSET', KEYS[1], 'state', 'open', 'pending', ARGV[1])
 redis.call('HSET', KEYS[1], 'request', ARGV[2], 'calls', ARGV[3])
-if #ARGV > 6 then redis.call('HSET', KEYS[3], unpack(ARGV, 7)) end
+if #ARGV > 9 then redis.call('HSET', KEYS[3], unpack(ARGV, 10)) end
 redis.call('ZADD', KEYS[4], ARGV[4], ARGV[5])
 redis.call('PEXPIREAT', KEYS[1], ARGV[6])
 redis.call('PEXPIREAT', KEYS[3], ARGV[6])
-return 1
+redis.call('ZADD', KEYS[5], ARGV[4], ARGV[5])
+-- The set outlives its last member's deadline, never a later one's.
+if redis.call('PTTL', KEYS[5]) < tonumber(ARGV[4]) - tonumber(ARGV[8]) then
+  redis.call('PEXPIREAT', KEYS[5], ARGV[4])
+end
+return open + 1
 """
 
 # Returns -5 for a reply naming another micromodel than its call went to:
@@ -95,9 +113,11 @@ redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
 return 1
 """
 
-# KEYS: state, completing; ARGV: request_id
+# The answer is out: the request no longer counts among its caller's open ones.
+# KEYS: state, completing, open (the caller's); ARGV: request_id
 DONE = """
 redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('ZREM', KEYS[3], ARGV[1])
 if redis.call('HGET', KEYS[1], 'state') ~= 'completing' then return 0 end
 redis.call('HSET', KEYS[1], 'state', 'done')
 return 1

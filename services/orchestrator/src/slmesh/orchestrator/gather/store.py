@@ -25,6 +25,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from slmesh.orchestrator.callers import unscope
 from slmesh.orchestrator.gather import scripts
 from slmesh.orchestrator.gather.state import GatherCall, GatherSnapshot, GatherState, StoredReply
 from slmesh.runtime.redis_connection import connect_redis
@@ -121,6 +122,34 @@ class ReplyBatches:
         return results
 
 
+@dataclass(frozen=True)
+class Opening:
+    """What opening a request did, and how many requests its caller has open now.
+
+    `refused`: the caller was at its cap, so the request was not opened; its
+    refusal is claimed (as `claim_answer` claims), to be published and then
+    marked `answered`.
+    """
+
+    opened: bool
+    refused: bool = False
+    # The caller's open requests (with this one, when opened); 0 when seen before.
+    open_requests: int = 0
+
+    @property
+    def seen_before(self) -> bool:
+        return not self.opened and not self.refused
+
+    @classmethod
+    def of(cls, raw: int) -> Opening:
+        """From the OPEN script's answer: 0 seen before, n opened, -n refused."""
+        if raw > 0:
+            return cls(opened=True, open_requests=raw)
+        if raw < 0:
+            return cls(opened=False, refused=True, open_requests=-raw)
+        return cls(opened=False)
+
+
 class AnswerClaim(IntEnum):
     """Whether this caller may send the one failed response of a request."""
 
@@ -172,8 +201,15 @@ class GatherStorage(Protocol):
         request: GatherState,
         calls: list[GatherCall],
         deadline_ms: int,
-    ) -> bool:
-        """Start gathering. False when this request id was seen before (a redelivery)."""
+        max_open: int,
+    ) -> Opening:
+        """Start gathering, counted among its caller's open requests (the caller is the
+        scoped id's: callers.unscope). Not opened when this request id was seen before (a
+        redelivery), or refused when the caller already has `max_open` open."""
+        ...
+
+    async def open_requests(self, caller: str) -> int:
+        """How many requests `caller` has open (not answered, not past their deadline)."""
         ...
 
     async def claim_answer(self, request_id: str) -> AnswerClaim:
@@ -226,7 +262,8 @@ class GatherStorage(Protocol):
     async def note(self, request_id: str, name: str) -> dict[str, Any] | None: ...
 
     async def mark_done(self, request_id: str) -> bool:
-        """The answer is published: end the completer's lease. False if it had lost it."""
+        """The answer is published: end the completer's lease, and the request no longer
+        counts among its caller's open ones. False if the lease had been lost."""
         ...
 
     async def claim_expired(self, now_ms: int | None = None, limit: int = 50) -> list[Claim]:
@@ -309,6 +346,15 @@ class GatherStore:
         base = f"{self._ns}:req:{{{request_id}}}"
         return base, f"{base}:results", f"{base}:tasks"
 
+    def _open_key(self, caller: str) -> str:
+        """The caller's open requests: a sorted set of scoped ids by deadline."""
+        return f"{self._ns}:caller:{{{caller}}}:open"
+
+    def _open_key_of(self, request_id: str) -> str:
+        scoped = unscope(request_id)
+        # An unscoped id (none the intake makes) counts in a set of its own.
+        return self._open_key(scoped.caller if scoped is not None else request_id)
+
     async def open(
         self,
         request_id: str,
@@ -316,11 +362,12 @@ class GatherStore:
         request: GatherState,
         calls: list[GatherCall],
         deadline_ms: int,
-    ) -> bool:
+        max_open: int,
+    ) -> Opening:
         state, results, tasks = self._keys(request_id)
         expire_at = deadline_ms + self._ttl_ms
-        opened = await self._open(
-            keys=[state, results, tasks, self._deadlines],
+        raw = await self._open(
+            keys=[state, results, tasks, self._deadlines, self._open_key_of(request_id)],
             args=[
                 len(calls),
                 request.to_json(),
@@ -328,10 +375,17 @@ class GatherStore:
                 deadline_ms,
                 request_id,
                 expire_at,
+                max_open,
+                int(time.time() * 1000),
+                self._lease_until(),
                 *_called(calls),
             ],
         )
-        return bool(opened)
+        return Opening.of(int(raw))
+
+    async def open_requests(self, caller: str) -> int:
+        now = int(time.time() * 1000)
+        return int(await self._redis.zcount(self._open_key(caller), now, "+inf"))
 
     async def claim_answer(self, request_id: str) -> AnswerClaim:
         state, _, _ = self._keys(request_id)
@@ -427,7 +481,8 @@ class GatherStore:
 
     async def mark_done(self, request_id: str) -> bool:
         state, _, _ = self._keys(request_id)
-        return bool(await self._done(keys=[state, self._completing], args=[request_id]))
+        keys = [state, self._completing, self._open_key_of(request_id)]
+        return bool(await self._done(keys=keys, args=[request_id]))
 
     async def claim_expired(self, now_ms: int | None = None, limit: int = 50) -> list[Claim]:
         now_ms = int(time.time() * 1000) if now_ms is None else now_ms

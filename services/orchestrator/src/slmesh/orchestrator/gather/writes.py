@@ -16,6 +16,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
+from slmesh.orchestrator.gather.store import Opening
+
 # How long a reply with no gather state is tried again before its request is
 # answered as lost: far longer than an open takes, short beside a deadline.
 STATE_LOST_RETRIES_S = (0.05, 0.1, 0.2, 0.4, 0.8)
@@ -25,14 +27,14 @@ class StateWritesInFlight:
     """The writes of new gather states under way here, by request id."""
 
     def __init__(self) -> None:
-        self._writing: dict[str, asyncio.Future[bool]] = {}
+        self._writing: dict[str, asyncio.Future[Opening]] = {}
 
-    def track(self, request_id: str, write: asyncio.Future[bool]) -> None:
+    def track(self, request_id: str, write: asyncio.Future[Opening]) -> None:
         """`write` writes the request's gather state; forgotten once it has."""
         self._writing[request_id] = write
         write.add_done_callback(lambda _: self._forget(request_id, write))
 
-    def _forget(self, request_id: str, write: asyncio.Future[bool]) -> None:
+    def _forget(self, request_id: str, write: asyncio.Future[Opening]) -> None:
         if self._writing.get(request_id) is write:
             del self._writing[request_id]
 

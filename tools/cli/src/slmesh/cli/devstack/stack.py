@@ -123,9 +123,13 @@ class DevStack(Lifecycle):
     async def start(self) -> None:
         cfg = self.config
         cfg.workdir.mkdir(parents=True, exist_ok=True)
+        callers: list[str] = []
         if self.keyring is not None:
             # Every process started here proves what it writes with its own key.
-            ensure_keyring(self.keyring, [*dev_members(self.catalogue), *cfg.extra_identities])
+            policy = ensure_keyring(
+                self.keyring, [*dev_members(self.catalogue), *cfg.extra_identities]
+            )
+            callers = list(policy.callers())
         port = cfg.broker_port
         if port is not None and not port_is_free(port):
             logger.warning("port %d is taken; the broker takes a free port instead", port)
@@ -137,7 +141,9 @@ class DevStack(Lifecycle):
         self.redis = await ensure_redis(cfg.redis_url, own=cfg.own_redis, workdir=cfg.workdir)
         # Topics first, as operators make them (`slmesh topics apply`): no service races
         # another to create them, and services that create none find them.
-        await apply_topics(self.settings(), mesh_topic_plan(self.settings(), self.catalogue))
+        # Each caller's response topic too: it reads it from its first request.
+        plan = mesh_topic_plan(self.settings(), self.catalogue, callers)
+        await apply_topics(self.settings(), plan)
         # Services registered before start (e.g. a benchmark's relays) start with the micromodels.
         registered = list(self.services)
         micromodels = [

@@ -8,14 +8,24 @@ from __future__ import annotations
 
 import argparse
 
-from slmesh.cli.conventions import NO_BROKER, NO_ORCHESTRATOR, NO_RESPONSE, SAMPLE_REQUEST
+from slmesh.cli.conventions import (
+    INVALID_SETTINGS,
+    NO_BROKER,
+    NO_ORCHESTRATOR,
+    NO_RESPONSE,
+    SAMPLE_REQUEST,
+)
 
 NAME = "ask"
 HELP = "send a request to a running mesh and print the response"
 DESCRIPTION = (
+    "The request is proven as the caller SLMESH_IDENTITY names (default: dev) with its key "
+    "from the keyring (SLMESH_KEYRING_DIR; `slmesh dev` fills the dev one) or "
+    "SLMESH_SIGNING_KEY_FILE, and its answer read from that caller's own response topic. "
     "Exit code: 0 answered, 1 answered with status failed, "
     f"{NO_RESPONSE} no response in time, {NO_ORCHESTRATOR} no orchestrator is taking "
-    f"requests, {NO_BROKER} the broker cannot be reached."
+    f"requests, {NO_BROKER} the broker cannot be reached, {INVALID_SETTINGS} no identity to "
+    "prove the request with."
 )
 
 

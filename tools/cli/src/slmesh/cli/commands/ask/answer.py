@@ -13,20 +13,33 @@ from slmesh.cli.commands.ask.liveness import (
     NoLiveConsumerError,
     orchestrator_consumption,
 )
-from slmesh.cli.conventions import NO_BROKER, NO_ORCHESTRATOR, NO_RESPONSE, START_HINT
+from slmesh.cli.conventions import (
+    INVALID_SETTINGS,
+    NO_BROKER,
+    NO_ORCHESTRATOR,
+    NO_RESPONSE,
+    START_HINT,
+)
 from slmesh.cli.text import short
-from slmesh.runtime.client import MeshClient
+from slmesh.runtime.client import DEFAULT_CALLER, MeshClient
 from slmesh.runtime.settings import MeshSettings
+from slmesh.runtime.trust import TrustUnavailable, mesh_party
 from slmesh.schemas import RequestCompleted
 
 
 async def ask(settings: MeshSettings, text: str, timeout_s: float, as_json: bool) -> int:
-    """Ask, and say at once when no orchestrator is there to answer (liveness)."""
+    """Ask as the settings' caller, and say at once when no orchestrator is there to answer
+    (liveness)."""
     loop = asyncio.get_running_loop()
+    try:
+        party = mesh_party(settings, DEFAULT_CALLER)
+    except TrustUnavailable as exc:
+        print(f"cannot prove the request: {exc}", file=sys.stderr)
+        return INVALID_SETTINGS
     try:
         async with (
             ConsumerWatch(settings, orchestrator_consumption(settings)) as watch,
-            MeshClient(settings) as client,
+            MeshClient(settings, party=party) as client,
         ):
             started = loop.time()
             async with asyncio.timeout(timeout_s):

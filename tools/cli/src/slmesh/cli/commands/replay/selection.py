@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from slmesh.cli.records import Seen, type_matches
+from slmesh.cli.records import Seen, same_request, type_matches
 
 _RELATIVE = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
@@ -47,7 +47,7 @@ class Selection:
             return False
         if self.until is not None and seen.time > self.until:
             return False
-        if self.request_ids and seen.request_id not in self.request_ids:
+        if self.request_ids and not any(same_request(seen, r) for r in self.request_ids):
             return False
         if self.kind is not None and not type_matches(seen, self.kind):
             return False

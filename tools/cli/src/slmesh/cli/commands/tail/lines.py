@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import orjson
 
-from slmesh.cli.records import Seen, follow, topic_name, type_matches
+from slmesh.cli.records import Seen, follow, same_request, topic_name, type_matches
 from slmesh.runtime.kafka import groupless_consumer, partitions_of
 from slmesh.runtime.settings import MeshSettings
 
@@ -68,7 +68,7 @@ def pretty(seen: Seen) -> str:
 
 def matcher(request_id: str | None, kind: str | None) -> Callable[[Seen], bool]:
     def matches(seen: Seen) -> bool:
-        if request_id is not None and seen.request_id != request_id:
+        if request_id is not None and not same_request(seen, request_id):
             return False
         return kind is None or type_matches(seen, kind)
 

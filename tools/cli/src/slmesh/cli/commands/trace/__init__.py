@@ -15,7 +15,11 @@ DESCRIPTION = f"Exit code: 0 shown, {NO_BROKER} no broker, {NOT_FOUND} no such r
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("request_id")
+    parser.add_argument(
+        "request_id",
+        help="the caller's own request id (its request and response carry it), or the "
+        "mesh's `<caller>:<request id>` (its tasks and replies carry it) for one caller's",
+    )
     parser.add_argument("--json", action="store_true", help="the tree as JSON")
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from slmesh.cli.records import Seen, mesh_topic_names, read_to_end
+from slmesh.cli.records import Seen, mesh_topic_names, read_to_end, same_request
 from slmesh.runtime.settings import MeshSettings
 
 
@@ -83,7 +83,7 @@ def build(request_id: str, records: Iterable[Seen]) -> TraceTree:
     tree = TraceTree(request_id)
     replies: list[Seen] = []
     for seen in sorted(records, key=lambda s: (s.timestamp_ms, s.topic, s.offset)):
-        if seen.request_id != request_id:
+        if not same_request(seen, request_id):
             continue
         kind, data = (seen.type or "").rsplit(".", 1)[-1], seen.data
         if kind == "RequestSubmitted" and tree.received_ms is None:
@@ -295,7 +295,7 @@ def as_json(tree: TraceTree) -> dict[str, Any]:
 async def collect(settings: MeshSettings, request_id: str) -> TraceTree:
     """Read every mesh topic (and nothing else) for the request's records."""
     topics = await mesh_topic_names(settings)
-    found = [s async for s in read_to_end(settings, topics) if s.request_id == request_id]
+    found = [s async for s in read_to_end(settings, topics) if same_request(s, request_id)]
     tree = build(request_id, found)
     reply_topic = None
     for seen in found:
@@ -304,5 +304,5 @@ async def collect(settings: MeshSettings, request_id: str) -> TraceTree:
     if tree.response is None and isinstance(reply_topic, str) and reply_topic not in topics:
         # Answered on the requester's own topic.
         extra = [s async for s in read_to_end(settings, [reply_topic])]
-        tree = build(request_id, [*found, *(s for s in extra if s.request_id == request_id)])
+        tree = build(request_id, [*found, *(s for s in extra if same_request(s, request_id))])
     return tree

@@ -172,8 +172,12 @@ def _schema_with(prop: dict[str, Any]) -> dict[str, Any]:
             f"input schema has an enum of {MAX_ENUM_VALUES + 1} values",
         ),
         ({"output_schema": {"type": 12}}, "output schema is not a JSON Schema"),
+        (
+            {"input_schema": _schema_with({"$ref": "https://example.com/s.json"})},
+            "input schema refers outside itself",
+        ),
     ],
-    ids=["description", "schema-bytes", "enum", "not-a-schema"],
+    ids=["description", "schema-bytes", "enum", "not-a-schema", "remote-ref"],
 )
 def test_a_card_out_of_bounds_is_refused(fields: dict[str, Any], said: str) -> None:
     reason = refusal(signed(card("echo", "echo-1", **fields)))

@@ -14,7 +14,8 @@ the future. So a record is admitted only when:
   than `FUTURE_SLACK_S` nor behind it by more than `STALE_CARD_S`: a card
   copied from an old record and produced again is not a heartbeat;
 - its description and schemas are within bounds (below) and its schemas are
-  JSON Schemas: they go into every planner prompt and are compiled.
+  JSON Schemas that refer to nothing outside themselves: they go into every
+  planner prompt and are compiled, and a remote `$ref` would be fetched.
 
 When a card was heard is the record's timestamp, never the card's own `time`
 (`heard_at`): with the topic's `message.timestamp.type=LogAppendTime` it is
@@ -24,6 +25,7 @@ reader received it, so no clock ahead of the reader's can keep a card alive.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -57,8 +59,10 @@ MAX_SCHEMA_BYTES = 32 * 1024
 MAX_ENUM_VALUES = 256
 # How much of a refused record's key and reason is kept and shown.
 MAX_SHOWN_CHARS = 200
-# Kafka's timestamp types (aiokafka's ConsumerRecord.timestamp_type).
-LOG_APPEND_TIME = 1
+# Schemas whose verdict is remembered: checking one against the metaschema takes
+# milliseconds, and every heartbeat of every replica brings its two schemas again.
+SCHEMA_VERDICTS = 128
+_REFERENCES = frozenset({"$ref", "$dynamicRef"})
 
 
 @dataclass(frozen=True)
@@ -171,12 +175,25 @@ def _problem(
 
 
 def _schema_problem(schema: dict[str, Any]) -> str | None:
-    size = len(orjson.dumps(schema))
-    if size > MAX_SCHEMA_BYTES:
-        return f"is {size} bytes as JSON (at most {MAX_SCHEMA_BYTES})"
-    widest = max((len(e) for e in _enums(schema)), default=0)
+    raw = orjson.dumps(schema, option=orjson.OPT_SORT_KEYS)
+    if len(raw) > MAX_SCHEMA_BYTES:
+        return f"is {len(raw)} bytes as JSON (at most {MAX_SCHEMA_BYTES})"
+    return _schema_verdict(raw)
+
+
+@functools.lru_cache(maxsize=SCHEMA_VERDICTS)
+def _schema_verdict(raw: bytes) -> str | None:
+    """What is wrong with the schema `raw` holds (a bounded size: at most
+    SCHEMA_VERDICTS * MAX_SCHEMA_BYTES are remembered), if anything."""
+    schema = orjson.loads(raw)
+    enums, refs = _walk(schema)
+    widest = max(map(len, enums), default=0)
     if widest > MAX_ENUM_VALUES:
         return f"has an enum of {widest} values (at most {MAX_ENUM_VALUES})"
+    outside = [ref for ref in refs if not ref.startswith("#")]
+    if outside:
+        # jsonschema would fetch it when an argument is first checked against it.
+        return f"refers outside itself ({outside[0][:100]!r}): only '#...' references are kept"
     try:
         jsonschema.Draft202012Validator.check_schema(schema)
     except jsonschema.SchemaError as exc:
@@ -184,17 +201,20 @@ def _schema_problem(schema: dict[str, Any]) -> str | None:
     return None
 
 
-def _enums(schema: Any) -> list[list[Any]]:
-    """Every `enum` list anywhere in `schema` (bounded: the schema's size is)."""
-    found: list[list[Any]] = []
+def _walk(schema: Any) -> tuple[list[list[Any]], list[str]]:
+    """Every `enum` list and every reference (`$ref`, `$dynamicRef`) anywhere in `schema`
+    (bounded: the schema's size is)."""
+    enums: list[list[Any]] = []
+    refs: list[str] = []
     stack = [schema]
     while stack:
         node = stack.pop()
         if isinstance(node, dict):
             enum = node.get("enum")
             if isinstance(enum, list):
-                found.append(enum)
+                enums.append(enum)
+            refs += [v for k, v in node.items() if k in _REFERENCES and isinstance(v, str)]
             stack += node.values()
         elif isinstance(node, list):
             stack += node
-    return found
+    return enums, refs

@@ -29,6 +29,7 @@ from tests.support.kit import (
     assert_services_running,
     dead_letter_of,
     ghost_tasks_of,
+    mesh_id,
     new_id,
     new_request,
     no_second_response,
@@ -349,8 +350,9 @@ async def test_an_unreadable_task_with_its_ids_fails_its_call_at_once(
     future = await mesh.submit(request)
     task = task_for("slow", {"seconds": 6}, settings.replies_topic)
     event = task.model_dump(mode="json", exclude_none=True)
-    event["requestid"] = request.requestid
-    event["data"]["task_id"] = task_id = f"{request.requestid}:1"
+    # Inside the mesh the request is known by its caller's scoped id.
+    event["requestid"] = mesh_id(request.requestid)
+    event["data"]["task_id"] = task_id = f"{mesh_id(request.requestid)}:1"
     event["dataschema"] = "urn:slmesh:TaskRequested:v9"
     value = orjson.dumps(event)
     sent = await send_task(raw, settings, "slow", value, key=task_id)

@@ -283,11 +283,11 @@ async def test_a_binary_request_with_a_given_is_dead_lettered_and_the_next_is_an
     found = await answers.of(good["requestid"])
     assert_answered(found[good["requestid"]], good)
 
-    # Requeued, it goes back as it came, its attributes with it; not its caller's proof,
-    # which a dead letter does not keep: refused as no caller's.
+    # Requeued, it goes back as it came, its attributes and its caller's proof with it
+    # (a dead letter keeps them): refused again for what it says, not for who sent it.
     letters = [d for d in await read_dead_letters(settings) if d.value == bad_value]
     [(_, topic)] = await requeue(settings, letters)
     assert topic == settings.requests_topic
     _, again = await deadletters.wait_for(lambda r: r.value == bad_value, count=2)
-    assert again.header(DLQ_ERROR_CODE) == "unauthenticated_request"
+    assert again.header(DLQ_ERROR_CODE) == code
     assert again.header("ce_requestid") == bad["requestid"]

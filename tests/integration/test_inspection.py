@@ -585,7 +585,7 @@ async def test_a_shadow_candidate_answers_recorded_tasks_without_touching_the_li
     # A shadowed request's trace is still its own: one call, no shadow task in it.
     code, out = await run_slmesh(settings.bootstrap_servers, "trace", rids[0], "--json")
     assert code == 0, out
-    assert [c["task_id"] for c in orjson.loads(out)["calls"]] == [f"{rids[0]}:1"]
+    assert [c["task_id"] for c in orjson.loads(out)["calls"]] == [f"{mesh_id(rids[0])}:1"]
 
 
 async def test_shadow_copies_no_restricted_task_and_makes_no_topic_in_production(
@@ -632,7 +632,7 @@ async def test_shadow_copies_no_restricted_task_and_makes_no_topic_in_production
     report = orjson.loads(out)
     assert (report["tasks"], report["restricted_skipped"]) == (1, 1)
     copied = [s async for s in read_to_end(settings, [candidate_topic])]
-    assert [s.request_id for s in copied] == [internal.requestid]
+    assert [s.request_id for s in copied] == [mesh_id(internal.requestid)]
     assert copied[0].data["classification"] == "internal"
 
     # Asked for, restricted tasks are copied too.
@@ -648,7 +648,7 @@ async def test_shadow_copies_no_restricted_task_and_makes_no_topic_in_production
     assert orjson.loads(out)["restricted_skipped"] == 0
     copied = [s async for s in read_to_end(settings, [candidate_topic])]
     assert sorted(str(s.request_id) for s in copied) == sorted(
-        [internal.requestid, restricted.requestid]
+        [mesh_id(internal.requestid), mesh_id(restricted.requestid)]
     )
 
     # Never to a topic outside the shadow ones.

@@ -56,7 +56,7 @@ def ensure_keyring(directory: Path, members: Iterable[Member]) -> TrustPolicy:
         if member.name in identities and key_path(directory, member.name).exists():
             continue
         secret = SecretKey.generate()
-        _write_secret(key_path(directory, member.name), secret)
+        write_secret(key_path(directory, member.name), secret)
         public = secret.public
         identities[member.name] = Identity(
             role=member.role,
@@ -76,9 +76,12 @@ def ensure_keyring(directory: Path, members: Iterable[Member]) -> TrustPolicy:
     return policy
 
 
-def _write_secret(path: Path, secret: SecretKey) -> None:
+def write_secret(path: Path, secret: SecretKey, *, exclusive: bool = False) -> None:
+    """An identity's secret in a file only its owner can read (0600); `exclusive`: never
+    over an existing file (FileExistsError)."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_EXCL if exclusive else os.O_TRUNC)
+    fd = os.open(path, flags, 0o600)
     with os.fdopen(fd, "w") as out:
         out.write(secret.text() + "\n")
 

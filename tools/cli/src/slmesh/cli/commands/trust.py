@@ -53,12 +53,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _add(args: argparse.Namespace) -> int:
-    import os
     from pathlib import Path
 
     from pydantic import ValidationError
 
     from slmesh.runtime.trust import Identity, SecretKey, TrustFileError, TrustPolicy, is_identity
+    from slmesh.runtime.trust.keyring import write_secret
 
     if not is_identity(args.name):
         print(f"slmesh trust: {args.name!r} is not an identity name (a-z, 0-9, -; 1-63)")
@@ -93,10 +93,7 @@ def _add(args: argparse.Namespace) -> int:
         problems = "; ".join(str(e["msg"]) for e in exc.errors())
         print(f"slmesh trust: {problems}")
         return 1
-    key_file.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as out:
-        out.write(secret.text() + "\n")
+    write_secret(key_file, secret, exclusive=True)
     trust_file.parent.mkdir(parents=True, exist_ok=True)
     trust_file.write_text(updated.model_dump_json(indent=2, exclude_none=True) + "\n")
     print(f"{args.name} ({args.role}) added to {trust_file}; its secret key is in {key_file}")

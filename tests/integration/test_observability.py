@@ -26,10 +26,10 @@ from slmesh.runtime.settings import MeshSettings
 from slmesh.runtime.trust import response_topic
 from slmesh.schemas import TaskRequested, encode
 from tests.support.identities import DEV_CALLER
-from tests.support.kit import mesh_id
+from tests.support.kit import RawProducer, mesh_id, send_task
 from tests.support.mesh import logged_mesh
 from tests.support.otlp_receiver import OtlpReceiver, ReceivedSpan
-from tests.support.proofs import task_headers
+from tests.support.proofs import STRUCTURED
 
 INVOICE = (
     "Invoice 2291 from Müller GmbH, Hauptstraße 5, 10115 Berlin, Germany. "
@@ -322,16 +322,22 @@ async def test_a_request_s_log_lines_carry_its_ids_and_its_trace(traced: DevStac
         source="/slmesh/integration-tests/logs",
         request_id=rid,
     )
-    value = encode(task)
     traceparent = ("traceparent", f"00-{trace_id}-{secrets.token_hex(8)}-01".encode())
-    async with MeshClient(settings, source="/slmesh/integration-tests/logs") as client:
-        await client.send_raw(
-            value,
+    raw = RawProducer(settings)
+    await raw.start()
+    try:
+        # Proven as the orchestrator proves a task: the micromodel reads no other (a
+        # client's send_raw would prove it as its caller).
+        await send_task(
+            raw,
+            settings,
+            "vat-rates",
+            encode(task),
             key=rid,
-            topic=settings.task_topic("vat-rates"),
-            # Proven as the orchestrator proves a task: the micromodel reads no other.
-            headers=task_headers(settings, "vat-rates", rid, value, headers=[traceparent]),
+            headers=[*STRUCTURED, traceparent],
         )
+    finally:
+        await raw.stop()
     about: list[dict[str, object]] = []
     for _ in range(60):
         about = [

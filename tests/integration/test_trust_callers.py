@@ -358,9 +358,11 @@ async def test_a_planned_request_never_routes_to_a_micromodel_the_caller_may_not
     summaries = TopicTap(settings, settings.task_topic("summarizer"))
     await summaries.start()
     try:
+        # A deadline for a cold model on a busy machine: this is about where it routes.
         response = await limited.ask(
             "What is this story about: Heavy snow closed the mountain pass on Friday night.",
-            timeout_s=90,
+            timeout_s=120,
+            timeout_ms=90_000,
         )
         assert all(c.micromodel in ("vat-rates", GHOST) for c in response.data.calls)
         if response.data.status == "failed":

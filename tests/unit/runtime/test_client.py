@@ -91,3 +91,21 @@ async def proves_its_requests(client: MeshClient) -> None:
     orchestrator: MeshParty = party_of(ORCHESTRATOR)
     proven = orchestrator.check(topic, key, value, headers, roles=("caller",))
     assert proven.name == DEV_CALLER
+
+
+async def test_a_proof_given_is_sent_as_given() -> None:
+    """A sender that brings its own proof (a test playing the orchestrator) keeps it alone."""
+    async with client_of(DEV_CALLER) as client:
+        sent: list[list[tuple[str, bytes]]] = []
+
+        async def send_and_wait(
+            topic: str, value: bytes, *, key: bytes | None, headers: list[tuple[str, bytes]]
+        ) -> None:
+            sent.append(headers)
+
+        client._producer.send_and_wait = send_and_wait
+        topic = "slmesh.tasks.vat-rates"
+        own = prove_as(ORCHESTRATOR, topic, b"{}", key="t-1", to="vat-rates", headers=[])
+        await client.send_raw(b"{}", key="t-1", topic=topic, headers=own)
+        [headers] = sent
+        assert [v for k, v in headers if k == "slmesh-signer"] == [ORCHESTRATOR.encode()]

@@ -32,7 +32,7 @@ from slmesh.runtime.kafka import (
 from slmesh.runtime.lifecycle import Lifecycle
 from slmesh.runtime.settings import MeshSettings
 from slmesh.runtime.tracing import TRACEPARENT, headers_of, producing
-from slmesh.runtime.trust import MeshParty, Unproven, mesh_party, response_topic
+from slmesh.runtime.trust import PROOF_HEADER, MeshParty, Unproven, mesh_party, response_topic
 from slmesh.schemas import (
     CONTENT_TYPE,
     ContractError,
@@ -168,14 +168,19 @@ class MeshClient(Lifecycle):
         headers: Sequence[tuple[str, bytes]] = (),
     ) -> None:
         """Publish bytes as they are, proven as this client's caller to the orchestrator;
-        `headers` are added (a `traceparent` of the caller's own is sent as given, else
-        this process's trace context, if any). The proof covers the topic, the key, the
-        value and the `ce_*` headers."""
+        `headers` are added (a `traceparent` or a proof of the caller's own is sent as
+        given, else this process's trace context, if any, and its proof). The proof covers
+        the topic, the key, the value and the `ce_*` headers."""
         topic = topic or self.settings.requests_topic
         key_bytes = key.encode() if key else None
-        proof = self.party.prove(topic, key_bytes, value, to=self._orchestrator, headers=headers)
+        given = {name.lower() for name, _ in headers}
+        proof = (
+            []
+            if PROOF_HEADER in given
+            else self.party.prove(topic, key_bytes, value, to=self._orchestrator, headers=headers)
+        )
         with producing(topic, key) as trace_headers:
-            if any(name.lower() == TRACEPARENT for name, _ in headers):
+            if TRACEPARENT in given:
                 trace_headers = {}
             await self._producer.send_and_wait(
                 topic,

@@ -43,7 +43,6 @@ from tests.support.kit import (
     new_id,
     new_request,
     no_second_response,
-    party_of,
     prove_as,
     reply_as_ghost,
     responses_for,
@@ -51,6 +50,7 @@ from tests.support.kit import (
     settle,
     until_consumed,
 )
+from tests.support.proofs import party
 
 # --- the callers' clients and topics ----------------------------------------------------
 
@@ -58,16 +58,16 @@ from tests.support.kit import (
 @pytest.fixture(scope="module")
 async def other(settings: MeshSettings) -> AsyncIterator[MeshClient]:
     """A client of the second caller: it reads its own response topic."""
-    party = party_of(OTHER_CALLER)
-    async with MeshClient(settings, source="/slmesh/integration-tests/other", party=party) as c:
+    caller = party(OTHER_CALLER)
+    async with MeshClient(settings, source="/slmesh/integration-tests/other", party=caller) as c:
         yield c
 
 
 @pytest.fixture(scope="module")
 async def limited(settings: MeshSettings) -> AsyncIterator[MeshClient]:
     """A client of the caller held to an allow-list and a cap."""
-    party = party_of(LIMITED_CALLER)
-    async with MeshClient(settings, source="/slmesh/integration-tests/limited", party=party) as c:
+    caller = party(LIMITED_CALLER)
+    async with MeshClient(settings, source="/slmesh/integration-tests/limited", party=caller) as c:
         yield c
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import os
 import sys
 import uuid
@@ -29,7 +28,6 @@ from slmesh.runtime.kafka.publishing import (
     DLQ_TOPIC,
 )
 from slmesh.runtime.settings import MeshSettings
-from slmesh.runtime.trust import MeshParty
 from slmesh.schemas import (
     CONTENT_TYPE,
     ContractError,
@@ -43,7 +41,7 @@ from slmesh.schemas import (
 )
 from tests.support.identities import DEV_CALLER
 from tests.support.proofs import ORCHESTRATOR as ORCHESTRATOR
-from tests.support.proofs import STRUCTURED, Headers, party, proven, task_headers
+from tests.support.proofs import STRUCTURED, Headers, proven, task_headers
 
 E = TypeVar("E", bound=Envelope)
 
@@ -209,13 +207,6 @@ class TopicTap:
 # --- proofs, as an identity of the suite's keyring would make them --------------------
 
 
-@functools.cache
-def party_of(identity: str) -> MeshParty:
-    """`identity` of the suite's keyring (SLMESH_KEYRING_DIR, set in tests/conftest.py),
-    with its own secret: what the process of that identity would prove records with."""
-    return party(identity)
-
-
 def prove_as(
     identity: str,
     topic: str,
@@ -227,11 +218,9 @@ def prove_as(
 ) -> list[tuple[str, bytes]]:
     """A record's headers (`headers`, else the structured mode's content type) with the proof
     that `identity` wrote it for `to` (None: signed, for anyone)."""
-    given = list(headers) if headers is not None else [("content-type", CONTENT_TYPE.encode())]
-    proof = party_of(identity).prove(
-        topic, key.encode() if key is not None else None, value, to=to, headers=given
+    return proven(
+        identity, topic, key, value, to=to, headers=STRUCTURED if headers is None else headers
     )
-    return [*given, *proof]
 
 
 # --- a producer that says where each record went ------------------------------------

@@ -10,7 +10,8 @@ from slmesh.runtime.settings import MeshSettings
 from slmesh.runtime.trust import MeshParty, response_topic
 from slmesh.schemas import RequestCompleted, encode
 from tests.support.identities import DEV_CALLER, OTHER_CALLER
-from tests.support.kit import ORCHESTRATOR, party_of, prove_as
+from tests.support.kit import ORCHESTRATOR, prove_as
+from tests.support.proofs import party
 
 
 def answer(request_id: str, cause: str, text: str = "answered") -> bytes:
@@ -27,7 +28,7 @@ def answer(request_id: str, cause: str, text: str = "answered") -> bytes:
 @contextlib.asynccontextmanager
 async def client_of(caller: str) -> AsyncIterator[MeshClient]:
     """A client of `caller`, never started: its clients are closed all the same."""
-    client = MeshClient(MeshSettings(), party=party_of(caller))
+    client = MeshClient(MeshSettings(), party=party(caller))
     try:
         yield client
     finally:
@@ -88,7 +89,7 @@ async def proves_its_requests(client: MeshClient) -> None:
     client._producer.send_and_wait = send_and_wait
     await client.send_raw(b"{}", key="req-2", headers=[("ce_requestid", b"req-2")])
     [(topic, value, key, headers)] = sent
-    orchestrator: MeshParty = party_of(ORCHESTRATOR)
+    orchestrator: MeshParty = party(ORCHESTRATOR)
     proven = orchestrator.check(topic, key, value, headers, roles=("caller",))
     assert proven.name == DEV_CALLER
 

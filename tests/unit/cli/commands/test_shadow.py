@@ -15,7 +15,6 @@ from slmesh.cli.commands.shadow.admission import (
     may_create_topics,
 )
 from slmesh.cli.commands.shadow.evaluation import (
-    SHADOW_REPLIES,
     Pair,
     ShadowReport,
     format_report,
@@ -23,6 +22,7 @@ from slmesh.cli.commands.shadow.evaluation import (
     shadow_task,
 )
 from slmesh.cli.records import Seen
+from slmesh.runtime.kafka.topics import SHADOW_REPLIES
 from slmesh.runtime.settings import MeshSettings
 from slmesh.schemas import is_valid_task_id
 

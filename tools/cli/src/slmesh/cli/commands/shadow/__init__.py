@@ -50,7 +50,8 @@ async def _shadow(args: argparse.Namespace) -> int:
 
     from slmesh.cli.commands.replay.selection import Selection, parse_time
     from slmesh.cli.commands.shadow.admission import candidate_topic_refusal
-    from slmesh.cli.commands.shadow.evaluation import SHADOW_REPLIES, format_report, run_shadow
+    from slmesh.cli.commands.shadow.evaluation import format_report, run_shadow
+    from slmesh.runtime.kafka.topics import SHADOW_REPLIES
     from slmesh.runtime.settings import MeshSettings
 
     settings = MeshSettings()

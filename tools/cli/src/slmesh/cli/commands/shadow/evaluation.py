@@ -36,10 +36,10 @@ from slmesh.cli.records import SHADOW_PREFIX, Seen, read_to_end, type_matches
 from slmesh.runtime.client import follow_from_end
 from slmesh.runtime.kafka import UnknownTopicError, ensure_topics, groupless_consumer, list_topics
 from slmesh.runtime.kafka.publishing import Prove
+from slmesh.runtime.kafka.topics import SHADOW_REPLIES
 from slmesh.runtime.settings import MeshSettings
 from slmesh.runtime.trust import TrustUnavailable, mesh_party
 
-SHADOW_REPLIES = f"{SHADOW_PREFIX}replies"
 # The CLI's own identity in the trust file, unless SLMESH_IDENTITY says otherwise.
 OPERATOR = "operator"
 

@@ -11,14 +11,15 @@ Exits 1 on any problem.
 
     python3 eval/pii/check.py [path/to/labelled.jsonl]
 """
+
+import itertools
 import json
 import os
 import re
 import sys
 from collections import Counter
 
-KINDS = {"person", "address", "email", "phone", "iban", "card",
-         "national_id", "date_of_birth"}
+KINDS = {"person", "address", "email", "phone", "iban", "card", "national_id", "date_of_birth"}
 LANGS = {"en", "de"}
 MIN_PER_KIND = {k: 15 for k in KINDS}
 MIN_PER_KIND.update(person=25, address=25)
@@ -126,22 +127,28 @@ def main(path):
             kind_lang[(k, lang)] += 1
             spans.append((s, t))
         spans.sort()
-        for (s1, t1), (s2, t2) in zip(spans, spans[1:]):
+        for (s1, t1), (s2, t2) in itertools.pairwise(spans):
             if s2 < t1:
                 problems.append(f"{where}: overlapping spans {s1}..{t1} and {s2}..{t2}")
 
     total_texts = sum(texts_lang.values())
-    print(f"texts: {total_texts}  " + "  ".join(
-        f"{l}={texts_lang[l]} (no PII: {empty_lang[l]})" for l in sorted(LANGS)))
-    print(f"{'kind':<15}" + "".join(f"{l:>6}" for l in sorted(LANGS)) + f"{'total':>7}")
+    print(
+        f"texts: {total_texts}  "
+        + "  ".join(
+            f"{lang}={texts_lang[lang]} (no PII: {empty_lang[lang]})" for lang in sorted(LANGS)
+        )
+    )
+    print(f"{'kind':<15}" + "".join(f"{lang:>6}" for lang in sorted(LANGS)) + f"{'total':>7}")
     for k in sorted(KINDS):
-        row = [kind_lang[(k, l)] for l in sorted(LANGS)]
+        row = [kind_lang[(k, lang)] for lang in sorted(LANGS)]
         print(f"{k:<15}" + "".join(f"{n:>6}" for n in row) + f"{sum(row):>7}")
         if sum(row) < MIN_PER_KIND[k]:
             problems.append(f"kind {k}: {sum(row)} entities, want at least {MIN_PER_KIND[k]}")
-    print(f"{'all':<15}" + "".join(
-        f"{sum(kind_lang[(k, l)] for k in KINDS):>6}" for l in sorted(LANGS))
-        + f"{sum(kind_lang.values()):>7}")
+    print(
+        f"{'all':<15}"
+        + "".join(f"{sum(kind_lang[(k, lang)] for k in KINDS):>6}" for lang in sorted(LANGS))
+        + f"{sum(kind_lang.values()):>7}"
+    )
     if total_texts < MIN_TEXTS:
         problems.append(f"{total_texts} texts, want at least {MIN_TEXTS}")
 

@@ -55,6 +55,10 @@ ErrorCode = Literal[
     "state_lost",
     "too_many_calls",
     "unknown_reply_topic",
+    # Where data may go: a payload above what every micromodel serving its call may
+    # receive, or carrying personal data its micromodel refuses.
+    "classification_denied",
+    "pii_refused",
     # Trust: a record whose writer is not proven, or who may not do what it asks.
     "unauthenticated_request",
     "unauthenticated_task",
@@ -246,6 +250,55 @@ class TaskFailed(Envelope):
 # --- RequestCompleted -------------------------------------------------------------
 
 
+Locality = Literal["on-premise", "remote"]
+RoutingDecision = Literal["sent", "rerouted", "redacted", "refused", "denied"]
+
+
+class CallRouting(Contract):
+    """Where a call's data went, and why: decided before its task was published."""
+
+    requested: str = Field(
+        max_length=64, description="The micromodel the plan (or the caller) named for the call."
+    )
+    locality: Locality = Field(description="Where the micromodel the call went to runs.")
+    provider: str | None = Field(
+        default=None, max_length=128, description="Who runs it, when it is remote."
+    )
+    classification: Classification = Field(
+        description="The payload's classification as it went (or would have gone): the "
+        "request's, raised where the call's arguments carry personal data."
+    )
+    pii: dict[str, int] = Field(
+        default_factory=dict,
+        description="Kinds of personal data found in the call's arguments, with counts; "
+        "never the data. Looked for where the call may leave the premises.",
+        examples=[{"email": 1, "iban": 1}],
+    )
+    decision: RoutingDecision = Field(
+        description="sent: to the micromodel named; rerouted: to another serving the same "
+        "tool; redacted: sent with its personal data replaced; refused: not sent, it carries "
+        "personal data its micromodel refuses; denied: not sent, no micromodel serving the "
+        "tool may receive its classification."
+    )
+    reason: str | None = Field(default=None, max_length=2000, description="Why, in words.")
+
+
+class CostReport(Contract):
+    """What a request's models did and cost: its calls', its planner's and its composer's."""
+
+    currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
+    total: float = Field(ge=0, description="Cost of every model's tokens for the request.")
+    tokens: TokenUsage = Field(description="Tokens of every model, summed.")
+    by_model: dict[str, float] = Field(default_factory=dict, description="Cost per model id.")
+    remote_calls: int = Field(ge=0, description="Calls answered by a remote model.")
+    local_share: float = Field(
+        ge=0,
+        le=1,
+        description="Share of the request's answered calls answered without any remote "
+        "model (1.0: nothing left the premises).",
+    )
+
+
 class CallOutcome(Contract):
     task_id: str
     micromodel: str
@@ -262,6 +315,12 @@ class CallOutcome(Contract):
     latency_ms: float | None = Field(default=None, description="Micromodel's own time.")
     elapsed_ms: float | None = Field(
         default=None, description="From the task's dispatch to its reply, as the mesh saw it."
+    )
+    routing: CallRouting | None = Field(
+        default=None, description="Where the call's data went; none before routing existed."
+    )
+    cost: float | None = Field(
+        default=None, ge=0, description="What the call's tokens cost, at its card's price."
     )
 
 
@@ -301,6 +360,14 @@ class RequestCompletedData(Contract):
         default="template", description="What wrote the answer: 'template' or 'template+<model>'."
     )
     composing: ModelWork | None = Field(default=None, description="The composer model's work.")
+    classification: Classification | None = Field(
+        default=None,
+        description="The request's classification as the mesh handled it: the caller's, "
+        "raised where its input carries personal data.",
+    )
+    cost: CostReport | None = Field(
+        default=None, description="Tokens and cost per model and in total; where it ran."
+    )
     metadata: dict[str, str] = Field(default_factory=dict)
     elapsed_ms: float = Field(ge=0, description="From the request's arrival to this response.")
 

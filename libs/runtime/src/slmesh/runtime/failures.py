@@ -16,13 +16,15 @@ def task_failed(
     replica: str,
     latency_ms: float = 0.0,
     causation_id: str | None = None,
+    retryable: bool = False,
 ) -> TaskFailed:
-    """A TaskFailed for one call; the message is cut to what the contract allows."""
+    """A TaskFailed for one call; the message is cut to what the contract allows.
+    `retryable`: sending the same call again later may succeed."""
     return TaskFailed.create(
         data={
             "task_id": task_id,
             "micromodel": micromodel,
-            "error": ErrorInfo.about(code, message),
+            "error": ErrorInfo.about(code, message, retryable=retryable),
             "latency_ms": latency_ms,
             "replica": replica,
         },

@@ -37,6 +37,12 @@ def is_valid_task_id(value: object) -> bool:
 _NAME_PATTERN = r"^[a-z][a-z0-9\-]{0,62}$"
 
 Classification = Literal["public", "internal", "confidential", "restricted"]
+# Where a micromodel's inference runs: on the enterprise's own machines, or at a provider's
+# endpoint the payload travels to.
+Locality = Literal["on-premise", "remote"]
+# What the orchestrator does when a payload bound for a micromodel carries personal data:
+# sends the call to a local alternative, sends the text redacted, or refuses the call.
+PiiAction = Literal["local", "redact", "refuse"]
 
 ErrorCode = Literal[
     "malformed_event",
@@ -69,6 +75,12 @@ ErrorCode = Literal[
     "forbidden_reply_topic",
     "forbidden_micromodel",
     "too_many_requests",
+    # Remote models: an endpoint that did not answer in time, at all, or refused the call;
+    # said after the micromodel's own retries are spent.
+    "remote_unavailable",
+    "remote_timeout",
+    "remote_rate_limited",
+    "remote_error",
 ]
 
 CallStatus = Literal["ok", "failed", "missing"]
@@ -383,6 +395,32 @@ class RequestCompleted(Envelope):
 # --- MicromodelAnnounced ------------------------------------------------------------
 
 
+# A price per million tokens above this is a typo, not a price.
+MAX_PRICE_PER_MTOK = 1_000_000.0
+
+
+class ModelPrice(Contract):
+    """What a model's tokens cost, per million; a card without one is free."""
+
+    input_per_mtok: float = Field(
+        ge=0,
+        le=MAX_PRICE_PER_MTOK,
+        allow_inf_nan=False,
+        description="Price of a million prompt tokens.",
+        examples=[0.15],
+    )
+    output_per_mtok: float = Field(
+        ge=0,
+        le=MAX_PRICE_PER_MTOK,
+        allow_inf_nan=False,
+        description="Price of a million completion tokens.",
+        examples=[0.6],
+    )
+    currency: str = Field(
+        default="USD", pattern=r"^[A-Z]{3}$", description="ISO 4217 code.", examples=["EUR"]
+    )
+
+
 class MicromodelAnnouncedData(Contract):
     name: MicromodelName
     version: str = Field(max_length=64, examples=["0.1.0"])
@@ -398,6 +436,38 @@ class MicromodelAnnouncedData(Contract):
     heartbeat_s: float = Field(
         gt=0, le=3600, description="Seconds between heartbeats; missing three means gone."
     )
+    # Where it runs and what data it may receive: what the orchestrator routes by. All
+    # have defaults, so a card from before these fields reads as an on-premise micromodel
+    # that may receive anything, as every micromodel then was.
+    locality: Locality = Field(
+        default="on-premise",
+        description="on-premise: inference runs on the enterprise's machines; remote: the "
+        "payload goes to the provider's endpoint.",
+    )
+    provider: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=128,
+        description="Who runs a remote model (e.g. 'openai', or the endpoint's host); none "
+        "on-premise.",
+        examples=["api.openai.com"],
+    )
+    max_classification: Classification = Field(
+        default="restricted",
+        description="The highest data classification it may receive "
+        "(public < internal < confidential < restricted).",
+    )
+    on_pii: PiiAction = Field(
+        default="local",
+        description="When a payload bound for it carries personal data: local: the call "
+        "goes to a local alternative; redact: it is sent redacted; refuse: it is refused.",
+    )
+    serves: MicromodelName | None = Field(
+        default=None,
+        description="The tool it is an alternative for (a 'summarizer-cloud' serves "
+        "'summarizer'); none: its own name.",
+    )
+    price: ModelPrice | None = Field(default=None, description="What its tokens cost; none: free.")
 
 
 class MicromodelAnnounced(Envelope):

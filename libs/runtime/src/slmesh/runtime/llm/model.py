@@ -22,6 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from slmesh.runtime.llm.errors import ContextOverflowError, ModelLoadError
+from slmesh.runtime.llm.grammar import grammar_for
 from slmesh.runtime.llm.prompt import Prompt, as_prompt
 from slmesh.runtime.llm.settings import ModelSettings
 from slmesh.runtime.llm.source import resolve_model
@@ -30,6 +31,8 @@ from slmesh.runtime.llm.usage import Generation
 if TYPE_CHECKING:
     from llama_cpp import Llama
     from llama_cpp.llama_grammar import LlamaGrammar
+
+    from slmesh.schemas import Locality, ModelPrice
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +57,28 @@ class LocalModel:
         # The BOS token, where the model wants one: what llama.cpp puts first.
         self._bos = llama.tokenize(b"", add_bos=True, special=False)
         self._template_pieces: dict[str, tuple[Piece, ...]] = {}
+
+    # Where it runs and what it costs, for the card (slmesh.runtime.llm.kind.Model).
+    @property
+    def locality(self) -> Locality:
+        return "on-premise"
+
+    @property
+    def provider(self) -> str | None:
+        return None
+
+    @property
+    def price(self) -> ModelPrice | None:
+        return self.settings.price
+
+    @property
+    def concurrency(self) -> int:
+        # One context, one completion at a time (llama-cpp-python #1529).
+        return 1
+
+    @property
+    def admitted(self) -> int:
+        return self.settings.queue
 
     @classmethod
     def load(cls, settings: ModelSettings) -> LocalModel:
@@ -179,6 +204,12 @@ class LocalModel:
             seconds=time.perf_counter() - started,
             finish_reason=str(choice.get("finish_reason") or ""),
         )
+
+    def complete_json(
+        self, prompt: Prompt | str, schema: dict[str, Any], *, max_tokens: int | None = None
+    ) -> Generation:
+        """A completion held by a grammar to JSON valid against `schema`."""
+        return self.complete(prompt, max_tokens=max_tokens, grammar=grammar_for(schema))
 
     def score_options(self, prompt: Prompt | str, options: list[str]) -> list[float]:
         """Log-likelihood of each option as the continuation of `prompt`.

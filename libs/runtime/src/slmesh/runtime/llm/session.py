@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import orjson
 
-from slmesh.runtime.llm.grammar import grammar_for
 from slmesh.runtime.llm.prompt import Prompt
 from slmesh.runtime.llm.usage import Generation, Usage
 from slmesh.runtime.tracing import model_call
@@ -18,7 +17,7 @@ if TYPE_CHECKING:
     from llama_cpp.llama_grammar import LlamaGrammar
 
     from slmesh.runtime.concurrency import Worker
-    from slmesh.runtime.llm.model import LocalModel
+    from slmesh.runtime.llm.kind import Model
 
 T = TypeVar("T")
 
@@ -27,7 +26,7 @@ T = TypeVar("T")
 class ModelSession:
     """A task's view of the model: its completions are counted for the reply."""
 
-    model: LocalModel
+    model: Model
     usage: Usage = field(default_factory=Usage)
 
     async def run_in(
@@ -42,7 +41,16 @@ class ModelSession:
         """Run `work` (completions of this session) on the model's thread, as one
         model-call span that carries the tokens they spent."""
         prompt, completion = self.usage.prompt_tokens, self.usage.completion_tokens
-        with model_call(self.model.id, step=step, micromodel=micromodel, version=version) as spent:
+        remote = self.model.locality == "remote"
+        with model_call(
+            self.model.id,
+            # A remote endpoint is asked for chat completions; llama.cpp completes text.
+            operation="chat" if remote else "text_completion",
+            provider=self.model.provider if remote else None,
+            step=step,
+            micromodel=micromodel,
+            version=version,
+        ) as spent:
             try:
                 return await worker.run(work)
             finally:
@@ -77,8 +85,10 @@ class ModelSession:
     def complete_json(
         self, prompt: Prompt | str, schema: dict[str, Any], *, max_tokens: int | None = None
     ) -> Any:
-        """Grammar-constrained JSON: parseable and valid by construction (unless cut short)."""
-        generation = self.complete(prompt, max_tokens=max_tokens, grammar=grammar_for(schema))
+        """JSON valid against `schema` by construction (unless cut short): a grammar on a
+        local model, the endpoint's JSON-schema response format on a remote one."""
+        generation = self.model.complete_json(prompt, schema, max_tokens=max_tokens)
+        self.usage.add(generation)
         try:
             return orjson.loads(generation.text)
         except orjson.JSONDecodeError as exc:

@@ -12,18 +12,22 @@ consumer moves on to the next record.
 
 `declare` holds the declaration, `runner` turns a task record into one reply
 or one dead letter, `replies` keeps a model's replies so a redelivered task
-never runs its model again, `app` makes the FastStream app and the entry point.
+never runs its model again, `settings` says how the service runs it (a local
+or a remote model, under which name), `card` what its registry card says,
+`app` makes the FastStream app and the entry point.
 """
 
-from slmesh.runtime.micromodel.app import MicromodelSettings, build_runner, create_app, serve
+from slmesh.runtime.micromodel.app import as_named, build_runner, create_app, serve
 from slmesh.runtime.micromodel.declare import Micromodel
 from slmesh.runtime.micromodel.runner import TaskRejected, TaskRunner
+from slmesh.runtime.micromodel.settings import MicromodelSettings
 
 __all__ = [
     "Micromodel",
     "MicromodelSettings",
     "TaskRejected",
     "TaskRunner",
+    "as_named",
     "build_runner",
     "create_app",
     "serve",

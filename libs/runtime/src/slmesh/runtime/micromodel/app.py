@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import TYPE_CHECKING
 
@@ -10,16 +11,18 @@ from faststream import FastStream
 from slmesh.runtime.kafka import create_broker, fetch_pace, subscribe
 from slmesh.runtime.kafka.consumption import ConcurrentConsumption
 from slmesh.runtime.kafka.groups import micromodel_group, shadow_group
-from slmesh.runtime.llm import ModelSettings
+from slmesh.runtime.micromodel.card import card_of
 from slmesh.runtime.micromodel.declare import In, Micromodel, Out
 from slmesh.runtime.micromodel.replies import StoredReplies
 from slmesh.runtime.micromodel.runner import TaskRunner
+from slmesh.runtime.micromodel.settings import MicromodelSettings
 from slmesh.runtime.registry import Announcer
 from slmesh.runtime.service import (
     configure_logging,
     load_model_or_exit,
     load_settings_or_exit,
     party_or_exit,
+    remote_model_or_exit,
     run,
 )
 from slmesh.runtime.service.skeleton import ServiceSkeleton
@@ -28,21 +31,26 @@ from slmesh.runtime.tracing import configure_tracing
 from slmesh.runtime.trust import MeshParty, mesh_party
 
 if TYPE_CHECKING:
-    from slmesh.runtime.llm import LocalModel
+    from slmesh.runtime.llm.kind import Model
+
+__all__ = ["MicromodelSettings", "as_named", "build_runner", "create_app", "serve"]
 
 logger = logging.getLogger(__name__)
 
 
-class MicromodelSettings(MeshSettings):
-    """Settings of a micromodel service (`SLMESH_*`; the model's: `SLMESH_MODEL__*`)."""
-
-    model: ModelSettings = ModelSettings()
+def as_named(micromodel: Micromodel[In, Out], settings: MeshSettings) -> Micromodel[In, Out]:
+    """The declaration as this service runs it: under SLMESH_NAME when that is set, as an
+    alternative for the declared micromodel (unless it already is one for another)."""
+    name = settings.name if isinstance(settings, MicromodelSettings) else None
+    if name is None or name == micromodel.name:
+        return micromodel
+    return dataclasses.replace(micromodel, name=name, serves=micromodel.serves or micromodel.name)
 
 
 def build_runner(
     micromodel: Micromodel[In, Out],
     settings: MeshSettings,
-    model: LocalModel | None = None,
+    model: Model | None = None,
     replies: StoredReplies | None = None,
     party: MeshParty | None = None,
 ) -> tuple[TaskRunner[In, Out], ConcurrentConsumption]:
@@ -50,9 +58,10 @@ def build_runner(
     broker = create_broker(settings, client_id=f"slmesh-{micromodel.name}")
     party = party or mesh_party(settings, micromodel.name)
     runner = TaskRunner(micromodel, settings, broker, party, model, replies)
-    # A model runs one completion at a time: admit only a bounded queue of
-    # tasks behind it, the rest wait in Kafka where they cost nothing.
-    in_flight = model.settings.queue if model is not None else 64
+    # A local model runs one completion at a time: admit only a bounded queue of tasks
+    # behind it; a remote one, as many as it has calls in flight. The rest wait in Kafka,
+    # where they cost nothing.
+    in_flight = model.admitted if model is not None else 64
     # A candidate under shadow evaluation reads its own topic in its own group.
     topic = settings.shadow_topic or settings.task_topic(micromodel.name)
     group = (
@@ -85,12 +94,13 @@ def build_runner(
 def create_app(
     micromodel: Micromodel[In, Out],
     settings: MeshSettings | None = None,
-    model: LocalModel | None = None,
+    model: Model | None = None,
     party: MeshParty | None = None,
 ) -> FastStream:
     """The micromodel as a FastStream app: one subscriber on its task topic. `party`: who
     the service is in the trust file (from the settings when not given)."""
     settings = settings or MicromodelSettings()
+    micromodel = as_named(micromodel, settings)
     party = party or mesh_party(settings, micromodel.name)
     # Replies are kept so that a redelivered task never runs its model again. A
     # deterministic handler is cheaper to run again than a reply to look up:
@@ -104,20 +114,7 @@ def create_app(
     # A shadow candidate stays out of the registry: no orchestrator may plan calls to it.
     announcing = settings.shadow_topic is None
 
-    announcer = Announcer(
-        broker,
-        settings,
-        party,
-        {
-            "name": micromodel.name,
-            "version": micromodel.version,
-            "description": micromodel.description,
-            "input_schema": micromodel.input_schema(),
-            "output_schema": micromodel.output_schema(),
-            "topic": topic,
-            "model": model.id if model is not None else micromodel.model,
-        },
-    )
+    announcer = Announcer(broker, settings, party, card_of(micromodel, settings, model, topic))
     return ServiceSkeleton(
         broker,
         settings,
@@ -152,6 +149,7 @@ def serve(micromodel: Micromodel[In, Out]) -> None:
     joins its group and then fails every task.
     """
     settings = load_settings_or_exit(MicromodelSettings, what=f"micromodel {micromodel.name}")
+    micromodel = as_named(micromodel, settings)
     configure_logging(
         settings.log_level,
         log_format=settings.log_format,
@@ -161,9 +159,18 @@ def serve(micromodel: Micromodel[In, Out]) -> None:
     configure_tracing(micromodel.name, settings.replica)
     # Before the model loads: a service that cannot prove its records says so at once.
     party = party_or_exit(settings, micromodel.name)
-    model = (
-        load_model_or_exit(settings.model, what=f"micromodel {micromodel.name}")
-        if micromodel.uses_model
-        else None
-    )
+    model = _model_or_exit(micromodel, settings)
     run(create_app(micromodel, settings, model, party))
+
+
+def _model_or_exit(micromodel: Micromodel[In, Out], settings: MicromodelSettings) -> Model | None:
+    """The service's model: a remote endpoint's when SLMESH_REMOTE__* says where, else a
+    local GGUF loaded now (then llama_cpp loads; a remote model never loads it)."""
+    what = f"micromodel {micromodel.name}"
+    if not micromodel.uses_model:
+        if settings.remote is not None:
+            logger.warning("%s runs no model: its SLMESH_REMOTE__* settings are unused", what)
+        return None
+    if settings.remote is not None:
+        return remote_model_or_exit(settings.remote, what=what)
+    return load_model_or_exit(settings.model, what=what)

@@ -28,6 +28,9 @@ class Micromodel(Generic[In, Out]):
     `infer` is the same for a micromodel that runs a local model: it also gets
     a ModelSession, whose completions are counted into the reply.
     `summarize` turns an output into the words a composer quotes verbatim.
+    `serves` names the tool it is an alternative for (a "summarizer-cloud" serves
+    "summarizer"), None its own: a service that runs a declaration under another name
+    (SLMESH_NAME) makes it an alternative for the declared one.
     """
 
     name: str
@@ -40,6 +43,7 @@ class Micromodel(Generic[In, Out]):
     model: str = DETERMINISTIC
     summarize: Callable[[Out], str] | None = None
     blocking: bool = True
+    serves: str | None = None
 
     def __post_init__(self) -> None:
         if (self.handler is None) == (self.infer is None):

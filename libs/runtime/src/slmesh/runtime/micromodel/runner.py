@@ -34,6 +34,7 @@ from slmesh.runtime.failures import task_failed
 from slmesh.runtime.kafka.publishing import publish_bytes, publish_dead_letter, publish_event
 from slmesh.runtime.kafka.topics import SHADOW_REPLIES
 from slmesh.runtime.llm import ContextOverflowError, ModelSession, Usage
+from slmesh.runtime.llm.errors import LocalModelRequired, RemoteModelError
 from slmesh.runtime.micromodel.declare import In, Micromodel, Out
 from slmesh.runtime.micromodel.replies import StoredReplies
 from slmesh.runtime.service.logcontext import about
@@ -58,24 +59,36 @@ from slmesh.schemas import (
 )
 
 if TYPE_CHECKING:
-    from slmesh.runtime.llm import LocalModel
+    from slmesh.runtime.llm.kind import Model
     from slmesh.runtime.trust import MeshParty
 
 logger = logging.getLogger(__name__)
 
 
 class TaskRejected(Exception):
-    def __init__(self, code: ErrorCode, message: str, *, retryable: bool = False) -> None:
+    def __init__(
+        self, code: ErrorCode, message: str, *, retryable: bool = False, retry_later: bool = False
+    ) -> None:
         super().__init__(message)
         self.code: ErrorCode = code
         self.message = message
         # Worth another attempt: the handler raised; a validation error never is.
         self.retryable = retryable
+        # Worth the caller's sending it again later (the reply says so): a remote endpoint
+        # that was down, slow or rate limiting after the retries it was worth here.
+        self.retry_later = retry_later
 
 
 MAX_BACKOFF_S = 5.0
-# Failures that say nothing is wrong with the record itself: no dead letter.
-NOT_DEAD_LETTERED: frozenset[str] = frozenset({"deadline_exceeded"})
+# A remote endpoint's failures that may pass (its model's own retries spent).
+REMOTE_PASSING: frozenset[str] = frozenset(
+    {"remote_unavailable", "remote_timeout", "remote_rate_limited"}
+)
+# Failures that say nothing is wrong with the record itself: no dead letter. An endpoint's
+# outage would otherwise put every task of its minutes there; the caller is told to retry.
+NOT_DEAD_LETTERED: frozenset[str] = frozenset({"deadline_exceeded", *REMOTE_PASSING})
+# Failures a redelivery should run again rather than answer from the kept reply.
+NOT_KEPT: frozenset[str] = frozenset({"handler_error", *REMOTE_PASSING})
 
 
 class TaskRunner(Generic[In, Out]):
@@ -87,7 +100,7 @@ class TaskRunner(Generic[In, Out]):
         settings: MeshSettings,
         broker: KafkaBroker,
         party: MeshParty,
-        model: LocalModel | None = None,
+        model: Model | None = None,
         replies: StoredReplies | None = None,
     ) -> None:
         if micromodel.uses_model and model is None:
@@ -100,7 +113,10 @@ class TaskRunner(Generic[In, Out]):
         # Replies are proven to the orchestrator alone.
         self._prove = functools.partial(party.prove, to=party.policy.orchestrator)
         self.source = settings.source(micromodel.name)
-        self.worker = Worker(f"micromodel-{micromodel.name}")
+        # A local model runs one completion at a time; a remote one, its concurrency.
+        self.worker = Worker(
+            f"micromodel-{micromodel.name}", threads=model.concurrency if model else 1
+        )
         self.replies = replies
         # Who writes this micromodel's tasks, on which topic, and the one topic its
         # replies go to (which every task must name).
@@ -228,7 +244,9 @@ class TaskRunner(Generic[In, Out]):
                     )
                     await asyncio.sleep(delay)
                     continue
-                await self._reply_failed(task, exc.code, exc.message, started)
+                await self._reply_failed(
+                    task, exc.code, exc.message, started, retryable=exc.retry_later
+                )
                 if exc.code not in NOT_DEAD_LETTERED:
                     await self._dead_letter(record, exc.code, exc.message, attempts)
                 return
@@ -325,6 +343,12 @@ class TaskRunner(Generic[In, Out]):
                 output = mm.handler(arguments)
         except ContextOverflowError as exc:
             raise TaskRejected("context_overflow", str(exc)) from exc
+        except RemoteModelError as exc:
+            # Retried by the model already, as long as it was worth it: not again here.
+            raise TaskRejected(exc.code, str(exc), retry_later=exc.retryable) from exc
+        except LocalModelRequired as exc:
+            # This service cannot run it, however often it tries.
+            raise TaskRejected("handler_error", str(exc)) from exc
         except ValidationError as exc:
             # The handler built its output from what a model wrote, and it did not fit.
             raise TaskRejected("invalid_output", describe_errors(exc)) from exc
@@ -341,7 +365,13 @@ class TaskRunner(Generic[In, Out]):
         return output, usage
 
     async def _reply_failed(
-        self, task: TaskRequested, code: ErrorCode, message: str, started: float
+        self,
+        task: TaskRequested,
+        code: ErrorCode,
+        message: str,
+        started: float,
+        *,
+        retryable: bool = False,
     ) -> None:
         failed = task_failed(
             task_id=task.data.task_id,
@@ -353,11 +383,12 @@ class TaskRunner(Generic[In, Out]):
             replica=self.settings.replica,
             latency_ms=(time.perf_counter() - started) * 1000,
             causation_id=task.id,
+            retryable=retryable,
         )
         span_failed(code, message)
         task_done(self.micromodel.name, time.perf_counter() - started, code=code)
-        # A handler error may be passing: a redelivery runs the task again.
-        await self._reply(task, failed, keep=code != "handler_error")
+        # A handler error, or an endpoint's, may be passing: a redelivery runs the task again.
+        await self._reply(task, failed, keep=code not in NOT_KEPT)
 
     async def give_up(
         self, record: ConsumerRecord[bytes, bytes], error: Exception, attempts: int

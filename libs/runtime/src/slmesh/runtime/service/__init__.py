@@ -1,6 +1,6 @@
 """What every service process does the same way: loading its settings or exiting, logging
 and the ready line, waiting for and watching the broker and Redis, one start/stop order
-(the skeleton), running, and loading its model or exiting.
+(the skeleton), running, and loading its model (or making its remote one) or exiting.
 
 The dependency watch and the skeleton (Redis, FastStream, OpenTelemetry's SDK) are
 imported on first use of their names: a client that only configures its logging
@@ -22,6 +22,7 @@ from slmesh.runtime.service.logs import (
     load_model_or_exit,
     load_settings_or_exit,
     party_or_exit,
+    remote_model_or_exit,
     run,
 )
 
@@ -54,6 +55,7 @@ __all__ = [
     "load_settings_or_exit",
     "party_or_exit",
     "ping_redis",
+    "remote_model_or_exit",
     "run",
     "wait_for_dependencies",
 ]

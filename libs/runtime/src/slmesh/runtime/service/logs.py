@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+import threading
 from typing import TYPE_CHECKING, Literal, TypeVar
 
 from slmesh.runtime.kafka.security import KafkaSecurityError
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
     from faststream import FastStream
 
     from slmesh.runtime.llm import LocalModel, ModelSettings
+    from slmesh.runtime.llm.remote import RemoteModel, RemoteModelSettings
     from slmesh.runtime.settings import MeshSettings
     from slmesh.runtime.trust import MeshParty
 
@@ -68,8 +70,11 @@ def configure_logging(
         formatter = JsonFormatter(service, replica)
         for handler in logging.getLogger().handlers:
             handler.setFormatter(formatter)
-    # aiokafka logs every rebalance step at INFO; that is noise for a mesh operator.
-    logging.getLogger("aiokafka").setLevel(logging.WARNING)
+    # aiokafka logs every rebalance step at INFO; that is noise for a mesh operator. So
+    # does httpx every call of a remote model (its failures and retries are logged by
+    # the model itself), and httpcore every step of one at DEBUG.
+    for noisy in ("aiokafka", "httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     lifecycle.setLevel(logging.INFO)
 
 
@@ -116,6 +121,45 @@ def load_model_or_exit(settings: ModelSettings, *, what: str) -> LocalModel:
     except ModelLoadError as exc:
         logger.error("%s cannot start: %s", what, exc)
         sys.exit(MODEL_LOAD_FAILED)
+
+
+def remote_model_or_exit(settings: RemoteModelSettings, *, what: str) -> RemoteModel:
+    """The service's remote model, or the end of the process when it cannot have one (the
+    `remote` extra is not installed).
+
+    An endpoint that does not answer now does not stop the service: it may come back,
+    and a service that exits would be restarted into the same outage while tasks pile up
+    unanswered. It starts; each call fails `remote_unavailable` (retryable) until the
+    endpoint answers again, and a probe at start says on the log whether it answers.
+    """
+    try:
+        from slmesh.runtime.llm.remote import RemoteModel
+    except ImportError as exc:
+        logger.error(
+            "%s cannot start: a remote model needs httpx (%s): install slmesh-runtime[remote]",
+            what,
+            exc.name,
+        )
+        sys.exit(MODEL_LOAD_FAILED)
+    model = RemoteModel(settings)
+    threading.Thread(
+        target=_probe, args=(model, what), name="remote-model-probe", daemon=True
+    ).start()
+    return model
+
+
+def _probe(model: RemoteModel, what: str) -> None:
+    problem = model.probe()
+    if problem is None:
+        logger.info("%s runs on remote model %r, which answers", what, model)
+    else:
+        logger.warning(
+            "%s runs on remote model %r, which does not answer now (%s): its calls fail "
+            "remote_unavailable until it does",
+            what,
+            model,
+            problem,
+        )
 
 
 def party_or_exit(settings: MeshSettings, identity: str) -> MeshParty:

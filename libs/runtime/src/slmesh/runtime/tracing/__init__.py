@@ -7,7 +7,7 @@ Unset, the OpenTelemetry API hands out non-recording spans: a producer's own
 `traceparent` still passes through the mesh, and nothing is exported.
 """
 
-from slmesh.runtime.tracing.genai import model_call
+from slmesh.runtime.tracing.genai import model_call, model_retry
 from slmesh.runtime.tracing.messaging import (
     TRACEPARENT,
     consumed,
@@ -31,6 +31,7 @@ __all__ = [
     "failed",
     "headers_of",
     "model_call",
+    "model_retry",
     "note",
     "producing",
     "recording",

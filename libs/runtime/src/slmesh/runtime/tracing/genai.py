@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 
 from slmesh.runtime.tracing.setup import recording, tracer
@@ -29,6 +30,7 @@ def model_call(
     model: str,
     *,
     operation: str = "text_completion",
+    provider: str | None = None,
     step: str | None = None,
     micromodel: str | None = None,
     version: str | None = None,
@@ -37,14 +39,15 @@ def model_call(
 
     `step`: what the call is for, where one model does several things (the
     orchestrator's `plan.route`, `plan.write_arguments`, `compose.opening`).
+    `provider`: who runs a remote model (its endpoint's host, say); unset: llama.cpp here.
     """
     if not recording():
         yield _not_recorded
         return
     attributes: dict[str, Any] = {
         "gen_ai.operation.name": operation,
-        "gen_ai.system": GEN_AI_SYSTEM,
-        "gen_ai.provider.name": GEN_AI_SYSTEM,
+        "gen_ai.system": provider or GEN_AI_SYSTEM,
+        "gen_ai.provider.name": provider or GEN_AI_SYSTEM,
         "gen_ai.request.model": model,
     }
     if micromodel is not None:
@@ -64,3 +67,19 @@ def model_call(
                 span.set_attribute("gen_ai.response.model", model)
 
         yield tokens
+
+
+def model_retry(attempt: int, code: str, reason: str, delay_s: float) -> None:
+    """A model call tried again (a remote endpoint that failed it): an event on the current
+    span, the model call's, saying which attempt failed, why, and the wait before the next."""
+    span = trace.get_current_span()
+    if span.is_recording():
+        span.add_event(
+            "slmesh.model.retry",
+            {
+                "slmesh.attempt": attempt,
+                "error.type": code,
+                "slmesh.reason": reason[:300],
+                "slmesh.retry_in_s": round(delay_s, 3),
+            },
+        )

@@ -1,0 +1,47 @@
+"""A micromodel service's settings: the mesh's, its model's, and where it may be placed."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from slmesh.runtime.llm import ModelSettings
+from slmesh.runtime.llm.remote import RemoteModelSettings
+from slmesh.runtime.settings import MeshSettings
+from slmesh.schemas import Classification, PiiAction
+
+_NAME = r"^[a-z][a-z0-9\-]{0,62}$"
+
+
+class MicromodelSettings(MeshSettings):
+    """Settings of a micromodel service (`SLMESH_*`; a local model's: `SLMESH_MODEL__*`, a
+    remote one's: `SLMESH_REMOTE__*`)."""
+
+    model: ModelSettings = ModelSettings()
+    remote: RemoteModelSettings | None = Field(
+        default=None,
+        description="Set (SLMESH_REMOTE__BASE_URL and the rest): inference runs on that "
+        "OpenAI-compatible endpoint instead of a local GGUF model.",
+    )
+    name: str | None = Field(
+        default=None,
+        pattern=_NAME,
+        description="Run the declared micromodel under this name (its task topic, group, "
+        "card and identity follow it): a local and a remote variant of one declaration "
+        "side by side, e.g. summarizer-cloud.",
+    )
+    serves: str | None = Field(
+        default=None,
+        pattern=_NAME,
+        description="The tool this micromodel is an alternative for; unset: the declared "
+        "name when it runs under another (SLMESH_NAME), else its own.",
+    )
+    max_classification: Classification | None = Field(
+        default=None,
+        description="The highest data classification it may receive; unset: restricted "
+        "for a local model, public for a remote one.",
+    )
+    on_pii: PiiAction = Field(
+        default="local",
+        description="When a payload bound for it carries personal data: local (to a local "
+        "alternative), redact (sent redacted) or refuse.",
+    )

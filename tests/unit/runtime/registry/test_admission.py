@@ -194,3 +194,29 @@ def test_a_refused_key_is_shown_without_control_characters() -> None:
     found = verdict(rec)
     assert isinstance(found, Refused)
     assert found.key.isprintable()
+
+
+REMOTE = {
+    "locality": "remote",
+    "provider": "api.example.com",
+    "max_classification": "public",
+    "serves": "summarizer",
+    "price": {"input_per_mtok": 0.15, "output_per_mtok": 0.6, "currency": "USD"},
+}
+
+
+def test_a_remote_card_that_says_where_it_runs_is_heard() -> None:
+    heard = verdict(signed(card("summarizer-cloud", "summarizer-cloud-1", **REMOTE)))
+    assert isinstance(heard, Heard), heard
+    assert heard.card.data.locality == "remote"
+    assert heard.card.data.price is not None
+
+
+def test_a_remote_card_that_names_no_provider_is_refused() -> None:
+    event = card("summarizer-cloud", "summarizer-cloud-1", **{**REMOTE, "provider": None})
+    assert "runs remotely and names no provider" in refusal(signed(event))
+
+
+def test_a_card_that_is_an_alternative_for_a_tool_nobody_serves_is_refused() -> None:
+    event = card("summarizer-cloud", "summarizer-cloud-1", **{**REMOTE, "serves": "nobody"})
+    assert "alternative for 'nobody', which no identity" in refusal(signed(event))

@@ -99,6 +99,8 @@ class ConcurrentConsumption(ConsumerRebalanceListener):  # type: ignore[misc]
         self._give_up = give_up
         # Shared with the process's other consumers: a record makes them all fetch fast.
         self.pace = pace
+        # Records handled at once; the rest wait in Kafka.
+        self.max_in_flight = max_in_flight
         self._slots = asyncio.Semaphore(max_in_flight)
         self._commit_interval_s = commit_interval_s
         # Short: the whole group waits for this replica to rejoin meanwhile.

@@ -15,7 +15,12 @@ the future. So a record is admitted only when:
   copied from an old record and produced again is not a heartbeat;
 - its description and schemas are within bounds (below) and its schemas are
   JSON Schemas that refer to nothing outside themselves: they go into every
-  planner prompt and are compiled, and a remote `$ref` would be fetched.
+  planner prompt and are compiled, and a remote `$ref` would be fetched;
+- where it says its model runs is whole: a remote micromodel names its provider
+  (whom its payloads go to), and the tool it `serves` as an alternative is one
+  the trust file has an owner for. Its provider's length, its price (finite, at
+  most MAX_PRICE_PER_MTOK a million tokens, an ISO currency) and its closed fields
+  (locality, max_classification, on_pii) are bounded by the contract itself.
 
 When a card was heard is the record's timestamp, never the card's own `time`
 (`heard_at`): with the topic's `message.timestamp.type=LogAppendTime` it is
@@ -39,7 +44,7 @@ from slmesh.schemas import ContractError, MicromodelAnnounced, decode_record
 if TYPE_CHECKING:
     from aiokafka.structs import ConsumerRecord
 
-    from slmesh.runtime.trust import MeshParty
+    from slmesh.runtime.trust import MeshParty, TrustPolicy
 
 # A card's own time may run ahead of its record's timestamp by this much: the announcing
 # host's clock and the broker's (or the reader's) are assumed to agree within it.
@@ -134,14 +139,19 @@ def vet(
     except ContractError as exc:
         return Refused(key, f"unreadable card: {exc.message}", at, proven.name)
     data = event.data
-    problem = _problem(event, proven.name, proven.identity.serves, key, at)
+    problem = _problem(event, proven.name, proven.identity.serves, key, at, party.policy)
     if problem is not None:
         return Refused(key, problem, at, proven.name, data.name)
     return Heard(event, proven.name, at)
 
 
 def _problem(
-    event: MicromodelAnnounced, signer: str, serves: list[str], key: str, at: datetime
+    event: MicromodelAnnounced,
+    signer: str,
+    serves: list[str],
+    key: str,
+    at: datetime,
+    policy: TrustPolicy,
 ) -> str | None:
     data = event.data
     if data.name not in serves:
@@ -171,6 +181,19 @@ def _problem(
         problem = _schema_problem(schema)
         if problem is not None:
             return f"its {which} schema {problem}"
+    return _placement_problem(event, policy)
+
+
+def _placement_problem(event: MicromodelAnnounced, policy: TrustPolicy) -> str | None:
+    """What is missing from where the card says its model runs, if anything."""
+    data = event.data
+    if data.locality == "remote" and data.provider is None:
+        # Where a payload goes is the first thing an enterprise asks: a remote card says.
+        return "it runs remotely and names no provider (whom its payloads go to)"
+    if data.serves is not None and data.serves != data.name and not policy.owner_of(data.serves):
+        return (
+            f"it is an alternative for {data.serves!r}, which no identity of the trust file serves"
+        )
     return None
 
 

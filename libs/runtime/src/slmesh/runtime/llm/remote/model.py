@@ -298,9 +298,10 @@ class RemoteModel:
         except orjson.JSONDecodeError:
             detail = response.text
         if isinstance(detail, dict):
-            error = detail.get("error", detail.get("detail", detail))
-            detail = error.get("message", error) if isinstance(error, dict) else error
-        text = " ".join(str(detail).split())[:QUOTED_CHARS]
+            # OpenAI's {"error": {"message": ...}}, FastAPI's {"detail": ...}; else nothing.
+            error = detail.get("error", detail.get("detail"))
+            detail = error.get("message") if isinstance(error, dict) else error
+        text = " ".join(str(detail or "").split())[:QUOTED_CHARS]
         if not text:
             return ""
         key = self.settings.key() if self.settings.api_key is not None else None

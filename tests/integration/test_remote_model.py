@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from slmesh.cli.devstack import DevStack, ServiceProcess, StandInCloud
+from slmesh.cli.devstack import DevStack, ServiceProcess, StandInCloud, free_port
 from slmesh.runtime.client import MeshClient
 from slmesh.runtime.service import READY_MARKER
 from slmesh.runtime.settings import MeshSettings
@@ -240,3 +240,33 @@ async def test_the_api_key_reaches_the_server_as_a_bearer_header_and_never_a_log
     assert KEY not in log
     assert KEY not in cloud.log_path.read_text()
     assert KEY not in cloud.records.read_text()
+
+
+async def test_a_service_whose_endpoint_is_down_at_start_starts_and_says_so(
+    stack: DevStack, summarizer_cloud: ServiceProcess
+) -> None:
+    """It starts: the endpoint may come back, and a service that exited would be restarted
+    into the same outage. (Last here: for its moments in the group, it shares the tasks.)"""
+    nowhere = f"http://127.0.0.1:{free_port()}/v1"
+    service = ServiceProcess(
+        f"{CLOUD}-2",
+        [sys.executable, "-m", "slmesh.summarizer"],
+        {
+            **stack.env(),
+            "SLMESH_NAME": CLOUD,
+            "SLMESH_REPLICA": f"{CLOUD}-2",
+            "SLMESH_REMOTE__BASE_URL": nowhere,
+            "SLMESH_REMOTE__MODEL": "gemma-3-270m-q4_k_m",
+            "SLMESH_REMOTE__API_KEY": KEY,
+        },
+        ready_pattern=READY_MARKER,
+    )
+    await service.start()
+    try:
+        await service.wait_ready(60)
+        line = await service.wait_for_line("endpoint is not usable now", timeout=30)
+        assert "could not connect (Connection refused)" in line
+        assert service.returncode is None
+    finally:
+        await service.stop()
+    assert KEY not in output_of(service)

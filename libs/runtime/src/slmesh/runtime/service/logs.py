@@ -154,8 +154,8 @@ def _probe(model: RemoteModel, what: str) -> None:
         logger.info("%s runs on remote model %r, which answers", what, model)
     else:
         logger.warning(
-            "%s runs on remote model %r, which does not answer now (%s): its calls fail "
-            "remote_unavailable until it does",
+            "%s runs on remote model %r, whose endpoint is not usable now (%s): it serves "
+            "on, and its calls fail until the endpoint answers them",
             what,
             model,
             problem,

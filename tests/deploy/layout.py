@@ -43,11 +43,12 @@ def package_name(service: str) -> str:
 
 
 def runs_a_model(service: str) -> bool:
-    """Whether the service installs llama.cpp (the runtime's llm extra)."""
-    return any(
-        re.sub(r"\s", "", dep).startswith("slmesh-runtime[llm]")
-        for dep in project(service)["project"]["dependencies"]
-    )
+    """Whether the service installs llama.cpp (the runtime's llm extra, among any others)."""
+    for dep in project(service)["project"]["dependencies"]:
+        extras = re.match(r"slmesh-runtime\[([^\]]*)\]", re.sub(r"\s", "", dep))
+        if extras is not None and "llm" in extras[1].split(","):
+            return True
+    return False
 
 
 def module(service: str) -> str:

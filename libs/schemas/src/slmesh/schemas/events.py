@@ -262,7 +262,7 @@ class TaskFailed(Envelope):
 # --- RequestCompleted -------------------------------------------------------------
 
 
-Locality = Literal["on-premise", "remote"]
+# (Locality: where a micromodel runs, above; its card says it.)
 RoutingDecision = Literal["sent", "rerouted", "redacted", "refused", "denied"]
 
 

@@ -30,8 +30,9 @@ TEXT = (
     "Heavy snow closed the mountain pass on Friday night. Police turned back more than two "
     "hundred trucks, and the road authority expects to reopen one lane by Sunday noon."
 )
-# The service's remote settings: quick retries, a call's answer within 4 s.
-TIMEOUT_S = 4
+# The service's remote settings: quick retries; a call's answer within 8 s (the stand-in
+# answers a summary in under a second, and in seconds on a busy 2-core machine).
+TIMEOUT_S = 8
 RETRIES = 2
 
 
@@ -115,6 +116,11 @@ def output_of(service: ServiceProcess) -> str:
     return "\n".join(service.recent_output())
 
 
+def statuses(cloud: StandInCloud, text: str) -> list[int | None]:
+    """What the stand-in answered the calls about `text` (a test's own), in order."""
+    return [r["status"] for r in cloud.requests() if text in str(r["body"])]
+
+
 async def test_a_remote_summarizer_answers_through_the_mesh_with_its_tokens(
     mesh: MeshClient, cloud: StandInCloud, summarizer_cloud: ServiceProcess
 ) -> None:
@@ -166,14 +172,15 @@ async def test_its_card_says_it_runs_remotely_as_an_alternative_for_the_summariz
 async def test_a_rate_limit_that_passes_is_retried_and_the_call_answered(
     mesh: MeshClient, cloud: StandInCloud, summarizer_cloud: ServiceProcess
 ) -> None:
-    seen = len(cloud.requests())
+    text = "Rain flooded the road on Sunday."
+    said = len(summarizer_cloud.recent_output())
     await cloud.set_faults(status=429, count=2)
-    response = await summarize(mesh, "Rain flooded the road on Sunday.", 6)
+    response = await summarize(mesh, text, 6)
     assert response.data.status == "ok", response.data.answer
-    assert [r["status"] for r in cloud.requests()[seen:]] == [429, 429, 200]
-    retries = [line for line in summarizer_cloud.recent_output() if "retrying in" in line]
+    assert statuses(cloud, text) == [429, 429, 200]
+    retries = [line for line in summarizer_cloud.recent_output()[said:] if "retrying in" in line]
     assert len(retries) == 2, retries
-    for attempt, line in enumerate(retries[-2:], start=1):
+    for attempt, line in enumerate(retries, start=1):
         assert "answered 429 Too Many Requests" in line
         assert f"(attempt {attempt} of {RETRIES + 1}); retrying in" in line
 
@@ -181,10 +188,10 @@ async def test_a_rate_limit_that_passes_is_retried_and_the_call_answered(
 async def test_a_rate_limit_that_lasts_fails_the_call_remote_rate_limited(
     mesh: MeshClient, cloud: StandInCloud, summarizer_cloud: ServiceProcess
 ) -> None:
-    seen = len(cloud.requests())
+    text = "The bridge stays closed."
     await cloud.set_faults(status=429, retry_after=0)
     try:
-        response = await summarize(mesh, "The bridge stays closed.", 6, vat=True)
+        response = await summarize(mesh, text, 6, vat=True)
     finally:
         await cloud.clear_faults()
     call = failed_call(response)
@@ -192,7 +199,7 @@ async def test_a_rate_limit_that_lasts_fails_the_call_remote_rate_limited(
     assert (call.error.code, call.error.retryable) == ("remote_rate_limited", True)
     assert "answered 429 Too Many Requests" in call.error.message
     assert f"({RETRIES + 1} attempts in" in call.error.message
-    assert [r["status"] for r in cloud.requests()[seen:]] == [429] * (RETRIES + 1)
+    assert statuses(cloud, text) == [429] * (RETRIES + 1)
 
 
 async def test_an_endpoint_slower_than_the_timeout_fails_the_call_remote_timeout(
@@ -200,7 +207,7 @@ async def test_an_endpoint_slower_than_the_timeout_fails_the_call_remote_timeout
 ) -> None:
     await cloud.set_faults(delay_ms=(TIMEOUT_S + 3) * 1000)
     try:
-        response = await summarize(mesh, "Fog delayed the ferry.", 6, timeout_ms=45_000, vat=True)
+        response = await summarize(mesh, "Fog delayed the ferry.", 6, timeout_ms=60_000, vat=True)
     finally:
         await cloud.clear_faults()
     call = failed_call(response)

@@ -227,12 +227,18 @@ def test_the_key_is_in_no_error_chain_repr_or_log(
         model = model_for(endpoint.base_url)
         refused = failure(model)
     assert "answered 401 Unauthorized: Incorrect API key provided: ***" in str(refused)
+    # So for a key read from its file.
+    key_file = tmp_path / "api-key"
+    key_file.write_text(KEY)
+    with ScriptedEndpoint(Answer(401, body=echo)) as endpoint:
+        from_file = failure(model_for(endpoint.base_url, api_key=None, api_key_file=key_file))
+    assert "Incorrect API key provided: ***" in str(from_file)
     unreachable = failure(model_for(f"http://127.0.0.1:{free_port()}/v1", retries=1))
     slow_script = [Answer(delay_s=0.5)] * 2
     with ScriptedEndpoint(*slow_script) as endpoint:
         timed_out = failure(model_for(endpoint.base_url, timeout_s=0.1, retries=1))
 
-    for error in (refused, unreachable, timed_out):
+    for error in (refused, from_file, unreachable, timed_out):
         # No httpx error behind ours, not even as its context: its request holds the key.
         assert error.__cause__ is None
         assert error.__context__ is None

@@ -304,7 +304,10 @@ class RemoteModel:
         text = " ".join(str(detail or "").split())[:QUOTED_CHARS]
         if not text:
             return ""
-        key = self.settings.key() if self.settings.api_key is not None else None
+        try:
+            key = self.settings.key()
+        except KeyUnreadable:  # it was read for this very call; a file may change meanwhile
+            key = None
         if key:
             text = text.replace(key, "***")
         return f": {text}"

@@ -22,6 +22,10 @@ install: uv ## install the workspace (all members, dev tools) into .venv from uv
 demo: install ## run the whole mesh (embedded broker + Redis), answer a sample request, stop
 	$(UV) run slmesh dev --once --ask "$(SAMPLE)"
 
+.PHONY: demo-federated
+demo-federated: install ## the mesh with a stand-in cloud: what went where, what was redacted, what it cost
+	$(UV) run slmesh dev --once --cloud --timeout 120 --request examples/federated-request.json
+
 .PHONY: dev
 dev: install ## run the whole mesh locally until Ctrl-C
 	$(UV) run slmesh dev

@@ -117,6 +117,7 @@ def test_personal_data_bound_for_a_remote_goes_local_by_default() -> None:
     assert (routed.micromodel, routed.routing.decision) == ("local", "rerouted")
     # Found while the remote was considered: recorded with the call that went local.
     assert routed.routing.pii == {"email": 1}
+    assert routed.routing.classification == "confidential"
     assert routed.arguments == WITH_EMAIL
 
 
@@ -201,3 +202,16 @@ def test_order_remote_first_when_preferred_named_first_when_named_then_cheapest(
         "local",
         "b-cloud",
     ]
+
+
+def test_local_means_on_premise_even_when_another_remote_would_take_it_redacted() -> None:
+    candidates = [
+        Candidate("cloud", remote()),
+        Candidate("cloud-redacting", remote(on_pii="redact")),
+        Candidate("local", Placement()),
+    ]
+    routed = route_call("cloud", WITH_EMAIL, "public", candidates, scan=scan, redact=redact)
+    assert (routed.micromodel, routed.routing.decision) == ("local", "rerouted")
+    alone = route_call("cloud", WITH_EMAIL, "public", candidates[:2], scan=scan, redact=redact)
+    assert alone.error_code == "classification_denied"
+    assert "sends to an on-premise micromodel" in (alone.routing.reason or "")

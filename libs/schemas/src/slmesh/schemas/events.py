@@ -262,7 +262,6 @@ class TaskFailed(Envelope):
 # --- RequestCompleted -------------------------------------------------------------
 
 
-# (Locality: where a micromodel runs, above; its card says it.)
 RoutingDecision = Literal["sent", "rerouted", "redacted", "refused", "denied"]
 
 

@@ -43,6 +43,7 @@ from slmesh.runtime.kafka import (
 )
 from slmesh.runtime.kafka.consumption import ConcurrentConsumption
 from slmesh.runtime.kafka.groups import ORCHESTRATOR_REPLIES_GROUP, ORCHESTRATOR_REQUESTS_GROUP
+from slmesh.runtime.pii import redact_arguments, scan_arguments
 from slmesh.runtime.registry import Catalogue
 from slmesh.runtime.service import (
     ServiceSkeleton,
@@ -50,6 +51,7 @@ from slmesh.runtime.service import (
     load_model_or_exit,
     load_settings_or_exit,
     party_or_exit,
+    remote_model_or_exit,
     run,
 )
 from slmesh.runtime.service.metrics import count_in_flight
@@ -133,7 +135,16 @@ def assemble(
     outstanding = Outstanding()
     opening_sentences = OpeningSentences(settings, store, composer)
     responder = Responder(settings, broker, store, topics.ready, source, party, callers)
-    dispatcher = Dispatcher(settings, broker, catalogue.get, source, party)
+    dispatcher = Dispatcher(
+        settings,
+        broker,
+        catalogue.get,
+        source,
+        party,
+        serving=catalogue.serving,
+        scan=scan_arguments,
+        redact=redact_arguments,
+    )
     state_writes = StateWritesInFlight()
     completion = Completion(
         settings,
@@ -142,6 +153,7 @@ def assemble(
         planner,
         tools=tools,
         dispatch=dispatcher.dispatch_all,
+        route=dispatcher.route,
         responder=responder,
         opening_sentences=opening_sentences,
         stop_expecting=outstanding.discard,
@@ -170,6 +182,8 @@ def assemble(
         gone_since=catalogue.gone_since,
         reply_topic_ready=topics.ready,
         dispatch=dispatcher.dispatch_all,
+        route=dispatcher.route,
+        scan=scan_arguments,
         gather=completion.gather,
         responder=responder,
         opening_sentences=opening_sentences,
@@ -261,16 +275,32 @@ def create_app(
 
 
 def build_planner(settings: OrchestratorSettings) -> PlannerSetup:
-    """The planner and composer the settings ask for, sharing one model and its thread.
+    """The planner and composer the settings ask for: the planner's local model and its
+    thread, shared by the composer unless the composer's model is remote.
 
     A model that does not load stops the service.
     """
+    remote_composer = None
+    if settings.composer == "model" and settings.composer_remote is not None:
+        remote = remote_model_or_exit(settings.composer_remote, what="orchestrator's composer")
+        # Calls to an endpoint wait on the network: `concurrency` of them at once.
+        remote_composer = ModelComposer(
+            remote,
+            Worker("composer", threads=remote.concurrency),
+            queue=settings.composer_queue,
+            max_classification=settings.composer_max_classification,
+        )
     if settings.planner == "rules":
-        return PlannerSetup(RulesPlanner())
+        return PlannerSetup(RulesPlanner(), remote_composer)
     model = load_model_or_exit(settings.model, what="orchestrator's planner")
     worker = Worker("model")
-    composer = (
-        ModelComposer(model, worker, queue=settings.composer_queue)
+    composer = remote_composer or (
+        ModelComposer(
+            model,
+            worker,
+            queue=settings.composer_queue,
+            max_classification=settings.composer_max_classification,
+        )
         if settings.composer == "model"
         else None
     )

@@ -27,7 +27,7 @@ from faststream.kafka import KafkaBroker
 from slmesh.orchestrator.callers import own_request_id, unscope
 from slmesh.orchestrator.clock import now_ms
 from slmesh.orchestrator.composition import compose_answer
-from slmesh.orchestrator.dispatch import Dispatch, new_calls
+from slmesh.orchestrator.dispatch import Dispatch, Route, new_calls
 from slmesh.orchestrator.gather.state import GatherSnapshot, GatherState, Unresolved
 from slmesh.orchestrator.gather.store import LOST_NOTE, GatherStorage, ReplyOutcome
 from slmesh.orchestrator.gather.writes import STATE_LOST_RETRIES_S
@@ -64,6 +64,8 @@ class Completion:
     # The live micromodels a caller may call, as the planner sees them (app.tool_views).
     tools: Callable[[str], Mapping[str, ToolView]]
     dispatch: Dispatch
+    # Where each call of a later round goes (Dispatcher.route).
+    route: Route
     responder: Responder
     opening_sentences: OpeningSentences
     # An answered request's replies are no longer awaited here (dispatch.Outstanding.discard).
@@ -309,6 +311,7 @@ class Completion:
             elapsed_ms=round(now_ms() - state.received_ms, 3),
             lost=None if lost is None else str(lost.get("cause", "the broker lost them")),
             lost_code=lost_code,
+            prices=self.settings.model_prices,
         )
         await self.responder.respond(rid, response)
         self.stop_expecting(rid)
@@ -362,7 +365,14 @@ class Completion:
         if now_ms() >= state.deadline_ms:
             return state.model_copy(update={"unresolved": _unresolved(deferred, "deadline")})
         state = state.model_copy(update={"round": state.round + 1})
-        added = new_calls(rid, plan.calls, first=len(snapshot.calls) + 1)
+        added = new_calls(
+            rid,
+            plan.calls,
+            first=len(snapshot.calls) + 1,
+            classification=state.classification,
+            named=False,
+            route=self.route,
+        )
         extended = await self.store.extend(
             rid,
             request=state,

@@ -19,7 +19,11 @@ from slmesh.orchestrator.composition import Composition
 from slmesh.orchestrator.outcomes import model_work
 from slmesh.orchestrator.planning.decomposition import split_request
 from slmesh.runtime.concurrency import Worker
-from slmesh.runtime.llm import ContextOverflowError, LocalModel, ModelSession, template, untrusted
+from slmesh.runtime.llm import ContextOverflowError, ModelSession, template, untrusted
+from slmesh.runtime.llm.errors import RemoteModelError
+from slmesh.runtime.llm.kind import Model
+from slmesh.runtime.registry.placement import Placement
+from slmesh.schemas import Classification
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +61,12 @@ _DIGIT = re.compile(r"\d")
 class Composer(Protocol):
     """What writes an answer's opening; without one, answers are the template alone."""
 
+    @property
+    def placement(self) -> Placement:
+        """Where its model runs and what it may read: a request it may not read gets the
+        fixed opening."""
+        ...
+
     async def opening(self, request: str) -> Composition | None:
         """The answer's opening sentence, written while the calls run; None: none this time."""
         ...
@@ -71,11 +81,29 @@ class ModelComposer:
     opening is used rather than making plans and answers wait for prose.
     """
 
-    def __init__(self, model: LocalModel, worker: Worker, *, queue: int = 4) -> None:
+    def __init__(
+        self,
+        model: Model,
+        worker: Worker,
+        *,
+        queue: int = 4,
+        max_classification: Classification | None = None,
+    ) -> None:
         self.model = model
         self.worker = worker
         self.name = f"template+{model.id}"
         self.queue = queue
+        # A remote model reads public requests only, unless its operator says more.
+        self._placement = Placement(
+            locality=model.locality,
+            provider=model.provider,
+            max_classification=max_classification
+            or ("public" if model.locality == "remote" else "restricted"),
+        )
+
+    @property
+    def placement(self) -> Placement:
+        return self._placement
 
     async def opening(self, request: str) -> Composition | None:
         if self.worker.pending > self.queue:
@@ -87,7 +115,7 @@ class ModelComposer:
             lead = await session.run_in(
                 self.worker, lambda: self._lead(session, request), step="compose.opening"
             )
-        except ContextOverflowError as exc:
+        except (ContextOverflowError, RemoteModelError) as exc:
             logger.warning("composer model failed, answering with the fixed opening: %s", exc)
             return None
         return Composition(lead, self.name, model_work(self.model.id, session.usage))

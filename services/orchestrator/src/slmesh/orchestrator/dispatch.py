@@ -17,12 +17,22 @@ from faststream.kafka import KafkaBroker
 from slmesh.orchestrator.clock import now_ms
 from slmesh.orchestrator.gather.state import GatherCall, GatherState
 from slmesh.orchestrator.planning.plan import PlannedCall
+from slmesh.orchestrator.policy.routing import Candidate, Redact, Routed, Scan, ordered, route_call
 from slmesh.orchestrator.settings import OrchestratorSettings
 from slmesh.runtime.failures import task_failed
 from slmesh.runtime.kafka.publishing import publish_event
 from slmesh.runtime.registry import Tool
+from slmesh.runtime.tracing import decided
 from slmesh.runtime.trust import MeshParty
-from slmesh.schemas import TaskCompleted, TaskFailed, TaskRequested, encode
+from slmesh.schemas import (
+    Classification,
+    ErrorCode,
+    ModelPrice,
+    TaskCompleted,
+    TaskFailed,
+    TaskRequested,
+    encode,
+)
 
 # Where a reply (its event and the event's bytes) is gathered: completion.Completion.gather.
 GatherReply = Callable[[TaskCompleted | TaskFailed, bytes], Awaitable[None]]
@@ -36,17 +46,60 @@ class Dispatch(Protocol):
     ) -> None: ...
 
 
-def new_calls(rid: str, planned: list[PlannedCall], *, first: int) -> list[GatherCall]:
-    """The calls of a round, numbered on from `first`, dispatched now."""
-    return [
-        GatherCall(
-            task_id=f"{rid}:{i}",
-            micromodel=call.micromodel,
-            arguments=call.arguments,
-            dispatched_ms=now_ms(),
+class Route(Protocol):
+    """Where each planned call goes (Dispatcher.route); None for a call nobody serves (it
+    fails as unknown at dispatch)."""
+
+    def __call__(
+        self, calls: list[PlannedCall], classification: Classification, *, named: bool
+    ) -> list[Routed | None]: ...
+
+
+def new_calls(
+    rid: str,
+    planned: list[PlannedCall],
+    *,
+    first: int,
+    classification: Classification,
+    named: bool,
+    route: Route,
+) -> list[GatherCall]:
+    """The calls of a round, numbered on from `first`, each routed by the `classification`
+    of its payload (`named`: the caller named the micromodels), dispatched now."""
+    calls = []
+    for i, (call, routed) in enumerate(
+        zip(planned, route(planned, classification, named=named), strict=True), start=first
+    ):
+        if routed is None:
+            calls.append(
+                GatherCall(
+                    task_id=f"{rid}:{i}",
+                    micromodel=call.micromodel,
+                    arguments=call.arguments,
+                    dispatched_ms=now_ms(),
+                )
+            )
+            continue
+        price = routed.price
+        calls.append(
+            GatherCall(
+                task_id=f"{rid}:{i}",
+                micromodel=routed.micromodel,
+                arguments=routed.arguments,
+                dispatched_ms=now_ms(),
+                routing=routed.routing,
+                price=(
+                    ModelPrice(
+                        input_per_mtok=price.input_per_mtok,
+                        output_per_mtok=price.output_per_mtok,
+                        currency=price.currency,
+                    )
+                    if price is not None
+                    else None
+                ),
+            )
         )
-        for i, call in enumerate(planned, start=first)
-    ]
+    return calls
 
 
 class Outstanding:
@@ -93,6 +146,10 @@ class Dispatcher:
         tool: Callable[[str], Tool | None],
         source: str,
         party: MeshParty,
+        *,
+        serving: Callable[[str], list[Tool]],
+        scan: Scan,
+        redact: Redact,
     ) -> None:
         self.settings = settings
         self.broker = broker
@@ -102,6 +159,45 @@ class Dispatcher:
         # (the registry's catalogue).
         self.tool = tool
         self.source = source
+        # The live micromodels serving a tool (the catalogue's), and the search for personal
+        # data in a payload that may leave the premises (slmesh.runtime.pii).
+        self.serving = serving
+        self.scan = scan
+        self.redact = redact
+
+    def route(
+        self, calls: list[PlannedCall], classification: Classification, *, named: bool
+    ) -> list[Routed | None]:
+        """Where each call goes: to a micromodel serving its tool that may receive its
+        payload (policy.routing); None where no live micromodel serves it."""
+        # A fan-out calls one tool many times: its candidates are looked up once.
+        candidates: dict[str, list[Candidate]] = {}
+        routed: list[Routed | None] = []
+        for call in calls:
+            tried = candidates.get(call.micromodel)
+            if tried is None:
+                tried = candidates[call.micromodel] = ordered(
+                    call.micromodel,
+                    [
+                        Candidate(tool.name, tool.placement)
+                        for tool in self.serving(call.micromodel)
+                    ],
+                    prefer_remote=self.settings.prefer_remote,
+                    named=named,
+                )
+            routed.append(
+                route_call(
+                    call.micromodel,
+                    call.arguments,
+                    classification,
+                    tried,
+                    scan=self.scan,
+                    redact=self.redact,
+                )
+                if tried
+                else None
+            )
+        return routed
 
     async def dispatch_all(
         self, rid: str, state: GatherState, calls: list[GatherCall], *, refused: GatherReply
@@ -125,6 +221,37 @@ class Dispatcher:
         deadline: datetime,
         refused: GatherReply,
     ) -> None:
+        routing = call.routing
+        if routing is not None:
+            # In the request's trace: where each call's data went, never the data.
+            decided(
+                "slmesh.routing",
+                task_id=call.task_id,
+                requested=routing.requested,
+                micromodel=call.micromodel,
+                decision=routing.decision,
+                locality=routing.locality,
+                provider=routing.provider,
+                classification=routing.classification,
+                pii=",".join(f"{kind}:{n}" for kind, n in sorted(routing.pii.items())) or None,
+            )
+        if routing is not None and routing.decision in ("refused", "denied"):
+            # Never published: where its data may go, no micromodel serving it may receive it.
+            code: ErrorCode = (
+                "pii_refused" if routing.decision == "refused" else "classification_denied"
+            )
+            failed = task_failed(
+                task_id=call.task_id,
+                micromodel=call.micromodel,
+                code=code,
+                message=routing.reason or code,
+                source=self.source,
+                request_id=rid,
+                replica=self.settings.replica,
+                causation_id=state.event_id,
+            )
+            await refused(failed, encode(failed))
+            return
         owner = self.party.policy.owner_of(call.micromodel)
         problem = (
             self._argument_problem(call)
@@ -151,7 +278,9 @@ class Dispatcher:
                 "micromodel": call.micromodel,
                 "arguments": call.arguments,
                 "deadline": deadline,
-                "classification": state.classification,
+                "classification": (
+                    routing.classification if routing is not None else state.classification
+                ),
                 "reply_topic": self.settings.replies_topic,
             },
             source=self.source,

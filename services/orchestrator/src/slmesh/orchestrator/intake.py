@@ -37,19 +37,22 @@ from faststream.kafka import KafkaBroker
 from slmesh.orchestrator.admission import OpenRequests
 from slmesh.orchestrator.callers import Callers, scope, scope_problem
 from slmesh.orchestrator.clock import now_ms
-from slmesh.orchestrator.dispatch import Dispatch, GatherReply, new_calls
+from slmesh.orchestrator.dispatch import Dispatch, GatherReply, Route, new_calls
 from slmesh.orchestrator.gather.state import DeferredClause, GatherCall, GatherState
 from slmesh.orchestrator.gather.store import GatherStorage, Opening
 from slmesh.orchestrator.opening_sentence import OpeningSentences
 from slmesh.orchestrator.outcomes import plan_failure, planning_work, shown
 from slmesh.orchestrator.planning.plan import Plan, PlannedCall, Planner, ToolView
+from slmesh.orchestrator.policy.routing import Scan, pii_classification
 from slmesh.orchestrator.responder import Responder
 from slmesh.orchestrator.settings import SERVICE, OrchestratorSettings
 from slmesh.runtime.kafka.publishing import publish_dead_letter
+from slmesh.runtime.registry.placement import highest
 from slmesh.runtime.service.logcontext import about
 from slmesh.runtime.tracing import current_traceparent, step
 from slmesh.runtime.trust import MeshParty, Unproven
 from slmesh.schemas import (
+    Classification,
     ContractError,
     ErrorCode,
     ErrorInfo,
@@ -78,6 +81,11 @@ class Intake:
     # Whether responses can go to a caller's own topic (responder.ReplyTopics.ready).
     reply_topic_ready: Callable[[str], Awaitable[bool]]
     dispatch: Dispatch
+    # Where each call goes, by its payload's classification (Dispatcher.route).
+    route: Route
+    # The personal data in a text, by kind (slmesh.runtime.pii.scan_arguments): searched
+    # before a remote model of the orchestrator's own may read a request.
+    scan: Scan
     # Where a call refused at dispatch is gathered, like any reply (Completion.gather).
     gather: GatherReply
     responder: Responder
@@ -233,13 +241,21 @@ class Intake:
                 rid, request, "too_many_calls", replace(plan, reason=reason), received_ms
             )
             return
-        calls = new_calls(rid, plan.calls, first=1)
         explicit = bool(request.data.calls)
+        classification, read_by_composer = self._classified(request, plan)
+        calls = new_calls(
+            rid,
+            plan.calls,
+            first=1,
+            classification=request.data.classification,
+            named=explicit,
+            route=self.route,
+        )
         state = GatherState(
             event_id=request.id,
             reply_topic=self.callers.topic(caller),
             metadata=request.data.metadata,
-            classification=request.data.classification,
+            classification=classification,
             input=request.data.input,
             explicit=explicit,
             planner=plan.planner,
@@ -255,9 +271,7 @@ class Intake:
             # Only a request whose calls run a model gets a model-written opening:
             # it is written while they run, and for a deterministic request it
             # would be the slowest part of the answer.
-            opening=self.opening_sentences.written
-            and not explicit
-            and self._calls_model(caller, plan),
+            opening=read_by_composer and not explicit and self._calls_model(caller, plan),
             traceparent=current_traceparent(),
         )
         # Replies are coming: this replica's consumers stay fast (pace).
@@ -281,6 +295,28 @@ class Intake:
         if state.opening:
             # Written while the calls run; kept in Redis for whichever replica answers.
             self.opening_sentences.start(rid, request.data.input)
+
+    def _classified(self, request: RequestSubmitted, plan: Plan) -> tuple[Classification, bool]:
+        """The request's classification as the mesh handles it, and whether the composer's
+        model may read it (`plan` is told why not).
+
+        The caller's classification; where the composer's model is remote, its input is
+        searched for personal data first, which raises it (policy.routing). Each call's
+        arguments are searched on their own where they may leave (Dispatcher.route).
+        """
+        classification = request.data.classification
+        if not self.opening_sentences.written:
+            return classification, False
+        if self.opening_sentences.reads_remotely:
+            found = self.scan(request.data.input)
+            classification = highest(classification, pii_classification(found))
+            if found:
+                kinds = ", ".join(f"{kind} ({n})" for kind, n in sorted(found.items()) if n)
+                plan.steps.append(f"the input carries personal data: {kinds}")
+        refusal = self.opening_sentences.refusal(classification)
+        if refusal is not None:
+            plan.steps.append(refusal)
+        return classification, refusal is None
 
     async def _open_and_dispatch(
         self, rid: str, state: GatherState, calls: list[GatherCall], cap: int, *, beside: bool

@@ -15,7 +15,7 @@ from slmesh.orchestrator.composer import Composer
 from slmesh.orchestrator.composition import Composition
 from slmesh.orchestrator.gather.store import GatherStorage
 from slmesh.orchestrator.settings import OrchestratorSettings
-from slmesh.schemas import ModelWork
+from slmesh.schemas import Classification, ModelWork
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +39,21 @@ class OpeningSentences:
     def written(self) -> bool:
         """Whether openings are written at all (a composer is configured)."""
         return self.composer is not None
+
+    @property
+    def reads_remotely(self) -> bool:
+        """Whether the composer's model is remote: a request's input is searched for personal
+        data before the model may read it."""
+        return self.composer is not None and self.composer.placement.remote
+
+    def refusal(self, classification: Classification) -> str | None:
+        """Why the composer's model may not read a request of `classification`, if so."""
+        if self.composer is None or self.composer.placement.admits(classification):
+            return None
+        return (
+            f"the composer's model ({self.composer.placement.describe()}) does not read a "
+            f"{classification} request: fixed opening"
+        )
 
     def start(self, rid: str, text: str) -> None:
         """Write the request's opening in the background, while its calls run."""

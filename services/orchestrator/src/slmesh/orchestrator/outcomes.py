@@ -13,10 +13,12 @@ from typing import TYPE_CHECKING, Any
 from slmesh.orchestrator.composition import Composition
 from slmesh.orchestrator.gather.state import GatherSnapshot, GatherState
 from slmesh.orchestrator.planning.plan import Plan
+from slmesh.orchestrator.policy.cost import cost_of, cost_report
 from slmesh.schemas import (
     CallOutcome,
     ErrorCode,
     ErrorInfo,
+    ModelPrice,
     ModelWork,
     RequestCompleted,
     ResponseStatus,
@@ -39,6 +41,7 @@ def outcomes(snapshot: GatherSnapshot) -> list[CallOutcome]:
             "task_id": call.task_id,
             "micromodel": call.micromodel,
             "arguments": call.arguments,
+            "routing": call.routing,
         }
         stored = snapshot.results.get(call.task_id)
         if stored is None:
@@ -54,6 +57,7 @@ def outcomes(snapshot: GatherSnapshot) -> list[CallOutcome]:
                     summary=event.data.summary,
                     model=event.data.model,
                     tokens=event.data.tokens,
+                    cost=cost_of(event.data.tokens, call.price),
                     latency_ms=event.data.latency_ms,
                     elapsed_ms=elapsed,
                     **base,
@@ -128,10 +132,11 @@ def answered(
     elapsed_ms: float,
     lost: str | None = None,
     lost_code: ErrorCode = "state_lost",
+    prices: tuple[ModelPrice | None, ModelPrice | None] = (None, None),
 ) -> RequestCompleted:
     """The response of a request whose calls were gathered (or whose deadline passed, or
     whose missing calls were lost: `lost` says why, `lost_code` names it), under the
-    caller's own `request_id`."""
+    caller's own `request_id`. `prices`: of the planner's and the composer's models."""
     return RequestCompleted.create(
         data={
             "status": response_status(calls),
@@ -143,6 +148,14 @@ def answered(
             "planning": state.planning,
             "composer": composition.composer,
             "composing": composition.work,
+            "classification": state.classification,
+            "cost": cost_report(
+                calls,
+                planning=state.planning,
+                composing=composition.work,
+                planning_price=prices[0],
+                composing_price=prices[1],
+            ),
             "metadata": state.metadata,
             "elapsed_ms": elapsed_ms,
             "error": deadline_error(calls, lost, lost_code),

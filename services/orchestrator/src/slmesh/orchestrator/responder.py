@@ -30,7 +30,12 @@ from slmesh.orchestrator.outcomes import failed, too_large, too_large_message
 from slmesh.orchestrator.settings import OrchestratorSettings
 from slmesh.runtime.kafka import TopicDirectory, ensure_topics
 from slmesh.runtime.kafka.publishing import publish_event
-from slmesh.runtime.service.metrics import request_answered, tokens_spent
+from slmesh.runtime.service.metrics import (
+    cost_spent,
+    remote_call,
+    request_answered,
+    tokens_spent,
+)
 from slmesh.runtime.trust import MeshParty
 from slmesh.schemas import ErrorInfo, RequestCompleted
 
@@ -116,7 +121,7 @@ class Responder:
             logger.error("request %s: %s", rid, message)
             response = too_large(response, message)
             await publish_event(self.broker, topic, response, key=key, prove=prove)
-        counted(response)
+        counted(response, scoped.caller)
         return True
 
     async def fail_once(
@@ -166,10 +171,17 @@ class Responder:
         await self.respond(rid, failed(self.source, own_request_id(rid), error, answer))
 
 
-def counted(response: RequestCompleted) -> None:
-    """A published response in the metrics: its status, its time, its model's tokens."""
+def counted(response: RequestCompleted, caller: str) -> None:
+    """A published response in the metrics: its status, its time, its model's tokens, what
+    it cost `caller` by model, and its calls that left the premises."""
     data = response.data
     request_answered(data.status, data.elapsed_ms / 1000)
+    if data.cost is not None:
+        for model, cost in data.cost.by_model.items():
+            cost_spent(model, caller, cost, data.cost.currency)
+    for call in data.calls:
+        if call.status == "ok" and call.routing is not None and call.routing.locality == "remote":
+            remote_call(caller, call.routing.provider or "unnamed")
     for use, work in (("planning", data.planning), ("composing", data.composing)):
         if work is not None:
             tokens_spent(work.model, work.tokens.prompt, work.tokens.completion, use=use)

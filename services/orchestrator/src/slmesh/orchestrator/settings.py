@@ -5,8 +5,9 @@ from typing import Literal
 from pydantic import Field
 
 from slmesh.runtime.llm import ModelSettings
+from slmesh.runtime.llm.remote import RemoteModelSettings
 from slmesh.runtime.settings import MeshSettings
-from slmesh.schemas import MAX_CALLS
+from slmesh.schemas import MAX_CALLS, Classification, ModelPrice
 
 # The service's name in its events' source and in the dead letters it writes.
 SERVICE = "orchestrator"
@@ -39,9 +40,10 @@ class OrchestratorSettings(MeshSettings):
         # call, took the CPU that call needed (the demo's chain ran 2.1x its
         # model time with it, about 1.0x without).
         default="template",
-        description="model: the planner's model writes the answer's opening sentence (needs "
-        "planner=slm) while the calls of a request run, where one goes to a micromodel that "
-        "runs a model; template: fixed sentences only. Results are quoted verbatim either way.",
+        description="model: the planner's model (planner=slm), or the remote one of "
+        "SLMESH_COMPOSER_REMOTE__*, writes the answer's opening sentence while the calls of a "
+        "request run, where one goes to a micromodel that runs a model; template: fixed "
+        "sentences only. Results are quoted verbatim either way.",
     )
     max_calls: int = Field(
         default=MAX_CALLS,
@@ -96,10 +98,37 @@ class OrchestratorSettings(MeshSettings):
         description="Rounds of calls per request: a later round runs calls whose arguments "
         "come from an earlier round's results.",
     )
+    prefer_remote: bool = Field(
+        default=True,
+        description="Where a call may go to a remote micromodel serving its tool (its card "
+        "admits the payload's classification, and the payload carries no personal data it "
+        "may not receive), send it there before a local one: a remote model is deployed to "
+        "be the bigger one. Off: local first, remote only where no local one serves the tool.",
+    )
     model: ModelSettings = ModelSettings()
+    composer_remote: RemoteModelSettings | None = Field(
+        default=None,
+        description="Set (SLMESH_COMPOSER_REMOTE__BASE_URL and the rest): with composer=model, "
+        "the opening sentence is written by this OpenAI-compatible endpoint instead of the "
+        "planner's local model (any planner). The planner's model stays local: it plans by "
+        "the likelihoods only a local model gives.",
+    )
+    composer_max_classification: Classification | None = Field(
+        default=None,
+        description="The highest classification of a request the composer's model may read "
+        "(its input, personal data found there raising it); unset: restricted for a local "
+        "model, public for a remote one. Above it, the answer has the fixed opening.",
+    )
     gather_ttl_s: int = Field(
         default=3600, ge=60, description="How long finished requests are remembered."
     )
+
+    @property
+    def model_prices(self) -> tuple[ModelPrice | None, ModelPrice | None]:
+        """What the planner's and the composer's models charge for their tokens."""
+        planner = self.model.price
+        composer = self.composer_remote.price if self.composer_remote is not None else planner
+        return planner, composer
 
     @property
     def reply_topics_created(self) -> bool:

@@ -22,6 +22,8 @@ INVALID_SETTINGS = 8
 # or whole, each said with why (a dead letter naming a topic it may not go to, a request that
 # cannot be replayed as its caller, a candidate topic outside the shadow topics).
 REFUSED = 9
+# A request given by file (`--request`) that is no valid request.
+INVALID_REQUEST = 10
 
 START_HINT = "Is the mesh running? `slmesh dev` starts one, and says there when a service dies."
 
@@ -38,5 +40,19 @@ DEFAULT_MICROMODELS: dict[str, str] = {
     "extractor": "slmesh.extractor",
 }
 # What `slmesh dev --cloud` adds: micromodels run under another name on the stand-in cloud.
-CLOUD_MICROMODELS: dict[str, str] = {"summarizer-cloud": "slmesh.summarizer"}
+CLOUD_MICROMODELS: dict[str, str] = {
+    "summarizer-cloud": "slmesh.summarizer",
+    "summarizer-redacting": "slmesh.summarizer",
+}
+# Their settings: priced as a small cloud model is (per million tokens), and what each does
+# with a payload carrying personal data: summarizer-cloud sends it to the local summarizer,
+# summarizer-redacting takes it with the personal data replaced.
+_CLOUD_PRICE = {
+    "SLMESH_REMOTE__PRICE_INPUT_PER_MTOK": "0.15",
+    "SLMESH_REMOTE__PRICE_OUTPUT_PER_MTOK": "0.6",
+}
+CLOUD_SETTINGS: dict[str, dict[str, str]] = {
+    "summarizer-cloud": _CLOUD_PRICE,
+    "summarizer-redacting": {**_CLOUD_PRICE, "SLMESH_ON_PII": "redact"},
+}
 DEFAULT_BROKER_PORT = 9092

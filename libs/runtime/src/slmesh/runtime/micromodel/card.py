@@ -33,12 +33,16 @@ def card_of(
     """The card a replica announces (every field but replica, status and heartbeat). Plain
     mesh settings (a test's) place it by the defaults."""
     locality: Locality = model.locality if model is not None else "on-premise"
+    provider = model.provider if model is not None else None
     ceiling: Classification | None = None
     on_pii: PiiAction = "local"
     serves = micromodel.serves
     if isinstance(settings, MicromodelSettings):
         ceiling, on_pii = settings.max_classification, settings.on_pii
         serves = settings.serves or serves
+        if model is None and settings.locality is not None:
+            # No model says where it runs: its settings do.
+            locality, provider = settings.locality, settings.provider
     return {
         "name": micromodel.name,
         "version": micromodel.version,
@@ -48,7 +52,7 @@ def card_of(
         "topic": topic,
         "model": model.id if model is not None else micromodel.model,
         "locality": locality,
-        "provider": model.provider if model is not None else None,
+        "provider": provider,
         "max_classification": ceiling or DEFAULT_CEILING[locality],
         "on_pii": on_pii,
         # An alternative for itself is no alternative.

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from slmesh.runtime.llm import ModelSettings
 from slmesh.runtime.llm.remote import RemoteModelSettings
 from slmesh.runtime.settings import MeshSettings
-from slmesh.schemas import Classification, PiiAction
+from slmesh.schemas import Classification, Locality, PiiAction
 
 _NAME = r"^[a-z][a-z0-9\-]{0,62}$"
 
@@ -45,3 +45,21 @@ class MicromodelSettings(MeshSettings):
         description="When a payload bound for it carries personal data: local (to a local "
         "alternative), redact (sent redacted) or refuse.",
     )
+    locality: Locality | None = Field(
+        default=None,
+        description="Where a micromodel without a model of its own runs (a deterministic "
+        "handler calling a provider's service, say): remote needs SLMESH_PROVIDER. A "
+        "micromodel with a model is where its model is (SLMESH_REMOTE__* or local).",
+    )
+    provider: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=128,
+        description="Who runs a micromodel placed remote by SLMESH_LOCALITY.",
+    )
+
+    @model_validator(mode="after")
+    def _remote_has_a_provider(self) -> MicromodelSettings:
+        if self.locality == "remote" and self.provider is None:
+            raise ValueError("SLMESH_LOCALITY=remote needs SLMESH_PROVIDER: who runs it")
+        return self

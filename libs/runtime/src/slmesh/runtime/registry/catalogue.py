@@ -31,6 +31,7 @@ from slmesh.runtime.registry.admission import Heard, Refused, vet
 from slmesh.runtime.registry.announcer import DETERMINISTIC
 from slmesh.runtime.registry.memo import CheckMemo
 from slmesh.runtime.registry.outputs import OutputCheck
+from slmesh.runtime.registry.placement import ON_PREMISE, Placement
 
 if TYPE_CHECKING:
     from aiokafka.structs import ConsumerRecord
@@ -62,6 +63,10 @@ class Tool:
     output_schema: dict[str, Any] = field(default_factory=dict)
     model: str = "unknown"
     version: str = ""
+    # Where it runs and what it may receive (its card's locality, classification, price).
+    placement: Placement = ON_PREMISE
+    # The tool it is an alternative for; None: its own name.
+    serves: str | None = None
     # Compiled once per announcement, not once per call.
     validator: jsonschema.Draft202012Validator | None = None
     # replica -> (status, when its last card reached the broker, heartbeat seconds)
@@ -70,6 +75,11 @@ class Tool:
     _checked: CheckMemo = field(default_factory=CheckMemo, repr=False)
     # The output schema, compiled when the first reply is checked against it.
     _outputs: OutputCheck | None = field(default=None, repr=False)
+
+    @property
+    def tool(self) -> str:
+        """The tool it serves: its own name, or the one it is an alternative for."""
+        return self.serves or self.name
 
     @property
     def runs_model(self) -> bool:
@@ -223,6 +233,10 @@ class Catalogue(Lifecycle):
             tool.output_schema = dict(data.output_schema)
             tool.model = data.model
             tool.version = data.version
+            tool.serves = data.serves if data.serves != data.name else None
+            placement = Placement.of(data)
+            if placement != tool.placement:
+                tool.placement = placement
         # A word read late (queued by the replica while the broker was away)
         # never makes its last word older than what was already counted.
         earlier = tool.replicas.get(data.replica)
@@ -271,6 +285,14 @@ class Catalogue(Lifecycle):
         now = self._known_until()
         tools = {n: t for n, t in self._tools.items() if t.live_replicas(now)}
         return {**self._static, **tools}
+
+    def serving(self, name: str) -> list[Tool]:
+        """The live micromodels that serve the tool `name` serves (itself among them, if
+        live): where a call to `name` may go."""
+        live = self.live()
+        named = live.get(name) or self._tools.get(name)
+        tool = named.tool if named is not None else name
+        return [t for t in live.values() if t.tool == tool]
 
     def names(self) -> list[str]:
         return sorted(self.live())

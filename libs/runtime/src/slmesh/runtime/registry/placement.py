@@ -13,16 +13,10 @@ A micromodel admits a payload whose classification is at most its own.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
-from slmesh.schemas import Classification
+from slmesh.schemas import Classification, Locality, MicromodelAnnouncedData, PiiAction
 
 CLASSIFICATIONS: tuple[Classification, ...] = ("public", "internal", "confidential", "restricted")
-
-Locality = Literal["on-premise", "remote"]
-# What a payload carrying personal data does when it is bound for a micromodel that may
-# not receive it: goes to a local alternative, goes redacted, or is refused.
-PiiAction = Literal["local", "redact", "refuse"]
 
 
 def rank(classification: Classification) -> int:
@@ -73,6 +67,22 @@ class Placement:
         if self.remote:
             where = f"remote at {self.provider or 'an unnamed provider'}"
         return f"{where}, may receive up to {self.max_classification}"
+
+    @classmethod
+    def of(cls, card: MicromodelAnnouncedData) -> Placement:
+        """The placement a card announces."""
+        price = card.price
+        return cls(
+            locality=card.locality,
+            provider=card.provider,
+            max_classification=card.max_classification,
+            on_pii=card.on_pii,
+            price=(
+                Price(price.input_per_mtok, price.output_per_mtok, price.currency)
+                if price is not None
+                else None
+            ),
+        )
 
 
 # A card that says nothing of its place: an on-premise micromodel of an earlier version.

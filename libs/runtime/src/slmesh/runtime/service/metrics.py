@@ -43,6 +43,17 @@ TOKENS = Counter(
     "Tokens a local model read (prompt) and wrote (completion), by model and use.",
     ["model", "kind", "use"],
 )
+COST = Counter(
+    "slmesh_cost",
+    "What the models answering a caller's requests cost, by model and caller, in the "
+    "currency of their prices (cards and the orchestrator's model setting).",
+    ["model", "caller", "currency"],
+)
+REMOTE_CALLS = Counter(
+    "slmesh_remote_calls",
+    "Calls a caller's requests sent to a remote model, by provider.",
+    ["caller", "provider"],
+)
 IN_FLIGHT = Gauge("slmesh_requests_in_flight", "Requests this orchestrator replica awaits.")
 
 
@@ -54,6 +65,14 @@ def task_done(micromodel: str, seconds: float, *, code: str | None = None) -> No
 def tokens_spent(model: str, prompt: int, completion: int, *, use: str) -> None:
     TOKENS.labels(model, "prompt", use).inc(prompt)
     TOKENS.labels(model, "completion", use).inc(completion)
+
+
+def cost_spent(model: str, caller: str, cost: float, currency: str) -> None:
+    COST.labels(model, caller, currency).inc(cost)
+
+
+def remote_call(caller: str, provider: str) -> None:
+    REMOTE_CALLS.labels(caller, provider).inc()
 
 
 def request_answered(status: str, seconds: float) -> None:

@@ -211,6 +211,16 @@ def note(**attributes: Any) -> None:
         span.set_attributes({f"slmesh.{name}": value for name, value in attributes.items()})
 
 
+def decided(name: str, **attributes: str | int | None) -> None:
+    """An event on the current span: a decision of the handling (where a call's data
+    went). Attributes that are None are left out."""
+    span = trace.get_current_span()
+    if span.is_recording():
+        span.add_event(
+            name, {f"slmesh.{key}": value for key, value in attributes.items() if value is not None}
+        )
+
+
 def failed(code: str, message: str) -> None:
     """Mark the current span failed, with the mesh's error code."""
     span = trace.get_current_span()

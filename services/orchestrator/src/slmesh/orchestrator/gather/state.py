@@ -13,9 +13,22 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+)
 
-from slmesh.schemas import Classification, ModelWork, TaskCompleted, TaskFailed
+from slmesh.schemas import (
+    CallRouting,
+    Classification,
+    ModelPrice,
+    ModelWork,
+    TaskCompleted,
+    TaskFailed,
+)
 
 
 class _Stored(BaseModel):
@@ -47,6 +60,20 @@ class GatherCall(_Stored):
     micromodel: str
     arguments: dict[str, Any]
     dispatched_ms: float
+    # Where its data went and why (policy.routing); a call failed there is never sent.
+    routing: CallRouting | None = None
+    # What the micromodel it went to charges for its tokens (its card's, when routed).
+    price: ModelPrice | None = None
+
+    @model_serializer(mode="wrap")
+    def _as_before_when_unrouted(self, dump: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # A call without routing or price is stored as earlier versions stored it: the same
+        # bytes, readable by a replica that predates them (a rolling upgrade).
+        dumped: dict[str, Any] = dump(self)
+        for name in ("routing", "price"):
+            if dumped.get(name) is None:
+                dumped.pop(name, None)
+        return dumped
 
 
 class GatherState(_Stored):

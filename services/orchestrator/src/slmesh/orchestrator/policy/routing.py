@@ -6,8 +6,9 @@ the call only if its card admits the payload's classification. Before a
 payload may leave the premises (a remote candidate) its arguments are
 searched for personal data: found, it raises the payload's classification
 (`pii_classification`) and, where the remote candidate may not receive that,
-its card's `on_pii` decides: `local` tries the next candidate, `redact`
-sends the arguments with the data replaced, `refuse` fails the call.
+its card's `on_pii` decides: `local` sends it to the next on-premise
+candidate (no other remote one is tried), `redact` sends the arguments with
+the data replaced, `refuse` fails the call.
 Nothing is found on-premise, and nothing is searched there: the data stays.
 
 Every decision is recorded (`CallRouting`), never the data itself. Pure: the
@@ -20,11 +21,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from slmesh.runtime.registry.placement import Placement, highest
-from slmesh.schemas import CallRouting, Classification
+from slmesh.runtime.pii import PiiKind
+from slmesh.runtime.registry.placement import Placement, Price, highest
+from slmesh.schemas import CallRouting, Classification, ErrorCode
 
 # The kinds of personal data found, with counts (slmesh.runtime.pii.scan_arguments).
-Found = Mapping[str, int]
+Found = Mapping[PiiKind, int]
 Scan = Callable[[Any], Found]
 # The arguments with their personal data replaced, and what was replaced.
 Redact = Callable[[Any], tuple[Any, Found]]
@@ -60,13 +62,15 @@ class Routed:
     micromodel: str
     arguments: dict[str, Any]
     routing: CallRouting
+    # What the micromodel it goes to charges for its tokens (None: free).
+    price: Price | None = None
 
     @property
     def goes(self) -> bool:
         return self.routing.decision in ("sent", "rerouted", "redacted")
 
     @property
-    def error_code(self) -> str:
+    def error_code(self) -> ErrorCode:
         return "pii_refused" if self.routing.decision == "refused" else "classification_denied"
 
 
@@ -104,15 +108,22 @@ def route_call(
     `candidates` must not be empty (a call to a micromodel nobody serves fails as unknown
     before it is routed).
     """
-    found: dict[str, int] | None = None
+    found: dict[PiiKind, int] | None = None
     turned_away: list[str] = []
+    # Set when a remote candidate sent the payload's personal data local: it stays here.
+    local_only = False
     for candidate in candidates:
         place = candidate.placement
+        if local_only and place.remote:
+            continue
         if not place.admits(classification):
             turned_away.append(f"{candidate.name} ({place.describe()})")
             continue
         if not place.remote:
-            return _goes(requested, candidate, arguments, classification, found or {})
+            # Personal data found on the way (a remote candidate turned it away) is recorded,
+            # and the classification it gives the payload.
+            raised = highest(classification, pii_classification(found or {}))
+            return _goes(requested, candidate, arguments, raised, found or {})
         if found is None:
             found = {kind: n for kind, n in scan(arguments).items() if n > 0}
         if not found:
@@ -134,6 +145,7 @@ def route_call(
                     f"its arguments carry {_kinds(found)}, which {candidate.name} may not "
                     f"receive ({place.describe()}): sent with them replaced",
                 ),
+                place.price,
             )
         if place.on_pii == "refuse":
             return Routed(
@@ -152,8 +164,9 @@ def route_call(
             )
         turned_away.append(
             f"{candidate.name} ({place.describe()}; the arguments carry {_kinds(found)}, "
-            f"making them {raised})"
+            f"making them {raised}, which it sends to an on-premise micromodel)"
         )
+        local_only = True
     shown = candidates[0]
     denied = highest(classification, pii_classification(found or {}))
     return Routed(
@@ -190,6 +203,7 @@ def _goes(
             "rerouted" if rerouted else "sent",
             f"to {candidate.name} ({candidate.placement.describe()})" if rerouted else None,
         ),
+        candidate.placement.price,
     )
 
 

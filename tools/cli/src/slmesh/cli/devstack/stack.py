@@ -50,6 +50,9 @@ class DevStackConfig:
     # Micromodels whose model is remote: each runs its module under its own name
     # (SLMESH_NAME), on the stand-in cloud, started when any is asked for.
     cloud_micromodels: dict[str, str] = field(default_factory=dict)
+    # Settings of one micromodel beyond the stack's (SLMESH_NAME to run a declaration under
+    # another name, its place: SLMESH_LOCALITY, SLMESH_MAX_CLASSIFICATION, SLMESH_ON_PII...).
+    micromodel_env: dict[str, dict[str, str]] = field(default_factory=dict)
     orchestrator_replicas: int = 1
     micromodel_replicas: int = 1
     broker_port: int | None = DEFAULT_BROKER_PORT
@@ -156,7 +159,7 @@ class DevStack(Lifecycle):
         # Services registered before start (e.g. a benchmark's relays) start with the micromodels.
         registered = list(self.services)
         micromodels = [
-            self.add_service(f"{name}-{i + 1}", module)
+            self.add_service(f"{name}-{i + 1}", module, cfg.micromodel_env.get(name))
             for name, module in cfg.micromodels.items()
             for i in range(cfg.micromodel_replicas)
         ]
@@ -166,7 +169,13 @@ class DevStack(Lifecycle):
             await self.stand_in.start()
             micromodels += [
                 self.add_service(
-                    f"{name}-{i + 1}", module, {"SLMESH_NAME": name, **self.stand_in.remote_env()}
+                    f"{name}-{i + 1}",
+                    module,
+                    {
+                        "SLMESH_NAME": name,
+                        **self.stand_in.remote_env(),
+                        **cfg.micromodel_env.get(name, {}),
+                    },
                 )
                 for name, module in cfg.cloud_micromodels.items()
                 for i in range(cfg.micromodel_replicas)

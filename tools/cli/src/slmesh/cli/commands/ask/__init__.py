@@ -33,12 +33,31 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("text", nargs="?", default=SAMPLE_REQUEST)
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds to wait")
     parser.add_argument("--json", action="store_true", help="print the RequestCompleted event")
+    add_request_arguments(parser)
+
+
+def add_request_arguments(parser: argparse.ArgumentParser) -> None:
+    """What a request says beyond its text: `slmesh ask`'s and `slmesh dev --ask`'s."""
+    parser.add_argument(
+        "--classification",
+        choices=["public", "internal", "confidential", "restricted"],
+        help="the request's data classification (default: the mesh's, internal)",
+    )
+    parser.add_argument(
+        "--request",
+        metavar="FILE",
+        help="a JSON file with the request's data (input, classification, calls, ...): "
+        "sent as it is, the text argument ignored",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     import asyncio
 
-    from slmesh.cli.commands.ask.answer import ask
+    from slmesh.cli.commands.ask.answer import ask, request_data
     from slmesh.runtime.settings import MeshSettings
 
-    return asyncio.run(ask(MeshSettings(), args.text, args.timeout, args.json))
+    data = request_data(args.text, args.classification, args.request)
+    if data is None:
+        return 2
+    return asyncio.run(ask(MeshSettings(), data, args.timeout, args.json))

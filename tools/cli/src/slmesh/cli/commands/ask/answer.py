@@ -6,6 +6,11 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import orjson
+from pydantic import ValidationError
 
 from slmesh.cli.commands.ask.liveness import (
     BrokerUnreachableError,
@@ -14,6 +19,7 @@ from slmesh.cli.commands.ask.liveness import (
     orchestrator_consumption,
 )
 from slmesh.cli.conventions import (
+    INVALID_REQUEST,
     INVALID_SETTINGS,
     NO_BROKER,
     NO_ORCHESTRATOR,
@@ -24,12 +30,32 @@ from slmesh.cli.text import short
 from slmesh.runtime.client import DEFAULT_CALLER, MeshClient
 from slmesh.runtime.settings import MeshSettings
 from slmesh.runtime.trust import TrustUnavailable, mesh_party
-from slmesh.schemas import RequestCompleted
+from slmesh.schemas import CallRouting, RequestCompleted
 
 
-async def ask(settings: MeshSettings, text: str, timeout_s: float, as_json: bool) -> int:
-    """Ask as the settings' caller, and say at once when no orchestrator is there to answer
-    (liveness)."""
+def request_data(
+    text: str, classification: str | None, request_file: str | None
+) -> dict[str, Any] | None:
+    """The request's data: the text (and classification) given, or a JSON file's; None,
+    said on stderr, when the file cannot be read."""
+    if request_file is None:
+        return {"input": text, **({"classification": classification} if classification else {})}
+    try:
+        data = orjson.loads(Path(request_file).read_bytes())
+    except (OSError, orjson.JSONDecodeError) as exc:
+        print(f"cannot read the request {request_file}: {exc}", file=sys.stderr)
+        return None
+    if not isinstance(data, dict):
+        print(f"the request {request_file} is not a JSON object", file=sys.stderr)
+        return None
+    if classification:
+        data["classification"] = classification
+    return data
+
+
+async def ask(settings: MeshSettings, data: dict[str, Any], timeout_s: float, as_json: bool) -> int:
+    """Ask as the settings' caller (`data`: the request's, its input among them), and say
+    at once when no orchestrator is there to answer (liveness)."""
     loop = asyncio.get_running_loop()
     try:
         party = mesh_party(settings, DEFAULT_CALLER)
@@ -44,7 +70,13 @@ async def ask(settings: MeshSettings, text: str, timeout_s: float, as_json: bool
             started = loop.time()
             async with asyncio.timeout(timeout_s):
                 await watch.until_members()
-                future = await client.submit(client.request(text))
+                try:
+                    fields = {name: value for name, value in data.items() if name != "input"}
+                    request = client.request(str(data.get("input", "")), **fields)
+                except (TypeError, ValidationError) as exc:
+                    print(f"not a valid request: {exc}", file=sys.stderr)
+                    return INVALID_REQUEST
+                future = await client.submit(request)
                 response = await watch.guard(future)
             elapsed = (loop.time() - started) * 1000
     except TimeoutError:
@@ -84,18 +116,49 @@ def format_response(response: RequestCompleted, round_trip_ms: float | None = No
             model = f", {call.model}" if call.model else ""
             if call.tokens is not None:
                 model += f", {call.tokens.prompt}+{call.tokens.completion} tokens"
+            if call.cost:
+                model += f", cost {call.cost:.6f}"
             error = f"  {call.error.code}: {call.error.message}" if call.error else ""
             lines.append(f"  {name}  {call.status:<6} {timing}{model}{error}")
+            if call.routing is not None:
+                lines.append(f"  {' ' * width}  {where(call.routing)}")
     for role, work in (("planner", data.planning), ("composer", data.composing)):
         if work is not None:
             lines.append(
                 f"{role} model: {work.model}, {work.tokens.prompt}+{work.tokens.completion} "
                 f"tokens, {work.latency_ms:.1f} ms"
             )
+    if data.cost is not None:
+        cost = data.cost
+        models = ", ".join(f"{model} {spent:.6f}" for model, spent in cost.by_model.items())
+        lines.append(
+            f"cost: {cost.total:.6f} {cost.currency} ({models or 'no model'}); "
+            f"{cost.tokens.prompt}+{cost.tokens.completion} tokens; "
+            f"{cost.local_share:.0%} of answered calls on-premise, "
+            f"{cost.remote_calls} remote"
+        )
+    if data.classification is not None:
+        lines.append(f"classification: {data.classification}")
     rounds = f", {data.steps} rounds of calls" if data.steps > 1 else ""
     lines.append(f"answer (composer: {data.composer}{rounds}):")
     lines.extend(f"  {line}" for line in data.answer.splitlines())
     return "\n".join(lines)
+
+
+def where(routing: CallRouting) -> str:
+    """Where a call's data went, in a line: the decision, the place, what was found."""
+    place = (
+        f"remote at {routing.provider or 'an unnamed provider'}"
+        if routing.locality == "remote"
+        else "on-premise"
+    )
+    found = ", ".join(f"{kind} x{n}" for kind, n in sorted(routing.pii.items()))
+    line = f"-> {routing.decision}: {place}, as {routing.classification}"
+    if routing.decision == "rerouted" or routing.decision in ("refused", "denied"):
+        line += f" (asked: {routing.requested})"
+    if found:
+        line += f"; personal data found: {found}"
+    return line
 
 
 def _call_name(micromodel: str, arguments: Mapping[str, object]) -> str:

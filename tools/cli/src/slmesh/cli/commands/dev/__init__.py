@@ -11,6 +11,7 @@ import argparse
 import sys
 from typing import NoReturn
 
+from slmesh.cli.commands.ask import add_request_arguments
 from slmesh.cli.conventions import DEFAULT_BROKER_PORT, DEV_EXTRA_MISSING
 
 NAME = "dev"
@@ -36,6 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workdir", default=".slmesh", help="logs and Redis files")
     parser.add_argument("--ask", metavar="TEXT", help="send this request once the mesh is up")
     parser.add_argument("--once", action="store_true", help="stop after answering --ask")
+    add_request_arguments(parser)
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for --ask")
     parser.add_argument("--verbose", action="store_true", help="stream every service log line")
     parser.add_argument(

@@ -9,8 +9,13 @@ import signal
 import sys
 from pathlib import Path
 
-from slmesh.cli.commands.ask.answer import ask
-from slmesh.cli.conventions import CLOUD_MICROMODELS, SAMPLE_REQUEST
+from slmesh.cli.commands.ask.answer import ask, request_data
+from slmesh.cli.conventions import (
+    CLOUD_MICROMODELS,
+    CLOUD_SETTINGS,
+    INVALID_REQUEST,
+    SAMPLE_REQUEST,
+)
 from slmesh.cli.devstack import (
     SERVICE_RESTARTS,
     DevStack,
@@ -51,6 +56,7 @@ async def run_session(args: argparse.Namespace) -> int:
         orchestrator_replicas=args.orchestrators,
         micromodel_replicas=args.replicas,
         cloud_micromodels=dict(CLOUD_MICROMODELS) if args.cloud else {},
+        micromodel_env=dict(CLOUD_SETTINGS) if args.cloud else {},
         own_redis=args.own_redis,
         workdir=Path(args.workdir),
         restarts=SERVICE_RESTARTS,
@@ -66,9 +72,12 @@ async def run_session(args: argparse.Namespace) -> int:
         await stack.start()
         print_status(stack)
         code = 0
-        if args.ask:
-            print(f"\nask: {args.ask}", flush=True)
-            code = await ask(stack.settings(), args.ask, args.timeout, as_json=False)
+        if args.ask or args.request:
+            data = request_data(args.ask or "", args.classification, args.request)
+            if data is None:
+                return INVALID_REQUEST
+            print(f"\nask: {data.get('input')}", flush=True)
+            code = await ask(stack.settings(), data, args.timeout, as_json=False)
         if args.once:
             return code
         print(

@@ -56,7 +56,7 @@ def test_report_sums_calls_and_the_orchestrators_own_model_per_model() -> None:
     )
     assert report.tokens == TokenUsage(prompt=1800, completion=250)
     assert report.by_model == {
-        "big-model": pytest.approx(0.0036),
+        "big-model@cloud.example": pytest.approx(0.0036),
         "gemma": 0.0,
         "planner": pytest.approx(0.0003),
     }

@@ -44,7 +44,7 @@ def cost_report(
             prompt += call.tokens.prompt
             completion += call.tokens.completion
         if call.cost is not None:
-            by_model[call.model or call.micromodel] += call.cost
+            by_model[_model_of(call)] += call.cost
     for work, price in ((planning, planning_price), (composing, composing_price)):
         if work is None:
             continue
@@ -63,3 +63,13 @@ def cost_report(
         remote_calls=remote,
         local_share=round((len(answered) - remote) / len(answered), 4) if answered else 1.0,
     )
+
+
+def _model_of(call: CallOutcome) -> str:
+    """The model a call's cost is counted under: a remote one with its provider (the same
+    weights at a provider and on-premise are two costs)."""
+    model = call.model or call.micromodel
+    routing = call.routing
+    if routing is not None and routing.locality == "remote":
+        return f"{model}@{routing.provider or 'remote'}"
+    return model

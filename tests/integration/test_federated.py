@@ -13,6 +13,7 @@ OpenAI-compatible server on this machine): `summarizer-cloud` (personal data goe
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -84,7 +85,8 @@ async def federated(
             "summarizer-redacting": {**CLOUD_PRICE, "SLMESH_ON_PII": "redact"},
             "summarizer-strict": {**CLOUD_PRICE, "SLMESH_ON_PII": "refuse"},
         },
-        env={"SLMESH_PLANNER": "rules", "SLMESH_HEARTBEAT_S": "1"},
+        # Each service's probes and metrics on a free port of its own, said in its log.
+        env={"SLMESH_PLANNER": "rules", "SLMESH_HEARTBEAT_S": "1", "SLMESH_HTTP_PORT": "0"},
     ) as mesh:
         yield mesh
 
@@ -133,6 +135,25 @@ def sent_to_cloud(federated: DevStack, marker: str) -> list[str]:
         for message in record["body"].get("messages", [])
         if marker in str(message.get("content"))
     ]
+
+
+SERVED_ON = re.compile(r"health and metrics on http://[^:]+:(\d+)")
+
+
+async def metrics_of(stack: DevStack, service: str) -> str:
+    [port] = {
+        int(found.group(1))
+        for service_ in stack.services
+        if service_.name == service
+        for line in service_.recent_output()
+        if (found := SERVED_ON.search(line))
+    }
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+    await writer.drain()
+    response = await asyncio.wait_for(reader.read(), 10)
+    writer.close()
+    return response.partition(b"\r\n\r\n")[2].decode()
 
 
 def routed(call: CallOutcome) -> tuple[str, str, str]:
@@ -256,6 +277,13 @@ async def test_redacting_sends_the_cloud_no_personal_data(
     assert response.data.cost.total == pytest.approx(expected)
     assert response.data.cost.remote_calls == 1
     assert response.data.cost.local_share == 0.0
+    # The orchestrator's metrics: cost by model and caller, remote calls by provider.
+    metrics = await metrics_of(federated, "orchestrator-1")
+    assert re.search(
+        r'slmesh_cost_total\{caller="dev",currency="USD",model="[^"]+@127\.0\.0\.1"\} [0-9.e-]+',
+        metrics,
+    ), metrics
+    assert 'slmesh_remote_calls_total{caller="dev",provider="127.0.0.1"}' in metrics
 
 
 async def test_refusing_fails_the_call_and_the_rest_of_the_request_arrives(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -170,10 +171,17 @@ class Dispatcher:
     ) -> list[Routed | None]:
         """Where each call goes: to a micromodel serving its tool that may receive its
         payload (policy.routing); None where no live micromodel serves it."""
-        # A fan-out calls one tool many times: its candidates are looked up once.
+        # A fan-out calls one tool many times: its candidates are looked up once, and where
+        # the first one takes any payload unsearched (on-premise), the decision is the same
+        # for every call of it.
         candidates: dict[str, list[Candidate]] = {}
+        settled: dict[str, Routed] = {}
         routed: list[Routed | None] = []
         for call in calls:
+            same = settled.get(call.micromodel)
+            if same is not None:
+                routed.append(replace(same, arguments=call.arguments))
+                continue
             tried = candidates.get(call.micromodel)
             if tried is None:
                 tried = candidates[call.micromodel] = ordered(
@@ -185,18 +193,21 @@ class Dispatcher:
                     prefer_remote=self.settings.prefer_remote,
                     named=named,
                 )
-            routed.append(
-                route_call(
-                    call.micromodel,
-                    call.arguments,
-                    classification,
-                    tried,
-                    scan=self.scan,
-                    redact=self.redact,
-                )
-                if tried
-                else None
+            if not tried:
+                routed.append(None)
+                continue
+            decided = route_call(
+                call.micromodel,
+                call.arguments,
+                classification,
+                tried,
+                scan=self.scan,
+                redact=self.redact,
             )
+            first = tried[0].placement
+            if not first.remote and first.admits(classification):
+                settled[call.micromodel] = decided
+            routed.append(decided)
         return routed
 
     async def dispatch_all(

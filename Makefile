@@ -117,6 +117,13 @@ bench-build: other-python install ## tokens/s of this llama-cpp-python build vs 
 other-python:
 	@test -n "$(OTHER_PYTHON)" || { echo "usage: make bench-build OTHER_PYTHON=/path/to/python (bench/README.md: how to make a native build)" >&2; exit 2; }
 
+# Quality of the PII finder on a labelled set (eval/pii_quality.py): per kind and language.
+EVAL_ARGS ?=
+
+.PHONY: eval-pii
+eval-pii: install ## PII finder: precision/recall/F1 per kind on eval/pii/labelled.jsonl (EVAL_ARGS="eval/pii/dev.jsonl --show")
+	$(UV) run python -m eval.pii_quality $(EVAL_ARGS)
+
 .PHONY: clean
 clean: ## remove the virtualenv, caches and dev-stack logs
 	rm -rf .venv .mypy_cache .ruff_cache .pytest_cache .slmesh

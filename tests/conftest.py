@@ -61,6 +61,7 @@ TEST_MICROMODELS = (
     "summarizer",
     "classifier",
     "extractor",
+    "pii",
     "echo",
     "slow",
     "adder",

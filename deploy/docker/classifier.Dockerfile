@@ -52,6 +52,7 @@ COPY services/vat-rates/pyproject.toml services/vat-rates/
 COPY services/summarizer/pyproject.toml services/summarizer/
 COPY services/classifier/pyproject.toml services/classifier/
 COPY services/extractor/pyproject.toml services/extractor/
+COPY services/pii/pyproject.toml services/pii/
 COPY tools/cli/pyproject.toml tools/cli/
 # Dependencies first (a layer that survives source changes); llama-cpp-python is the wheel
 # of the llama-wheel stage, installed below.

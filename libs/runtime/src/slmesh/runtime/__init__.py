@@ -9,6 +9,7 @@ Packages by concern:
 - `registry`: a replica's announcements, the orchestrator's live catalogue.
 - `micromodel`: the SDK (declare, run tasks, keep replies, serve).
 - `llm`: local models; only `llm.model` loads numpy and llama_cpp.
+- `pii`: personal data in a text, found and redacted (pure functions, stdlib `re`).
 
 Modules: `settings`; `client` (a requester's MeshClient); `failures` (the one
 TaskFailed builder); `lifecycle`, `backoff`, `concurrency` (the worker thread).

@@ -38,6 +38,7 @@ DEFAULT_MICROMODELS: dict[str, str] = {
     "summarizer": "slmesh.summarizer",
     "classifier": "slmesh.classifier",
     "extractor": "slmesh.extractor",
+    "pii": "slmesh.pii",
 }
 # What `slmesh dev --cloud` adds: micromodels run under another name on the stand-in cloud.
 CLOUD_MICROMODELS: dict[str, str] = {

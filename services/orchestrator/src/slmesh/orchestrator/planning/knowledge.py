@@ -79,6 +79,10 @@ def _classifier(clause: Clause) -> Arguments:
     return [{"text": clause.payload, "labels": list(dict.fromkeys(labels))}]
 
 
+def _pii(clause: Clause) -> Arguments:
+    return [{"text": clause.payload}]
+
+
 def _extractor(clause: Clause) -> Arguments:
     found = _FIELDS.search(clause.text)
     names = _field_names(found.group(1)) if found else []
@@ -115,6 +119,16 @@ KNOWN: dict[str, Known] = {
         keywords=re.compile(r"\b(extract\w*|pull .+ out of|get the .+|fields?)\b", re.IGNORECASE),
         read=_extractor,
         model_names_fields=True,
+    ),
+    # Asked in so many words to redact or find personal data: no model needs to read the
+    # request (nor see the data) to know where it goes.
+    "pii": Known(
+        keywords=re.compile(
+            r"\b(redact\w*|anonymi[sz]\w*|pseudonymi[sz]\w*|personal (?:data|information|details)"
+            r"|pii|personenbezogene\w*|schwärz\w*|anonymisier\w*)\b",
+            re.IGNORECASE,
+        ),
+        read=_pii,
     ),
 }
 

@@ -1,0 +1,1 @@
+"""pii micromodel: personal data in English or German text, found and redacted (deterministic)."""

@@ -79,8 +79,21 @@ def test_a_text_over_the_limit_is_refused_and_the_error_holds_no_text() -> None:
     assert "@" not in str(raised.value)
     assert str(MAX_TEXT_CHARS) in str(raised.value)
     with pytest.raises(TextTooLong):
-        redact_arguments({"text": text})
+        redact(text)
     assert find_pii(text[:MAX_TEXT_CHARS]) != []
+
+
+def test_a_longer_argument_is_searched_whole_in_windows() -> None:
+    # Three windows' worth, with values on and around every window's edge.
+    unit = "mail jane@example.com, IBAN DE89 3704 0044 0532 0130 00. "
+    text = unit * (3 * MAX_TEXT_CHARS // len(unit))
+    expected = text.count("@")
+    assert scan_arguments({"text": text}) == {"email": expected, "iban": expected}
+    redacted, counts = redact_arguments([text])
+    assert counts == {"email": expected, "iban": expected}
+    assert redacted == [
+        text.replace("jane@example.com", "[EMAIL]").replace("DE89 3704 0044 0532 0130 00", "[IBAN]")
+    ]
 
 
 def test_nothing_is_logged(caplog: pytest.LogCaptureFixture) -> None:

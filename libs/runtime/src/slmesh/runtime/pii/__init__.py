@@ -6,9 +6,10 @@ placeholders (`[EMAIL]`, `[PERSON]`, …). Pure functions, stdlib `re` only, no
 model: the same text always gives the same answer, in time linear in its length
 (every pattern is bounded; a text is at most MAX_TEXT_CHARS).
 
-    find_pii(text) -> [PiiSpan(kind, start, end), ...]
-    redact(text) -> Redacted(text, counts, spans)
-    scan_arguments(value) -> {kind: count}          # JSON: dicts, lists, strings
+    find_pii(text) -> [PiiSpan(kind, start, end), ...]    # at most MAX_TEXT_CHARS
+    find_pii_in_windows(text) -> [PiiSpan, ...]           # any length, overlapping windows
+    redact(text) -> Redacted(text, counts, spans)         # at most MAX_TEXT_CHARS
+    scan_arguments(value) -> {kind: count}                # JSON: dicts, lists, strings
     redact_arguments(value) -> (redacted value, {kind: count})
 
 Nothing here logs a value or puts one in an exception: spans are offsets into
@@ -20,7 +21,7 @@ family (`finance`, `contact`, `national_ids`, `birth_dates`, `names`,
 `addresses`), `finder` (all of them, overlaps resolved), `redaction`.
 """
 
-from slmesh.runtime.pii.finder import MAX_TEXT_CHARS, TextTooLong, find_pii
+from slmesh.runtime.pii.finder import MAX_TEXT_CHARS, TextTooLong, find_pii, find_pii_in_windows
 from slmesh.runtime.pii.kinds import KINDS, PLACEHOLDERS, PiiKind, PiiSpan
 from slmesh.runtime.pii.redaction import Redacted, redact, redact_arguments, scan_arguments
 
@@ -33,6 +34,7 @@ __all__ = [
     "Redacted",
     "TextTooLong",
     "find_pii",
+    "find_pii_in_windows",
     "redact",
     "redact_arguments",
     "scan_arguments",

@@ -24,6 +24,9 @@ from slmesh.schemas.events import MAX_INPUT_CHARS
 # leave personal data past the cut unfound and unredacted).
 MAX_TEXT_CHARS: Final = MAX_INPUT_CHARS
 
+# Windows of a longer string overlap by this much (find_pii_in_windows).
+WINDOW_OVERLAP: Final = 1_000
+
 _RECOGNIZERS: Final[tuple[Callable[[str], Iterator[PiiSpan]], ...]] = (
     find_emails,
     find_ibans,
@@ -82,4 +85,23 @@ def find_pii(text: str) -> list[PiiSpan]:
     if len(text) > MAX_TEXT_CHARS:
         raise TextTooLong(len(text))
     candidates = [span for recognize in _RECOGNIZERS for span in recognize(text)]
+    return _resolve(candidates)
+
+
+def find_pii_in_windows(text: str) -> list[PiiSpan]:
+    """find_pii for a string of any length, read in overlapping windows of MAX_TEXT_CHARS.
+
+    For JSON arguments, whose strings are bounded only by their event's size: an
+    argument must be searched whole before it may leave, not refused. A value that
+    straddles one window's edge lies whole in the next window (the overlap is far
+    longer than any value); where the two disagree, the longer span wins. Time stays
+    linear: each window costs what a text of the limit costs.
+    """
+    if len(text) <= MAX_TEXT_CHARS:
+        return find_pii(text)
+    step = MAX_TEXT_CHARS - WINDOW_OVERLAP
+    candidates: list[PiiSpan] = []
+    for offset in range(0, len(text) - WINDOW_OVERLAP, step):
+        found = find_pii(text[offset : offset + MAX_TEXT_CHARS])
+        candidates += [PiiSpan(s.kind, s.start + offset, s.end + offset) for s in found]
     return _resolve(candidates)

@@ -9,7 +9,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from slmesh.runtime.pii.finder import find_pii
+from slmesh.runtime.pii.finder import find_pii, find_pii_in_windows
 from slmesh.runtime.pii.kinds import PLACEHOLDERS, PiiKind, PiiSpan
 
 
@@ -31,7 +31,10 @@ def redact(text: str) -> Redacted:
 
     The spans are the original text's offsets. Raises TextTooLong as find_pii does.
     """
-    spans = find_pii(text)
+    return _replaced(text, find_pii(text))
+
+
+def _replaced(text: str, spans: list[PiiSpan]) -> Redacted:
     pieces: list[str] = []
     at = 0
     for span in spans:
@@ -47,14 +50,21 @@ def _add(total: dict[PiiKind, int], counts: dict[PiiKind, int]) -> None:
 
 
 def scan_arguments(value: Any) -> dict[PiiKind, int]:
-    """How much personal data of each kind the strings in a JSON value hold (keys not read)."""
+    """How much personal data of each kind the strings in a JSON value hold (keys not read).
+
+    A string longer than a text may be is searched in windows (find_pii_in_windows),
+    never refused: arguments are searched before they may leave the premises.
+    """
     total: dict[PiiKind, int] = {}
     _walk(value, total, rewrite=False)
     return total
 
 
 def redact_arguments(value: Any) -> tuple[Any, dict[PiiKind, int]]:
-    """A copy of a JSON value with every string redacted (keys kept), and the counts."""
+    """A copy of a JSON value with every string redacted (keys kept), and the counts.
+
+    Strings of any length, as scan_arguments reads them.
+    """
     total: dict[PiiKind, int] = {}
     return _walk(value, total, rewrite=True), total
 
@@ -63,11 +73,12 @@ def _walk(value: Any, total: dict[PiiKind, int], *, rewrite: bool) -> Any:
     # Iterative would bound the stack; JSON the mesh accepts is already depth-limited by
     # its parser, and arguments are small.
     if isinstance(value, str):
+        spans = find_pii_in_windows(value)
         if rewrite:
-            redacted = redact(value)
+            redacted = _replaced(value, spans)
             _add(total, redacted.counts)
             return redacted.text
-        _add(total, _count(find_pii(value)))
+        _add(total, _count(spans))
         return value
     if isinstance(value, dict):
         return {key: _walk(item, total, rewrite=rewrite) for key, item in value.items()}

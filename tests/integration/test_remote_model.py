@@ -97,8 +97,14 @@ async def summarize(
     ]
     if vat:
         calls.append({"micromodel": "vat-rates", "arguments": {"country": "DE"}})
+    # Public news: a remote micromodel may receive it by default (an internal request would
+    # be routed to the on-premise summarizer instead, tests/integration/test_federated.py).
     return await mesh.ask(
-        "summarize this", timeout_s=WAIT_S + timeout_ms / 1000, timeout_ms=timeout_ms, calls=calls
+        "summarize this",
+        timeout_s=WAIT_S + timeout_ms / 1000,
+        timeout_ms=timeout_ms,
+        calls=calls,
+        classification="public",
     )
 
 

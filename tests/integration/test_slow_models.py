@@ -45,6 +45,20 @@ async def ask_slow(mesh: MeshClient, seconds: float, timeout_ms: int) -> Request
     )
 
 
+def registry_lines(stack: DevStack, answers: list[RequestCompleted]) -> str:
+    """What failed, and what the orchestrators logged of the registry: which replica they
+    took for gone, when, and after how long a silence."""
+    failed = [a.data.answer for a in answers if a.data.status != "ok"]
+    logged = [
+        f"{service.name}: {line}"
+        for service in stack.services
+        if service.name.startswith("orchestrator")
+        for line in service.recent_output()
+        if "registry" in line or "replica " in line
+    ]
+    return "\n".join([*failed[:2], *logged[-40:]])
+
+
 async def test_a_task_longer_than_the_session_timeout_keeps_group_membership(
     stack: DevStack, mesh: MeshClient
 ) -> None:
@@ -57,16 +71,17 @@ async def test_a_task_longer_than_the_session_timeout_keeps_group_membership(
     await slow.start()
     try:
         await slow.wait_ready(60)
-        # The orchestrator learns of it from the registry.
+        # Callable once every orchestrator replica has read its card: requests spread over
+        # the partitions (so over both replicas), all answered.
         for _ in range(40):
-            ready = await ask_slow(mesh, 0, timeout_ms=2000)
-            if ready.data.status == "ok":
+            ready = await asyncio.gather(*(ask_slow(mesh, 0, timeout_ms=2000) for _ in range(8)))
+            if all(answer.data.status == "ok" for answer in ready):
                 break
             await asyncio.sleep(0.3)
-        assert ready.data.status == "ok", ready.data.answer
+        assert all(answer.data.status == "ok" for answer in ready), registry_lines(stack, ready)
 
         answer = await ask_slow(mesh, NAP_S, timeout_ms=30_000)
-        assert answer.data.status == "ok", answer.data.answer
+        assert answer.data.status == "ok", registry_lines(stack, [answer])
         assert answer.data.calls[0].output == {"seconds": NAP_S}
         # Heartbeats went on while the handler blocked its thread: the replica
         # was assigned its partitions once and never lost them.

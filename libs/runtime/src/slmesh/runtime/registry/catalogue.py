@@ -169,6 +169,8 @@ class Catalogue(Lifecycle):
         self._reader: asyncio.Task[None] | None = None
         # The last answered fetch seen (ms), to tell an outage from the reader's waits.
         self._polled_ms: int | None = None
+        # The replicas (name, replica) live at the reader's last look: a change is logged.
+        self._live_replicas: set[tuple[str, str]] = set()
 
     async def start(self) -> None:
         """Read the registry up to its current end, then keep following it."""
@@ -196,7 +198,33 @@ class Catalogue(Lifecycle):
                 for record in records:
                     self._apply(record, received)
             # Keeps the last answered fetch current, so that only a real gap is one.
-            self._known_until()
+            if self._warn_refused:  # a service's reader, whose log is read later
+                self._note_liveness(self._known_until())
+            else:
+                self._known_until()
+
+    def _note_liveness(self, now: datetime) -> None:
+        """Log each replica taken for gone by its silence, and each back: a micromodel
+        dropped while it runs is told from one that stopped by these lines alone."""
+        live: set[tuple[str, str]] = set()
+        for tool in self._tools.values():
+            live.update((tool.name, replica) for replica in tool.live_replicas(now))
+        for name, replica in sorted(self._live_replicas - live):
+            status, seen, heartbeat = self._tools[name].replicas[replica]
+            if status == "up":
+                logger.warning(
+                    "replica %s/%s taken for gone: not heard of for %.1f s (last card at %s, "
+                    "heartbeat %.1f s, registry known until %s)",
+                    name,
+                    replica,
+                    (now - seen).total_seconds(),
+                    seen.isoformat(timespec="milliseconds"),
+                    heartbeat,
+                    now.isoformat(timespec="milliseconds"),
+                )
+        for name, replica in sorted(live - self._live_replicas):
+            logger.info("replica %s/%s live", name, replica)
+        self._live_replicas = live
 
     def _apply(self, record: ConsumerRecord[bytes, bytes], received: datetime) -> None:
         verdict = vet(

@@ -14,14 +14,20 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
 from faststream.kafka import KafkaMessage, TestKafkaBroker
 
 from slmesh.orchestrator.app import Assembly, assemble
 from slmesh.orchestrator.gather.store import Opening, ReplyOutcome
 from slmesh.orchestrator.planning.plan import Deferred, Plan, PlannedCall, Planner, ToolView
+from slmesh.orchestrator.planning.remote import RemotePlanner, RemotePlanning
 from slmesh.orchestrator.settings import OrchestratorSettings
+from slmesh.runtime.concurrency import Worker
 from slmesh.runtime.kafka import message_itself, raw_body
 from slmesh.runtime.kafka.publishing import DLQ_ERROR, DLQ_ERROR_CODE
+from slmesh.runtime.llm import Generation
+from slmesh.runtime.llm.errors import RemoteModelError
+from slmesh.runtime.llm.remote import RemoteModelSettings
 from slmesh.runtime.trust import response_topic
 from slmesh.schemas import (
     CONTENT_TYPE,
@@ -190,10 +196,14 @@ async def until(condition: Callable[[], bool]) -> None:
 
 @asynccontextmanager
 async def mesh(
-    settings: OrchestratorSettings = SETTINGS, planner: Planner | None = None
+    settings: OrchestratorSettings = SETTINGS,
+    planner: Planner | None = None,
+    remote_planner: RemotePlanning | None = None,
 ) -> AsyncIterator[Mesh]:
     store = FakeGatherStore()
-    assembly = assemble(settings, planner, broker=None, store=as_storage(store))
+    assembly = assemble(
+        settings, planner, broker=None, store=as_storage(store), remote_planner=remote_planner
+    )
     found = Mesh(assembly, store)
     broker = assembly.broker
     task_topics = [settings.task_topic(name) for name in settings.micromodels]
@@ -806,3 +816,133 @@ async def test_a_caller_whose_response_topic_is_gone_is_dead_lettered_unanswered
         await m.settled()
         assert m.tasks == []
         assert m.responses_to(request) == []
+
+
+# --- a remote planner -------------------------------------------------------------------
+
+
+class PlanningEndpoint:
+    """A remote model that answers every plan with `answer` (raises it, if an exception),
+    and keeps what it was asked. Its HTTP is tested against a real server in
+    tests/integration/test_remote_planner.py; here, what intake does with its answers."""
+
+    id = "big-model"
+    locality = "remote"
+    provider = "cloud.example"
+    price = None
+    concurrency = 1
+    admitted = 1
+
+    def __init__(self, answer: str | Exception) -> None:
+        self.answer = answer
+        self.asked: list[str] = []
+
+    def complete_json(
+        self, prompt: Any, schema: dict[str, Any], *, max_tokens: int | None = None
+    ) -> Generation:
+        self.asked.append(prompt.text)
+        if isinstance(self.answer, Exception):
+            raise self.answer
+        return Generation(self.answer, 300, 20, 0.01, "stop")
+
+
+REMOTE_PLANNED = SETTINGS.model_copy(
+    update={
+        "planner_remote": RemoteModelSettings.model_validate(
+            {
+                "base_url": "https://cloud.example/v1",
+                "model": "big-model",
+                "price_input_per_mtok": 1.0,
+                "price_output_per_mtok": 2.0,
+            }
+        )
+    }
+)
+FR = '{"calls": [{"micromodel": "vat-rates", "arguments": {"country": "FR"}}]}'
+
+
+def remote_planning(endpoint: PlanningEndpoint) -> RemotePlanning:
+    return RemotePlanning(
+        RemotePlanner(endpoint, Worker("remote-planner"), max_calls=5),  # type: ignore[arg-type]
+        ceiling="public",
+    )
+
+
+async def test_a_public_request_is_planned_by_the_remote_planner_and_its_tokens_priced() -> None:
+    endpoint = PlanningEndpoint(FR)
+    async with mesh(REMOTE_PLANNED, remote_planner=remote_planning(endpoint)) as m:
+        # Rules would plan Germany: the call to France is the remote model's.
+        request = await m.submit("VAT in Germany?", classification="public")
+        [task] = await m.tasks_of(request, 1)
+        assert task.data.micromodel == "vat-rates"
+        assert task.data.arguments == {"country": "FR"}
+        await m.reply(task)
+        data = (await m.response_to(request)).data
+    assert data.planner == "remote+big-model@cloud.example"
+    assert data.planning is not None
+    assert data.planning.model == "big-model@cloud.example"
+    assert data.cost is not None
+    # 300 prompt tokens at 1.0 and 20 completion tokens at 2.0 per million.
+    assert data.cost.by_model["big-model@cloud.example"] == pytest.approx(0.00034)
+    assert "VAT in Germany?" in endpoint.asked[0]
+
+
+@pytest.mark.parametrize(
+    ("classification", "text", "why"),
+    [
+        ("internal", "VAT in Germany?", "may not read this request (internal)"),
+        # Public as the caller says, but an email address makes it confidential.
+        (
+            "public",
+            "VAT in Germany? Answer to jane.roe@example.org",
+            "may not read this request (confidential)",
+        ),
+    ],
+)
+async def test_a_request_the_remote_planner_may_not_read_is_planned_on_premise(
+    classification: str, text: str, why: str
+) -> None:
+    endpoint = PlanningEndpoint(FR)
+    async with mesh(REMOTE_PLANNED, remote_planner=remote_planning(endpoint)) as m:
+        request = await m.submit(text, classification=classification)
+        [task] = await m.tasks_of(request, 1)
+        assert task.data.arguments == {"country": "DE"}
+        await m.reply(task)
+        data = (await m.response_to(request)).data
+    assert endpoint.asked == []
+    assert data.planner == "rules"
+    assert why in data.plan[0]
+    assert data.plan[0].endswith("planned on-premise")
+    # What was found is said by its kind, never its text.
+    assert not any("jane.roe" in step for step in data.plan)
+
+
+@pytest.mark.parametrize(
+    ("answer", "why"),
+    [
+        (
+            RemoteModelError(
+                "remote_unavailable",
+                "remote model big-model at cloud.example: could not connect",
+                retryable=True,
+                attempts=3,
+            ),
+            "the remote planner failed (remote model big-model at cloud.example: could not "
+            "connect): planned on-premise",
+        ),
+        ("Sure! Here is the plan", "the remote model's answer was no JSON"),
+        ('{"calls": []}', "the remote planner planned no call: planned on-premise"),
+    ],
+    ids=["endpoint-down", "not-json", "no-calls"],
+)
+async def test_a_request_the_remote_planner_fails_is_planned_on_premise_and_answered(
+    answer: str | Exception, why: str
+) -> None:
+    async with mesh(REMOTE_PLANNED, remote_planner=remote_planning(PlanningEndpoint(answer))) as m:
+        request = await m.submit("VAT in Germany?", classification="public")
+        [task] = await m.tasks_of(request, 1)
+        await m.reply(task)
+        data = (await m.response_to(request)).data
+    assert data.status == "ok"
+    assert data.planner == "rules"
+    assert why in data.plan[0]

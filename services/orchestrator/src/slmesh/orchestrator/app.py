@@ -27,6 +27,7 @@ from slmesh.orchestrator.intake import Intake
 from slmesh.orchestrator.lookback import published_since
 from slmesh.orchestrator.opening_sentence import OpeningSentences
 from slmesh.orchestrator.planning.plan import Planner, ToolView
+from slmesh.orchestrator.planning.remote import RemotePlanner, RemotePlanning
 from slmesh.orchestrator.planning.rules import RulesPlanner
 from slmesh.orchestrator.planning.slm import SlmPlanner
 from slmesh.orchestrator.responder import ReplyTopics, Responder
@@ -69,6 +70,8 @@ class PlannerSetup:
     planner: Planner
     composer: Composer | None = None
     model_worker: Worker | None = None
+    # The remote planner, for the requests it may read (`planner` plans the others).
+    remote_planner: RemotePlanning | None = None
 
 
 def tool_views(catalogue: Catalogue, callers: Callers, caller: str) -> dict[str, ToolView]:
@@ -106,6 +109,7 @@ def assemble(
     store: GatherStorage | None = None,
     model_worker: Worker | None = None,
     party: MeshParty | None = None,
+    remote_planner: RemotePlanning | None = None,
 ) -> Assembly:
     """Every part built from the settings, unless handed in; defaults: rules planner,
     template composer, a Kafka broker, the Redis gather store. `model_worker`: the
@@ -190,6 +194,7 @@ def assemble(
         expect_replies=outstanding.add,
         request_opened=sweeper.opened,
         track_write=state_writes.track,
+        remote_planner=remote_planner,
     )
     orchestrator = Orchestrator(intake, completion, sweeper, outstanding)
     broker_loss = BrokerLoss(store, forget_topics=directory.forget, wake_sweeper=sweeper.wake)
@@ -276,7 +281,8 @@ def create_app(
 
 def build_planner(settings: OrchestratorSettings) -> PlannerSetup:
     """The planner and composer the settings ask for: the planner's local model and its
-    thread, shared by the composer unless the composer's model is remote.
+    thread, shared by the composer unless the composer's model is remote; and the remote
+    planner, when one is set, for the requests it may read.
 
     A model that does not load stops the service.
     """
@@ -290,8 +296,19 @@ def build_planner(settings: OrchestratorSettings) -> PlannerSetup:
             queue=settings.composer_queue,
             max_classification=settings.composer_max_classification,
         )
+    remote_planner = None
+    if settings.planner_remote is not None:
+        remote = remote_model_or_exit(settings.planner_remote, what="orchestrator's planner")
+        remote_planner = RemotePlanning(
+            RemotePlanner(
+                remote,
+                Worker("remote-planner", threads=remote.concurrency),
+                max_calls=settings.max_calls,
+            ),
+            ceiling=settings.planner_max_classification or "public",
+        )
     if settings.planner == "rules":
-        return PlannerSetup(RulesPlanner(), remote_composer)
+        return PlannerSetup(RulesPlanner(), remote_composer, remote_planner=remote_planner)
     model = load_model_or_exit(settings.model, what="orchestrator's planner")
     worker = Worker("model")
     composer = remote_composer or (
@@ -305,7 +322,7 @@ def build_planner(settings: OrchestratorSettings) -> PlannerSetup:
         else None
     )
     planner = SlmPlanner(model, worker, budget_ms=settings.planning_budget_ms)
-    return PlannerSetup(planner, composer, worker)
+    return PlannerSetup(planner, composer, worker, remote_planner)
 
 
 def main() -> None:
@@ -321,6 +338,11 @@ def main() -> None:
     party = party_or_exit(settings, SERVICE)
     setup = build_planner(settings)
     app = assemble(
-        settings, setup.planner, setup.composer, model_worker=setup.model_worker, party=party
+        settings,
+        setup.planner,
+        setup.composer,
+        model_worker=setup.model_worker,
+        party=party,
+        remote_planner=setup.remote_planner,
     ).app
     run(app)

@@ -311,7 +311,9 @@ class Completion:
             elapsed_ms=round(now_ms() - state.received_ms, 3),
             lost=None if lost is None else str(lost.get("cause", "the broker lost them")),
             lost_code=lost_code,
-            prices=self.settings.model_prices,
+            prices=self.settings.model_prices(
+                state.planning.model if state.planning is not None else None
+            ),
         )
         await self.responder.respond(rid, response)
         self.stop_expecting(rid)

@@ -43,13 +43,14 @@ from slmesh.orchestrator.gather.store import GatherStorage, Opening
 from slmesh.orchestrator.opening_sentence import OpeningSentences
 from slmesh.orchestrator.outcomes import plan_failure, planning_work, shown
 from slmesh.orchestrator.planning.plan import Plan, PlannedCall, Planner, ToolView
-from slmesh.orchestrator.policy.routing import Scan, pii_classification
+from slmesh.orchestrator.planning.remote import RemotePlanning, RemotePlanningFailed
+from slmesh.orchestrator.policy.routing import Found, Scan, pii_classification
 from slmesh.orchestrator.responder import Responder
 from slmesh.orchestrator.settings import SERVICE, OrchestratorSettings
 from slmesh.runtime.kafka.publishing import publish_dead_letter
 from slmesh.runtime.registry.placement import highest
 from slmesh.runtime.service.logcontext import about
-from slmesh.runtime.tracing import current_traceparent, step
+from slmesh.runtime.tracing import current_traceparent, decided, step
 from slmesh.runtime.trust import MeshParty, Unproven
 from slmesh.schemas import (
     Classification,
@@ -99,6 +100,9 @@ class Intake:
     # A write of a gather state under way, for a reply that outruns it to wait on
     # (gather.writes.StateWritesInFlight.track).
     track_write: Callable[[str, asyncio.Future[Opening]], None]
+    # A remote model that plans the requests it may read (planning.remote); `planner`
+    # plans the others, and those it fails.
+    remote_planner: RemotePlanning | None = None
     # Whether the last gather-state write succeeded: until one does again,
     # a request's state is written before its tasks go out.
     _store_answers: bool = field(default=True, init=False)
@@ -217,9 +221,13 @@ class Intake:
             await self._answer_failed(rid, request, "forbidden_micromodel", refusal, received_ms)
             return
         plan = self._explicit_plan(caller, request) if request.data.calls else None
+        # Searched once, before any model of the orchestrator's own that is remote reads it.
+        classification, found = self._classification(request, planned=plan is None)
         if plan is None:
             try:
-                plan = await self._plan_within(caller, request.data.input, deadline_ms)
+                plan = await self._plan_within(
+                    caller, request.data.input, deadline_ms, classification
+                )
             except TimeoutError:
                 plan = Plan(
                     self.planner.name,
@@ -242,7 +250,7 @@ class Intake:
             )
             return
         explicit = bool(request.data.calls)
-        classification, read_by_composer = self._classified(request, plan)
+        read_by_composer = self._composer_reads(classification, found, plan)
         calls = new_calls(
             rid,
             plan.calls,
@@ -296,27 +304,39 @@ class Intake:
             # Written while the calls run; kept in Redis for whichever replica answers.
             self.opening_sentences.start(rid, request.data.input)
 
-    def _classified(self, request: RequestSubmitted, plan: Plan) -> tuple[Classification, bool]:
-        """The request's classification as the mesh handles it, and whether the composer's
-        model may read it (`plan` is told why not).
+    def _classification(
+        self, request: RequestSubmitted, *, planned: bool
+    ) -> tuple[Classification, Found]:
+        """The request's classification as the mesh handles it, and the personal data found
+        in its input, by kind.
 
-        The caller's classification; where the composer's model is remote, its input is
-        searched for personal data first, which raises it (policy.routing). Each call's
-        arguments are searched on their own where they may leave (Dispatcher.route).
+        The caller's classification; where a remote model of the orchestrator's
+        own reads the input (the planner's, for a request to plan; the
+        composer's), the input is searched for personal data first, which
+        raises it (policy.routing). Each call's arguments are searched on their
+        own where they may leave (Dispatcher.route).
         """
         classification = request.data.classification
+        remote_reader = self.opening_sentences.reads_remotely or (
+            planned and self.remote_planner is not None
+        )
+        if not remote_reader:
+            return classification, {}
+        found = {kind: n for kind, n in self.scan(request.data.input).items() if n}
+        return highest(classification, pii_classification(found)), found
+
+    def _composer_reads(self, classification: Classification, found: Found, plan: Plan) -> bool:
+        """Whether the composer's model may read the request (`plan` is told why not, and
+        which personal data its input carries)."""
+        if found:
+            kinds = ", ".join(f"{kind} ({n})" for kind, n in sorted(found.items()))
+            plan.steps.append(f"the input carries personal data: {kinds}")
         if not self.opening_sentences.written:
-            return classification, False
-        if self.opening_sentences.reads_remotely:
-            found = self.scan(request.data.input)
-            classification = highest(classification, pii_classification(found))
-            if found:
-                kinds = ", ".join(f"{kind} ({n})" for kind, n in sorted(found.items()) if n)
-                plan.steps.append(f"the input carries personal data: {kinds}")
+            return False
         refusal = self.opening_sentences.refusal(classification)
         if refusal is not None:
             plan.steps.append(refusal)
-        return classification, refusal is None
+        return refusal is None
 
     async def _open_and_dispatch(
         self, rid: str, state: GatherState, calls: list[GatherCall], cap: int, *, beside: bool
@@ -360,7 +380,9 @@ class Intake:
         self._store_answers = True
         return opened
 
-    async def _plan_within(self, caller: str, text: str, deadline_ms: int) -> Plan:
+    async def _plan_within(
+        self, caller: str, text: str, deadline_ms: int, classification: Classification
+    ) -> Plan:
         """The planner's plan over what `caller` may call, or TimeoutError when the request's
         deadline comes first.
 
@@ -370,12 +392,59 @@ class Intake:
         remaining_s = max(deadline_ms - now_ms(), 0) / 1000
         with step("plan") as span:
             async with asyncio.timeout(remaining_s):
-                plan = await self.planner.plan(text, self.tools(caller))
+                plan = await self._planned(text, self.tools(caller), classification, remaining_s)
             if span.is_recording():
                 span.set_attributes(
                     {"slmesh.planner": plan.planner, "slmesh.calls": len(plan.calls)}
                 )
             return plan
+
+    async def _planned(
+        self,
+        text: str,
+        tools: Mapping[str, ToolView],
+        classification: Classification,
+        remaining_s: float,
+    ) -> Plan:
+        """The remote planner's plan where it may read the request and gives one; else the
+        on-premise planner's, its first step saying why."""
+        remote = self.remote_planner
+        if remote is None:
+            return await self.planner.plan(text, tools)
+        note = remote.refusal(classification)
+        if note is None:
+            try:
+                # Half the time left at most: the on-premise planner may still plan it.
+                async with asyncio.timeout(remaining_s / 2):
+                    plan = await remote.planner.plan(text, tools)
+            except TimeoutError:
+                note = (
+                    f"the remote planner did not answer within {remaining_s / 2 * 1000:.0f} ms "
+                    "(half the request's time left): planned on-premise"
+                )
+            except RemotePlanningFailed as exc:
+                note = f"the remote planner failed ({exc}): planned on-premise"
+            else:
+                if plan.calls:
+                    self._planned_at(remote, classification, "remote")
+                    return plan
+                note = "the remote planner planned no call: planned on-premise"
+            logger.warning("%s", note)
+        self._planned_at(remote, classification, "on-premise")
+        local = await self.planner.plan(text, tools)
+        local.steps.insert(0, note)
+        return local
+
+    @staticmethod
+    def _planned_at(remote: RemotePlanning, classification: Classification, where: str) -> None:
+        # In the request's trace: where its text went to be planned, never the text.
+        decided(
+            "slmesh.planning",
+            planned=where,
+            classification=classification,
+            remote_planner=remote.planner.label,
+            provider=remote.placement.provider,
+        )
 
     def _calls_model(self, caller: str, plan: Plan) -> bool:
         """Whether a call of the plan goes to a micromodel that runs a model."""

@@ -106,12 +106,24 @@ class OrchestratorSettings(MeshSettings):
         "be the bigger one. Off: local first, remote only where no local one serves the tool.",
     )
     model: ModelSettings = ModelSettings()
+    planner_remote: RemoteModelSettings | None = Field(
+        default=None,
+        description="Set (SLMESH_PLANNER_REMOTE__BASE_URL and the rest): requests are planned "
+        "by this OpenAI-compatible endpoint, a bigger model at a provider, which reads the "
+        "request and the live micromodels' cards and answers the calls as JSON. A request it "
+        "may not read (planner_max_classification), or that it fails to plan, is planned "
+        "on-premise by `planner` (rules, or the local model).",
+    )
+    planner_max_classification: Classification | None = Field(
+        default=None,
+        description="The highest classification of a request the remote planner may read "
+        "(personal data found in its input raising it); unset: public.",
+    )
     composer_remote: RemoteModelSettings | None = Field(
         default=None,
         description="Set (SLMESH_COMPOSER_REMOTE__BASE_URL and the rest): with composer=model, "
         "the opening sentence is written by this OpenAI-compatible endpoint instead of the "
-        "planner's local model (any planner). The planner's model stays local: it plans by "
-        "the likelihoods only a local model gives.",
+        "planner's local model (any planner).",
     )
     composer_max_classification: Classification | None = Field(
         default=None,
@@ -124,10 +136,18 @@ class OrchestratorSettings(MeshSettings):
     )
 
     @property
-    def model_prices(self) -> tuple[ModelPrice | None, ModelPrice | None]:
-        """What the planner's and the composer's models charge for their tokens."""
-        planner = self.model.price
-        composer = self.composer_remote.price if self.composer_remote is not None else planner
+    def remote_planner_label(self) -> str | None:
+        """What the remote planner's work is recorded under (planning.remote), if set."""
+        remote = self.planner_remote
+        return f"{remote.model}@{remote.who}" if remote is not None else None
+
+    def model_prices(self, planned_by: str | None) -> tuple[ModelPrice | None, ModelPrice | None]:
+        """What the planner's and the composer's models charge for their tokens; `planned_by`:
+        the model a request's plan was made with (its planning work's), if any."""
+        local = self.model.price
+        remote = self.planner_remote
+        planner = remote.price if remote and planned_by == self.remote_planner_label else local
+        composer = self.composer_remote.price if self.composer_remote is not None else local
         return planner, composer
 
     @property

@@ -53,6 +53,9 @@ class DevStackConfig:
     # Settings of one micromodel beyond the stack's (SLMESH_NAME to run a declaration under
     # another name, its place: SLMESH_LOCALITY, SLMESH_MAX_CLASSIFICATION, SLMESH_ON_PII...).
     micromodel_env: dict[str, dict[str, str]] = field(default_factory=dict)
+    # The orchestrators plan on the stand-in cloud's model (SLMESH_PLANNER_REMOTE__*), the
+    # requests it may read; `env` may set the rest (SLMESH_PLANNER_MAX_CLASSIFICATION...).
+    cloud_planner: bool = False
     orchestrator_replicas: int = 1
     micromodel_replicas: int = 1
     broker_port: int | None = DEFAULT_BROKER_PORT
@@ -163,7 +166,7 @@ class DevStack(Lifecycle):
             for name, module in cfg.micromodels.items()
             for i in range(cfg.micromodel_replicas)
         ]
-        if cfg.cloud_micromodels:
+        if cfg.cloud_micromodels or cfg.cloud_planner:
             # With a key, as a cloud has: the key's path to the server is shown working.
             self.stand_in = StandInCloud(cfg.workdir, api_key=new_api_key())
             await self.stand_in.start()
@@ -183,8 +186,13 @@ class DevStack(Lifecycle):
         # Micromodels first: once they are ready they are in the registry, and
         # orchestrators that start after them know every one from their first request.
         await self.start_services([*registered, *micromodels])
+        planner_env = (
+            self.stand_in.remote_env("SLMESH_PLANNER_REMOTE__")
+            if cfg.cloud_planner and self.stand_in is not None
+            else None
+        )
         orchestrators = [
-            self.add_service(f"orchestrator-{i + 1}", ORCHESTRATOR_MODULE)
+            self.add_service(f"orchestrator-{i + 1}", ORCHESTRATOR_MODULE, planner_env)
             for i in range(cfg.orchestrator_replicas)
         ]
         await self.start_services(orchestrators)

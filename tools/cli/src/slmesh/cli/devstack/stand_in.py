@@ -90,16 +90,17 @@ class StandInCloud(Lifecycle):
     def running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
 
-    def remote_env(self) -> dict[str, str]:
-        """The environment that runs a micromodel's model on this endpoint."""
+    def remote_env(self, prefix: str = "SLMESH_REMOTE__") -> dict[str, str]:
+        """The environment that runs a model on this endpoint: a micromodel's (the default
+        prefix), or the orchestrator's planner (`SLMESH_PLANNER_REMOTE__`) or composer's."""
         env = {
-            "SLMESH_REMOTE__BASE_URL": self.base_url,
-            "SLMESH_REMOTE__MODEL": self.model_id,
+            f"{prefix}BASE_URL": self.base_url,
+            f"{prefix}MODEL": self.model_id,
             # llama.cpp's server takes a JSON Schema as {type: json_object, schema}.
-            "SLMESH_REMOTE__JSON_MODE": "json_object",
+            f"{prefix}JSON_MODE": "json_object",
         }
         if self.api_key is not None:
-            env["SLMESH_REMOTE__API_KEY"] = self.api_key
+            env[f"{prefix}API_KEY"] = self.api_key
         return env
 
     async def start(self) -> None:

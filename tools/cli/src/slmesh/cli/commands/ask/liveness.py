@@ -125,7 +125,10 @@ class ConsumerWatch(Lifecycle):
         settings: MeshSettings,
         watched: Sequence[Consumption],
         *,
-        grace_s: float = 5.0,
+        # A restarted orchestrator (process start, imports, model load, group join) left its
+        # group memberless for 12 s on a busy 2-core machine: asked meanwhile, a request is
+        # answered once it is back, not refused.
+        grace_s: float = 20.0,
         stall_s: float = 15.0,
         interval_s: float = 1.0,
         call_timeout_s: float = 3.0,

@@ -46,6 +46,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="also run summarizer-cloud: the summarizer on a remote model, a stand-in cloud "
         "(llama.cpp's OpenAI-compatible server) on this machine",
     )
+    parser.add_argument(
+        "--cloud-planner",
+        action="store_true",
+        help="the orchestrator plans public requests on the stand-in cloud's model (a remote "
+        "planner); the others, and those it fails, on-premise",
+    )
 
 
 def run(args: argparse.Namespace) -> int:

@@ -57,6 +57,7 @@ async def run_session(args: argparse.Namespace) -> int:
         micromodel_replicas=args.replicas,
         cloud_micromodels=dict(CLOUD_MICROMODELS) if args.cloud else {},
         micromodel_env=dict(CLOUD_SETTINGS) if args.cloud else {},
+        cloud_planner=args.cloud_planner,
         own_redis=args.own_redis,
         workdir=Path(args.workdir),
         restarts=SERVICE_RESTARTS,

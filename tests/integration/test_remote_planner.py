@@ -68,7 +68,7 @@ async def client(planned_remotely: DevStack) -> AsyncIterator[MeshClient]:
 
 async def ask(mesh: MeshClient, text: str, classification: Classification) -> RequestCompleted:
     return await mesh.ask(
-        text, timeout_s=WAIT_S + 90, timeout_ms=90_000, classification=classification
+        text, timeout_s=WAIT_S + 120, timeout_ms=120_000, classification=classification
     )
 
 

@@ -930,7 +930,7 @@ async def test_a_request_the_remote_planner_may_not_read_is_planned_on_premise(
             "the remote planner failed (remote model big-model at cloud.example: could not "
             "connect): planned on-premise",
         ),
-        ("Sure! Here is the plan", "the remote model's answer was no JSON"),
+        ("Sure! Here is the plan", "the remote model's answer holds no plan"),
         ('{"calls": []}', "the remote planner planned no call: planned on-premise"),
     ],
     ids=["endpoint-down", "not-json", "no-calls"],

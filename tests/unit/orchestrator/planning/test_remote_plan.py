@@ -15,10 +15,12 @@ from slmesh.orchestrator.planning.remote import (
     RemotePlanning,
     arguments_schema,
     card_lines,
+    parsed,
     plan_schema,
     read_plan,
 )
 from slmesh.runtime.concurrency import Worker
+from slmesh.runtime.llm import Generation
 
 VAT = ToolView(
     "vat-rates",
@@ -157,3 +159,37 @@ def test_the_remote_planner_reads_requests_up_to_its_ceiling(
         assert refusal is not None
         assert f"may not read this request ({classification}): planned on-premise" in refusal
         assert "remote at cloud.example" in refusal
+
+
+def test_a_call_repeated_in_a_plan_is_made_once() -> None:
+    fr = {"micromodel": "vat-rates", "arguments": {"country": "FR"}}
+    calls, steps = read_plan({"calls": [fr, fr, {**fr, "arguments": {"country": "IT"}}, fr]}, TOOLS)
+    assert calls == [
+        PlannedCall("vat-rates", {"country": "FR"}),
+        PlannedCall("vat-rates", {"country": "IT"}),
+    ]
+    assert "remote plan: 2 repeated call(s) dropped" in steps
+
+
+def generation(text: str, finish: str) -> Generation:
+    return Generation(text, 100, 64, 1.0, finish)
+
+
+def test_a_plan_cut_short_by_its_token_budget_keeps_the_calls_it_completed() -> None:
+    text = (
+        '{"calls": [ {"micromodel": "vat-rates", "arguments": {"country": "FR"}},\n'
+        '  {"micromodel": "vat-rates", "arguments": {"country": "IT"}}, {"micromodel": "vat-r'
+    )
+    answer, cut = parsed(generation(text, "length"))
+    assert cut
+    assert answer == {
+        "calls": [
+            {"micromodel": "vat-rates", "arguments": {"country": "FR"}},
+            {"micromodel": "vat-rates", "arguments": {"country": "IT"}},
+        ]
+    }
+    # Not cut short, the same text is no plan: the endpoint ended it so.
+    assert parsed(generation(text, "stop")) == (None, False)
+    # Cut before its first call completed: nothing to keep.
+    assert parsed(generation('{"calls": [{"micromodel": "vat', "length")) == (None, True)
+    assert parsed(generation('{"calls": []}', "stop")) == ({"calls": []}, False)

@@ -20,6 +20,7 @@ planner, never its answer.
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -32,14 +33,13 @@ from slmesh.runtime.concurrency import Worker
 from slmesh.runtime.llm import ModelSession
 from slmesh.runtime.llm.errors import ContextOverflowError, RemoteModelError
 from slmesh.runtime.llm.kind import Model
-from slmesh.runtime.llm.prompt import template, untrusted
+from slmesh.runtime.llm.prompt import Prompt, template, untrusted
+from slmesh.runtime.llm.usage import Generation
 from slmesh.runtime.registry.placement import Placement
 from slmesh.schemas import CallOutcome, Classification
 
 # The request as the remote model reads it, at most: a plan needs the question, not a book.
 MAX_REQUEST_CHARS = 8000
-# Answer tokens for a plan: a handful of calls with their arguments.
-PLAN_TOKENS = 512
 # A `$ref` chain deeper than this in an input schema is not inlined (the tool's arguments
 # are then any object, checked at dispatch).
 MAX_REF_DEPTH = 8
@@ -112,23 +112,32 @@ class RemotePlanner:
         )
         schema = plan_schema(tools, self.max_calls)
         try:
-            answer = await session.run_in(
-                self.worker,
-                lambda: session.complete_json(prompt, schema, max_tokens=PLAN_TOKENS),
-                step="plan.remote",
+            generation = await session.run_in(
+                self.worker, lambda: self._complete(session, prompt, schema), step="plan.remote"
             )
         except (RemoteModelError, ContextOverflowError) as exc:
             raise RemotePlanningFailed(str(exc)) from None
-        except ValueError:
-            # Its message quotes the answer, which may quote the request: not repeated.
-            raise RemotePlanningFailed(
-                f"the remote model's answer was no JSON, or cut short at {PLAN_TOKENS} tokens"
-            ) from None
+        answer, cut = parsed(generation)
         calls, steps = read_plan(answer, tools)
         if calls is None:
-            raise RemotePlanningFailed("the remote model's answer holds no list of calls")
+            raise RemotePlanningFailed("the remote model's answer holds no plan (no list of calls)")
+        if cut:
+            steps.insert(
+                0,
+                f"remote plan cut short at {generation.completion_tokens} tokens: its complete "
+                "calls kept",
+            )
         reason = "" if calls else "the remote planner found no micromodel for this request"
         return Plan(self.name, calls, reason, steps, [], self.label, session.usage)
+
+    def _complete(
+        self, session: ModelSession, prompt: Prompt, schema: dict[str, Any]
+    ) -> Generation:
+        # The model's own call, not the session's parsed one: a plan cut short by the token
+        # budget (SLMESH_PLANNER_REMOTE__MAX_TOKENS) still holds the calls it completed.
+        generation = self.model.complete_json(prompt, schema)
+        session.usage.add(generation)
+        return generation
 
     async def follow_up(
         self, deferred: list[Deferred], results: list[CallOutcome], tools: Mapping[str, ToolView]
@@ -210,6 +219,38 @@ def _inline(node: Any, defs: Mapping[str, Any], depth: int) -> Any:
     return {key: _inline(value, defs, depth) for key, value in node.items()}
 
 
+def parsed(generation: Generation) -> tuple[Any, bool]:
+    """The answer's JSON, and whether it was cut short: then the calls it completed, as a
+    plan of its own (None when even that is not there)."""
+    try:
+        return orjson.loads(generation.text), False
+    except orjson.JSONDecodeError:
+        pass
+    if generation.finish_reason != "length":
+        return None, False
+    completed = complete_calls(generation.text)
+    return ({"calls": completed} if completed else None), True
+
+
+def complete_calls(text: str) -> list[Any]:
+    """The complete values in the `calls` array of a JSON text cut short."""
+    key = text.find('"calls"')
+    start = text.find("[", key) if key >= 0 else -1
+    if start < 0:
+        return []
+    decoder = json.JSONDecoder()
+    found: list[Any] = []
+    at = start + 1
+    while True:
+        while at < len(text) and text[at] in " \t\r\n,":
+            at += 1
+        try:
+            value, at = decoder.raw_decode(text, at)
+        except json.JSONDecodeError:
+            return found
+        found.append(value)
+
+
 def read_plan(
     answer: Any, tools: Mapping[str, ToolView]
 ) -> tuple[list[PlannedCall] | None, list[str]]:
@@ -220,6 +261,8 @@ def read_plan(
         return None, []
     calls: list[PlannedCall] = []
     steps: list[str] = []
+    seen: set[tuple[str, bytes]] = set()
+    repeated = 0
     for item in listed:
         name = item.get("micromodel") if isinstance(item, dict) else None
         arguments = item.get("arguments") if isinstance(item, dict) else None
@@ -230,7 +273,15 @@ def read_plan(
         if not isinstance(arguments, dict):
             steps.append(f"remote plan: a call to {name} without arguments: dropped")
             continue
+        same = (name, orjson.dumps(arguments, option=orjson.OPT_SORT_KEYS))
+        if same in seen:
+            # A plan never needs one call twice (a small model repeats itself).
+            repeated += 1
+            continue
+        seen.add(same)
         calls.append(PlannedCall(name, arguments))
+    if repeated:
+        steps.append(f"remote plan: {repeated} repeated call(s) dropped")
     counted: dict[str, int] = {}
     for call in calls:
         counted[call.micromodel] = counted.get(call.micromodel, 0) + 1

@@ -1,7 +1,7 @@
-"""The orchestrator's planner on a remote model, with real parts: a mesh of this module's own
-whose orchestrators plan on the stand-in cloud (llama.cpp's OpenAI-compatible server on
-this machine, its API key demanded) the requests it may read, and on-premise (rules) the
-others and those it fails.
+"""The orchestrator's planner (and its composer) on a remote model, with real parts: a mesh
+of this module's own whose orchestrators plan on the stand-in cloud (llama.cpp's
+OpenAI-compatible server on this machine, its API key demanded) the requests it may read,
+and on-premise (rules) the others and those it fails.
 
 What the server received is read from its own record of each call: a request the remote
 planner may not read never reaches it.
@@ -17,7 +17,10 @@ from typing import Any
 import pytest
 
 from slmesh.cli.devstack import DevStack, RedisHandle
+from slmesh.orchestrator.composer import ModelComposer
 from slmesh.runtime.client import MeshClient
+from slmesh.runtime.concurrency import Worker
+from slmesh.runtime.llm.remote import RemoteModel, RemoteModelSettings
 from slmesh.schemas import Classification, RequestCompleted
 from tests.support.kit import WAIT_S
 from tests.support.mesh import logged_mesh
@@ -163,3 +166,30 @@ async def test_while_the_remote_planner_is_down_requests_are_planned_on_premise(
     # Back: the next public request is planned remotely again.
     again = await ask(client, "What is the VAT rate in Spain?", "public")
     assert again.data.planner.startswith("remote+"), again.data.plan
+
+
+async def test_the_composers_model_on_the_remote_endpoint_writes_an_opening(
+    planned_remotely: DevStack,
+) -> None:
+    """The composer's model is a remote model too (SLMESH_COMPOSER_REMOTE__*): the same
+    endpoint, asked for the opening sentence of a request it may read."""
+    stand_in = planned_remotely.stand_in
+    assert stand_in is not None
+    settings = RemoteModelSettings.model_validate(
+        {k.lower(): v for k, v in stand_in.remote_env("").items()} | {"timeout_s": 120}
+    )
+    model = RemoteModel(settings)
+    composer = ModelComposer(model, Worker("composer-test"), queue=4)
+    assert composer.placement.remote
+    assert composer.placement.max_classification == "public"
+    marker = uuid.uuid4().hex[:8]
+    try:
+        written = await composer.opening(f"Summarize the ferry timetable change {marker}.")
+    finally:
+        model.close()
+    assert written is not None
+    assert written.answer.endswith(".")
+    assert written.work is not None
+    assert written.work.tokens.prompt > 0
+    [call] = received(planned_remotely, marker)
+    assert call["status"] == 200

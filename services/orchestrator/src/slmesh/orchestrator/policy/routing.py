@@ -71,7 +71,12 @@ class Routed:
 
     @property
     def error_code(self) -> ErrorCode:
-        return "pii_refused" if self.routing.decision == "refused" else "classification_denied"
+        return failure_code(self.routing)
+
+
+def failure_code(routing: CallRouting) -> ErrorCode:
+    """The error of a call routed nowhere: refused for its personal data, or denied."""
+    return "pii_refused" if routing.decision == "refused" else "classification_denied"
 
 
 def ordered(

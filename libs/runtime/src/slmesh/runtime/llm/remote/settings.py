@@ -13,11 +13,9 @@ from pathlib import Path
 from typing import Literal, Self
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
-from slmesh.runtime.llm.settings import price_of
-from slmesh.schemas import ModelPrice
-from slmesh.schemas.events import MAX_PRICE_PER_MTOK
+from slmesh.runtime.llm.settings import PricedModel
 
 # What an HTTP header value may hold: a key with a line break or a space would be
 # refused by the HTTP library, in an error message that quotes the header.
@@ -29,7 +27,7 @@ class KeyUnreadable(ValueError):
     """The API key file cannot be read, or holds no usable key (never says what it holds)."""
 
 
-class RemoteModelSettings(BaseModel):
+class RemoteModelSettings(PricedModel):
     """A remote model: an OpenAI-compatible chat-completions endpoint (`SLMESH_REMOTE__*`)."""
 
     base_url: str = Field(
@@ -93,21 +91,6 @@ class RemoteModelSettings(BaseModel):
         "{type: json_schema, json_schema: {name, schema}}) or json_object (llama.cpp's "
         "server and others: {type: json_object, schema}).",
     )
-    price_input_per_mtok: float = Field(
-        default=0.0,
-        ge=0,
-        le=MAX_PRICE_PER_MTOK,
-        allow_inf_nan=False,
-        description="Price of a million prompt tokens, for the card.",
-    )
-    price_output_per_mtok: float = Field(
-        default=0.0,
-        ge=0,
-        le=MAX_PRICE_PER_MTOK,
-        allow_inf_nan=False,
-        description="Price of a million completion tokens, for the card.",
-    )
-    price_currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
 
     @field_validator("base_url")
     @classmethod
@@ -164,10 +147,6 @@ class RemoteModelSettings(BaseModel):
     def who(self) -> str:
         """Who runs the model: the provider named, else the endpoint's host."""
         return self.provider or self.host
-
-    @property
-    def price(self) -> ModelPrice | None:
-        return price_of(self.price_input_per_mtok, self.price_output_per_mtok, self.price_currency)
 
     def key(self) -> str | None:
         """The API key to send now: the setting's, or the file's as it is now. Raises

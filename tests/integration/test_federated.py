@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
@@ -25,6 +25,7 @@ from slmesh.runtime.registry.placement import CLASSIFICATIONS
 from slmesh.schemas import CallOutcome, Classification, RequestCompleted
 from tests.support.kit import WAIT_S
 from tests.support.mesh import logged_mesh
+from tests.support.otlp_receiver import OtlpReceiver
 
 pytestmark = [pytest.mark.processes, pytest.mark.redis, pytest.mark.model]
 
@@ -49,8 +50,15 @@ def complaint(marker: str) -> str:
 
 
 @pytest.fixture(scope="module")
+def receiver() -> Iterator[OtlpReceiver]:
+    receiver = OtlpReceiver().start()
+    yield receiver
+    receiver.stop()
+
+
+@pytest.fixture(scope="module")
 async def federated(
-    redis_server: RedisHandle, tmp_path_factory: pytest.TempPathFactory
+    redis_server: RedisHandle, tmp_path_factory: pytest.TempPathFactory, receiver: OtlpReceiver
 ) -> AsyncIterator[DevStack]:
     async with logged_mesh(
         tmp_path_factory,
@@ -85,8 +93,15 @@ async def federated(
             "summarizer-redacting": {**CLOUD_PRICE, "SLMESH_ON_PII": "redact"},
             "summarizer-strict": {**CLOUD_PRICE, "SLMESH_ON_PII": "refuse"},
         },
-        # Each service's probes and metrics on a free port of its own, said in its log.
-        env={"SLMESH_PLANNER": "rules", "SLMESH_HEARTBEAT_S": "1", "SLMESH_HTTP_PORT": "0"},
+        # Each service's probes and metrics on a free port of its own, said in its log; its
+        # spans to the suite's receiver, in batches every 100 ms.
+        env={
+            "SLMESH_PLANNER": "rules",
+            "SLMESH_HEARTBEAT_S": "1",
+            "SLMESH_HTTP_PORT": "0",
+            "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint,
+            "OTEL_BSP_SCHEDULE_DELAY": "100",
+        },
     ) as mesh:
         yield mesh
 
@@ -284,6 +299,51 @@ async def test_redacting_sends_the_cloud_no_personal_data(
         metrics,
     ), metrics
     assert 'slmesh_remote_calls_total{caller="dev",provider="127.0.0.1"}' in metrics
+
+
+async def test_each_routing_decision_is_an_event_on_the_trace_and_the_trace_holds_no_pii(
+    client: MeshClient, receiver: OtlpReceiver
+) -> None:
+    marker = "case-trace-53"
+    response = await ask(
+        client,
+        "public",
+        ("summarizer-redacting", {"text": complaint(marker), "max_words": 12}),
+        ("summarizer-strict", {"text": complaint(marker), "max_words": 12}),
+        ("vat-rates", {"country": "DE"}),
+    )
+    tasks = {call.task_id: call for call in response.data.calls}
+
+    def decisions() -> dict[str, dict[str, Any]]:
+        return {
+            str(attributes.get("slmesh.task_id")): attributes
+            for span in receiver.spans
+            for name, attributes in span.events
+            if name == "slmesh.routing" and attributes.get("slmesh.task_id") in tasks
+        }
+
+    # The spans come in batches, every 100 ms.
+    for _ in range(int(WAIT_S / 0.2)):
+        if len(decisions()) == len(tasks):
+            break
+        await asyncio.sleep(0.2)
+    seen = decisions()
+    assert len(seen) == len(tasks), seen
+    by_micromodel = {tasks[task_id].micromodel: event for task_id, event in seen.items()}
+    redacted = by_micromodel["summarizer-redacting"]
+    assert redacted["slmesh.decision"] == "redacted"
+    assert redacted["slmesh.locality"] == "remote"
+    assert redacted["slmesh.provider"] == "127.0.0.1"
+    assert "email:1" in redacted["slmesh.pii"]
+    assert "iban:1" in redacted["slmesh.pii"]
+    assert by_micromodel["summarizer-strict"]["slmesh.decision"] == "refused"
+    local = by_micromodel["vat-rates"]
+    assert (local["slmesh.decision"], local["slmesh.locality"]) == ("sent", "on-premise")
+    assert "slmesh.pii" not in local
+    # Nothing the trace holds, of any span of any service, quotes the personal data.
+    exported = str([(s.name, s.attributes, s.events) for s in receiver.spans])
+    for piece in PII:
+        assert piece not in exported
 
 
 async def test_refusing_fails_the_call_and_the_rest_of_the_request_arrives(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
@@ -22,8 +22,9 @@ from slmesh.runtime.client import MeshClient
 from slmesh.runtime.concurrency import Worker
 from slmesh.runtime.llm.remote import RemoteModel, RemoteModelSettings
 from slmesh.schemas import Classification, RequestCompleted
-from tests.support.kit import WAIT_S
+from tests.support.kit import WAIT_S, mesh_id
 from tests.support.mesh import logged_mesh
+from tests.support.otlp_receiver import OtlpReceiver
 
 pytestmark = [pytest.mark.processes, pytest.mark.redis, pytest.mark.model]
 
@@ -37,8 +38,15 @@ PRICE = {
 
 
 @pytest.fixture(scope="module")
+def receiver() -> Iterator[OtlpReceiver]:
+    receiver = OtlpReceiver().start()
+    yield receiver
+    receiver.stop()
+
+
+@pytest.fixture(scope="module")
 async def planned_remotely(
-    redis_server: RedisHandle, tmp_path_factory: pytest.TempPathFactory
+    redis_server: RedisHandle, tmp_path_factory: pytest.TempPathFactory, receiver: OtlpReceiver
 ) -> AsyncIterator[DevStack]:
     async with logged_mesh(
         tmp_path_factory,
@@ -46,7 +54,13 @@ async def planned_remotely(
         redis_server,
         micromodels={"vat-rates": "slmesh.vat_rates"},
         cloud_planner=True,
-        env={"SLMESH_PLANNER": "rules", "SLMESH_HEARTBEAT_S": "1", **PRICE},
+        env={
+            "SLMESH_PLANNER": "rules",
+            "SLMESH_HEARTBEAT_S": "1",
+            "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint,
+            "OTEL_BSP_SCHEDULE_DELAY": "100",
+            **PRICE,
+        },
     ) as stack:
         yield stack
 
@@ -193,3 +207,39 @@ async def test_the_composers_model_on_the_remote_endpoint_writes_an_opening(
     assert written.work.tokens.prompt > 0
     [call] = received(planned_remotely, marker)
     assert call["status"] == 200
+
+
+async def test_where_a_request_was_planned_is_on_its_trace_never_its_text(
+    client: MeshClient, receiver: OtlpReceiver
+) -> None:
+    marker = uuid.uuid4().hex[:8]
+    public = await ask(client, f"VAT rate in Portugal? (ticket {marker})", "public")
+    internal = await ask(client, f"VAT rate in Poland? (ticket {marker})", "internal")
+
+    def planned(request_id: str) -> list[dict[str, Any]]:
+        traces = receiver.traces_of(request_id)
+        return [
+            attributes
+            for span in receiver.spans
+            if span.trace_id in traces
+            for name, attributes in span.events
+            if name == "slmesh.planning"
+        ]
+
+    ids = {"public": mesh_id(public.requestid), "internal": mesh_id(internal.requestid)}
+    # The spans come in batches, every 100 ms.
+    for _ in range(int(WAIT_S / 0.2)):
+        if all(planned(request_id) for request_id in ids.values()):
+            break
+        await asyncio.sleep(0.2)
+    [remote] = planned(ids["public"])
+    assert remote["slmesh.planned"] == (
+        "remote" if public.data.planner != "rules" else "on-premise"
+    )
+    assert remote["slmesh.classification"] == "public"
+    assert remote["slmesh.remote_planner"].endswith("@127.0.0.1")
+    [local] = planned(ids["internal"])
+    assert local["slmesh.planned"] == "on-premise"
+    assert local["slmesh.classification"] == "internal"
+    exported = str([(s.name, s.attributes, s.events) for s in receiver.spans])
+    assert marker not in exported

@@ -35,6 +35,8 @@ class ReceivedSpan:
     end_ns: int
     attributes: dict[str, Any] = field(default_factory=dict)
     error: bool = False
+    # (name, attributes) of each event on the span, in order.
+    events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
 
 def _value(value: AnyValue) -> Any:
@@ -107,6 +109,10 @@ class OtlpReceiver:
                             end_ns=span.end_time_unix_nano,
                             attributes={a.key: _value(a.value) for a in span.attributes},
                             error=span.status.code == 2,
+                            events=[
+                                (e.name, {a.key: _value(a.value) for a in e.attributes})
+                                for e in span.events
+                            ],
                         )
                     )
         with self._lock:

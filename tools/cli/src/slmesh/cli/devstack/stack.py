@@ -187,7 +187,13 @@ class DevStack(Lifecycle):
         # orchestrators that start after them know every one from their first request.
         await self.start_services([*registered, *micromodels])
         planner_env = (
-            self.stand_in.remote_env("SLMESH_PLANNER_REMOTE__")
+            {
+                **self.stand_in.remote_env("SLMESH_PLANNER_REMOTE__"),
+                # A plan of a few calls. The stand-in's 270M model repeats its calls up to
+                # the budget, at a few grammar-constrained tokens a second on a busy 2-core
+                # machine: a cut-short plan keeps its complete calls (planning.remote).
+                "SLMESH_PLANNER_REMOTE__MAX_TOKENS": "96",
+            }
             if cfg.cloud_planner and self.stand_in is not None
             else None
         )

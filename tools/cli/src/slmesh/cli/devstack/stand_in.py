@@ -52,7 +52,10 @@ class StandInCloud(Lifecycle):
         model_source: str = DEFAULT_MODEL,
         api_key: str | None = None,
         faults: bool = False,
-        threads: int = 2,
+        # One: llama.cpp's threads spin while they wait for each other, and on a 2-core
+        # machine shared with the mesh a second one is taken away as often as not (a plan:
+        # 12-16 s on one thread, 115-147 s on two, with one core busy elsewhere).
+        threads: int = 1,
         context: int = 2048,
         startup_timeout: float = 120.0,
     ) -> None:

@@ -8,9 +8,10 @@ The API key it demands, if any, comes in the environment (`SLMESH_STANDIN_API_KE
 on the command line, which every user of the machine can read. Two ASGI layers wrap
 llama_cpp.server.app.create_app:
 
-- `Recorder` (outermost) appends one JSON line per request to the record file once it is
-  answered: method, path, the Authorization header's scheme (never its credentials), the
-  body (JSON when it is), the status it got (None: the client left first);
+- `Recorder` (outermost) appends one JSON line per request to the record file as its
+  answer starts (before the client can have it): method, path, the Authorization
+  header's scheme (never its credentials), the body (JSON when it is), the status it got
+  (None: the client left first);
 - `Faults` (only with --faults) takes `POST /_standin/faults` — `{"status": 429,
   "count": 2, "retry_after": 1}` answers the next two calls 429 with that Retry-After;
   `{"delay_ms": 3000}` holds every call 3 s before the model answers it; without
@@ -95,18 +96,21 @@ class Recorder:
             await self.app(scope, receive, send)
             return
         body = await _body_of(receive)
-        status: int | None = None
+        written = False
 
         async def watched(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
+            nonlocal written
+            if message["type"] == "http.response.start" and not written:
+                # Before the answer goes out: whoever got it finds its record.
+                self._write(scope, body, int(message["status"]))
+                written = True
             await send(message)
 
         try:
             await self.app(scope, _replaying(body, receive), watched)
         finally:
-            self._write(scope, body, status)
+            if not written:  # the client left before any answer
+                self._write(scope, body, None)
 
     def _write(self, scope: Scope, body: bytes, status: int | None) -> None:
         headers = dict(scope.get("headers") or [])

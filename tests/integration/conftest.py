@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
@@ -35,6 +35,7 @@ from tests.support.kit import (
     TopicTap,
 )
 from tests.support.mesh import logged_mesh, until_every_orchestrator_answers
+from tests.support.otlp_receiver import OtlpReceiver
 
 # --- the mesh -----------------------------------------------------------------------
 
@@ -160,3 +161,12 @@ async def slow(stack: DevStack, mesh: MeshClient) -> AsyncIterator[ServiceProces
         yield service
     finally:
         await service.stop()
+
+
+@pytest.fixture(scope="module")
+def receiver() -> Iterator[OtlpReceiver]:
+    """An OTLP/HTTP receiver in the suite, for a module's own mesh to export its spans to
+    (OTEL_EXPORTER_OTLP_ENDPOINT): what an operator's Jaeger would get."""
+    receiver = OtlpReceiver().start()
+    yield receiver
+    receiver.stop()

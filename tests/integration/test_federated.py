@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -47,13 +47,6 @@ def complaint(marker: str) -> str:
         f"Dear support team ({marker}), my name is {PERSON} and the refund for order 4471 "
         f"never arrived. Please send it to my account {IBAN} and confirm to {EMAIL}."
     )
-
-
-@pytest.fixture(scope="module")
-def receiver() -> Iterator[OtlpReceiver]:
-    receiver = OtlpReceiver().start()
-    yield receiver
-    receiver.stop()
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import re
 import secrets
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import orjson
@@ -45,13 +45,6 @@ CHAINED_FAN_OUT = (
 def dev_responses(settings: MeshSettings) -> str:
     """Where the dev caller, as which the tests' client asks, is answered."""
     return response_topic(settings.responses_topic, DEV_CALLER)
-
-
-@pytest.fixture(scope="module")
-def receiver() -> Iterator[OtlpReceiver]:
-    receiver = OtlpReceiver().start()
-    yield receiver
-    receiver.stop()
 
 
 @pytest.fixture(scope="module")

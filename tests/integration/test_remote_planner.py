@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -35,13 +35,6 @@ PRICE = {
     "SLMESH_PLANNER_REMOTE__TIMEOUT_S": "60",
     "SLMESH_PLANNER_REMOTE__RETRIES": "1",
 }
-
-
-@pytest.fixture(scope="module")
-def receiver() -> Iterator[OtlpReceiver]:
-    receiver = OtlpReceiver().start()
-    yield receiver
-    receiver.stop()
 
 
 @pytest.fixture(scope="module")

@@ -38,9 +38,7 @@ RETRIES = 2
 
 @pytest.fixture(scope="module")
 async def cloud(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[StandInCloud]:
-    stand_in = StandInCloud(
-        Path(tmp_path_factory.mktemp("cloud")), api_key=KEY, faults=True, threads=1
-    )
+    stand_in = StandInCloud(Path(tmp_path_factory.mktemp("cloud")), api_key=KEY, faults=True)
     await stand_in.start()
     try:
         yield stand_in

@@ -25,7 +25,6 @@ from slmesh.orchestrator.settings import OrchestratorSettings
 from slmesh.runtime.concurrency import Worker
 from slmesh.runtime.kafka import message_itself, raw_body
 from slmesh.runtime.kafka.publishing import DLQ_ERROR, DLQ_ERROR_CODE
-from slmesh.runtime.llm import Generation
 from slmesh.runtime.llm.errors import RemoteModelError
 from slmesh.runtime.llm.remote import RemoteModelSettings
 from slmesh.runtime.trust import response_topic
@@ -49,6 +48,7 @@ from tests.support.identities import (
     OTHER_CALLER,
 )
 from tests.support.kit import prove_as
+from tests.support.planning import PlanningEndpoint
 from tests.support.proofs import STRUCTURED, Headers, owner_of, reply_headers
 
 SETTINGS = OrchestratorSettings(
@@ -819,31 +819,6 @@ async def test_a_caller_whose_response_topic_is_gone_is_dead_lettered_unanswered
 
 
 # --- a remote planner -------------------------------------------------------------------
-
-
-class PlanningEndpoint:
-    """A remote model that answers every plan with `answer` (raises it, if an exception),
-    and keeps what it was asked. Its HTTP is tested against a real server in
-    tests/integration/test_remote_planner.py; here, what intake does with its answers."""
-
-    id = "big-model"
-    locality = "remote"
-    provider = "cloud.example"
-    price = None
-    concurrency = 1
-    admitted = 1
-
-    def __init__(self, answer: str | Exception) -> None:
-        self.answer = answer
-        self.asked: list[str] = []
-
-    def complete_json(
-        self, prompt: Any, schema: dict[str, Any], *, max_tokens: int | None = None
-    ) -> Generation:
-        self.asked.append(prompt.text)
-        if isinstance(self.answer, Exception):
-            raise self.answer
-        return Generation(self.answer, 300, 20, 0.01, "stop")
 
 
 REMOTE_PLANNED = SETTINGS.model_copy(

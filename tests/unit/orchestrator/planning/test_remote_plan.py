@@ -21,6 +21,7 @@ from slmesh.orchestrator.planning.remote import (
 )
 from slmesh.runtime.concurrency import Worker
 from slmesh.runtime.llm import Generation
+from tests.support.planning import PlanningEndpoint
 
 VAT = ToolView(
     "vat-rates",
@@ -127,17 +128,6 @@ def test_an_answer_without_a_list_of_calls_is_no_plan(answer: Any) -> None:
     assert read_plan(answer, TOOLS) == (None, [])
 
 
-class Endpoint:
-    """Only what planning asks of a model's identity: where it runs. Never called here."""
-
-    id = "big-model"
-    locality = "remote"
-    provider = "cloud.example"
-    price = None
-    concurrency = 1
-    admitted = 1
-
-
 @pytest.mark.parametrize(
     ("ceiling", "admitted", "refused"),
     [
@@ -149,7 +139,7 @@ def test_the_remote_planner_reads_requests_up_to_its_ceiling(
     ceiling: Any, admitted: list[Any], refused: list[Any]
 ) -> None:
     planning = RemotePlanning(
-        RemotePlanner(Endpoint(), Worker("test"), max_calls=5),  # type: ignore[arg-type]
+        RemotePlanner(PlanningEndpoint("{}"), Worker("test"), max_calls=5),  # type: ignore[arg-type]
         ceiling=ceiling,
     )
     assert planning.planner.label == "big-model@cloud.example"

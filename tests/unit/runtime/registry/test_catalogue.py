@@ -137,7 +137,7 @@ def test_refused_keys_are_bounded(catalogue: Catalogue) -> None:
 def test_a_reader_that_shows_refusals_itself_is_not_warned_of_them(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    quiet = Catalogue(MeshSettings(), party("operator"), warn_refused=False)
+    quiet = Catalogue(MeshSettings(), party("operator"), logs=False)
     now = datetime.now(UTC)
     with caplog.at_level(logging.WARNING, logger="slmesh.runtime.registry"):
         quiet._apply(record(card("vat-rates", "rogue-1"), at=now, by="echo"), now)

@@ -4,6 +4,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from slmesh.orchestrator.policy.cost import at_provider
 from slmesh.runtime.llm import ModelSettings
 from slmesh.runtime.llm.remote import RemoteModelSettings
 from slmesh.runtime.settings import MeshSettings
@@ -139,7 +140,7 @@ class OrchestratorSettings(MeshSettings):
     def remote_planner_label(self) -> str | None:
         """What the remote planner's work is recorded under (planning.remote), if set."""
         remote = self.planner_remote
-        return f"{remote.model}@{remote.who}" if remote is not None else None
+        return at_provider(remote.model, remote.who) if remote is not None else None
 
     def model_prices(self, planned_by: str | None) -> tuple[ModelPrice | None, ModelPrice | None]:
         """What the planner's and the composer's models charge for their tokens; `planned_by`:

@@ -145,8 +145,9 @@ class Catalogue(Lifecycle):
     """Every orchestrator replica's copy of the registry, read without a consumer group.
 
     `party`: the reader (the orchestrator, or the operator's `slmesh registry`), whose
-    trust file says who may announce what. `warn_refused`: log each refused key once (a
-    service); a command that reads the registry shows refusals itself, or not at all.
+    trust file says who may announce what. `logs`: a service's reader, whose log is read
+    later: each refused key is logged once, and each replica taken for gone or back; a
+    command that reads the registry shows refusals itself, or not at all.
     """
 
     def __init__(
@@ -155,11 +156,11 @@ class Catalogue(Lifecycle):
         party: MeshParty,
         *,
         static: Iterable[str] = (),
-        warn_refused: bool = True,
+        logs: bool = True,
     ) -> None:
         self.settings = settings
         self.party = party
-        self._warn_refused = warn_refused
+        self._logs = logs
         self._tools: dict[str, Tool] = {}
         # Key -> why its last record was refused (cleared when a card is admitted under it).
         self._refused: OrderedDict[str, Refused] = OrderedDict()
@@ -198,7 +199,7 @@ class Catalogue(Lifecycle):
                 for record in records:
                     self._apply(record, received)
             # Keeps the last answered fetch current, so that only a real gap is one.
-            if self._warn_refused:  # a service's reader, whose log is read later
+            if self._logs:
                 self._note_liveness(self._known_until())
             else:
                 self._known_until()
@@ -239,7 +240,7 @@ class Catalogue(Lifecycle):
     def _refuse(self, refused: Refused) -> None:
         """Kept out of the catalogue; said once per key, not at every heartbeat. No dead
         letter: a refused heartbeat every few seconds would flood the topic."""
-        if self._warn_refused and refused.key not in self._refused:
+        if self._logs and refused.key not in self._refused:
             logger.warning(
                 "registry card %s refused%s: %s",
                 refused.key,

@@ -29,6 +29,7 @@ import orjson
 
 from slmesh.orchestrator.planning.card_text import DATA_NOTE, quoted
 from slmesh.orchestrator.planning.plan import Deferred, Plan, PlannedCall, ToolView
+from slmesh.orchestrator.policy.cost import at_provider
 from slmesh.runtime.concurrency import Worker
 from slmesh.runtime.llm import ModelSession
 from slmesh.runtime.llm.errors import ContextOverflowError, RemoteModelError
@@ -92,9 +93,8 @@ class RemotePlanner:
         self.model = model
         self.worker = worker
         self.max_calls = max_calls
-        # Its work is counted under the model at its provider: the same weights served
-        # on-premise are another cost.
-        self.label = f"{model.id}@{model.provider or 'remote'}"
+        # Its work is counted under the model at its provider (policy.cost).
+        self.label = at_provider(model.id, model.provider)
         self.name = f"remote+{self.label}"
 
     async def plan(self, text: str, tools: Mapping[str, ToolView]) -> Plan:

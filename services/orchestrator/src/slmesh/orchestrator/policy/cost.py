@@ -65,11 +65,16 @@ def cost_report(
     )
 
 
-def _model_of(call: CallOutcome) -> str:
-    """The model a call's cost is counted under: a remote one with its provider (the same
+def at_provider(model: str, provider: str | None) -> str:
+    """What a remote model's cost is counted under: the model with its provider (the same
     weights at a provider and on-premise are two costs)."""
+    return f"{model}@{provider or 'remote'}"
+
+
+def _model_of(call: CallOutcome) -> str:
+    """The model a call's cost is counted under (a remote one: `at_provider`)."""
     model = call.model or call.micromodel
     routing = call.routing
     if routing is not None and routing.locality == "remote":
-        return f"{model}@{routing.provider or 'remote'}"
+        return at_provider(model, routing.provider)
     return model

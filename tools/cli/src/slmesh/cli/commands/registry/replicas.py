@@ -48,7 +48,7 @@ async def read_everything(
     TrustUnavailable without its identity)."""
     # Not warned of on stderr: `slmesh registry` lists them, and other commands (`shadow`)
     # print JSON that a warning in between would spoil for whoever reads both streams.
-    catalogue = Catalogue(settings, party or mesh_party(settings, OPERATOR), warn_refused=False)
+    catalogue = Catalogue(settings, party or mesh_party(settings, OPERATOR), logs=False)
     await catalogue.start()
     try:
         tools, now = catalogue.everything()

@@ -120,6 +120,10 @@ other-python:
 # Quality of the PII finder on a labelled set (eval/pii_quality.py): per kind and language.
 EVAL_ARGS ?=
 
+.PHONY: eval-planner
+eval-planner: install ## planner: valid calls, right tools/arguments/plans on the held-apart set and the cards' examples (EVAL_ARGS="eval/planner/dev.jsonl --show")
+	$(UV) run python -m eval.planner_quality $(EVAL_ARGS)
+
 .PHONY: eval-pii
 eval-pii: install ## PII finder: precision/recall/F1 per kind on eval/pii/labelled.jsonl (EVAL_ARGS="eval/pii/dev.jsonl --show")
 	$(UV) run python -m eval.pii_quality $(EVAL_ARGS)

@@ -39,6 +39,7 @@ from slmesh.schemas import (
     decode,
     encode,
 )
+from slmesh.vat_rates.micromodel import build as vat_rates
 from tests.support.binary_mode import as_text, binary_mode
 from tests.support.fake_store import FakeGatherStore, as_storage
 from tests.support.identities import (
@@ -51,6 +52,7 @@ from tests.support.kit import prove_as
 from tests.support.planning import PlanningEndpoint
 from tests.support.proofs import STRUCTURED, Headers, owner_of, reply_headers
 
+VAT_ROUTING = vat_rates().routing
 SETTINGS = OrchestratorSettings(
     replica="orchestrator-test",
     micromodels=["vat-rates", "summarizer"],
@@ -204,6 +206,9 @@ async def mesh(
     assembly = assemble(
         settings, planner, broker=None, store=as_storage(store), remote_planner=remote_planner
     )
+    # The configured micromodels announce no card here: vat-rates is given its card's
+    # routing, as a live one brings it, so the rules planner can read a VAT question.
+    assembly.catalogue.get("vat-rates").routing = VAT_ROUTING  # type: ignore[union-attr]
     found = Mesh(assembly, store)
     broker = assembly.broker
     task_topics = [settings.task_topic(name) for name in settings.micromodels]
@@ -260,7 +265,7 @@ async def test_a_one_call_request_is_dispatched_and_answered_when_its_reply_come
         data = response.data
         assert data.status == "ok"
         assert data.planner == "rules"
-        assert data.plan == ["VAT rule: DE"]
+        assert data.plan == ["'What is the VAT rate in Germany?' -> vat-rates (rule): 1 call(s)"]
         assert data.metadata == {"erp": "42"}
         assert data.answer == "DE: 20%"
         assert [c.output for c in data.calls] == [{"country": "DE", "standard": 20.0}]
@@ -619,7 +624,14 @@ async def test_a_deferred_clause_runs_in_a_second_round_on_the_first_rounds_resu
     # Both rounds planned with the live micromodels as views: here the configured ones,
     # which announce neither a schema nor a model.
     configured = {
-        name: ToolView(name, "(configured)", {}, runs_model=False) for name in SETTINGS.micromodels
+        name: ToolView(
+            name,
+            "(configured)",
+            {},
+            runs_model=False,
+            routing=VAT_ROUTING if name == "vat-rates" else None,
+        )
+        for name in SETTINGS.micromodels
     }
     assert planner.given == [configured, configured]
 

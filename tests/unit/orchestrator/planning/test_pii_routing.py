@@ -1,13 +1,25 @@
-"""The planner's rule for the pii micromodel: asked to redact, it calls pii with the text."""
+"""The pii micromodel's card routes a request to redact or find personal data to it, with
+the request's text; the orchestrator itself knows nothing of pii."""
 
 from __future__ import annotations
 
 import pytest
 
+from slmesh.classifier.micromodel import build as classifier
+from slmesh.extractor.micromodel import build as extractor
+from slmesh.orchestrator.planning.cards import arguments, keyword_tools
 from slmesh.orchestrator.planning.decomposition import NO_TEXT, Clause
-from slmesh.orchestrator.planning.knowledge import arguments, keyword_tools
+from slmesh.orchestrator.planning.plan import ToolView
+from slmesh.pii.micromodel import build as pii
+from slmesh.summarizer.micromodel import build as summarizer
+from slmesh.vat_rates.micromodel import build as vat_rates
 
-TOOLS = {"vat-rates", "summarizer", "classifier", "extractor", "pii"}
+TOOLS = {
+    view.name: view
+    for view in (
+        ToolView.of(m) for m in (vat_rates(), summarizer(), classifier(), extractor(), pii())
+    )
+}
 
 
 @pytest.mark.parametrize(
@@ -30,7 +42,5 @@ def test_other_clauses_do_not() -> None:
 
 def test_pii_takes_the_request_s_text() -> None:
     clause = Clause("redact this", "Call Jane on 030 1234567")
-    assert arguments("pii", clause, "redact this: Call Jane on 030 1234567") == [
-        {"text": "Call Jane on 030 1234567"}
-    ]
-    assert arguments("pii", Clause("redact", None), "redact") == NO_TEXT
+    assert arguments(TOOLS["pii"], clause) == [{"text": "Call Jane on 030 1234567"}]
+    assert arguments(TOOLS["pii"], Clause("redact", None)) == NO_TEXT

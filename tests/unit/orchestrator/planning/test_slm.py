@@ -12,45 +12,23 @@ from typing import Any
 import jsonschema
 import pytest
 
-from slmesh.classifier.micromodel import ClassificationRequest
-from slmesh.extractor.micromodel import ExtractionRequest
+from slmesh.classifier.micromodel import build as classifier
+from slmesh.extractor.micromodel import build as extractor
 from slmesh.orchestrator.planning.plan import Deferred, Plan, ToolView
 from slmesh.orchestrator.planning.slm import SlmPlanner
 from slmesh.runtime.concurrency import Worker
 from slmesh.runtime.llm import LocalModel, ModelSettings
 from slmesh.schemas import CallOutcome
-from slmesh.summarizer.micromodel import SummaryRequest
-from slmesh.vat_rates.rates import VatRatesQuery
+from slmesh.summarizer.micromodel import build as summarizer
+from slmesh.vat_rates.micromodel import build as vat_rates
 
 from .planning_set import CASES, COMPLAINT, Expected
 
 pytestmark = pytest.mark.model
 
 TOOLS = {
-    "vat-rates": ToolView(
-        name="vat-rates",
-        description="standard and reduced VAT rates of an EU member state",
-        input_schema=VatRatesQuery.model_json_schema(),
-        runs_model=False,
-    ),
-    "summarizer": ToolView(
-        name="summarizer",
-        description="summarizes a text in a few words",
-        input_schema=SummaryRequest.model_json_schema(),
-        runs_model=True,
-    ),
-    "classifier": ToolView(
-        name="classifier",
-        description="classifies a text into one of given labels",
-        input_schema=ClassificationRequest.model_json_schema(),
-        runs_model=True,
-    ),
-    "extractor": ToolView(
-        name="extractor",
-        description="extracts named fields from a document as JSON",
-        input_schema=ExtractionRequest.model_json_schema(by_alias=True),
-        runs_model=True,
-    ),
+    view.name: view
+    for view in (ToolView.of(m) for m in (vat_rates(), summarizer(), classifier(), extractor()))
 }
 
 

@@ -44,6 +44,7 @@ from slmesh.schemas.events import (
     is_valid_task_id,
     is_valid_topic,
 )
+from slmesh.schemas.routing import ArgumentReading, Routing, RoutingExample
 
 __all__ = [
     "CONTENT_TYPE",
@@ -51,6 +52,7 @@ __all__ = [
     "EVENT_TYPES",
     "MAX_CALLS",
     "SPEC_VERSION",
+    "ArgumentReading",
     "CallOutcome",
     "CallRouting",
     "CallSpec",
@@ -75,7 +77,9 @@ __all__ = [
     "RequestSubmitted",
     "RequestSubmittedData",
     "ResponseStatus",
+    "Routing",
     "RoutingDecision",
+    "RoutingExample",
     "TaskCompleted",
     "TaskCompletedData",
     "TaskFailed",

@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 from pydantic import Field, JsonValue
 
 from slmesh.schemas.envelope import Contract, Envelope
+from slmesh.schemas.routing import Routing
 
 MAX_INPUT_CHARS = 32_000
 # Calls one request may make: given explicitly, or planned (the orchestrator's default cap).
@@ -358,6 +359,12 @@ class RequestCompletedData(Contract):
     plan: list[str] = Field(
         default_factory=list, description="The planner's steps: each decision, in order."
     )
+    unplaced: list[str] = Field(
+        default_factory=list,
+        max_length=MAX_CALLS,
+        description="Parts of the request no live micromodel answers, quoted; the rest was "
+        "answered (status partial).",
+    )
     steps: int = Field(
         default=1,
         ge=0,
@@ -467,6 +474,11 @@ class MicromodelAnnouncedData(Contract):
         "'summarizer'); none: its own name.",
     )
     price: ModelPrice | None = Field(default=None, description="What its tokens cost; none: free.")
+    routing: Routing | None = Field(
+        default=None,
+        description="How the planner routes requests to it and reads its arguments; none: "
+        "by its name, description and input schema alone.",
+    )
 
 
 class MicromodelAnnounced(Envelope):

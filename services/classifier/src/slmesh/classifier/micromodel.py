@@ -14,6 +14,7 @@ import math
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from slmesh.classifier.routing import ROUTING
 from slmesh.runtime.llm import ModelSession, Prompt, template, untrusted
 from slmesh.runtime.micromodel import Micromodel
 
@@ -97,4 +98,5 @@ def build() -> Micromodel[ClassificationRequest, Classification]:
         output_model=Classification,
         infer=classify,
         summarize=lambda c: f"Classification: {c.label} (confidence {c.confidence:.2f})",
+        routing=ROUTING,
     )

@@ -14,6 +14,7 @@ from typing import Any
 import jsonschema
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
 
+from slmesh.extractor.routing import ROUTING
 from slmesh.runtime.llm import ModelSession, template, untrusted
 from slmesh.runtime.micromodel import Micromodel
 
@@ -100,4 +101,5 @@ def build() -> Micromodel[ExtractionRequest, Extraction]:
         input_model=ExtractionRequest,
         output_model=Extraction,
         infer=extract,
+        routing=ROUTING,
     )

@@ -81,7 +81,7 @@ def tool_views(catalogue: Catalogue, callers: Callers, caller: str) -> dict[str,
     everything = callers.may_call_any(caller)
     return {
         # The schema is shared, not copied: the catalogue replaces a tool's schema, never edits it.
-        name: ToolView(name, tool.description, tool.input_schema, tool.runs_model)
+        name: ToolView(name, tool.description, tool.input_schema, tool.runs_model, tool.routing)
         for name, tool in catalogue.live().items()
         if everything or callers.may_call(caller, name)
     }

@@ -8,6 +8,7 @@ measured).
 
 from __future__ import annotations
 
+from slmesh.pii.routing import ROUTING
 from slmesh.pii.scan import PiiReport, PiiRequest, describe, scan
 from slmesh.runtime.micromodel import Micromodel
 
@@ -26,4 +27,5 @@ def build() -> Micromodel[PiiRequest, PiiReport]:
         summarize=describe,
         # Up to ~100 ms for a text of 32,000 characters (measured): too long for the loop.
         blocking=True,
+        routing=ROUTING,
     )

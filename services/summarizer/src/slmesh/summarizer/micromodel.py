@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from slmesh.runtime.llm import ModelSession, template, untrusted
 from slmesh.runtime.micromodel import Micromodel
+from slmesh.summarizer.routing import ROUTING
 
 EXAMPLES = """Article: The bakery on Elm Street will close for renovations from May 1 to May 15. \
 Customers can still order cakes online and pick them up at the market stall. The owner said \
@@ -64,4 +65,5 @@ def build() -> Micromodel[SummaryRequest, Summary]:
         output_model=Summary,
         infer=summarize,
         summarize=lambda s: f"Summary: {s.summary}",
+        routing=ROUTING,
     )

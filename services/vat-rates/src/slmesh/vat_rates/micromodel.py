@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from slmesh.runtime.micromodel import Micromodel
 from slmesh.vat_rates.rates import VatRates, VatRatesQuery, VatRateTable, describe
+from slmesh.vat_rates.routing import ROUTING
 
 
 def build() -> Micromodel[VatRatesQuery, VatRates]:
@@ -24,4 +25,5 @@ def build() -> Micromodel[VatRatesQuery, VatRates]:
         summarize=describe,
         # An in-memory lookup of microseconds: cheaper on the loop than a thread hop.
         blocking=False,
+        routing=ROUTING,
     )

@@ -58,4 +58,9 @@ def card_of(
         # An alternative for itself is no alternative.
         "serves": serves if serves != micromodel.name else None,
         "price": model.price if model is not None else None,
+        "routing": (
+            micromodel.routing.model_dump(mode="json", exclude_defaults=True)
+            if micromodel.routing is not None
+            else None
+        ),
     }

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from pydantic import BaseModel
 
 from slmesh.runtime.registry import DETERMINISTIC
+from slmesh.schemas import Routing
 
 if TYPE_CHECKING:
     from slmesh.runtime.llm import ModelSession
@@ -31,6 +32,8 @@ class Micromodel(Generic[In, Out]):
     `serves` names the tool it is an alternative for (a "summarizer-cloud" serves
     "summarizer"), None its own: a service that runs a declaration under another name
     (SLMESH_NAME) makes it an alternative for the declared one.
+    `routing` says how the planner routes a request to it and reads its arguments
+    (keywords, argument readings, example requests); its card carries it.
     """
 
     name: str
@@ -44,6 +47,8 @@ class Micromodel(Generic[In, Out]):
     summarize: Callable[[Out], str] | None = None
     blocking: bool = True
     serves: str | None = None
+    # How the planner routes requests here and reads the arguments: carried by its card.
+    routing: Routing | None = None
 
     def __post_init__(self) -> None:
         if (self.handler is None) == (self.infer is None):

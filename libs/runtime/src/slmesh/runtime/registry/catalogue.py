@@ -32,6 +32,7 @@ from slmesh.runtime.registry.announcer import DETERMINISTIC
 from slmesh.runtime.registry.memo import CheckMemo
 from slmesh.runtime.registry.outputs import OutputCheck
 from slmesh.runtime.registry.placement import ON_PREMISE, Placement
+from slmesh.schemas import Routing
 
 if TYPE_CHECKING:
     from aiokafka.structs import ConsumerRecord
@@ -67,6 +68,8 @@ class Tool:
     placement: Placement = ON_PREMISE
     # The tool it is an alternative for; None: its own name.
     serves: str | None = None
+    # How the planner routes to it and reads its arguments (its card's); None: by name.
+    routing: Routing | None = None
     # Compiled once per announcement, not once per call.
     validator: jsonschema.Draft202012Validator | None = None
     # replica -> (status, when its last card reached the broker, heartbeat seconds)
@@ -263,6 +266,9 @@ class Catalogue(Lifecycle):
             tool.model = data.model
             tool.version = data.version
             tool.serves = data.serves if data.serves != data.name else None
+            if tool.routing != data.routing:
+                # Kept while unchanged: the planner compiles a card once per object.
+                tool.routing = data.routing
             placement = Placement.of(data)
             if placement != tool.placement:
                 tool.placement = placement

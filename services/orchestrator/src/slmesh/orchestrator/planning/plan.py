@@ -11,11 +11,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from slmesh.schemas import CallOutcome
+import orjson
+
+from slmesh.schemas import CallOutcome, Routing
 
 if TYPE_CHECKING:
     # A type only: what depends on a plan (outcomes) loads no model package.
     from slmesh.runtime.llm import Usage
+    from slmesh.runtime.micromodel import Micromodel
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,19 @@ class ToolView:
     input_schema: dict[str, Any]
     # Whether its answers come from a model.
     runs_model: bool
+    # How its card says it is routed to and its arguments read; None: by name and model.
+    routing: Routing | None = None
+
+    @classmethod
+    def of(cls, micromodel: Micromodel[Any, Any]) -> ToolView:
+        """A declared micromodel as its card would show it live (tests, evaluations)."""
+        return cls(
+            micromodel.name,
+            micromodel.description,
+            micromodel.input_model.model_json_schema(by_alias=True),
+            micromodel.uses_model,
+            micromodel.routing,
+        )
 
 
 @dataclass(frozen=True)
@@ -62,6 +78,21 @@ class Plan:
     # What the planner's model did for this plan; None when it was not asked.
     model: str | None = None
     work: Usage | None = None
+    # Clauses of the request no live micromodel answers: named in the response.
+    unplaced: list[str] = field(default_factory=list)
+
+
+def once(calls: list[PlannedCall]) -> list[PlannedCall]:
+    """Each call (micromodel and arguments) once, in the order first planned: a request
+    that asks the same thing twice gets one answer for it."""
+    seen: set[str] = set()
+    kept = []
+    for call in calls:
+        key = call.micromodel + orjson.dumps(call.arguments, option=orjson.OPT_SORT_KEYS).decode()
+        if key not in seen:
+            seen.add(key)
+            kept.append(call)
+    return kept
 
 
 class Planner(Protocol):

@@ -1,46 +1,62 @@
 """The rules planner: clear-cut requests planned without any model.
 
-The SLM planner (`slm`) implements the same protocol with a local model behind rules.
+Each clause goes to the micromodel whose card's keywords it uses, with the arguments
+its card reads off the clause; a clause the cards do not settle is named, not guessed.
+The SLM planner (`slm`) implements the same protocol with a local model behind the rules.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from slmesh.orchestrator.planning.countries import MEMBER_STATES, asks_for_all, mentioned_countries
-from slmesh.orchestrator.planning.knowledge import KNOWN, VAT_MICROMODEL
-from slmesh.orchestrator.planning.plan import Deferred, Plan, PlannedCall, ToolView
+from slmesh.orchestrator.planning.cards import (
+    arguments,
+    clause_starts,
+    keyword_tools,
+    unserved,
+)
+from slmesh.orchestrator.planning.decomposition import clauses
+from slmesh.orchestrator.planning.plan import Deferred, Plan, PlannedCall, ToolView, once
 from slmesh.schemas import CallOutcome
 
 
 class RulesPlanner:
-    """Deterministic rules for requests whose plan is clear-cut.
-
-    A VAT question names countries (or all of them); each country becomes its
-    own call so the calls run in parallel and each can fail on its own.
-    """
+    """Deterministic rules for requests whose plan is clear-cut: one call per value a
+    clause names (a VAT question about three countries is three calls, run in parallel,
+    each free to fail on its own)."""
 
     name = "rules"
 
     async def plan(self, text: str, tools: Mapping[str, ToolView]) -> Plan:
-        if VAT_MICROMODEL in tools and KNOWN[VAT_MICROMODEL].keywords.search(text):
-            codes = list(MEMBER_STATES) if asks_for_all(text) else mentioned_countries(text)
-            if not codes:
-                return Plan(
-                    self.name,
-                    reason="this is a VAT question, but it names no EU member state; "
-                    "name one or more countries, or ask for all EU countries",
-                )
+        calls: list[PlannedCall] = []
+        steps: list[str] = []
+        unplaced: list[str] = []
+        for clause in clauses(text, clause_starts(tools)):
+            names = keyword_tools(clause.text, tools, has_text=clause.payload is not None)
+            placed = False
+            for name in names:
+                found = arguments(tools[name], clause)
+                if isinstance(found, str):
+                    steps.append(f"{clause.text!r} -> {name}, but it {found}: no call")
+                    continue
+                steps.append(f"{clause.text!r} -> {name} (rule): {len(found)} call(s)")
+                calls += [PlannedCall(name, args) for args in found]
+                unplaced += [
+                    f"{o} ({name} does not serve it)" for o in unserved(tools[name], clause)
+                ]
+                placed = True
+            if not placed:
+                unplaced.append(clause.text)
+        if not calls:
+            said = "; ".join(steps) or "no rule matches this request"
             return Plan(
                 self.name,
-                [PlannedCall(VAT_MICROMODEL, {"country": code}) for code in codes],
-                steps=[f"VAT rule: {', '.join(codes)}"],
+                reason=f"{said}, and no other planner is configured; "
+                f"available micromodels: {', '.join(sorted(tools)) or 'none'}",
+                steps=steps,
+                unplaced=unplaced,
             )
-        return Plan(
-            self.name,
-            reason="no rule matches this request and no other planner is configured; "
-            f"available micromodels: {', '.join(sorted(tools)) or 'none'}",
-        )
+        return Plan(self.name, once(calls), steps=steps, unplaced=unplaced)
 
     async def follow_up(
         self, deferred: list[Deferred], results: list[CallOutcome], tools: Mapping[str, ToolView]

@@ -26,16 +26,21 @@ import orjson
 
 from slmesh.orchestrator.planning.argument_writer import ArgumentWriter
 from slmesh.orchestrator.planning.card_text import DATA_NOTE, quoted
-from slmesh.orchestrator.planning.decomposition import NO_COUNTRY, NO_TEXT, Clause, clauses
-from slmesh.orchestrator.planning.knowledge import (
-    NONE,
-    ROUTING_SHOTS,
+from slmesh.orchestrator.planning.cards import (
     arguments,
+    clause_starts,
+    continued,
     fed_by_results,
+    fields_argument,
     keyword_tools,
-    model_names_fields,
+    merged,
+    routing_shots,
+    supports,
+    unserved,
 )
-from slmesh.orchestrator.planning.plan import Deferred, Plan, PlannedCall, ToolView
+from slmesh.orchestrator.planning.decomposition import NO_TEXT, Clause, clauses
+from slmesh.orchestrator.planning.plan import Deferred, Plan, PlannedCall, ToolView, once
+from slmesh.orchestrator.planning.readings import Awaited
 from slmesh.runtime.concurrency import Worker
 from slmesh.runtime.llm import (
     ContextOverflowError,
@@ -50,7 +55,10 @@ from slmesh.schemas import CallOutcome
 logger = logging.getLogger(__name__)
 
 CONTENT_FREE = "N/A"
-_RESULT_CAN_GIVE = frozenset({NO_COUNTRY, NO_TEXT})
+# The routing prompt's choice for a clause no tool does.
+NONE = "none"
+# Shots of requests no tool does: the same whatever the live tools are.
+NONE_SHOTS = [("Write a haiku about autumn", NONE), ("Play some music", NONE)]
 # What a clause is routed by: its opening says what is asked. A longer clause
 # (a text pasted without punctuation) would overflow the routing prompt.
 ROUTE_CHARS = 300
@@ -76,10 +84,15 @@ class SlmPlanner:
         session = ModelSession(self.model)
         calls: list[PlannedCall] = []
         steps: list[str] = []
+        unplaced: list[str] = []
         waiting: list[tuple[Deferred, str]] = []
         previous: list[str] = []
-        for clause in clauses(text):
-            names = keyword_tools(clause.text, set(tools))
+        parts = clauses(text, clause_starts(tools))
+        # Tools whose values came from another sentence of the request than their own.
+        lent: list[str] = []
+        for clause in parts:
+            names = keyword_tools(clause.text, tools, has_text=clause.payload is not None)
+            names = names or continued(clause, previous, tools)
             if len(names) > 1:
                 # "Summarize this, then classify the summary": the summary named
                 # again is the object, not a second summarizer call.
@@ -91,27 +104,48 @@ class SlmPlanner:
                 spent = self._spent(session)
                 if spent is not None:
                     steps.append(f"{quoted}: not planned: {spent}")
+                    unplaced.append(clause.text)
                     continue
                 routed = await self._route(session, clause.text, tools)
+                if routed != NONE and not supports(tools[routed], clause.text):
+                    steps.append(
+                        f"{quoted}: the model picked {routed}, but nothing in the "
+                        "clause is what its card says it does"
+                    )
+                    routed = NONE
                 names, how = ([routed] if routed != NONE else []), "model"
             if not names:
                 steps.append(f"{quoted}: no micromodel ({how})")
+                unplaced.append(clause.text)
             for name in names:
-                found = arguments(name, clause, text)
-                if isinstance(found, str) and found not in _RESULT_CAN_GIVE:
+                # A bare code ("IT") names a value only where the card's own words routed.
+                found = arguments(tools[name], clause, by_keyword=how == "rule")
+                if isinstance(found, Awaited) and found != NO_TEXT and how == "rule":
+                    # "We sell to the Nordic countries. What VAT applies in each?": the
+                    # values are in another sentence of the same request.
+                    whole = Clause(" ".join(c.text for c in parts), clause.payload)
+                    found = arguments(tools[name], whole)
+                    if not isinstance(found, str):
+                        lent.append(name)
+                if isinstance(found, str) and not isinstance(found, Awaited):
                     spent = self._spent(session)
                     if spent is not None:
                         found = f"was not given arguments: {spent}"
                     else:
                         found = await self._write(session, tools[name], clause, how, steps)
                 if isinstance(found, str):
-                    if found in _RESULT_CAN_GIVE:
+                    if isinstance(found, Awaited) and how == "rule":
+                        # Its card's words asked for it: a result may give what it lacks.
                         waiting.append((Deferred(clause.text, name), found))
                     else:
                         steps.append(f"{quoted} -> {name} ({how}), but it {found}: no call")
+                        unplaced.append(clause.text)
                     continue
                 steps.append(f"{quoted} -> {name} ({how}): {len(found)} call(s)")
                 calls += [PlannedCall(name, args) for args in found]
+                for other in unserved(tools[name], clause):
+                    steps.append(f"{quoted}: {other!r} is not served by {name}")
+                    unplaced.append(f"{other} ({name} does not serve it)")
         deferred = []
         for later, problem in waiting:
             if calls:
@@ -125,8 +159,11 @@ class SlmPlanner:
                 steps.append(
                     f"{_quoted(later.clause)} -> {later.micromodel}, but it {problem}: no call"
                 )
+                unplaced.append(later.clause)
+        # A sentence that only gave another its values was answered with it.
+        unplaced = [u for u in unplaced if not continued(Clause(u, None), lent, tools)]
         reason = "" if calls else "no micromodel can answer this request: " + "; ".join(steps)
-        return self._plan(session, calls, reason, steps, deferred)
+        return self._plan(session, once(merged(calls, tools)), reason, steps, deferred, unplaced)
 
     async def follow_up(
         self, deferred: list[Deferred], results: list[CallOutcome], tools: Mapping[str, ToolView]
@@ -147,7 +184,7 @@ class SlmPlanner:
                 steps.append(f"{_quoted(later.clause)} -> {name}: no longer serving: no call")
                 unresolved.append(later)
                 continue
-            found = arguments(name, fed_by_results(name, later.clause, given), later.clause)
+            found = arguments(tools[name], fed_by_results(tools[name], later.clause, given))
             if isinstance(found, str):
                 steps.append(
                     f"{_quoted(later.clause)} -> {name}: the results {found} either: no call"
@@ -158,7 +195,7 @@ class SlmPlanner:
                 f"{_quoted(later.clause)} -> {name} (from the results): {len(found)} call(s)"
             )
             calls += [PlannedCall(name, args) for args in found]
-        return Plan("rules", calls, "" if calls else "; ".join(steps), steps, unresolved)
+        return Plan("rules", once(calls), "" if calls else "; ".join(steps), steps, unresolved)
 
     def _plan(
         self,
@@ -167,23 +204,26 @@ class SlmPlanner:
         reason: str,
         steps: list[str],
         deferred: list[Deferred],
+        unplaced: list[str],
     ) -> Plan:
         if not session.usage.completions:
             # Named by what decided: a plan of rules alone never touched the model.
-            return Plan("rules", calls, reason, steps, deferred)
-        return Plan(self.name, calls, reason, steps, deferred, self.model.id, session.usage)
+            return Plan("rules", calls, reason, steps, deferred, unplaced=unplaced)
+        return Plan(
+            self.name, calls, reason, steps, deferred, self.model.id, session.usage, unplaced
+        )
 
     async def _write(
         self, session: ModelSession, tool: ToolView, clause: Clause, how: str, steps: list[str]
     ) -> list[dict[str, Any]] | str:
         name, schema = tool.name, tool.input_schema
-        if not schema and not model_names_fields(name):
+        if not schema and fields_argument(tool) is None:
             return "has no input schema to write arguments for"
         description = tool.description or name
         writer = ArgumentWriter(session)
         written = await session.run_in(
             self.worker,
-            lambda: writer.write(name, description, schema, clause),
+            lambda: writer.write(tool, description, schema, clause),
             step="plan.write_arguments",
         )
         if isinstance(written, str):
@@ -205,11 +245,12 @@ class SlmPlanner:
 
         def score() -> list[float]:
             given = session.score_options(
-                prompt + template("Request: ") + untrusted(asked) + template("\nTool:"),
+                prompt + template("Request: ") + untrusted(quoted(asked)) + template("\nTool:"),
                 [f" {o}" for o in options],
             )
             blank = session.score_options(
-                prompt + template(f"Request: {CONTENT_FREE}\nTool:"), [f" {o}" for o in options]
+                prompt + template(f"Request: {quoted(CONTENT_FREE)}\nTool:"),
+                [f" {o}" for o in options],
             )
             return [a - b for a, b in zip(given, blank, strict=True)]
 
@@ -262,9 +303,25 @@ def _routing_prompt(names: list[str], tools: Mapping[str, ToolView]) -> Prompt:
     for name in names:
         described = untrusted(f"{name}: {quoted(tools[name].description or name)}")
         prompt += template("- ") + described + template("\n")
-    shots = [f"- {NONE}: {quoted('anything the tools above do not do')}", ""]
-    for request, tool in ROUTING_SHOTS:
-        if tool == NONE or tool in tools:
-            # A shot names a tool only when it is live: a name the code base knows.
-            shots += [f"Request: {request}", f"Tool: {tool}", ""]
-    return prompt + template("\n".join(shots) + "\n")
+    lines = [f"- {NONE}: {quoted('anything the tools above do not do')}", ""]
+    prompt += template("\n".join(lines) + "\n")
+    # The shots come from the live cards (their examples): card text, quoted as data,
+    # each on its own "Request:" line; the tool a shot names is a live tool's name.
+    cards = routing_shots(tools)
+    shots = _interleaved(cards, NONE_SHOTS)
+    for request, tool in shots:
+        prompt += template("Request: ") + untrusted(quoted(request))
+        prompt += template(f"\nTool: {tool}\n\n")
+    return prompt
+
+
+def _interleaved(
+    cards: list[tuple[str, str]], none: list[tuple[str, str]]
+) -> list[tuple[str, str]]:
+    """The card shots with the no-tool shots spread among them, the last shot a no-tool
+    one: a small model leans to the tool the shots just before the request named."""
+    shots = list(cards)
+    step = max(1, len(cards) // len(none))
+    for i, shot in enumerate(none[:-1]):
+        shots.insert(min(len(shots), (i + 1) * step + i), shot)
+    return [*shots, none[-1]]

@@ -1,0 +1,42 @@
+"""How the planner routes a request for a summary here, and reads its length in words.
+
+Carried by the registry card: the orchestrator knows none of it in its code.
+"""
+
+from __future__ import annotations
+
+from slmesh.schemas import ArgumentReading, Routing, RoutingExample
+
+ROUTING = Routing(
+    kinds=["summarize a text", "the gist or main points of a text in a few words"],
+    keywords=[
+        "summar*",
+        "tl;dr",
+        "tldr",
+        "condense*",
+        "shorten*",
+        "gist",
+        "in short",
+        "in a nutshell",
+        "sum up",
+        "sum it up",
+        "sum this up",
+        "boil ... down",
+        "recap*",
+        "main points",
+        "key points",
+        "zusammenfass*",
+    ],
+    arguments={
+        "text": ArgumentReading(read="text"),
+        "max_words": ArgumentReading(
+            read="number", units=["words", "word"], minimum=3, maximum=200
+        ),
+    },
+    examples=[
+        RoutingExample(request="Summarize the quarterly report: <text>", calls=[{}]),
+        RoutingExample(request="Summarise in 10 words: <text>", calls=[{"max_words": 10}]),
+        RoutingExample(request="Give me the gist of these meeting notes: <text>", calls=[{}]),
+        RoutingExample(request="TL;DR: <text>", calls=[{}]),
+    ],
+)

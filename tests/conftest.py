@@ -70,6 +70,8 @@ TEST_MICROMODELS = (
     # Test micromodels of their own topic (test_idle_replica, test_slow_models).
     "spare",
     "slow-capped",
+    # Routed by its card alone (test_card_routing).
+    "glossary",
     # The summarizer on a remote model, the stand-in cloud's (test_remote_model).
     "summarizer-cloud",
 )

@@ -636,6 +636,54 @@ async def test_a_deferred_clause_runs_in_a_second_round_on_the_first_rounds_resu
     assert planner.given == [configured, configured]
 
 
+class RepeatingPlanner:
+    """Plans VAT for Germany now, and in the next round VAT for Germany again and France:
+    as a follow-up round that re-reads the whole request would."""
+
+    name = "repeating"
+
+    async def plan(self, text: str, tools: Mapping[str, ToolView]) -> Plan:
+        return Plan(
+            self.name,
+            [PlannedCall("vat-rates", {"country": "DE"})],
+            deferred=[Deferred("and the others", "vat-rates")],
+        )
+
+    async def follow_up(
+        self, deferred: list[Deferred], results: list[CallOutcome], tools: Mapping[str, ToolView]
+    ) -> Plan:
+        calls = [PlannedCall("vat-rates", {"country": c}) for c in ("DE", "FR")]
+        return Plan(self.name, calls, steps=["both"])
+
+
+async def test_a_call_a_later_round_repeats_is_made_once() -> None:
+    async with mesh(planner=RepeatingPlanner()) as m:
+        request = await m.submit("VAT in Germany, and the others")
+        [germany] = await m.tasks_of(request, 1)
+        await m.reply(germany)
+        _, france = await m.tasks_of(request, 2)
+        assert france.data.arguments == {"country": "FR"}
+        await m.reply(france, {"country": "FR", "standard": 20.0})
+        response = await m.response_to(request)
+        assert [c.arguments for c in response.data.calls] == [{"country": "DE"}, {"country": "FR"}]
+        assert "round 2: 1 call(s) already made" in response.data.plan
+        assert len(m.tasks_of_now(request)) == 2
+
+
+async def test_a_part_no_micromodel_answers_is_named_and_the_rest_answered() -> None:
+    async with mesh() as m:
+        request = await m.submit("VAT in Germany and write me a poem about it")
+        [vat] = await m.tasks_of(request, 1)
+        await m.reply(vat)
+        response = await m.response_to(request)
+        assert response.data.status == "partial"
+        assert response.data.unplaced == ["write me a poem about it"]
+        assert "Not answered (no live micromodel does this): 'write me a poem about it'" in (
+            response.data.answer
+        )
+        assert [c.status for c in response.data.calls] == ["ok"]
+
+
 class StuckPlanner:
     """Never finishes a plan."""
 

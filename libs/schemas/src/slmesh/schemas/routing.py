@@ -21,7 +21,6 @@ from pydantic import AfterValidator, Field, JsonValue, model_validator
 from slmesh.schemas.envelope import Contract
 
 
-
 def _narrow(phrase: str) -> str:
     """A phrase must say something: a stem of three letters at least before a `*`, and a
     word besides its gaps. A card's "*" or "a*" would route every request to it."""

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from aiokafka.structs import ConsumerRecord
@@ -33,7 +33,7 @@ from slmesh.orchestrator.gather.store import LOST_NOTE, GatherStorage, ReplyOutc
 from slmesh.orchestrator.gather.writes import STATE_LOST_RETRIES_S
 from slmesh.orchestrator.opening_sentence import OpeningSentences
 from slmesh.orchestrator.outcomes import add_work, answered, not_run, outcomes, planning_work, shown
-from slmesh.orchestrator.planning.plan import Deferred, Planner, ToolView
+from slmesh.orchestrator.planning.plan import Deferred, Planner, ToolView, call_key
 from slmesh.orchestrator.responder import Responder
 from slmesh.orchestrator.settings import SERVICE, OrchestratorSettings
 from slmesh.runtime.kafka.publishing import publish_dead_letter
@@ -359,6 +359,20 @@ class Completion:
                 "planning": add_work(state.planning, planning_work(plan)),
             }
         )
+        # The same call (micromodel and arguments) is made once per request, whichever round
+        # asks for it: a round that repeats one of an earlier round's calls adds none.
+        made = {call_key(c.micromodel, c.arguments) for c in snapshot.calls}
+        fresh = [c for c in plan.calls if call_key(c.micromodel, c.arguments) not in made]
+        if len(fresh) < len(plan.calls):
+            repeated = len(plan.calls) - len(fresh)
+            state = state.model_copy(
+                update={
+                    "plan": shown(
+                        [*state.plan, f"round {state.round + 1}: {repeated} call(s) already made"]
+                    )
+                }
+            )
+            plan = replace(plan, calls=fresh)
         if not plan.calls:
             return state
         if len(snapshot.calls) + len(plan.calls) > self.settings.max_calls:

@@ -41,7 +41,7 @@ from slmesh.orchestrator.dispatch import Dispatch, GatherReply, Route, new_calls
 from slmesh.orchestrator.gather.state import DeferredClause, GatherCall, GatherState
 from slmesh.orchestrator.gather.store import GatherStorage, Opening
 from slmesh.orchestrator.opening_sentence import OpeningSentences
-from slmesh.orchestrator.outcomes import plan_failure, planning_work, shown
+from slmesh.orchestrator.outcomes import plan_failure, planning_work, shown, unplaced_parts
 from slmesh.orchestrator.planning.plan import Plan, PlannedCall, Planner, ToolView
 from slmesh.orchestrator.planning.remote import RemotePlanning, RemotePlanningFailed
 from slmesh.orchestrator.policy.routing import Found, Scan, pii_classification
@@ -268,6 +268,7 @@ class Intake:
             explicit=explicit,
             planner=plan.planner,
             plan=shown(plan.steps),
+            unplaced=unplaced_parts(plan.unplaced),
             planning=planning_work(plan),
             deferred=[
                 DeferredClause(clause=d.clause, micromodel=d.micromodel) for d in plan.deferred

@@ -31,6 +31,9 @@ if TYPE_CHECKING:
 
 # Steps of a plan a response shows: a request of thousands of clauses is said in brief.
 MAX_PLAN_STEPS = 100
+# How many unplaced parts a response names, and how much of each it quotes.
+MAX_UNPLACED = 16
+MAX_UNPLACED_CHARS = 160
 
 
 def outcomes(snapshot: GatherSnapshot) -> list[CallOutcome]:
@@ -115,11 +118,30 @@ def deadline_error(
     )
 
 
-def response_status(calls: list[CallOutcome]) -> ResponseStatus:
+def response_status(calls: list[CallOutcome], unplaced: list[str] | None = None) -> ResponseStatus:
+    """ok: every call answered and every part of the request placed; partial: some of it
+    answered; failed: none of it."""
     answered = sum(c.status == "ok" for c in calls)
     if answered == len(calls):
-        return "ok"
+        return "partial" if unplaced and answered else "ok"
     return "partial" if answered else "failed"
+
+
+def unplaced_parts(parts: list[str]) -> list[str]:
+    """The parts of a request no micromodel answers, as a response names them: each cut to
+    MAX_UNPLACED_CHARS, at most MAX_UNPLACED of them."""
+    cut = [
+        p if len(p) <= MAX_UNPLACED_CHARS else p[: MAX_UNPLACED_CHARS - 3] + "..." for p in parts
+    ]
+    return list(dict.fromkeys(cut))[:MAX_UNPLACED]
+
+
+def with_unplaced(answer: str, unplaced: list[str]) -> str:
+    """The answer, and what it does not answer: the caller learns which part to ask elsewhere."""
+    if not unplaced:
+        return answer
+    named = "; ".join(repr(p) for p in unplaced)
+    return f"{answer}\nNot answered (no live micromodel does this): {named}"
 
 
 def answered(
@@ -139,8 +161,9 @@ def answered(
     caller's own `request_id`. `prices`: of the planner's and the composer's models."""
     return RequestCompleted.create(
         data={
-            "status": response_status(calls),
-            "answer": composition.answer,
+            "status": response_status(calls, state.unplaced),
+            "answer": with_unplaced(composition.answer, state.unplaced),
+            "unplaced": state.unplaced,
             "calls": calls,
             "planner": state.planner,
             "plan": state.plan,
@@ -197,6 +220,7 @@ def plan_failure(plan: Plan) -> dict[str, Any]:
         "planner": plan.planner,
         "plan": shown(plan.steps),
         "planning": planning_work(plan),
+        "unplaced": unplaced_parts(plan.unplaced),
     }
 
 

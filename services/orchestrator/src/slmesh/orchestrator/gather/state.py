@@ -96,6 +96,8 @@ class GatherState(_Stored):
     # Clauses waiting for this round's results; never run, when the round expires.
     deferred: list[DeferredClause] = Field(default_factory=list)
     unresolved: list[Unresolved] = Field(default_factory=list)
+    # Parts of the request no live micromodel answers (outcomes.unplaced_parts).
+    unplaced: list[str] = Field(default_factory=list)
     round: int = 1
     deadline_ms: int
     received_ms: float
@@ -114,6 +116,8 @@ class GatherState(_Stored):
         if dumped["traceparent"] is None:
             # Without a trace, the bytes earlier versions wrote.
             del dumped["traceparent"]
+        if not dumped["unplaced"]:
+            del dumped["unplaced"]
         return orjson.dumps(dumped)
 
 

@@ -21,6 +21,8 @@ _PAYLOAD = re.compile(r"[:?]\s+(?=\S.{24,})|\n\s*(?=\S.{24,})", re.DOTALL)
 _FIRST_SENTENCE = re.compile(r"^([^\n.!?:]{1,100}[.!?:])\s+(?=\S)")
 # The last sentence before a payload's colon, when it is a label of a word or two.
 _LABEL = re.compile(r"[.!?]\s+([^\s.!?:]+(?:\s+[^\s.!?:]+)?)\s*$")
+# A request that goes on after its question mark, rather than quoting a text.
+_GOES_ON = re.compile(r"(?:and\s+)?(?:then|also|after that|next|plus)\b", re.IGNORECASE)
 # A pasted text in quotes: the quotes are not the text.
 _QUOTES = {'"': '"', "'": "'", "\u201c": "\u201d", "\u2018": "\u2019", "\u00ab": "\u00bb"}
 # Words that start a new request after "and": asking words, whatever the tools.
@@ -66,6 +68,9 @@ def split_request(request: str, starts: re.Pattern[str] | None = None) -> tuple[
     if label is not None and (starts is None or not starts.search(label.group(1))):
         cut = label.start(1)
     instruction, payload = request[:cut].strip(), request[cut:].strip()
+    if _GOES_ON.match(payload) and len(payload) <= 300:
+        # "What does ARR mean? Then book me a flight": the request goes on, no text follows.
+        return request.strip(), None
     if starts is not None and len(payload) <= 100 and starts.search(payload):
         # "For Bulgaria, Greece and Cyprus: what are the reduced VAT rates?" asks after the colon.
         return f"{instruction} {payload}".strip(), None

@@ -82,13 +82,18 @@ class Plan:
     unplaced: list[str] = field(default_factory=list)
 
 
+def call_key(micromodel: str, arguments: dict[str, Any]) -> str:
+    """What makes two calls the same call: the micromodel and its arguments."""
+    return micromodel + orjson.dumps(arguments, option=orjson.OPT_SORT_KEYS).decode()
+
+
 def once(calls: list[PlannedCall]) -> list[PlannedCall]:
     """Each call (micromodel and arguments) once, in the order first planned: a request
     that asks the same thing twice gets one answer for it."""
     seen: set[str] = set()
     kept = []
     for call in calls:
-        key = call.micromodel + orjson.dumps(call.arguments, option=orjson.OPT_SORT_KEYS).decode()
+        key = call_key(call.micromodel, call.arguments)
         if key not in seen:
             seen.add(key)
             kept.append(call)

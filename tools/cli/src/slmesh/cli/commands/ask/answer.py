@@ -122,6 +122,9 @@ def format_response(response: RequestCompleted, round_trip_ms: float | None = No
             lines.append(f"  {name}  {call.status:<6} {timing}{model}{error}")
             if call.routing is not None:
                 lines.append(f"  {' ' * width}  {where(call.routing)}")
+    if data.unplaced:
+        lines.append("not answered (no live micromodel does this):")
+        lines.extend(f"  {part!r}" for part in data.unplaced)
     for role, work in (("planner", data.planning), ("composer", data.composing)):
         if work is not None:
             lines.append(

@@ -72,6 +72,7 @@ class Tally:
     by_kind: Counter[str] = field(default_factory=Counter)
     right_by_kind: Counter[str] = field(default_factory=Counter)
     misses: list[str] = field(default_factory=list)
+    why: Counter[str] = field(default_factory=Counter)
 
 
 def micromodel_tools() -> dict[str, ToolView]:
@@ -168,6 +169,35 @@ def call_matches(expected: dict[str, Any], call: PlannedCall, countries: set[str
     return True
 
 
+def why_not(case: Case, plan: Plan) -> str:
+    """What is wrong with a plan that is not right, in a word or two (no request text):
+    what the planner should get better at, readable for a set nobody may look into."""
+    want = expanded(case.expect)
+    if Counter(c.micromodel for c in plan.calls) != Counter(c["micromodel"] for c in want):
+        got, wanted = {c.micromodel for c in plan.calls}, {c["micromodel"] for c in want}
+        if not plan.calls:
+            return "no call"
+        if got - wanted:
+            return "call to a tool not asked for"
+        return "a tool asked for not called" if wanted - got else "calls too many or few"
+    left = list(plan.calls)
+    for expected in want:
+        same = [c for c in left if c.micromodel == expected["micromodel"]]
+        hit = next((c for c in same if call_matches(expected, c, set())), None)
+        if hit is not None:
+            left.remove(hit)
+            continue
+        if expected.get("arguments", {}).get("country") == "*":
+            continue
+        for key, value in expected.get("arguments", {}).items():
+            single = {**expected, "arguments": {key: value}}
+            single.pop("fields", None)
+            if not any(call_matches(single, c, set()) for c in same):
+                return f"argument {key}"
+        return "fields"
+    return "unplaced parts named" if plan.unplaced else "unplaced parts not named"
+
+
 def judge(case: Case, plan: Plan, tools: dict[str, ToolView]) -> tuple[int, bool, bool, bool]:
     """(valid calls, right tools, right arguments, right plan)."""
     valid = 0
@@ -219,6 +249,7 @@ async def measure(
         tally.by_kind[case.kind] += 1
         tally.right_by_kind[case.kind] += right_plan
         if not right_plan:
+            tally.why[why_not(case, plan)] += 1
             got = [(c.micromodel, _brief(c.arguments)) for c in plan.calls]
             line = f"  {case.id} ({case.kind}): got {len(plan.calls)} call(s)"
             if show:
@@ -255,6 +286,8 @@ def report(title: str, tally: Tally) -> None:
     )
     kinds = ", ".join(f"{k} {tally.right_by_kind[k]}/{c}" for k, c in sorted(tally.by_kind.items()))
     print(f"  right plans by kind: {kinds}")
+    if tally.why:
+        print("  why not right: " + ", ".join(f"{k} {n}" for k, n in tally.why.most_common()))
     if tally.misses:
         print("  not right:")
         print("\n".join(tally.misses))

@@ -265,7 +265,7 @@ async def test_a_one_call_request_is_dispatched_and_answered_when_its_reply_come
         data = response.data
         assert data.status == "ok"
         assert data.planner == "rules"
-        assert data.plan == ["'What is the VAT rate in Germany?' -> vat-rates (rule): 1 call(s)"]
+        assert data.plan == ["'What is the VAT rate in Germany' -> vat-rates (rule): 1 call(s)"]
         assert data.metadata == {"erp": "42"}
         assert data.answer == "DE: 20%"
         assert [c.output for c in data.calls] == [{"country": "DE", "standard": 20.0}]

@@ -30,7 +30,7 @@ ROUTING = Routing(
     arguments={
         "text": ArgumentReading(read="text"),
         "max_words": ArgumentReading(
-            read="number", units=["words", "word"], minimum=3, maximum=200
+            read="number", units=["words", "word", "wrds"], minimum=3, maximum=200
         ),
     },
     examples=[

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from slmesh.orchestrator.planning.choices import listed_choices
 from slmesh.orchestrator.planning.decomposition import NO_TEXT, Clause, named_tools
 from slmesh.orchestrator.planning.phrases import (
     MATCHED_CHARS,
@@ -31,7 +32,6 @@ from slmesh.orchestrator.planning.readings import (
     Arguments,
     Awaited,
     each_value,
-    listed_choices,
     object_schema,
     read_arguments,
 )
@@ -88,8 +88,9 @@ def rules_of(tool: ToolView) -> CardRules | None:
         for k in routing.keywords
         if " " not in k.strip() and len(k.strip().rstrip("*")) >= 5
     )
-    said = [tool.description, *routing.kinds, *routing.keywords]
-    said += [e.request.replace("<text>", " ") for e in routing.examples]
+    # Its kinds say what it does; a description may list what it handles ("emails").
+    # Not its examples: their objects ("this email") are not what it does.
+    said = [*(routing.kinds or [tool.description]), *routing.keywords, *routing.cues]
     # The values it is asked about ("Germany" in an example) say nothing of what it does.
     values = [n for a in routing.arguments.values() for ns in a.names.values() for n in ns]
     valued = {

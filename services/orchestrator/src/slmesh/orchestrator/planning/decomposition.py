@@ -15,6 +15,8 @@ import functools
 import re
 from dataclasses import dataclass
 
+from slmesh.orchestrator.planning.choices import bulleted_choices, listed_choices
+
 # The payload starts after the first ':' or '?' that is followed by real text.
 _PAYLOAD = re.compile(r"[:?]\s+(?=\S.{24,})|\n\s*(?=\S.{24,})", re.DOTALL)
 # A payload's first sentence, when short: it may still be the request's ("Just the gist.").
@@ -22,13 +24,28 @@ _FIRST_SENTENCE = re.compile(r"^([^\n.!?:]{1,100}[.!?:])\s+(?=\S)")
 # The last sentence before a payload's colon, when it is a label of a word or two.
 _LABEL = re.compile(r"[.!?]\s+([^\s.!?:]+(?:\s+[^\s.!?:]+)?)\s*$")
 # A request that goes on after its question mark, rather than quoting a text.
-_GOES_ON = re.compile(r"(?:and\s+)?(?:then|also|after that|next|plus)\b", re.IGNORECASE)
+_GOES_ON = re.compile(r"(?:and|then|also|after that|next|plus|and then|and also)\b", re.IGNORECASE)
+# A text in quotes, "..." or '...' or typographic ones, long enough not to be a label.
+MIN_QUOTED_CHARS = 40
+_QUOTED = re.compile(
+    r"(?<!\w)(\"[^\"]{40,}\"|\u201c[^\u201d]{40,}\u201d|\u00ab[^\u00bb]{40,}\u00bb|"
+    r"'(?:[^']|'(?=\w)|'(?=\s+[a-z]))" + "{40,}" + r"'(?=\s*(?:$|[^\w\s]|[A-Z])))",
+    re.DOTALL,
+)
+# A bulleted list, and a label or a courtesy line that starts a text.
+_BULLETED = re.compile(r"^(?:\s*[-*\u2022]\s+[^\n]{1,60}\n?)+")
+_TEXT_LABEL = re.compile(
+    r"^(?:(?:the\s+|my\s+|our\s+)?(?:text|message|e-?mail|review|feedback|tweet|post|ticket|"
+    r"comment|notes?|letter|document|content|body|here it is|complaint|request)\s*:"
+    r"|[^\n.!?:]{1,30}[.!]\s*\n)\s*",
+    re.IGNORECASE,
+)
 # A pasted text in quotes: the quotes are not the text.
 _QUOTES = {'"': '"', "'": "'", "\u201c": "\u201d", "\u2018": "\u2019", "\u00ab": "\u00bb"}
 # Words that start a new request after "and": asking words, whatever the tools.
 _ASKING = r"tell|give|what|which|who|when|how|list|compare|is this|also|please|can you|could you"
 # "... and translate it": a verb and its object, the next thing asked.
-_VERB_OBJECT = r"\w+\s+(?:it|them|this|that|me|us)\b"
+_VERB_OBJECT = r"\w+\s+(?:it|them|this|that|me|us|\d)\b"
 
 
 @functools.lru_cache(maxsize=64)
@@ -38,7 +55,7 @@ def _breaks(starts: re.Pattern[str] | None) -> re.Pattern[str]:
     from the cards)."""
     after_and = f"{_ASKING}|{_VERB_OBJECT}" + (f"|{starts.pattern}" if starts is not None else "")
     return re.compile(
-        rf"(?:[.;]\s+(?:also\s+)?|,?\s+(?:and\s+)?then\s+|,?\s+after\s+that,?\s+"
+        rf"(?:[.;]\s+(?:also\s+)?|\s*\((?:[a-h]|[1-9])\)\s*|,?\s+(?:and\s+)?then\s+|,?\s+after\s+that,?\s+"
         rf"|,?\s+and\s+(?:also\s+)?(?=(?:{after_and})))",
         re.IGNORECASE,
     )
@@ -54,32 +71,80 @@ class Clause:
     payload: str | None
 
 
-def split_request(request: str, starts: re.Pattern[str] | None = None) -> tuple[str, str | None]:
-    """(instruction, payload): the payload is the text the request is about, if any: after
-    the first colon, question mark or blank line that is followed by real text. A short
-    first sentence of it that uses a live tool's words (`starts`) is still the request's
-    ("What is the VAT in Belgium? Also sum up this email: ...")."""
+def split_request(
+    request: str, starts: re.Pattern[str] | None = None, *, depth: int = 0
+) -> tuple[str, str | None]:
+    """(instruction, payload): the payload is the text the request is about, if any.
+
+    It is a quoted text of some length, wherever it stands ("'...' Is it a billing
+    issue?"), else what follows the first colon, question mark or line break that is
+    followed by real text. What the request still asks after it stays the request's: a
+    short first sentence that uses a live tool's words (`starts`) or lists choices, a
+    bulleted list of choices, a request that goes on ("Also sum up this email: ..."),
+    and a question after a quoted text. A label that starts the text ("Review:",
+    "Text follows.") is not the text.
+    """
+    quoted = _quoted_span(request)
+    if quoted is not None:
+        start, end = quoted
+        around = f"{request[:start]} {request[end:]}"
+        instruction, _ = (
+            split_request(around, starts, depth=depth + 1)
+            if depth < 2
+            else (
+                around,
+                None,
+            )
+        )
+        return _tidy(instruction), request[start + 1 : end - 1].strip()
     match = _PAYLOAD.search(request)
     if match is None:
-        return request.strip(), None
+        return _tidy(request), None
     cut = match.end()
     # "... in 15 words. Supplier: Brightwater Ltd": a label before the colon starts the text.
     label = _LABEL.search(request[: match.start()]) if request[match.start()] == ":" else None
     if label is not None and (starts is None or not starts.search(label.group(1))):
         cut = label.start(1)
     instruction, payload = request[:cut].strip(), request[cut:].strip()
-    if _GOES_ON.match(payload) and len(payload) <= 300:
-        # "What does ARR mean? Then book me a flight": the request goes on, no text follows.
-        return request.strip(), None
-    if starts is not None and len(payload) <= 100 and starts.search(payload):
-        # "For Bulgaria, Greece and Cyprus: what are the reduced VAT rates?" asks after the colon.
-        return f"{instruction} {payload}".strip(), None
-    while starts is not None and (first := _FIRST_SENTENCE.match(payload)) is not None:
+    if _GOES_ON.match(payload) and depth < 3:
+        # "What's the VAT in Malta? Also sum up this email: ...": the request goes on.
+        more, payload_after = split_request(payload, starts, depth=depth + 1)
+        return _tidy(f"{instruction} {more}"), payload_after
+    asked_after = starts is not None and len(payload) <= 200 and not starts.search(instruction)
+    if asked_after and starts is not None and starts.search(payload):
+        # The text first, the question after ("The screen flickers.\nHow urgent is it?"),
+        # or the question after the colon ("For Bulgaria and Cyprus: what is the VAT?").
+        if len(instruction) <= 60:
+            return _tidy(f"{instruction} {payload}"), None
+        return _tidy(payload), instruction
+    choices = bulleted_choices(payload)
+    if choices:
+        # "one of:\n- Product\n- Price\n\nFeedback: ...": the list is the request's.
+        instruction += " " + ", ".join(choices[:-1]) + " or " + choices[-1]
+        payload = _BULLETED.sub("", payload, count=1).strip()
+    while (first := _FIRST_SENTENCE.match(payload)) is not None:
         rest = payload[first.end() :]
-        if not starts.search(first.group(1)) or len(rest) < 24:
+        asks = starts is not None and starts.search(first.group(1)) is not None
+        if not (asks or _lists_choices(first.group(1))) or len(rest) < 24:
             break
         instruction, payload = f"{instruction} {first.group(1)}", rest.strip()
-    return instruction.rstrip(":?").strip(), _unquoted(payload)
+    return _tidy(instruction), _unlabelled(_unquoted(payload)) or None
+
+
+def _quoted_span(request: str) -> tuple[int, int] | None:
+    """Where a quoted text of some length stands in the request (its quotes included)."""
+    for m in _QUOTED.finditer(request):
+        if len(m.group(0)) >= MIN_QUOTED_CHARS + 2:
+            return m.span()
+    return None
+
+
+def _lists_choices(sentence: str) -> bool:
+    return len(sentence) <= 80 and bool(listed_choices(sentence))
+
+
+def _tidy(instruction: str) -> str:
+    return " ".join(instruction.split()).strip(" :?-\u2013\u2014")
 
 
 def _unquoted(text: str) -> str:
@@ -89,12 +154,38 @@ def _unquoted(text: str) -> str:
     return text
 
 
+def _unlabelled(text: str) -> str:
+    """The text without a label or a courtesy line before it ("Review:", "Text follows.")."""
+    m = _TEXT_LABEL.match(text)
+    if m is not None and len(text) - m.end() >= 24:
+        return text[m.end() :].strip()
+    return text
+
+
 def clauses(request: str, starts: re.Pattern[str] | None = None) -> list[Clause]:
     """The request's clauses, each with the request's payload. `starts`: the words that
     route to a live tool, so "summarize this and classify it" is two clauses."""
     instruction, payload = split_request(request, starts)
     parts = [p.strip(" ,.") for p in _breaks(starts).split(instruction)]
     return [Clause(p, payload) for p in parts if p]
+
+
+# Words that open a sentence which tells, greets or thanks rather than asks.
+_TELLING = re.compile(
+    r"^(?:hi|hello|hey|dear|good\s+(?:morning|afternoon|evening)|thanks|thank|many|cheers|"
+    r"regards|best|kind|here|there|i|i'm|we|we're|our|my|the|this|these|that|it|two|three|"
+    r"several|some|text|below|attached|fyi)\b",
+    re.IGNORECASE,
+)
+
+
+def asks(clause: str) -> bool:
+    """Whether a clause asks for something: a question, or not a sentence that tells,
+    greets or thanks ("Hello team, I got this from a customer", "Many thanks, Oksana").
+    Only a clause that asks is named as a part no micromodel answers."""
+    if "?" in clause:
+        return True
+    return _TELLING.match(clause.strip(" -\u2014\"'")) is None
 
 
 def named_tools(clause: str, tools: set[str]) -> list[str]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from slmesh.orchestrator.planning.choices import listed_choices
 from slmesh.orchestrator.planning.decomposition import NO_TEXT, Clause
 from slmesh.orchestrator.planning.phrases import (
     MATCHED_CHARS,
@@ -32,18 +33,6 @@ class Awaited(str):
 
 Arguments = list[dict[str, Any]] | str
 
-# A list of choices: items of up to three words, "a, b or c" / "a or b" / "a/b/c".
-_ITEM = r"[\w&'\u2019+-]+(?:\s+[\w&'\u2019+-]+){0,2}"
-_LIST = re.compile(rf"({_ITEM}(?:\s*,\s*{_ITEM})*\s*,?\s+or\s+{_ITEM})", re.IGNORECASE)
-_SLASHED = re.compile(r"(?<![\w/])([\w&-]+(?:\s*/\s*[\w&-]+)+)(?![\w/])")
-# Where the first choice begins: after the words that introduce a list.
-_LEAD = re.compile(
-    r"^.*(?:\b(?:to|as|into|between|either|whether|is\s+(?:this|it)|it's|it\s+is|be|for|go|"
-    r"under|among|from|with)(?:\s+|$)|\s[-\u2013\u2014:]\s+)",
-    re.IGNORECASE,
-)
-# Words an item may start with that are not the choice: "or to Sales", "a question".
-_ARTICLE = re.compile(r"^(?:(?:to|for|as|into|a|an|the)\s+)+", re.IGNORECASE)
 _NUMERIC_FIELD = re.compile(r"amount|total|price|cost|sum|fee|vat|tax|quantity|number")
 
 
@@ -112,7 +101,7 @@ def each_value(reading: ArgumentReading, text: str, *, codes: bool = True) -> li
     # Compared only with names of its first letter and about its length: a typo seldom
     # starts a word, and this keeps the comparisons few.
     for at, word in words(opening):
-        if len(word) < 5 or word.isupper() or any(s <= at < e for s, e in spans):
+        if len(word) < 5 or any(s <= at < e for s, e in spans):
             continue
         first = folded(word)[0]
         for said, value in name_of.items():
@@ -121,45 +110,6 @@ def each_value(reading: ArgumentReading, text: str, *, codes: bool = True) -> li
                 found.append((at, value))
                 break
     return list(dict.fromkeys(value for _, value in sorted(found, key=lambda f: f[0])))
-
-
-def listed_choices(text: str) -> list[str]:
-    """The choices a clause lists ("a complaint, a question or praise"), lower case."""
-    found = _LIST.findall(text)
-    if found:
-        listed = found[-1]
-        parts = [p for p in re.split(r"\s*,\s*|\s+or\s+", listed, flags=re.IGNORECASE) if p]
-        if len(parts) >= 2:
-            parts[0] = _first_choice(parts[0], parts[1:], own_part="," in listed.split(parts[1])[0])
-        return _distinct(parts)
-    slashed = _SLASHED.findall(text)
-    if slashed:
-        return _distinct(re.split(r"\s*/\s*", slashed[-1]))
-    return []
-
-
-def _first_choice(first: str, rest: list[str], *, own_part: bool) -> str:
-    """The first choice out of the words before it ("should this go to IT" -> "IT"): after
-    the words that lead to a list, else as many words as the longest other choice. A part
-    of its own before a comma that is longer than that is the question, not a choice
-    ("Which team should handle this email, sales or support?")."""
-    longest = max(len(_ARTICLE.sub("", p).split()) for p in rest)
-    lead = _LEAD.sub("", first)
-    if lead != first:
-        return " ".join(lead.split()[-max(longest, 3) :])
-    # An article inside it starts the choice: "this a complaint", "the DE&I committee".
-    articled = re.split(r"\b(?:a|an|the)\s+", first, flags=re.IGNORECASE)
-    if len(articled) > 1 and articled[-1].strip():
-        return articled[-1]
-    words = _ARTICLE.sub("", first).split()
-    if own_part and len(words) > longest + 1:
-        return ""
-    return " ".join(words[-longest:])
-
-
-def _distinct(parts: list[str]) -> list[str]:
-    cleaned = [_ARTICLE.sub("", p.strip(" .?!:;\"'")).lower() for p in parts]
-    return list(dict.fromkeys(c for c in cleaned if c))
 
 
 def preset_choices(reading: ArgumentReading, text: str) -> list[str]:

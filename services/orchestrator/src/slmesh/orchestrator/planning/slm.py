@@ -38,7 +38,7 @@ from slmesh.orchestrator.planning.cards import (
     supports,
     unserved,
 )
-from slmesh.orchestrator.planning.decomposition import NO_TEXT, Clause, clauses
+from slmesh.orchestrator.planning.decomposition import NO_TEXT, Clause, asks, clauses
 from slmesh.orchestrator.planning.plan import Deferred, Plan, PlannedCall, ToolView, once
 from slmesh.orchestrator.planning.readings import Awaited
 from slmesh.runtime.concurrency import Worker
@@ -160,8 +160,11 @@ class SlmPlanner:
                     f"{_quoted(later.clause)} -> {later.micromodel}, but it {problem}: no call"
                 )
                 unplaced.append(later.clause)
-        # A sentence that only gave another its values was answered with it.
+        # A sentence that only gave another its values was answered with it; one that
+        # greets, thanks or tells (and asks nothing) is no part left unanswered.
         unplaced = [u for u in unplaced if not continued(Clause(u, None), lent, tools)]
+        if calls:
+            unplaced = [u for u in unplaced if asks(u) or u.endswith("does not serve it)")]
         reason = "" if calls else "no micromodel can answer this request: " + "; ".join(steps)
         return self._plan(session, once(merged(calls, tools)), reason, steps, deferred, unplaced)
 

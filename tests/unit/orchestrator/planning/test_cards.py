@@ -1,0 +1,178 @@
+"""The planner's rules, built from the live cards: no per-micromodel knowledge in the
+orchestrator, every case read off the five micromodels' real cards (no model here)."""
+
+from __future__ import annotations
+
+import pytest
+
+from slmesh.classifier.micromodel import build as classifier
+from slmesh.extractor.micromodel import build as extractor
+from slmesh.orchestrator.planning.cards import (
+    arguments,
+    clause_starts,
+    continued,
+    keyword_tools,
+    merged,
+    supports,
+    unserved,
+)
+from slmesh.orchestrator.planning.choices import listed_choices
+from slmesh.orchestrator.planning.decomposition import Clause, asks, clauses, split_request
+from slmesh.orchestrator.planning.phrases import near, phrase_pattern
+from slmesh.orchestrator.planning.plan import PlannedCall, ToolView
+from slmesh.orchestrator.planning.readings import Awaited, object_schema
+from slmesh.pii.micromodel import build as pii
+from slmesh.summarizer.micromodel import build as summarizer
+from slmesh.vat_rates.micromodel import build as vat_rates
+
+TOOLS = {
+    view.name: view
+    for view in (
+        ToolView.of(m) for m in (vat_rates(), summarizer(), classifier(), extractor(), pii())
+    )
+}
+STARTS = clause_starts(TOOLS)
+TEXT = "I was charged twice for my last order and nobody answers my emails, please help."
+
+
+def split(request: str) -> tuple[str, str | None]:
+    return split_request(request, STARTS)
+
+
+@pytest.mark.parametrize(
+    ("clause", "tools"),
+    [
+        ("What is the VAT in Germany", ["vat-rates"]),
+        ("Pls sumarise this", ["summarizer"]),
+        ("Should this ticket go to IT, HR or Finance", ["classifier"]),
+        ("Who signed this contract", ["extractor"]),
+        ("Boil this down for me", ["summarizer"]),
+        ("Translate this into French", []),
+    ],
+)
+def test_a_clause_goes_to_the_tools_whose_cards_say_so(clause: str, tools: list[str]) -> None:
+    assert keyword_tools(clause, TOOLS) == tools
+
+
+def test_a_question_cue_needs_a_text_and_yields_to_a_keyword() -> None:
+    assert keyword_tools("When does the reduced VAT rate apply", TOOLS, has_text=False) == [
+        "vat-rates"
+    ]
+    assert keyword_tools("What's the sentiment of this review", TOOLS) == ["classifier"]
+
+
+@pytest.mark.parametrize(
+    ("text", "codes"),
+    [
+        ("VAT in Germny and Itlay's", ["DE", "IT"]),
+        ("VAT RATES FOR BELGUIM AND LUXEMBURG PLS", ["BE", "LU"]),
+        ("VAT in the Baltic states", ["EE", "LV", "LT"]),
+        ("MwSt in Österreich und España", ["AT", "ES"]),
+        ("VAT for AT and BE", ["AT", "BE"]),
+    ],
+)
+def test_countries_are_read_by_the_vat_card(text: str, codes: list[str]) -> None:
+    found = arguments(TOOLS["vat-rates"], Clause(text, None))
+    assert found == [{"country": c} for c in codes]
+
+
+def test_a_bare_code_counts_only_where_the_cards_own_words_routed() -> None:
+    clause = Clause("Should this go to IT or HR", None)
+    assert isinstance(arguments(TOOLS["vat-rates"], clause, by_keyword=False), Awaited)
+
+
+def test_a_country_the_card_does_not_serve_is_named() -> None:
+    clause = Clause("VAT for France and Norway", None)
+    assert unserved(TOOLS["vat-rates"], clause) == ["Norway"]
+
+
+@pytest.mark.parametrize(
+    ("clause", "choices"),
+    [
+        ("Is this a complaint, a question or praise", ["complaint", "question", "praise"]),
+        ("Which team should handle this email, sales or support", ["sales", "support"]),
+        ("Tag it (Invoice, Contract, or Complaint)", ["invoice", "contract", "complaint"]),
+        ("Label the following as 'urgent' vs 'can wait'", ["urgent", "can wait"]),
+        ("Is this about our P&L, DE&I or IT support", ["p&l", "de&i", "it support"]),
+        ("Priority? P1 / P2 / P3", ["p1", "p2", "p3"]),
+    ],
+)
+def test_the_choices_a_clause_lists(clause: str, choices: list[str]) -> None:
+    assert listed_choices(clause) == choices
+
+
+def test_labels_come_from_the_list_or_the_cards_presets() -> None:
+    listed = arguments(TOOLS["classifier"], Clause("Is this positive or negative", TEXT))
+    assert listed == [{"text": TEXT, "labels": ["positive", "negative"]}]
+    preset = arguments(TOOLS["classifier"], Clause("What is the sentiment", TEXT))
+    assert preset == [{"text": TEXT, "labels": ["positive", "negative", "neutral"]}]
+
+
+@pytest.mark.parametrize(
+    ("request_text", "instruction", "payload"),
+    [
+        (f"Summarize this: {TEXT}", "Summarize this", TEXT),
+        (
+            f"What is the VAT in Belgium? Also sum up this email: {TEXT}",
+            "What is the VAT in Belgium? Also sum up this email",
+            TEXT,
+        ),
+        (
+            f"'{TEXT}' Is it a billing issue or a delivery question?",
+            "Is it a billing issue or a delivery question",
+            TEXT,
+        ),
+        (
+            f"Sort this into:\n- Sales\n- Support\n\nMessage: {TEXT}",
+            "Sort this into: sales or support",
+            TEXT,
+        ),
+        (
+            "For Bulgaria, Greece and Cyprus: what are the reduced VAT rates?",
+            "For Bulgaria, Greece and Cyprus: what are the reduced VAT rates",
+            None,
+        ),
+        (f"Is this spam? Thank you.\n\n{TEXT}", "Is this spam", TEXT),
+    ],
+)
+def test_the_text_a_request_is_about_is_told_from_what_it_asks(
+    request_text: str, instruction: str, payload: str | None
+) -> None:
+    assert split(request_text) == (instruction, payload)
+
+
+def test_clauses_break_at_a_verb_and_its_object() -> None:
+    parts = [c.text for c in clauses(f"Summarize this and translate it to French: {TEXT}", STARTS)]
+    assert parts == ["Summarize this", "translate it to French"]
+
+
+def test_a_clause_that_greets_or_thanks_asks_nothing() -> None:
+    assert not asks("Many thanks, Oksana")
+    assert not asks("Hello team, I got this from a customer")
+    assert asks("book me a flight to Rome")
+
+
+def test_a_clause_going_on_with_the_previous_ones_tool() -> None:
+    assert continued(Clause("and Slovakia as well", None), ["vat-rates"], TOOLS) == ["vat-rates"]
+    assert continued(Clause("and translate it", None), ["vat-rates"], TOOLS) == []
+
+
+def test_extractions_of_one_text_are_one_call() -> None:
+    calls = [
+        PlannedCall("extractor", {"text": TEXT, "schema": object_schema(["signatory"])}),
+        PlannedCall("extractor", {"text": TEXT, "schema": object_schema(["end_date"])}),
+    ]
+    [one] = merged(calls, TOOLS)
+    assert one.arguments["schema"]["required"] == ["signatory", "end_date"]
+
+
+def test_a_models_pick_needs_a_word_of_its_card() -> None:
+    assert not supports(TOOLS["vat-rates"], "translate it to French")
+    assert supports(TOOLS["vat-rates"], "what sales tax applies there")
+
+
+def test_phrases_are_bounded_and_misspellings_near() -> None:
+    assert phrase_pattern("is this ... or") == r"(?<!\w)is\s+this\s+(?:[^\s]+\s+){0,6}?or(?!\w)"
+    assert near("germny", "germany")
+    assert not near("portal", "portugal")
+    assert not near("finish", "fin")

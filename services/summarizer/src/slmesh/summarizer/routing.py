@@ -8,7 +8,11 @@ from __future__ import annotations
 from slmesh.schemas import ArgumentReading, Routing, RoutingExample
 
 ROUTING = Routing(
-    kinds=["summarize a text", "the gist or main points of a text in a few words"],
+    kinds=[
+        "summarize a text",
+        "the gist or main points of a text in a few words",
+        "what a story, an email or a report is about",
+    ],
     keywords=[
         "summar*",
         "tl;dr",
@@ -26,6 +30,11 @@ ROUTING = Routing(
         "main points",
         "key points",
         "zusammenfass*",
+        "what is this ... about",
+        "what's this ... about",
+        "what is it about",
+        "what ... is about",
+        "what ... are about",
     ],
     arguments={
         "text": ArgumentReading(read="text"),

@@ -291,7 +291,7 @@ def fields_argument(tool: ToolView) -> str | None:
     return next((n for n, a in rules.routing.arguments.items() if a.read == "fields"), None)
 
 
-def routing_shots(tools: Mapping[str, ToolView], per_tool: int = 4) -> list[tuple[str, str]]:
+def routing_shots(tools: Mapping[str, ToolView], per_tool: int = 2) -> list[tuple[str, str]]:
     """(request, tool) examples from the live cards, for the routing prompt: each card's
     first few, only the instruction (a pasted text teaches routing nothing), taken a tool
     at a time in turn: a small model favours whatever tool the last run of shots named."""

@@ -14,6 +14,7 @@ from slmesh.runtime.kafka.acls import (
     CLUSTER,
     TOPICS_JOB,
     AclMatrix,
+    group,
     mesh_acls,
     principal,
     served_micromodels,
@@ -160,3 +161,22 @@ def test_docs_print_the_matrix_of_the_default_dev_mesh() -> None:
     assert printed in (ROOT / "docs" / "security.md").read_text(), (
         "docs/security.md is stale: paste `slmesh topics apply --dry-run`'s matrix:\n" + printed
     )
+
+
+def test_a_version_served_side_by_side_has_its_own_topic_group_and_grants() -> None:
+    versioned = mesh_acls(SETTINGS, POLICY, versions={"summarizer": ["0.2.0"]})
+    tasks = topic(SETTINGS.task_topic("summarizer", "0.2.0"))
+    assert tasks.name == "slmesh.tasks.summarizer.v0.2.0"
+    assert versioned.allows(principal("summarizer"), tasks, "Read")
+    assert versioned.allows(
+        principal("summarizer"), group(micromodel_group("summarizer", "0.2.0")), "Read"
+    )
+    assert versioned.allows(principal("orchestrator"), tasks, "Write")
+    # Another micromodel may not read it, nor may a caller write it.
+    assert not versioned.allows(principal("classifier"), tasks, "Read")
+    assert not versioned.allows(principal("erp"), tasks, "Write")
+    plan = {
+        t.name
+        for t in mesh_topic_plan(SETTINGS, ["summarizer"], versions={"summarizer": ["0.2.0"]})
+    }
+    assert {"slmesh.tasks.summarizer", "slmesh.tasks.summarizer.v0.2.0"} <= plan

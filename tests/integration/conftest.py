@@ -14,14 +14,12 @@ each partition and filter by what the test sent.
 from __future__ import annotations
 
 import asyncio
-import sys
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
 from slmesh.cli.devstack import DevStack, RedisHandle, ServiceProcess
 from slmesh.runtime.client import MeshClient
-from slmesh.runtime.service import READY_MARKER
 from slmesh.runtime.settings import MeshSettings
 from slmesh.runtime.trust import response_topic
 from tests.support.identities import DEV_CALLER
@@ -34,7 +32,7 @@ from tests.support.kit import (
     RawProducer,
     TopicTap,
 )
-from tests.support.mesh import logged_mesh, until_every_orchestrator_answers
+from tests.support.mesh import logged_mesh, own_micromodel, until_every_orchestrator_answers
 from tests.support.otlp_receiver import OtlpReceiver
 
 # --- the mesh -----------------------------------------------------------------------
@@ -135,15 +133,7 @@ async def slow(stack: DevStack, mesh: MeshClient) -> AsyncIterator[ServiceProces
     """The slow micromodel (tests/support/slow_service.py), callable: its call stays pending
     for as many seconds as it is asked to, so a test can act meanwhile. One per module:
     test_slow_models starts replicas of its own."""
-    service = ServiceProcess(
-        "slow-1",
-        [sys.executable, SLOW_SERVICE],
-        {**stack.env(), "SLMESH_REPLICA": "slow-1", "SLMESH_HEARTBEAT_S": "1"},
-        ready_pattern=READY_MARKER,
-    )
-    await service.start()
-    try:
-        await service.wait_ready(60)
+    async with own_micromodel(stack, SLOW_SERVICE, "slow-1", SLMESH_HEARTBEAT_S="1") as service:
         # Callable once every orchestrator replica has read its announcement: a batch
         # of requests spread over the partitions (so over both replicas) all answered.
         nap = [{"micromodel": "slow", "arguments": {"seconds": 0}}]
@@ -159,8 +149,6 @@ async def slow(stack: DevStack, mesh: MeshClient) -> AsyncIterator[ServiceProces
                     break
                 await asyncio.sleep(0.3)
         yield service
-    finally:
-        await service.stop()
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,6 @@ The orchestrators, already running, plan requests to it from that card.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -15,26 +14,18 @@ import pytest
 
 from slmesh.cli.devstack import DevStack, ServiceProcess
 from slmesh.runtime.client import MeshClient
-from slmesh.runtime.service import READY_MARKER
 from tests.support.kit import WAIT_S
+from tests.support.mesh import own_micromodel
 
 GLOSSARY_SERVICE = str(Path(__file__).parents[1] / "support" / "glossary_service.py")
 
 
 @pytest.fixture(scope="module")
 async def glossary(stack: DevStack, mesh: MeshClient) -> AsyncIterator[ServiceProcess]:
-    service = ServiceProcess(
-        "glossary",
-        [sys.executable, GLOSSARY_SERVICE],
-        {**stack.env(), "SLMESH_REPLICA": "glossary-1", "SLMESH_HEARTBEAT_S": "1"},
-        ready_pattern=READY_MARKER,
-    )
-    await service.start()
-    try:
-        await service.wait_ready(60)
+    async with own_micromodel(
+        stack, GLOSSARY_SERVICE, "glossary-1", SLMESH_HEARTBEAT_S="1"
+    ) as service:
         yield service
-    finally:
-        await service.stop()
 
 
 async def test_a_new_micromodel_is_routed_by_its_card(

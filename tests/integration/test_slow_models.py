@@ -31,6 +31,7 @@ from tests.support.kit import (
     send_task,
     task_for,
 )
+from tests.support.mesh import own_micromodel
 
 # The tansu profile's session timeout is 4 s: a 9 s task spans two of them.
 NAP_S = 9.0
@@ -98,25 +99,16 @@ CAPPED = "slow-capped"
 @pytest.fixture
 async def capped(stack: DevStack) -> AsyncIterator[ServiceProcess]:
     """The slow micromodel with a 2 s maximum run time and quick retries."""
-    service = ServiceProcess(
+    async with own_micromodel(
+        stack,
+        SLOW_SERVICE,
         f"{CAPPED}-1",
-        [sys.executable, SLOW_SERVICE],
-        {
-            **stack.env(),
-            "SLOW_NAME": CAPPED,
-            "SLMESH_REPLICA": f"{CAPPED}-1",
-            "SLMESH_MAX_RUN_MS": "2000",
-            "SLMESH_TASK_RETRIES": "2",
-            "SLMESH_RETRY_BACKOFF_MS": "50",
-        },
-        ready_pattern=READY_MARKER,
-    )
-    await service.start()
-    try:
-        await service.wait_ready(60)
+        SLOW_NAME=CAPPED,
+        SLMESH_MAX_RUN_MS="2000",
+        SLMESH_TASK_RETRIES="2",
+        SLMESH_RETRY_BACKOFF_MS="50",
+    ) as service:
         yield service
-    finally:
-        await service.stop()
 
 
 async def put_task(

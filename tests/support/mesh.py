@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from slmesh.cli.devstack import DevStack, DevStackConfig, RedisHandle, ServiceLogs
+from slmesh.cli.devstack import DevStack, DevStackConfig, RedisHandle, ServiceLogs, ServiceProcess
 from slmesh.runtime.client import MeshClient
+from slmesh.runtime.service import READY_MARKER
 from slmesh.runtime.settings import MeshSettings
 
 from .kit import ORCHESTRATORS
@@ -65,3 +68,23 @@ async def until_every_orchestrator_answers(settings: MeshSettings) -> None:
                 answerable = [await client.submit(client.request("VAT in DE")) for _ in range(8)]
                 by_requests.update(r.source for r in await asyncio.gather(*unplannable))
                 by_replies.update(r.source for r in await asyncio.gather(*answerable))
+
+
+@asynccontextmanager
+async def own_micromodel(
+    stack: DevStack, script: str, replica: str, **env: str
+) -> AsyncIterator[ServiceProcess]:
+    """A micromodel of the tests' own (a `tests/support/*_service.py`) as a process beside
+    `stack`, ready to serve; stopped however the test ends."""
+    service = ServiceProcess(
+        replica,
+        [sys.executable, script],
+        {**stack.env(), "SLMESH_REPLICA": replica, **env},
+        ready_pattern=READY_MARKER,
+    )
+    await service.start()
+    try:
+        await service.wait_ready(60)
+        yield service
+    finally:
+        await service.stop()

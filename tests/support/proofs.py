@@ -16,9 +16,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from aiokafka.structs import ConsumerRecord
+
 from slmesh.runtime.settings import MeshSettings
 from slmesh.runtime.trust import MeshParty, SecretKey, TrustPolicy, key_path, trust_path
-from slmesh.schemas import CONTENT_TYPE, MicromodelAnnounced
+from slmesh.schemas import CONTENT_TYPE, MicromodelAnnounced, encode
 
 ORCHESTRATOR = "orchestrator"
 
@@ -135,3 +137,26 @@ def card(
 
 def card_key(event: MicromodelAnnounced) -> str:
     return f"{event.data.name}/{event.data.replica}"
+
+
+def card_record(
+    event: MicromodelAnnounced, *, at: datetime | None = None, by: str | None = None
+) -> ConsumerRecord[bytes, bytes]:
+    """A registry card as the catalogue reads it: the broker's time `at` (now), proven by
+    identity `by` (None: unproven)."""
+    topic = MeshSettings().registry_topic
+    key, value = card_key(event), encode(event)
+    headers = proven(by, topic, key, value, to=None) if by else []
+    return ConsumerRecord(
+        topic=topic,
+        partition=0,
+        offset=0,
+        timestamp=int((at or datetime.now(UTC)).timestamp() * 1000),
+        timestamp_type=1,
+        key=key.encode(),
+        value=value,
+        checksum=None,
+        serialized_key_size=len(key),
+        serialized_value_size=len(value),
+        headers=headers,
+    )

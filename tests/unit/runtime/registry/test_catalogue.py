@@ -7,7 +7,6 @@ import logging
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from aiokafka.structs import ConsumerRecord
 
 from slmesh.runtime.registry.catalogue import (
     LIVENESS_GRACE_S,
@@ -16,30 +15,12 @@ from slmesh.runtime.registry.catalogue import (
     Catalogue,
 )
 from slmesh.runtime.settings import MeshSettings
-from slmesh.schemas import MicromodelAnnounced, encode
-from tests.support.proofs import card, card_key, party, proven
+from tests.support.proofs import card, card_record, party
 
 TOPIC = MeshSettings().registry_topic
 
 
-def record(
-    event: MicromodelAnnounced, *, at: datetime, by: str | None = None
-) -> ConsumerRecord[bytes, bytes]:
-    key, value = card_key(event), encode(event)
-    headers = proven(by, TOPIC, key, value, to=None) if by else []
-    return ConsumerRecord(
-        topic=TOPIC,
-        partition=0,
-        offset=0,
-        timestamp=int(at.timestamp() * 1000),
-        timestamp_type=1,
-        key=key.encode(),
-        value=value,
-        checksum=None,
-        serialized_key_size=len(key),
-        serialized_value_size=len(value),
-        headers=headers,
-    )
+record = card_record
 
 
 @pytest.fixture

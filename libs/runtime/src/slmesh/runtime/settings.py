@@ -330,8 +330,9 @@ class MeshSettings(BaseSettings):
         # Prometheus ask from outside it, so production serves every interface.
         return "127.0.0.1" if self.deployment == "dev" else "0.0.0.0"  # noqa: S104
 
-    def task_topic(self, micromodel: str) -> str:
-        return topics.task_topic(micromodel, self.tasks_prefix)
+    def task_topic(self, micromodel: str, version: str | None = None) -> str:
+        """A micromodel's task topic; `version`: that of a version served side by side."""
+        return topics.task_topic(micromodel, self.tasks_prefix, version)
 
     def source(self, service: str) -> str:
         """CloudEvents `source` of events this replica produces."""

@@ -41,6 +41,7 @@ from slmesh.schemas.events import (
     TaskRequested,
     TaskRequestedData,
     TokenUsage,
+    Version,
     is_valid_task_id,
     is_valid_topic,
 )
@@ -87,6 +88,7 @@ __all__ = [
     "TaskRequested",
     "TaskRequestedData",
     "TokenUsage",
+    "Version",
     "decode",
     "decode_record",
     "describe_errors",

@@ -124,9 +124,21 @@ class ErrorInfo(Contract):
         return cls(code=code, message=message, retryable=retryable)
 
 
+# A micromodel's version, as its card announces it and a request pins it.
+Version = Annotated[
+    str, Field(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z][0-9A-Za-z.+\-]{0,63}$")
+]
+
+
 class CallSpec(Contract):
     micromodel: MicromodelName
     arguments: Arguments
+    version: Version | None = Field(
+        default=None,
+        description="Pin the call to this version of the micromodel; unset: the mesh's "
+        "split (its default version, and a canary's share).",
+        examples=["0.2.0"],
+    )
 
 
 class TokenUsage(Contract):
@@ -176,6 +188,13 @@ class RequestSubmittedData(Contract):
         max_length=MAX_CALLS,
         description="Explicit micromodel calls. When given, the planner is skipped and "
         "exactly these calls are made.",
+    )
+    versions: dict[MicromodelName, Version] = Field(
+        default_factory=dict,
+        max_length=32,
+        description="Pin micromodels to a version for every call of this request (planned "
+        "or explicit); a call's own version wins.",
+        examples=[{"summarizer": "0.2.0"}],
     )
 
 
@@ -334,6 +353,11 @@ class CallOutcome(Contract):
     cost: float | None = Field(
         default=None, ge=0, description="What the call's tokens cost, at its card's price."
     )
+    version: Version | None = Field(
+        default=None,
+        description="The version of the micromodel the call went to; none before versions "
+        "were told apart.",
+    )
 
 
 class ModelWork(Contract):
@@ -429,7 +453,12 @@ class ModelPrice(Contract):
 
 class MicromodelAnnouncedData(Contract):
     name: MicromodelName
-    version: str = Field(max_length=64, examples=["0.1.0"])
+    version: str = Field(
+        max_length=64,
+        description="Its version. Two versions serve side by side on task topics of their "
+        "own (the one with the plain topic, and others on <topic>.v<version>).",
+        examples=["0.1.0"],
+    )
     description: str = Field(max_length=2000, description="What the micromodel does (tool text).")
     input_schema: dict[str, JsonValue] = Field(description="JSON Schema of its arguments.")
     output_schema: dict[str, JsonValue] = Field(description="JSON Schema of its output.")

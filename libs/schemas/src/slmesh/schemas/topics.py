@@ -14,5 +14,6 @@ TASKS_PREFIX = "slmesh.tasks."
 REGISTRY = "slmesh.registry"
 
 
-def task_topic(micromodel: str, prefix: str = TASKS_PREFIX) -> str:
-    return f"{prefix}{micromodel}"
+def task_topic(micromodel: str, prefix: str = TASKS_PREFIX, version: str | None = None) -> str:
+    """A micromodel's task topic; a version served side by side with others has its own."""
+    return f"{prefix}{micromodel}" + (f".v{version}" if version else "")

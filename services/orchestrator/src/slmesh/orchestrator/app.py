@@ -146,6 +146,7 @@ def assemble(
         source,
         party,
         serving=catalogue.serving,
+        versions=catalogue.versions,
         scan=scan_arguments,
         redact=redact_arguments,
     )
@@ -158,6 +159,7 @@ def assemble(
         tools=tools,
         dispatch=dispatcher.dispatch_all,
         route=dispatcher.route,
+        version=dispatcher.version_of,
         responder=responder,
         opening_sentences=opening_sentences,
         stop_expecting=outstanding.discard,
@@ -187,6 +189,7 @@ def assemble(
         reply_topic_ready=topics.ready,
         dispatch=dispatcher.dispatch_all,
         route=dispatcher.route,
+        version=dispatcher.version_of,
         scan=scan_arguments,
         gather=completion.gather,
         responder=responder,

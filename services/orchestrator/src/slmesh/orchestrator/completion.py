@@ -27,7 +27,7 @@ from faststream.kafka import KafkaBroker
 from slmesh.orchestrator.callers import own_request_id, unscope
 from slmesh.orchestrator.clock import now_ms
 from slmesh.orchestrator.composition import compose_answer
-from slmesh.orchestrator.dispatch import Dispatch, Route, new_calls
+from slmesh.orchestrator.dispatch import Dispatch, PickVersion, Route, new_calls
 from slmesh.orchestrator.gather.state import GatherSnapshot, GatherState, Unresolved
 from slmesh.orchestrator.gather.store import LOST_NOTE, GatherStorage, ReplyOutcome
 from slmesh.orchestrator.gather.writes import STATE_LOST_RETRIES_S
@@ -66,6 +66,8 @@ class Completion:
     dispatch: Dispatch
     # Where each call of a later round goes (Dispatcher.route).
     route: Route
+    # Which version of its micromodel each call goes to (Dispatcher.version_of).
+    version: PickVersion
     responder: Responder
     opening_sentences: OpeningSentences
     # An answered request's replies are no longer awaited here (dispatch.Outstanding.discard).
@@ -388,6 +390,8 @@ class Completion:
             classification=state.classification,
             named=False,
             route=self.route,
+            version=self.version,
+            pins=state.versions,
         )
         extended = await self.store.extend(
             rid,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Protocol
@@ -27,10 +27,12 @@ from slmesh.orchestrator.policy.routing import (
     ordered,
     route_call,
 )
+from slmesh.orchestrator.policy.versions import pick_version
 from slmesh.orchestrator.settings import OrchestratorSettings
 from slmesh.runtime.failures import task_failed
 from slmesh.runtime.kafka.publishing import publish_event
 from slmesh.runtime.registry import Tool
+from slmesh.runtime.registry.catalogue import version_order
 from slmesh.runtime.tracing import decided
 from slmesh.runtime.trust import MeshParty
 from slmesh.schemas import (
@@ -55,6 +57,12 @@ class Dispatch(Protocol):
     ) -> None: ...
 
 
+class PickVersion(Protocol):
+    """The version a call goes to (Dispatcher.version_of): its task id, micromodel, pin."""
+
+    def __call__(self, task_id: str, micromodel: str, pinned: str | None) -> str | None: ...
+
+
 class Route(Protocol):
     """Where each planned call goes (Dispatcher.route); None for a call nobody serves (it
     fails as unknown at dispatch)."""
@@ -72,17 +80,22 @@ def new_calls(
     classification: Classification,
     named: bool,
     route: Route,
+    version: PickVersion,
+    pins: Mapping[str, str] | None = None,
 ) -> list[GatherCall]:
     """The calls of a round, numbered on from `first`, each routed by the `classification`
-    of its payload (`named`: the caller named the micromodels), dispatched now."""
+    of its payload (`named`: the caller named the micromodels) and sent to a version of
+    its micromodel (its own pin, else the request's `pins`, else the split), dispatched now."""
     calls = []
+    pins = pins or {}
     for i, (call, routed) in enumerate(
         zip(planned, route(planned, classification, named=named), strict=True), start=first
     ):
+        task_id = f"{rid}:{i}"
         if routed is None:
             calls.append(
                 GatherCall(
-                    task_id=f"{rid}:{i}",
+                    task_id=task_id,
                     micromodel=call.micromodel,
                     arguments=call.arguments,
                     dispatched_ms=now_ms(),
@@ -90,12 +103,14 @@ def new_calls(
             )
             continue
         price = routed.price
+        pinned = call.version or pins.get(routed.micromodel)
         calls.append(
             GatherCall(
-                task_id=f"{rid}:{i}",
+                task_id=task_id,
                 micromodel=routed.micromodel,
                 arguments=routed.arguments,
                 dispatched_ms=now_ms(),
+                version=version(task_id, routed.micromodel, pinned),
                 routing=routed.routing,
                 price=(
                     ModelPrice(
@@ -157,6 +172,7 @@ class Dispatcher:
         party: MeshParty,
         *,
         serving: Callable[[str], list[Tool]],
+        versions: Callable[[str], dict[str, Tool]],
         scan: Scan,
         redact: Redact,
     ) -> None:
@@ -171,8 +187,27 @@ class Dispatcher:
         # The live micromodels serving a tool (the catalogue's), and the search for personal
         # data in a payload that may leave the premises (slmesh.runtime.pii).
         self.serving = serving
+        # The live versions of a micromodel, each on its own topic (the catalogue's).
+        self.versions = versions
         self.scan = scan
         self.redact = redact
+
+    def version_of(self, task_id: str, micromodel: str, pinned: str | None) -> str | None:
+        """The version a call goes to (policy.versions); None for a micromodel whose card
+        names none (a configured one)."""
+        live = self.versions(micromodel)
+        if not live:
+            return pinned
+        plain = self.settings.task_topic(micromodel)
+        on_plain = [v for v, t in live.items() if t.topic == plain]
+        fallback = on_plain[0] if on_plain else max(live, key=version_order)
+        return pick_version(
+            task_id,
+            {v: t.topic for v, t in live.items()},
+            pinned=pinned,
+            split=self.settings.versions.get(micromodel),
+            fallback=fallback,
+        )
 
     def route(
         self, calls: list[PlannedCall], classification: Classification, *, named: bool
@@ -260,13 +295,18 @@ class Dispatcher:
             await self._fail_here(rid, state, call, code, routing.reason or code, refused)
             return
         owner = self.party.policy.owner_of(call.micromodel)
-        problem = (
+        topic, unserved = self._topic(call)
+        problem = unserved or (
             self._argument_problem(call)
             if owner is not None
             else f"no identity in the trust file serves micromodel {call.micromodel!r}"
         )
         if problem is not None:
-            code = "invalid_arguments" if owner is not None else "unknown_micromodel"
+            code = (
+                "invalid_arguments"
+                if owner is not None and unserved is None
+                else "unknown_micromodel"
+            )
             await self._fail_here(rid, state, call, code, problem, refused)
             return
         task = TaskRequested.create(
@@ -284,7 +324,6 @@ class Dispatcher:
             request_id=rid,
             causation_id=state.event_id,
         )
-        topic = self.settings.task_topic(call.micromodel)
         prove = functools.partial(self.party.prove, to=owner)
         await publish_event(self.broker, topic, task, key=call.task_id, prove=prove)
 
@@ -310,7 +349,24 @@ class Dispatcher:
         )
         await refused(failed, encode(failed))
 
+    def _topic(self, call: GatherCall) -> tuple[str, str | None]:
+        """Where the call's task goes (its version's topic), or why it cannot go."""
+        plain = self.settings.task_topic(call.micromodel)
+        if call.version is None:
+            return plain, None
+        live = self.versions(call.micromodel)
+        tool = live.get(call.version)
+        if tool is None:
+            serving = ", ".join(sorted(live, key=version_order)) or "none"
+            return plain, (
+                f"version {call.version} of micromodel {call.micromodel!r} is not serving "
+                f"(serving: {serving})"
+            )
+        return tool.topic or plain, None
+
     def _argument_problem(self, call: GatherCall) -> str | None:
-        """Why the call's arguments fail its micromodel's input schema, if they do."""
-        tool = self.tool(call.micromodel)
+        """Why the call's arguments fail its micromodel's (version's) input schema, if they do."""
+        tool = (
+            self.versions(call.micromodel).get(call.version) if call.version is not None else None
+        ) or self.tool(call.micromodel)
         return tool.argument_problem(call.arguments) if tool is not None else None

@@ -37,7 +37,7 @@ from faststream.kafka import KafkaBroker
 from slmesh.orchestrator.admission import OpenRequests
 from slmesh.orchestrator.callers import Callers, scope, scope_problem
 from slmesh.orchestrator.clock import now_ms
-from slmesh.orchestrator.dispatch import Dispatch, GatherReply, Route, new_calls
+from slmesh.orchestrator.dispatch import Dispatch, GatherReply, PickVersion, Route, new_calls
 from slmesh.orchestrator.gather.state import DeferredClause, GatherCall, GatherState
 from slmesh.orchestrator.gather.store import GatherStorage, Opening
 from slmesh.orchestrator.opening_sentence import OpeningSentences
@@ -84,6 +84,8 @@ class Intake:
     dispatch: Dispatch
     # Where each call goes, by its payload's classification (Dispatcher.route).
     route: Route
+    # Which version of its micromodel each call goes to (Dispatcher.version_of).
+    version: PickVersion
     # The personal data in a text, by kind (slmesh.runtime.pii.scan_arguments): searched
     # before a remote model of the orchestrator's own may read a request.
     scan: Scan
@@ -258,6 +260,8 @@ class Intake:
             classification=request.data.classification,
             named=explicit,
             route=self.route,
+            version=self.version,
+            pins=request.data.versions,
         )
         state = GatherState(
             event_id=request.id,
@@ -269,6 +273,7 @@ class Intake:
             planner=plan.planner,
             plan=shown(plan.steps),
             unplaced=unplaced_parts(plan.unplaced),
+            versions=dict(request.data.versions),
             planning=planning_work(plan),
             deferred=[
                 DeferredClause(clause=d.clause, micromodel=d.micromodel) for d in plan.deferred
@@ -510,7 +515,8 @@ class Intake:
                 f"serving now: {', '.join(sorted(tools)) or 'none'}",
             )
         return Plan(
-            "explicit", [PlannedCall(c.micromodel, dict(c.arguments)) for c in request.data.calls]
+            "explicit",
+            [PlannedCall(c.micromodel, dict(c.arguments), c.version) for c in request.data.calls],
         )
 
     def _absence(self, name: str) -> str:

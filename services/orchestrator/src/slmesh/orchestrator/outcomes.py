@@ -45,6 +45,7 @@ def outcomes(snapshot: GatherSnapshot) -> list[CallOutcome]:
             "micromodel": call.micromodel,
             "arguments": call.arguments,
             "routing": call.routing,
+            "version": call.version,
         }
         stored = snapshot.results.get(call.task_id)
         if stored is None:

@@ -5,6 +5,7 @@ from typing import Literal
 from pydantic import Field
 
 from slmesh.orchestrator.policy.cost import at_provider
+from slmesh.orchestrator.policy.versions import VersionSplit
 from slmesh.runtime.llm import ModelSettings
 from slmesh.runtime.llm.remote import RemoteModelSettings
 from slmesh.runtime.settings import MeshSettings
@@ -98,6 +99,12 @@ class OrchestratorSettings(MeshSettings):
         le=10,
         description="Rounds of calls per request: a later round runs calls whose arguments "
         "come from an earlier round's results.",
+    )
+    versions: dict[str, VersionSplit] = Field(
+        default_factory=dict,
+        description="How each micromodel's calls are split over versions serving side by "
+        'side (JSON): {"summarizer": {"default": "0.1.0", "canary": "0.2.0", '
+        '"canary_weight": 0.1}}. A request may pin a version instead.',
     )
     prefer_remote: bool = Field(
         default=True,

@@ -40,7 +40,7 @@ prints it; the deploy tests check it against the topics the code uses.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -132,15 +132,39 @@ class AclMatrix:
         )
 
 
-def topics_in_use(settings: MeshSettings, policy: TrustPolicy) -> list[str]:
-    """Every topic a mesh of this trust file uses: the settings' own, the task topic of each
-    micromodel an identity serves, the response topic of each caller."""
+# Versions of micromodels served side by side, each on a task topic and group of its own.
+Versions = Mapping[str, Sequence[str]]
+
+
+def task_topics(settings: MeshSettings, micromodel: str, versions: Versions) -> list[str]:
+    """A micromodel's task topics: its plain one and one per version served beside it."""
+    return [
+        settings.task_topic(micromodel),
+        *(settings.task_topic(micromodel, v) for v in versions.get(micromodel, ())),
+    ]
+
+
+def task_groups(micromodel: str, versions: Versions) -> list[str]:
+    """A micromodel's consumer groups: its plain one and one per version served beside it."""
+    return [
+        micromodel_group(micromodel),
+        *(micromodel_group(micromodel, v) for v in versions.get(micromodel, ())),
+    ]
+
+
+def topics_in_use(
+    settings: MeshSettings, policy: TrustPolicy, versions: Versions | None = None
+) -> list[str]:
+    """Every topic a mesh of this trust file uses: the settings' own, the task topics of
+    each micromodel an identity serves (and of its `versions`), the response topic of each
+    caller."""
+    versions = versions or {}
     return [
         settings.requests_topic,
         settings.replies_topic,
         settings.deadletter_topic,
         settings.registry_topic,
-        *(settings.task_topic(m) for m in served_micromodels(policy)),
+        *(t for m in served_micromodels(policy) for t in task_topics(settings, m, versions)),
         *(response_topic(settings.responses_topic, c) for c in sorted(policy.callers())),
     ]
 
@@ -158,11 +182,15 @@ def mesh_acls(
     *,
     topics_job: str = TOPICS_JOB,
     autoscaler: str | None = AUTOSCALER,
+    versions: Versions | None = None,
 ) -> AclMatrix:
-    """The grants of every principal of the mesh; the autoscaler's only if there is one."""
+    """The grants of every principal of the mesh; the autoscaler's only if there is one.
+    `versions`: micromodels' versions served side by side, each on its own topic and group."""
+    versions = versions or {}
     micromodels = served_micromodels(policy)
     callers = sorted(policy.callers())
-    tasks = [topic(settings.task_topic(m)) for m in micromodels]
+    tasks = [topic(t) for m in micromodels for t in task_topics(settings, m, versions)]
+    groups = [g for m in micromodels for g in task_groups(m, versions)]
     answers = [topic(response_topic(settings.responses_topic, c)) for c in callers]
     requests, replies = topic(settings.requests_topic), topic(settings.replies_topic)
     deadletters, registry = topic(settings.deadletter_topic), topic(settings.registry_topic)
@@ -180,34 +208,32 @@ def mesh_acls(
             allow(name, "Write", *tasks, *answers, deadletters)
         elif identity.role == "micromodel":
             for micromodel in identity.serves:
-                allow(name, "Read", topic(settings.task_topic(micromodel)))
-                allow(name, "Read", group(micromodel_group(micromodel)))
+                allow(
+                    name, "Read", *(topic(t) for t in task_topics(settings, micromodel, versions))
+                )
+                allow(name, "Read", *(group(g) for g in task_groups(micromodel, versions)))
             allow(name, "Write", replies, registry, deadletters)
         elif identity.role == "caller":
             allow(name, "Write", requests)
             allow(name, "Read", topic(response_topic(settings.responses_topic, name)))
             allow(name, "Read", group(caller_group(name)))
         elif identity.role == "operator":
-            every_topic = [topic(t) for t in topics_in_use(settings, policy)]
+            every_topic = [topic(t) for t in topics_in_use(settings, policy, versions)]
             allow(name, "Read", *every_topic)
             # Requeued dead letters go back where they came from: what services consume.
             allow(name, "Write", requests, replies, *tasks)
-            allow(name, "Describe", *(group(g) for g in _service_groups(micromodels)))
-    every_topic = [topic(t) for t in topics_in_use(settings, policy)]
+            allow(name, "Describe", *(group(g) for g in _service_groups(groups)))
+    every_topic = [topic(t) for t in topics_in_use(settings, policy, versions)]
     allow(topics_job, "Create", *every_topic)
     allow(topics_job, "Describe", *every_topic, CLUSTER)
     # CreateAcls needs Alter on the cluster: as much as an administrator, so the topics
     # job's credential goes to the job alone (deploy/README.md).
     allow(topics_job, "Alter", CLUSTER)
     if autoscaler is not None:
-        allow(autoscaler, "Describe", *tasks, *(group(micromodel_group(m)) for m in micromodels))
+        allow(autoscaler, "Describe", *tasks, *(group(g) for g in groups))
     return AclMatrix(tuple(sorted(grants)))
 
 
-def _service_groups(micromodels: Iterable[str]) -> list[str]:
+def _service_groups(micromodel_groups: Iterable[str]) -> list[str]:
     """The consumer groups the mesh's services consume in."""
-    return [
-        ORCHESTRATOR_REQUESTS_GROUP,
-        ORCHESTRATOR_REPLIES_GROUP,
-        *(micromodel_group(m) for m in micromodels),
-    ]
+    return [ORCHESTRATOR_REQUESTS_GROUP, ORCHESTRATOR_REPLIES_GROUP, *micromodel_groups]

@@ -5,9 +5,10 @@ ORCHESTRATOR_REQUESTS_GROUP = "slmesh.orchestrator.requests"
 ORCHESTRATOR_REPLIES_GROUP = "slmesh.orchestrator.replies"
 
 
-def micromodel_group(name: str) -> str:
-    """The consumer group of a micromodel's replicas."""
-    return f"slmesh.micromodel.{name}"
+def micromodel_group(name: str, version: str | None = None) -> str:
+    """The consumer group of a micromodel's replicas (of one version served side by side
+    with others: a group of its own, so each version reads all of its own topic)."""
+    return f"slmesh.micromodel.{name}" + (f".v{version}" if version else "")
 
 
 def shadow_group(name: str) -> str:

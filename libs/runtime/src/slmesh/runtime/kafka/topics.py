@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -21,16 +21,22 @@ SHADOW_REPLIES = "slmesh.shadow.replies"
 
 
 def mesh_topics(
-    settings: MeshSettings, micromodels: list[str], callers: Iterable[str] = ()
+    settings: MeshSettings,
+    micromodels: list[str],
+    callers: Iterable[str] = (),
+    versions: Mapping[str, Sequence[str]] | None = None,
 ) -> list[str]:
-    """The mesh's topics, with the task topic of each micromodel and the response topic of
-    each caller (`<responses topic>.<caller>`: a caller is answered there alone; nothing
-    is answered on the responses topic itself)."""
+    """The mesh's topics, with the task topic of each micromodel (and of each of its
+    `versions` served side by side) and the response topic of each caller (`<responses
+    topic>.<caller>`: a caller is answered there alone; nothing is answered on the
+    responses topic itself)."""
+    versions = versions or {}
     return [
         settings.requests_topic,
         settings.replies_topic,
         settings.deadletter_topic,
         *(settings.task_topic(name) for name in micromodels),
+        *(settings.task_topic(n, v) for n in micromodels for v in versions.get(n, ())),
         *(response_topic(settings.responses_topic, caller) for caller in callers),
     ]
 

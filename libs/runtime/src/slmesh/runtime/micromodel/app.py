@@ -15,7 +15,7 @@ from slmesh.runtime.micromodel.card import card_of
 from slmesh.runtime.micromodel.declare import In, Micromodel, Out
 from slmesh.runtime.micromodel.replies import StoredReplies
 from slmesh.runtime.micromodel.runner import TaskRunner
-from slmesh.runtime.micromodel.settings import MicromodelSettings
+from slmesh.runtime.micromodel.settings import MicromodelSettings, side_by_side
 from slmesh.runtime.registry import Announcer
 from slmesh.runtime.service import (
     configure_logging,
@@ -41,7 +41,11 @@ logger = logging.getLogger(__name__)
 def as_named(micromodel: Micromodel[In, Out], settings: MeshSettings) -> Micromodel[In, Out]:
     """The declaration as this service runs it: under SLMESH_NAME when that is set, as an
     alternative for the declared micromodel (unless it already is one for another)."""
-    name = settings.name if isinstance(settings, MicromodelSettings) else None
+    if not isinstance(settings, MicromodelSettings):
+        return micromodel
+    if settings.version is not None:
+        micromodel = dataclasses.replace(micromodel, version=settings.version)
+    name = settings.name
     if name is None or name == micromodel.name:
         return micromodel
     return dataclasses.replace(micromodel, name=name, serves=micromodel.serves or micromodel.name)
@@ -63,11 +67,12 @@ def build_runner(
     # where they cost nothing.
     in_flight = model.admitted if model is not None else 64
     # A candidate under shadow evaluation reads its own topic in its own group.
-    topic = settings.shadow_topic or settings.task_topic(micromodel.name)
+    version = side_by_side(settings)
+    topic = settings.shadow_topic or settings.task_topic(micromodel.name, version)
     group = (
         shadow_group(micromodel.name)
         if settings.shadow_topic
-        else micromodel_group(micromodel.name)
+        else micromodel_group(micromodel.name, version)
     )
     consumption = ConcurrentConsumption(
         f"{micromodel.name} tasks",
@@ -110,7 +115,7 @@ def create_app(
     replies = StoredReplies.connect(settings) if keeps_replies else None
     runner, consumption = build_runner(micromodel, settings, model, replies, party)
     broker = runner.broker
-    topic = settings.shadow_topic or settings.task_topic(micromodel.name)
+    topic = settings.shadow_topic or settings.task_topic(micromodel.name, side_by_side(settings))
     # A shadow candidate stays out of the registry: no orchestrator may plan calls to it.
     announcing = settings.shadow_topic is None
 

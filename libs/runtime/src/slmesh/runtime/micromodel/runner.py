@@ -37,6 +37,7 @@ from slmesh.runtime.llm import ContextOverflowError, ModelSession, Usage
 from slmesh.runtime.llm.errors import LocalModelRequired, RemoteModelError
 from slmesh.runtime.micromodel.declare import In, Micromodel, Out
 from slmesh.runtime.micromodel.replies import StoredReplies
+from slmesh.runtime.micromodel.settings import side_by_side
 from slmesh.runtime.service.logcontext import about
 from slmesh.runtime.service.metrics import task_done, tokens_spent
 from slmesh.runtime.settings import MeshSettings
@@ -120,7 +121,7 @@ class TaskRunner(Generic[In, Out]):
         self.replies = replies
         # Who writes this micromodel's tasks, on which topic, and the one topic its
         # replies go to (which every task must name).
-        self.task_topic = settings.task_topic(micromodel.name)
+        self.task_topic = settings.task_topic(micromodel.name, side_by_side(settings))
         self.task_writers: tuple[Role, ...] = ("orchestrator",)
         self.reply_topic = settings.replies_topic
         if settings.shadow_topic is not None:

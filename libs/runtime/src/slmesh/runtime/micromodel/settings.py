@@ -7,7 +7,7 @@ from pydantic import Field, model_validator
 from slmesh.runtime.llm import ModelSettings
 from slmesh.runtime.llm.remote import RemoteModelSettings
 from slmesh.runtime.settings import MeshSettings
-from slmesh.schemas import Classification, Locality, PiiAction
+from slmesh.schemas import Classification, Locality, PiiAction, Version
 
 _NAME = r"^[a-z][a-z0-9\-]{0,62}$"
 
@@ -28,6 +28,13 @@ class MicromodelSettings(MeshSettings):
         description="Run the declared micromodel under this name (its task topic, group, "
         "card and identity follow it): a local and a remote variant of one declaration "
         "side by side, e.g. summarizer-cloud.",
+    )
+    version: Version | None = Field(
+        default=None,
+        description="Run the declaration as this version, side by side with the others: "
+        "its own task topic (<topic>.v<version>) and consumer group; its card says the "
+        "version. Unset: the declared version, on the micromodel's plain topic.",
+        examples=["0.2.0"],
     )
     serves: str | None = Field(
         default=None,
@@ -63,3 +70,8 @@ class MicromodelSettings(MeshSettings):
         if self.locality == "remote" and self.provider is None:
             raise ValueError("SLMESH_LOCALITY=remote needs SLMESH_PROVIDER: who runs it")
         return self
+
+
+def side_by_side(settings: MeshSettings) -> str | None:
+    """The version a service serves side by side with others (SLMESH_VERSION), if any."""
+    return settings.version if isinstance(settings, MicromodelSettings) else None

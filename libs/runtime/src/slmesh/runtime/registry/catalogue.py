@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -64,6 +65,8 @@ class Tool:
     output_schema: dict[str, Any] = field(default_factory=dict)
     model: str = "unknown"
     version: str = ""
+    # Where its tasks go (its card's): the plain task topic, or a version's own.
+    topic: str = ""
     # Where it runs and what it may receive (its card's locality, classification, price).
     placement: Placement = ON_PREMISE
     # The tool it is an alternative for; None: its own name.
@@ -255,9 +258,15 @@ class Catalogue(Lifecycle):
         while len(self._refused) > MAX_REFUSED_KEYS:
             self._refused.popitem(last=False)
 
+    def _key(self, name: str, version: str, topic: str) -> str:
+        """Where a card is kept: under its name, or, for a version served side by side on
+        a topic of its own, under name@version (both show in `slmesh registry`)."""
+        return name if topic == self.settings.task_topic(name) else f"{name}@{version}"
+
     def _admit(self, heard: Heard) -> None:
         data = heard.card.data
-        tool = self._tools.setdefault(data.name, Tool(name=data.name))
+        key = self._key(data.name, data.version, data.topic)
+        tool = self._tools.setdefault(key, Tool(name=data.name, topic=data.topic))
         if data.status == "up":
             tool.description = data.description
             if tool.input_schema != data.input_schema:
@@ -317,9 +326,22 @@ class Catalogue(Lifecycle):
         return min(now, heard)
 
     def live(self) -> dict[str, Tool]:
+        """The live micromodels by name. Where versions serve side by side, the name's
+        face is the one on its plain topic, else the highest version live."""
         now = self._known_until()
-        tools = {n: t for n, t in self._tools.items() if t.live_replicas(now)}
-        return {**self._static, **tools}
+        faces: dict[str, Tool] = {}
+        live = [(k == t.name, t) for k, t in self._tools.items() if t.live_replicas(now)]
+        # The last one sorted wins: the plain topic's, else the highest version.
+        for _, tool in sorted(live, key=lambda pt: (pt[0], version_order(pt[1].version))):
+            faces[tool.name] = tool
+        return {**self._static, **faces}
+
+    def versions(self, name: str) -> dict[str, Tool]:
+        """The live versions of micromodel `name`, each with its own topic."""
+        now = self._known_until()
+        return {
+            t.version: t for t in self._tools.values() if t.name == name and t.live_replicas(now)
+        }
 
     def serving(self, name: str) -> list[Tool]:
         """The live micromodels that serve the tool `name` serves (itself among them, if
@@ -341,19 +363,28 @@ class Catalogue(Lifecycle):
         """The keys whose last record was refused, oldest first: `slmesh registry`."""
         return list(self._refused.values())
 
-    def get(self, name: str) -> Tool | None:
-        tool = self._tools.get(name)
-        if tool is not None and tool.live_replicas(self._known_until()):
-            return tool
-        return self._static.get(name)
+    def get(self, name: str, version: str | None = None) -> Tool | None:
+        """The live micromodel `name` (its face), or that version of it."""
+        if version is not None:
+            return self.versions(name).get(version)
+        return self.live().get(name) or self._static.get(name)
 
-    def output_problem(self, name: str, output: Any) -> str | None:
-        """Why `output` fails the output schema micromodel `name` last announced, if it does.
+    def output_problem(self, name: str, output: Any, version: str | None = None) -> str | None:
+        """Why `output` fails the output schema micromodel `name` (that version of it) last
+        announced, if it does.
 
         Live or not: a reply may come just after its micromodel's last replica went.
         """
-        tool = self._tools.get(name) or self._static.get(name)
-        return tool.output_problem(output) if tool is not None else None
+        known = [t for t in self._tools.values() if t.name == name]
+        if version is not None:
+            known = [t for t in known if t.version == version] or known
+        if not known:
+            static = self._static.get(name)
+            return static.output_problem(output) if static is not None else None
+        # A reply names its micromodel, not its version: an output any of its versions
+        # announced is believed.
+        problems = [t.output_problem(output) for t in known]
+        return None if None in problems else problems[0]
 
     def gone_since(self, name: str) -> datetime | None:
         """When a known but no longer live micromodel was last heard of."""
@@ -361,3 +392,9 @@ class Catalogue(Lifecycle):
         if tool is None or name in self.live():
             return None
         return max((seen for _, seen, _ in tool.replicas.values()), default=None)
+
+
+def version_order(version: str) -> tuple[tuple[int, int, str], ...]:
+    """A version as it sorts: its numeric parts as numbers ("0.10.0" after "0.9.1")."""
+    parts = re.split(r"[.+\-]", version)
+    return tuple((1, int(p), "") if p.isdigit() else (0, 0, p) for p in parts)

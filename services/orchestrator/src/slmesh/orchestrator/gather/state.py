@@ -64,13 +64,15 @@ class GatherCall(_Stored):
     routing: CallRouting | None = None
     # What the micromodel it went to charges for its tokens (its card's, when routed).
     price: ModelPrice | None = None
+    # The version it went to, where the micromodel's card says one (policy.versions).
+    version: str | None = None
 
     @model_serializer(mode="wrap")
     def _as_before_when_unrouted(self, dump: SerializerFunctionWrapHandler) -> dict[str, Any]:
         # A call without routing or price is stored as earlier versions stored it: the same
         # bytes, readable by a replica that predates them (a rolling upgrade).
         dumped: dict[str, Any] = dump(self)
-        for name in ("routing", "price"):
+        for name in ("routing", "price", "version"):
             if dumped.get(name) is None:
                 dumped.pop(name, None)
         return dumped
@@ -98,6 +100,8 @@ class GatherState(_Stored):
     unresolved: list[Unresolved] = Field(default_factory=list)
     # Parts of the request no live micromodel answers (outcomes.unplaced_parts).
     unplaced: list[str] = Field(default_factory=list)
+    # The versions the request pinned micromodels to, for later rounds' calls too.
+    versions: dict[str, str] = Field(default_factory=dict)
     round: int = 1
     deadline_ms: int
     received_ms: float
@@ -116,8 +120,9 @@ class GatherState(_Stored):
         if dumped["traceparent"] is None:
             # Without a trace, the bytes earlier versions wrote.
             del dumped["traceparent"]
-        if not dumped["unplaced"]:
-            del dumped["unplaced"]
+        for name in ("unplaced", "versions"):
+            if not dumped[name]:
+                del dumped[name]
         return orjson.dumps(dumped)
 
 

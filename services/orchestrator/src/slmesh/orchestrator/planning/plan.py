@@ -56,6 +56,8 @@ class ToolView:
 class PlannedCall:
     micromodel: str
     arguments: dict[str, Any]
+    # The version the caller pinned the call to (explicit calls); None: the mesh's split.
+    version: str | None = None
 
 
 @dataclass(frozen=True)

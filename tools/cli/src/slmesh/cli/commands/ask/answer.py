@@ -114,6 +114,8 @@ def format_response(response: RequestCompleted, round_trip_ms: float | None = No
                 f"{call.latency_ms or 0:.2f} ms in model, {call.elapsed_ms or 0:.1f} ms in mesh"
             )
             model = f", {call.model}" if call.model else ""
+            if call.version:
+                model += f", version {call.version}"
             if call.tokens is not None:
                 model += f", {call.tokens.prompt}+{call.tokens.completion} tokens"
             if call.cost:

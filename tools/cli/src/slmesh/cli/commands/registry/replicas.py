@@ -74,7 +74,8 @@ async def registry_view(settings: MeshSettings, party: MeshParty | None = None) 
         for replica, (status, seen, _) in sorted(tool.replicas.items()):
             rows.append(
                 ReplicaRow(
-                    micromodel=name,
+                    # A version served side by side is kept as name@version: one row each.
+                    micromodel=tool.name,
                     version=tool.version,
                     model=tool.model,
                     replica=replica,
@@ -97,11 +98,11 @@ def format_registry(rows: list[ReplicaRow], refused: list[RefusedRow] | None = N
         )
     else:
         lines.append("micromodel      version  replicas  model")
-    for name in sorted({r.micromodel for r in rows}):
-        mine = [r for r in rows if r.micromodel == name]
+    for name, version in sorted({(r.micromodel, r.version) for r in rows}):
+        mine = [r for r in rows if (r.micromodel, r.version) == (name, version)]
         live = [r for r in mine if r.status == "live"]
         first = mine[0]
-        lines.append(f"{name:<15} {first.version:<8} {len(live):>8}  {first.model}")
+        lines.append(f"{name:<15} {version:<8} {len(live):>8}  {first.model}")
         for r in mine:
             lines.append(f"    {r.replica:<30} {r.status:<5} heard {r.heard_s_ago:.1f} s ago")
     if refused:

@@ -40,6 +40,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "one an identity of the trust file serves)",
     )
     parser.add_argument(
+        "--version",
+        action="append",
+        default=[],
+        metavar="NAME=VERSION",
+        help="apply: a version of a micromodel served side by side with the others "
+        "(SLMESH_VERSION): its own task topic, consumer group and grants (repeatable)",
+    )
+    parser.add_argument(
         "--dry-run",
         action="store_true",
         help="apply: print the topics and the ACL matrix; ask the broker nothing",
@@ -89,8 +97,15 @@ async def _apply(settings: MeshSettings, args: argparse.Namespace) -> int:
         print(f"slmesh topics apply: {exc}", file=sys.stderr)
         return 1
     micromodels = args.micromodel or served_micromodels(policy)
-    plan = mesh_topic_plan(settings, micromodels, sorted(policy.callers()))
-    matrix = mesh_acls(settings, policy)
+    versions: dict[str, list[str]] = {}
+    for given in args.version:
+        name, _, version = given.partition("=")
+        if not name or not version:
+            print(f"slmesh topics apply: --version {given!r}: give NAME=VERSION", file=sys.stderr)
+            return 2
+        versions.setdefault(name, []).append(version)
+    plan = mesh_topic_plan(settings, micromodels, sorted(policy.callers()), versions)
+    matrix = mesh_acls(settings, policy, versions=versions)
     if args.dry_run:
         print(format_applied(settings, planned_topics(plan)))
         print(format_acls_applied(matrix, None) if not args.skip_acls else "ACLs: skipped")

@@ -8,7 +8,7 @@ min.insync.replicas of the settings, and the configs each needs.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from slmesh.runtime.kafka import TopicSpec, create_topics, mesh_topics, topic_configs
@@ -18,11 +18,15 @@ from slmesh.runtime.trust import response_topic
 
 
 def mesh_topic_plan(
-    settings: MeshSettings, micromodels: list[str], callers: Iterable[str] = ()
+    settings: MeshSettings,
+    micromodels: list[str],
+    callers: Iterable[str] = (),
+    versions: Mapping[str, Sequence[str]] | None = None,
 ) -> list[TopicSpec]:
-    """Every topic a mesh with these micromodels and callers uses, as its services would
-    make it: the callers' own response topics too (the orchestrator answers each there)."""
-    planned = [TopicSpec(name) for name in mesh_topics(settings, micromodels)]
+    """Every topic a mesh with these micromodels (and their `versions` side by side) and
+    callers uses, as its services would make it: the callers' own response topics too
+    (the orchestrator answers each there)."""
+    planned = [TopicSpec(name) for name in mesh_topics(settings, micromodels, versions=versions)]
     answers = [TopicSpec(response_topic(settings.responses_topic, c)) for c in callers]
     return [*planned, registry_topic_spec(settings), *answers]
 

@@ -141,6 +141,21 @@ def test_the_text_a_request_is_about_is_told_from_what_it_asks(
     assert split(request_text) == (instruction, payload)
 
 
+def test_a_text_before_its_question_is_the_text() -> None:
+    request = f"{TEXT}\nHow would you grade that: low, medium or high?"
+    assert split(request) == ("How would you grade that: low, medium or high", TEXT)
+    quoted = f"Text first: '{TEXT}' — now, would you call that a question or a complaint?"
+    instruction, payload = split(quoted)
+    assert payload == TEXT
+    assert listed_choices(instruction) == ["question", "complaint"]
+
+
+def test_an_enumerated_request_is_its_clauses() -> None:
+    request = f"Please (a) classify it as hardware, software or network and (b) sum it up: {TEXT}"
+    parts = [c.text for c in clauses(request, STARTS)]
+    assert parts[-2:] == ["classify it as hardware, software or network", "sum it up"]
+
+
 def test_clauses_break_at_a_verb_and_its_object() -> None:
     parts = [c.text for c in clauses(f"Summarize this and translate it to French: {TEXT}", STARTS)]
     assert parts == ["Summarize this", "translate it to French"]

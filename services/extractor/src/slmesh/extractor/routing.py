@@ -41,6 +41,7 @@ ROUTING = Routing(
         "how much do",
         "how much does",
         "how much is owed",
+        "tell me the",
         "what is the",
         "what's the",
         "what are the",

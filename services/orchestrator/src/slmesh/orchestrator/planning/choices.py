@@ -61,7 +61,8 @@ def _first_choice(first: str, rest: list[str], *, own_part: bool) -> str:
 
 
 def _distinct(parts: list[str]) -> list[str]:
-    cleaned = [_ARTICLE.sub("", p.strip(" .?!:;\"'")).lower() for p in parts]
+    quotes = " .?!:;\"'\u2018\u2019\u201c\u201d"
+    cleaned = [_ARTICLE.sub("", p.strip(quotes)).strip(quotes).lower() for p in parts]
     return list(dict.fromkeys(c for c in cleaned if c))
 
 

@@ -40,6 +40,8 @@ _TEXT_LABEL = re.compile(
     r"|[^\n.!?:]{1,30}[.!]\s*\n)\s*",
     re.IGNORECASE,
 )
+# A conjunction left at a clause's end where the next one was cut off ("... or network and").
+_TRAILING = re.compile(r"(?:,?\s+(?:and|or|then))+$", re.IGNORECASE)
 # A pasted text in quotes: the quotes are not the text.
 _QUOTES = {'"': '"', "'": "'", "\u201c": "\u201d", "\u2018": "\u2019", "\u00ab": "\u00bb"}
 # Words that start a new request after "and": asking words, whatever the tools.
@@ -87,16 +89,9 @@ def split_request(
     quoted = _quoted_span(request)
     if quoted is not None:
         start, end = quoted
+        # What stands around the quoted text is the request, whatever its colons.
         around = f"{request[:start]} {request[end:]}"
-        instruction, _ = (
-            split_request(around, starts, depth=depth + 1)
-            if depth < 2
-            else (
-                around,
-                None,
-            )
-        )
-        return _tidy(instruction), request[start + 1 : end - 1].strip()
+        return _tidy(around), request[start + 1 : end - 1].strip()
     match = _PAYLOAD.search(request)
     if match is None:
         return _tidy(request), None
@@ -111,7 +106,7 @@ def split_request(
         more, payload_after = split_request(payload, starts, depth=depth + 1)
         return _tidy(f"{instruction} {more}"), payload_after
     asked_after = starts is not None and len(payload) <= 200 and not starts.search(instruction)
-    if asked_after and starts is not None and starts.search(payload):
+    if asked_after and starts is not None and (starts.search(payload) or _lists_choices(payload)):
         # The text first, the question after ("The screen flickers.\nHow urgent is it?"),
         # or the question after the colon ("For Bulgaria and Cyprus: what is the VAT?").
         if len(instruction) <= 60:
@@ -166,14 +161,14 @@ def clauses(request: str, starts: re.Pattern[str] | None = None) -> list[Clause]
     """The request's clauses, each with the request's payload. `starts`: the words that
     route to a live tool, so "summarize this and classify it" is two clauses."""
     instruction, payload = split_request(request, starts)
-    parts = [p.strip(" ,.") for p in _breaks(starts).split(instruction)]
+    parts = [_TRAILING.sub("", p.strip(" ,.")) for p in _breaks(starts).split(instruction)]
     return [Clause(p, payload) for p in parts if p]
 
 
 # Words that open a sentence which tells, greets or thanks rather than asks.
 _TELLING = re.compile(
     r"^(?:hi|hello|hey|dear|good\s+(?:morning|afternoon|evening)|thanks|thank|many|cheers|"
-    r"regards|best|kind|here|there|i|i'm|we|we're|our|my|the|this|these|that|it|two|three|"
+    r"regards|best|kind|here|there|i|i'm|we|we're|our|my|the|this|these|that|it|two|three|for|"
     r"several|some|text|below|attached|fyi)\b",
     re.IGNORECASE,
 )

@@ -51,6 +51,10 @@ from tests.support.kit import (
 
 # Planning and inference on two shared cores: generous, it only bounds a broken mesh.
 MODEL_WAIT_S = 90.0
+LETTER = (
+    "The council met on Tuesday to discuss the new bicycle lanes; residents asked for "
+    "more parking and the council promised free parking until the works end."
+)
 
 
 async def ask_raw(
@@ -71,14 +75,15 @@ async def ask_raw(
 async def test_planned_calls_over_the_cap_fail_naming_the_cap(
     mesh: MeshClient, raw: RawProducer
 ) -> None:
-    # 300 clauses of 27 calls each: 8,100 tasks before the cap existed.
-    response, sent = await ask_raw(mesh, raw, "VAT in all EU countries. " * 300)
+    # 100 clauses, each a call of its own (the same call twice is made once): 100 tasks.
+    asks = " ".join(f"Summarize in {n} words." for n in range(3, 102))
+    response, sent = await ask_raw(mesh, raw, f"{asks} Summarize in 102 words: {LETTER}")
 
     assert response.data.status == "failed"
     assert response.data.error is not None
     assert response.data.error.code == "too_many_calls"
     assert f"cap of {MAX_CALLS} calls" in response.data.error.message
-    assert "8100 calls" in response.data.error.message
+    assert "100 calls" in response.data.error.message
     assert response.data.calls == []
     # Said in brief: not 300 steps.
     assert len(response.data.plan) <= 100

@@ -3,6 +3,8 @@ orchestrator, every case read off the five micromodels' real cards (no model her
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from slmesh.classifier.micromodel import build as classifier
@@ -19,7 +21,7 @@ from slmesh.orchestrator.planning.cards import (
 from slmesh.orchestrator.planning.choices import listed_choices
 from slmesh.orchestrator.planning.decomposition import Clause, asks, clauses, split_request
 from slmesh.orchestrator.planning.phrases import near, phrase_pattern
-from slmesh.orchestrator.planning.plan import PlannedCall, ToolView
+from slmesh.orchestrator.planning.plan import PlannedCall, ToolView, for_planning
 from slmesh.orchestrator.planning.readings import Awaited, object_schema
 from slmesh.pii.micromodel import build as pii
 from slmesh.summarizer.micromodel import build as summarizer
@@ -191,3 +193,12 @@ def test_phrases_are_bounded_and_misspellings_near() -> None:
     assert near("germny", "germany")
     assert not near("portal", "portugal")
     assert not near("finish", "fin")
+
+
+def test_an_alternative_is_planned_for_as_the_tool_it_serves() -> None:
+    vat = TOOLS["vat-rates"]
+    cloud = replace(vat, name="vat-rates-cloud", serves="vat-rates")
+    assert set(for_planning({"vat-rates": vat, "vat-rates-cloud": cloud})) == {"vat-rates"}
+    # Alone, it stands for its tool.
+    [(name, view)] = for_planning({"vat-rates-cloud": cloud}).items()
+    assert (name, view.name, view.serves) == ("vat-rates", "vat-rates", None)

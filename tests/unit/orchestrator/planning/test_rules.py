@@ -60,7 +60,7 @@ async def test_a_country_outside_the_eu_is_named_as_not_served() -> None:
 async def test_vat_question_without_a_country_explains_what_is_missing() -> None:
     plan = await RulesPlanner().plan("what is VAT?", CATALOGUE)
     assert plan.calls == []
-    assert "names no country" in plan.reason
+    assert "names no EU member state" in plan.reason
 
 
 async def test_out_of_scope_request_gets_no_plan() -> None:

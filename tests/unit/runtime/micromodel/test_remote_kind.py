@@ -81,3 +81,13 @@ def test_a_remote_model_is_sent_as_many_tasks_at_once_as_it_has_calls_in_flight(
     assert consumption.max_in_flight == concurrency
     assert runner.worker.threads == threads
     runner.worker.shutdown()
+
+
+def test_a_card_carries_its_routing_where_it_is_planned_as_its_declaration() -> None:
+    summarizer = build()
+    assert card(summarizer, MicromodelSettings(), None)["routing"] is not None
+    alternative = MicromodelSettings(name="summarizer-cloud")
+    assert card(as_named(summarizer, alternative), alternative, None)["routing"] is not None
+    # Renamed into a tool of its own: its declaration's keywords are not its own.
+    own = MicromodelSettings(name="digest", serves="digest")
+    assert card(as_named(summarizer, own), own, None)["routing"] is None

@@ -86,6 +86,11 @@ class ArgumentReading(Contract):
         "country outside the EU): a request naming one is told so, not answered with a guess.",
         examples=[["norway", "switzerland", "united kingdom"]],
     )
+    called: Phrase | None = Field(
+        default=None,
+        description="each: what one value is called, as a request that names none is told "
+        "('EU member state'); unset: the argument's name.",
+    )
     codes: bool = Field(
         default=False,
         description="each: the value itself, written in capitals, names it ('DE').",

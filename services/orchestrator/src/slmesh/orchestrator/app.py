@@ -77,11 +77,14 @@ class PlannerSetup:
 def tool_views(catalogue: Catalogue, callers: Callers, caller: str) -> dict[str, ToolView]:
     """The live micromodels `caller` may call (the trust file's may_call), as the planner
     sees them, read from the catalogue now: a plan never routes a caller to one it may not
-    call."""
+    call. Alternatives are among them (a caller may name one); planners plan for the tools
+    they serve (planning.plan.for_planning)."""
     everything = callers.may_call_any(caller)
     return {
         # The schema is shared, not copied: the catalogue replaces a tool's schema, never edits it.
-        name: ToolView(name, tool.description, tool.input_schema, tool.runs_model, tool.routing)
+        name: ToolView(
+            name, tool.description, tool.input_schema, tool.runs_model, tool.routing, tool.serves
+        )
         for name, tool in catalogue.live().items()
         if everything or callers.may_call(caller, name)
     }

@@ -33,7 +33,7 @@ from slmesh.orchestrator.gather.store import LOST_NOTE, GatherStorage, ReplyOutc
 from slmesh.orchestrator.gather.writes import STATE_LOST_RETRIES_S
 from slmesh.orchestrator.opening_sentence import OpeningSentences
 from slmesh.orchestrator.outcomes import add_work, answered, not_run, outcomes, planning_work, shown
-from slmesh.orchestrator.planning.plan import Deferred, Planner, ToolView, call_key
+from slmesh.orchestrator.planning.plan import Deferred, Planner, ToolView, call_key, for_planning
 from slmesh.orchestrator.responder import Responder
 from slmesh.orchestrator.settings import SERVICE, OrchestratorSettings
 from slmesh.runtime.kafka.publishing import publish_dead_letter
@@ -346,7 +346,7 @@ class Completion:
             )
         scoped = unscope(rid)
         # Later rounds plan over what the caller may call, as the first did.
-        tools = self.tools(scoped.caller) if scoped is not None else {}
+        tools = for_planning(self.tools(scoped.caller)) if scoped is not None else {}
         with step(f"plan round {state.round + 1}"):
             plan = await self.planner.follow_up(deferred, calls, tools)
         state = state.model_copy(

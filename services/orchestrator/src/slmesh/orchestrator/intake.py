@@ -42,7 +42,7 @@ from slmesh.orchestrator.gather.state import DeferredClause, GatherCall, GatherS
 from slmesh.orchestrator.gather.store import GatherStorage, Opening
 from slmesh.orchestrator.opening_sentence import OpeningSentences
 from slmesh.orchestrator.outcomes import plan_failure, planning_work, shown, unplaced_parts
-from slmesh.orchestrator.planning.plan import Plan, PlannedCall, Planner, ToolView
+from slmesh.orchestrator.planning.plan import Plan, PlannedCall, Planner, ToolView, for_planning
 from slmesh.orchestrator.planning.remote import RemotePlanning, RemotePlanningFailed
 from slmesh.orchestrator.policy.routing import Found, Scan, pii_classification
 from slmesh.orchestrator.responder import Responder
@@ -398,7 +398,8 @@ class Intake:
         remaining_s = max(deadline_ms - now_ms(), 0) / 1000
         with step("plan") as span:
             async with asyncio.timeout(remaining_s):
-                plan = await self._planned(text, self.tools(caller), classification, remaining_s)
+                tools = for_planning(self.tools(caller))
+                plan = await self._planned(text, tools, classification, remaining_s)
             if span.is_recording():
                 span.set_attributes(
                     {"slmesh.planner": plan.planner, "slmesh.calls": len(plan.calls)}

@@ -130,6 +130,7 @@ ROUTING = Routing(
                 "australia",
             ],
             codes=True,
+            called="EU member state",
         )
     },
     examples=[

@@ -43,6 +43,11 @@ def card_of(
         if model is None and settings.locality is not None:
             # No model says where it runs: its settings do.
             locality, provider = settings.locality, settings.provider
+    routing = micromodel.routing
+    if micromodel.serves is not None and serves in (None, micromodel.name):
+        # A declaration renamed into a tool of its own (SLMESH_NAME, serving itself): its
+        # routing was written for the tool it was declared as, which still has it.
+        routing = None
     return {
         "name": micromodel.name,
         "version": micromodel.version,
@@ -59,8 +64,6 @@ def card_of(
         "serves": serves if serves != micromodel.name else None,
         "price": model.price if model is not None else None,
         "routing": (
-            micromodel.routing.model_dump(mode="json", exclude_defaults=True)
-            if micromodel.routing is not None
-            else None
+            routing.model_dump(mode="json", exclude_defaults=True) if routing is not None else None
         ),
     }

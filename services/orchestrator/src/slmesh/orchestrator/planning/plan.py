@@ -8,7 +8,7 @@ give; the orchestrator asks `follow_up` for it once that round is answered.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
@@ -39,6 +39,8 @@ class ToolView:
     runs_model: bool
     # How its card says it is routed to and its arguments read; None: by name and model.
     routing: Routing | None = None
+    # The tool it is an alternative for ("summarizer-cloud" serves "summarizer"); None: its own.
+    serves: str | None = None
 
     @classmethod
     def of(cls, micromodel: Micromodel[Any, Any]) -> ToolView:
@@ -82,6 +84,17 @@ class Plan:
     work: Usage | None = None
     # Clauses of the request no live micromodel answers: named in the response.
     unplaced: list[str] = field(default_factory=list)
+
+
+def for_planning(tools: Mapping[str, ToolView]) -> dict[str, ToolView]:
+    """One view a tool: an alternative ("summarizer-cloud" serves "summarizer") is where a
+    call may go, which routing decides (policy.routing), not a tool of its own to plan
+    for. It stands for its tool, under the tool's name, only where the tool is not live."""
+    views = {name: tool for name, tool in tools.items() if tool.serves is None}
+    for tool in sorted(tools.values(), key=lambda t: t.name):
+        if tool.serves is not None and tool.serves not in views:
+            views[tool.serves] = replace(tool, name=tool.serves, serves=None)
+    return views
 
 
 def call_key(micromodel: str, arguments: dict[str, Any]) -> str:

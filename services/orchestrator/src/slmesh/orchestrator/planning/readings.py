@@ -50,7 +50,7 @@ def read_arguments(routing: Routing, clause: Clause, *, codes: bool = True) -> A
         elif reading.read == "each":
             values = each_value(reading, clause.text, codes=codes)
             if not values:
-                return Awaited(f"names no {name}")
+                return Awaited(f"names no {reading.called or name}")
             calls = [{**call, name: value} for call in calls for value in values]
         elif reading.read == "choices":
             choices = listed_choices(clause.text)

@@ -19,6 +19,7 @@ still does not fit the model's context routes the clause to no tool.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -55,6 +56,8 @@ from slmesh.schemas import CallOutcome
 logger = logging.getLogger(__name__)
 
 CONTENT_FREE = "N/A"
+# "... the VAT rates for it": a value an earlier call gives, not one another sentence names.
+REFERS_BACK = re.compile(r"\b(?:it|its|them|their|this one|that one)\b", re.IGNORECASE)
 # The routing prompt's choice for a clause no tool does.
 NONE = "none"
 # Shots of requests no tool does: the same whatever the live tools are.
@@ -120,7 +123,12 @@ class SlmPlanner:
             for name in names:
                 # A bare code ("IT") names a value only where the card's own words routed.
                 found = arguments(tools[name], clause, by_keyword=how == "rule")
-                if isinstance(found, Awaited) and found != NO_TEXT and how == "rule":
+                if (
+                    isinstance(found, Awaited)
+                    and found != NO_TEXT
+                    and how == "rule"
+                    and not REFERS_BACK.search(clause.text)
+                ):
                     # "We sell to the Nordic countries. What VAT applies in each?": the
                     # values are in another sentence of the same request.
                     whole = Clause(" ".join(c.text for c in parts), clause.payload)

@@ -1,7 +1,7 @@
 """Chain efficiency: how much of a request's time is model time, and what the mesh costs a model.
 
-1. End-to-end time of an LLM-planned mixed request (VAT for three countries,
-   plus a clause no card's words place, which the planner model routes to the summarizer)
+1. End-to-end time of a mixed request (VAT for three countries, and what a story is
+   about, which the summarizer's card routes)
    against the model time on its critical path: planner + the slower of (the
    slowest parallel task, the composer's opening, which is written while the
    tasks run). Target: <= 1.05x.
@@ -10,6 +10,10 @@
    model, prompt and settings, in the same run and the same conditions (the
    mesh up). Target: >= 0.95x. The bare speed on a quiet machine (mesh
    stopped) is printed too: the difference is what an idle mesh costs a model.
+
+3. The planner's own time per request, in this process over the five micromodels' real
+   cards (after the mesh is stopped): a request the cards plan, and one whose clause no
+   card's words place, so that the planner's model routes it. Target: <= 300 ms p50.
 
 Run: `uv run python -m bench.chain_efficiency [--requests N]` (`make bench-chain`).
 """
@@ -34,8 +38,7 @@ TEXT = (
     "hundred trucks, and the road authority expects to reopen one lane by Sunday noon."
 )
 REQUEST = (
-    "What are the VAT rates in Germany, France and Italy, and give me the main point of this "
-    f"story: {TEXT}"
+    f"What are the VAT rates in Germany, France and Italy, and what is this story about: {TEXT}"
 )
 
 
@@ -82,6 +85,44 @@ async def mesh_side(requests: int) -> Sides:
     return e2e, model_ms, planner_ms, speed, beside
 
 
+# A clause no card's words place: the planner's model routes it (to the summarizer).
+MODEL_ROUTED = f"Give me the key takeaway of this story: {TEXT}"
+
+
+def planner_side(requests: int) -> tuple[list[float], list[float], str]:
+    """(ms per plan of REQUEST, ms per plan of MODEL_ROUTED, what planned the latter)."""
+    from slmesh.classifier.micromodel import build as classifier
+    from slmesh.extractor.micromodel import build as extractor
+    from slmesh.orchestrator.planning.plan import ToolView
+    from slmesh.orchestrator.planning.slm import SlmPlanner
+    from slmesh.pii.micromodel import build as pii
+    from slmesh.runtime.concurrency import Worker
+    from slmesh.summarizer.micromodel import build as summarizer
+    from slmesh.vat_rates.micromodel import build as vat_rates
+
+    views = [ToolView.of(b()) for b in (vat_rates, summarizer, classifier, extractor, pii)]
+    tools = {view.name: view for view in views}
+    worker = Worker("bench-planner")
+    planner = SlmPlanner(LocalModel.load(ModelSettings()), worker)
+
+    async def timed(text: str) -> tuple[list[float], str]:
+        took, by = [], ""
+        for i in range(requests + 2):
+            started = time.perf_counter()
+            plan = await planner.plan(text, tools)
+            if i >= 2:
+                took.append((time.perf_counter() - started) * 1000)
+            by = f"{plan.planner}: {', '.join(c.micromodel for c in plan.calls) or 'no call'}"
+        return took, by
+
+    try:
+        by_cards, _ = asyncio.run(timed(REQUEST))
+        by_model, planned = asyncio.run(timed(MODEL_ROUTED))
+    finally:
+        worker.shutdown()
+    return by_cards, by_model, planned
+
+
 def bare_side(requests: int) -> list[float]:
     """Tokens/s of the same summarizer call on bare llama-cpp-python, same settings."""
     model = LocalModel.load(ModelSettings())
@@ -103,6 +144,7 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     e2e, model_ms, planner_ms, mesh_speed, bare_speed = asyncio.run(mesh_side(args.requests))
     quiet_speed = bare_side(args.requests)
+    by_cards, by_model, planned = planner_side(args.requests)
     e2e_ratio = ratio(median(e2e), median(model_ms))
     speed_ratio = ratio(median(mesh_speed), median(bare_speed))
     print(f"\nslmesh chain efficiency ({args.requests} requests, medians)")
@@ -112,10 +154,12 @@ def main(argv: list[str]) -> int:
     print(
         f"  ratio                 {e2e_ratio:8.3f}x  target <= 1.05x  {verdict(e2e_ratio <= 1.05)}"
     )
-    planning = median(planner_ms)
+    print(f"  planner model time    {median(planner_ms):8.1f} ms  (in the mesh)")
+    print("planner time per request (wall, this process, the five micromodels' cards)")
+    print(f"  planned by the cards  {median(by_cards):8.1f} ms  (the request above)")
     print(
-        f"  planner model time    {planning:8.1f} ms  (the clause no card's words place) "
-        f"target <= 300 ms  {verdict(planning <= 300)}"
+        f"  clause for the model  {median(by_model):8.1f} ms  target <= 300 ms  "
+        f"{verdict(median(by_model) <= 300)}  ({planned})"
     )
     print("summarizer inference speed (prompt + completion tokens per second of model time)")
     print(f"  in the mesh           {median(mesh_speed):8.1f} tok/s")

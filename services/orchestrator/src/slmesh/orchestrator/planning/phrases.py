@@ -8,6 +8,7 @@ bounded, so a card's phrase cannot make a match take long (no card supplies a pa
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -39,8 +40,15 @@ def phrase_pattern(phrase: str) -> str:
 
 
 def phrases_pattern(phrases: Iterable[str]) -> re.Pattern[str] | None:
-    # Longest first: "czech republic" wins over "czech".
-    ordered = sorted({p.strip() for p in phrases if p.strip()}, key=len, reverse=True)
+    """Phrases as one pattern, longest first ("czech republic" wins over "czech")."""
+    return _compiled(
+        tuple(sorted({p.strip() for p in phrases if p.strip()}, key=len, reverse=True))
+    )
+
+
+@functools.lru_cache(maxsize=1024)
+def _compiled(ordered: tuple[str, ...]) -> re.Pattern[str] | None:
+    # Cached: the same card's phrases are matched on every clause of every request.
     if not ordered:
         return None
     return re.compile("|".join(f"(?:{phrase_pattern(p)})" for p in ordered), re.IGNORECASE)

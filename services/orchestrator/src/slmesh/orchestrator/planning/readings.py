@@ -10,6 +10,8 @@ reason when the planner's model must write the argument instead.
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Any
 
 from slmesh.orchestrator.planning.choices import listed_choices
@@ -23,6 +25,9 @@ from slmesh.orchestrator.planning.phrases import (
     words,
 )
 from slmesh.schemas import ArgumentReading, Routing
+
+# Compiled readings kept: a few per live card.
+MAX_COMPILED_READINGS = 256
 
 
 class Awaited(str):
@@ -77,36 +82,75 @@ def read_arguments(routing: Routing, clause: Clause, *, codes: bool = True) -> A
     return calls
 
 
+@dataclass(frozen=True)
+class _Values:
+    """An `each` reading compiled: built once per card, not once per clause."""
+
+    every: re.Pattern[str] | None
+    name_of: dict[str, str]
+    groups: dict[str, list[str]]
+    names: re.Pattern[str] | None
+    bare: re.Pattern[str] | None
+    # Single-word names by their first letter (accents folded), for misspellings.
+    by_initial: dict[str, list[tuple[str, str]]]
+
+
+_values: OrderedDict[int, tuple[ArgumentReading, _Values]] = OrderedDict()
+
+
+def _compiled(reading: ArgumentReading) -> _Values:
+    cached = _values.get(id(reading))
+    if cached is not None and cached[0] is reading:
+        return cached[1]
+    name_of = {n.lower(): value for value, names in reading.names.items() for n in names}
+    groups = {g.lower(): list(values) for g, values in reading.groups.items()}
+    bare = (
+        re.compile(r"(?<![\w&])(" + "|".join(map(re.escape, reading.names)) + r")(?![\w&])")
+        if reading.names
+        else None
+    )
+    by_initial: dict[str, list[tuple[str, str]]] = {}
+    for said, value in name_of.items():
+        if " " not in said:
+            by_initial.setdefault(folded(said)[0], []).append((said, value))
+    compiled = _Values(
+        phrases_pattern(reading.every),
+        name_of,
+        groups,
+        phrases_pattern([*name_of, *groups]),
+        bare,
+        by_initial,
+    )
+    _values[id(reading)] = (reading, compiled)
+    while len(_values) > MAX_COMPILED_READINGS:
+        _values.popitem(last=False)
+    return compiled
+
+
 def each_value(reading: ArgumentReading, text: str, *, codes: bool = True) -> list[str]:
     """The values the text names, in order of first mention, without repeats."""
     opening = text[:MATCHED_CHARS]
-    every = phrases_pattern(reading.every)
-    if every is not None and every.search(opening):
+    values = _compiled(reading)
+    if values.every is not None and values.every.search(opening):
         return list(reading.names)
     found: list[tuple[int, str]] = []
     spans: list[tuple[int, int]] = []
-    name_of = {n.lower(): value for value, names in reading.names.items() for n in names}
-    groups = {g.lower(): values for g, values in reading.groups.items()}
-    pattern = phrases_pattern([*name_of, *groups])
-    if pattern is not None:
-        for m in pattern.finditer(opening):
+    if values.names is not None:
+        for m in values.names.finditer(opening):
             spans.append(m.span())
             said = " ".join(m.group().lower().split())
-            for value in groups.get(said, [name_of[said]] if said in name_of else []):
-                found.append((m.start(), value))
-    if codes and reading.names:
-        bare = re.compile(r"(?<![\w&])(" + "|".join(map(re.escape, reading.names)) + r")(?![\w&])")
-        found += [(m.start(), m.group(1)) for m in bare.finditer(opening)]
+            named = [values.name_of[said]] if said in values.name_of else []
+            found += [(m.start(), value) for value in values.groups.get(said, named)]
+    if codes and values.bare is not None:
+        found += [(m.start(), m.group(1)) for m in values.bare.finditer(opening)]
     # A misspelt name ("Germny", "Itlay's"): a word no name matched, a letter or two off.
     # Compared only with names of its first letter and about its length: a typo seldom
     # starts a word, and this keeps the comparisons few.
     for at, word in words(opening):
         if len(word) < 5 or any(s <= at < e for s, e in spans):
             continue
-        first = folded(word)[0]
-        for said, value in name_of.items():
-            close = folded(said)[0] == first and abs(len(said) - len(word)) <= 2
-            if close and " " not in said and near(word, said):
+        for said, value in values.by_initial.get(folded(word)[0], []):
+            if abs(len(said) - len(word)) <= 2 and near(word, said):
                 found.append((at, value))
                 break
     return list(dict.fromkeys(value for _, value in sorted(found, key=lambda f: f[0])))

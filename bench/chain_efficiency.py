@@ -91,17 +91,11 @@ MODEL_ROUTED = f"Give me the key takeaway of this story: {TEXT}"
 
 def planner_side(requests: int) -> tuple[list[float], list[float], str]:
     """(ms per plan of REQUEST, ms per plan of MODEL_ROUTED, what planned the latter)."""
-    from slmesh.classifier.micromodel import build as classifier
-    from slmesh.extractor.micromodel import build as extractor
-    from slmesh.orchestrator.planning.plan import ToolView
+    from eval.planner_quality import micromodel_tools
     from slmesh.orchestrator.planning.slm import SlmPlanner
-    from slmesh.pii.micromodel import build as pii
     from slmesh.runtime.concurrency import Worker
-    from slmesh.summarizer.micromodel import build as summarizer
-    from slmesh.vat_rates.micromodel import build as vat_rates
 
-    views = [ToolView.of(b()) for b in (vat_rates, summarizer, classifier, extractor, pii)]
-    tools = {view.name: view for view in views}
+    tools = micromodel_tools()
     worker = Worker("bench-planner")
     planner = SlmPlanner(LocalModel.load(ModelSettings()), worker)
 

@@ -20,9 +20,19 @@ from slmesh.cli.commands.registry.replicas import format_registry, registry_view
 from slmesh.cli.devstack import DevStack, RedisHandle
 from slmesh.runtime.client import MeshClient
 from slmesh.runtime.kafka import ensure_topics
-from slmesh.schemas import RequestCompleted
-from tests.support.kit import ECHO_SERVICE, WAIT_S, TopicTap
+from slmesh.schemas import RequestCompleted, encode
+from tests.support.kit import (
+    ECHO_SERVICE,
+    WAIT_S,
+    RawProducer,
+    TopicTap,
+    assert_dead_letter,
+    dead_letter_of,
+    settle,
+    task_for,
+)
 from tests.support.mesh import logged_mesh, own_micromodel
+from tests.support.proofs import task_headers
 
 SPLIT = {"echo": {"default": "0.1.0", "canary": "0.2.0", "canary_weight": 0.5}}
 CANARY_TOPIC = "slmesh.tasks.echo.v0.2.0"
@@ -132,3 +142,34 @@ async def test_the_registry_shows_both_versions(versions_mesh: DevStack) -> None
     lines = format_registry(view.replicas).splitlines()
     assert any(line.split()[:3] == ["echo", "0.1.0", "1"] for line in lines), lines
     assert any(line.split()[:3] == ["echo", "0.2.0", "1"] for line in lines), lines
+
+
+async def test_a_task_redirected_onto_a_versions_topic_is_refused_and_the_next_is_served(
+    client: MeshClient, versions_mesh: DevStack
+) -> None:
+    """A task the orchestrator proved for echo's plain topic, put on the canary's own
+    topic: its proof covers the topic it was written for, so the canary dead-letters it
+    and answers nothing; a pinned call to the canary is answered after it."""
+    settings = versions_mesh.settings()
+    task = task_for("echo", {"text": "redirected"}, settings.replies_topic)
+    value = encode(task)
+    proof = task_headers(settings, "echo", task.data.task_id, value)
+    raw = RawProducer(settings)
+    deadletters = TopicTap(settings, settings.deadletter_topic)
+    replies = TopicTap(settings, settings.replies_topic)
+    await raw.start()
+    await deadletters.start()
+    await replies.start()
+    try:
+        sent = await raw.send(CANARY_TOPIC, value, key=task.data.task_id, headers=proof)
+        dead = await dead_letter_of(deadletters, value)
+        assert_dead_letter(dead, sent, code="unauthenticated_task", service="echo")
+        await settle(replies)
+        assert replies.matching(lambda r: r.key_text == task.requestid) == []
+        after = await echo(client, "after", version="0.2.0")
+        assert after.data.status == "ok"
+        assert [c.version for c in after.data.calls] == ["0.2.0"]
+    finally:
+        await replies.stop()
+        await deadletters.stop()
+        await raw.stop()

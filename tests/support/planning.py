@@ -1,12 +1,25 @@
-"""A remote model as planning sees it, for unit tests of what the orchestrator does with a
-remote planner's answers. Its HTTP is tested against a real server in
-tests/integration/test_remote_planner.py."""
+"""What planning tests plan with: the five micromodels as their real cards show them live,
+and a remote model as planning sees it, for unit tests of what the orchestrator does with
+a remote planner's answers (its HTTP is tested against a real server in
+tests/integration/test_remote_planner.py)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from slmesh.classifier.micromodel import build as classifier
+from slmesh.extractor.micromodel import build as extractor
+from slmesh.orchestrator.planning.plan import ToolView
+from slmesh.pii.micromodel import build as pii
 from slmesh.runtime.llm import Generation
+from slmesh.summarizer.micromodel import build as summarizer
+from slmesh.vat_rates.micromodel import build as vat_rates
+
+
+def live_tools() -> dict[str, ToolView]:
+    """The five micromodels of the mesh by name, each as its real card shows it live."""
+    views = [ToolView.of(b()) for b in (vat_rates, summarizer, classifier, extractor, pii)]
+    return {view.name: view for view in views}
 
 
 class PlanningEndpoint:

@@ -7,8 +7,6 @@ from dataclasses import replace
 
 import pytest
 
-from slmesh.classifier.micromodel import build as classifier
-from slmesh.extractor.micromodel import build as extractor
 from slmesh.orchestrator.planning.cards import (
     arguments,
     clause_starts,
@@ -21,18 +19,11 @@ from slmesh.orchestrator.planning.cards import (
 from slmesh.orchestrator.planning.choices import listed_choices
 from slmesh.orchestrator.planning.decomposition import Clause, asks, clauses, split_request
 from slmesh.orchestrator.planning.phrases import near, phrase_pattern
-from slmesh.orchestrator.planning.plan import PlannedCall, ToolView, for_planning
+from slmesh.orchestrator.planning.plan import PlannedCall, for_planning
 from slmesh.orchestrator.planning.readings import Awaited, object_schema
-from slmesh.pii.micromodel import build as pii
-from slmesh.summarizer.micromodel import build as summarizer
-from slmesh.vat_rates.micromodel import build as vat_rates
+from tests.support.planning import live_tools
 
-TOOLS = {
-    view.name: view
-    for view in (
-        ToolView.of(m) for m in (vat_rates(), summarizer(), classifier(), extractor(), pii())
-    )
-}
+TOOLS = live_tools()
 STARTS = clause_starts(TOOLS)
 TEXT = "I was charged twice for my last order and nobody answers my emails, please help."
 
@@ -85,7 +76,7 @@ def test_a_bare_code_counts_only_where_the_cards_own_words_routed() -> None:
 
 def test_a_country_the_card_does_not_serve_is_named() -> None:
     clause = Clause("VAT for France and Norway", None)
-    assert unserved(TOOLS["vat-rates"], clause) == ["Norway"]
+    assert unserved(TOOLS["vat-rates"], clause) == ["Norway (vat-rates does not serve it)"]
 
 
 @pytest.mark.parametrize(

@@ -5,21 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from slmesh.classifier.micromodel import build as classifier
-from slmesh.extractor.micromodel import build as extractor
 from slmesh.orchestrator.planning.cards import arguments, keyword_tools
 from slmesh.orchestrator.planning.decomposition import NO_TEXT, Clause
-from slmesh.orchestrator.planning.plan import ToolView
-from slmesh.pii.micromodel import build as pii
-from slmesh.summarizer.micromodel import build as summarizer
-from slmesh.vat_rates.micromodel import build as vat_rates
+from tests.support.planning import live_tools
 
-TOOLS = {
-    view.name: view
-    for view in (
-        ToolView.of(m) for m in (vat_rates(), summarizer(), classifier(), extractor(), pii())
-    )
-}
+TOOLS = live_tools()
 
 
 @pytest.mark.parametrize(

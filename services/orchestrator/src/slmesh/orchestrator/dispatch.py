@@ -295,9 +295,9 @@ class Dispatcher:
             await self._fail_here(rid, state, call, code, routing.reason or code, refused)
             return
         owner = self.party.policy.owner_of(call.micromodel)
-        topic, unserved = self._topic(call)
+        topic, tool, unserved = self._destination(call)
         problem = unserved or (
-            self._argument_problem(call)
+            (tool.argument_problem(call.arguments) if tool is not None else None)
             if owner is not None
             else f"no identity in the trust file serves micromodel {call.micromodel!r}"
         )
@@ -349,24 +349,22 @@ class Dispatcher:
         )
         await refused(failed, encode(failed))
 
-    def _topic(self, call: GatherCall) -> tuple[str, str | None]:
-        """Where the call's task goes (its version's topic), or why it cannot go."""
+    def _destination(self, call: GatherCall) -> tuple[str, Tool | None, str | None]:
+        """Where the call's task goes (its version's topic), the live micromodel whose input
+        schema its arguments are checked against, or why it cannot go."""
         plain = self.settings.task_topic(call.micromodel)
         if call.version is None:
-            return plain, None
+            return plain, self.tool(call.micromodel), None
         live = self.versions(call.micromodel)
         tool = live.get(call.version)
         if tool is None:
             serving = ", ".join(sorted(live, key=version_order)) or "none"
-            return plain, (
-                f"version {call.version} of micromodel {call.micromodel!r} is not serving "
-                f"(serving: {serving})"
+            return (
+                plain,
+                None,
+                (
+                    f"version {call.version} of micromodel {call.micromodel!r} is not serving "
+                    f"(serving: {serving})"
+                ),
             )
-        return tool.topic or plain, None
-
-    def _argument_problem(self, call: GatherCall) -> str | None:
-        """Why the call's arguments fail its micromodel's (version's) input schema, if they do."""
-        tool = (
-            self.versions(call.micromodel).get(call.version) if call.version is not None else None
-        ) or self.tool(call.micromodel)
-        return tool.argument_problem(call.arguments) if tool is not None else None
+        return tool.topic or plain, tool, None

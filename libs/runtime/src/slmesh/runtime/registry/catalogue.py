@@ -367,7 +367,15 @@ class Catalogue(Lifecycle):
         """The live micromodel `name` (its face), or that version of it."""
         if version is not None:
             return self.versions(name).get(version)
-        return self.live().get(name) or self._static.get(name)
+        # On every call's path: the plain topic's card, live, is the face without a look
+        # at the others.
+        plain = self._tools.get(name)
+        if plain is not None and plain.live_replicas(self._known_until()):
+            return plain
+        versions = self.versions(name)
+        if versions:
+            return versions[max(versions, key=version_order)]
+        return self._static.get(name)
 
     def output_problem(self, name: str, output: Any, version: str | None = None) -> str | None:
         """Why `output` fails the output schema micromodel `name` (that version of it) last

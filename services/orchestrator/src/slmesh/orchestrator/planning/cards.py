@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from slmesh.orchestrator.planning.choices import listed_choices
 from slmesh.orchestrator.planning.decomposition import NO_TEXT, Clause, named_tools
+from slmesh.orchestrator.planning.memo import ByIdentity
 from slmesh.orchestrator.planning.phrases import (
     MATCHED_CHARS,
     content_stems,
@@ -41,21 +41,20 @@ from slmesh.schemas import Routing
 SHORT_PAYLOAD = 200
 # The most fields one merged call asks for.
 MAX_FIELDS = 12
-# Compiled cards kept: one per live micromodel is plenty; a card that changes is compiled anew.
-MAX_COMPILED = 256
+# Sets of live cards whose keywords are kept as one pattern (clause_starts).
+MAX_STARTS = 64
 
 
 @dataclass(frozen=True)
 class CardRules:
     """One micromodel's card, compiled."""
 
-    name: str
     routing: Routing
     keywords: re.Pattern[str] | None
     # Single-word keywords ("summar*", "redact*") a misspelling may still hit.
     stems: tuple[tuple[str, bool], ...]
     cues: re.Pattern[str] | None
-    # The stems of the words its card uses (description, kinds, examples, keywords).
+    # The stems of the words its card says what it does with (kinds, keywords, cues).
     vocabulary: frozenset[str]
 
     @property
@@ -71,26 +70,23 @@ class CardRules:
         return False
 
 
-_compiled: OrderedDict[int, tuple[Routing, CardRules]] = OrderedDict()
-
-
 def rules_of(tool: ToolView) -> CardRules | None:
-    """The tool's card compiled, or None when its card says nothing of routing."""
-    routing = tool.routing
-    if routing is None:
+    """The tool's card compiled, or None when its card says nothing of routing. An
+    alternative planned as its tool shares the tool's card object, so its compilation."""
+    if tool.routing is None:
         return None
-    cached = _compiled.get(id(routing))
-    if cached is not None and cached[0] is routing:
-        _compiled.move_to_end(id(routing))
-        return cached[1]
+    return _compiled(tool.routing)
+
+
+def _compile(routing: Routing) -> CardRules:
     single = tuple(
         (k.strip().rstrip("*").lower(), k.strip().endswith("*"))
         for k in routing.keywords
         if " " not in k.strip() and len(k.strip().rstrip("*")) >= 5
     )
-    # Its kinds say what it does; a description may list what it handles ("emails").
-    # Not its examples: their objects ("this email") are not what it does.
-    said = [*(routing.kinds or [tool.description]), *routing.keywords, *routing.cues]
+    # Its kinds say what it does (not its examples: their objects, "this email", are
+    # not what it does), and its keywords and cues.
+    said = [*routing.kinds, *routing.keywords, *routing.cues]
     # The values it is asked about ("Germany" in an example) say nothing of what it does.
     values = [n for a in routing.arguments.values() for ns in a.names.values() for n in ns]
     valued = {
@@ -99,18 +95,16 @@ def rules_of(tool: ToolView) -> CardRules | None:
         for s in content_stems(v)
     }
     vocabulary = frozenset(s for text in said for s in content_stems(text)) - valued
-    rules = CardRules(
-        tool.name,
+    return CardRules(
         routing,
         phrases_pattern(routing.keywords),
         single,
         phrases_pattern(routing.cues),
         vocabulary,
     )
-    _compiled[id(routing)] = (routing, rules)
-    while len(_compiled) > MAX_COMPILED:
-        _compiled.popitem(last=False)
-    return rules
+
+
+_compiled = ByIdentity(_compile)
 
 
 def keyword_tools(
@@ -229,7 +223,7 @@ def clause_starts(tools: Mapping[str, ToolView]) -> re.Pattern[str] | None:
     key = tuple(id(r) for r in routings)
     cached = _starts.get(key)
     if cached is None or any(a is not b for a, b in zip(cached[0], routings, strict=True)):
-        if len(_starts) > MAX_COMPILED:
+        if len(_starts) > MAX_STARTS:
             _starts.clear()
         cached = (routings, phrases_pattern(k for r in routings for k in r.keywords))
         _starts[key] = cached
@@ -262,7 +256,8 @@ def _own_words(rules: CardRules, clause: Clause) -> Clause:
 
 
 def unserved(tool: ToolView, clause: Clause) -> list[str]:
-    """What the clause names that the tool's card says it does not serve ("Norway")."""
+    """What the clause names that the tool's card says it does not serve, as a response
+    names it ("Norway (vat-rates does not serve it)")."""
     rules = rules_of(tool)
     if rules is None:
         return []
@@ -272,7 +267,7 @@ def unserved(tool: ToolView, clause: Clause) -> list[str]:
         pattern = phrases_pattern(reading.others)
         if pattern is not None:
             found += [m.group() for m in pattern.finditer(text)]
-    return list(dict.fromkeys(found))
+    return [f"{other} ({tool.name} does not serve it)" for other in dict.fromkeys(found)]
 
 
 def fed_by_results(tool: ToolView, clause: str, results: str) -> Clause:

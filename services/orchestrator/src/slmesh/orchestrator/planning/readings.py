@@ -10,12 +10,12 @@ reason when the planner's model must write the argument instead.
 from __future__ import annotations
 
 import re
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
 from slmesh.orchestrator.planning.choices import listed_choices
 from slmesh.orchestrator.planning.decomposition import NO_TEXT, Clause
+from slmesh.orchestrator.planning.memo import ByIdentity
 from slmesh.orchestrator.planning.phrases import (
     MATCHED_CHARS,
     folded,
@@ -25,9 +25,6 @@ from slmesh.orchestrator.planning.phrases import (
     words,
 )
 from slmesh.schemas import ArgumentReading, Routing
-
-# Compiled readings kept: a few per live card.
-MAX_COMPILED_READINGS = 256
 
 
 class Awaited(str):
@@ -95,13 +92,7 @@ class _Values:
     by_initial: dict[str, list[tuple[str, str]]]
 
 
-_values: OrderedDict[int, tuple[ArgumentReading, _Values]] = OrderedDict()
-
-
-def _compiled(reading: ArgumentReading) -> _Values:
-    cached = _values.get(id(reading))
-    if cached is not None and cached[0] is reading:
-        return cached[1]
+def _compile(reading: ArgumentReading) -> _Values:
     name_of = {n.lower(): value for value, names in reading.names.items() for n in names}
     groups = {g.lower(): list(values) for g, values in reading.groups.items()}
     bare = (
@@ -113,7 +104,7 @@ def _compiled(reading: ArgumentReading) -> _Values:
     for said, value in name_of.items():
         if " " not in said:
             by_initial.setdefault(folded(said)[0], []).append((said, value))
-    compiled = _Values(
+    return _Values(
         phrases_pattern(reading.every),
         name_of,
         groups,
@@ -121,10 +112,9 @@ def _compiled(reading: ArgumentReading) -> _Values:
         bare,
         by_initial,
     )
-    _values[id(reading)] = (reading, compiled)
-    while len(_values) > MAX_COMPILED_READINGS:
-        _values.popitem(last=False)
-    return compiled
+
+
+_compiled = ByIdentity(_compile)
 
 
 def each_value(reading: ArgumentReading, text: str, *, codes: bool = True) -> list[str]:

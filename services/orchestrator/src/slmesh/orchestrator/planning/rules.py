@@ -41,9 +41,7 @@ class RulesPlanner:
                     continue
                 steps.append(f"{clause.text!r} -> {name} (rule): {len(found)} call(s)")
                 calls += [PlannedCall(name, args) for args in found]
-                unplaced += [
-                    f"{o} ({name} does not serve it)" for o in unserved(tools[name], clause)
-                ]
+                unplaced += unserved(tools[name], clause)
                 placed = True
             if not placed:
                 unplaced.append(clause.text)

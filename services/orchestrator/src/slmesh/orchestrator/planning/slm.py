@@ -88,6 +88,8 @@ class SlmPlanner:
         calls: list[PlannedCall] = []
         steps: list[str] = []
         unplaced: list[str] = []
+        # What a placed clause names that its tool does not serve ("Norway").
+        not_served: list[str] = []
         waiting: list[tuple[Deferred, str]] = []
         previous: list[str] = []
         parts = clauses(text, clause_starts(tools))
@@ -152,8 +154,8 @@ class SlmPlanner:
                 steps.append(f"{quoted} -> {name} ({how}): {len(found)} call(s)")
                 calls += [PlannedCall(name, args) for args in found]
                 for other in unserved(tools[name], clause):
-                    steps.append(f"{quoted}: {other!r} is not served by {name}")
-                    unplaced.append(f"{other} ({name} does not serve it)")
+                    steps.append(f"{quoted}: {other}")
+                    not_served.append(other)
         deferred = []
         for later, problem in waiting:
             if calls:
@@ -172,7 +174,8 @@ class SlmPlanner:
         # greets, thanks or tells (and asks nothing) is no part left unanswered.
         unplaced = [u for u in unplaced if not continued(Clause(u, None), lent, tools)]
         if calls:
-            unplaced = [u for u in unplaced if asks(u) or u.endswith("does not serve it)")]
+            unplaced = [u for u in unplaced if asks(u)]
+        unplaced += not_served
         reason = "" if calls else "no micromodel can answer this request: " + "; ".join(steps)
         return self._plan(session, once(merged(calls, tools)), reason, steps, deferred, unplaced)
 

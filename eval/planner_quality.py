@@ -2,6 +2,7 @@
 right arguments and right plans, and the time planning takes.
 
     uv run python -m eval.planner_quality [PATH ...] [--show] [--no-cards]
+        [--nearest-shots N] [--affinity W]
 
 Each PATH is a labelled JSONL planning set (default: eval/planner/heldout.jsonl, the
 held-apart set, never used to write a rule, a card example or a prompt). The cards'
@@ -36,9 +37,11 @@ from typing import Any
 
 import jsonschema
 
+from slmesh.orchestrator.planning.nearest import NearestExamples
 from slmesh.orchestrator.planning.plan import Plan, PlannedCall, ToolView
 from slmesh.orchestrator.planning.slm import SlmPlanner
 from slmesh.runtime.concurrency import Worker
+from slmesh.runtime.embedding import packaged_encoder
 from slmesh.runtime.llm import LocalModel, ModelSettings
 
 DEFAULT_SETS = [Path("eval/planner/heldout.jsonl")]
@@ -298,11 +301,32 @@ async def main(argv: list[str]) -> int:
     parser.add_argument("paths", nargs="*", type=Path, default=DEFAULT_SETS)
     parser.add_argument("--show", action="store_true", help="print what each miss planned")
     parser.add_argument("--no-cards", action="store_true", help="skip the cards' own examples")
+    parser.add_argument(
+        "--nearest-shots",
+        type=int,
+        default=0,
+        help="route with the N card examples nearest the clause as shots (sentence encoder)",
+    )
+    parser.add_argument(
+        "--affinity",
+        type=float,
+        default=0.0,
+        help="add W x the clause's best similarity to each card to the model's tool scores",
+    )
     args = parser.parse_args(argv)
     tools = micromodel_tools()
     worker = Worker("planner-eval")
     model = LocalModel.load(ModelSettings())
-    planner = SlmPlanner(model, worker)
+    nearest = None
+    if args.nearest_shots or args.affinity:
+        nearest = NearestExamples(packaged_encoder())
+    planner = SlmPlanner(
+        model,
+        worker,
+        nearest=nearest,
+        nearest_shots=args.nearest_shots,
+        affinity_weight=args.affinity,
+    )
     try:
         # One plan first: the model's first completion pays for its warm-up.
         await planner.plan("Summarize this: " + SAMPLE_TEXT, tools)

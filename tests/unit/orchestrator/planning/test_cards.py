@@ -88,10 +88,90 @@ def test_a_country_the_card_does_not_serve_is_named() -> None:
         ("Label the following as 'urgent' vs 'can wait'", ["urgent", "can wait"]),
         ("Is this about our P&L, DE&I or IT support", ["p&l", "de&i", "it support"]),
         ("Priority? P1 / P2 / P3", ["p1", "p2", "p3"]),
+        # A yes/no question ends in its first choice; what runs on after the last is not one.
+        (
+            "Is the following message positive, negative or neutral",
+            ["positive", "negative", "neutral"],
+        ),
+        (
+            "Tell me if this customer is angry, frustrated, or satisfied",
+            ["angry", "frustrated", "satisfied"],
+        ),
+        ("Is the following message positive or negative in tone", ["positive", "negative"]),
+        ("Is this lead hot, warm or cold", ["hot", "warm", "cold"]),
+        (
+            "Hi there, which department should get this, Legal or Procurement",
+            ["legal", "procurement"],
+        ),
     ],
 )
 def test_the_choices_a_clause_lists(clause: str, choices: list[str]) -> None:
     assert listed_choices(clause) == choices
+
+
+@pytest.mark.parametrize(
+    ("request_text", "labels"),
+    [
+        (
+            f"Department routing please (finance, legal, it, hr): {TEXT}",
+            ["finance", "legal", "it", "hr"],
+        ),
+        (
+            f"Sort this into the right folder. Folders: Invoices, HR, Newsletters.\nEmail: {TEXT}",
+            ["invoices", "hr", "newsletters"],
+        ),
+    ],
+)
+def test_choices_enumerated_without_or_are_the_labels(request_text: str, labels: list[str]) -> None:
+    parts = clauses(request_text, STARTS)
+    assert keyword_tools(parts[0].text, TOOLS, has_text=True) == ["classifier"]
+    found = arguments(TOOLS["classifier"], parts[0])
+    assert found == [{"text": TEXT, "labels": labels}]
+
+
+def test_a_code_that_modifies_a_noun_is_not_a_value() -> None:
+    clause = Clause("The IT department needs the VAT rate for Portugal", None)
+    assert arguments(TOOLS["vat-rates"], clause) == [{"country": "PT"}]
+    assert arguments(TOOLS["vat-rates"], Clause("VAT: the DE rates and IT", None)) == [
+        {"country": "DE"},
+        {"country": "IT"},
+    ]
+
+
+def test_fields_after_a_misspelt_verb_and_after_ie() -> None:
+    typo = arguments(TOOLS["extractor"], Clause("Extarct the IBAN and the account holder", TEXT))
+    assert not isinstance(typo, str)
+    assert list(typo[0]["schema"]["properties"]) == ["iban", "account_holder"]
+    restated = arguments(
+        TOOLS["extractor"], Clause("get the basics, ie the name and start date", TEXT)
+    )
+    assert not isinstance(restated, str)
+    assert list(restated[0]["schema"]["properties"]) == ["name", "start_date"]
+
+
+def test_a_sentence_that_announces_the_text_ends_the_request() -> None:
+    request = f"Keep it under 40 words, summarise the following incident report. {TEXT}"
+    assert split(request) == (
+        "Keep it under 40 words, summarise the following incident report.",
+        TEXT,
+    )
+    goes_on = f"Redact the message below. Also sum it up in 20 words.\n{TEXT}"
+    assert split(goes_on)[1] == TEXT
+
+
+def test_who_is_asking_is_not_a_part_left_unanswered() -> None:
+    assert not asks("SE team here (sales engineering)")
+    assert asks("Is this lead hot, warm or cold")
+
+
+def test_a_verb_and_its_object_after_and_start_a_clause() -> None:
+    parts = [
+        c.text
+        for c in clauses(
+            f"Classify this as complaint or inquiry and draft a reply to it: {TEXT}", STARTS
+        )
+    ]
+    assert parts == ["Classify this as complaint or inquiry", "draft a reply to it"]
 
 
 def test_labels_come_from_the_list_or_the_cards_presets() -> None:

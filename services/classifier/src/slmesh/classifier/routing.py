@@ -30,6 +30,7 @@ ROUTING = Routing(
         "tag it",
         "tag this",
         "sentiment",
+        "intent",
         "tone",
         "mood",
         "urgen*",

@@ -28,6 +28,8 @@ ROUTING = Routing(
     # Questions about what a document says: taken only where a text comes with them and
     # no card's keywords match ("What's the sentiment of this review" is the classifier's).
     cues=[
+        "i need the",
+        "need the ... from",
         "find the",
         "who is the",
         "who are the",
@@ -56,7 +58,17 @@ ROUTING = Routing(
         "text": ArgumentReading(read="text"),
         "schema": ArgumentReading(
             read="fields",
-            after=["extract", "pull out", "pull", "get", "dig out", "fish out", "grab", "find"],
+            after=[
+                "extract",
+                "pull out",
+                "pull",
+                "get",
+                "dig out",
+                "fish out",
+                "grab",
+                "find",
+                "need",
+            ],
         ),
     },
     examples=[

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from slmesh.orchestrator.planning.choices import listed_choices
+from slmesh.orchestrator.planning.choices import enumerated_choices, listed_choices
 from slmesh.orchestrator.planning.decomposition import NO_TEXT, Clause, named_tools
 from slmesh.orchestrator.planning.memo import ByIdentity
 from slmesh.orchestrator.planning.phrases import (
@@ -144,7 +144,8 @@ def keyword_tools(
         return nearly
     # A clause that lists choices ("IT, HR or Finance?") asks to choose among them: the
     # tool that takes choices, when exactly one does.
-    if listed_choices(clause[:MATCHED_CHARS]):
+    opening = clause[:MATCHED_CHARS]
+    if listed_choices(opening) or enumerated_choices(opening):
         choosing = [n for n in sorted(tools) if _reads(tools[n], "choices")]
         if len(choosing) == 1:
             return choosing
@@ -286,6 +287,12 @@ def fields_argument(tool: ToolView) -> str | None:
     return next((n for n, a in rules.routing.arguments.items() if a.read == "fields"), None)
 
 
+def instruction_of(request: str) -> str:
+    """A card example's instruction, without its pasted text (which teaches routing nothing)."""
+    instruction = request.split(": <text>")[0].replace(" <text>", "")
+    return " ".join(instruction.split())[:120]
+
+
 def routing_shots(tools: Mapping[str, ToolView], per_tool: int = 2) -> list[tuple[str, str]]:
     """(request, tool) examples from the live cards, for the routing prompt: each card's
     first few, only the instruction (a pasted text teaches routing nothing), taken a tool
@@ -295,10 +302,7 @@ def routing_shots(tools: Mapping[str, ToolView], per_tool: int = 2) -> list[tupl
         rules = rules_of(tools[name])
         if rules is None:
             continue
-        own = []
-        for example in rules.routing.examples[:per_tool]:
-            instruction = example.request.split(": <text>")[0].replace(" <text>", "")
-            own.append((" ".join(instruction.split())[:120], name))
+        own = [(instruction_of(e.request), name) for e in rules.routing.examples[:per_tool]]
         per_name.append(own)
     return [shot for turn in itertools.zip_longest(*per_name) for shot in turn if shot]
 

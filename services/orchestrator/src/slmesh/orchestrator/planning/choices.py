@@ -22,18 +22,36 @@ _LEAD = re.compile(
 )
 # Words an item may start with that are not the choice: "or to Sales", "a question".
 _ARTICLE = re.compile(r"^(?:(?:to|for|as|into|a|an|the|our|my|your|their)\s+)+", re.IGNORECASE)
+# A yes/no question or "tell me if/whether ...": the list is what the thing is, and its
+# first choice is its last words ("Is the following message positive, negative or ...").
+_COPULA_QUESTION = re.compile(
+    r"^\s*(?:is|are|was|were|does|do|would|will)\b|\b(?:if|whether)\b", re.IGNORECASE
+)
+# A question asked by a wh-word: a part of its own before the list is that question
+# ("Which team should handle this email, sales or support?").
+_WH_QUESTION = re.compile(r"\b(?:which|what|who|whom|where|how)\b", re.IGNORECASE)
+# What may follow the last choice and is not part of it: "positive or negative in tone".
+_TRAILING = re.compile(
+    r"\s+(?:in|of|on|at|about|with|for|by|from|to|regarding)\s+.*$", re.IGNORECASE
+)
 # A bulleted list: one choice a line.
 _BULLETS = re.compile(r"^\s*[-*\u2022]\s+(.{1,60}?)\s*$", re.MULTILINE)
 
 
 def listed_choices(text: str) -> list[str]:
     """The choices a clause lists ("a complaint, a question or praise"), lower case."""
-    found = _LIST.findall(text)
+    found = list(_LIST.finditer(text))
     if found:
-        listed = found[-1]
+        match = found[-1]
+        listed = match.group(1)
         parts = [p for p in re.split(rf"\s*,\s*(?:or\s+)?|{_OR}", listed, flags=re.IGNORECASE) if p]
         if len(parts) >= 2:
-            parts[0] = _first_choice(parts[0], parts[1:], own_part="," in listed.split(parts[1])[0])
+            # The words before the list, back to the sentence's start: how it is asked.
+            asked = re.split(r"[.!?:;\n]\s", text[: match.start()])[-1] + parts[0]
+            parts[-1] = _last_choice(parts[-1], parts[:-1], asked)
+            parts[0] = _first_choice(
+                parts[0], parts[1:], asked, own_part="," in listed.split(parts[1])[0]
+            )
         return _distinct(parts)
     slashed = _SLASHED.findall(text)
     if slashed:
@@ -41,11 +59,26 @@ def listed_choices(text: str) -> list[str]:
     return []
 
 
-def _first_choice(first: str, rest: list[str], *, own_part: bool) -> str:
+def _last_choice(last: str, rest: list[str], asked: str) -> str:
+    """The last choice without what follows it ("negative in tone" -> "negative"), where it
+    is longer than every other choice (an item longer than its peers ran on), or where a
+    yes/no question asks it, whose first choice is then cut to its length."""
+    longest = max(len(_ARTICLE.sub("", p).split()) for p in rest)
+    if len(last.split()) <= longest and not _is_yes_no(asked):
+        return last
+    return _TRAILING.sub("", last) or last
+
+
+def _is_yes_no(asked: str) -> bool:
+    return bool(_COPULA_QUESTION.search(asked)) and not _WH_QUESTION.search(asked)
+
+
+def _first_choice(first: str, rest: list[str], asked: str, *, own_part: bool) -> str:
     """The first choice out of the words before it ("should this go to IT" -> "IT"): after
     the words that lead to a list, else as many words as the longest other choice. A part
-    of its own before a comma that is longer than that is the question, not a choice
-    ("Which team should handle this email, sales or support?")."""
+    of its own before a comma that is longer than that is the question, not a choice,
+    where a wh-word asks it ("Which team should handle this email, sales or support?");
+    in a yes/no question ("Is this lead hot, warm or cold?") it ends in the choice."""
     longest = max(len(_ARTICLE.sub("", p).split()) for p in rest)
     lead = _LEAD.sub("", first)
     if lead != first:
@@ -54,10 +87,29 @@ def _first_choice(first: str, rest: list[str], *, own_part: bool) -> str:
     articled = re.split(r"\b(?:a|an|the|our|my|your|their)\s+", first, flags=re.IGNORECASE)
     if len(articled) > 1 and articled[-1].strip():
         return articled[-1]
+    if _is_yes_no(asked):
+        return " ".join(_ARTICLE.sub("", first).split()[-longest:])
     words = _ARTICLE.sub("", first).split()
-    if own_part and len(words) > longest + 1:
+    if own_part and len(words) > longest + 1 and _WH_QUESTION.search(asked):
         return ""
     return " ".join(words[-longest:])
+
+
+# Choices enumerated without "or": "(finance, legal, it, hr)", "Folders: Invoices, HR, News."
+_ENUMERATED = re.compile(
+    rf"(?:\(\s*({_ITEM}(?:\s*,\s*{_ITEM}){{2,}})\s*\)"
+    rf"|(?:^|[.!?]\s+)[\w ]{{1,30}}:\s*({_ITEM}(?:\s*,\s*{_ITEM}){{2,}})\s*(?:[.?!]|$))",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def enumerated_choices(text: str) -> list[str]:
+    """Three or more choices in parentheses or after a heading's colon, joined by commas
+    alone: for a tool that takes choices, when no "a, b or c" is listed."""
+    m = _ENUMERATED.search(text)
+    if m is None:
+        return []
+    return _distinct(re.split(r"\s*,\s*", m.group(1) or m.group(2)))
 
 
 def _distinct(parts: list[str]) -> list[str]:

@@ -15,7 +15,11 @@ import functools
 import re
 from dataclasses import dataclass
 
-from slmesh.orchestrator.planning.choices import bulleted_choices, listed_choices
+from slmesh.orchestrator.planning.choices import (
+    bulleted_choices,
+    enumerated_choices,
+    listed_choices,
+)
 
 # The payload starts after the first ':' or '?' that is followed by real text.
 _PAYLOAD = re.compile(r"[:?]\s+(?=\S.{24,})|\n\s*(?=\S.{24,})", re.DOTALL)
@@ -32,11 +36,17 @@ _QUOTED = re.compile(
     r"'(?:[^']|'(?=\w)|'(?=\s+[a-z]))" + "{40,}" + r"'(?=\s*(?:$|[^\w\s]|[A-Z])))",
     re.DOTALL,
 )
+# A sentence that announces the text after it: "... the following incident report." / "below."
+_ANNOUNCED = re.compile(
+    r"\b(?:the\s+following|below)(?:\s+[\w-]+){0,3}\s*\.\s+(?=\S.{24,})", re.IGNORECASE | re.DOTALL
+)
 # A bulleted list, and a label or a courtesy line that starts a text.
 _BULLETED = re.compile(r"^(?:\s*[-*\u2022]\s+[^\n]{1,60}\n?)+")
 _TEXT_LABEL = re.compile(
     r"^(?:(?:the\s+|my\s+|our\s+)?(?:text|message|e-?mail|review|feedback|tweet|post|ticket|"
-    r"comment|notes?|letter|document|content|body|here it is|complaint|request)\s*:"
+    r"comment|notes?|letter|document|content|body|here it is|complaint|request|memo|report|"
+    r"transcript|chat|article|excerpt|snippet|paragraph|passage|statement|announcement|"
+    r"minutes|reply|query|question|description|log|entry|record)\s*:"
     r"|[^\n.!?:]{1,30}[.!]\s*\n)\s*",
     re.IGNORECASE,
 )
@@ -46,8 +56,9 @@ _TRAILING = re.compile(r"(?:,?\s+(?:and|or|then))+$", re.IGNORECASE)
 _QUOTES = {'"': '"', "'": "'", "\u201c": "\u201d", "\u2018": "\u2019", "\u00ab": "\u00bb"}
 # Words that start a new request after "and": asking words, whatever the tools.
 _ASKING = r"tell|give|what|which|who|when|how|list|compare|is this|also|please|can you|could you"
-# "... and translate it": a verb and its object, the next thing asked.
-_VERB_OBJECT = r"\w+\s+(?:it|them|this|that|me|us|\d)\b"
+# "... and translate it", "... and draft a reply": a verb and its object (a pronoun or
+# a determiner that starts one), the next thing asked.
+_VERB_OBJECT = r"\w+\s+(?:it|them|this|that|me|us|\d|a|an|the|my|our|your)\b"
 
 
 @functools.lru_cache(maxsize=64)
@@ -93,19 +104,41 @@ def split_request(
         around = f"{request[:start]} {request[end:]}"
         return _tidy(around), request[start + 1 : end - 1].strip()
     match = _PAYLOAD.search(request)
+    announced = _ANNOUNCED.search(request)
+    if (
+        announced is not None
+        and (match is None or announced.start() < match.start())
+        and not _GOES_ON.match(request[announced.end() :])
+    ):
+        # "Summarise the following incident report. At 02:14 UTC ...": the text follows.
+        return _tidy(request[: announced.end()]), _unlabelled(request[announced.end() :].strip())
     if match is None:
         return _tidy(request), None
     cut = match.end()
-    # "... in 15 words. Supplier: Brightwater Ltd": a label before the colon starts the text.
+    # "... in 15 words. Supplier: Brightwater Ltd": a label before the colon starts the text,
+    # unless what follows it on its line lists choices ("Folders: Invoices, HR, News."):
+    # then that line is the request's, and the text starts after it.
     label = _LABEL.search(request[: match.start()]) if request[match.start()] == ":" else None
-    if label is not None and (starts is None or not starts.search(label.group(1))):
+    line_end = request.find("\n", match.start())
+    line_end = line_end if line_end >= 0 else len(request)
+    if label is not None and enumerated_choices(label.group(1) + request[match.start() : line_end]):
+        if len(request) - line_end >= 24:
+            cut = line_end
+    elif label is not None and (starts is None or not starts.search(label.group(1))):
         cut = label.start(1)
     instruction, payload = request[:cut].strip(), request[cut:].strip()
     if _GOES_ON.match(payload) and depth < 3:
         # "What's the VAT in Malta? Also sum up this email: ...": the request goes on.
         more, payload_after = split_request(payload, starts, depth=depth + 1)
         return _tidy(f"{instruction} {more}"), payload_after
-    asked_after = starts is not None and len(payload) <= 200 and not starts.search(instruction)
+    # A request whose opening lists its choices ("Department routing please (finance,
+    # legal, it, hr): ...") is asked there: what follows is its text.
+    asked_after = (
+        starts is not None
+        and len(payload) <= 200
+        and not starts.search(instruction)
+        and not (_lists_choices(instruction) and len(payload) > 100)
+    )
     if asked_after and starts is not None and (starts.search(payload) or _lists_choices(payload)):
         # The text first, the question after ("The screen flickers.\nHow urgent is it?"),
         # or the question after the colon ("For Bulgaria and Cyprus: what is the VAT?").
@@ -135,7 +168,7 @@ def _quoted_span(request: str) -> tuple[int, int] | None:
 
 
 def _lists_choices(sentence: str) -> bool:
-    return len(sentence) <= 80 and bool(listed_choices(sentence))
+    return len(sentence) <= 80 and bool(listed_choices(sentence) or enumerated_choices(sentence))
 
 
 def _tidy(instruction: str) -> str:
@@ -161,15 +194,26 @@ def clauses(request: str, starts: re.Pattern[str] | None = None) -> list[Clause]
     """The request's clauses, each with the request's payload. `starts`: the words that
     route to a live tool, so "summarize this and classify it" is two clauses."""
     instruction, payload = split_request(request, starts)
-    parts = [_TRAILING.sub("", p.strip(" ,.")) for p in _breaks(starts).split(instruction)]
-    return [Clause(p, payload) for p in parts if p]
+    parts: list[str] = []
+    for part in _breaks(starts).split(instruction):
+        part = _TRAILING.sub("", part.strip(" ,."))
+        heading = enumerated_choices(part) and not listed_choices(part)
+        if parts and heading and (starts is None or not starts.search(part)):
+            # "Sort this into the right folder. Folders: Invoices, HR, News.": the
+            # choices of the clause before, not a request of their own.
+            parts[-1] = f"{parts[-1]}. {part}"
+        elif part:
+            parts.append(part)
+    return [Clause(p, payload) for p in parts]
 
 
 # Words that open a sentence which tells, greets or thanks rather than asks.
 _TELLING = re.compile(
     r"^(?:hi|hello|hey|dear|good\s+(?:morning|afternoon|evening)|thanks|thank|many|cheers|"
     r"regards|best|kind|here|there|i|i'm|we|we're|our|my|the|this|these|that|it|two|three|for|"
-    r"several|some|text|below|attached|fyi)\b",
+    r"several|some|text|below|attached|fyi)\b"
+    # "SE team here (sales engineering)", "Anna from billing here": who is asking.
+    r"|^[^?]{1,40}\bhere\b(?:\s*\([^)]*\))?\W*$",
     re.IGNORECASE,
 )
 

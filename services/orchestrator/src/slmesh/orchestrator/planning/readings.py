@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from slmesh.orchestrator.planning.choices import listed_choices
+from slmesh.orchestrator.planning.choices import enumerated_choices, listed_choices
 from slmesh.orchestrator.planning.decomposition import NO_TEXT, Clause
 from slmesh.orchestrator.planning.memo import ByIdentity
 from slmesh.orchestrator.planning.phrases import (
@@ -50,12 +50,14 @@ def read_arguments(routing: Routing, clause: Clause, *, codes: bool = True) -> A
             for call in calls:
                 call[name] = clause.payload
         elif reading.read == "each":
-            values = each_value(reading, clause.text, codes=codes)
+            values = each_value(
+                reading, clause.text, codes=codes, own_words=_keyword_words(routing)
+            )
             if not values:
                 return Awaited(f"names no {reading.called or name}")
             calls = [{**call, name: value} for call in calls for value in values]
         elif reading.read == "choices":
-            choices = listed_choices(clause.text)
+            choices = listed_choices(clause.text) or enumerated_choices(clause.text)
             # "with a priority, low, medium or high": a word the presets know is the
             # question's topic, not one of its choices.
             if len(choices) > 2 and preset_choices(reading, choices[0]):
@@ -77,6 +79,17 @@ def read_arguments(routing: Routing, clause: Clause, *, codes: bool = True) -> A
             for call in calls:
                 call[name] = object_schema(fields)
     return calls
+
+
+def _words_of(routing: Routing) -> re.Pattern[str] | None:
+    """Each word of the card's keywords ("vat rate*" -> "vat", "rate*"): a noun a bare code
+    may stand before and still be a value ("the DE rates")."""
+    return phrases_pattern(
+        w for k in routing.keywords for w in k.split() if len(w.rstrip("*")) >= 3 and w != "..."
+    )
+
+
+_keyword_words = ByIdentity(_words_of)
 
 
 @dataclass(frozen=True)
@@ -117,8 +130,16 @@ def _compile(reading: ArgumentReading) -> _Values:
 _compiled = ByIdentity(_compile)
 
 
-def each_value(reading: ArgumentReading, text: str, *, codes: bool = True) -> list[str]:
-    """The values the text names, in order of first mention, without repeats."""
+def each_value(
+    reading: ArgumentReading,
+    text: str,
+    *,
+    codes: bool = True,
+    own_words: re.Pattern[str] | None = None,
+) -> list[str]:
+    """The values the text names, in order of first mention, without repeats. A bare
+    code that modifies the noun after it names something else ("the IT department",
+    "our HR team"), unless that noun is one of the card's own words ("DE rates")."""
     opening = text[:MATCHED_CHARS]
     values = _compiled(reading)
     if values.every is not None and values.every.search(opening):
@@ -132,7 +153,11 @@ def each_value(reading: ArgumentReading, text: str, *, codes: bool = True) -> li
             named = [values.name_of[said]] if said in values.name_of else []
             found += [(m.start(), value) for value in values.groups.get(said, named)]
     if codes and values.bare is not None:
-        found += [(m.start(), m.group(1)) for m in values.bare.finditer(opening)]
+        found += [
+            (m.start(), m.group(1))
+            for m in values.bare.finditer(opening)
+            if not _modifies(opening, m.end(), own_words)
+        ]
     # A misspelt name ("Germny", "Itlay's"): a word no name matched, a letter or two off.
     # Compared only with names of its first letter and about its length: a typo seldom
     # starts a word, and this keeps the comparisons few.
@@ -144,6 +169,20 @@ def each_value(reading: ArgumentReading, text: str, *, codes: bool = True) -> li
                 found.append((at, value))
                 break
     return list(dict.fromkeys(value for _, value in sorted(found, key=lambda f: f[0])))
+
+
+# Words after a code that do not make it a modifier: "IT and ES", "DE as well", "FR please".
+_JOINING = re.compile(
+    r"(?:and|or|as|also|too|vs|versus|then|please|only|plus|for|in|with|to|at|from|but|nor|"
+    r"is|are|was|were|has|have|right|now|today|each|both|either|respectively|etc)\b"
+)
+
+
+def _modifies(text: str, end: int, own_words: re.Pattern[str] | None) -> bool:
+    m = re.match(r"\s+([a-z][a-z-]+)", text[end:])
+    if m is None or _JOINING.match(m.group(1)):
+        return False
+    return own_words is None or own_words.match(text, end + m.start(1)) is None
 
 
 def preset_choices(reading: ArgumentReading, text: str) -> list[str]:
@@ -176,9 +215,14 @@ def named_fields(reading: ArgumentReading, text: str) -> list[str]:
     if after is None:
         return []
     m = after.search(text[:MATCHED_CHARS])
-    if m is None:
+    end = m.end() if m is not None else _nearly_after(reading, text[:MATCHED_CHARS])
+    if end is None:
         return []
-    rest = re.sub(r"^\s+(?:out\s+)?", "", text[m.end() : MATCHED_CHARS])
+    rest = re.sub(r"^\s+(?:out\s+)?", "", text[end:MATCHED_CHARS])
+    # "get the basics, ie the employee's name and start date": what follows restates it.
+    restated = re.search(r"\b(?:i\.?e\.?|namely|that is|specifically)(?:,|\s)\s*", rest)
+    if restated is not None:
+        rest = rest[restated.end() :]
     rest = re.split(r"\s+(?:from|out of|in|on|of this|of the)\b|[:?!.]", rest, maxsplit=1)[0]
     names = []
     for part in re.split(r",|\band\b|&", rest):
@@ -186,6 +230,15 @@ def named_fields(reading: ArgumentReading, text: str) -> list[str]:
         if kept:
             names.append("_".join(re.sub(r"[^a-z0-9]", "", w) for w in kept))
     return [n for n in dict.fromkeys(names) if n and re.match(r"^[a-z][a-z0-9_]{0,29}$", n)]
+
+
+def _nearly_after(reading: ArgumentReading, text: str) -> int | None:
+    """Where a misspelt one-word `after` phrase ("Extarct") ends among the first words."""
+    single = [p for p in reading.after if " " not in p and "*" not in p and len(p) >= 5]
+    for at, word in words(text)[:4]:
+        if len(word) >= 5 and any(near(word, p) for p in single):
+            return at + len(word)
+    return None
 
 
 def object_schema(fields: list[str]) -> dict[str, Any]:

@@ -40,6 +40,7 @@ from slmesh.orchestrator.planning.cards import (
     unserved,
 )
 from slmesh.orchestrator.planning.decomposition import NO_TEXT, Clause, asks, clauses
+from slmesh.orchestrator.planning.nearest import NearestExamples
 from slmesh.orchestrator.planning.plan import Deferred, Plan, PlannedCall, ToolView, once
 from slmesh.orchestrator.planning.readings import Awaited
 from slmesh.runtime.concurrency import Worker
@@ -70,9 +71,21 @@ QUOTE_CHARS = 80
 
 
 class SlmPlanner:
-    def __init__(self, model: LocalModel, worker: Worker, *, budget_ms: int = 5000) -> None:
+    def __init__(
+        self,
+        model: LocalModel,
+        worker: Worker,
+        *,
+        budget_ms: int = 5000,
+        nearest: NearestExamples | None = None,
+        nearest_shots: int = 0,
+        affinity_weight: float = 0.0,
+    ) -> None:
         self.model = model
         self.worker = worker
+        self.nearest = nearest
+        self.nearest_shots = nearest_shots
+        self.affinity_weight = affinity_weight
         self.name = f"decomposition+{model.id}"
         # Model time one request's plan may take; rules and decomposition are free.
         self.budget_ms = budget_ms
@@ -254,8 +267,16 @@ class SlmPlanner:
     ) -> str:
         names = sorted(tools)
         options = [*names, NONE]
-        prompt = _routing_prompt(names, tools)
         asked = " ".join(clause[:ROUTE_CHARS].split())
+        near: list[tuple[str, str]] | None = None
+        affinity: dict[str, float] = {}
+        if self.nearest is not None:
+            if self.nearest_shots:
+                found = self.nearest.neighbours(asked, tools)[: self.nearest_shots]
+                near = [(n.request, n.tool) for n in reversed(found)]
+            if self.affinity_weight:
+                affinity = self.nearest.affinity(asked, tools)
+        prompt = _routing_prompt(names, tools, near)
 
         def score() -> list[float]:
             given = session.score_options(
@@ -266,7 +287,10 @@ class SlmPlanner:
                 prompt + template(f"Request: {quoted(CONTENT_FREE)}\nTool:"),
                 [f" {o}" for o in options],
             )
-            return [a - b for a, b in zip(given, blank, strict=True)]
+            return [
+                a - b + self.affinity_weight * affinity.get(o, 0.0)
+                for o, a, b in zip(options, given, blank, strict=True)
+            ]
 
         try:
             scores = await session.run_in(self.worker, score, step="plan.route")
@@ -306,7 +330,9 @@ def result_text(results: list[CallOutcome]) -> str:
     return "\n".join(t for t in texts if t.strip())
 
 
-def _routing_prompt(names: list[str], tools: Mapping[str, ToolView]) -> Prompt:
+def _routing_prompt(
+    names: list[str], tools: Mapping[str, ToolView], near: list[tuple[str, str]] | None = None
+) -> Prompt:
     """The tools and the few shots. A tool's description comes from its registry card:
     quoted as data (`card_text`), one JSON string on its tool's line, so that nothing it
     says can add a line of its own ("Request: …", "Tool: …"), and the prompt says so
@@ -321,8 +347,11 @@ def _routing_prompt(names: list[str], tools: Mapping[str, ToolView]) -> Prompt:
     prompt += template("\n".join(lines) + "\n")
     # The shots come from the live cards (their examples): card text, quoted as data,
     # each on its own "Request:" line; the tool a shot names is a live tool's name.
-    cards = routing_shots(tools)
-    shots = _interleaved(cards, NONE_SHOTS)
+    if near is not None:
+        # The nearest examples go last, the most similar just before the clause.
+        shots = [*NONE_SHOTS, *near]
+    else:
+        shots = _interleaved(routing_shots(tools), NONE_SHOTS)
     for request, tool in shots:
         prompt += template("Request: ") + untrusted(quoted(request))
         prompt += template(f"\nTool: {tool}\n\n")

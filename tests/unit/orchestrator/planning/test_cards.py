@@ -8,6 +8,7 @@ from dataclasses import replace
 import pytest
 
 from slmesh.orchestrator.planning.cards import (
+    acts_on_result,
     arguments,
     clause_starts,
     continued,
@@ -273,3 +274,34 @@ def test_an_alternative_is_planned_for_as_the_tool_it_serves() -> None:
     # Alone, it stands for its tool.
     [(name, view)] = for_planning({"vat-rates-cloud": cloud}).items()
     assert (name, view.name, view.serves) == ("vat-rates", "vat-rates", None)
+
+
+def test_each_of_several_labelled_texts_is_a_call() -> None:
+    request = (
+        "Please tag each of these two reviews as positive or negative.\n"
+        "Review A: Love it.\nReview B: It broke after a week."
+    )
+    parts = clauses(request, STARTS)
+    found = arguments(TOOLS["classifier"], parts[0])
+    assert found == [
+        {"text": "Love it.", "labels": ["positive", "negative"]},
+        {"text": "It broke after a week.", "labels": ["positive", "negative"]},
+    ]
+    # Without "each", the labelled texts are one text.
+    one = arguments(
+        TOOLS["summarizer"], Clause("Summarize this", "Review A: Love it.\nReview B: Meh.")
+    )
+    assert one == [{"text": "Review A: Love it.\nReview B: Meh."}]
+
+
+def test_a_tools_result_named_as_the_object_of_another_verb_is_not_that_tool_again() -> None:
+    assert acts_on_result("translate the summary into German", TOOLS["summarizer"], TOOLS)
+    assert not acts_on_result("Condense the summary further", TOOLS["summarizer"], TOOLS)
+    assert not acts_on_result("then summarize the second email", TOOLS["summarizer"], TOOLS)
+
+
+def test_a_cue_counts_only_where_the_text_has_what_it_asks_about() -> None:
+    tweet = "Oh great, another Monday with the train cancelled."
+    assert keyword_tools("what's the exchange rate today", TOOLS, payload=tweet) == []
+    invoice = "Invoice 22. Total due: EUR 310.00 by 1 May."
+    assert keyword_tools("what's the total", TOOLS, payload=invoice) == ["extractor"]

@@ -22,6 +22,7 @@ from slmesh.orchestrator.planning.memo import ByIdentity
 from slmesh.orchestrator.planning.phrases import (
     MATCHED_CHARS,
     content_stems,
+    folded,
     near,
     near_stem,
     phrases_pattern,
@@ -108,7 +109,11 @@ _compiled = ByIdentity(_compile)
 
 
 def keyword_tools(
-    clause: str, tools: Mapping[str, ToolView], *, has_text: bool = True
+    clause: str,
+    tools: Mapping[str, ToolView],
+    *,
+    has_text: bool = True,
+    payload: str | None = None,
 ) -> list[str]:
     """The tools whose card's keywords the clause uses; failing that, those it names or
     nearly uses (a misspelt keyword). In the order their keywords appear. Without a text
@@ -135,7 +140,8 @@ def keyword_tools(
         if (r := rules_of(tools[n])) is not None
         and r.cues is not None
         and (has_text or not r.needs_text)
-        and r.cues.search(clause[:MATCHED_CHARS])
+        and (hit := r.cues.search(clause[:MATCHED_CHARS])) is not None
+        and (payload is None or _grounded(clause[hit.end() :], payload))
     ]
     if cued:
         return cued
@@ -150,6 +156,68 @@ def keyword_tools(
         if len(choosing) == 1:
             return choosing
     return []
+
+
+# Words a clause may open with that ask rather than say what to do ("tell me the ...").
+_ASKING_OPENERS = frozenset(
+    [
+        "tell",
+        "give",
+        "show",
+        "list",
+        "please",
+        "could",
+        "would",
+        "can",
+        "also",
+        "then",
+        "next",
+        "and",
+        "what",
+        "which",
+        "who",
+        "when",
+        "how",
+        "where",
+        "whether",
+        "let",
+        "just",
+        "now",
+    ]
+)
+_OBJECT = re.compile(r"\b(?:the|this|that|its|my|our|your|their)\s+$", re.IGNORECASE)
+
+
+def _grounded(asked: str, payload: str) -> bool:
+    """Whether what a cue's question asks about is in the text it comes with: "what's the
+    total" of an invoice that has one, not "what's the exchange rate today" of a tweet."""
+    text = folded(payload)
+    wanted = [folded(w)[:5] for _, w in words(asked) if len(w) >= 4]
+    return not wanted or any(w in text for w in wanted)
+
+
+def acts_on_result(clause: str, tool: ToolView, tools: Mapping[str, ToolView]) -> bool:
+    """Whether a clause that names the previous clause's tool only as the object of a
+    verb no live card knows asks for something else done to that tool's result:
+    "Summarise this and translate the summary into German"."""
+    rules = rules_of(tool)
+    opening = re.match(r"\s*([^\W\d_]{4,})\b", clause)
+    if rules is None or rules.keywords is None or opening is None:
+        return False
+    verb = opening.group(1).lower()
+    if verb in _ASKING_OPENERS:
+        return False
+    for other in tools.values():
+        known = rules_of(other)
+        if known is not None and any(
+            p is not None and p.match(clause, opening.start(1))
+            for p in (known.keywords, known.cues)
+        ):
+            return False
+        if known is not None and any(verb.startswith(v) for v in known.vocabulary if len(v) >= 4):
+            return False
+    named = rules.keywords.search(clause, opening.end())
+    return named is not None and _OBJECT.search(clause[: named.start()]) is not None
 
 
 def continued(clause: Clause, previous: list[str], tools: Mapping[str, ToolView]) -> list[str]:

@@ -190,6 +190,37 @@ def _unlabelled(text: str) -> str:
     return text
 
 
+# A text's label in a list of texts: "Ticket 1:", "Review B:", "2)" (a line or a sentence start).
+_ITEM_LABEL = re.compile(
+    r"(?:^|(?<=[.!?\n])\s*)(?:([A-Z][a-z]{1,15})\s+)?(\d{1,2}|[A-H])\s*[:)]\s+", re.MULTILINE
+)
+# A clause that asks for each of several texts: "each of these tickets", "both reviews".
+_EACH_TEXT = re.compile(
+    r"\b(?:each|both|every\s+one)\b|\bthese\s+(?:two|three|four|five|six|\d)\b"
+    r"|\ball\s+(?:of\s+)?(?:these|the)\b",
+    re.IGNORECASE,
+)
+
+
+def texts_of(clause: Clause) -> list[str]:
+    """The texts a clause asks about one by one ("tag each of these two reviews: Review A:
+    ... Review B: ..."): the payload's labelled items, numbered or lettered in order under
+    one label, where the clause asks for each; else the payload as one text."""
+    if clause.payload is None:
+        return []
+    labels = list(_ITEM_LABEL.finditer(clause.payload))
+    if len(labels) < 2 or not _EACH_TEXT.search(clause.text) or labels[0].start() > 0:
+        return [clause.payload]
+    marks = [m.group(2) for m in labels]
+    words = {(m.group(1) or "").lower() for m in labels}
+    expected = [str(i + 1) for i in range(len(marks))]
+    if len(words) != 1 or marks not in (expected, [chr(ord("A") + i) for i in range(len(marks))]):
+        return [clause.payload]
+    ends = [m.start() for m in labels[1:]] + [len(clause.payload)]
+    items = [clause.payload[m.end() : end].strip() for m, end in zip(labels, ends, strict=True)]
+    return items if all(items) else [clause.payload]
+
+
 def clauses(request: str, starts: re.Pattern[str] | None = None) -> list[Clause]:
     """The request's clauses, each with the request's payload. `starts`: the words that
     route to a live tool, so "summarize this and classify it" is two clauses."""

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from slmesh.orchestrator.planning.choices import enumerated_choices, listed_choices
-from slmesh.orchestrator.planning.decomposition import NO_TEXT, Clause
+from slmesh.orchestrator.planning.decomposition import NO_TEXT, Clause, texts_of
 from slmesh.orchestrator.planning.memo import ByIdentity
 from slmesh.orchestrator.planning.phrases import (
     MATCHED_CHARS,
@@ -47,8 +47,8 @@ def read_arguments(routing: Routing, clause: Clause, *, codes: bool = True) -> A
         if reading.read == "text":
             if clause.payload is None:
                 return Awaited(NO_TEXT)
-            for call in calls:
-                call[name] = clause.payload
+            # "Tag each of these two reviews: Review A: ... Review B: ...": a call a text.
+            calls = [{**call, name: text} for call in calls for text in texts_of(clause)]
         elif reading.read == "each":
             values = each_value(
                 reading, clause.text, codes=codes, own_words=_keyword_words(routing)

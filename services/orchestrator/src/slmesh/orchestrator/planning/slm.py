@@ -28,6 +28,7 @@ import orjson
 from slmesh.orchestrator.planning.argument_writer import ArgumentWriter
 from slmesh.orchestrator.planning.card_text import DATA_NOTE, quoted
 from slmesh.orchestrator.planning.cards import (
+    acts_on_result,
     arguments,
     clause_starts,
     continued,
@@ -109,22 +110,29 @@ class SlmPlanner:
         # Tools whose values came from another sentence of the request than their own.
         lent: list[str] = []
         for clause in parts:
-            names = keyword_tools(clause.text, tools, has_text=clause.payload is not None)
+            names = keyword_tools(
+                clause.text, tools, has_text=clause.payload is not None, payload=clause.payload
+            )
             names = names or continued(clause, previous, tools)
             if len(names) > 1:
                 # "Summarize this, then classify the summary": the summary named
                 # again is the object, not a second summarizer call.
                 names = [n for n in names if n not in previous] or names
+            quoted = _quoted(clause.text)
+            candidates = tools
+            if names and names == previous and acts_on_result(clause.text, tools[names[0]], tools):
+                steps.append(f"{quoted}: asks for something else done with {names[0]}'s result")
+                candidates = {n: t for n, t in tools.items() if n not in names}
+                names = []
             previous = names
             how = "rule"
-            quoted = _quoted(clause.text)
             if not names:
                 spent = self._spent(session)
                 if spent is not None:
                     steps.append(f"{quoted}: not planned: {spent}")
                     unplaced.append(clause.text)
                     continue
-                routed = await self._route(session, clause.text, tools)
+                routed = await self._route(session, clause.text, candidates)
                 if routed != NONE and not supports(tools[routed], clause.text):
                     steps.append(
                         f"{quoted}: the model picked {routed}, but nothing in the "

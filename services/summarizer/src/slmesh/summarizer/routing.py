@@ -35,6 +35,21 @@ ROUTING = Routing(
         "what is it about",
         "what ... is about",
         "what ... are about",
+        "distil*",
+    ],
+    # How long the answer is to be, said without a verb the keywords know ("Squish this
+    # into a couple of lines"): taken only where a text comes with the clause.
+    cues=[
+        "couple of lines",
+        "few lines",
+        "one line",
+        "in a sentence",
+        "in one sentence",
+        "in two sentences",
+        "in a paragraph",
+        "mainly about",
+        "into ... words",
+        "in under ... words",
     ],
     arguments={
         "text": ArgumentReading(read="text"),

@@ -157,6 +157,10 @@ ROUTING = Routing(
                 "entire eu",
                 "across the eu",
                 "all 27",
+                "which eu country",
+                "which eu countries",
+                "which eu member state*",
+                "which member state*",
             ],
             # Asked about, not served: named in the answer as such, never guessed at.
             others=[

@@ -22,7 +22,6 @@ from slmesh.orchestrator.planning.memo import ByIdentity
 from slmesh.orchestrator.planning.phrases import (
     MATCHED_CHARS,
     content_stems,
-    folded,
     near,
     near_stem,
     phrases_pattern,
@@ -109,11 +108,7 @@ _compiled = ByIdentity(_compile)
 
 
 def keyword_tools(
-    clause: str,
-    tools: Mapping[str, ToolView],
-    *,
-    has_text: bool = True,
-    payload: str | None = None,
+    clause: str, tools: Mapping[str, ToolView], *, has_text: bool = True
 ) -> list[str]:
     """The tools whose card's keywords the clause uses; failing that, those it names or
     nearly uses (a misspelt keyword). In the order their keywords appear. Without a text
@@ -140,8 +135,7 @@ def keyword_tools(
         if (r := rules_of(tools[n])) is not None
         and r.cues is not None
         and (has_text or not r.needs_text)
-        and (hit := r.cues.search(clause[:MATCHED_CHARS])) is not None
-        and (payload is None or _grounded(clause[hit.end() :], payload))
+        and r.cues.search(clause[:MATCHED_CHARS])
     ]
     if cued:
         return cued
@@ -186,14 +180,6 @@ _ASKING_OPENERS = frozenset(
     ]
 )
 _OBJECT = re.compile(r"\b(?:the|this|that|its|my|our|your|their)\s+$", re.IGNORECASE)
-
-
-def _grounded(asked: str, payload: str) -> bool:
-    """Whether what a cue's question asks about is in the text it comes with: "what's the
-    total" of an invoice that has one, not "what's the exchange rate today" of a tweet."""
-    text = folded(payload)
-    wanted = [folded(w)[:5] for _, w in words(asked) if len(w) >= 4]
-    return not wanted or any(w in text for w in wanted)
 
 
 def acts_on_result(clause: str, tool: ToolView, tools: Mapping[str, ToolView]) -> bool:

@@ -14,6 +14,10 @@ _ITEM = r"[\w&'\u2019+-]+(?:\s+[\w&'\u2019+-]+){0,2}"
 _OR = r"(?:,?\s+or|\s+vs\.?|\s+versus)\s+"
 _LIST = re.compile(rf"({_ITEM}(?:\s*,\s*{_ITEM})*{_OR}{_ITEM})", re.IGNORECASE)
 _SLASHED = re.compile(r"(?<![\w/])([\w&-]+(?:\s*/\s*[\w&-]+)+)(?![\w/])")
+# "travel | meals | office supplies": three or more, not a table's cells ("AB | Date:").
+_PIPED = re.compile(
+    r"(?<![\w|])([\w&-]+(?:\s+[\w&-]+)?(?:\s*\|\s*[\w&-]+(?:\s+[\w&-]+)?){2,})(?![\w|:])"
+)
 # Where the first choice begins: after the words that introduce a list.
 _LEAD = re.compile(
     r"^.*(?:\b(?:to|as|into|between|either|whether|is\s+(?:this|it)|it's|it\s+is|be|for|go|"
@@ -34,13 +38,18 @@ _WH_QUESTION = re.compile(r"\b(?:which|what|who|whom|where|how)\b", re.IGNORECAS
 _TRAILING = re.compile(
     r"\s+(?:in|of|on|at|about|with|for|by|from|to|regarding)\s+.*$", re.IGNORECASE
 )
+# "in 20 words or fewer", "in a sentence or two": an amount, not choices.
+_NOT_CHOICE = re.compile(
+    r"(?:\bor|\bvs\.?)\s+(?:fewer|less|more|so|two|three|similar|shorter|longer|thereabouts)\s*$",
+    re.IGNORECASE,
+)
 # A bulleted list: one choice a line.
-_BULLETS = re.compile(r"^\s*[-*\u2022]\s+(.{1,60}?)\s*$", re.MULTILINE)
+_BULLETS = re.compile(r"^\s*(?:[-*\u2022]|\d{1,2}[.)]|[a-h]\))\s+(.{1,60}?)\s*$", re.MULTILINE)
 
 
 def listed_choices(text: str) -> list[str]:
     """The choices a clause lists ("a complaint, a question or praise"), lower case."""
-    found = list(_LIST.finditer(text))
+    found = [m for m in _LIST.finditer(text) if not _NOT_CHOICE.search(m.group(1))]
     if found:
         match = found[-1]
         listed = match.group(1)
@@ -56,6 +65,9 @@ def listed_choices(text: str) -> list[str]:
     slashed = _SLASHED.findall(text)
     if slashed:
         return _distinct(re.split(r"\s*/\s*", slashed[-1]))
+    piped = _PIPED.findall(text)
+    if piped:
+        return _distinct(re.split(r"\s*\|\s*", piped[-1]))
     return []
 
 
@@ -63,6 +75,10 @@ def _last_choice(last: str, rest: list[str], asked: str) -> str:
     """The last choice without what follows it ("negative in tone" -> "negative"), where it
     is longer than every other choice (an item longer than its peers ran on), or where a
     yes/no question asks it, whose first choice is then cut to its length."""
+    # "a 'hardware', 'software' or 'network' problem": a quoted choice ends at its quote.
+    quoted = re.match(r"^([\"'\u2018\u201c][^\"'\u2019\u201d]+[\"'\u2019\u201d])\s+\S", last)
+    if quoted is not None:
+        return quoted.group(1)
     longest = max(len(_ARTICLE.sub("", p).split()) for p in rest)
     if len(last.split()) <= longest and not _is_yes_no(asked):
         return last
@@ -82,7 +98,9 @@ def _first_choice(first: str, rest: list[str], asked: str, *, own_part: bool) ->
     longest = max(len(_ARTICLE.sub("", p).split()) for p in rest)
     lead = _LEAD.sub("", first)
     if lead != first:
-        return " ".join(lead.split()[-max(longest, 3) :])
+        # "Is this email spam or not spam": in a yes/no question, the choice's own length.
+        keep = longest if _is_yes_no(asked) else max(longest, 3)
+        return " ".join(lead.split()[-keep:])
     # An article inside it starts the choice: "this a complaint", "the DE&I committee".
     articled = re.split(r"\b(?:a|an|the|our|my|your|their)\s+", first, flags=re.IGNORECASE)
     if len(articled) > 1 and articled[-1].strip():

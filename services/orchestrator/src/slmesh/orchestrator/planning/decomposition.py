@@ -22,7 +22,7 @@ from slmesh.orchestrator.planning.choices import (
 )
 
 # The payload starts after the first ':' or '?' that is followed by real text.
-_PAYLOAD = re.compile(r"[:?]\s+(?=\S.{24,})|\n\s*(?=\S.{24,})", re.DOTALL)
+_PAYLOAD = re.compile(r"(?:[:?]|\s(?:->|=>|\u2192))\s+(?=\S.{24,})|\n\s*(?=\S.{24,})", re.DOTALL)
 # A payload's first sentence, when short: it may still be the request's ("Just the gist.").
 _FIRST_SENTENCE = re.compile(r"^([^\n.!?:]{1,100}[.!?:])\s+(?=\S)")
 # The last sentence before a payload's colon, when it is a label of a word or two.
@@ -36,6 +36,22 @@ _QUOTED = re.compile(
     r"'(?:[^']|'(?=\w)|'(?=\s+[a-z]))" + "{40,}" + r"'(?=\s*(?:$|[^\w\s]|[A-Z])))",
     re.DOTALL,
 )
+# How far into a sentence a tool's word still says the sentence asks for it.
+LEAD_CHARS = 40
+# A pasted text's leading dash ("Sales or Accounts? — we want to upgrade ...").
+_DASHES = " -\u2013\u2014"
+# A sentence after a text that goes on asking: "Second thing, ...", "Also, ...".
+_LAST_ASK = re.compile(
+    r"[.!?\"'\u201d]\s+((?:second(?:ly|\s+thing)?|also|finally|lastly|and\s+also|plus|"
+    r"one\s+more\s+thing)\b,?\s+[^\n]{3,200}?)\s*$",
+    re.IGNORECASE,
+)
+# A question word or two and nothing else: more of the clause before ("... and when").
+_BARE_QUESTION = re.compile(
+    r"^(?:(?:and|or|to|by|from|for|with)\s+)?(?:when|where|who|whom|why|which|how\s+much|"
+    r"how\s+many|how\s+long|what\s+for)$",
+    re.IGNORECASE,
+)
 # A sentence that announces the text after it: "... the following incident report." / "below."
 _ANNOUNCED = re.compile(
     r"\b(?:the\s+following|below)(?:\s+[\w-]+){0,3}\s*\.\s+(?=\S.{24,})", re.IGNORECASE | re.DOTALL
@@ -45,6 +61,7 @@ _BULLETED = re.compile(r"^(?:\s*[-*\u2022]\s+[^\n]{1,60}\n?)+")
 _TEXT_LABEL = re.compile(
     r"^(?:(?:the\s+|my\s+|our\s+)?(?:text|message|e-?mail|review|feedback|tweet|post|ticket|"
     r"comment|notes?|letter|document|content|body|here it is|complaint|request|memo|report|"
+    r"here(?:'s|\u2019s|\s+is)\s+(?:the|my|our|a|an)\s+[\w-]+|"
     r"transcript|chat|article|excerpt|snippet|paragraph|passage|statement|announcement|"
     r"minutes|reply|query|question|description|log|entry|record)\s*:"
     r"|[^\n.!?:]{1,30}[.!]\s*\n)\s*",
@@ -61,6 +78,12 @@ _ASKING = r"tell|give|what|which|who|when|how|list|compare|is this|also|please|c
 _VERB_OBJECT = r"\w+\s+(?:it|them|this|that|me|us|\d|a|an|the|my|our|your)\b"
 
 
+# A full stop that ends an abbreviation ("incl. VAT", "e.g. invoices") ends no clause.
+_NOT_ABBREVIATION = (
+    r"(?<!\bincl)(?<!\bexcl)(?<!\be\.g)(?<!\bi\.e)(?<!\bapprox)(?<!\bno)(?<!\bvs)(?<!\betc)"
+)
+
+
 @functools.lru_cache(maxsize=64)
 def _breaks(starts: re.Pattern[str] | None) -> re.Pattern[str]:
     """Where one clause ends and the next begins: a full stop, "then", or "and" before an
@@ -68,7 +91,7 @@ def _breaks(starts: re.Pattern[str] | None) -> re.Pattern[str]:
     from the cards)."""
     after_and = f"{_ASKING}|{_VERB_OBJECT}" + (f"|{starts.pattern}" if starts is not None else "")
     return re.compile(
-        rf"(?:[.;]\s+(?:also\s+)?|\s*\((?:[a-h]|[1-9])\)\s*|,?\s+(?:and\s+)?then\s+|,?\s+after\s+that,?\s+"
+        rf"(?:{_NOT_ABBREVIATION}[.;]\s+(?:also\s+)?|[?!]\s+(?=(?:also|and|then|plus|next|finally|second)\b)|\s*\((?:[a-h]|[1-9])\)\s*|,?\s+(?:and\s+)?then\s+|,?\s+after\s+that,?\s+"
         rf"|,?\s+and\s+(?:also\s+)?(?=(?:{after_and})))",
         re.IGNORECASE,
     )
@@ -152,11 +175,27 @@ def split_request(
         payload = _BULLETED.sub("", payload, count=1).strip()
     while (first := _FIRST_SENTENCE.match(payload)) is not None:
         rest = payload[first.end() :]
-        asks = starts is not None and starts.search(first.group(1)) is not None
-        if not (asks or _lists_choices(first.group(1))) or len(rest) < 24:
+        # A tool's word near its start: a sentence that merely uses one further on
+        # ("Can someone explain why my payslip shows a deduction labelled ...") is text.
+        asks = starts is not None and starts.search(first.group(1)[:LEAD_CHARS]) is not None
+        # "Label this as one of: billing, shipping, account access." lists the choices.
+        heading = instruction.endswith(":") and enumerated_choices(f"Choices: {first.group(1)}")
+        if not (asks or heading or _lists_choices(first.group(1))) or len(rest) < 24:
             break
         instruction, payload = f"{instruction} {first.group(1)}", rest.strip()
-    return _tidy(instruction), _unlabelled(_unquoted(payload)) or None
+    payload, more = _asked_after_text(payload, starts)
+    if more:
+        instruction = f"{instruction}. {more}"
+    return _tidy(instruction), _unlabelled(_unquoted(payload)).lstrip(_DASHES) or None
+
+
+def _asked_after_text(payload: str, starts: re.Pattern[str] | None) -> tuple[str, str]:
+    """A last sentence of the payload that goes on asking ("... CSV files. Second thing,
+    tell me the VAT in Romania."): the request's, not the text's."""
+    m = _LAST_ASK.search(payload)
+    if m is None or starts is None or not starts.search(m.group(1)) or m.start() < 24:
+        return payload, ""
+    return payload[: m.start() + 1].strip(), m.group(1).strip(" .")
 
 
 def _quoted_span(request: str) -> tuple[int, int] | None:
@@ -233,6 +272,9 @@ def clauses(request: str, starts: re.Pattern[str] | None = None) -> list[Clause]
             # "Sort this into the right folder. Folders: Invoices, HR, News.": the
             # choices of the clause before, not a request of their own.
             parts[-1] = f"{parts[-1]}. {part}"
+        elif parts and _BARE_QUESTION.match(part):
+            # "Who signed this contract and when?": the "when" asks more of the same.
+            parts[-1] = f"{parts[-1]} and {part}"
         elif part:
             parts.append(part)
     return [Clause(p, payload) for p in parts]
@@ -244,7 +286,10 @@ _TELLING = re.compile(
     r"regards|best|kind|here|there|i|i'm|we|we're|our|my|the|this|these|that|it|two|three|for|"
     r"several|some|text|below|attached|fyi)\b"
     # "SE team here (sales engineering)", "Anna from billing here": who is asking.
-    r"|^[^?]{1,40}\bhere\b(?:\s*\([^)]*\))?\W*$",
+    r"|^[^?]{1,40}\bhere\b(?:\s*\([^)]*\))?\W*$"
+    # "Please go through the following": it points at the text, the next clause asks.
+    r"|^(?:please\s+)?(?:go\s+through|look\s+(?:at|over|through)|have\s+a\s+look\s+at|"
+    r"read(?:\s+through)?|see)\s+(?:the\s+following|this|these|below)(?:\s+[\w-]+){0,3}\W*$",
     re.IGNORECASE,
 )
 

@@ -60,7 +60,8 @@ def read_arguments(routing: Routing, clause: Clause, *, codes: bool = True) -> A
             choices = listed_choices(clause.text) or enumerated_choices(clause.text)
             # "with a priority, low, medium or high": a word the presets know is the
             # question's topic, not one of its choices.
-            if len(choices) > 2 and preset_choices(reading, choices[0]):
+            preset = preset_choices(reading, choices[0]) if len(choices) > 2 else []
+            if preset and choices[0] not in preset:
                 choices = choices[1:]
             choices = choices or preset_choices(reading, clause.text)
             if len(choices) < 2:
@@ -198,8 +199,10 @@ def stated_number(reading: ArgumentReading, text: str) -> int | None:
     units = phrases_pattern(reading.units)
     if units is None:
         return None
-    for m in re.finditer(r"(?<![\d.])(\d{1,4})\s+", text[:MATCHED_CHARS]):
-        if units.match(text, m.end()):
+    for m in re.finditer(r"(?<![\d.])(\d{1,4})(?:\s+|-)", text[:MATCHED_CHARS]):
+        unit = re.match(r"[^\W\d_]+", text[m.end() :])
+        said = unit.group() if unit is not None else ""
+        if units.match(text, m.end()) or any(near(said, u) for u in reading.units if len(u) >= 4):
             value = int(m.group(1))
             if reading.minimum is not None:
                 value = max(reading.minimum, value)
@@ -223,7 +226,11 @@ def named_fields(reading: ArgumentReading, text: str) -> list[str]:
     restated = re.search(r"\b(?:i\.?e\.?|namely|that is|specifically)(?:,|\s)\s*", rest)
     if restated is not None:
         rest = rest[restated.end() :]
-    rest = re.split(r"\s+(?:from|out of|in|on|of this|of the)\b|[:?!.]", rest, maxsplit=1)[0]
+    # "Extract the following from the email below: meeting date, location".
+    listed = re.match(r"(?:the\s+)?(?:following|these|this info\w*)\b[^:]*:\s*(.+)", rest)
+    if listed is not None:
+        rest = listed.group(1)
+    rest = re.split(r"\s+(?:from|out of|in|on|of this)\b|[:?!]|\.(?:\s|$)", rest, maxsplit=1)[0]
     names = []
     for part in re.split(r",|\band\b|&", rest):
         kept = re.sub(r"\b(the|a|an|this|its|their|all|me|us)\b", " ", part.lower()).split()

@@ -110,9 +110,7 @@ class SlmPlanner:
         # Tools whose values came from another sentence of the request than their own.
         lent: list[str] = []
         for clause in parts:
-            names = keyword_tools(
-                clause.text, tools, has_text=clause.payload is not None, payload=clause.payload
-            )
+            names = keyword_tools(clause.text, tools, has_text=clause.payload is not None)
             names = names or continued(clause, previous, tools)
             if len(names) > 1:
                 # "Summarize this, then classify the summary": the summary named
@@ -132,7 +130,10 @@ class SlmPlanner:
                     steps.append(f"{quoted}: not planned: {spent}")
                     unplaced.append(clause.text)
                     continue
-                routed = await self._route(session, clause.text, candidates)
+                # The model's favourite only: taking its runner-up where the favourite
+                # shares no word with the clause placed more clauses no tool does
+                # ("Translate this invoice", "email it to our lawyer") than it rescued.
+                routed = (await self._route(session, clause.text, candidates))[0]
                 if routed != NONE and not supports(tools[routed], clause.text):
                     steps.append(
                         f"{quoted}: the model picked {routed}, but nothing in the "
@@ -178,8 +179,19 @@ class SlmPlanner:
                     steps.append(f"{quoted}: {other}")
                     not_served.append(other)
         deferred = []
+        whole = Clause(" ".join(c.text for c in parts), parts[0].payload if parts else None)
         for later, problem in waiting:
-            if calls:
+            lendable = [] if calls else arguments(tools[later.micromodel], whole)
+            if isinstance(lendable, list) and lendable:
+                # "... the Netherlands or Germany. How do their VAT rates compare?": no
+                # result will come to refer back to, so "their" is the other sentence's.
+                steps.append(
+                    f"{_quoted(later.clause)} -> {later.micromodel}: values from the "
+                    f"request's other sentences: {len(lendable)} call(s)"
+                )
+                calls += [PlannedCall(later.micromodel, args) for args in lendable]
+                lent.append(later.micromodel)
+            elif calls:
                 # Another call of this request may give what the clause lacks.
                 steps.append(
                     f"{_quoted(later.clause)} -> {later.micromodel}: {problem}; "
@@ -272,7 +284,8 @@ class SlmPlanner:
 
     async def _route(
         self, session: ModelSession, clause: str, tools: Mapping[str, ToolView]
-    ) -> str:
+    ) -> list[str]:
+        """The live tools and "none", best first, as the model ranks them for the clause."""
         names = sorted(tools)
         options = [*names, NONE]
         asked = " ".join(clause[:ROUTE_CHARS].split())
@@ -305,10 +318,9 @@ class SlmPlanner:
         except ContextOverflowError as exc:
             # Many long tool descriptions: no room left for the clause.
             logger.warning("clause %s not routed: %s", _quoted(clause), exc)
-            return NONE
-        best = max(range(len(options)), key=lambda i: scores[i])
+            return [NONE]
         logger.debug("routed %r: %s", clause, dict(zip(options, scores, strict=True)))
-        return options[best]
+        return [o for _, o in sorted(zip(scores, options, strict=True), key=lambda p: -p[0])]
 
 
 def _quoted(clause: str) -> str:

@@ -298,3 +298,30 @@ def test_a_tools_result_named_as_the_object_of_another_verb_is_not_that_tool_aga
     assert acts_on_result("translate the summary into German", TOOLS["summarizer"], TOOLS)
     assert not acts_on_result("Condense the summary further", TOOLS["summarizer"], TOOLS)
     assert not acts_on_result("then summarize the second email", TOOLS["summarizer"], TOOLS)
+
+
+def test_a_question_word_alone_asks_more_of_the_clause_before() -> None:
+    parts = [c.text for c in clauses(f"Who signed this contract and when? {TEXT}", STARTS)]
+    assert parts == ["Who signed this contract and when"]
+
+
+def test_a_sentence_after_the_text_that_goes_on_asking_is_the_requests() -> None:
+    instruction, payload = split(
+        f"Tag this as bug or feature: {TEXT} Second thing, tell me the VAT in Romania."
+    )
+    assert payload == TEXT
+    assert instruction.endswith("Second thing, tell me the VAT in Romania")
+
+
+def test_choices_listed_after_a_colon_stay_with_the_request() -> None:
+    request = f"Label this ticket as one of: billing, shipping, account access.\n\n{TEXT}"
+    (clause,) = clauses(request, STARTS)
+    assert arguments(TOOLS["classifier"], clause) == [
+        {"text": TEXT, "labels": ["billing", "shipping", "account access"]}
+    ]
+    fields = arguments(
+        TOOLS["extractor"],
+        Clause("Extract the following from the email below: meeting date, location", TEXT),
+    )
+    assert not isinstance(fields, str)
+    assert list(fields[0]["schema"]["properties"]) == ["meeting_date", "location"]

@@ -28,6 +28,8 @@ ROUTING = Routing(
     # Questions about what a document says: taken only where a text comes with them and
     # no card's keywords match ("What's the sentiment of this review" is the classifier's).
     cues=[
+        "the ... out of this",
+        "the ... from this",
         "i need the",
         "need the ... from",
         "find the",

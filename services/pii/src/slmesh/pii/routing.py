@@ -11,6 +11,8 @@ from slmesh.schemas import ArgumentReading, Routing, RoutingExample
 
 ROUTING = Routing(
     kinds=["redact or anonymise personal data in a text", "find personal data in a text"],
+    # Said without a verb the keywords know: taken only where a text comes with it.
+    cues=["identifies a person", "identify a person", "identifies anyone", "safe to share"],
     keywords=[
         "redact*",
         "anonymi*",

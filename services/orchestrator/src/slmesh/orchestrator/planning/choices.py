@@ -13,7 +13,10 @@ _ITEM = r"[\w&'\u2019+-]+(?:\s+[\w&'\u2019+-]+){0,2}"
 # "or", "vs", "versus" join the last two; commas the rest.
 _OR = r"(?:,?\s+or|\s+vs\.?|\s+versus)\s+"
 _LIST = re.compile(rf"({_ITEM}(?:\s*,\s*{_ITEM})*{_OR}{_ITEM})", re.IGNORECASE)
-_SLASHED = re.compile(r"(?<![\w/])([\w&-]+(?:\s*/\s*[\w&-]+)+)(?![\w/])")
+# Items with a letter: "11/06/2024" is a date, not choices.
+_SLASHED = re.compile(
+    r"(?<![\w/])((?=[\w&-]*[^\W\d_])[\w&-]+(?:\s*/\s*(?=[\w&-]*[^\W\d_])[\w&-]+)+)(?![\w/])"
+)
 # "travel | meals | office supplies": three or more, not a table's cells ("AB | Date:").
 _PIPED = re.compile(
     r"(?<![\w|])([\w&-]+(?:\s+[\w&-]+)?(?:\s*\|\s*[\w&-]+(?:\s+[\w&-]+)?){2,})(?![\w|:])"
@@ -29,7 +32,9 @@ _ARTICLE = re.compile(r"^(?:(?:to|for|as|into|a|an|the|our|my|your|their)\s+)+",
 # A yes/no question or "tell me if/whether ...": the list is what the thing is, and its
 # first choice is its last words ("Is the following message positive, negative or ...").
 _COPULA_QUESTION = re.compile(
-    r"^\s*(?:is|are|was|were|does|do|would|will)\b|\b(?:if|whether)\b", re.IGNORECASE
+    r"^\s*(?:(?:also|and|then|so|and\s+also)[,:]?\s+)?(?:is|are|was|were|does|do|would|will)\b"
+    r"|\b(?:if|whether)\b",
+    re.IGNORECASE,
 )
 # A question asked by a wh-word: a part of its own before the list is that question
 # ("Which team should handle this email, sales or support?").
@@ -95,6 +100,10 @@ def _first_choice(first: str, rest: list[str], asked: str, *, own_part: bool) ->
     of its own before a comma that is longer than that is the question, not a choice,
     where a wh-word asks it ("Which team should handle this email, sales or support?");
     in a yes/no question ("Is this lead hot, warm or cold?") it ends in the choice."""
+    # "spam or not spam": the first choice is what the last one negates.
+    negated = re.match(r"not\s+(.+)$", rest[-1].strip(), re.IGNORECASE)
+    if negated is not None and first.lower().endswith(negated.group(1).lower()):
+        return first[len(first) - len(negated.group(1)) :]
     longest = max(len(_ARTICLE.sub("", p).split()) for p in rest)
     lead = _LEAD.sub("", first)
     if lead != first:

@@ -28,7 +28,11 @@ _FIRST_SENTENCE = re.compile(r"^([^\n.!?:]{1,100}[.!?:])\s+(?=\S)")
 # The last sentence before a payload's colon, when it is a label of a word or two.
 _LABEL = re.compile(r"[.!?]\s+([^\s.!?:]+(?:\s+[^\s.!?:]+)?)\s*$")
 # A request that goes on after its question mark, rather than quoting a text.
-_GOES_ON = re.compile(r"(?:and|then|also|after that|next|plus|and then|and also)\b", re.IGNORECASE)
+_GOES_ON = re.compile(
+    r"(?:and|then|also|after that|next|plus|and then|and also|separately|additionally|"
+    r"second(?:ly)?)\b",
+    re.IGNORECASE,
+)
 # A text in quotes, "..." or '...' or typographic ones, long enough not to be a label.
 MIN_QUOTED_CHARS = 40
 _QUOTED = re.compile(
@@ -46,6 +50,13 @@ _LAST_ASK = re.compile(
     r"one\s+more\s+thing)\b,?\s+[^\n]{3,200}?)\s*$",
     re.IGNORECASE,
 )
+# A sentence of nothing but a few short items: "meeting date, location." after a colon.
+_ITEMS_ONLY = re.compile(
+    r"^\s*[\w&'-]+(?:\s+[\w&'-]+){0,2}(?:\s*(?:,|\band\b|\bor\b|,\s*and\b)\s*"
+    r"[\w&'-]+(?:\s+[\w&'-]+){0,2}){1,5}\s*[.:]?\s*$"
+)
+# A sentence that ends in a title's full stop ("Our client, Mr.") has not ended.
+_TITLE = re.compile(r"\b(?:mr|mrs|ms|dr|prof|st|no|inc|ltd|co|jr|sr)\.$", re.IGNORECASE)
 # A question word or two and nothing else: more of the clause before ("... and when").
 _BARE_QUESTION = re.compile(
     r"^(?:(?:and|or|to|by|from|for|with)\s+)?(?:when|where|who|whom|why|which|how\s+much|"
@@ -81,6 +92,7 @@ _VERB_OBJECT = r"\w+\s+(?:it|them|this|that|me|us|\d|a|an|the|my|our|your)\b"
 # A full stop that ends an abbreviation ("incl. VAT", "e.g. invoices") ends no clause.
 _NOT_ABBREVIATION = (
     r"(?<!\bincl)(?<!\bexcl)(?<!\be\.g)(?<!\bi\.e)(?<!\bapprox)(?<!\bno)(?<!\bvs)(?<!\betc)"
+    r"(?<!\bmr)(?<!\bmrs)(?<!\bms)(?<!\bdr)"
 )
 
 
@@ -132,6 +144,9 @@ def split_request(
         announced is not None
         and (match is None or announced.start() < match.start())
         and not _GOES_ON.match(request[announced.end() :])
+        # The announcing sentence asks for something itself ("Summarise the following
+        # report."); "Rental car invoice below." leaves the asking to the next sentence.
+        and (starts is None or starts.search(request[: announced.end()]) is not None)
     ):
         # "Summarise the following incident report. At 02:14 UTC ...": the text follows.
         return _tidy(request[: announced.end()]), _unlabelled(request[announced.end() :].strip())
@@ -179,7 +194,11 @@ def split_request(
         # ("Can someone explain why my payslip shows a deduction labelled ...") is text.
         asks = starts is not None and starts.search(first.group(1)[:LEAD_CHARS]) is not None
         # "Label this as one of: billing, shipping, account access." lists the choices.
-        heading = instruction.endswith(":") and enumerated_choices(f"Choices: {first.group(1)}")
+        heading = (
+            instruction.endswith(":")
+            and _ITEMS_ONLY.match(first.group(1)) is not None
+            and _TITLE.search(first.group(1)) is None
+        )
         if not (asks or heading or _lists_choices(first.group(1))) or len(rest) < 24:
             break
         instruction, payload = f"{instruction} {first.group(1)}", rest.strip()

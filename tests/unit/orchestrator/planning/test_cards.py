@@ -325,3 +325,36 @@ def test_choices_listed_after_a_colon_stay_with_the_request() -> None:
     )
     assert not isinstance(fields, str)
     assert list(fields[0]["schema"]["properties"]) == ["meeting_date", "location"]
+
+
+@pytest.mark.parametrize(
+    ("request_text", "payload"),
+    [
+        # A word that goes on asking only with its comma: here it starts the text.
+        (
+            "Summarise this: Second quarter revenue rose 5% and margins held steady.",
+            "Second quarter revenue rose 5% and margins held steady.",
+        ),
+        # Blank lines, however many, before the text.
+        (
+            "Summarise this email please:"
+            + "\n" * 5000
+            + "Hello team, the meeting moved to Friday.",
+            "Hello team, the meeting moved to Friday.",
+        ),
+    ],
+)
+def test_what_starts_a_text_is_the_text(request_text: str, payload: str) -> None:
+    assert split(request_text)[1] == payload
+
+
+def test_a_code_before_a_customer_noun_is_still_a_country() -> None:
+    assert arguments(
+        TOOLS["vat-rates"], Clause("What VAT rate do I charge DE customers", None)
+    ) == [{"country": "DE"}]
+    summary = arguments(
+        TOOLS["summarizer"], Clause("Summarise the 5 works reviewed in this article", TEXT)
+    )
+    assert summary == [{"text": TEXT}]
+    assert not asks("SE team here (sales engineering)")
+    assert asks("Post the summary here")

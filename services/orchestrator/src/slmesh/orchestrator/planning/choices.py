@@ -45,7 +45,7 @@ _TRAILING = re.compile(
 )
 # "in 20 words or fewer", "in a sentence or two": an amount, not choices.
 _NOT_CHOICE = re.compile(
-    r"(?:\bor|\bvs\.?)\s+(?:fewer|less|more|so|two|three|similar|shorter|longer|thereabouts)\s*$",
+    r"(?:\bor|\bvs\.?)\s+(?:fewer|less|more|so|two|three|similar|shorter|longer|thereabouts)\b",
     re.IGNORECASE,
 )
 # A bulleted list: one choice a line.
@@ -107,9 +107,7 @@ def _first_choice(first: str, rest: list[str], asked: str, *, own_part: bool) ->
     longest = max(len(_ARTICLE.sub("", p).split()) for p in rest)
     lead = _LEAD.sub("", first)
     if lead != first:
-        # "Is this email spam or not spam": in a yes/no question, the choice's own length.
-        keep = longest if _is_yes_no(asked) else max(longest, 3)
-        return " ".join(lead.split()[-keep:])
+        return " ".join(lead.split()[-max(longest, 3) :])
     # An article inside it starts the choice: "this a complaint", "the DE&I committee".
     articled = re.split(r"\b(?:a|an|the|our|my|your|their)\s+", first, flags=re.IGNORECASE)
     if len(articled) > 1 and articled[-1].strip():

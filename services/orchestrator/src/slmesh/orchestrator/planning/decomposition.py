@@ -20,17 +20,22 @@ from slmesh.orchestrator.planning.choices import (
     enumerated_choices,
     listed_choices,
 )
+from slmesh.orchestrator.planning.phrases import MATCHED_CHARS
 
-# The payload starts after the first ':' or '?' that is followed by real text.
-_PAYLOAD = re.compile(r"(?:[:?]|\s(?:->|=>|\u2192))\s+(?=\S.{24,})|\n\s*(?=\S.{24,})", re.DOTALL)
+# The payload starts after the first ':', '?', '->' or line break that is followed by real
+# text (a run of blank lines is tried once, from its start: not once per line).
+_PAYLOAD = re.compile(
+    r"(?:[:?]|\s(?:->|=>|\u2192))\s+(?=\S.{24,})|(?<!\s)\n\s*(?=\S.{24,})", re.DOTALL
+)
 # A payload's first sentence, when short: it may still be the request's ("Just the gist.").
 _FIRST_SENTENCE = re.compile(r"^([^\n.!?:]{1,100}[.!?:])\s+(?=\S)")
 # The last sentence before a payload's colon, when it is a label of a word or two.
 _LABEL = re.compile(r"[.!?]\s+([^\s.!?:]+(?:\s+[^\s.!?:]+)?)\s*$")
 # A request that goes on after its question mark, rather than quoting a text.
 _GOES_ON = re.compile(
-    r"(?:and|then|also|after that|next|plus|and then|and also|separately|additionally|"
-    r"second(?:ly)?)\b",
+    r"(?:and|then|also|after that|next|plus|and then|and also)\b"
+    # "Separately, ..." goes on; "Second quarter revenue rose" is a text.
+    r"|(?:separately|additionally|second(?:ly)?)\s*,",
     re.IGNORECASE,
 )
 # A text in quotes, "..." or '...' or typographic ones, long enough not to be a label.
@@ -86,13 +91,14 @@ _QUOTES = {'"': '"', "'": "'", "\u201c": "\u201d", "\u2018": "\u2019", "\u00ab":
 _ASKING = r"tell|give|what|which|who|when|how|list|compare|is this|also|please|can you|could you"
 # "... and translate it", "... and draft a reply": a verb and its object (a pronoun or
 # a determiner that starts one), the next thing asked.
-_VERB_OBJECT = r"\w+\s+(?:it|them|this|that|me|us|\d|a|an|the|my|our|your)\b"
+# ("the risks and benefits our team saw" stays one clause: no possessives here).
+_VERB_OBJECT = r"\w+\s+(?:it|them|this|that|me|us|\d|a|an|the)\b"
 
 
 # A full stop that ends an abbreviation ("incl. VAT", "e.g. invoices") ends no clause.
 _NOT_ABBREVIATION = (
-    r"(?<!\bincl)(?<!\bexcl)(?<!\be\.g)(?<!\bi\.e)(?<!\bapprox)(?<!\bno)(?<!\bvs)(?<!\betc)"
-    r"(?<!\bmr)(?<!\bmrs)(?<!\bms)(?<!\bdr)"
+    r"(?<!\bincl)(?<!\bexcl)(?<!\be\.g)(?<!\bi\.e)(?<!\bapprox)(?<!\bvs)"
+    r"(?<!\bmr)(?<!\bmrs)(?<!\bdr)"
 )
 
 
@@ -250,7 +256,7 @@ def _unlabelled(text: str) -> str:
 
 # A text's label in a list of texts: "Ticket 1:", "Review B:", "2)" (a line or a sentence start).
 _ITEM_LABEL = re.compile(
-    r"(?:^|(?<=[.!?\n])\s*)(?:([A-Z][a-z]{1,15})\s+)?(\d{1,2}|[A-H])\s*[:)]\s+", re.MULTILINE
+    r"(?:^|(?<=[.!?\n]))[ \t]*(?:([A-Z][a-z]{1,15})\s+)?(\d{1,2}|[A-H])[ \t]*[:)]\s+", re.MULTILINE
 )
 # A clause that asks for each of several texts: "each of these tickets", "both reviews".
 _EACH_TEXT = re.compile(
@@ -266,8 +272,10 @@ def texts_of(clause: Clause) -> list[str]:
     one label, where the clause asks for each; else the payload as one text."""
     if clause.payload is None:
         return []
+    if not _EACH_TEXT.search(clause.text[:MATCHED_CHARS]):
+        return [clause.payload]
     labels = list(_ITEM_LABEL.finditer(clause.payload))
-    if len(labels) < 2 or not _EACH_TEXT.search(clause.text) or labels[0].start() > 0:
+    if len(labels) < 2 or labels[0].start() > 0:
         return [clause.payload]
     marks = [m.group(2) for m in labels]
     words = {(m.group(1) or "").lower() for m in labels}
@@ -286,7 +294,8 @@ def clauses(request: str, starts: re.Pattern[str] | None = None) -> list[Clause]
     parts: list[str] = []
     for part in _breaks(starts).split(instruction):
         part = _TRAILING.sub("", part.strip(" ,."))
-        heading = enumerated_choices(part) and not listed_choices(part)
+        opening = part[:MATCHED_CHARS]
+        heading = enumerated_choices(opening) and not listed_choices(opening)
         if parts and heading and (starts is None or not starts.search(part)):
             # "Sort this into the right folder. Folders: Invoices, HR, News.": the
             # choices of the clause before, not a request of their own.
@@ -305,7 +314,8 @@ _TELLING = re.compile(
     r"regards|best|kind|here|there|i|i'm|we|we're|our|my|the|this|these|that|it|two|three|for|"
     r"several|some|text|below|attached|fyi)\b"
     # "SE team here (sales engineering)", "Anna from billing here": who is asking.
-    r"|^[^?]{1,40}\bhere\b(?:\s*\([^)]*\))?\W*$"
+    r"|^[^?]{0,30}\b(?:team|desk|department|dept|office|from\s+[\w-]+)\s+here\b"
+    r"(?:\s*\([^)]*\))?\W*$"
     # "Please go through the following": it points at the text, the next clause asks.
     r"|^(?:please\s+)?(?:go\s+through|look\s+(?:at|over|through)|have\s+a\s+look\s+at|"
     r"read(?:\s+through)?|see)\s+(?:the\s+following|this|these|below)(?:\s+[\w-]+){0,3}\W*$",

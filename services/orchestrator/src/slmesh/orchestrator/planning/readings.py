@@ -57,7 +57,8 @@ def read_arguments(routing: Routing, clause: Clause, *, codes: bool = True) -> A
                 return Awaited(f"names no {reading.called or name}")
             calls = [{**call, name: value} for call in calls for value in values]
         elif reading.read == "choices":
-            choices = listed_choices(clause.text) or enumerated_choices(clause.text)
+            opening = clause.text[:MATCHED_CHARS]
+            choices = listed_choices(opening) or enumerated_choices(opening)
             # "with a priority, low, medium or high": a word the presets know is the
             # question's topic, not one of its choices.
             preset = preset_choices(reading, choices[0]) if len(choices) > 2 else []
@@ -172,16 +173,18 @@ def each_value(
     return list(dict.fromkeys(value for _, value in sorted(found, key=lambda f: f[0])))
 
 
-# Words after a code that do not make it a modifier: "IT and ES", "DE as well", "FR please".
-_JOINING = re.compile(
-    r"(?:and|or|as|also|too|vs|versus|then|please|only|plus|for|in|with|to|at|from|but|nor|"
-    r"is|are|was|were|has|have|right|now|today|each|both|either|respectively|etc)\b"
+# Nouns after a code that make it a team's or a function's name ("the IT department",
+# "our HR team"), not a value: "DE customers" and "FR rates" still name countries.
+_ORGANISATION = re.compile(
+    r"(?:department|dept|team|support|staff|desk|helpdesk|manager|group|unit|division|"
+    r"function|guy|people|folks|ops|budget|ticket|committee|director|head|lead|systems?|"
+    r"services?|colleagues?|policy|policies|issues?|request|onboarding|admin)\b"
 )
 
 
 def _modifies(text: str, end: int, own_words: re.Pattern[str] | None) -> bool:
     m = re.match(r"\s+([a-z][a-z-]+)", text[end:])
-    if m is None or _JOINING.match(m.group(1)):
+    if m is None or not _ORGANISATION.match(m.group(1)):
         return False
     return own_words is None or own_words.match(text, end + m.start(1)) is None
 
@@ -202,7 +205,10 @@ def stated_number(reading: ArgumentReading, text: str) -> int | None:
     for m in re.finditer(r"(?<![\d.])(\d{1,4})(?:\s+|-)", text[:MATCHED_CHARS]):
         unit = re.match(r"[^\W\d_]+", text[m.end() :])
         said = unit.group() if unit is not None else ""
-        if units.match(text, m.end()) or any(near(said, u) for u in reading.units if len(u) >= 4):
+        # A misspelt unit ("in 40 wrods") only where a limit is asked: "the 5 works" is not.
+        limit = re.search(r"\b(?:in|to|under|max(?:imum)?|most|within)\s+$", text[: m.start()])
+        misspelt = limit is not None and any(near(said, u) for u in reading.units if len(u) >= 4)
+        if units.match(text, m.end()) or misspelt:
             value = int(m.group(1))
             if reading.minimum is not None:
                 value = max(reading.minimum, value)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -41,7 +41,6 @@ from slmesh.orchestrator.planning.cards import (
     unserved,
 )
 from slmesh.orchestrator.planning.decomposition import NO_TEXT, Clause, asks, clauses
-from slmesh.orchestrator.planning.nearest import NearestExamples
 from slmesh.orchestrator.planning.plan import Deferred, Plan, PlannedCall, ToolView, once
 from slmesh.orchestrator.planning.readings import Awaited
 from slmesh.runtime.concurrency import Worker
@@ -54,6 +53,10 @@ from slmesh.runtime.llm import (
     untrusted,
 )
 from slmesh.schemas import CallOutcome
+
+if TYPE_CHECKING:
+    # Only its type: the encoder behind it (numpy, tokenizers) is an option of the eval.
+    from slmesh.orchestrator.planning.nearest import NearestExamples
 
 logger = logging.getLogger(__name__)
 
@@ -118,7 +121,14 @@ class SlmPlanner:
                 names = [n for n in names if n not in previous] or names
             quoted = _quoted(clause.text)
             candidates = tools
-            if names and names == previous and acts_on_result(clause.text, tools[names[0]], tools):
+            if (
+                names
+                and names == previous
+                and acts_on_result(clause.text, tools[names[0]], tools)
+                # "Check the VAT rate for Portugal as well" names a value of its own (read
+                # without the request's text, which every text-taking tool would take).
+                and not isinstance(arguments(tools[names[0]], Clause(clause.text, None)), list)
+            ):
                 steps.append(f"{quoted}: asks for something else done with {names[0]}'s result")
                 candidates = {n: t for n, t in tools.items() if n not in names}
                 names = []

@@ -358,3 +358,8 @@ def test_a_code_before_a_customer_noun_is_still_a_country() -> None:
     assert summary == [{"text": TEXT}]
     assert not asks("SE team here (sales engineering)")
     assert asks("Post the summary here")
+
+
+def test_a_connective_after_a_question_mark_starts_the_next_clause_without_it() -> None:
+    parts = [c.text for c in clauses("What does ARR mean? Then book me a flight to Rome", STARTS)]
+    assert parts == ["What does ARR mean", "book me a flight to Rome"]

@@ -109,7 +109,7 @@ def _breaks(starts: re.Pattern[str] | None) -> re.Pattern[str]:
     from the cards)."""
     after_and = f"{_ASKING}|{_VERB_OBJECT}" + (f"|{starts.pattern}" if starts is not None else "")
     return re.compile(
-        rf"(?:{_NOT_ABBREVIATION}[.;]\s+(?:also\s+)?|[?!]\s+(?=(?:also|and|then|plus|next|finally|second)\b)|\s*\((?:[a-h]|[1-9])\)\s*|,?\s+(?:and\s+)?then\s+|,?\s+after\s+that,?\s+"
+        rf"(?:{_NOT_ABBREVIATION}[.;]\s+(?:also\s+)?|[?!]\s+(?:(?:and\s+)?(?:then|also)\s+|(?:and|plus|next)\s+|(?=(?:finally|second)\b))|\s*\((?:[a-h]|[1-9])\)\s*|,?\s+(?:and\s+)?then\s+|,?\s+after\s+that,?\s+"
         rf"|,?\s+and\s+(?:also\s+)?(?=(?:{after_and})))",
         re.IGNORECASE,
     )

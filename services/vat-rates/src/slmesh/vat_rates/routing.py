@@ -65,8 +65,11 @@ EURO_AREA = [
     "ES",
 ]
 
+BENELUX = ["BE", "NL", "LU"]
+VISEGRAD = ["CZ", "HU", "PL", "SK"]
+
 REGIONS: dict[str, list[str]] = {
-    "benelux": ["BE", "NL", "LU"],
+    "benelux": BENELUX,
     "baltic states": ["EE", "LV", "LT"],
     "baltics": ["EE", "LV", "LT"],
     "baltic countries": ["EE", "LV", "LT"],
@@ -77,10 +80,10 @@ REGIONS: dict[str, list[str]] = {
     "iberian": ["ES", "PT"],
     "iberia": ["ES", "PT"],
     "dach": ["DE", "AT"],
-    "visegrad": ["CZ", "HU", "PL", "SK"],
-    "visegrád": ["CZ", "HU", "PL", "SK"],
-    "v4": ["CZ", "HU", "PL", "SK"],
-    "low countries": ["BE", "NL", "LU"],
+    "visegrad": VISEGRAD,
+    "visegrád": VISEGRAD,
+    "v4": VISEGRAD,
+    "low countries": BENELUX,
     "island nations": ["CY", "MT", "IE"],
     "mediterranean islands": ["CY", "MT"],
     "island nations in the mediterranean": ["CY", "MT"],

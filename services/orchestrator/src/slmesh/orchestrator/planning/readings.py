@@ -50,9 +50,7 @@ def read_arguments(routing: Routing, clause: Clause, *, codes: bool = True) -> A
             # "Tag each of these two reviews: Review A: ... Review B: ...": a call a text.
             calls = [{**call, name: text} for call in calls for text in texts_of(clause)]
         elif reading.read == "each":
-            values = each_value(
-                reading, clause.text, codes=codes, own_words=_keyword_words(routing)
-            )
+            values = each_value(reading, clause.text, codes=codes)
             if not values:
                 return Awaited(f"names no {reading.called or name}")
             calls = [{**call, name: value} for call in calls for value in values]
@@ -81,17 +79,6 @@ def read_arguments(routing: Routing, clause: Clause, *, codes: bool = True) -> A
             for call in calls:
                 call[name] = object_schema(fields)
     return calls
-
-
-def _words_of(routing: Routing) -> re.Pattern[str] | None:
-    """Each word of the card's keywords ("vat rate*" -> "vat", "rate*"): a noun a bare code
-    may stand before and still be a value ("the DE rates")."""
-    return phrases_pattern(
-        w for k in routing.keywords for w in k.split() if len(w.rstrip("*")) >= 3 and w != "..."
-    )
-
-
-_keyword_words = ByIdentity(_words_of)
 
 
 @dataclass(frozen=True)
@@ -137,11 +124,10 @@ def each_value(
     text: str,
     *,
     codes: bool = True,
-    own_words: re.Pattern[str] | None = None,
 ) -> list[str]:
     """The values the text names, in order of first mention, without repeats. A bare
-    code that modifies the noun after it names something else ("the IT department",
-    "our HR team"), unless that noun is one of the card's own words ("DE rates")."""
+    code before a team's or a function's noun names something else ("the IT department",
+    "our HR team")."""
     opening = text[:MATCHED_CHARS]
     values = _compiled(reading)
     if values.every is not None and values.every.search(opening):
@@ -158,7 +144,7 @@ def each_value(
         found += [
             (m.start(), m.group(1))
             for m in values.bare.finditer(opening)
-            if not _modifies(opening, m.end(), own_words)
+            if not _names_a_team(opening, m.end())
         ]
     # A misspelt name ("Germny", "Itlay's"): a word no name matched, a letter or two off.
     # Compared only with names of its first letter and about its length: a typo seldom
@@ -182,11 +168,8 @@ _ORGANISATION = re.compile(
 )
 
 
-def _modifies(text: str, end: int, own_words: re.Pattern[str] | None) -> bool:
-    m = re.match(r"\s+([a-z][a-z-]+)", text[end:])
-    if m is None or not _ORGANISATION.match(m.group(1)):
-        return False
-    return own_words is None or own_words.match(text, end + m.start(1)) is None
+def _names_a_team(text: str, end: int) -> bool:
+    return _ORGANISATION.match(text[end:].lstrip()) is not None
 
 
 def preset_choices(reading: ArgumentReading, text: str) -> list[str]:

@@ -143,7 +143,7 @@ class SlmPlanner:
                 # The model's favourite only: taking its runner-up where the favourite
                 # shares no word with the clause placed more clauses no tool does
                 # ("Translate this invoice", "email it to our lawyer") than it rescued.
-                routed = (await self._route(session, clause.text, candidates))[0]
+                routed = await self._route(session, clause.text, candidates)
                 if routed != NONE and not supports(tools[routed], clause.text):
                     steps.append(
                         f"{quoted}: the model picked {routed}, but nothing in the "
@@ -294,8 +294,7 @@ class SlmPlanner:
 
     async def _route(
         self, session: ModelSession, clause: str, tools: Mapping[str, ToolView]
-    ) -> list[str]:
-        """The live tools and "none", best first, as the model ranks them for the clause."""
+    ) -> str:
         names = sorted(tools)
         options = [*names, NONE]
         asked = " ".join(clause[:ROUTE_CHARS].split())
@@ -328,9 +327,10 @@ class SlmPlanner:
         except ContextOverflowError as exc:
             # Many long tool descriptions: no room left for the clause.
             logger.warning("clause %s not routed: %s", _quoted(clause), exc)
-            return [NONE]
+            return NONE
+        best = max(range(len(options)), key=lambda i: scores[i])
         logger.debug("routed %r: %s", clause, dict(zip(options, scores, strict=True)))
-        return [o for _, o in sorted(zip(scores, options, strict=True), key=lambda p: -p[0])]
+        return options[best]
 
 
 def _quoted(clause: str) -> str:

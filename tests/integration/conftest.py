@@ -32,7 +32,12 @@ from tests.support.kit import (
     RawProducer,
     TopicTap,
 )
-from tests.support.mesh import logged_mesh, own_micromodel, until_every_orchestrator_answers
+from tests.support.mesh import (
+    logged_mesh,
+    own_micromodel,
+    pipelines_dir,
+    until_every_orchestrator_answers,
+)
 from tests.support.otlp_receiver import OtlpReceiver
 
 # --- the mesh -----------------------------------------------------------------------
@@ -46,6 +51,7 @@ async def stack(
         tmp_path_factory,
         "mesh",
         redis_server,
+        pipelines_dir=pipelines_dir(tmp_path_factory),
         orchestrator_replicas=len(ORCHESTRATORS),
         micromodel_replicas=1,
         extra_catalogue=[GHOST],

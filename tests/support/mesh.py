@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import shutil
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -22,6 +23,10 @@ from slmesh.runtime.service import READY_MARKER
 from slmesh.runtime.settings import MeshSettings
 
 from .kit import ORCHESTRATORS
+
+# The example pipelines the repository ships, and the tests' own (a broken chain).
+SHIPPED_PIPELINES = Path(__file__).parents[2] / "pipelines"
+TEST_PIPELINES = Path(__file__).parent / "pipelines"
 
 
 @contextlib.asynccontextmanager
@@ -44,6 +49,15 @@ async def logged_mesh(
     finally:
         await stack.stop()
         logs.close()
+
+
+def pipelines_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The pipelines the repository ships, and the tests' own, in one directory."""
+    directory = Path(tmp_path_factory.mktemp("pipelines"))
+    for source in (SHIPPED_PIPELINES, TEST_PIPELINES):
+        for path in sorted(source.glob("*.yaml")):
+            shutil.copy(path, directory / path.name)
+    return directory
 
 
 async def until_every_orchestrator_answers(settings: MeshSettings) -> None:

@@ -27,6 +27,7 @@ from slmesh.schemas.events import (
     ModelPrice,
     ModelWork,
     PiiAction,
+    PipelineName,
     Reply,
     RequestCompleted,
     RequestCompletedData,
@@ -45,6 +46,7 @@ from slmesh.schemas.events import (
     is_valid_task_id,
     is_valid_topic,
 )
+from slmesh.schemas.pipelines import Pipeline, PipelineStep, When
 from slmesh.schemas.routing import ArgumentReading, Routing, RoutingExample
 
 __all__ = [
@@ -72,6 +74,9 @@ __all__ = [
     "ModelPrice",
     "ModelWork",
     "PiiAction",
+    "Pipeline",
+    "PipelineName",
+    "PipelineStep",
     "Reply",
     "RequestCompleted",
     "RequestCompletedData",
@@ -89,6 +94,7 @@ __all__ = [
     "TaskRequestedData",
     "TokenUsage",
     "Version",
+    "When",
     "decode",
     "decode_record",
     "describe_errors",

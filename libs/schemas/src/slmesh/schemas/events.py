@@ -11,7 +11,7 @@ import re
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import Field, JsonValue
+from pydantic import Field, JsonValue, model_validator
 
 from slmesh.schemas.envelope import Contract, Envelope
 from slmesh.schemas.routing import Routing
@@ -82,6 +82,10 @@ ErrorCode = Literal[
     "remote_timeout",
     "remote_rate_limited",
     "remote_error",
+    # Pipelines: a request naming none this mesh runs; a step not called because what it
+    # reads is not there (a step before it failed, a pointer found nothing).
+    "unknown_pipeline",
+    "step_not_run",
 ]
 
 CallStatus = Literal["ok", "failed", "missing"]
@@ -93,6 +97,14 @@ MicromodelName = Annotated[
         pattern=_NAME_PATTERN,
         description="Name of a micromodel; its tasks go to topic slmesh.tasks.<name>.",
         examples=["vat-rates"],
+    ),
+]
+PipelineName = Annotated[
+    str,
+    Field(
+        pattern=_NAME_PATTERN,
+        description="Name of a declared pipeline; a request runs it by this name.",
+        examples=["bill-to-data"],
     ),
 ]
 Arguments = Annotated[
@@ -196,6 +208,25 @@ class RequestSubmittedData(Contract):
         "or explicit); a call's own version wins.",
         examples=[{"summarizer": "0.2.0"}],
     )
+    pipeline: PipelineName | None = Field(
+        default=None,
+        description="Run this declared pipeline instead of planning: its steps are the "
+        "calls. Not with `calls`.",
+    )
+    arguments: dict[str, JsonValue] | None = Field(
+        default=None,
+        description="The pipeline's arguments (/input), valid against its input schema; "
+        "absent: {text: input}. Only with `pipeline`.",
+        examples=[{"text": "Invoice 42 ..."}],
+    )
+
+    @model_validator(mode="after")
+    def _pipeline_or_calls(self) -> RequestSubmittedData:
+        if self.pipeline is not None and self.calls is not None:
+            raise ValueError("give calls or a pipeline, not both")
+        if self.arguments is not None and self.pipeline is None:
+            raise ValueError("arguments are a pipeline's: give the pipeline too")
+        return self
 
 
 class RequestSubmitted(Envelope):
@@ -358,6 +389,13 @@ class CallOutcome(Contract):
         description="The version of the micromodel the call went to; none before versions "
         "were told apart.",
     )
+    step: str | None = Field(
+        default=None,
+        max_length=64,
+        description="The pipeline step that made the call (with its item, step[n], where "
+        "the step maps over a list); none outside a pipeline.",
+        examples=["extract", "summarise[2]"],
+    )
 
 
 class ModelWork(Contract):
@@ -411,6 +449,14 @@ class RequestCompletedData(Contract):
         default=None, description="Tokens and cost per model and in total; where it ran."
     )
     metadata: dict[str, str] = Field(default_factory=dict)
+    pipeline: str | None = Field(
+        default=None, max_length=200, description="The pipeline run (name@version), if any."
+    )
+    output: dict[str, JsonValue] | None = Field(
+        default=None,
+        description="A pipeline's shaped output, valid against its output schema; none "
+        "outside a pipeline, or when a step it needs did not run.",
+    )
     elapsed_ms: float = Field(ge=0, description="From the request's arrival to this response.")
 
 

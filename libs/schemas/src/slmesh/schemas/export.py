@@ -22,8 +22,12 @@ from slmesh.schemas.events import (
     TaskFailed,
     TaskRequested,
 )
+from slmesh.schemas.pipelines import Pipeline
 
 ASYNCAPI_FILE = "asyncapi.json"
+# Not an event: the document a team writes to declare a pipeline (YAML or JSON).
+PIPELINE_FILE = "Pipeline.v1.schema.json"
+PIPELINE_ID = "urn:slmesh:Pipeline:v1"
 
 
 def schema_file_name(cls: type[Envelope]) -> str:
@@ -151,6 +155,12 @@ def render() -> dict[str, bytes]:
         schema_file_name(cls): orjson.dumps(json_schema(cls), option=opts) for cls in EVENT_TYPES
     }
     files[ASYNCAPI_FILE] = orjson.dumps(asyncapi_document(), option=opts)
+    pipeline = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": PIPELINE_ID,
+        **Pipeline.model_json_schema(mode="validation"),
+    }
+    files[PIPELINE_FILE] = orjson.dumps(pipeline, option=opts)
     return files
 
 

@@ -26,6 +26,7 @@ from slmesh.orchestrator.gather.writes import StateWritesInFlight
 from slmesh.orchestrator.intake import Intake
 from slmesh.orchestrator.lookback import published_since
 from slmesh.orchestrator.opening_sentence import OpeningSentences
+from slmesh.orchestrator.pipelines import load_pipelines
 from slmesh.orchestrator.planning.plan import Planner, ToolView
 from slmesh.orchestrator.planning.remote import RemotePlanner, RemotePlanning
 from slmesh.orchestrator.planning.rules import RulesPlanner
@@ -201,6 +202,8 @@ def assemble(
         request_opened=sweeper.opened,
         track_write=state_writes.track,
         remote_planner=remote_planner,
+        # Loaded once, before anything is consumed: a file that does not load stops the start.
+        pipelines=load_pipelines(settings.pipelines_dir) if settings.pipelines_dir else {},
     )
     orchestrator = Orchestrator(intake, completion, sweeper, outstanding)
     broker_loss = BrokerLoss(store, forget_topics=directory.forget, wake_sweeper=sweeper.wake)

@@ -28,12 +28,27 @@ from slmesh.orchestrator.callers import own_request_id, unscope
 from slmesh.orchestrator.clock import now_ms
 from slmesh.orchestrator.composition import compose_answer
 from slmesh.orchestrator.dispatch import Dispatch, PickVersion, Route, new_calls
-from slmesh.orchestrator.gather.state import GatherSnapshot, GatherState, Unresolved
+from slmesh.orchestrator.gather.state import GatherCall, GatherSnapshot, GatherState, Unresolved
 from slmesh.orchestrator.gather.store import LOST_NOTE, GatherStorage, ReplyOutcome
 from slmesh.orchestrator.gather.writes import STATE_LOST_RETRIES_S
 from slmesh.orchestrator.opening_sentence import OpeningSentences
 from slmesh.orchestrator.outcomes import add_work, answered, not_run, outcomes, planning_work, shown
-from slmesh.orchestrator.planning.plan import Deferred, Planner, ToolView, call_key, for_planning
+from slmesh.orchestrator.pipelines import Advance, Settled
+from slmesh.orchestrator.pipelines.gathered import (
+    finish,
+    never_called,
+    next_round,
+    planned,
+    progressed,
+)
+from slmesh.orchestrator.planning.plan import (
+    Deferred,
+    PlannedCall,
+    Planner,
+    ToolView,
+    call_key,
+    for_planning,
+)
 from slmesh.orchestrator.responder import Responder
 from slmesh.orchestrator.settings import SERVICE, OrchestratorSettings
 from slmesh.runtime.kafka.publishing import publish_dead_letter
@@ -281,16 +296,28 @@ class Completion:
         """Answer a request whose round is complete (or expired), or start its next round."""
         calls = outcomes(snapshot)
         state = snapshot.request
-        if state.deferred and not expired:
-            next_state = await self._next_round(rid, snapshot, calls)
+        if (state.deferred or state.pipeline is not None) and not expired:
+            if state.pipeline is not None:
+                next_state = await self._next_step_round(rid, snapshot, calls)
+            else:
+                next_state = await self._next_round(rid, snapshot, calls)
             if next_state is None:
                 return  # the next round is under way; its completer answers
             state = next_state
         calls += not_run(rid, state)
+        finished = None
+        if state.pipeline is not None:
+            calls += never_called(rid, state.pipeline)
+            finished = finish(state.pipeline, calls)
+            if finished.problems:
+                state = state.model_copy(update={"plan": shown([*state.plan, *finished.problems])})
         with step("compose") as span:
             waits = self.opening_sentences.written and state.opening
             opening = await self.opening_sentences.wait(rid) if waits else None
             composition = compose_answer(calls, opening)
+            if finished is not None and finished.answer is not None:
+                # The pipeline's own template shapes its answer.
+                composition = replace(composition, answer=finished.answer)
             if span.is_recording():
                 span.set_attributes(
                     {"slmesh.composer": composition.composer, "slmesh.calls": len(calls)}
@@ -316,6 +343,7 @@ class Completion:
             prices=self.settings.model_prices(
                 state.planning.model if state.planning is not None else None
             ),
+            output=finished.output if finished is not None else None,
         )
         await self.responder.respond(rid, response)
         self.stop_expecting(rid)
@@ -377,22 +405,75 @@ class Completion:
             plan = replace(plan, calls=fresh)
         if not plan.calls:
             return state
-        if len(snapshot.calls) + len(plan.calls) > self.settings.max_calls:
-            reason = f"over the cap of {self.settings.max_calls} calls per request"
-            return state.model_copy(update={"unresolved": _unresolved(deferred, reason)})
+        refused = self._refused(snapshot, state, len(plan.calls))
+        if refused is not None:
+            return state.model_copy(update={"unresolved": _unresolved(deferred, refused)})
+        added = self._calls_of_round(rid, snapshot, state, plan.calls, named=False)
+        await self._open_round(
+            rid, snapshot, state.model_copy(update={"round": state.round + 1}), added
+        )
+        return None
+
+    async def _next_step_round(
+        self, rid: str, snapshot: GatherSnapshot, calls: list[CallOutcome]
+    ) -> GatherState | None:
+        """The pipeline's next steps, dispatched; None when a round is under way.
+
+        Otherwise the state to answer from: every step settled, or why no more can run.
+        """
+        state = snapshot.request
+        run = state.pipeline
+        assert run is not None
+        progress = next_round(run, calls)
+        lines = [f"round {state.round + 1}: {line}" for line in progress.lines]
+        run = progressed(run, replace(progress, calls=[]), [])
+        state = state.model_copy(update={"pipeline": run, "plan": shown([*state.plan, *lines])})
+        if not progress.calls:
+            return state
+        refused = self._refused(snapshot, state, len(progress.calls))
+        if refused is not None:
+            # The steps that would have gone are said not to have run, and why.
+            skipped = {c.label.split("[")[0]: Settled("not_run", refused) for c in progress.calls}
+            run = progressed(run, Advance(settled=skipped), [])
+            return state.model_copy(update={"pipeline": run})
+        added = self._calls_of_round(rid, snapshot, state, planned(progress.calls), named=True)
+        run = progressed(run, replace(progress, settled={}), added)
+        state = state.model_copy(update={"pipeline": run, "round": state.round + 1})
+        await self._open_round(rid, snapshot, state, added)
+        return None
+
+    def _refused(self, snapshot: GatherSnapshot, state: GatherState, more: int) -> str | None:
+        """Why a next round of `more` calls may not open, if it may not."""
+        if len(snapshot.calls) + more > self.settings.max_calls:
+            return f"over the cap of {self.settings.max_calls} calls per request"
         if now_ms() >= state.deadline_ms:
-            return state.model_copy(update={"unresolved": _unresolved(deferred, "deadline")})
-        state = state.model_copy(update={"round": state.round + 1})
-        added = new_calls(
+            return "deadline"
+        return None
+
+    def _calls_of_round(
+        self,
+        rid: str,
+        snapshot: GatherSnapshot,
+        state: GatherState,
+        planned_calls: list[PlannedCall],
+        *,
+        named: bool,
+    ) -> list[GatherCall]:
+        return new_calls(
             rid,
-            plan.calls,
+            planned_calls,
             first=len(snapshot.calls) + 1,
             classification=state.classification,
-            named=False,
+            named=named,
             route=self.route,
             version=self.version,
             pins=state.versions,
         )
+
+    async def _open_round(
+        self, rid: str, snapshot: GatherSnapshot, state: GatherState, added: list[GatherCall]
+    ) -> None:
+        """The next round's calls stored with the state, then dispatched."""
         extended = await self.store.extend(
             rid,
             request=state,
@@ -402,9 +483,8 @@ class Completion:
         )
         if not extended:
             logger.error("request %s could not open round %d", rid, state.round)
-            return None
+            return
         await self.dispatch(rid, state, added, refused=self.gather)
-        return None
 
 
 def _unresolved(clauses: list[Deferred], reason: str) -> list[Unresolved]:

@@ -38,10 +38,17 @@ from slmesh.orchestrator.admission import OpenRequests
 from slmesh.orchestrator.callers import Callers, scope, scope_problem
 from slmesh.orchestrator.clock import now_ms
 from slmesh.orchestrator.dispatch import Dispatch, GatherReply, PickVersion, Route, new_calls
-from slmesh.orchestrator.gather.state import DeferredClause, GatherCall, GatherState
+from slmesh.orchestrator.gather.state import (
+    DeferredClause,
+    GatherCall,
+    GatherState,
+    PipelineRun,
+)
 from slmesh.orchestrator.gather.store import GatherStorage, Opening
 from slmesh.orchestrator.opening_sentence import OpeningSentences
 from slmesh.orchestrator.outcomes import plan_failure, planning_work, shown, unplaced_parts
+from slmesh.orchestrator.pipelines import Advance, input_problem
+from slmesh.orchestrator.pipelines.gathered import planned, progressed, start
 from slmesh.orchestrator.planning.plan import Plan, PlannedCall, Planner, ToolView, for_planning
 from slmesh.orchestrator.planning.remote import RemotePlanning, RemotePlanningFailed
 from slmesh.orchestrator.policy.routing import Found, Scan, pii_classification
@@ -61,8 +68,17 @@ from slmesh.schemas import (
     decode_record,
     is_valid_id,
 )
+from slmesh.schemas.pipelines import Pipeline
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Started:
+    """A pipeline run and its first round, before its calls have task ids."""
+
+    run: PipelineRun
+    first: Advance
 
 
 @dataclass(eq=False)
@@ -105,6 +121,8 @@ class Intake:
     # A remote model that plans the requests it may read (planning.remote); `planner`
     # plans the others, and those it fails.
     remote_planner: RemotePlanning | None = None
+    # The pipelines a request may name (pipelines.catalogue), by name.
+    pipelines: Mapping[str, Pipeline] = field(default_factory=dict)
     # Whether the last gather-state write succeeded: until one does again,
     # a request's state is written before its tasks go out.
     _store_answers: bool = field(default=True, init=False)
@@ -222,7 +240,16 @@ class Intake:
             refusal = Plan("explicit", reason=forbidden)
             await self._answer_failed(rid, request, "forbidden_micromodel", refusal, received_ms)
             return
+        run: Started | None = None
         plan = self._explicit_plan(caller, request) if request.data.calls else None
+        if request.data.pipeline is not None:
+            started = self._pipeline_plan(caller, request)
+            if isinstance(started[1], Started):
+                plan, run = started
+            else:
+                refused, refusal = started
+                await self._answer_failed(rid, request, refused, refusal, received_ms)
+                return
         # Searched once, before any model of the orchestrator's own that is remote reads it.
         classification, found = self._classification(request, planned=plan is None)
         if plan is None:
@@ -251,7 +278,8 @@ class Intake:
                 rid, request, "too_many_calls", replace(plan, reason=reason), received_ms
             )
             return
-        explicit = bool(request.data.calls)
+        # A pipeline names its steps' micromodels as a caller names its calls.
+        explicit = bool(request.data.calls) or run is not None
         read_by_composer = self._composer_reads(classification, found, plan)
         calls = new_calls(
             rid,
@@ -287,6 +315,7 @@ class Intake:
             # would be the slowest part of the answer.
             opening=read_by_composer and not explicit and self._calls_model(caller, plan),
             traceparent=current_traceparent(),
+            pipeline=None if run is None else progressed(run.run, run.first, calls),
         )
         # Replies are coming: this replica's consumers stay fast (pace).
         self.expect_replies(rid, deadline_ms)
@@ -519,6 +548,43 @@ class Intake:
             "explicit",
             [PlannedCall(c.micromodel, dict(c.arguments), c.version) for c in request.data.calls],
         )
+
+    def _pipeline_plan(
+        self, caller: str, request: RequestSubmitted
+    ) -> tuple[Plan, Started] | tuple[ErrorCode, Plan]:
+        """A pipeline's first round as a plan, with its run; or why it cannot start."""
+        name = request.data.pipeline
+        assert name is not None
+        pipeline = self.pipelines.get(name)
+        if pipeline is None:
+            known = ", ".join(sorted(self.pipelines)) or "none"
+            reason = f"no pipeline {name!r} in this mesh; it runs: {known}"
+            return "unknown_pipeline", Plan("pipeline", reason=reason)
+        planner = f"pipeline {pipeline.name}@{pipeline.version}"
+        if not self.callers.may_call_any(caller):
+            named = sorted({s.micromodel for s in pipeline.steps})
+            forbidden = [n for n in named if not self.callers.may_call(caller, n)]
+            if forbidden:
+                reason = (
+                    f"caller {caller!r} may not call {', '.join(forbidden)}, which pipeline "
+                    f"{name!r} calls (the trust file's may_call for it); no call was made"
+                )
+                return "forbidden_micromodel", Plan(planner, reason=reason)
+        arguments = (
+            request.data.arguments
+            if request.data.arguments is not None
+            else {"text": request.data.input}
+        )
+        problem = input_problem(pipeline, arguments)
+        if problem is not None:
+            reason = f"the arguments of pipeline {name!r} fail its input schema: {problem}"
+            return "invalid_arguments", Plan(planner, reason=reason)
+        run, first = start(pipeline, arguments)
+        steps = [f"step {line}" if not line.startswith("step") else line for line in first.lines]
+        if not first.calls:
+            reason = f"pipeline {name!r} made no call: " + "; ".join(first.lines)
+            return "no_plan", Plan(planner, reason=reason, steps=steps)
+        return Plan(planner, planned(first.calls), steps=steps), Started(run, first)
 
     def _absence(self, name: str) -> str:
         gone = self.gone_since(name)

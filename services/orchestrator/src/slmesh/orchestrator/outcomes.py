@@ -39,6 +39,8 @@ MAX_UNPLACED_CHARS = 160
 def outcomes(snapshot: GatherSnapshot) -> list[CallOutcome]:
     """Each call of the request as answered, failed, or missing (no reply yet)."""
     result = []
+    run = snapshot.request.pipeline
+    steps = run.tasks if run is not None else {}
     for call in snapshot.calls:
         base: dict[str, Any] = {
             "task_id": call.task_id,
@@ -46,6 +48,7 @@ def outcomes(snapshot: GatherSnapshot) -> list[CallOutcome]:
             "arguments": call.arguments,
             "routing": call.routing,
             "version": call.version,
+            "step": steps.get(call.task_id),
         }
         stored = snapshot.results.get(call.task_id)
         if stored is None:
@@ -156,13 +159,22 @@ def answered(
     lost: str | None = None,
     lost_code: ErrorCode = "state_lost",
     prices: tuple[ModelPrice | None, ModelPrice | None] = (None, None),
+    output: dict[str, Any] | None = None,
 ) -> RequestCompleted:
     """The response of a request whose calls were gathered (or whose deadline passed, or
     whose missing calls were lost: `lost` says why, `lost_code` names it), under the
-    caller's own `request_id`. `prices`: of the planner's and the composer's models."""
+    caller's own `request_id`. `prices`: of the planner's and the composer's models;
+    `output`: a pipeline's shaped output."""
+    status = response_status(calls, state.unplaced)
+    run = state.pipeline
+    if run is not None and run.definition.output and output is None and status == "ok":
+        # Every call answered, but the output it declares could not be made: not all of it.
+        status = "partial"
     return RequestCompleted.create(
         data={
-            "status": response_status(calls, state.unplaced),
+            "status": status,
+            "pipeline": None if run is None else f"{run.definition.name}@{run.definition.version}",
+            "output": output,
             "answer": with_unplaced(composition.answer, state.unplaced),
             "unplaced": state.unplaced,
             "calls": calls,

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field
@@ -46,6 +47,11 @@ class OrchestratorSettings(MeshSettings):
         "SLMESH_COMPOSER_REMOTE__*, writes the answer's opening sentence while the calls of a "
         "request run, where one goes to a micromodel that runs a model; template: fixed "
         "sentences only. Results are quoted verbatim either way.",
+    )
+    pipelines_dir: Path | None = Field(
+        default=None,
+        description="A directory of declared pipelines (*.yaml, *.yml, *.json) a request "
+        "may run by name; one that does not load stops the start. Unset: none.",
     )
     max_calls: int = Field(
         default=MAX_CALLS,

@@ -10,7 +10,7 @@ has always assumed, so a state written by an earlier version still loads.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import orjson
 from pydantic import (
@@ -29,6 +29,7 @@ from slmesh.schemas import (
     TaskCompleted,
     TaskFailed,
 )
+from slmesh.schemas.pipelines import Pipeline
 
 
 class _Stored(BaseModel):
@@ -51,6 +52,27 @@ class Unresolved(DeferredClause):
     """A deferred clause that was never called, and why."""
 
     reason: str
+
+
+class SettledStep(_Stored):
+    """A pipeline step that made no call: a branch not taken, not run, or mapped over nothing."""
+
+    status: Literal["skipped", "not_run", "ok"]
+    reason: str
+
+
+class PipelineRun(_Stored):
+    """A pipeline's progress within its request's gather state: any replica continues it.
+
+    The definition is kept as the request found it: a replica whose pipeline files
+    changed meanwhile still runs the request as it began.
+    """
+
+    definition: Pipeline
+    arguments: dict[str, Any]
+    # Task id -> the step label that made the call (extract, summarise[2]).
+    tasks: dict[str, str] = Field(default_factory=dict)
+    settled: dict[str, SettledStep] = Field(default_factory=dict)
 
 
 class GatherCall(_Stored):
@@ -110,6 +132,8 @@ class GatherState(_Stored):
     # The W3C trace context of the request's handling: a replica that answers
     # with no record to continue (the deadline passed) answers in its trace.
     traceparent: str | None = None
+    # A pipeline's run, when the request named one (pipelines.run decides its rounds).
+    pipeline: PipelineRun | None = None
 
     @classmethod
     def from_json(cls, raw: bytes) -> GatherState:
@@ -120,6 +144,8 @@ class GatherState(_Stored):
         if dumped["traceparent"] is None:
             # Without a trace, the bytes earlier versions wrote.
             del dumped["traceparent"]
+        if dumped["pipeline"] is None:
+            del dumped["pipeline"]
         for name in ("unplaced", "versions"):
             if not dumped[name]:
                 del dumped[name]

@@ -66,6 +66,8 @@ class DevStackConfig:
     env: dict[str, str] = field(default_factory=dict)
     # Micromodels the orchestrator may call beyond those started here.
     extra_catalogue: list[str] = field(default_factory=list)
+    # Declared pipelines the orchestrators run by name (SLMESH_PIPELINES_DIR); None: none.
+    pipelines_dir: Path | None = None
     sink: OutputSink | None = None
     log_level: str = "INFO"
     # Restart services that die, by this policy; None leaves a dead service dead.
@@ -197,6 +199,9 @@ class DevStack(Lifecycle):
             if cfg.cloud_planner and self.stand_in is not None
             else None
         )
+        if cfg.pipelines_dir is not None:
+            pipelines = {"SLMESH_PIPELINES_DIR": str(cfg.pipelines_dir.resolve())}
+            planner_env = {**(planner_env or {}), **pipelines}
         orchestrators = [
             self.add_service(f"orchestrator-{i + 1}", ORCHESTRATOR_MODULE, planner_env)
             for i in range(cfg.orchestrator_replicas)

@@ -44,6 +44,16 @@ def add_request_arguments(parser: argparse.ArgumentParser) -> None:
         help="the request's data classification (default: the mesh's, internal)",
     )
     parser.add_argument(
+        "--pipeline",
+        metavar="NAME",
+        help="run this declared pipeline on the text (or on --arguments) instead of planning",
+    )
+    parser.add_argument(
+        "--arguments",
+        metavar="JSON",
+        help='the pipeline\'s arguments, a JSON object (default: {"text": TEXT})',
+    )
+    parser.add_argument(
         "--request",
         metavar="FILE",
         help="a JSON file with the request's data (input, classification, calls, ...): "
@@ -57,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
     from slmesh.cli.commands.ask.answer import ask, request_data
     from slmesh.runtime.settings import MeshSettings
 
-    data = request_data(args.text, args.classification, args.request)
+    data = request_data(args.text, args.classification, args.request, args.pipeline, args.arguments)
     if data is None:
         return 2
     return asyncio.run(ask(MeshSettings(), data, args.timeout, args.json))

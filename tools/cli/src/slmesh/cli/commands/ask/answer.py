@@ -30,16 +30,34 @@ from slmesh.cli.text import short
 from slmesh.runtime.client import DEFAULT_CALLER, MeshClient
 from slmesh.runtime.settings import MeshSettings
 from slmesh.runtime.trust import TrustUnavailable, mesh_party
-from slmesh.schemas import CallRouting, RequestCompleted
+from slmesh.schemas import CallOutcome, CallRouting, RequestCompleted
+
+# How much of each field of a pipeline's output a printed answer shows.
+OUTPUT_CHARS = 200
 
 
 def request_data(
-    text: str, classification: str | None, request_file: str | None
+    text: str,
+    classification: str | None,
+    request_file: str | None,
+    pipeline: str | None = None,
+    arguments: str | None = None,
 ) -> dict[str, Any] | None:
-    """The request's data: the text (and classification) given, or a JSON file's; None,
-    said on stderr, when the file cannot be read."""
+    """The request's data: the text (classification, pipeline and its arguments) given, or
+    a JSON file's; None, said on stderr, when the file or the arguments cannot be read."""
     if request_file is None:
-        return {"input": text, **({"classification": classification} if classification else {})}
+        data: dict[str, Any] = {"input": text}
+        if classification:
+            data["classification"] = classification
+        if pipeline:
+            data["pipeline"] = pipeline
+        if arguments is not None:
+            try:
+                data["arguments"] = orjson.loads(arguments)
+            except orjson.JSONDecodeError as exc:
+                print(f"the pipeline's arguments are not JSON: {exc}", file=sys.stderr)
+                return None
+        return data
     try:
         data = orjson.loads(Path(request_file).read_bytes())
     except (OSError, orjson.JSONDecodeError) as exc:
@@ -99,16 +117,21 @@ def format_response(response: RequestCompleted, round_trip_ms: float | None = No
     data = response.data
     took = f" in {round_trip_ms:.1f} ms" if round_trip_ms is not None else ""
     lines = [f"request {response.requestid}: {data.status}{took} (planner: {data.planner})"]
+    if data.pipeline is not None:
+        lines.append(f"pipeline: {data.pipeline}")
     if data.plan:
         lines.append("plan:")
         lines.extend(f"  {step}" for step in data.plan)
     if data.calls:
         lines.append("calls:")
-        width = max(len(_call_name(c.micromodel, c.arguments)) for c in data.calls)
+        width = max(len(_call_name(c)) for c in data.calls)
         for call in data.calls:
-            name = _call_name(call.micromodel, call.arguments).ljust(width)
+            name = _call_name(call).ljust(width)
             if call.status == "missing":
                 lines.append(f"  {name}  missing (no reply before the deadline)")
+                continue
+            if call.error is not None and call.error.code == "step_not_run":
+                lines.append(f"  {name}  not run: {call.error.message}")
                 continue
             timing = (
                 f"{call.latency_ms or 0:.2f} ms in model, {call.elapsed_ms or 0:.1f} ms in mesh"
@@ -144,6 +167,11 @@ def format_response(response: RequestCompleted, round_trip_ms: float | None = No
         )
     if data.classification is not None:
         lines.append(f"classification: {data.classification}")
+    if data.output is not None:
+        lines.append("output:")
+        lines.extend(
+            f"  {name}: {short(value, OUTPUT_CHARS)}" for name, value in data.output.items()
+        )
     rounds = f", {data.steps} rounds of calls" if data.steps > 1 else ""
     lines.append(f"answer (composer: {data.composer}{rounds}):")
     lines.extend(f"  {line}" for line in data.answer.splitlines())
@@ -166,5 +194,9 @@ def where(routing: CallRouting) -> str:
     return line
 
 
-def _call_name(micromodel: str, arguments: Mapping[str, object]) -> str:
-    return f"{micromodel}({', '.join(f'{k}={short(v)}' for k, v in arguments.items())})"
+def _call_name(call: CallOutcome) -> str:
+    """A call as a line names it: its micromodel and arguments (each cut short), after
+    the pipeline step that made it, if one did."""
+    arguments: Mapping[str, object] = call.arguments
+    named = f"{call.micromodel}({', '.join(f'{k}={short(v)}' for k, v in arguments.items())})"
+    return named if call.step is None else f"[{call.step}] {named}"

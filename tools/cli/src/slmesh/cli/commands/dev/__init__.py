@@ -35,6 +35,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--replicas", type=int, default=1, help="replicas of each micromodel")
     parser.add_argument("--own-redis", action="store_true", help="never use a Redis on :6379")
     parser.add_argument("--workdir", default=".slmesh", help="logs and Redis files")
+    parser.add_argument(
+        "--pipelines",
+        default="pipelines",
+        metavar="DIR",
+        help="declared pipelines the orchestrators run (default: ./pipelines, when there)",
+    )
     parser.add_argument("--ask", metavar="TEXT", help="send this request once the mesh is up")
     parser.add_argument("--once", action="store_true", help="stop after answering --ask")
     add_request_arguments(parser)
@@ -59,7 +65,10 @@ def run(args: argparse.Namespace) -> int:
     if missing:
         _no_dev_extra(missing)
     import asyncio
+    from pathlib import Path
 
+    # The default directory is used only where it is: a mesh without pipelines still runs.
+    args.pipelines = args.pipelines if Path(args.pipelines).is_dir() else None
     # The extra's modules may also fail to import later (a package half removed): the
     # same hint, never a traceback.
     try:

@@ -60,6 +60,7 @@ async def run_session(args: argparse.Namespace) -> int:
         cloud_planner=args.cloud_planner,
         own_redis=args.own_redis,
         workdir=Path(args.workdir),
+        pipelines_dir=Path(args.pipelines) if args.pipelines else None,
         restarts=SERVICE_RESTARTS,
         on_supervision=notices,
     )
@@ -74,7 +75,9 @@ async def run_session(args: argparse.Namespace) -> int:
         print_status(stack)
         code = 0
         if args.ask or args.request:
-            data = request_data(args.ask or "", args.classification, args.request)
+            data = request_data(
+                args.ask or "", args.classification, args.request, args.pipeline, args.arguments
+            )
             if data is None:
                 return INVALID_REQUEST
             print(f"\nask: {data.get('input')}", flush=True)

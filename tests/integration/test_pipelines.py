@@ -1,0 +1,163 @@
+"""Declared pipelines on the real broker, Redis and llama.cpp: a fan-out over a list, a
+switch on a classifier's label (both branches), a chain broken by a value that does not
+fit the next step, and the requests a pipeline refuses; each followed by a request that
+is served.
+
+The session's orchestrators load the pipelines the repository ships (pipelines/) and
+the tests' own (tests/support/pipelines/).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from slmesh.runtime.client import MeshClient
+from slmesh.schemas import RequestCompleted
+from tests.support.kit import WAIT_S
+
+# Model steps on a busy two-core box: seconds each.
+MODEL_TIMEOUT_MS = 40_000
+MODEL_WAIT_S = 60.0
+
+
+async def run(mesh: MeshClient, text: str, pipeline: str, **data: object) -> RequestCompleted:
+    return await mesh.ask(
+        text, timeout_s=MODEL_WAIT_S, timeout_ms=MODEL_TIMEOUT_MS, pipeline=pipeline, **data
+    )
+
+
+async def vat_compare(mesh: MeshClient, countries: list[str]) -> RequestCompleted:
+    return await mesh.ask(
+        "compare",
+        timeout_s=WAIT_S,
+        timeout_ms=20_000,
+        pipeline="vat-compare",
+        arguments={"countries": countries},
+    )
+
+
+async def test_a_mapped_step_fans_out_in_one_round_and_shapes_the_output(
+    mesh: MeshClient,
+) -> None:
+    response = await vat_compare(mesh, ["DE", "FR", "IT"])
+
+    data = response.data
+    assert data.status == "ok", data.answer
+    assert data.pipeline == "vat-compare@1.0.0"
+    assert data.planner == "pipeline vat-compare@1.0.0"
+    assert data.steps == 1
+    assert [c.step for c in data.calls] == ["rates[0]", "rates[1]", "rates[2]"]
+    assert [c.arguments for c in data.calls] == [{"country": c} for c in ("DE", "FR", "IT")]
+    assert data.output is not None
+    items = data.output["rates"]
+    assert isinstance(items, list)
+    countries = [item["rates"][0]["country"] for item in items]  # type: ignore[index,call-overload]
+    assert countries == ["DE", "FR", "IT"]
+    assert data.answer.startswith("VAT rates: [")
+    assert "step rates -> vat-rates: 3 call(s)" in data.plan
+
+
+@pytest.mark.model
+async def test_a_switch_takes_the_complaint_branch_two_rounds_of_real_inference(
+    mesh: MeshClient,
+) -> None:
+    text = (
+        "I am furious. You charged my card twice for the same order, the parcel never "
+        "arrived, and nobody answers my emails. I want my money back now."
+    )
+    response = await run(mesh, text, "support-triage")
+
+    data = response.data
+    assert data.status == "ok", (data.answer, data.plan, data.calls)
+    assert [c.step for c in data.calls] == ["intent", "gist"]
+    intent, gist = data.calls
+    assert intent.output is not None
+    assert intent.output["label"] == "complaint"
+    assert gist.arguments == {"max_words": 20, "text": text}
+    assert gist.output is not None
+    summary = gist.output["summary"]
+    assert isinstance(summary, str)
+    assert summary
+    assert data.steps == 2
+    assert data.answer == f"Complaint: {summary}"
+    assert data.output == {"intent": "complaint"}
+
+
+@pytest.mark.model
+async def test_a_branch_not_taken_is_skipped_and_said(mesh: MeshClient) -> None:
+    text = "Thank you so much! The delivery was fast and the lamp is wonderful, great job."
+    response = await run(mesh, text, "support-triage")
+
+    data = response.data
+    assert data.status == "ok", (data.answer, data.plan)
+    assert [c.step for c in data.calls] == ["intent"]
+    assert data.calls[0].output is not None
+    label = data.calls[0].output["label"]
+    assert label != "complaint"
+    assert f'round 2: step gist: skipped: /steps/intent/label is "{label}", not "complaint"' in (
+        data.plan
+    )
+    assert data.answer == f"A {label}: nothing to escalate."
+
+
+@pytest.mark.model
+async def test_an_output_that_does_not_fit_the_next_step_fails_that_step_clearly(
+    mesh: MeshClient,
+) -> None:
+    response = await run(mesh, "Where is my order 1234?", "broken-chain")
+
+    data = response.data
+    assert data.status == "partial", data.answer
+    by_step = {c.step: c for c in data.calls}
+    assert by_step["intent"].status == "ok"
+    rate = by_step["rate"]
+    assert rate.status == "failed"
+    assert rate.error is not None
+    assert rate.error.code == "invalid_arguments"
+    assert "country" in rate.error.message
+    gist = by_step["gist"]
+    assert gist.status == "failed"
+    assert gist.error is not None
+    assert gist.error.code == "step_not_run"
+    assert gist.error.message.startswith("step rate failed (")
+    assert data.output is None
+    # No template could be filled: the answer is the mesh's own, naming what failed.
+    assert "vat-rates" in data.answer
+
+    served = await vat_compare(mesh, ["AT"])
+    assert served.data.status == "ok", served.data.answer
+
+
+async def test_an_unknown_pipeline_is_refused_by_name_and_the_next_is_served(
+    mesh: MeshClient,
+) -> None:
+    response = await mesh.ask("x", timeout_s=WAIT_S, pipeline="no-such-pipeline")
+
+    data = response.data
+    assert data.status == "failed"
+    assert data.error is not None
+    assert data.error.code == "unknown_pipeline"
+    assert "'no-such-pipeline'" in data.error.message
+    assert "vat-compare" in data.error.message
+    assert data.calls == []
+
+    served = await vat_compare(mesh, ["PL"])
+    assert served.data.status == "ok", served.data.answer
+
+
+async def test_arguments_that_fail_the_input_schema_are_refused_before_any_call(
+    mesh: MeshClient,
+) -> None:
+    response = await mesh.ask(
+        "x", timeout_s=WAIT_S, pipeline="vat-compare", arguments={"countries": "DE"}
+    )
+
+    data = response.data
+    assert data.status == "failed"
+    assert data.error is not None
+    assert data.error.code == "invalid_arguments"
+    assert "countries: 'DE' is not of type 'array'" in data.error.message
+    assert data.calls == []
+
+    served = await vat_compare(mesh, ["SE"])
+    assert served.data.status == "ok", served.data.answer

@@ -161,3 +161,21 @@ async def test_arguments_that_fail_the_input_schema_are_refused_before_any_call(
 
     served = await vat_compare(mesh, ["SE"])
     assert served.data.status == "ok", served.data.answer
+
+
+@pytest.mark.model
+async def test_the_planner_routes_a_request_to_a_pipeline_by_its_card(mesh: MeshClient) -> None:
+    text = (
+        "Triage this customer message: You charged me twice for one order and your support "
+        "line hangs up on me. This is unacceptable, refund me."
+    )
+    response = await mesh.ask(text, timeout_s=MODEL_WAIT_S, timeout_ms=MODEL_TIMEOUT_MS)
+
+    data = response.data
+    assert data.pipeline == "support-triage@1.0.0", (data.plan, data.answer)
+    assert data.planner == "rules"
+    assert "runs pipeline support-triage" in data.plan
+    assert data.calls[0].step == "intent"
+    # The text after the colon is the pipeline's input, as its card's routing reads it.
+    assert data.calls[0].arguments["text"] == text.split(": ", 1)[1]
+    assert data.status == "ok", data.answer

@@ -93,6 +93,7 @@ def test_every_command_is_parsed_by_its_own_module() -> None:
         "tail",
         "lag",
         "registry",
+        "pipelines",
         "trace",
         "replay",
         "shadow",

@@ -151,6 +151,6 @@ def test_a_refused_cards_name_is_in_no_tool_list_the_rules_match() -> None:
     clause = "Translate this letter into French"
     now = datetime.now(UTC)
     catalogue._apply(card_record(card("translator", "rogue-1"), by="echo"), now)
-    assert keyword_tools(clause, tool_views(catalogue, callers, "dev")) == []
+    assert keyword_tools(clause, tool_views(catalogue, callers, {}, "dev")) == []
     catalogue._apply(card_record(card("translator", "t-1"), by="translator"), now)
-    assert keyword_tools(clause, tool_views(catalogue, callers, "dev")) == ["translator"]
+    assert keyword_tools(clause, tool_views(catalogue, callers, {}, "dev")) == ["translator"]

@@ -26,6 +26,7 @@ from pydantic import Field, JsonValue, field_validator, model_validator
 
 from slmesh.schemas.envelope import Contract
 from slmesh.schemas.events import MicromodelName, PipelineName, Version
+from slmesh.schemas.routing import Routing
 
 MAX_STEPS = 24
 MAX_TEMPLATE_CHARS = 4000
@@ -136,6 +137,11 @@ class Pipeline(Contract):
     )
     output_schema: dict[str, JsonValue] | None = Field(
         default=None, description="JSON Schema the shaped output (`output`) must fit."
+    )
+    routing: Routing | None = Field(
+        default=None,
+        description="How the planner routes a request to the pipeline and reads its "
+        "arguments, as a micromodel's card says it: the pipeline is offered as a tool.",
     )
     steps: list[PipelineStep] = Field(min_length=1, max_length=MAX_STEPS)
     output: dict[str, Pointer] = Field(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from faststream import FastStream
@@ -26,7 +27,7 @@ from slmesh.orchestrator.gather.writes import StateWritesInFlight
 from slmesh.orchestrator.intake import Intake
 from slmesh.orchestrator.lookback import published_since
 from slmesh.orchestrator.opening_sentence import OpeningSentences
-from slmesh.orchestrator.pipelines import load_pipelines
+from slmesh.orchestrator.pipelines import load_pipelines, pipeline_view
 from slmesh.orchestrator.planning.plan import Planner, ToolView
 from slmesh.orchestrator.planning.remote import RemotePlanner, RemotePlanning
 from slmesh.orchestrator.planning.rules import RulesPlanner
@@ -59,6 +60,7 @@ from slmesh.runtime.service import (
 from slmesh.runtime.service.metrics import count_in_flight
 from slmesh.runtime.tracing import configure_tracing, envelope_traceparent
 from slmesh.runtime.trust import MeshParty, mesh_party
+from slmesh.schemas import Pipeline
 
 logger = logging.getLogger(__name__)
 
@@ -75,13 +77,19 @@ class PlannerSetup:
     remote_planner: RemotePlanning | None = None
 
 
-def tool_views(catalogue: Catalogue, callers: Callers, caller: str) -> dict[str, ToolView]:
+def tool_views(
+    catalogue: Catalogue,
+    callers: Callers,
+    pipelines: Mapping[str, Pipeline],
+    caller: str,
+) -> dict[str, ToolView]:
     """The live micromodels `caller` may call (the trust file's may_call), as the planner
     sees them, read from the catalogue now: a plan never routes a caller to one it may not
     call. Alternatives are among them (a caller may name one); planners plan for the tools
-    they serve (planning.plan.for_planning)."""
+    they serve (planning.plan.for_planning). The pipelines whose every step `caller` may
+    call are tools too, unless a live micromodel has the name."""
     everything = callers.may_call_any(caller)
-    return {
+    tools = {
         # The schema is shared, not copied: the catalogue replaces a tool's schema, never edits it.
         name: ToolView(
             name, tool.description, tool.input_schema, tool.runs_model, tool.routing, tool.serves
@@ -89,6 +97,12 @@ def tool_views(catalogue: Catalogue, callers: Callers, caller: str) -> dict[str,
         for name, tool in catalogue.live().items()
         if everything or callers.may_call(caller, name)
     }
+    for name, pipeline in pipelines.items():
+        if name in tools:
+            continue
+        if everything or all(callers.may_call(caller, s.micromodel) for s in pipeline.steps):
+            tools[name] = pipeline_view(pipeline)
+    return tools
 
 
 @dataclass(frozen=True)
@@ -132,7 +146,9 @@ def assemble(
     # Read as this orchestrator: only cards its trust file's micromodels proved are believed.
     catalogue = Catalogue(settings, party, static=settings.micromodels)
     callers = Callers(settings, party.policy)
-    tools = functools.partial(tool_views, catalogue, callers)
+    # Loaded once, before anything is consumed: a file that does not load stops the start.
+    pipelines = load_pipelines(settings.pipelines_dir) if settings.pipelines_dir else {}
+    tools = functools.partial(tool_views, catalogue, callers, pipelines)
     planner = planner or RulesPlanner()
     source = settings.source(SERVICE)
     # Each caller's response topic is made (dev) or waited for (production) at start, with
@@ -202,8 +218,7 @@ def assemble(
         request_opened=sweeper.opened,
         track_write=state_writes.track,
         remote_planner=remote_planner,
-        # Loaded once, before anything is consumed: a file that does not load stops the start.
-        pipelines=load_pipelines(settings.pipelines_dir) if settings.pipelines_dir else {},
+        pipelines=pipelines,
     )
     orchestrator = Orchestrator(intake, completion, sweeper, outstanding)
     broker_loss = BrokerLoss(store, forget_topics=directory.forget, wake_sweeper=sweeper.wake)

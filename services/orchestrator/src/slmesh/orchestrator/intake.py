@@ -264,6 +264,12 @@ class Intake:
                 )
                 await self._answer_failed(rid, request, "deadline_exceeded", plan, received_ms)
                 return
+        if run is None and not request.data.calls and self.pipelines:
+            routed = self._routed_to_pipeline(caller, plan)
+            if isinstance(routed[0], str):
+                await self._answer_failed(rid, request, routed[0], routed[1], received_ms)
+                return
+            plan, run = routed
         if not plan.calls:
             code: ErrorCode = "unknown_micromodel" if request.data.calls else "no_plan"
             await self._answer_failed(rid, request, code, plan, received_ms)
@@ -552,7 +558,8 @@ class Intake:
     def _pipeline_plan(
         self, caller: str, request: RequestSubmitted
     ) -> tuple[Plan, Started] | tuple[ErrorCode, Plan]:
-        """A pipeline's first round as a plan, with its run; or why it cannot start."""
+        """The first round of the pipeline a request names, as a plan, with its run; or why
+        it cannot start."""
         name = request.data.pipeline
         assert name is not None
         pipeline = self.pipelines.get(name)
@@ -560,7 +567,20 @@ class Intake:
             known = ", ".join(sorted(self.pipelines)) or "none"
             reason = f"no pipeline {name!r} in this mesh; it runs: {known}"
             return "unknown_pipeline", Plan("pipeline", reason=reason)
+        arguments = (
+            request.data.arguments
+            if request.data.arguments is not None
+            else {"text": request.data.input}
+        )
         planner = f"pipeline {pipeline.name}@{pipeline.version}"
+        return self._start_run(caller, pipeline, arguments, Plan(planner))
+
+    def _start_run(
+        self, caller: str, pipeline: Pipeline, arguments: dict[str, Any], plan: Plan
+    ) -> tuple[Plan, Started] | tuple[ErrorCode, Plan]:
+        """A pipeline's first round, as `plan` (the planner's, when it routed the request to
+        the pipeline) with the round's calls and steps; or why it cannot start."""
+        name = pipeline.name
         if not self.callers.may_call_any(caller):
             named = sorted({s.micromodel for s in pipeline.steps})
             forbidden = [n for n in named if not self.callers.may_call(caller, n)]
@@ -569,22 +589,39 @@ class Intake:
                     f"caller {caller!r} may not call {', '.join(forbidden)}, which pipeline "
                     f"{name!r} calls (the trust file's may_call for it); no call was made"
                 )
-                return "forbidden_micromodel", Plan(planner, reason=reason)
-        arguments = (
-            request.data.arguments
-            if request.data.arguments is not None
-            else {"text": request.data.input}
-        )
+                return "forbidden_micromodel", replace(plan, calls=[], reason=reason)
         problem = input_problem(pipeline, arguments)
         if problem is not None:
             reason = f"the arguments of pipeline {name!r} fail its input schema: {problem}"
-            return "invalid_arguments", Plan(planner, reason=reason)
+            return "invalid_arguments", replace(plan, calls=[], reason=reason)
         run, first = start(pipeline, arguments)
-        steps = [f"step {line}" if not line.startswith("step") else line for line in first.lines]
+        steps = [*plan.steps, *first.lines]
         if not first.calls:
             reason = f"pipeline {name!r} made no call: " + "; ".join(first.lines)
-            return "no_plan", Plan(planner, reason=reason, steps=steps)
-        return Plan(planner, planned(first.calls), steps=steps), Started(run, first)
+            return "no_plan", replace(plan, calls=[], reason=reason, steps=steps)
+        return replace(plan, calls=planned(first.calls), steps=steps), Started(run, first)
+
+    def _routed_to_pipeline(
+        self, caller: str, plan: Plan
+    ) -> tuple[Plan, Started | None] | tuple[ErrorCode, Plan]:
+        """A plan with calls to pipelines the planner was offered as tools: one such call
+        alone runs its pipeline; beside other calls it is not made (a pipeline runs on its
+        own), and is named unanswered. Other plans are returned as they are."""
+        tools = self.tools(caller)
+        chosen = [c for c in plan.calls if c.micromodel in tools and tools[c.micromodel].pipeline]
+        if not chosen:
+            return plan, None
+        if len(plan.calls) == 1:
+            call = chosen[0]
+            pipeline = self.pipelines[call.micromodel]
+            routed = replace(plan, steps=[*plan.steps, f"runs pipeline {pipeline.name}"])
+            return self._start_run(caller, pipeline, dict(call.arguments), routed)
+        names = sorted({c.micromodel for c in chosen})
+        note = f"pipeline(s) {', '.join(names)} not run: a pipeline runs alone; ask for it alone"
+        kept = [c for c in plan.calls if c not in chosen]
+        return replace(
+            plan, calls=kept, steps=[*plan.steps, note], unplaced=[*plan.unplaced, note]
+        ), None
 
     def _absence(self, name: str) -> str:
         gone = self.gone_since(name)

@@ -1,12 +1,6 @@
-"""Declared pipelines: loading, validation, and what a run does next (on the gather state)."""
+"""Declared pipelines: what a run does next (`run`), on the gather state (`gathered`), as a
+planner's tool (`tool`); their files are read by slmesh.runtime.pipeline_files."""
 
-from slmesh.orchestrator.pipelines.catalogue import (
-    PipelineFileError,
-    input_problem,
-    load_pipeline,
-    load_pipelines,
-    output_problem,
-)
 from slmesh.orchestrator.pipelines.run import (
     Advance,
     Settled,
@@ -16,6 +10,14 @@ from slmesh.orchestrator.pipelines.run import (
     advance,
     shape,
     step_results,
+)
+from slmesh.orchestrator.pipelines.tool import pipeline_view
+from slmesh.runtime.pipeline_files import (
+    PipelineFileError,
+    input_problem,
+    load_pipeline,
+    load_pipelines,
+    output_problem,
 )
 
 __all__ = [
@@ -30,6 +32,7 @@ __all__ = [
     "load_pipeline",
     "load_pipelines",
     "output_problem",
+    "pipeline_view",
     "shape",
     "step_results",
 ]

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from slmesh.orchestrator.gather.state import GatherCall, PipelineRun, SettledStep
-from slmesh.orchestrator.pipelines.catalogue import output_problem
 from slmesh.orchestrator.pipelines.run import (
     Advance,
     Settled,
@@ -19,6 +18,7 @@ from slmesh.orchestrator.pipelines.run import (
     step_results,
 )
 from slmesh.orchestrator.planning.plan import PlannedCall
+from slmesh.runtime.pipeline_files import output_problem
 from slmesh.schemas import CallOutcome, ErrorInfo
 from slmesh.schemas.pipelines import Pipeline
 

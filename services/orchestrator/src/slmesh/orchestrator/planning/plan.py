@@ -41,6 +41,8 @@ class ToolView:
     routing: Routing | None = None
     # The tool it is an alternative for ("summarizer-cloud" serves "summarizer"); None: its own.
     serves: str | None = None
+    # A declared pipeline offered as a tool: a request planned to it runs the pipeline.
+    pipeline: bool = False
 
     @classmethod
     def of(cls, micromodel: Micromodel[Any, Any]) -> ToolView:

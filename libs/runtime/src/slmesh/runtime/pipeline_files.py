@@ -1,4 +1,5 @@
-"""The pipelines an orchestrator runs: declared in YAML or JSON files, loaded once at start.
+"""Declared pipelines in YAML or JSON files: loaded (by the orchestrator, once at start, and
+by `slmesh pipelines`), and a run's arguments and output checked against their schemas.
 
 A file that does not parse, or declares a pipeline the contract refuses, stops
 the start with the file's name and what is wrong: a pipeline that silently

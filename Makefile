@@ -22,6 +22,10 @@ install: uv ## install the workspace (all members, dev tools) into .venv from uv
 demo: install ## run the whole mesh (embedded broker + Redis), answer a sample request, stop
 	$(UV) run slmesh dev --once --ask "$(SAMPLE)"
 
+.PHONY: demo-pipelines
+demo-pipelines: install ## the mesh answering each example pipeline (examples/pipelines), step by step
+	$(UV) run python scripts/demo_pipelines.py
+
 .PHONY: demo-federated
 demo-federated: install ## the mesh with a stand-in cloud: what went where, what was redacted, what it cost
 	$(UV) run slmesh dev --once --cloud --timeout 120 --request examples/federated-request.json
@@ -123,6 +127,10 @@ EVAL_ARGS ?=
 .PHONY: eval-planner
 eval-planner: install ## planner: valid calls, right tools/arguments/plans on the held-apart set and the cards' examples (EVAL_ARGS="eval/planner/dev.jsonl --show")
 	$(UV) run python -m eval.planner_quality $(EVAL_ARGS)
+
+.PHONY: eval-pipelines
+eval-pipelines: install ## each pipeline's answers, field by field, on its held-apart set through a real mesh (EVAL_ARGS="eval/pipelines/bill-to-data.dev.jsonl --show")
+	$(UV) run python -m eval.pipeline_quality $(EVAL_ARGS)
 
 .PHONY: eval-pii
 eval-pii: install ## PII finder: precision/recall/F1 per kind on eval/pii/labelled.jsonl (EVAL_ARGS="eval/pii/dev.jsonl --show")

@@ -11,7 +11,12 @@
    mesh up). Target: >= 0.95x. The bare speed on a quiet machine (mesh
    stopped) is printed too: the difference is what an idle mesh costs a model.
 
-3. The planner's own time per request, in this process over the five micromodels' real
+3. A declared pipeline's end-to-end time (support-triage on a complaint: the classifier,
+   then the summarizer on the branch its label takes) against the model time on its
+   critical path: each step's slowest call, summed over its steps (a chain: one step a
+   round). Target: <= 1.1x.
+
+4. The planner's own time per request, in this process over the five micromodels' real
    cards (after the mesh is stopped): a request the cards plan, and one whose clause no
    card's words place, so that the planner's model routes it. Target: <= 300 ms p50.
 
@@ -42,15 +47,30 @@ REQUEST = (
 )
 
 
-Sides = tuple[list[float], list[float], list[float], list[float], list[float]]
+# A complaint: support-triage classifies it, then sums it up (two rounds, two models).
+COMPLAINT = (
+    "You charged my card twice for the same order and nobody answers my emails. This is "
+    "unacceptable: refund the second payment now."
+)
+PIPELINES = Path(__file__).parents[1] / "pipelines"
+
+Sides = tuple[
+    list[float], list[float], list[float], list[float], list[float], list[float], list[float]
+]
 
 
 async def mesh_side(requests: int) -> Sides:
     """(end-to-end ms, critical-path model ms, planner model ms, mesh tok/s, bare tok/s
-    beside the mesh)."""
-    services = {k: DEFAULT_MICROMODELS[k] for k in ("vat-rates", "summarizer")}
+    beside the mesh, pipeline end-to-end ms, pipeline critical-path model ms)."""
+    services = {k: DEFAULT_MICROMODELS[k] for k in ("vat-rates", "summarizer", "classifier")}
     workdir = Path(tempfile.mkdtemp(prefix="slmesh-chain-"))
-    config = DevStackConfig(micromodels=services, broker_port=None, own_redis=True, workdir=workdir)
+    config = DevStackConfig(
+        micromodels=services,
+        broker_port=None,
+        own_redis=True,
+        workdir=workdir,
+        pipelines_dir=PIPELINES,
+    )
     e2e: list[float] = []
     model_ms: list[float] = []
     planner_ms: list[float] = []
@@ -81,8 +101,33 @@ async def mesh_side(requests: int) -> Sides:
                 continue
             tokens = done.tokens.prompt + done.tokens.completion
             speed.append(tokens / (done.latency_ms / 1000))
+        chain_e2e, chain_model = await pipeline_side(client, requests)
         beside = bare_side(requests)  # same run, same conditions: the mesh is up
-    return e2e, model_ms, planner_ms, speed, beside
+    return e2e, model_ms, planner_ms, speed, beside, chain_e2e, chain_model
+
+
+async def pipeline_side(client: MeshClient, requests: int) -> tuple[list[float], list[float]]:
+    """(end-to-end ms, critical-path model ms) of support-triage on a complaint."""
+    e2e: list[float] = []
+    model_ms: list[float] = []
+    for i in range(requests + 2):
+        started = time.perf_counter()
+        response = await client.ask(
+            COMPLAINT, timeout_s=120, timeout_ms=60_000, pipeline="support-triage"
+        )
+        elapsed = (time.perf_counter() - started) * 1000
+        data = response.data
+        if data.status != "ok" or len(data.calls) != 2:
+            raise RuntimeError(f"the pipeline did not take its complaint branch: {data.plan}")
+        if i < 2:  # warm-up
+            continue
+        slowest: dict[str, float] = {}
+        for call in data.calls:
+            step = (call.step or call.task_id).split("[")[0]
+            slowest[step] = max(slowest.get(step, 0.0), call.latency_ms or 0.0)
+        e2e.append(elapsed)
+        model_ms.append(sum(slowest.values()))
+    return e2e, model_ms
 
 
 # A clause no card's words place: the planner's model routes it (to the summarizer).
@@ -136,7 +181,9 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=10)
     args = parser.parse_args(argv)
-    e2e, model_ms, planner_ms, mesh_speed, bare_speed = asyncio.run(mesh_side(args.requests))
+    e2e, model_ms, planner_ms, mesh_speed, bare_speed, chain_e2e, chain_model = asyncio.run(
+        mesh_side(args.requests)
+    )
     quiet_speed = bare_side(args.requests)
     by_cards, by_model, planned = planner_side(args.requests)
     e2e_ratio = ratio(median(e2e), median(model_ms))
@@ -149,6 +196,14 @@ def main(argv: list[str]) -> int:
         f"  ratio                 {e2e_ratio:8.3f}x  target <= 1.05x  {verdict(e2e_ratio <= 1.05)}"
     )
     print(f"  planner model time    {median(planner_ms):8.1f} ms  (in the mesh)")
+    chain_ratio = ratio(median(chain_e2e), median(chain_model))
+    print("pipeline support-triage on a complaint (classifier, then summarizer)")
+    print(f"  end to end            {median(chain_e2e):8.1f} ms")
+    print(f"  model time on path    {median(chain_model):8.1f} ms  (each step's slowest call)")
+    print(
+        f"  ratio                 {chain_ratio:8.3f}x  target <= 1.1x   "
+        f"{verdict(chain_ratio <= 1.1)}"
+    )
     print("planner time per request (wall, this process, the five micromodels' cards)")
     print(f"  planned by the cards  {median(by_cards):8.1f} ms  (the request above)")
     print(

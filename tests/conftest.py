@@ -62,6 +62,7 @@ TEST_MICROMODELS = (
     "classifier",
     "extractor",
     "pii",
+    "validator",
     "echo",
     "slow",
     "adder",

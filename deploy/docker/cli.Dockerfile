@@ -33,6 +33,7 @@ COPY services/summarizer/pyproject.toml services/summarizer/
 COPY services/classifier/pyproject.toml services/classifier/
 COPY services/extractor/pyproject.toml services/extractor/
 COPY services/pii/pyproject.toml services/pii/
+COPY services/validator/pyproject.toml services/validator/
 COPY tools/cli/pyproject.toml tools/cli/
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --locked --no-dev --no-editable --no-install-workspace --package slmesh-cli

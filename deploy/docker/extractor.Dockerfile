@@ -53,6 +53,7 @@ COPY services/summarizer/pyproject.toml services/summarizer/
 COPY services/classifier/pyproject.toml services/classifier/
 COPY services/extractor/pyproject.toml services/extractor/
 COPY services/pii/pyproject.toml services/pii/
+COPY services/validator/pyproject.toml services/validator/
 COPY tools/cli/pyproject.toml tools/cli/
 # Dependencies first (a layer that survives source changes); llama-cpp-python is the wheel
 # of the llama-wheel stage, installed below.

@@ -179,3 +179,70 @@ async def test_the_planner_routes_a_request_to_a_pipeline_by_its_card(mesh: Mesh
     # The text after the colon is the pipeline's input, as its card's routing reads it.
     assert data.calls[0].arguments["text"] == text.split(": ", 1)[1]
     assert data.status == "ok", data.answer
+
+
+async def test_the_validator_names_each_field_that_fails_and_normalises_the_rest(
+    mesh: MeshClient,
+) -> None:
+    fields = {
+        "iban": "GB82 WEST 1234 5698 7654 33",
+        "postcode": "sw1a 1aa",
+        "issue_date": "12.03.2026",
+        "due_date": "1 March 2026",
+        "amount_due": "£1,234.50",
+    }
+    rules = [
+        {"field": "iban", "check": "iban"},
+        {"field": "postcode", "check": "postcode", "country": "GB"},
+        {"field": "amount_due", "check": "amount"},
+        {"field": "issue_date", "check": "before", "other": "due_date"},
+    ]
+    call = {"micromodel": "validator", "arguments": {"fields": fields, "rules": rules}}
+    response = await mesh.ask("check", timeout_s=WAIT_S, timeout_ms=20_000, calls=[call])
+
+    [done] = response.data.calls
+    assert done.status == "ok", done.error
+    assert done.model == "deterministic"
+    assert done.output is not None
+    assert done.output["valid"] is False
+    failed = done.output["failed"]
+    assert isinstance(failed, list)
+    assert [(f["field"], f["check"]) for f in failed] == [  # type: ignore[index,call-overload]
+        ("iban", "iban"),
+        ("issue_date", "before"),
+    ]
+    # Only what passed is normalised: the dates failed their order.
+    assert done.output["normalised"] == {"postcode": "SW1A 1AA", "amount_due": 1234.5}
+
+
+@pytest.mark.model
+async def test_a_bill_is_extracted_by_a_model_then_checked_by_code(mesh: MeshClient) -> None:
+    bill = (
+        "Lumen Power plc - Electricity bill\nBill date: 12 March 2026  Account no: 88-1204-7731\n"
+        "Ms Alison Greer, 7 Harbour View, Bristol BS1 6QA\n"
+        "Supply period: 10 February 2026 - 9 March 2026\n"
+        "Total to pay: GBP 89.01 by direct debit on 26 March 2026\n"
+        "Paying from: GB33 BUKB 2020 1555 5555 55"
+    )
+    response = await run(mesh, bill, "bill-to-data")
+
+    data = response.data
+    assert data.status == "ok", (data.plan, data.calls)
+    assert [c.step for c in data.calls] == ["extract", "check"]
+    extract, check = data.calls
+    assert extract.output is not None
+    assert check.output is not None
+    # The validator was given what the extractor wrote, field for field.
+    assert check.arguments["fields"] == extract.output["data"]
+    assert data.output is not None
+    assert data.output["fields"] == extract.output["data"]
+    problems = data.output["problems"]
+    assert isinstance(problems, list)
+    assert data.output["valid"] is (problems == [])
+    # Whatever the model read, every problem names a field the pipeline checks, and why.
+    checked = {"supplier", "account_number", "amount_due", "currency", "iban", "postcode"}
+    checked |= {"issue_date", "due_date", "period_start"}
+    for problem in problems:
+        assert isinstance(problem, dict)
+        assert problem["field"] in checked
+        assert problem["reason"]

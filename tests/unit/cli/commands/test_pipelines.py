@@ -46,3 +46,49 @@ def test_a_file_that_does_not_load_is_named(
     assert exit_code(["pipelines", "--dir", str(tmp_path)]) == 1
     out = capsys.readouterr().out
     assert "bad.yaml: not a pipeline: steps" in out
+
+
+def test_a_pipelines_answer_shows_each_step_with_what_it_gave() -> None:
+    from slmesh.cli.commands.ask.answer import format_response
+    from slmesh.schemas import RequestCompleted
+
+    response = RequestCompleted.create(
+        data={
+            "status": "partial",
+            "answer": "A complaint",
+            "planner": "pipeline support-triage@1.0.0",
+            "pipeline": "support-triage@1.0.0",
+            "output": {"intent": "complaint"},
+            "calls": [
+                {
+                    "task_id": "r:1",
+                    "micromodel": "classifier",
+                    "arguments": {"text": "I was charged twice"},
+                    "status": "ok",
+                    "output": {"label": "complaint", "confidence": 0.9},
+                    "model": "gemma",
+                    "latency_ms": 80.0,
+                    "elapsed_ms": 95.0,
+                    "step": "intent",
+                },
+                {
+                    "task_id": "r:step-gist",
+                    "micromodel": "summarizer",
+                    "arguments": {},
+                    "status": "failed",
+                    "error": {"code": "step_not_run", "message": "step intent failed (x)"},
+                    "step": "gist",
+                },
+            ],
+            "elapsed_ms": 120.0,
+        },
+        source="/tests",
+        request_id="r",
+    )
+    text = format_response(response)
+    assert "pipeline: support-triage@1.0.0" in text
+    assert "[intent] classifier(text=I was charged twice)" in text
+    assert '-> {"label":"complaint","confidence":0.9}' in text
+    [gist] = [line for line in text.splitlines() if "[gist] summarizer()" in line]
+    assert gist.endswith("  not run: step intent failed (x)")
+    assert "output:\n  intent: complaint" in text

@@ -211,3 +211,21 @@ def test_a_missing_reply_waits_to_the_response_and_long_work_fits_its_column() -
     missing = next(ln for ln in lines if ln.startswith("#2 "))
     assert "|████████  |      0    0.4  16000  ok" in answered
     assert missing.endswith("|░░░░░░░░░░|      0      -      -  missing")
+
+
+def test_a_pipelines_calls_are_labelled_with_their_steps() -> None:
+    steps = [
+        {"task_id": f"{RID}:1", "step": "rates[0]"},
+        {"task_id": f"{RID}:2", "step": "rates[1]"},
+    ]
+    records = [
+        request(),
+        task(1, 1005, "DE"),
+        task(2, 1005, "FR"),
+        done(1, 1010),
+        done(2, 1011),
+        response(1020, calls=steps, pipeline="vat-compare@1.0.0"),
+    ]
+    shown = render(build(RID, records))
+    assert "#1 [rates[0]] vat-rates(country=DE)" in shown
+    assert "#2 [rates[1]] vat-rates(country=FR)" in shown

@@ -39,6 +39,7 @@ DEFAULT_MICROMODELS: dict[str, str] = {
     "classifier": "slmesh.classifier",
     "extractor": "slmesh.extractor",
     "pii": "slmesh.pii",
+    "validator": "slmesh.validator",
 }
 # What `slmesh dev --cloud` adds: micromodels run under another name on the stand-in cloud.
 CLOUD_MICROMODELS: dict[str, str] = {

@@ -147,6 +147,10 @@ def format_response(response: RequestCompleted, round_trip_ms: float | None = No
             lines.append(f"  {name}  {call.status:<6} {timing}{model}{error}")
             if call.routing is not None:
                 lines.append(f"  {' ' * width}  {where(call.routing)}")
+            if call.step is not None and call.output is not None:
+                # A chain is read step by step: what each step gave the next.
+                given = orjson.dumps(call.output).decode()
+                lines.append(f"  {' ' * width}  -> {short(given, OUTPUT_CHARS)}")
     if data.unplaced:
         lines.append("not answered (no live micromodel does this):")
         lines.extend(f"  {part!r}" for part in data.unplaced)

@@ -37,6 +37,8 @@ class CallRow:
     latency_ms: float | None = None
     replica: str | None = None
     duplicates: int = 0
+    # The pipeline step that made the call, as the response names it.
+    step: str | None = None
 
     @property
     def number(self) -> int:
@@ -109,6 +111,10 @@ def build(request_id: str, records: Iterable[Seen]) -> TraceTree:
     tree.calls.sort(key=lambda c: (c.number, c.sent_ms))
     _rounds(tree.calls)
     outcomes = (tree.response or {}).get("calls")
+    for outcome in outcomes if isinstance(outcomes, list) else []:
+        row = by_id.get(str(outcome.get("task_id"))) if isinstance(outcome, dict) else None
+        if row is not None and isinstance(outcome.get("step"), str):
+            row.step = outcome["step"]
     tree.unpublished = [
         c
         for c in (outcomes if isinstance(outcomes, list) else [])
@@ -162,7 +168,8 @@ def _ms(value: float | None) -> str:
 
 def _call_label(call: CallRow, limit: int = 40) -> str:
     args = ", ".join(f"{k}={_short(v)}" for k, v in call.arguments.items())
-    label = f"#{call.number} {call.micromodel}({args})"
+    step = f"[{call.step}] " if call.step is not None else ""
+    label = f"#{call.number} {step}{call.micromodel}({args})"
     return label if len(label) <= limit else label[: limit - 2] + "…)"
 
 

@@ -1,0 +1,1 @@
+"""validator micromodel: extracted fields checked against rules (deterministic)."""

@@ -16,7 +16,7 @@
    critical path: each step's slowest call, summed over its steps (a chain: one step a
    round). Target: <= 1.1x.
 
-4. The planner's own time per request, in this process over the five micromodels' real
+4. The planner's own time per request, in this process over the default mesh's micromodels' real
    cards (after the mesh is stopped): a request the cards plan, and one whose clause no
    card's words place, so that the planner's model routes it. Target: <= 300 ms p50.
 
@@ -204,7 +204,7 @@ def main(argv: list[str]) -> int:
         f"  ratio                 {chain_ratio:8.3f}x  target <= 1.1x   "
         f"{verdict(chain_ratio <= 1.1)}"
     )
-    print("planner time per request (wall, this process, the five micromodels' cards)")
+    print("planner time per request (wall, this process, the default mesh's cards)")
     print(f"  planned by the cards  {median(by_cards):8.1f} ms  (the request above)")
     print(
         f"  clause for the model  {median(by_model):8.1f} ms  target <= 300 ms  "

@@ -8,7 +8,7 @@ Each PATH is a labelled JSONL planning set (default: eval/planner/heldout.jsonl,
 held-apart set, never used to write a rule, a card example or a prompt). The cards'
 own examples are measured too, apart (what the cards were written to do), unless
 --no-cards. The planner is the mesh's own (decomposition, the live cards' rules, the
-default local model where they stop), over the five micromodels' real cards.
+default local model where they stop), over the default mesh's micromodels' real cards.
 
 A line: {"id", "kind", "request", "expect": [calls], "unplaced": n}. A call names its
 micromodel and the arguments to compare ("country": "*" is all 27 member states); an
@@ -79,14 +79,16 @@ class Tally:
 
 
 def micromodel_tools() -> dict[str, ToolView]:
-    """The five micromodels as the planner sees them live: their real cards."""
+    """The micromodels of the default mesh as the planner sees them live: their real cards."""
     from slmesh.classifier.micromodel import build as classifier
     from slmesh.extractor.micromodel import build as extractor
     from slmesh.pii.micromodel import build as pii
     from slmesh.summarizer.micromodel import build as summarizer
+    from slmesh.validator.micromodel import build as validator
     from slmesh.vat_rates.micromodel import build as vat_rates
 
-    views = [ToolView.of(build()) for build in (vat_rates, summarizer, classifier, extractor, pii)]
+    builds = (vat_rates, summarizer, classifier, extractor, pii, validator)
+    views = [ToolView.of(build()) for build in builds]
     return {view.name: view for view in views}
 
 

@@ -1,4 +1,4 @@
-"""What planning tests plan with: the five micromodels as their real cards show them live,
+"""What planning tests plan with: the default mesh's micromodels as their real cards show them live,
 and a remote model as planning sees it, for unit tests of what the orchestrator does with
 a remote planner's answers (its HTTP is tested against a real server in
 tests/integration/test_remote_planner.py)."""
@@ -13,12 +13,14 @@ from slmesh.orchestrator.planning.plan import ToolView
 from slmesh.pii.micromodel import build as pii
 from slmesh.runtime.llm import Generation
 from slmesh.summarizer.micromodel import build as summarizer
+from slmesh.validator.micromodel import build as validator
 from slmesh.vat_rates.micromodel import build as vat_rates
 
 
 def live_tools() -> dict[str, ToolView]:
-    """The five micromodels of the mesh by name, each as its real card shows it live."""
-    views = [ToolView.of(b()) for b in (vat_rates, summarizer, classifier, extractor, pii)]
+    """The micromodels of the default mesh by name, each as its real card shows it live."""
+    builds = (vat_rates, summarizer, classifier, extractor, pii, validator)
+    views = [ToolView.of(b()) for b in builds]
     return {view.name: view for view in views}
 
 

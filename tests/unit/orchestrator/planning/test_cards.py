@@ -1,5 +1,5 @@
 """The planner's rules, built from the live cards: no per-micromodel knowledge in the
-orchestrator, every case read off the five micromodels' real cards (no model here)."""
+orchestrator, every case read off the default mesh's real cards (no model here)."""
 
 from __future__ import annotations
 

@@ -431,3 +431,30 @@ async def test_the_cap_is_the_callers_own(
     for task in tasks:
         await reply_as_ghost(raw, task, {"done": True})
     await asyncio.wait_for(asyncio.gather(*futures), WAIT_S)
+
+
+async def test_a_pipeline_with_a_step_the_caller_may_not_call_is_refused_and_the_next_served(
+    limited: MeshClient,
+) -> None:
+    """`limited` may call vat-rates only: support-triage (classifier, summarizer) is not
+    its to run, and an unknown pipeline's answer names only what it may run."""
+    triage = new_request(limited, "You charged me twice", pipeline="support-triage")
+    refused = await asyncio.wait_for(await limited.submit(triage), WAIT_S)
+    assert refused.data.status == "failed"
+    assert refused.data.error is not None
+    assert refused.data.error.code == "forbidden_micromodel"
+    assert "may not call classifier, summarizer, which pipeline 'support-triage'" in (
+        refused.data.error.message
+    )
+    assert refused.data.calls == []
+
+    unknown = new_request(limited, "x", pipeline="horoscope")
+    answer = await asyncio.wait_for(await limited.submit(unknown), WAIT_S)
+    assert answer.data.error is not None
+    assert answer.data.error.code == "unknown_pipeline"
+    assert answer.data.error.message.endswith("it runs for you: vat-compare")
+
+    compare = new_request(limited, "x", pipeline="vat-compare", arguments={"countries": ["DE"]})
+    served = await asyncio.wait_for(await limited.submit(compare), WAIT_S)
+    assert served.data.status == "ok", served.data.answer
+    assert [c.step for c in served.data.calls] == ["rates[0]"]

@@ -10,6 +10,7 @@ before any step runs.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -92,10 +93,19 @@ def output_problem(pipeline: Pipeline, output: Mapping[str, Any]) -> str | None:
 
 
 def _schema_problem(schema: Mapping[str, Any], value: Mapping[str, Any]) -> str | None:
-    validator = jsonschema.Draft202012Validator(dict(schema))
+    validator = _compiled(orjson.dumps(schema).decode())
     errors = sorted(validator.iter_errors(dict(value)), key=lambda e: list(e.path))
     if not errors:
         return None
     first = errors[0]
     at = "/".join(str(p) for p in first.path) or "(top)"
     return f"{at}: {first.message[:300]}"
+
+
+@functools.lru_cache(maxsize=64)
+def _compiled(schema: str) -> jsonschema.Draft202012Validator:
+    # Compiled once per schema, not per request: a run's pipeline comes back from the
+    # gather state as a new object each round, so the schema's text is the key. (Not the
+    # registry's OutputCheck: importing the registry loads the Kafka client, and
+    # `slmesh pipelines` reads these files without one.)
+    return jsonschema.Draft202012Validator(orjson.loads(schema))

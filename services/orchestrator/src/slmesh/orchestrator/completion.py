@@ -33,7 +33,7 @@ from slmesh.orchestrator.gather.store import LOST_NOTE, GatherStorage, ReplyOutc
 from slmesh.orchestrator.gather.writes import STATE_LOST_RETRIES_S
 from slmesh.orchestrator.opening_sentence import OpeningSentences
 from slmesh.orchestrator.outcomes import add_work, answered, not_run, outcomes, planning_work, shown
-from slmesh.orchestrator.pipelines import Advance, Settled
+from slmesh.orchestrator.pipelines import Settled
 from slmesh.orchestrator.pipelines.gathered import (
     finish,
     never_called,
@@ -426,21 +426,19 @@ class Completion:
         assert run is not None
         progress = next_round(run, calls)
         lines = [f"round {state.round + 1}: {line}" for line in progress.lines]
-        run = progressed(run, replace(progress, calls=[]), [])
-        state = state.model_copy(update={"pipeline": run, "plan": shown([*state.plan, *lines])})
-        if not progress.calls:
-            return state
-        refused = self._refused(snapshot, state, len(progress.calls))
+        state = state.model_copy(update={"plan": shown([*state.plan, *lines])})
+        refused = self._refused(snapshot, state, len(progress.calls)) if progress.calls else None
+        if progress.calls and refused is None:
+            added = self._calls_of_round(rid, snapshot, state, planned(progress.calls), named=True)
+            run = progressed(run, progress, added)
+            state = state.model_copy(update={"pipeline": run, "round": state.round + 1})
+            await self._open_round(rid, snapshot, state, added)
+            return None
         if refused is not None:
             # The steps that would have gone are said not to have run, and why.
-            skipped = {c.label.split("[")[0]: Settled("not_run", refused) for c in progress.calls}
-            run = progressed(run, Advance(settled=skipped), [])
-            return state.model_copy(update={"pipeline": run})
-        added = self._calls_of_round(rid, snapshot, state, planned(progress.calls), named=True)
-        run = progressed(run, replace(progress, settled={}), added)
-        state = state.model_copy(update={"pipeline": run, "round": state.round + 1})
-        await self._open_round(rid, snapshot, state, added)
-        return None
+            cut = {c.step: Settled("not_run", refused) for c in progress.calls}
+            progress = replace(progress, calls=[], settled={**progress.settled, **cut})
+        return state.model_copy(update={"pipeline": progressed(run, progress, [])})
 
     def _refused(self, snapshot: GatherSnapshot, state: GatherState, more: int) -> str | None:
         """Why a next round of `more` calls may not open, if it may not."""

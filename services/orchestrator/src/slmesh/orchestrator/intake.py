@@ -564,8 +564,10 @@ class Intake:
         assert name is not None
         pipeline = self.pipelines.get(name)
         if pipeline is None:
-            known = ", ".join(sorted(self.pipelines)) or "none"
-            reason = f"no pipeline {name!r} in this mesh; it runs: {known}"
+            # Only those it may run: a caller learns nothing of the others (as of micromodels).
+            mine = [n for n, p in self.pipelines.items() if not self._forbidden_steps(caller, p)]
+            known = ", ".join(sorted(mine)) or "none"
+            reason = f"no pipeline {name!r} in this mesh; it runs for you: {known}"
             return "unknown_pipeline", Plan("pipeline", reason=reason)
         arguments = (
             request.data.arguments
@@ -581,15 +583,13 @@ class Intake:
         """A pipeline's first round, as `plan` (the planner's, when it routed the request to
         the pipeline) with the round's calls and steps; or why it cannot start."""
         name = pipeline.name
-        if not self.callers.may_call_any(caller):
-            named = sorted({s.micromodel for s in pipeline.steps})
-            forbidden = [n for n in named if not self.callers.may_call(caller, n)]
-            if forbidden:
-                reason = (
-                    f"caller {caller!r} may not call {', '.join(forbidden)}, which pipeline "
-                    f"{name!r} calls (the trust file's may_call for it); no call was made"
-                )
-                return "forbidden_micromodel", replace(plan, calls=[], reason=reason)
+        forbidden = self._forbidden_steps(caller, pipeline)
+        if forbidden:
+            reason = (
+                f"caller {caller!r} may not call {', '.join(forbidden)}, which pipeline "
+                f"{name!r} calls (the trust file's may_call for it); no call was made"
+            )
+            return "forbidden_micromodel", replace(plan, calls=[], reason=reason)
         problem = input_problem(pipeline, arguments)
         if problem is not None:
             reason = f"the arguments of pipeline {name!r} fail its input schema: {problem}"
@@ -601,12 +601,21 @@ class Intake:
             return "no_plan", replace(plan, calls=[], reason=reason, steps=steps)
         return replace(plan, calls=planned(first.calls), steps=steps), Started(run, first)
 
+    def _forbidden_steps(self, caller: str, pipeline: Pipeline) -> list[str]:
+        """The micromodels a pipeline calls that `caller` may not call, by name."""
+        if self.callers.may_call_any(caller):
+            return []
+        named = sorted({s.micromodel for s in pipeline.steps})
+        return [n for n in named if not self.callers.may_call(caller, n)]
+
     def _routed_to_pipeline(
         self, caller: str, plan: Plan
     ) -> tuple[Plan, Started | None] | tuple[ErrorCode, Plan]:
         """A plan with calls to pipelines the planner was offered as tools: one such call
         alone runs its pipeline; beside other calls it is not made (a pipeline runs on its
         own), and is named unanswered. Other plans are returned as they are."""
+        if not any(c.micromodel in self.pipelines for c in plan.calls):
+            return plan, None  # the common case: no pipeline's name, no tool list to read
         tools = self.tools(caller)
         chosen = [c for c in plan.calls if c.micromodel in tools and tools[c.micromodel].pipeline]
         if not chosen:

@@ -9,6 +9,7 @@ from slmesh.orchestrator.pipelines.run import (
     StepResult,
     advance,
     shape,
+    step_of,
     step_results,
 )
 from slmesh.orchestrator.pipelines.tool import pipeline_view
@@ -34,5 +35,6 @@ __all__ = [
     "output_problem",
     "pipeline_view",
     "shape",
+    "step_of",
     "step_results",
 ]

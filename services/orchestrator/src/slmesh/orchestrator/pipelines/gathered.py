@@ -15,6 +15,7 @@ from slmesh.orchestrator.pipelines.run import (
     StepCall,
     advance,
     shape,
+    step_of,
     step_results,
 )
 from slmesh.orchestrator.planning.plan import PlannedCall
@@ -60,7 +61,7 @@ def labelled(run: PipelineRun, calls: list[CallOutcome]) -> dict[str, CallOutcom
 def never_called(rid: str, run: PipelineRun) -> list[CallOutcome]:
     """The steps that did not run (failed outcomes naming why), and those never reached
     (missing: the deadline came first). Skipped steps are a branch not taken: no outcome."""
-    called = {label.split("[")[0] for label in run.tasks.values()}
+    called = {step_of(label) for label in run.tasks.values()}
     outcomes = []
     for step in run.definition.steps:
         done = run.settled.get(step.id)

@@ -45,12 +45,18 @@ class Settled:
 
 @dataclass(frozen=True)
 class StepCall:
-    """One call a step makes: `label` is its id, or id[n] for item n of a mapped step."""
+    """One call a step makes: item `index` of a mapped step, else index None."""
 
-    label: str
+    step: str
+    index: int | None
     micromodel: str
     arguments: dict[str, Any]
     version: str | None
+
+    @property
+    def label(self) -> str:
+        """How a response names the call's step: its id, or id[n] for item n."""
+        return self.step if self.index is None else f"{self.step}[{self.index}]"
 
 
 @dataclass(frozen=True)
@@ -70,8 +76,9 @@ class Advance:
     lines: list[str] = field(default_factory=list)
 
 
-def label(step: str, index: int | None) -> str:
-    return step if index is None else f"{step}[{index}]"
+def step_of(label: str) -> str:
+    """The step a call's label names: `summarise` of `summarise[2]`."""
+    return label.split("[", 1)[0]
 
 
 def step_results(
@@ -217,7 +224,7 @@ def _call(step: PipelineStep, doc: dict[str, Any], index: int | None) -> StepCal
             arguments[name] = resolve(doc, pointer)
         except NotFound as exc:
             return Settled("not_run", f"argument {name!r} reads nothing: {exc}")
-    return StepCall(label(step.id, index), step.micromodel, arguments, step.version)
+    return StepCall(step.id, index, step.micromodel, arguments, step.version)
 
 
 def _failure(result: StepResult) -> str:

@@ -11,11 +11,11 @@ from pydantic import JsonValue, ValidationError
 
 from slmesh.orchestrator.planning.plan import ToolView
 from slmesh.orchestrator.planning.rules import RulesPlanner
+from slmesh.runtime.pii.checks import IBAN_LENGTHS
 from slmesh.runtime.registry.admission import MAX_DESCRIPTION_CHARS, MAX_SCHEMA_BYTES
 from slmesh.schemas import TaskCompletedData
 from slmesh.validator.checks import (
     CURRENCIES,
-    IBAN_LENGTHS,
     MAX_FIELDS,
     MAX_NAME_CHARS,
     MAX_RULES,

@@ -29,6 +29,8 @@ from typing import Annotated, Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator, model_validator
 
+from slmesh.runtime.pii.checks import IBAN_LENGTHS, iban_valid
+
 Check = Literal["required", "amount", "date", "before", "iban", "postcode", "one_of", "currency"]
 
 # Bounds of a request: each check is a few regular expressions over a short string, so
@@ -59,23 +61,6 @@ CURRENCIES: Final[frozenset[str]] = frozenset(
 )  # fmt: skip
 # Symbols that name one currency only ("$" names several, so it names none).
 _CURRENCY_SYMBOLS: Final[dict[str, str]] = {"€": "EUR", "£": "GBP"}
-
-# ISO 13616 IBAN lengths by country (the SWIFT IBAN registry): every EU and EEA state,
-# the United Kingdom and Switzerland, the other SEPA states and a few neighbours.
-IBAN_LENGTHS: Final[dict[str, int]] = {
-    # EU member states
-    "AT": 20, "BE": 16, "BG": 22, "HR": 21, "CY": 28, "CZ": 24, "DK": 18, "EE": 20,
-    "FI": 18, "FR": 27, "DE": 22, "GR": 27, "HU": 28, "IE": 22, "IT": 27, "LV": 21,
-    "LT": 20, "LU": 20, "MT": 31, "NL": 18, "PL": 28, "PT": 25, "RO": 24, "SK": 24,
-    "SI": 19, "ES": 24, "SE": 24,
-    # EEA beyond the EU, the United Kingdom, Switzerland
-    "IS": 26, "LI": 21, "NO": 15, "GB": 22, "CH": 21,
-    # other SEPA states and territories
-    "AD": 24, "GI": 23, "MC": 27, "SM": 27, "VA": 22, "FO": 18, "GL": 18,
-    # neighbours
-    "AL": 28, "BA": 20, "ME": 22, "MK": 19, "MD": 24, "RS": 22, "XK": 20, "TR": 26,
-    "UA": 29, "GE": 22, "IL": 23,
-}  # fmt: skip
 
 # Country codes written otherwise than ISO 3166-1 does (the UK's own, Greece's EU code).
 _COUNTRY_ALIASES: Final[dict[str, str]] = {"UK": "GB", "EL": "GR"}
@@ -538,8 +523,8 @@ def check_iban(value: object) -> Verdict:
         return _fail(f"length {len(iban)} for {country}, expected {length}")
     if not 2 <= int(iban[2:4]) <= 98:
         return _fail("check digits out of range (02-98)")
-    # ISO 7064 mod 97-10: the first four characters moved to the end, letters as 10-35.
-    if int("".join(str(int(c, 36)) for c in iban[4:] + iban[:4])) % 97 != 1:
+    # The PII finder's own check (length and ISO 7064 mod 97-10): one copy of the rule.
+    if not iban_valid(iban):
         return _fail("checksum fails")
     return Verdict(normalised=iban)
 

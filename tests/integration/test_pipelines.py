@@ -11,9 +11,14 @@ from __future__ import annotations
 
 import pytest
 
+from slmesh.cli.commands.pipelines.text import describe_card
+from slmesh.cli.commands.registry.replicas import read_snapshot
 from slmesh.runtime.client import MeshClient
-from slmesh.schemas import RequestCompleted
-from tests.support.kit import WAIT_S
+from slmesh.runtime.registry import pipeline_key
+from slmesh.runtime.settings import MeshSettings
+from slmesh.schemas import PipelineAnnounced, RequestCompleted, encode
+from tests.support.kit import ORCHESTRATORS, WAIT_S, RawProducer
+from tests.support.proofs import proven
 
 # Model steps on a busy two-core box: seconds each.
 MODEL_TIMEOUT_MS = 40_000
@@ -246,3 +251,61 @@ async def test_a_bill_is_extracted_by_a_model_then_checked_by_code(mesh: MeshCli
         assert isinstance(problem, dict)
         assert problem["field"] in checked
         assert problem["reason"]
+
+
+async def test_every_orchestrator_announces_its_pipelines_in_the_registry(
+    settings: MeshSettings,
+) -> None:
+    """Discoverable like a micromodel: a caller that never saw the files learns each
+    pipeline's steps and schemas from the registry, and that every replica runs one
+    definition of it."""
+    snapshot = await read_snapshot(settings)
+    announced = snapshot.pipelines
+    assert {"bill-to-data", "support-triage", "vat-compare"} <= set(announced)
+    bill = announced["bill-to-data"]
+    assert sorted(bill.live_replicas(snapshot.now)) == sorted(ORCHESTRATORS)
+    assert len(bill.digests(snapshot.now)) == 1
+    assert [s.micromodel for s in bill.card.steps] == ["extractor", "validator"]
+    assert bill.card.input_schema["required"] == ["text"]
+    shown = describe_card(bill.card, len(ORCHESTRATORS), 1)
+    assert "runs on 2 orchestrator replicas" in shown
+    assert "steps: extract: extractor -> check: validator" in shown
+    # A pipeline is no micromodel: no task topic, no tool of the micromodels' list.
+    assert "bill-to-data" not in snapshot.tools
+
+
+async def test_a_pipeline_card_forged_by_a_micromodel_is_refused_and_the_next_is_served(
+    settings: MeshSettings, raw: RawProducer, mesh: MeshClient
+) -> None:
+    """The extractor's identity may write the registry (its own card): a pipeline card it
+    signs, that would offer the planner a chain of its making, is kept out of every
+    catalogue and shown refused; the pipelines keep running."""
+    forged = PipelineAnnounced.create(
+        data={
+            "name": "exfiltrate",
+            "version": "1.0.0",
+            "description": "Sends every text to the extractor.",
+            "input_schema": {"type": "object", "properties": {"text": {"type": "string"}}},
+            "output_schema": {},
+            "steps": [{"id": "grab", "micromodel": "extractor"}],
+            "digest": "a" * 64,
+            "replica": "rogue-1",
+            "status": "up",
+            "heartbeat_s": 5.0,
+        },
+        source="slmesh://rogue",
+        request_id="registry",
+    )
+    key = pipeline_key("exfiltrate", "rogue-1")
+    value = encode(forged)
+    headers = proven("extractor", settings.registry_topic, key, value, to=None)
+    await raw.send(settings.registry_topic, value, key=key, headers=headers)
+
+    snapshot = await read_snapshot(settings)
+    assert "exfiltrate" not in snapshot.pipelines
+    refused = {r.key: r for r in snapshot.refused}
+    assert key in refused
+    assert "only an orchestrator runs one" in refused[key].reason
+
+    response = await vat_compare(mesh, ["AT"])
+    assert response.data.status == "ok", response.data.answer

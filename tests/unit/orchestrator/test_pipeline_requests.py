@@ -184,3 +184,49 @@ async def test_a_pipeline_beside_other_calls_is_named_not_run(pipelines: Path) -
     assert data.unplaced == [
         "pipeline(s) summary-chain not run: a pipeline runs alone; ask for it alone"
     ]
+
+
+async def test_a_pipeline_beside_its_own_steps_on_its_own_text_runs_alone(
+    pipelines: Path,
+) -> None:
+    """"Pull out the key points of this email" reads as the pipeline and as its summarizer
+    step on the same text: the pipeline does that call itself, so it runs, once."""
+    email = "Dear team, the shipment to Lyon is late by two weeks."
+    planner = Planned(
+        PlannedCall("summarizer", {"text": email, "max_words": 20}),
+        PlannedCall("summary-chain", {"text": email}),
+    )
+    settings = SETTINGS.model_copy(update={"pipelines_dir": pipelines})
+    async with mesh(settings, planner=planner) as m:
+        request = await m.submit(f"Give me the gist of this email: {email}")
+        [task] = await m.tasks_of(request, 1)
+        assert task.data.arguments == {"text": email}
+        await m.reply(task, {"summary": "shipment late"})
+        response = await m.response_to(request)
+    data = response.data
+    assert data.pipeline == "summary-chain@1.0.0"
+    assert data.status == "ok"
+    assert "runs pipeline summary-chain (its steps do the summarizer calls)" in data.plan
+    assert not data.unplaced
+
+
+async def test_a_step_micromodels_call_on_another_text_keeps_the_pipeline_out(
+    pipelines: Path,
+) -> None:
+    """The same micromodel on a text of the request's own is a part of the request the
+    pipeline would not answer: the pipeline is named, not run, and the call is made."""
+    planner = Planned(
+        PlannedCall("summary-chain", {"text": "the first story, about a harbour"}),
+        PlannedCall("summarizer", {"text": "a second story, about a mountain"}),
+    )
+    settings = SETTINGS.model_copy(update={"pipelines_dir": pipelines})
+    async with mesh(settings, planner=planner) as m:
+        request = await m.submit("Chain this story and summarize that one")
+        [task] = await m.tasks_of(request, 1)
+        assert task.data.arguments == {"text": "a second story, about a mountain"}
+        await m.reply(task, {"summary": "mountain"})
+        response = await m.response_to(request)
+    assert response.data.pipeline is None
+    assert response.data.unplaced == [
+        "pipeline(s) summary-chain not run: a pipeline runs alone; ask for it alone"
+    ]

@@ -81,6 +81,8 @@ def test_the_orchestrator_dispatches_gathers_and_answers_each_caller_on_its_topi
         ("topic", "back", "Read"),
         ("group", "slmesh.orchestrator.replies", "Read"),
         ("topic", "slmesh.registry", "Read"),
+        # The cards of the pipelines it runs.
+        ("topic", "slmesh.registry", "Write"),
         ("topic", "do.vat-rates", "Write"),
         ("topic", "do.vat-history", "Write"),
         ("topic", "do.summarizer", "Write"),

@@ -16,6 +16,7 @@ from slmesh.runtime.registry.admission import (
     MAX_SCHEMA_BYTES,
     STALE_CARD_S,
     Heard,
+    HeardPipeline,
     Refused,
     heard_at,
     vet,
@@ -67,7 +68,7 @@ def signed(
     return record(value, key, proven(signer, TOPIC, key, value, to=None), at=event.time)
 
 
-def verdict(rec: ConsumerRecord[bytes, bytes]) -> Heard | Refused | None:
+def verdict(rec: ConsumerRecord[bytes, bytes]) -> Heard | HeardPipeline | Refused | None:
     return vet(rec, party("orchestrator"), received=NOW, max_event_bytes=256 * 1024)
 
 

@@ -564,6 +564,54 @@ class MicromodelAnnounced(Envelope):
     data: MicromodelAnnouncedData
 
 
+class PipelineStepCard(Contract):
+    """A pipeline's step as its card shows it: which micromodel it calls, and how."""
+
+    id: str = Field(max_length=40, description="The step's name in its pipeline.")
+    micromodel: MicromodelName
+    maps: bool = Field(default=False, description="Whether it calls once per list item.")
+    switched: bool = Field(
+        default=False, description="Whether it runs only when an earlier output says so."
+    )
+
+
+class PipelineAnnouncedData(Contract):
+    name: PipelineName
+    version: Version
+    description: str = Field(max_length=2000, description="What the pipeline does (tool text).")
+    input_schema: dict[str, JsonValue] = Field(description="JSON Schema of its arguments.")
+    output_schema: dict[str, JsonValue] = Field(
+        description="JSON Schema of its shaped output; {} when it declares none."
+    )
+    steps: list[PipelineStepCard] = Field(
+        min_length=1, max_length=24, description="Its steps, in the order they are declared."
+    )
+    digest: str = Field(
+        pattern=r"^[0-9a-f]{64}$",
+        description="SHA-256 of the whole definition as loaded: two replicas running "
+        "different files under one name are told apart by it.",
+    )
+    replica: str = Field(max_length=256, description="The announcing orchestrator replica.")
+    status: Literal["up", "down"] = Field(
+        description="up: runnable here (repeated as a heartbeat); down: stopped on purpose."
+    )
+    heartbeat_s: float = Field(
+        gt=0, le=3600, description="Seconds between heartbeats; missing three means gone."
+    )
+    routing: Routing | None = Field(
+        default=None, description="How the planner routes requests to it, if it is offered."
+    )
+
+
+class PipelineAnnounced(Envelope):
+    """An orchestrator replica says it runs a declared pipeline (or stopped): the registry
+    lists pipelines beside micromodels, under keys pipeline:<name>/<replica>."""
+
+    type: Literal["slmesh.PipelineAnnounced"]
+    dataschema: Literal["urn:slmesh:PipelineAnnounced:v1"]
+    data: PipelineAnnouncedData
+
+
 EVENT_TYPES: tuple[type[Envelope], ...] = (
     RequestSubmitted,
     TaskRequested,
@@ -571,6 +619,7 @@ EVENT_TYPES: tuple[type[Envelope], ...] = (
     TaskFailed,
     RequestCompleted,
     MicromodelAnnounced,
+    PipelineAnnounced,
 )
 
 Reply = TaskCompleted | TaskFailed

@@ -16,6 +16,7 @@ from slmesh.schemas.envelope import CONTENT_TYPE, Envelope
 from slmesh.schemas.events import (
     EVENT_TYPES,
     MicromodelAnnounced,
+    PipelineAnnounced,
     RequestCompleted,
     RequestSubmitted,
     TaskCompleted,
@@ -95,9 +96,12 @@ def asyncapi_document() -> dict[str, Any]:
         ),
         "registry": channel(
             topics.REGISTRY,
-            "Compacted; key <micromodel>/<replica>. Each replica announces itself and "
-            "repeats it as a heartbeat; the orchestrator's tool list follows it live.",
+            "Compacted; key <micromodel>/<replica>, or pipeline:<pipeline>/<replica> for a "
+            "pipeline an orchestrator replica runs. Each replica announces itself (and its "
+            "pipelines) and repeats it as a heartbeat; the orchestrator's tool list follows "
+            "it live.",
             MicromodelAnnounced,
+            PipelineAnnounced,
         ),
         "responses": channel(
             topics.RESPONSES + ".{caller}",
@@ -136,7 +140,9 @@ def asyncapi_document() -> dict[str, Any]:
             "receiveResponse": operation("receive", "responses", "Read the mesh's answers."),
             "receiveTask": operation("receive", "tasks", "A micromodel takes its tasks."),
             "sendReply": operation("send", "replies", "A micromodel answers a task."),
-            "announce": operation("send", "registry", "A micromodel announces itself."),
+            "announce": operation(
+                "send", "registry", "A micromodel announces itself; an orchestrator, its pipelines."
+            ),
         },
         "components": {"messages": messages, "schemas": schemas},
     }
@@ -145,6 +151,8 @@ def asyncapi_document() -> dict[str, Any]:
 def _key_doc(cls: type[Envelope]) -> str:
     if cls is MicromodelAnnounced:
         return "<micromodel>/<replica>"
+    if cls is PipelineAnnounced:
+        return "pipeline:<pipeline>/<replica>"
     return "task_id of the task" if cls is TaskRequested else "requestid of the request"
 
 

@@ -129,7 +129,10 @@ class Pipeline(Contract):
     name: PipelineName
     version: Version = "1.0.0"
     description: str = Field(
-        min_length=1, max_length=2000, description="What the pipeline does (its tool text)."
+        min_length=1,
+        # A tool's text, as a micromodel's card's is: the registry admits no longer one.
+        max_length=500,
+        description="What the pipeline does (its tool text).",
     )
     input_schema: dict[str, JsonValue] = Field(
         default_factory=lambda: dict(TEXT_INPUT),

@@ -27,7 +27,7 @@ from slmesh.orchestrator.gather.writes import StateWritesInFlight
 from slmesh.orchestrator.intake import Intake
 from slmesh.orchestrator.lookback import published_since
 from slmesh.orchestrator.opening_sentence import OpeningSentences
-from slmesh.orchestrator.pipelines import load_pipelines, pipeline_view
+from slmesh.orchestrator.pipelines import load_pipelines, pipeline_card, pipeline_view
 from slmesh.orchestrator.planning.plan import Planner, ToolView
 from slmesh.orchestrator.planning.remote import RemotePlanner, RemotePlanning
 from slmesh.orchestrator.planning.rules import RulesPlanner
@@ -47,7 +47,7 @@ from slmesh.runtime.kafka import (
 from slmesh.runtime.kafka.consumption import ConcurrentConsumption
 from slmesh.runtime.kafka.groups import ORCHESTRATOR_REPLIES_GROUP, ORCHESTRATOR_REQUESTS_GROUP
 from slmesh.runtime.pii import redact_arguments, scan_arguments
-from slmesh.runtime.registry import Catalogue
+from slmesh.runtime.registry import Announcer, Catalogue
 from slmesh.runtime.service import (
     ServiceSkeleton,
     configure_logging,
@@ -149,6 +149,11 @@ def assemble(
     # Loaded once, before anything is consumed: a file that does not load stops the start.
     pipelines = load_pipelines(settings.pipelines_dir) if settings.pipelines_dir else {}
     tools = functools.partial(tool_views, catalogue, callers, pipelines)
+    # Each pipeline is announced like a micromodel: discoverable from the registry alone.
+    announcers = [
+        Announcer(broker, settings, party, pipeline_card(p), pipeline=True)
+        for p in pipelines.values()
+    ]
     planner = planner or RulesPlanner()
     source = settings.source(SERVICE)
     # Each caller's response topic is made (dev) or waited for (production) at start, with
@@ -266,6 +271,13 @@ def assemble(
         for task in sweeping:
             task.cancel()
 
+    async def announce_pipelines() -> None:
+        # Runnable here from the moment requests are consumed, as a micromodel is.
+        await asyncio.gather(*(a.start() for a in announcers))
+
+    async def withdraw_pipelines() -> None:
+        await asyncio.gather(*(a.stop() for a in announcers))
+
     app = ServiceSkeleton(
         broker,
         settings,
@@ -278,8 +290,15 @@ def assemble(
         topics_known=directory.add,
         # Know the micromodels before the first request is planned.
         prepare=[catalogue.start],
-        when_consuming=[sweep],
-        stopping=[stop_sweeping, requests.drain, replies.drain, catalogue.stop, store.close],
+        when_consuming=[sweep, announce_pipelines],
+        stopping=[
+            withdraw_pipelines,
+            stop_sweeping,
+            requests.drain,
+            replies.drain,
+            catalogue.stop,
+            store.close,
+        ],
         consumptions=[requests, replies],
         topics_lost=[broker_loss.topics_lost],
         workers=[model_worker] if model_worker is not None else [],

@@ -72,6 +72,10 @@ from slmesh.schemas.pipelines import Pipeline
 
 logger = logging.getLogger(__name__)
 
+# A planned call's string arguments this long or longer are texts, compared with a
+# pipeline's own text; shorter ones are labels or names ("complaint", "DE").
+MIN_FOLDED_TEXT = 12
+
 
 @dataclass(frozen=True)
 class Started:
@@ -612,18 +616,24 @@ class Intake:
         self, caller: str, plan: Plan
     ) -> tuple[Plan, Started | None] | tuple[ErrorCode, Plan]:
         """A plan with calls to pipelines the planner was offered as tools: one such call
-        alone runs its pipeline; beside other calls it is not made (a pipeline runs on its
-        own), and is named unanswered. Other plans are returned as they are."""
+        alone runs its pipeline, and so does one whose other calls are its own steps' work
+        on its own text ("pull out the people and the key points of this email": the
+        extractor's and the summarizer's parts of the pipeline that does both). Beside
+        other calls it is not made (a pipeline runs on its own), and is named unanswered.
+        Other plans are returned as they are."""
         if not any(c.micromodel in self.pipelines for c in plan.calls):
             return plan, None  # the common case: no pipeline's name, no tool list to read
         tools = self.tools(caller)
         chosen = [c for c in plan.calls if c.micromodel in tools and tools[c.micromodel].pipeline]
         if not chosen:
             return plan, None
-        if len(plan.calls) == 1:
-            call = chosen[0]
-            pipeline = self.pipelines[call.micromodel]
-            routed = replace(plan, steps=[*plan.steps, f"runs pipeline {pipeline.name}"])
+        call = chosen[0]
+        pipeline = self.pipelines[call.micromodel]
+        others = [c for c in plan.calls if c is not call]
+        if len(chosen) == 1 and all(_part_of(pipeline, call, other) for other in others):
+            folded = f" (its steps do the {', '.join(c.micromodel for c in others)} calls)"
+            step = f"runs pipeline {pipeline.name}{folded if others else ''}"
+            routed = replace(plan, steps=[*plan.steps, step])
             return self._start_run(caller, pipeline, dict(call.arguments), routed)
         names = sorted({c.micromodel for c in chosen})
         note = f"pipeline(s) {', '.join(names)} not run: a pipeline runs alone; ask for it alone"
@@ -793,3 +803,14 @@ def _key_text(key: bytes | None) -> str | None:
         if is_valid_id(text):
             return text
     return None
+
+
+def _part_of(pipeline: Pipeline, run: PlannedCall, call: PlannedCall) -> bool:
+    """Whether `call` is work the pipeline `run` starts does anyway: a call to one of its
+    steps' micromodels whose every text is the pipeline's own text (or a part of it). A
+    call on another text is the request's own and keeps the pipeline from running."""
+    if call.micromodel not in {step.micromodel for step in pipeline.steps}:
+        return False
+    given = [v for v in run.arguments.values() if isinstance(v, str)]
+    texts = [v for v in call.arguments.values() if isinstance(v, str) and len(v) >= MIN_FOLDED_TEXT]
+    return bool(texts) and all(any(t in g for g in given) for t in texts)

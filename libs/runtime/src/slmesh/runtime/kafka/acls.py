@@ -205,7 +205,8 @@ def mesh_acls(
             allow(
                 name, "Read", group(ORCHESTRATOR_REQUESTS_GROUP), group(ORCHESTRATOR_REPLIES_GROUP)
             )
-            allow(name, "Write", *tasks, *answers, deadletters)
+            # The registry: the cards of the pipelines it runs.
+            allow(name, "Write", *tasks, *answers, deadletters, registry)
         elif identity.role == "micromodel":
             for micromodel in identity.serves:
                 allow(

@@ -39,7 +39,7 @@ import jsonschema
 import orjson
 
 from slmesh.runtime.trust import Unproven
-from slmesh.schemas import ContractError, MicromodelAnnounced, decode_record
+from slmesh.schemas import ContractError, MicromodelAnnounced, PipelineAnnounced, decode_record
 
 if TYPE_CHECKING:
     from aiokafka.structs import ConsumerRecord
@@ -85,6 +85,26 @@ class Heard:
 
 
 @dataclass(frozen=True)
+class HeardPipeline:
+    """A pipeline card admitted: an orchestrator replica runs the pipeline it describes."""
+
+    card: PipelineAnnounced
+    signer: str
+    at: datetime
+
+    @property
+    def key(self) -> str:
+        return pipeline_key(self.card.data.name, self.card.data.replica)
+
+
+def pipeline_key(name: str, replica: str) -> str:
+    """A pipeline card's record key. The prefix keeps it apart from a micromodel's card of
+    the same name and replica (no micromodel name has a colon): compaction would otherwise
+    keep only one of the two."""
+    return f"pipeline:{name}/{replica}"
+
+
+@dataclass(frozen=True)
 class Refused:
     """A registry record kept out of the catalogue, and why."""
 
@@ -121,7 +141,7 @@ def vet(
     *,
     received: datetime,
     max_event_bytes: int,
-) -> Heard | Refused | None:
+) -> Heard | HeardPipeline | Refused | None:
     """The card `record` holds, admitted or refused; None for a tombstone (no value)."""
     if record.value is None:
         return None
@@ -129,17 +149,35 @@ def vet(
     key = _key_text(record.key)
     headers = list(record.headers or ())
     try:
-        proven = party.check(record.topic, record.key, record.value, headers, roles=("micromodel",))
+        proven = party.check(
+            record.topic, record.key, record.value, headers, roles=("micromodel", "orchestrator")
+        )
     except Unproven as exc:
         return Refused(key, exc.reason, at)
     try:
         event = decode_record(
-            record.value, headers, (MicromodelAnnounced,), max_bytes=max_event_bytes
+            record.value,
+            headers,
+            (MicromodelAnnounced, PipelineAnnounced),
+            max_bytes=max_event_bytes,
         )
     except ContractError as exc:
         return Refused(key, f"unreadable card: {exc.message}", at, proven.name)
+    if isinstance(event, PipelineAnnounced):
+        refusal = _pipeline_problem(event, proven.name, proven.identity.role, key, at)
+        if refusal is not None:
+            return Refused(key, refusal, at, proven.name, event.data.name)
+        return HeardPipeline(event, proven.name, at)
+    assert isinstance(event, MicromodelAnnounced)
     data = event.data
-    problem = _problem(event, proven.name, proven.identity.serves, key, at, party.policy)
+    if proven.identity.role != "micromodel":
+        # An orchestrator runs pipelines; a micromodel's card is its own replica's word.
+        problem: str | None = (
+            f"a micromodel's card signed by {proven.name!r}, a {proven.identity.role}: "
+            "only a micromodel announces itself"
+        )
+    else:
+        problem = _problem(event, proven.name, proven.identity.serves, key, at, party.policy)
     if problem is not None:
         return Refused(key, problem, at, proven.name, data.name)
     return Heard(event, proven.name, at)
@@ -161,7 +199,32 @@ def _problem(
         )
     if key != f"{data.name}/{data.replica}":
         return f"its key is not the card's own <name>/<replica> ({data.name}/{data.replica})"
-    written = event.time if event.time.tzinfo is not None else event.time.replace(tzinfo=UTC)
+    problem = _dating_problem(event.time, at) or _card_text_problem(
+        data.description, data.input_schema, data.output_schema
+    )
+    return problem or _placement_problem(event, policy)
+
+
+def _pipeline_problem(
+    event: PipelineAnnounced, signer: str, role: str, key: str, at: datetime
+) -> str | None:
+    """What keeps a pipeline card out: only an orchestrator runs pipelines, under the
+    card's own key, dated and bounded as a micromodel's card is."""
+    data = event.data
+    if role != "orchestrator":
+        return f"a pipeline's card signed by {signer!r}, a {role}: only an orchestrator runs one"
+    if key != pipeline_key(data.name, data.replica):
+        return (
+            "its key is not the card's own pipeline:<name>/<replica> "
+            f"({pipeline_key(data.name, data.replica)})"
+        )
+    return _dating_problem(event.time, at) or _card_text_problem(
+        data.description, data.input_schema, data.output_schema
+    )
+
+
+def _dating_problem(time: datetime, at: datetime) -> str | None:
+    written = time if time.tzinfo is not None else time.replace(tzinfo=UTC)
     if written - at > timedelta(seconds=FUTURE_SLACK_S):
         return (
             f"dated {(written - at).total_seconds():.0f} s after the broker got it "
@@ -172,16 +235,24 @@ def _problem(
             f"dated {(at - written).total_seconds():.0f} s before the broker got it "
             f"(more than {STALE_CARD_S:.0f} s: an old card produced again)"
         )
-    if len(data.description) > MAX_DESCRIPTION_CHARS:
+    return None
+
+
+def _card_text_problem(
+    description: str, input_schema: dict[str, Any], output_schema: dict[str, Any]
+) -> str | None:
+    """What the planner and every reader would take in: a bounded description, and schemas
+    that compile and refer to nothing outside themselves."""
+    if len(description) > MAX_DESCRIPTION_CHARS:
         return (
-            f"its description is {len(data.description)} characters long "
+            f"its description is {len(description)} characters long "
             f"(at most {MAX_DESCRIPTION_CHARS})"
         )
-    for which, schema in (("input", data.input_schema), ("output", data.output_schema)):
+    for which, schema in (("input", input_schema), ("output", output_schema)):
         problem = _schema_problem(schema)
         if problem is not None:
             return f"its {which} schema {problem}"
-    return _placement_problem(event, policy)
+    return None
 
 
 def _placement_problem(event: MicromodelAnnounced, policy: TrustPolicy) -> str | None:

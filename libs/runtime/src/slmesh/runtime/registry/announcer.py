@@ -1,4 +1,6 @@
-"""A micromodel replica's voice in the registry: up at start, every heartbeat, down at stop."""
+"""A replica's voice in the registry: up at start, every heartbeat, down at stop.
+
+A micromodel replica announces itself; an orchestrator replica, each pipeline it runs."""
 
 from __future__ import annotations
 
@@ -10,7 +12,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from slmesh.runtime.kafka import TopicSpec
 from slmesh.runtime.kafka.publishing import publish_event
-from slmesh.schemas import MicromodelAnnounced
+from slmesh.runtime.registry.admission import pipeline_key
+from slmesh.schemas import MicromodelAnnounced, PipelineAnnounced
 
 if TYPE_CHECKING:
     from faststream.kafka import KafkaBroker
@@ -38,21 +41,35 @@ def registry_topic_spec(settings: MeshSettings) -> TopicSpec:
 
 
 class Announcer:
-    """A micromodel replica's voice in the registry."""
+    """A replica's voice in the registry: a micromodel's card, or (`pipeline`) the card of a
+    pipeline an orchestrator replica runs."""
 
     def __init__(
-        self, broker: KafkaBroker, settings: MeshSettings, party: MeshParty, card: dict[str, Any]
+        self,
+        broker: KafkaBroker,
+        settings: MeshSettings,
+        party: MeshParty,
+        card: dict[str, Any],
+        *,
+        pipeline: bool = False,
     ) -> None:
         self.broker = broker
         self.settings = settings
         # Cards are signed: every orchestrator replica and operator checks them alike.
         self._prove = functools.partial(party.prove, to=None)
         self.card = card
-        self.key = f"{card['name']}/{settings.replica}"
+        self._event: type[MicromodelAnnounced | PipelineAnnounced] = (
+            PipelineAnnounced if pipeline else MicromodelAnnounced
+        )
+        self.key = (
+            pipeline_key(card["name"], settings.replica)
+            if pipeline
+            else f"{card['name']}/{settings.replica}"
+        )
         self._task: asyncio.Task[None] | None = None
 
     async def announce(self, status: Literal["up", "down"]) -> None:
-        event = MicromodelAnnounced.create(
+        event = self._event.create(
             data={
                 **self.card,
                 "replica": self.settings.replica,

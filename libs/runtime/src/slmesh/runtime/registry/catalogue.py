@@ -28,12 +28,12 @@ from aiokafka import TopicPartition
 
 from slmesh.runtime.kafka import groupless_consumer
 from slmesh.runtime.lifecycle import Lifecycle
-from slmesh.runtime.registry.admission import Heard, Refused, vet
+from slmesh.runtime.registry.admission import Heard, HeardPipeline, Refused, vet
 from slmesh.runtime.registry.announcer import DETERMINISTIC
 from slmesh.runtime.registry.memo import CheckMemo
 from slmesh.runtime.registry.outputs import OutputCheck
 from slmesh.runtime.registry.placement import ON_PREMISE, Placement
-from slmesh.schemas import Routing
+from slmesh.schemas import PipelineAnnouncedData, Routing
 
 if TYPE_CHECKING:
     from aiokafka.structs import ConsumerRecord
@@ -147,6 +147,29 @@ class Tool:
         ]
 
 
+@dataclass
+class AnnouncedPipeline:
+    """A declared pipeline as the registry shows it: its last card, and which orchestrator
+    replicas run it (each with its own definition's digest)."""
+
+    card: PipelineAnnouncedData
+    # replica -> (status, when its last card reached the broker, heartbeat s, digest)
+    replicas: dict[str, tuple[str, datetime, float, str]] = field(default_factory=dict)
+
+    def live_replicas(self, now: datetime) -> list[str]:
+        return [
+            replica
+            for replica, (status, seen, heartbeat, _) in self.replicas.items()
+            if status == "up"
+            and (now - seen).total_seconds() < MISSED_HEARTBEATS * heartbeat + LIVENESS_GRACE_S
+        ]
+
+    def digests(self, now: datetime) -> set[str]:
+        """The definitions its live replicas run: more than one, and they disagree."""
+        live = set(self.live_replicas(now))
+        return {digest for r, (_, _, _, digest) in self.replicas.items() if r in live}
+
+
 class Catalogue(Lifecycle):
     """Every orchestrator replica's copy of the registry, read without a consumer group.
 
@@ -168,6 +191,7 @@ class Catalogue(Lifecycle):
         self.party = party
         self._logs = logs
         self._tools: dict[str, Tool] = {}
+        self._pipelines: dict[str, AnnouncedPipeline] = {}
         # Key -> why its last record was refused (cleared when a card is admitted under it).
         self._refused: OrderedDict[str, Refused] = OrderedDict()
         # Micromodels assumed present without announcing (e.g. served elsewhere).
@@ -242,6 +266,9 @@ class Catalogue(Lifecycle):
         elif isinstance(verdict, Heard):
             self._refused.pop(verdict.key, None)
             self._admit(verdict)
+        elif isinstance(verdict, HeardPipeline):
+            self._refused.pop(verdict.key, None)
+            self._admit_pipeline(verdict)
 
     def _refuse(self, refused: Refused) -> None:
         """Kept out of the catalogue; said once per key, not at every heartbeat. No dead
@@ -286,6 +313,26 @@ class Catalogue(Lifecycle):
         earlier = tool.replicas.get(data.replica)
         seen = max(heard.at, earlier[1]) if earlier is not None else heard.at
         tool.replicas[data.replica] = (data.status, seen, data.heartbeat_s)
+
+    def _admit_pipeline(self, heard: HeardPipeline) -> None:
+        data = heard.card.data
+        listed = self._pipelines.get(data.name)
+        if listed is None:
+            listed = self._pipelines[data.name] = AnnouncedPipeline(data)
+        elif data.status == "up":
+            listed.card = data
+        earlier = listed.replicas.get(data.replica)
+        seen = max(heard.at, earlier[1]) if earlier is not None else heard.at
+        listed.replicas[data.replica] = (data.status, seen, data.heartbeat_s, data.digest)
+
+    def pipelines(self, *, live: bool = True) -> dict[str, AnnouncedPipeline]:
+        """The pipelines some orchestrator replica runs (live), or every one ever announced."""
+        now = self._known_until()
+        return {
+            name: listed
+            for name, listed in sorted(self._pipelines.items())
+            if not live or listed.live_replicas(now)
+        }
 
     async def stop(self) -> None:
         if self._reader is not None:

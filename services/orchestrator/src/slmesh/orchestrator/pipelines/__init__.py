@@ -1,6 +1,8 @@
 """Declared pipelines: what a run does next (`run`), on the gather state (`gathered`), as a
-planner's tool (`tool`); their files are read by slmesh.runtime.pipeline_files."""
+planner's tool (`tool`), as a registry card (`card`); their files are read by
+slmesh.runtime.pipeline_files."""
 
+from slmesh.orchestrator.pipelines.card import definition_digest, pipeline_card
 from slmesh.orchestrator.pipelines.run import (
     Advance,
     Settled,
@@ -29,10 +31,12 @@ __all__ = [
     "StepCall",
     "StepResult",
     "advance",
+    "definition_digest",
     "input_problem",
     "load_pipeline",
     "load_pipelines",
     "output_problem",
+    "pipeline_card",
     "pipeline_view",
     "shape",
     "step_of",

@@ -6,6 +6,7 @@ from typing import Any
 
 import orjson
 
+from slmesh.schemas import PipelineAnnouncedData
 from slmesh.schemas.pipelines import Pipeline, PipelineStep
 
 
@@ -25,6 +26,24 @@ def describe(pipeline: Pipeline) -> str:
     else:
         said = ", ".join([*routing.kinds, *routing.keywords][:8]) or "its examples"
         lines.append(f"  planner: routes {said}")
+    return "\n".join(lines)
+
+
+def describe_card(card: PipelineAnnouncedData, live: int, definitions: int) -> str:
+    """A pipeline as the registry announces it: what a caller that never saw its file learns."""
+    lines = [f"{card.name}@{card.version}: {' '.join(card.description.split())}"]
+    runs = f"  runs on {live} orchestrator replica{'' if live == 1 else 's'}"
+    if definitions > 1:
+        runs += f", {definitions} different definitions (a rollout half done?)"
+    lines.append(runs)
+    lines.append(f"  takes: {_fields(card.input_schema)}")
+    lines.append(f"  gives: {_fields(card.output_schema) if card.output_schema else 'an answer'}")
+    steps = []
+    for step in card.steps:
+        how = " (each item)" if step.maps else ""
+        how += " (when switched on)" if step.switched else ""
+        steps.append(f"{step.id}: {step.micromodel}{how}")
+    lines.append(f"  steps: {' -> '.join(steps)}")
     return "\n".join(lines)
 
 

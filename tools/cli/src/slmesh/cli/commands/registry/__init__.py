@@ -9,7 +9,7 @@ import argparse
 from slmesh.cli.readers import run_reader
 
 NAME = "registry"
-HELP = "micromodels announced: versions, replicas, last heartbeat; cards refused"
+HELP = "micromodels and pipelines announced: versions, replicas, last heartbeat; cards refused"
 DESCRIPTION = None
 
 
@@ -26,5 +26,5 @@ async def _registry() -> int:
     from slmesh.runtime.settings import MeshSettings
 
     view = await registry_view(MeshSettings())
-    print(format_registry(view.replicas, view.refused))
+    print(format_registry(view.replicas, view.refused, view.pipelines))
     return 0

@@ -1,12 +1,13 @@
-"""`slmesh registry`: the micromodels the registry knows, live or gone, their replicas, and
-the cards refused (read as the orchestrator reads them: proven, owned, dated, bounded)."""
+"""`slmesh registry`: the micromodels the registry knows, live or gone, their replicas, the
+pipelines orchestrator replicas announce, and the cards refused (read as the orchestrator
+reads them: proven, owned, dated, bounded)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
-from slmesh.runtime.registry import Catalogue, Refused, Tool
+from slmesh.runtime.registry import AnnouncedPipeline, Catalogue, Refused, Tool
 from slmesh.runtime.settings import MeshSettings
 from slmesh.runtime.trust import MeshParty, mesh_party
 
@@ -35,26 +36,55 @@ class RefusedRow:
 
 
 @dataclass(frozen=True)
+class PipelineRow:
+    """A pipeline some orchestrator replica announced: how many run it, and whether they
+    all run the same definition."""
+
+    pipeline: str
+    version: str
+    steps: str
+    live: int
+    definitions: int
+
+
+@dataclass(frozen=True)
 class RegistryView:
     replicas: list[ReplicaRow]
     refused: list[RefusedRow]
+    pipelines: list[PipelineRow] = field(default_factory=list)
 
 
-async def read_everything(
-    settings: MeshSettings, party: MeshParty | None = None
-) -> tuple[dict[str, Tool], list[Refused], datetime]:
-    """Every micromodel the registry topic knows now, the cards it refused, and the instant
-    it is known up to; read as `party` believes it (the operator when not given: raises
-    TrustUnavailable without its identity)."""
+@dataclass(frozen=True)
+class Snapshot:
+    """The registry as read once: micromodels, pipelines, refusals, and when it is known up to."""
+
+    tools: dict[str, Tool]
+    pipelines: dict[str, AnnouncedPipeline]
+    refused: list[Refused]
+    now: datetime
+
+
+async def read_snapshot(settings: MeshSettings, party: MeshParty | None = None) -> Snapshot:
+    """The registry topic read to its end, as `party` believes it (the operator when not
+    given: raises TrustUnavailable without its identity)."""
     # Not warned of on stderr: `slmesh registry` lists them, and other commands (`shadow`)
     # print JSON that a warning in between would spoil for whoever reads both streams.
     catalogue = Catalogue(settings, party or mesh_party(settings, OPERATOR), logs=False)
     await catalogue.start()
     try:
         tools, now = catalogue.everything()
-        return tools, catalogue.refused(), now
+        return Snapshot(tools, catalogue.pipelines(live=False), catalogue.refused(), now)
     finally:
         await catalogue.stop()
+
+
+async def read_everything(
+    settings: MeshSettings, party: MeshParty | None = None
+) -> tuple[dict[str, Tool], list[Refused], datetime]:
+    """Every micromodel the registry topic knows now, the cards it refused, and the instant
+    it is known up to."""
+    snapshot = await read_snapshot(settings, party)
+    return snapshot.tools, snapshot.refused, snapshot.now
 
 
 async def read_registry(
@@ -66,7 +96,8 @@ async def read_registry(
 
 
 async def registry_view(settings: MeshSettings, party: MeshParty | None = None) -> RegistryView:
-    tools, refused, now = await read_everything(settings, party)
+    snapshot = await read_snapshot(settings, party)
+    tools, refused, now = snapshot.tools, snapshot.refused, snapshot.now
     rows = []
     for name in sorted(tools):
         tool = tools[name]
@@ -87,10 +118,24 @@ async def registry_view(settings: MeshSettings, party: MeshParty | None = None) 
         RefusedRow(r.key, r.signer, r.reason, max((now - r.at).total_seconds(), 0.0))
         for r in sorted(refused, key=lambda r: r.key)
     ]
-    return RegistryView(rows, refusals)
+    pipelines = [
+        PipelineRow(
+            name,
+            listed.card.version,
+            " -> ".join(f"{s.id}({s.micromodel})" for s in listed.card.steps),
+            len(listed.live_replicas(now)),
+            len(listed.digests(now)),
+        )
+        for name, listed in snapshot.pipelines.items()
+    ]
+    return RegistryView(rows, refusals, pipelines)
 
 
-def format_registry(rows: list[ReplicaRow], refused: list[RefusedRow] | None = None) -> str:
+def format_registry(
+    rows: list[ReplicaRow],
+    refused: list[RefusedRow] | None = None,
+    pipelines: list[PipelineRow] | None = None,
+) -> str:
     lines = []
     if not rows:
         lines.append(
@@ -105,6 +150,15 @@ def format_registry(rows: list[ReplicaRow], refused: list[RefusedRow] | None = N
         lines.append(f"{name:<15} {version:<8} {len(live):>8}  {first.model}")
         for r in mine:
             lines.append(f"    {r.replica:<30} {r.status:<5} heard {r.heard_s_ago:.1f} s ago")
+    if pipelines:
+        lines += ["", "pipeline        version  replicas  steps"]
+        for p in pipelines:
+            split = (
+                f"  ({p.definitions} different definitions: a rollout half done?)"
+                if p.definitions > 1
+                else ""
+            )
+            lines.append(f"{p.pipeline:<15} {p.version:<8} {p.live:>8}  {p.steps}{split}")
     if refused:
         lines += ["", "refused cards (in no catalogue):"]
         for f in refused:

@@ -84,6 +84,31 @@ def test_a_branch_not_taken_is_skipped_with_the_steps_that_read_it() -> None:
     assert shaped.output == {"intent": "question"}
 
 
+def test_a_branch_not_taken_leaves_its_output_fields_out_and_a_taken_one_fills_them() -> None:
+    """A switch's output is what the branch it took gives: the gist of a complaint, none
+    of a question; never a null output for a branch that was not meant to run."""
+    branching = TRIAGE.model_copy(
+        update={"output": {"intent": "/steps/intent/label", "gist": "/steps/gist/summary"}}
+    )
+    question = dict([ok("intent", "classifier", label="question")])
+    settled = advance(branching, {"text": "Where is it?"}, {}, question).settled
+    shaped = shape(branching, {"text": "Where is it?"}, step_results(branching, settled, question))
+    assert shaped.output == {"intent": "question"}
+    assert shaped.problems == []
+    complaint = dict(
+        [
+            ok("intent", "classifier", label="complaint"),
+            ok("gist", "summarizer", summary="Charged twice"),
+            ok("tag", "classifier", label="complaint"),
+        ]
+    )
+    results = step_results(branching, {}, complaint)
+    assert shape(branching, {"text": "x"}, results).output == {
+        "intent": "complaint",
+        "gist": "Charged twice",
+    }
+
+
 def test_a_failed_step_leaves_the_steps_that_read_it_not_run_and_says_why() -> None:
     answered = dict([failed("intent", "classifier", "the text is empty")])
     second = advance(TRIAGE, {"text": "x"}, {}, answered)

@@ -48,10 +48,14 @@ def _missing(pointer: str, walked: str, token: str, value: dict[str, Any]) -> st
 
 def render(template: str, document: Any) -> str:
     """A template with each {/pointer} replaced by its value (text as it is, the rest as
-    JSON); raises NotFound for the first placeholder with no value."""
+    JSON); raises NotFound for the first placeholder with no value. A null is no value:
+    "the answer: null" is never an answer, and the next template is tried (a faq that
+    found no answer says so with a null)."""
 
     def value(match: Any) -> str:
         found = resolve(document, match.group(1))
+        if found is None:
+            raise NotFound(f"{match.group(1)} is null")
         return found if isinstance(found, str) else orjson.dumps(found).decode()
 
     return PLACEHOLDER.sub(value, template)

@@ -24,6 +24,7 @@ import orjson
 from slmesh.orchestrator.pipelines.document import NotFound, render, resolve
 from slmesh.schemas import CallOutcome
 from slmesh.schemas.pipelines import Pipeline, PipelineStep
+from slmesh.schemas.pipelines import step_of as step_read
 
 # How a step stands: answered (ok), answered with an error (failed), no reply (missing),
 # a branch not taken (skipped), not called because what it needs is not there (not_run),
@@ -271,6 +272,12 @@ def shape(
     if pipeline.output:
         output = {}
         for name, pointer in pipeline.output.items():
+            read = step_read(pointer)
+            result = results.get(read) if read is not None else None
+            if result is not None and result.status == "skipped":
+                # A branch not taken leaves its fields out: the output of a switch is what
+                # the branch it took gives (output_schema says which fields are required).
+                continue
             try:
                 output[name] = resolve(doc, pointer)
             except NotFound as exc:

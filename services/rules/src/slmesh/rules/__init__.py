@@ -1,0 +1,1 @@
+"""rules micromodel: a record checked against versioned rules kept in files (deterministic)."""

@@ -1,0 +1,1 @@
+"""slmesh cleaner micromodel: raw text cleaned and normalised (deterministic)."""

@@ -1,0 +1,2 @@
+"""slmesh remediation micromodel: advisories about one CVE made one remediation record
+(deterministic)."""

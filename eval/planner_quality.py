@@ -81,13 +81,21 @@ class Tally:
 def micromodel_tools() -> dict[str, ToolView]:
     """The micromodels of the default mesh as the planner sees them live: their real cards."""
     from slmesh.classifier.micromodel import build as classifier
+    from slmesh.cleaner.micromodel import build as cleaner
     from slmesh.extractor.micromodel import build as extractor
+    from slmesh.faq.micromodel import build as faq
     from slmesh.pii.micromodel import build as pii
+    from slmesh.remediation.micromodel import build as remediation
+    from slmesh.replier.micromodel import build as replier
+    from slmesh.rules.micromodel import build as rules
     from slmesh.summarizer.micromodel import build as summarizer
     from slmesh.validator.micromodel import build as validator
     from slmesh.vat_rates.micromodel import build as vat_rates
 
-    builds = (vat_rates, summarizer, classifier, extractor, pii, validator)
+    builds = (
+        vat_rates, summarizer, classifier, extractor, pii, validator,
+        faq, replier, rules, cleaner, remediation,
+    )  # fmt: skip
     views = [ToolView.of(build()) for build in builds]
     return {view.name: view for view in views}
 

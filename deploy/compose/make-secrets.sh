@@ -21,7 +21,7 @@ if [ $# -ne 1 ]; then
 fi
 folder=$1
 slmesh="${SLMESH:-slmesh}"
-micromodels="vat-rates summarizer classifier extractor pii validator"
+micromodels="vat-rates summarizer classifier extractor pii validator faq replier rules cleaner remediation"
 
 if [ -e "$folder/trust.json" ]; then
     echo "$folder/trust.json exists: add identities to it with \`slmesh trust add\`" >&2

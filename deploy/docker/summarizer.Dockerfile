@@ -54,6 +54,11 @@ COPY services/classifier/pyproject.toml services/classifier/
 COPY services/extractor/pyproject.toml services/extractor/
 COPY services/pii/pyproject.toml services/pii/
 COPY services/validator/pyproject.toml services/validator/
+COPY services/faq/pyproject.toml services/faq/
+COPY services/replier/pyproject.toml services/replier/
+COPY services/rules/pyproject.toml services/rules/
+COPY services/cleaner/pyproject.toml services/cleaner/
+COPY services/remediation/pyproject.toml services/remediation/
 COPY tools/cli/pyproject.toml tools/cli/
 # Dependencies first (a layer that survives source changes); llama-cpp-python is the wheel
 # of the llama-wheel stage, installed below.

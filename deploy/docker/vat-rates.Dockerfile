@@ -30,6 +30,11 @@ COPY services/classifier/pyproject.toml services/classifier/
 COPY services/extractor/pyproject.toml services/extractor/
 COPY services/pii/pyproject.toml services/pii/
 COPY services/validator/pyproject.toml services/validator/
+COPY services/faq/pyproject.toml services/faq/
+COPY services/replier/pyproject.toml services/replier/
+COPY services/rules/pyproject.toml services/rules/
+COPY services/cleaner/pyproject.toml services/cleaner/
+COPY services/remediation/pyproject.toml services/remediation/
 COPY tools/cli/pyproject.toml tools/cli/
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --locked --no-dev --no-editable --no-install-workspace --package slmesh-vat-rates

@@ -8,9 +8,14 @@ from __future__ import annotations
 from typing import Any
 
 from slmesh.classifier.micromodel import build as classifier
+from slmesh.cleaner.micromodel import build as cleaner
 from slmesh.extractor.micromodel import build as extractor
+from slmesh.faq.micromodel import build as faq
 from slmesh.orchestrator.planning.plan import ToolView
 from slmesh.pii.micromodel import build as pii
+from slmesh.remediation.micromodel import build as remediation
+from slmesh.replier.micromodel import build as replier
+from slmesh.rules.micromodel import build as rules
 from slmesh.runtime.llm import Generation
 from slmesh.summarizer.micromodel import build as summarizer
 from slmesh.validator.micromodel import build as validator
@@ -19,7 +24,19 @@ from slmesh.vat_rates.micromodel import build as vat_rates
 
 def live_tools() -> dict[str, ToolView]:
     """The micromodels of the default mesh by name, each as its real card shows it live."""
-    builds = (vat_rates, summarizer, classifier, extractor, pii, validator)
+    builds = (
+        vat_rates,
+        summarizer,
+        classifier,
+        extractor,
+        pii,
+        validator,
+        faq,
+        replier,
+        rules,
+        cleaner,
+        remediation,
+    )
     views = [ToolView.of(b()) for b in builds]
     return {view.name: view for view in views}
 

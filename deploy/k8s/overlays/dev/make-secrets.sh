@@ -17,7 +17,7 @@ set -eu
 
 namespace="${1:-slmesh-dev}"
 slmesh="${SLMESH:-slmesh}"
-micromodels="vat-rates summarizer classifier extractor pii validator"
+micromodels="vat-rates summarizer classifier extractor pii validator faq replier rules cleaner remediation"
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

@@ -40,6 +40,13 @@ DEFAULT_MICROMODELS: dict[str, str] = {
     "extractor": "slmesh.extractor",
     "pii": "slmesh.pii",
     "validator": "slmesh.validator",
+    # The use cases' own (pipelines/): a policy's FAQ, a customer's reply, versioned rules,
+    # a text cleaned, a CVE's remediation record.
+    "faq": "slmesh.faq",
+    "replier": "slmesh.replier",
+    "rules": "slmesh.rules",
+    "cleaner": "slmesh.cleaner",
+    "remediation": "slmesh.remediation",
 }
 # What `slmesh dev --cloud` adds: micromodels run under another name on the stand-in cloud.
 CLOUD_MICROMODELS: dict[str, str] = {

@@ -189,8 +189,8 @@ async def test_a_pipeline_beside_other_calls_is_named_not_run(pipelines: Path) -
 async def test_a_pipeline_beside_its_own_steps_on_its_own_text_runs_alone(
     pipelines: Path,
 ) -> None:
-    """ "Pull out the key points of this email" reads as the pipeline and as its summarizer
-    step on the same text: the pipeline does that call itself, so it runs, once."""
+    """A request to "pull out the key points of this email" reads as the pipeline and as its
+    summarizer step on the same text: the pipeline does that call itself, so it runs, once."""
     email = "Dear team, the shipment to Lyon is late by two weeks."
     planner = Planned(
         PlannedCall("summarizer", {"text": email, "max_words": 20}),

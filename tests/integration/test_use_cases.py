@@ -191,3 +191,21 @@ async def test_a_claim_filed_too_late_is_rejected_naming_the_rule_and_what_it_ca
     assert set(failed) == {"R7"}
     assert failed["R7"]["derived_from"] == "filed_late"
     assert "R7" in data.answer
+
+
+async def test_the_planner_routes_validate_this_claim_to_the_claims_pipeline(
+    mesh: MeshClient,
+) -> None:
+    """Offered to the planner as a tool by its card: a caller asks in words, names no
+    pipeline, and the claims pipeline runs."""
+    claim = example("claims-validation")["input"]
+    response = await mesh.ask(
+        f"Validate this claim: {claim}", timeout_s=MODEL_WAIT_S, timeout_ms=MODEL_TIMEOUT_MS
+    )
+
+    data = response.data
+    assert data.pipeline == "claims-validation@1.0.0", (data.plan, data.unplaced)
+    assert "runs pipeline claims-validation" in " ".join(data.plan)
+    assert data.status == "ok", (data.answer, data.calls)
+    assert data.output is not None
+    assert data.output["verdict"] == "accept"

@@ -9,6 +9,7 @@ import asyncio
 import importlib
 import json
 import time
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +78,10 @@ def test_the_schemas_are_admitted() -> None:
         ("rÃƒÂ©sumÃƒÂ©", "résumé"),
         # A Cyrillic text read as cp1252.
         ("ÐŸÑ€Ð¸Ð²ÐµÑ‚", "Привет"),
+        # The last byte lost: 0x9D of "”" has no cp1252 character.
+        ("â€œHiâ€ said Jo. â€œYesâ€\ufffd", "“Hi” said Jo. “Yes”"),
+        # A no-break space made a plain one on the way: its lead letter is left alone.
+        ("Budget:Â 4,500 and voilÃ  done, voilÃ .", "Budget: 4,500 and voilà done, voilà."),
     ],
 )
 def test_mojibake_is_repaired(damaged: str, meant: str) -> None:
@@ -295,7 +300,7 @@ CLEAN_TEXTS = [
 @pytest.mark.parametrize("text", CLEAN_TEXTS)
 def test_a_clean_text_comes_back_unchanged(text: str) -> None:
     result = cleaned(text)
-    assert result == Cleaned(text=text, changes=[], removed_chars=0)
+    assert (result.text, result.changes, result.removed_chars) == (text, [], 0)
 
 
 MESSY = (
@@ -349,7 +354,334 @@ def test_cleaning_twice_is_cleaning_once(text: str) -> None:
 
 def test_boilerplate_only_leaves_an_empty_text() -> None:
     result = cleaned("Sent from my iPhone")
-    assert result == Cleaned(text="", changes=["removed boilerplate: signature"], removed_chars=19)
+    assert result == Cleaned(
+        text="", body="", changes=["removed boilerplate: signature"], removed_chars=19
+    )
+
+
+# --- varied messy texts: what must go, what must stay ----------------------------------------
+
+# Written for these tests: emails, newsletters and pasted pages as they arrive, each with
+# the strings a reader wants gone (mojibake, markup, boilerplate) and the content kept.
+# (raw text, gone, kept)
+MESSY_TEXTS: list[tuple[str, list[str], list[str]]] = [
+    (
+        "Hi Marta,\r\n\r\nThe Rotterdam port call moved to 12 May 2026; "
+        "demurrage is â‚¬3,200.\r\n\r\n"
+        "Best,\r\nPieter\r\n\r\nThis email has been scanned by Mimecast for viruses and malware.",
+        ["â‚¬", "\r", "This email has been scanned by Mimecast"],
+        ["Rotterdam", "12 May 2026", "€3,200", "Pieter"],
+    ),
+    (
+        "Page 1 of 2\nQuarterly note from Lyon\nSales in France rose 8% "
+        "to â‚¬1.2m.\n\nPage 2 of 2\n"
+        "The Lyon team thanks everyone.",
+        ["Page 1 of 2", "Page 2 of 2", "â‚¬"],
+        ["Lyon", "France", "8%", "€1.2m"],
+    ),
+    (
+        "Good morning,\nthe cafÃ© in MÃ¼nchen opens Monday.\n\nOn Tue, 3 "
+        "Mar 2026 at 09:14, Lena Vogt "
+        "<lena@example.de> wrote:\n> Is the opening still on?\n> Lena",
+        ["Ã©", "Ã¼", "wrote:", "Is the opening still on?"],
+        ["café", "München", "Monday"],
+    ),
+    (
+        "Please find the figures below.\n\n-----Original Message-----\nFrom: Tom Reyes\n"
+        "Sent: Monday, 2 March 2026 10:00\nTo: Finance\nSubject: "
+        "figures\n\nCan you send the Q1 figures?",
+        [
+            "-----Original Message-----",
+            "Sent: Monday, 2 March 2026",
+            "Can you send the Q1 figures?",
+        ],
+        ["Please find the figures below."],
+    ),
+    (
+        "Agenda:\nâ€¢ Budget review\nâ€¢ Hiring in Madrid\nâ€¢ Office move to Valencia",
+        ["â€¢"],
+        ["• Budget review", "Madrid", "Valencia"],
+    ),
+    (
+        "<html><body><p>Hello&nbsp;team,</p><p>The Hamburg&nbsp;warehouse ships &gt; 400 pallets "
+        'a day &amp; needs two more forklifts.</p><div class="footer">You are receiving this '
+        'email because you signed up at our site.<br><a href="#">Unsubscribe</a>'
+        "</div></body></html>",
+        ["<p>", "&nbsp;", "\u00a0", "&amp;", "You are receiving this", "Unsubscribe"],
+        ["Hamburg warehouse", "> 400 pallets", "& needs"],
+    ),
+    (
+        "Dear all,\n\nThe board approved the Nairobi expansion.\nThe board approved the Nairobi "
+        "expansion.\n\nRegards,\nAmina Hassan\nTel: +254 20 123 4567\nwww.example.co.ke",
+        ["Tel: +254", "www.example.co.ke"],
+        ["Nairobi expansion", "Amina Hassan"],
+    ),
+    (
+        "We use cookies to improve your experience.\nAccept all | "
+        "Reject\n\nFlights from Toronto to "
+        "Vancouver start 1 July 2026 at CA$199.",
+        ["We use cookies", "Accept all"],
+        ["Toronto", "Vancouver", "1 July 2026", "CA$199"],
+    ),
+    (
+        "The Lisbon office reports record sales.\n\nDISCLAIMER: This "
+        "e-mail and any attachments are "
+        "confidential and intended solely for the addressee.",
+        ["DISCLAIMER", "intended solely"],
+        ["Lisbon office", "record sales"],
+    ),
+    (
+        "Hi Sam,\nthe invoice from GdaÅ„sk is PLN 12 400.\n\nSent from my iPhone",
+        ["Å„", "Sent from my iPhone"],
+        ["Gdańsk", "PLN 12 400"],
+    ),
+    (
+        "NEWSLETTER • March 2026\nView this email in your browser\n\nOur "
+        "Oslo bakery won a national "
+        "award.\n\nFollow us on Facebook | Instagram | LinkedIn\nCopyright © 2026 Nordbake AS, All "
+        "rights reserved.\nOur mailing address is:\nNordbake AS\nStorgata 1, 0155 Oslo\n\nWant to "
+        "change how you receive these emails?\nYou can update your preferences or unsubscribe from "
+        "this list.",
+        [
+            "View this email",
+            "Follow us on",
+            "All rights reserved",
+            "Our mailing address is",
+            "Want to change how you receive",
+            "update your preferences",
+        ],
+        ["Oslo bakery", "national award"],
+    ),
+    (
+        "Thanks Jean,\n\nthe Marseille depot is closed until 4 May.\n\nLe "
+        "lun. 2 mars 2026 à 10:12, "
+        "Jean Dupont <jean@example.fr> a écrit :\n> Le dépôt est-il ouvert ?",
+        ["a écrit", "Le dépôt est-il ouvert"],
+        ["Marseille depot", "4 May"],
+    ),
+    (
+        "Itâ€™s confirmed: the SÃ£o Paulo launch is on 20 June 2026.\n\n"
+        "--\nCarla Souza | Marketing | +55 11 5555 0000",
+        ["â€™", "Ã£", "+55 11 5555 0000"],
+        ["It’s confirmed", "São Paulo", "20 June 2026"],
+    ),
+    (
+        "Hello,\n\nShipment to Dubai delayed by the storm.\n\n________________________________\n"
+        "This message has been scanned for viruses and dangerous content by MailScanner, and is "
+        "believed to be clean.",
+        ["scanned for viruses", "MailScanner", "________"],
+        ["Dubai", "delayed by the storm"],
+    ),
+    (
+        "Report â€“ Q2\n\nRevenue in Germany: â‚¬4.1m\nRevenue in Austria: â‚¬0.9m\n\n"
+        "Confidential – Page 3 of 7",
+        ["â€“", "â‚¬", "Page 3 of 7"],
+        ["Germany", "€4.1m", "Austria", "€0.9m"],
+    ),
+    (
+        "Hi Marta,&#160;the Vienna&#x20AC;500 deposit is paid.&nbsp;&nbsp;See you in Prague.",
+        ["&#160;", "&#x20AC;", "&nbsp;"],
+        ["Vienna€500", "Prague"],
+    ),
+    (
+        "Dear customer,\n\nYour order #4471 left our Leipzig warehouse on 5 March 2026.\n\n"
+        "Please do not reply to this email. This mailbox is not monitored.\n"
+        "© 2026 Shopwell GmbH · Impressum · Datenschutz",
+        ["Please do not reply", "not monitored", "© 2026"],
+        ["Leipzig warehouse", "5 March 2026", "#4471"],
+    ),
+    (
+        "Morning all,\n\nThe Kraków plant passed its audit.\n\nBest regards\nPiotr Nowak\nPlant "
+        "Manager\nM: +48 600 100 200\nE: piotr.nowak@example.pl\n\nP Please consider the "
+        "environment before printing this email.",
+        ["M: +48", "piotr.nowak@example.pl", "consider the environment"],
+        ["Kraków plant", "Piotr Nowak", "Plant Manager"],
+    ),
+    (
+        "Team — the Seoul and Busan stores hit 1,200 orders.\u00a0Well done!\u200b\n"
+        "Unsubscribe: https://example.com/u/123",
+        ["\u00a0", "\u200b", "Unsubscribe:"],
+        ["Seoul", "Busan", "1,200 orders"],
+    ),
+    (
+        "Hey Priya,\n\nCould we move the Bengaluru review to Friday?\n\nThanks!\nRahul\n\n"
+        "From: Priya Nair <priya@example.in>\nSent: Tuesday, March 3, 2026 "
+        "4:02 PM\nTo: Rahul Mehta\n"
+        "Subject: Review\n\nLet's meet Thursday in Chennai.",
+        ["Sent: Tuesday, March 3, 2026", "Let's meet Thursday in Chennai"],
+        ["Bengaluru review", "Friday", "Rahul"],
+    ),
+    (
+        "The Zurich office will close at 3pm.\nThe Zurich office will close at 3pm.\n"
+        "The Zurich office will close at 3pm.",
+        [],
+        ["Zurich office", "3pm"],
+    ),
+    (
+        "Subject: Warehouse update\n\nThe Felixstowe warehouse is at 95% capacity.\n\n"
+        "IMPORTANT: The contents of this email and any attachments are confidential. If you have "
+        "received this email in error, please notify the sender immediately and delete it.",
+        ["IMPORTANT: The contents", "received this email in error"],
+        ["Felixstowe warehouse", "95% capacity"],
+    ),
+    (
+        "Weekly digest\n\nâ€¢ Chicago: new hub opens\nâ€¢ Denver: staff training\n\nRead more on "
+        "our blog\nForward to a friend\nYou received this email because you subscribed to our "
+        "newsletter.",
+        ["â€¢", "Forward to a friend", "You received this email"],
+        ["Chicago", "Denver", "new hub opens"],
+    ),
+    (
+        "Hi Ana,\n\nthe Bogotá contract (USD 75,000) is signed.\n\nVirus-free. www.avast.com",
+        ["Virus-free", "www.avast.com"],
+        ["Bogotá", "USD 75,000"],
+    ),
+    (
+        "Dear Mr Okafor,\n\nYour claim for the Lagos shipment was approved on 7 April 2026.\n\n"
+        "Yours sincerely,\nClaims Team\nAtlas Insurance plc\n\nThis communication is intended only "
+        "for the addressee and may contain privileged information.",
+        ["intended only for the addressee"],
+        ["Lagos shipment", "7 April 2026", "Atlas Insurance plc"],
+    ),
+    (
+        "â€œWe close the Brussels deal next week,â€\x9d said Anne "
+        "Leroy.\n\nGet Outlook for Android",
+        ["â€œ", "Get Outlook for Android"],
+        ["“We close the Brussels deal next week,”", "Anne Leroy"],
+    ),
+    (
+        "<div>Price:&nbsp;<b>â‚¬&nbsp;89</b></div><div>Store: Utrecht</div><!-- tracking -->"
+        '<img src="pixel.gif" width="1">',
+        ["<div>", "tracking", "pixel.gif", "â‚¬"],
+        ["Utrecht", "89"],
+    ),
+    (
+        "Hi Jo,\n\nthe Cape Town event is sold out.\n\n---------- Forwarded message ---------\n"
+        "From: Events Desk <events@example.za>\nDate: Mon, 2 Mar 2026\nSubject: Sold out\n\n"
+        "All 300 seats in Cape Town are gone.",
+        ["---------- Forwarded message"],
+        ["Cape Town event", "All 300 seats"],
+    ),
+]
+
+
+def _plain(text: str) -> str:
+    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+
+
+@pytest.mark.parametrize(("raw", "gone", "kept"), MESSY_TEXTS)
+def test_varied_messy_texts_lose_their_noise_and_keep_their_content(
+    raw: str, gone: list[str], kept: list[str]
+) -> None:
+    text = cleaned(raw).text
+    assert [g for g in gone if g.casefold() in text.casefold()] == []
+    assert [k for k in kept if _plain(k) not in _plain(text)] == []
+    assert cleaned(text).text == text if text else True
+
+
+@pytest.mark.parametrize(
+    ("tail", "kind"),
+    [
+        ("This email has been scanned by the Symantec Email Security.cloud service.", "virus scan"),
+        ("Virus-free. www.avast.com", "virus scan"),
+        ("Page 2 of 3", "page header"),
+        ("- 4 -", "page header"),
+        ("Please do not reply to this email.", "footer"),
+        ("Our mailing address is: 1 Main St, Springfield", "footer"),
+        ("Follow us on Facebook | Instagram", "footer"),
+        ("To stop receiving these emails, click here.", "footer"),
+        ("This email was sent by Acme Ltd, 1 High St, London EC1A 1AA.", "footer"),
+        ("Add us to your address book", "footer"),
+        ("1 of 3", "page header"),
+        (
+            "Any views or opinions presented in this email are solely those of the author.",
+            "disclaimer",
+        ),
+        ("Registered in England and Wales. Company No. 1234567.", "disclaimer"),
+        ("Please think before you print.", "disclaimer"),
+        (
+            "Cookies help us deliver our services. By using them, you agree to our use of cookies.",
+            "cookie banner",
+        ),
+    ],
+)
+def test_scan_notes_page_numbers_and_newsletter_lines_go(tail: str, kind: str) -> None:
+    result = cleaned(f"{BODY}\n\n{tail}")
+    assert result.text == BODY
+    assert result.changes == [f"removed boilerplate: {kind}"]
+
+
+def test_a_running_header_beside_page_numbers_goes() -> None:
+    text = (
+        "ACME Quarterly Report\nPage 1 of 2\n\nSales rose in Lyon.\n\n"
+        "ACME Quarterly Report\nPage 2 of 2\n\nCosts fell in Lille."
+    )
+    assert cleaned(text).text == "Sales rose in Lyon.\n\nCosts fell in Lille."
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Please see page 3 of the contract for the terms.",
+        "The documents were scanned by our clerk on Monday.",
+        "Read more about the Lyon plan in the attachment.",
+        "Opt out of the pension scheme by Friday.",
+        "To stop receiving the paper, call us.",
+        "Registered in 2019, the firm grew fast.",
+        "1 of 3 pumps failed.",
+        "Any views on the Lyon plan?",
+    ],
+)
+def test_sentences_about_pages_and_scans_are_kept(text: str) -> None:
+    assert cleaned(text).text == text
+
+
+def test_an_earlier_message_under_a_reply_header_goes_but_a_forwarded_one_stays() -> None:
+    reply = (
+        "Yes, Friday works.\n\nOn Mon, 2 Mar 2026 at 10:00, Ana <ana@example.com> wrote:\nFriday?"
+    )
+    assert cleaned(reply).text == "Yes, Friday works."
+    inline = "See below.\n\nOn Mon, 2 Mar 2026, Ana wrote:\n> Friday?\nYes.\n> Room?\nB-12."
+    assert cleaned(inline).text == "See below.\n\nYes.\nB-12."
+    forwarded = (
+        "FYI.\n\n---------- Forwarded message ---------\nFrom: Desk <d@example.com>\n"
+        "Subject: Sold out\n\nAll seats are gone."
+    )
+    assert cleaned(forwarded).text == "FYI.\n\nAll seats are gone."
+
+
+@pytest.mark.parametrize(
+    ("text", "body"),
+    [
+        (
+            "Hi Marta,\n\nThe port call moved to 12 May.\n\nBest regards,\nDaniel Okafor\nAcme Ltd",
+            "The port call moved to 12 May.",
+        ),
+        (
+            "Team,\n\nThe shipment is held at customs.\n\nCheers,\nOwen",
+            "The shipment is held at customs.",
+        ),
+        ("Dear subscriber,\n\nOur store reopens on 2 May.", "Our store reopens on 2 May."),
+        (
+            "Sehr geehrte Frau Vogt,\n\ndie Rechnung ist bezahlt.\n\nMit freundlichen Grüßen\nJan",
+            "die Rechnung ist bezahlt.",
+        ),
+        ("Hi there! The sale raised $2,340.", "Hi there! The sale raised $2,340."),
+        (
+            "NEWSLETTER • Issue 7\nHi there!\nThe sale raised $2,340.",
+            "NEWSLETTER • Issue 7\nThe sale raised $2,340.",
+        ),
+        (
+            "Subject: Lyon move\n\nDear all,\n\nWe move on Friday.\n\nRegards,\nIT",
+            "Subject: Lyon move\n\nWe move on Friday.",
+        ),
+        ("The sale raised $2,340.\nThanks,\nSue", "The sale raised $2,340."),
+        ("Hi Marta,\n\nBest,\nDaniel", "Hi Marta,\n\nBest,\nDaniel"),
+        ("Agenda:\n• Budget\n• Hiring", "Agenda:\n• Budget\n• Hiring"),
+    ],
+)
+def test_the_body_is_the_text_without_greeting_and_sign_off(text: str, body: str) -> None:
+    assert cleaned(text).body == body
 
 
 # --- requests refused, bounds ---------------------------------------------------------------
@@ -423,7 +755,8 @@ def test_the_pipeline_loads_and_chains_cleaner_extractor_summarizer() -> None:
     ]
     assert pipeline.step("clean").take == {"text": "/input/text"}
     assert pipeline.step("entities").take == {"text": "/steps/clean/text"}
-    assert pipeline.step("insight").take == {"text": "/steps/clean/text"}
+    # The summarizer reads the body: a greeting is no headline.
+    assert pipeline.step("insight").take == {"text": "/steps/clean/body"}
     assert pipeline.output == {
         "text": "/steps/clean/text",
         "entities": "/steps/entities/data",

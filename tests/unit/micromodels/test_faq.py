@@ -305,7 +305,7 @@ def test_the_pipeline_loads_with_the_faq_first_and_a_switch_on_its_match() -> No
     labels = {s.id: s.arguments["labels"] for s in pipeline.steps[1:3]}
     assert labels == {
         "intent": ["complaint", "question", "praise"],
-        "sentiment": ["negative", "neutral", "positive"],
+        "sentiment": ["neutral", "negative", "positive"],
     }
     assert input_problem(pipeline, {"message": "hi"}) is None
     assert input_problem(pipeline, {"text": "hi"}) is not None
@@ -417,7 +417,7 @@ def test_a_reply_that_fails_is_said_not_passed_off_as_the_faq(matcher: FaqMatche
     shaped = shape(pipeline, arguments, step_results(pipeline, settled, answered))
     assert shaped.answer is not None
     # Not the faq's null answer: the reply branch's own apology.
-    assert shaped.answer.startswith("We could not write a reply to your message just now")
+    assert shaped.answer.startswith("Sorry, we could not write a reply to your message just now")
     # The reply failed: no output is made up, and the problem says which field.
     assert shaped.output is None
     assert any("'reply'" in p for p in shaped.problems)

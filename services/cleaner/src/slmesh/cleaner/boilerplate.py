@@ -5,7 +5,10 @@ writes, and removes only that line or block:
 
 - quoted reply: a reply header ("On <date>, <someone> wrote:", "Am ... schrieb ...:",
   "-----Original Message-----" and the From/Sent/To/Subject lines under it) and the
-  lines quoted with ">" after it (a run of two or more ">" lines anywhere);
+  lines quoted with ">" after it (a run of two or more ">" lines anywhere); under a
+  reply written above it, a header whose earlier message is not quoted with ">" (as
+  Outlook writes it) takes that message, to the end, with it. A forwarded message's
+  header goes, the message it forwards is the content and stays;
 - signature: everything after a "--" line, a "Sent from my iPhone" line, and the
   contact lines (phone, fax, web address) under a closing such as "Best regards"; the
   closing and the name, title and company under it are kept (they say who wrote);
@@ -15,7 +18,10 @@ writes, and removes only that line or block:
 - footer: unsubscribe and preference lines, "you are receiving this because",
   copyright and "all rights reserved" lines, link rows of privacy and terms;
 - view in browser: "View this email in your browser", "Having trouble viewing";
-- cookie banner: "We use cookies", "Accept all cookies", and the button lines beside.
+- cookie banner: "We use cookies", "Accept all cookies", and the button lines beside;
+- virus scan: "This email has been scanned by ...", "Virus-free. www.avast.com";
+- page header: "Page 1 of 2", "- 2 -", and a running header or footer line that stands
+  beside page numbers more than once.
 
 A line that says such a thing inside a sentence of the body ("Please unsubscribe me
 from your list") matches none of these forms and stays. Only lines of at most
@@ -34,6 +40,8 @@ DISCLAIMER: Final = "disclaimer"
 FOOTER: Final = "footer"
 VIEW_IN_BROWSER: Final = "view in browser"
 COOKIE_BANNER: Final = "cookie banner"
+VIRUS_SCAN: Final = "virus scan"
+PAGE_HEADER: Final = "page header"
 
 MAX_RULE_LINE_CHARS: Final = 400
 # How far under a closing its contact lines may stand.
@@ -60,8 +68,11 @@ _REPLY_HEADER_START: Final = _any(r"^on\b.{3,250}\d.{0,250}$", r"^am\b.{3,250}\d
 _REPLY_HEADER_END: Final = _any(r"^.{0,120}\bwrote\s?:$", r"^.{0,120}\bschrieb\s?:$")
 _ORIGINAL_MESSAGE: Final = _any(
     r"^-{2,}\s?(?:original message|ursprüngliche nachricht|message d'origine|"
-    r"forwarded message|weitergeleitete nachricht)\s?-{2,}$"
+    r"forwarded message|weitergeleitete nachricht|message transféré)\s?-{2,}$",
+    r"^begin forwarded message\s?:$",
 )
+# A forwarded message is what the sender passes on: its header goes, its text stays.
+_FORWARDED: Final = _any(r"forward|weitergeleitet|transféré")
 _HEADER_FIELD: Final = _any(
     r"^(?:from|sent|date|to|cc|bcc|subject|reply-to|von|gesendet|datum|an|betreff|"
     r"de|envoyé|à|objet)\s?:"
@@ -107,7 +118,13 @@ _NOTICE_OPENING: Final = _any(
     r"^\W{0,5}the (?:information|contents?) (?:contained )?(?:in|of) this (?:e-?mail|"
     r"message|communication|transmission)",
     r"^\W{0,5}(?:diese|die) (?:e-?mail|nachricht)[^.]{0,80}?(?:vertraulich|bestimmt)",
-    r"^\W{0,5}please consider the environment before printing",
+    r"^\W{0,5}(?:\w\s)?please consider the environment before printing",
+    r"^\W{0,5}(?:\w\s)?(?:please )?think (?:of the environment )?before (?:you )?print",
+    r"^\W{0,5}any (?:views|opinions)(?: or (?:views|opinions))? (?:expressed|presented|"
+    r"contained)\b",
+    r"^\W{0,5}(?:note|notice|important)\s?:\s?(?:this|the) (?:e-?mail|message)\b",
+    r"^\W{0,5}registered (?:in|office)\b.{0,200}\b(?:company|registered) (?:no|number|"
+    r"registration)\b",
 )
 _NOTICE_MARKERS: Final = tuple(
     re.compile(p, _I)
@@ -143,6 +160,22 @@ _FOOTER: Final = _any(
     r"^\W{0,3}(?:©|\(c\)|copyright\b).{0,120}$",
     r"\bnewsletter abbestellen\b|\bvom newsletter abmelden\b|\bsie erhalten diese (?:e-?mail|"
     r"nachricht)\b",
+    r"\bour mailing address is\b",
+    r"^\W{0,3}this (?:e-?mail|message|newsletter) was sent (?:by|from|to)\b.{0,160}$",
+    r"\b(?:to )?stop receiving (?:these|our|this|such) (?:e-?mails|emails|messages|"
+    r"newsletters?|updates)\b",
+    r"^\W{0,3}opt[ -]out(?: (?:of|from) (?:these|our|this|all|future) (?:e-?mails|"
+    r"messages|mailings?|newsletters?|list|communications)\b.{0,60})?\W{0,3}$",
+    r"^\W{0,3}add us to your address book\W{0,3}$",
+    r"^\W{0,3}why did I (?:get|receive) this\W{0,3}$",
+    r"\b(?:want to )?change how you receive these\b",
+    r"^\W{0,3}(?:follow|find|connect with|join|like) us on\b.{0,120}$",
+    r"^\W{0,3}forward (?:this (?:e-?mail |message |newsletter )?)?to a friend\W{0,3}$",
+    r"^\W{0,3}(?:read more|continue reading)(?: on (?:our|the) (?:blog|web ?site|site))?\W{0,3}$",
+    r"^\W{0,3}please do not reply\b.{0,160}$",
+    r"\b(?:this )?(?:mailbox|inbox|e-?mail address) is not (?:monitored|attended)\b",
+    r"^\W{0,3}(?:this is an? )?(?:automated|automatically generated|auto-generated) "
+    r"(?:message|e-?mail|notification)\b.{0,120}$",
     r"^\W{0,3}(?:privacy (?:policy|notice)|terms (?:of (?:use|service)|and conditions|& "
     r"conditions)|contact us|impressum|datenschutz\w{0,10}|abmelden|imprint)\s?(?:[|•·/]"
     r"\s?[\w &'-]{1,40}\s?){1,8}$",
@@ -163,6 +196,26 @@ _COOKIE: Final = _any(
     r"\bcookie (?:settings|preferences|policy|notice|banner|einstellungen|richtlinie)\b",
     r"\bby (?:continuing to )?(?:use|using|browse|browsing|visit|visiting) (?:this|our) "
     r"(?:web)?site\b",
+    r"\b(?:our|the) use of cookies\b",
+)
+_VIRUS_SCAN: Final = _any(
+    r"^\W{0,3}(?:this|the|your) (?:e-?mail|message|mail)(?: and (?:any|its|all) attachments?)? "
+    r"(?:has|have|was|were) (?:been )?(?:scanned|checked|swept|screened)\b",
+    r"\b(?:scanned|checked|swept) (?:for|by|with)\b.{0,80}\b(?:virus(?:es)?|anti-?virus|"
+    r"malware|spam|security|mimecast|symantec|sophos|mcafee|messagelabs|proofpoint|"
+    r"barracuda|mailscanner|avast|avg)\b",
+    r"^\W{0,3}virus-? ?free\b.{0,80}$",
+    r"\bno virus (?:was )?found in this\b",
+    r"\bbelieved to be clean\b",
+)
+# "Page 1 of 2", "Seite 2 von 3", "- 2 -", "2/7": a page's number alone, or after a
+# dash or bar that closes a running footer ("Confidential - Page 3 of 7").
+_PAGE_NUMBER: Final = _any(
+    r"^(?:.{0,60}?\s[-\u2013\u2014|•·]\s)?\W{0,3}(?:page|seite|pagina|página|p\.)\s?\d{1,4}"
+    r"(?:\s?(?:of|von|de|di|/)\s?\d{1,4})?\W{0,3}$",
+    r"^\W{0,3}[-\u2013\u2014]\s?\d{1,4}\s?[-\u2013\u2014]\W{0,3}$",
+    r"^\W{0,3}\d{1,4}\s?/\s?\d{1,4}\W{0,3}$",
+    r"^\W{0,3}\d{1,4} (?:of|von|de|di) \d{1,4}\W{0,3}$",
 )
 _BUTTON = (
     r"(?:accept|accept all|allow|allow all|reject|reject all|decline|deny|got it|ok|okay|"
@@ -178,7 +231,13 @@ LINE_RULES: Final[tuple[tuple[re.Pattern[str], str], ...]] = (
     (_FOOTER, FOOTER),
     (_VIEW_IN_BROWSER, VIEW_IN_BROWSER),
     (_COOKIE, COOKIE_BANNER),
+    (_VIRUS_SCAN, VIRUS_SCAN),
 )
+
+
+def closing(line: str) -> bool:
+    """Whether the line closes a letter: "Best regards,", "Cheers", "Mit freundlichen Grüßen"."""
+    return _short(line) and _CLOSING.match(line) is not None
 
 
 def _short(line: str) -> bool:
@@ -234,21 +293,40 @@ def _header_fields_end(lines: list[str], start: int) -> int:
 
 def _quoted_replies(removal: Removal) -> None:
     lines = removal.lines
-    # After a reply header, every ">" line is quoted until the body goes on.
-    in_reply = False
+    # After a reply header, every ">" line is quoted: a reply written line by line
+    # between them ("> Friday?" / "Yes.") keeps its own lines only.
+    in_reply = answered = False
     for i, line in enumerate(lines):
         if removal.removed(i) or not line:
             continue
         header = _reply_header(lines, i) if _short(line) else None
         if header is not None:
+            answered = True
             for j in header:
                 removal.mark(j, QUOTED_REPLY)
+            if _takes_the_rest(lines, header):
+                for j in range(header.stop, len(lines)):
+                    removal.mark(j, QUOTED_REPLY)
+                return
             in_reply = True
-        elif line.startswith(">") and (in_reply or _quoted_run(lines, i) >= 2):
+        elif line.startswith(">") and (in_reply or answered or _quoted_run(lines, i) >= 2):
             removal.mark(i, QUOTED_REPLY)
             in_reply = True
         else:
             in_reply = False
+
+
+def _takes_the_rest(lines: list[str], header: range) -> bool:
+    """Whether the header's earlier message runs unquoted to the end of the text.
+
+    Replies are written above what they answer, so under a reply's header everything
+    is the earlier message; when it is quoted with ">" (or answered line by line) only
+    the ">" lines go. A forwarded message is the content passed on, and stays.
+    """
+    if not _filled_before(lines, header.start) or _FORWARDED.search(lines[header.start]):
+        return False
+    following = _next_filled(lines, header.stop)
+    return following is not None and not lines[following].startswith(">")
 
 
 def _filled_before(lines: list[str], index: int) -> bool:
@@ -282,7 +360,7 @@ def _signatures(removal: Removal) -> None:
                 removal.mark(j, SIGNATURE)
             return
     for i, line in enumerate(lines):
-        if not (_short(line) and _CLOSING.match(line)):
+        if not closing(line):
             continue
         for j in range(i + 1, min(i + 1 + SIGNATURE_LINES, len(lines))):
             if _short(lines[j]) and _CONTACT.match(lines[j]):
@@ -349,7 +427,26 @@ def _separators(removal: Removal) -> None:
                 break
 
 
+def _pages(removal: Removal) -> None:
+    """Page numbers, and the running header or footer lines beside them: a line that
+    stands beside a page number twice or more is the page's, not the text's."""
+    lines = removal.lines
+    numbers = [i for i, line in enumerate(lines) if _short(line) and _PAGE_NUMBER.match(line)]
+    beside: dict[str, list[int]] = {}
+    for i in numbers:
+        removal.mark(i, PAGE_HEADER)
+        for step in (1, -1):
+            j = _next_filled(lines, i + step, step)
+            if j is not None and not _PAGE_NUMBER.match(lines[j]):
+                beside.setdefault(lines[j], []).append(j)
+    for found in beside.values():
+        if len(set(found)) >= 2:
+            for j in found:
+                removal.mark(j, PAGE_HEADER)
+
+
 RULES: Final[tuple[Callable[[Removal], None], ...]] = (
+    _pages,
     _quoted_replies,
     _signatures,
     _line_rules,

@@ -20,6 +20,7 @@ from typing import Final
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from slmesh.cleaner.body import body_of
 from slmesh.cleaner.boilerplate import remove_boilerplate
 from slmesh.cleaner.characters import normalise_characters
 from slmesh.cleaner.encoding import repair_mojibake
@@ -65,12 +66,20 @@ class Cleaned(BaseModel):
         description="The cleaned text (empty when it was boilerplate only).",
         examples=["Hi Anna,\nthe invoice is €1,200."],
     )
+    body: str = Field(
+        description=(
+            "The cleaned text without its greeting ('Hi Marta,') and sign-off ('Best "
+            "regards,' and the name under it): what the message says, for a summary."
+        ),
+        examples=["the invoice is €1,200."],
+    )
     changes: list[str] = Field(
         description=(
             "What was done, in order: 'fixed encoding', 'removed control characters', "
             "'normalised unicode', 'stripped markup', 'collapsed whitespace', 'removed "
             "boilerplate: <kind>' (signature, quoted reply, disclaimer, footer, view in "
-            "browser, cookie banner), 'removed duplicate lines'; empty when the text was clean."
+            "browser, cookie banner, virus scan, page header), 'removed duplicate lines'; "
+            "empty when the text was clean."
         ),
         examples=[["fixed encoding", "stripped markup", "removed boilerplate: signature"]],
     )
@@ -148,7 +157,12 @@ def clean(request: CleaningRequest) -> Cleaned:
         if cleaned == text:
             break
         text = cleaned
-    return Cleaned(text=text, changes=changes, removed_chars=max(0, len(request.text) - len(text)))
+    return Cleaned(
+        text=text,
+        body=body_of(text),
+        changes=changes,
+        removed_chars=max(0, len(request.text) - len(text)),
+    )
 
 
 def describe(cleaned: Cleaned) -> str:

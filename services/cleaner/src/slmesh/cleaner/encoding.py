@@ -7,6 +7,10 @@ read from and decoded as UTF-8 again. A run is replaced only when those bytes ar
 strict UTF-8: a lead letter followed by a symbol in genuine text ("Ü®") almost never
 is, so what was written on purpose stays as it is.
 
+A right double quote (E2 80 9D) loses its last byte on the way more often than not:
+0x9D has no cp1252 character, so many readers drop it or show "�". "â€" left alone
+(or before "�") is read as that quote: no other text writes those two characters so.
+
 Text damaged twice (decoded wrongly, encoded, decoded wrongly again) is repaired by
 going round again, a bounded number of times.
 """
@@ -89,8 +93,27 @@ def _repaired(match: re.Match[str]) -> str:
     return _ONE_SEQUENCE.sub(_sequence, match.group())
 
 
+# "â€" before "�", or before a space or a sentence's punctuation: a right double quote
+# whose 0x9D went. Before a contraction's letters ("Itâ€ s") it was another character
+# whose byte was lost, and is left as it is.
+_LOST_QUOTE: Final = re.compile(
+    "\u00e2\u20ac(?:\ufffd|(?=[\\s.,;:!?)\\]]|$)(?! (?:s|t|d|m|ll|re|ve)\\b))"
+)
+
+
+# A no-break space (C2 A0 or, in "à", C3 A0) read as cp1252 is "Â" or "Ã" and a no-break
+# space; where that space was made a plain one on the way, the lead is left alone before
+# it. "Â" there is a no-break space that was, and "Ã" after a small letter the "à" of
+# "voilà": neither letter stands so in written text (they open capitalised words).
+_LOST_SPACE_LEAD: Final = re.compile(r"(?<![A-Z\u00c0-\u00de])\u00c2(?= )")
+# The space after "Ã" was the second byte of "à": it goes with it.
+_LOST_A_GRAVE: Final = re.compile(r"(?<=[a-z])\u00c3 ")
+
+
 def repair_mojibake(text: str) -> str:
     """The text with each cleanly reversible run of mojibake decoded as it was meant."""
+    text = _LOST_QUOTE.sub("\u201d", text)
+    text = _LOST_SPACE_LEAD.sub("", _LOST_A_GRAVE.sub("\u00e0", text))
     for _ in range(MAX_ROUNDS):
         repaired = _MOJIBAKE.sub(_repaired, text)
         if repaired == text:

@@ -65,7 +65,7 @@ MONTHS: Final[dict[str, int]] = {
 _MONTH: Final = r"[^\W\d_]{3,10}"
 _ORDINAL: Final = r"(?:st|nd|rd|th|\.|º|er)?"
 # Between day, month and year: a blank, a hyphen, or Spanish and Portuguese "de".
-_GAP: Final = r"(?:[ -]|\s?de\s)"
+_GAP: Final = r"(?:[ -]|\s?de\s|\sof\s)"
 _DATE: Final = re.compile(
     r"(?<![\w.,/])(?:"
     r"(?P<iy>\d{4})-(?P<im>\d{1,2})-(?P<id>\d{1,2})"
@@ -93,13 +93,14 @@ def _calendar(year: int, month: int, day: int) -> date | None:
         return None
 
 
-def _date_of(match: re.Match[str]) -> date | None:
+def _date_of(match: re.Match[str], month_first: bool = False) -> date | None:
     if match["iy"]:
         return _calendar(int(match["iy"]), int(match["im"]), int(match["id"]))
     if match["nd"]:
         day, month = int(match["nd"]), int(match["nm"])
-        # Day first, as Europe writes it; a "day" over 12 can only be a US month-first date.
-        if month > 12 >= day:
+        # Day first, as Europe writes it, unless the document writes its dates month
+        # first; a "day" over 12 can only be a month-first date.
+        if (month_first and match["sep"] == "/" and day <= 12) or month > 12 >= day:
             day, month = month, day
         return _calendar(int(match["ny"]), month, day)
     if match["td"]:
@@ -113,12 +114,25 @@ def _date_of(match: re.Match[str]) -> date | None:
     return _calendar(int(match["uy"]), month_number, int(match["ud"]))
 
 
+def _writes_month_first(matches: list[re.Match[str]]) -> bool:
+    """Whether a document writes its numeric dates month first, as the US does: one of
+    them can only be read so ("06/14/2025") and none can only be read day first. Then
+    "05/10/2025" beside it is the 10th of May, not the 5th of October."""
+    numeric = [(int(m["nd"]), int(m["nm"])) for m in matches if m["nd"] and m["sep"] == "/"]
+    only_us = any(second > 12 >= first for first, second in numeric)
+    only_eu = any(first > 12 >= second for first, second in numeric)
+    return only_us and not only_eu
+
+
 def find_dates(text: str) -> list[Candidate]:
     found: list[Candidate] = []
-    for match in _DATE.finditer(text):
-        day = _date_of(match)
+    matches = list(_DATE.finditer(text))
+    month_first = _writes_month_first(matches)
+    for match in matches:
+        day = _date_of(match, month_first)
         if day is not None:
             found.append(Candidate("date", match.group(), match.start(), match.end(), day))
+    found = sorted(found + _yearless_starts(text, found), key=lambda c: c.start)
     # A range: the first date starts it, the second ends it.
     ranged: list[Candidate] = list(found)
     for i, (first, second) in enumerate(itertools.pairwise(found)):
@@ -126,6 +140,33 @@ def find_dates(text: str) -> list[Candidate]:
             ranged[i] = _with_role(ranged[i], "start")
             ranged[i + 1] = _with_role(ranged[i + 1], "end")
     return ranged
+
+
+# A range's first date written without its year: "12 Jan - 11 Feb 2025", "Jan 12 to
+# Feb 11, 2025" (the year is the second date's, or the one before it across New Year).
+_MONTH_NAME: Final = "|".join(sorted(MONTHS, key=len, reverse=True))
+_YEARLESS: Final = re.compile(
+    rf"(?<![\w.,/])(?:(?P<d>\d{{1,2}}){_ORDINAL}{_GAP}(?P<m>{_MONTH_NAME})"
+    rf"|(?P<um>{_MONTH_NAME})\.? (?P<ud>\d{{1,2}}){_ORDINAL})(?!\w)\.?,?",
+    re.IGNORECASE,
+)
+
+
+def _yearless_starts(text: str, dates: list[Candidate]) -> list[Candidate]:
+    found = []
+    for match in _YEARLESS.finditer(text):
+        if any(d.overlaps(match.start(), match.end()) for d in dates):
+            continue
+        end = next((d for d in dates if _RANGE_JOIN.fullmatch(text, match.end(), d.start)), None)
+        month = MONTHS.get((match["m"] or match["um"]).lower())
+        if end is None or month is None:
+            continue
+        day = _calendar(end.value.year, month, int(match["d"] or match["ud"]))
+        if day is not None and day > end.value:
+            day = _calendar(end.value.year - 1, month, day.day)
+        if day is not None:
+            found.append(Candidate("date", match.group(), match.start(), match.end(), day))
+    return found
 
 
 # Dates without a year and times, which a list of what a text mentions keeps as written:
@@ -202,10 +243,10 @@ _SCALE: Final = r"(?:thousand|million|billion|trillion|bn|mn|Mio\.?|Mrd\.?|k|m)\
 _SCALES: Final = {"thousand": 1e3, "k": 1e3, "million": 1e6, "mn": 1e6, "m": 1e6, "mio": 1e6,
                   "billion": 1e9, "bn": 1e9, "mrd": 1e9, "trillion": 1e12}  # fmt: skip
 _AMOUNT: Final = re.compile(
-    rf"(?<![\w.,])(?P<neg>-\s?)?(?:(?P<before>{_SIGN})\s?(?P<neg2>-\s?)?(?P<n1>{_NUMBER})"
+    rf"(?<![\w.,])(?P<neg>-)?(?:(?P<before>{_SIGN})\s?(?P<neg2>-\s?)?(?P<n1>{_NUMBER})"
     rf"(?P<scale1>\s?{_SCALE})?|(?P<n2>{_NUMBER})(?P<scale2>\s?{_SCALE})?\s?"
     rf"(?P<after>{_SIGN}|{_WORD_SIGN}\b))(?![\w]|[.,]\d)"
-    r"|(?<![\w.,/:-])(?P<n3>\d{1,3}(?:[.,]\d{3})*[.,]\d{2})(?![\w%]|[.,/]\d|\s?(?:%|kWh|m3|m³))",
+    r"|(?<![\w.,/:-])(?P<n3>\d{1,3}(?:[.,]\d{3})*[.,]\d{2}|\d{4,7}[.,]\d{2})(?![\w%]|[.,/]\d|\s?(?:%|kWh|m3|m³))",
     re.IGNORECASE,
 )
 
@@ -246,8 +287,21 @@ def _currency_of(sign: str | None) -> str | None:
     return CURRENCY_SIGNS.get(sign) or CURRENCY_SIGNS.get(sign.lower())
 
 
+# A whole number a charge names without a currency: "I was charged 340 by ...".
+_BARE_CHARGE: Final = re.compile(
+    r"(?:charged(?: me)?|paid|amount|took|debited|betrag)\s?[:=]?\s?(\d{1,6})(?![\w.,:/]|\s?%)",
+    re.IGNORECASE,
+)
+
+
 def find_amounts(text: str, taken: list[Candidate]) -> list[Candidate]:
     found: list[Candidate] = []
+    for match in _BARE_CHARGE.finditer(text):
+        if not any(c.overlaps(match.start(1), match.end(1)) for c in taken):
+            value = float(match[1])
+            found.append(
+                Candidate("amount", match[1], match.start(1), match.end(1), value, shape=0.1)
+            )
     for match in _AMOUNT.finditer(text):
         start, end = match.span()
         if any(c.overlaps(start, end) for c in taken):
@@ -326,8 +380,13 @@ def find_pii_kind(text: str, kind: str, as_kind: Kind) -> list[Candidate]:
 
 
 _CARD_ENDING: Final = re.compile(
-    r"(?:ending(?: in| with)?|last (?:4|four)(?: digits)?(?: of)?(?: my card)?(?: are| is)?|"
-    r"[*xX•.]{2,}\s?|card no\.?|endet auf|endend auf)\s?:?\s?(?:in\s)?(\d{4})(?!\d)",
+    r"(?:ending(?: in| with)?|ends? (?:in|with)|last ?(?:4|four)(?: digits)?(?: of)?(?: my card)?"
+    r"(?: are| is)?|(?:[*xX•.]{2,}[\s-]?)+|card no\.?|endet auf|endend auf|"
+    # "card=6021", "Card: 3141", "(card 1953)", "card_last4=8123": four digits named the
+    # card's, not the first group of a card number ("card 5500 **** **** 7781").
+    r"\b(?:card|karte|carte|tarjeta|carta|kaart)(?:[ _-]?(?:last[ _-]?4|last four|number|no\.?|#))?"
+    r"[ \t]?[:=#]?)"
+    r"\s?[:=]?\s?(?:in\s)?(\d{4})(?!\d|[ -]?[*xX•\d])",
     re.IGNORECASE,
 )
 
@@ -384,8 +443,14 @@ CURRENCY_COUNTRIES: Final[dict[str, str]] = {
 
 
 def country_hints(text: str) -> list[Candidate]:
-    """Countries a currency written in the text implies, where no name or IBAN says one."""
-    return [
+    """Countries a currency or an Irish Eircode written in the text implies, where no
+    name or IBAN says one."""
+    eircodes = [
+        Candidate("country", m["ie"], m.start(), m.end(), "IE", shape=0.2)
+        for m in _POSTCODE.finditer(text)
+        if m["ie"] and any(c.isdigit() for c in m["ie"]) and any(c.isalpha() for c in m["ie"])
+    ]
+    return eircodes + [
         Candidate("country", c.text, c.start, c.end, CURRENCY_COUNTRIES[c.value], shape=0.1)
         for c in find_currencies(text)
         if c.value in CURRENCY_COUNTRIES
@@ -408,6 +473,13 @@ _POSTCODE: Final = re.compile(
 )
 
 
+# A street's name after a number: the number is the house's ("1800 Pine St, Denver").
+_STREET: Final = re.compile(
+    r"(?:[ \t]+[A-Z][\w'-]*){1,3}[ \t]+(?:St|Street|Ave|Avenue|Rd|Road|Dr|Drive|Ln|Lane|"
+    r"Blvd|Boulevard|Way|Ct|Court|Pl|Place|Pkwy|Parkway|Hwy|Highway|Ter|Terrace)\b\.?"
+)
+
+
 def find_postcodes(text: str) -> list[Candidate]:
     found = []
     for match in _POSTCODE.finditer(text):
@@ -417,6 +489,8 @@ def find_postcodes(text: str) -> list[Candidate]:
             any(c.isdigit() for c in value) and any(c.isalpha() for c in value)
         ):
             continue
+        if match["digits"] and _STREET.match(text, match.end()):
+            continue  # "1800 Pine St": a house number
         shaped = match["uk"] or match["ie"] or match["nl"] or match["dash"] or match["us"]
         shape = 1.0 if shaped else 0.6
         found.append(Candidate("postcode", value, match.start(), match.end(), value, shape=shape))
@@ -430,10 +504,24 @@ _IDENTIFIER: Final = re.compile(
 )
 
 
+# An identifier printed in groups of digits: "600 184 2291", "7712 0045 88" (a run
+# of at least six digits; a blank between groups, never a line's end).
+_GROUPED_IDENTIFIER: Final = re.compile(
+    r"(?<![\w/.,-])(?:[A-Z]{1,3}[ ])?(?=(?:\d[ ]?){6,})\d{1,5}(?:[ ]\d{2,5}){1,4}(?![\w/-]|[.,]\d)"
+)
+
+
 def find_identifiers(text: str, taken: list[Candidate]) -> list[Candidate]:
     found = []
-    for match in _IDENTIFIER.finditer(text):
+    grouped = []
+    for match in _GROUPED_IDENTIFIER.finditer(text):
         if any(c.overlaps(match.start(), match.end()) for c in taken):
+            continue
+        value = match.group()
+        grouped.append(Candidate("identifier", value, match.start(), match.end(), value))
+    found.extend(grouped)
+    for match in _IDENTIFIER.finditer(text):
+        if any(c.overlaps(match.start(), match.end()) for c in taken + grouped):
             continue
         value = match.group()
         if re.fullmatch(r"\d{1,3}(?:[.,]\d{3})*(?:[.,]\d{1,2})?", value):
@@ -479,9 +567,16 @@ DOCUMENT_WORDS: Final = frozenset(
     {
         "invoice", "bill", "statement", "receipt", "factura", "rechnung", "fattura", "factuur",
         "facture", "nota", "note", "reminder", "mahnung", "quote", "quotation", "offer",
-        "order", "confirmation", "letter"
+        "order", "confirmation", "letter", "dispute", "claim", "complaint", "form",
+        "chargeback", "report", "request", "notice"
     }
 )  # fmt: skip
+# How a letter or a mail opens: a line that greets is no letterhead.
+_GREETING: Final = re.compile(
+    r"(?:dear|hi|hello|hey|good (?:morning|afternoon|evening)|to whom|geachte|sehr geehrte|"
+    r"liebe|hallo|bonjour|madame|monsieur|estimad[oa]|hola|gentile|egregio|caro|cara)\b",
+    re.IGNORECASE,
+)
 
 
 def _dotless(word: str) -> str:
@@ -495,6 +590,8 @@ _CAPITALISED: Final = re.compile(
     r"(?:(?:de|la|le|van|von|der|den|du|des|del|da|do|dos|e|y|of|and|und|&|the|für|an|am|zu)"
     r"[ \t]){0,2}"
     r"(?:[A-ZÀ-ÝŁŚŻŹĆŃØÅÆ&][\w'\u2019.&/-]*|&|[a-z]\.[a-z]\.)){0,6}"
+    # Legal forms written in lower case: "Sp. z o.o.", "s.r.o.", "e.V.".
+    r"(?:[ \t](?:z o\.o\.|s\.r\.o\.|e\.V\.|a\.s\.|s\.a\.|s\.l\.))?"
 )
 _LINE_SPLIT: Final = re.compile(r"\s+[·|•\u2013\u2014-]\s+|\s{3,}|\t")
 _NOT_A_NAME_START: Final = frozenset(
@@ -528,7 +625,7 @@ def is_organisation(name: str) -> bool:
 
 def tidy_name(value: str) -> str:
     """A name without the punctuation around it; the dot of "Ltd." or "S.p.A." stays."""
-    value = value.strip(" ,:;-\u2013")
+    value = value.strip(" ,:;|·-\u2013")
     if value.endswith("."):
         last = value.split()[-1] if value.split() else ""
         if not (_dotless(last) in LEGAL_FORMS or "." in last[:-1] or len(last) <= 2):
@@ -536,7 +633,9 @@ def tidy_name(value: str) -> str:
     return value
 
 
-_SENTENCE_GAP: Final = re.compile(r"(?<=[^\W\d_]{4}\.)\s+")
+_SENTENCE_GAP: Final = re.compile(
+    r"(?<=[^\W\d_]{4}\.)\s+|(?:(?<=\bLtd\.)|(?<=\bInc\.)|(?<=\bCorp\.)|(?<=\bPlc\.)|(?<=\bLLC\.)|(?<=\bCo\.))\s+(?!(?:KG|AG|Ltd|Inc|LLC|GmbH)\b)"
+)
 
 
 def _name_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
@@ -587,8 +686,11 @@ def find_organisations(text: str) -> list[Candidate]:
     # A letterhead is a name, not a "Label: value" line ("Subject: ...", "Date: ...").
     lines = [(s, e) for s, e in _lines(text) if text[s:e].strip()]
     for s, e in lines[:2]:
-        if ":" in text[s:e] or not _name_like(text[s:e]):
+        head = text[s:e]
+        if ":" in head or not _name_like(head) or _GREETING.match(head.strip()):
             continue
+        if _TITLE.match(head.strip()):
+            continue  # "Sig.ra Chiara Esposito": the addressee, not a letterhead
         add(s, e, 0.5)
         cursor = s
         for piece in _LINE_SPLIT.split(text[s:e]):
@@ -607,19 +709,47 @@ def find_organisations(text: str) -> list[Candidate]:
             spans.append((cursor, end))
     for start, end in spans:
         value = text[start:end]
-        if is_organisation(value) and _dotless(value.split()[0]) not in _NOT_A_NAME_START:
+        first = _dotless(value.split()[0])
+        if is_organisation(value) and first not in _NOT_A_NAME_START:
             add(start, end, 0.0)
-        elif len(value.split()) >= 2 and value.isupper() is False and _after_org_cue(text, start):
+        elif (
+            first not in _NOT_A_NAME_START
+            and _trading_name(value)
+            and (_after_org_cue(text, start) or _ORG_VERB.match(text, end))
+        ):
+            # A shop named as one ("charged by Quickcab", "GLOBEMART ONLINE charged me").
             add(start, end, 0.3)
     return found
 
 
 _ORG_CUE: Final = re.compile(
-    r"(?:transfer to|payable to|pay to|paid to|from|at|with|merchant|shop|store|seller|"
-    r"vendor|company|supplier|biller|creditor|payee|bought from|ordered from|purchased from"
-    r"|purchase at)\s?:?\s?$",
+    r"(?:transfer to|payable to|pay to|paid to|payment to|paid|from|at|with|by|to|an|bei|"
+    r"chez|merchant|shop|store|seller|vendor|company|supplier|biller|creditor|payee|"
+    r"bought from|ordered from|purchased from|purchase at|merchant name|shop name|"
+    r"company name|händler|geschäft|commerçant|comercio)\s?[:=]?\s?$",
     re.IGNORECASE,
 )
+# What a shop does to a card, said right after its name.
+_ORG_VERB: Final = re.compile(
+    r",?[ \t]+(?:has[ \t]+|have[ \t]+)?(?:charged|took|billed|debited|charges|takes)\b",
+    re.IGNORECASE,
+)
+
+
+_PRONOUNS: Final = frozenset(
+    {"they", "he", "she", "we", "it", "someone", "somebody", "nobody", "everyone", "this",
+     "that", "these", "those", "who", "which", "there", "then", "also", "still", "today"}
+)  # fmt: skip
+
+
+def _trading_name(value: str) -> bool:
+    """Whether a run of capitals can be a shop's name: not a code, a month or a title."""
+    words = value.split()
+    if len(value) < 3 or value.upper() in CURRENCY_CODES or _dotless(value) in MONTHS:
+        return False
+    if _dotless(words[0]) in _PRONOUNS:
+        return False  # "They took ...": the shop again, not its name
+    return not (len(words) == 1 and _TITLE.fullmatch(value + " "))
 
 
 def _after_org_cue(text: str, start: int) -> bool:
@@ -627,15 +757,20 @@ def _after_org_cue(text: str, start: int) -> bool:
 
 
 _TITLE: Final = re.compile(
-    r"(?:(?<![\w])(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Herr|Herrn|Frau|Mme|M\.|Sr|Sra|Dña|Don|Dhr|Mevr|Mw|"
-    r"Sig|Sig\.ra|Sigra|Gentile Sig|Gentile Sig\.ra|Sra|Srta|Hr|Fr)\.?[ \t]+)"
+    r"(?:(?<![\w])(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Herr|Herrn|Frau|Mme|Mlle|M\.|Monsieur|Madame|"
+    r"Mademoiselle|Sr|Sra|Srta|Señor|Señora|Dña|Dª|Don|Doña|Dhr|Mevr|Mevrouw|De heer|Mw|"
+    r"Sig|Sig\.ra|Sigra|Signor|Signora|Gentile Sig|Gentile Sig\.ra|Spett\.le|Egr|Gent\.mo|"
+    r"Gent\.ma|Dott|Dott\.ssa|Ing|Mag|Dipl\.-Ing|Pan|Pani|Hr|Fr|"
+    r"(?i:mevrouw|meneer|de heer|monsieur|madame|herrn|herr|frau|señora|señor)"
+    # Spanish "D." (don) before a full name, not an initial before a surname.
+    r"|D(?=\.[ \t]+[A-ZÀ-Ý][a-zà-ÿ]+[ \t]+[A-ZÀ-Ý]))\.?[ \t]+(?:(?:&|and|und|et|y)[ \t]+)?)+"
 )
-_NAME_END: Final = re.compile(r"\s(?:of|and|und|the|&|for|für|at|from|with|in|on|y|e|et)\s")
+_NAME_END: Final = re.compile(r"\s(?:of|and|und|the|&|for|für|at|from|with|in|on|an|y|e|et)\s")
 # A label that is a whole line's head: "Customer:", "Account holder:", "From:" (a mail's).
 _PERSON_LABEL: Final = re.compile(
     r"(?:(?:customer|client|account|card|policy)\s)?(?:name|customer|client|titular|holder|"
     r"cardholder|recipient|addressee|kunde|kundin|nom|nombre|nome|naam|asiakas|attn|cliente|"
-    r"klant|destinatario|intestatario|titulaire|inhaber|"
+    r"klant|destinatario|intestatario|titulaire|inhaber|aan|an|à|para|a la atención de|"
     r"attention|bill to|sold to|to|from|dear)",
     re.IGNORECASE,
 )
@@ -658,6 +793,9 @@ def find_people(text: str) -> list[Candidate]:
         start = text.index(value, start)
         if (start, start + len(value)) in seen or is_organisation(value):
             return
+        following = text[start + len(value) :].split(maxsplit=1)
+        if following and _dotless(following[0]) in LEGAL_FORMS:
+            return  # "Helen Energia Oy": a company's name, not a person's
         if value.split()[0].lower().strip(".,") in _NOT_A_NAME_START:
             return
         seen.add((start, start + len(value)))
@@ -677,7 +815,8 @@ def find_people(text: str) -> list[Candidate]:
             nxt = line_end + 1
             for start, end in _name_spans(text, nxt, _name_end(text, nxt))[:1]:
                 add(start, end, 1.0)
-    for match in re.finditer(r"(?m)^[ \t]*([^\n:]{2,25}):[ \t]*", text):
+    # A label ends with a colon, or with a run of blanks in a table ("Name      Sean").
+    for match in re.finditer(r"(?m)^[ \t]*([^\n:]{2,25}?)(?::[ \t]*|[ \t]{3,})", text):
         if _PERSON_LABEL.fullmatch(match[1].strip()):
             for start, end in _name_spans(text, match.end(), _name_end(text, match.end()))[:1]:
                 if start == match.end():
@@ -712,7 +851,7 @@ def _address_block_names(text: str, add: Any) -> None:
             r"^\d{1,4}\w?\b|\b\d{1,4}\w?(?:,.*)?$|^(?:Flat|Apt|Unit|Rua|C/|Calle|Via|Rue)\b", below
         ):
             continue
-        if ":" in line:
+        if ":" in line or len(_LINE_SPLIT.split(line)) > 1:
             continue  # a "Label: value" line, which the labels' reading takes
         if all(w[0].isupper() or w.lower() in _PARTICLES for w in words):
             # "Mr R. van der Meulen": the name without its title.
@@ -792,7 +931,8 @@ def find_labelled(text: str) -> list[Candidate]:
 
 
 # A sentence's end, read backwards: a blank after a full stop that ends a word.
-_SENTENCE_END: Final = re.compile(r"\s[.!?](?=[^\W\d_]{3})")
+# A number ends a sentence as well as a word does ("... on 22/08/2026. Payment to ...").
+_SENTENCE_END: Final = re.compile(r"\s[.!?](?=[^\W\d_]{3}|\d)|;")
 
 
 def label_before(text: str, start: int) -> str:
@@ -801,13 +941,38 @@ def label_before(text: str, start: int) -> str:
     line_start = text.rfind("\n", 0, start) + 1
     label = text[line_start:start]
     # An earlier sentence labels nothing here ("I dispute a charge. On 3 March ...").
-    sentence = _SENTENCE_END.search(label[::-1])
+    # A full stop right before the value ends an abbreviation ("Kundennr. 55 102 883"),
+    # not a sentence. A form's fields stand between semicolons: "date=...; received=...".
+    backwards = label[::-1]
+    sentence = next(
+        (
+            m
+            for m in _SENTENCE_END.finditer(backwards)
+            if m.start() > 0 and _word_before(backwards, m.end()) not in ABBREVIATIONS
+        ),
+        None,
+    )
     if sentence is not None:
         label = label[len(label) - sentence.start() :]
     if sum(c.isalpha() for c in label) < 3 and line_start > 0:
         above = text.rfind("\n", 0, line_start - 1) + 1
         label = text[above : line_start - 1] + " " + label
     return label[-60:].lower()
+
+
+# Words written with a full stop that ends no sentence: "total (incl. VAT): 39.99 EUR".
+ABBREVIATIONS: Final = frozenset(
+    {
+        "incl", "excl", "inkl", "zzgl", "approx", "ca", "no", "nr", "ref", "tel", "vs", "etc",
+        "bzw", "ggf", "min", "max", "avg", "acc", "acct", "cust", "st", "dept", "co", "corp",
+    }
+)  # fmt: skip
+
+
+def _word_before(backwards: str, at: int) -> str:
+    """The word written before a full stop, read in the reversed label from `at`."""
+    found = re.match(r"[^\W\d_]+", backwards[at:])
+    return found.group()[::-1].lower() if found else ""
 
 
 def label_after(text: str, end: int) -> str:

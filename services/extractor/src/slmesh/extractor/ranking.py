@@ -69,7 +69,12 @@ _TRANSACTION: Final = _concept(
     {
         "transaction": 3, "purchase": 3, "purchased": 3, "bought": 3, "ordered": 2.5,
         "order": 2, "charged": 2.5, "paid": 2, "payment": 1.5, "booked": 2, "on": 0.5,
-        "date:": -1, "today": -2, "received": 0.5,
+        "date:": -1, "today": -2, "received": -1.5, "took": 2, "billed": 2, "debited": 2,
+        "charge": 2, "date of charge": 2, "txn": 3, "dated": 1,
+        # Other events a claim tells of: a membership cancelled, a contract ended.
+        "cancelled": -2, "canceled": -2, "cancel": -2, "ended": -2, "terminated": -2,
+        "claim": -2, "submitted": -2, "filed": -2, "reported": -2, "logged": -2,
+        "written": -2, "writing": -2, "raised": -2, "complaint": -2, "sent": -2,
     },
 )  # fmt: skip
 _CLAIM: Final = _concept(
@@ -78,6 +83,10 @@ _CLAIM: Final = _concept(
         "date": 2, "dated": 2, "today": 2.5, "sent": 2, "submitted": 2.5, "filed": 2.5,
         "written": 2, "writing": 2, "claim date": 3, "reported": 1.5, "purchase": -2, "bought": -2,
         "ordered": -2, "charged": -2, "transaction": -2, "paid": -1.5, "delivered": -1,
+        "received": 2.5, "logged": 2.5, "raised": 2.5, "note": 1.5, "complaint": 1.5,
+        "made": 1, "contacted": 2, "called": 2, "wrote": 2, "emailed": 2, "charge": -2,
+        "cancelled": -2, "canceled": -2, "cancel": -2, "ended": -2, "took": -2, "billed": -2,
+        "debited": -2, "txn": -3,
     },
 )  # fmt: skip
 _AMOUNT: Final = _concept(
@@ -91,6 +100,14 @@ _AMOUNT: Final = _concept(
         "previous": -3, "brought forward": -3, "received": -2, "@": -2, " x ": -1.5,
         "abschlag": -2, "credit": -2, "discount": -2, "standing": -2, "of which": -3,
         "per ": -1, "monthly": -1, "ust": -2, "steuer": -1.5, "iva": -1.5, "btw": -1.5,
+        # Compounds and phrases of other languages: a bill's total to pay, not its parts.
+        "rechnungsbetrag": 2, "gesamtbetrag": 2.5, "endbetrag": 3, "zahlbetrag": 3,
+        "zu zahlen": 3, "nettobetrag": -3, "arbeitspreis": -2, "grundpreis": -2,
+        "totale da pagare": 3, "da pagare": 3, "importo": 1.5, "totale": 2,
+        "imponibile": -3, "total a pagar": 3, "importe total": 2.5, "montant": 1.5,
+        "montant total": 2, "total ttc": 2.5, "ht": -2, "te betalen": 3, "totaal": 2,
+        "yhteensä": 2, "solde précédent": -3, "vorig saldo": -3, "saldo anterior": -3,
+        "opening balance": -3, "last bill": -2, "capital": -3, "instalments of": -2,
     },
 )  # fmt: skip
 _ACCOUNT: Final = _concept(
@@ -108,6 +125,13 @@ _ACCOUNT: Final = _concept(
         "factuur": -2, "meter": -3, "zähler": -3, "metering": -3,
         "gprn": -2, "mprn": -2, "mandate": -2, "iban": -3, "bic": -3, "tel": -3,
         "phone": -3, "call": -3, "entity": -2, "vat": -2, "order": -1,
+        "compte": 3, "n° de compte": 3, "abonné": 3, "n° abonné": 3, "abbonato": 3,
+        "numéro de compte": 3, "utente": 3, "cod. utente": 3,
+        "codice utente": 3, "vertragskonto": 3, "kontonummer": 3, "customer reference": 3,
+        "account reference": 3, "referencia": 1.5, "telefon": -3, "téléphone": -3,
+        "telefono": -3, "zählernummer": -3, "bill number": -2, "notanummer": -2,
+        "factuurnummer": -2, "rechnungsnummer": -2, "invoice number": -2,
+        "debiteurnummer": 3, "debtor number": 3,
     },
 )  # fmt: skip
 _PERSON: Final = _concept(
@@ -127,7 +151,19 @@ _MERCHANT: Final = _concept(
     {
         "merchant": 3, "at": 1.5, "from": 1.5, "payment to": 2, "paid to": 2, "to": 0.5,
         "by": 0.5, "bought": 2, "purchased": 2, "ordered": 2,
-        "shop": 2, "store": 2, "seller": 2, "with": 0.5,
+        "shop": 2, "store": 2, "seller": 2, "with": 0.5, "an": 0.5,
+        "charged": 1, "took": 1, "billed": 1, "debited": 1,
+        # Those who are not the shop: the cardholder, the agent, the bank.
+        "cardholder": -2, "customer": -1, "agent": -1, "from:": -2, "to:": -2,
+    },
+)  # fmt: skip
+
+_HOME: Final = _concept(
+    "customer customer's client holder home supply",
+    {
+        "your address": 2, "supply address": 2, "address": 1, "adresse": 1, "anschrift": 1,
+        "ltd": -1.5, "limited": -1.5, "plc": -1.5, "gmbh": -1.5, "po box": -1.5,
+        "postfach": -1.5, "registered office": -2, "service clients": -1.5,
     },
 )  # fmt: skip
 
@@ -138,6 +174,7 @@ CONCEPTS: Final[dict[str, tuple[Concept, ...]]] = {
     "identifier": (_ACCOUNT,),
     "person": (_PERSON,),
     "organisation": (_SUPPLIER, _MERCHANT),
+    "postcode": (_HOME,),
 }
 
 _STARTS: Final = frozenset({"start", "begin", "beginning", "first", "from", "since"})
@@ -187,7 +224,8 @@ def prior(spec: FieldSpec, candidate: Candidate, text: str) -> float:
     ):
         # The first lines are the sender's letterhead, seldom the addressee's address.
         score -= 1.0
-    if any(c.isdigit() for c in candidate.text) and spec.kind in ("organisation", "person"):
+    if spec.kind in ("organisation", "person") and re.search(r"(?<![^\W\d_])\d", candidate.text):
+        # A number of its own is an address or a date; "A2A Energia" is still a name.
         score -= 1.5
     return score
 

@@ -52,6 +52,28 @@ _ASKING: Final = _phrases(
     "i wanted to know", "wondering", "i wonder", "explain", "information about",
     "information on", "info on", "info about", "details on", "details about", "question about",
     "quick question", "looking for information",
+    # Formal and indirect asking: "I would be grateful if you could ...", "kindly advise".
+    "grateful if you could", "advise", "inform me", "please confirm", "could you confirm",
+    "can you confirm",
+    # A question asked after a condition: "if I find it cheaper, will you match it".
+    "will you", "would you", "can you", "could you", "do you", "can i", "could i", "do i",
+    "is it possible", "is there", "are there",
+    # A need told, not asked: "I can't remember my password" asks how to get in.
+    "i can't remember", "i cannot remember", "i forgot", "i've forgotten", "i have forgotten",
+    "i need help", "help me", "i need to know",
+)  # fmt: skip
+# A request said as a wish or a plea ("I'd like to cancel my order", "please cancel it"):
+# asking, unless it is praise ("I would like to thank the support team").
+_REQUESTS: Final = _phrases(
+    "i'd like to", "i would like to", "i want to", "i need to", "i wish to", "i'm trying to",
+    "i am trying to", "i'm looking to", "how to",
+)  # fmt: skip
+_PLEA_OPENERS: Final = frozenset(["please", "pls", "plz", "kindly"])
+# Thanks passed on, asked or not ("can you pass my thanks to the driver?"): praise.
+_COMPLIMENTS: Final = _phrases(
+    "pass on my thanks", "pass my thanks", "pass on our thanks", "pass our thanks",
+    "my compliments", "our compliments", "pass on my compliments", "say thank you",
+    "say thanks", "give my thanks",
 )  # fmt: skip
 # The speaker's own: a grievance is told in the first person.
 _FIRST_PERSON: Final = frozenset(
@@ -65,7 +87,8 @@ _STRONG: Final = _phrases(
     "awful", "horrible", "horrendous", "dreadful", "worst", "useless", "unacceptable",
     "ridiculous", "pathetic", "disgrace", "shambles", "joke", "scam", "rip off", "rip-off",
     "ripped off", "fraud", "incompetent", "rude", "appalling", "shocking", "nightmare",
-    "lousy", "rubbish", "never again",
+    "lousy", "rubbish", "never again", "complain", "complaint", "disgraceful", "crap",
+    "not impressed", "not good enough", "not acceptable",
 )  # fmt: skip
 # Something that went wrong: a grievance when it happened to the speaker.
 _WRONG: Final = _phrases(
@@ -79,13 +102,14 @@ _WRONG: Final = _phrases(
     "still not", "still no", "still haven't", "still hasn't", "missing", "got lost", "was lost",
     "been lost", "you lost", "arrived late", "came late", "is late", "was late", "are late",
     "running late", "so late", "delayed", "wrong item", "wrong size", "wrong colour",
-    "wrong color", "wrong order",
+    "wrong color", "wrong order", "slow", "too slow",
     "charged twice", "double charged", "overcharged", "charged me", "ignored", "no reply",
     "no response", "no answer", "nobody", "no one", "waste", "wasted", "leaking", "leaked",
     "mouldy", "moldy", "rotten", "fell apart", "falling apart", "came apart",
     "poor quality", "bad quality", "cheap quality", "so long", "taking forever", "for ages",
     "haven't i", "hasn't my", "have i still not", "why haven't", "why hasn't", "why didn't",
-    "why did you", "why have you", "why has my", "why is my", "why are my", "why was my",
+    "where is my refund", "where's my refund", "why did you", "why have you", "why has my",
+    "why is my", "why are my", "why was my",
     "without telling", "without asking", "without warning", "without notice",
 )  # fmt: skip
 # Asking for something to be done or paid, not for information.
@@ -112,8 +136,9 @@ _SUPPOSING: Final = _phrases(
     "if", "in case", "what happens", "suppose", "supposing", "should my", "should the",
     "should an", "should a", "whether", "when an item", "when a product", "in the event",
 )  # fmt: skip
-# A bare topic ("refund policy", "shipping costs?") asks by naming; at most this long.
-BARE_TOPIC_WORDS: Final = 4
+# A bare topic ("refund policy", "returns policy for sale items") asks by naming; at most
+# this long.
+BARE_TOPIC_WORDS: Final = 6
 
 
 @dataclass(frozen=True)
@@ -131,7 +156,7 @@ class Form:
 
 def _is_question(sentence: str) -> bool:
     said = words(sentence)
-    if not said:
+    if not said or _contains(stems(sentence), _COMPLIMENTS) >= 0:
         return False
     if sentence.rstrip().endswith("?"):
         return True
@@ -139,8 +164,11 @@ def _is_question(sentence: str) -> bool:
         return True
     if _contains(stems(sentence), _ASKING) >= 0:
         return True
-    # A bare topic asks by naming it: it says nothing of the speaker, nor how they feel.
     stemmed = stems(sentence)
+    requested = said[0] in _PLEA_OPENERS or _contains(stemmed, _REQUESTS) >= 0
+    if requested and _contains(stemmed, _PRAISE) < 0:
+        return True
+    # A bare topic asks by naming it: it says nothing of the speaker, nor how they feel.
     return (
         len(said) <= BARE_TOPIC_WORDS
         and not sentence.rstrip().endswith("!")

@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from slmesh.faq.form import Form, read_form
 from slmesh.faq.policy import Policy, PolicyEntry
-from slmesh.faq.words import content, find, phrase, stems
+from slmesh.faq.words import content, find, mask, phrase, stems
 
 MAX_QUESTION_CHARS: Final = 2000
 MATCH_SCORE: Final = 0.5
@@ -66,6 +66,7 @@ class _Topic:
     entry: PolicyEntry
     keywords: tuple[tuple[str, ...], ...]
     related: tuple[tuple[str, ...], ...]
+    excluded: tuple[tuple[str, ...], ...]
     phrasings: tuple[frozenset[str], ...]
 
     @classmethod
@@ -74,11 +75,13 @@ class _Topic:
             entry=entry,
             keywords=tuple(phrase(k) for k in entry.keywords),
             related=tuple(phrase(r) for r in entry.related),
+            excluded=tuple(phrase(x) for x in entry.excluded),
             phrasings=tuple(frozenset(content(stems(q))) for q in entry.questions),
         )
 
     def strength(self, stemmed: list[str]) -> float:
         """How much the words name this topic (0..1)."""
+        stemmed = mask(self.excluded, stemmed)
         hits: float = sum(find(k, stemmed) >= 0 for k in self.keywords)
         hits += RELATED_HIT * sum(find(r, stemmed) >= 0 for r in self.related)
         if hits == 0:

@@ -47,18 +47,35 @@ class PolicyEntry(BaseModel):
     related: list[Term] = Field(
         default_factory=list, max_length=100, description="Weaker words, half a keyword each."
     )
+    excluded: list[Term] = Field(
+        default_factory=list,
+        max_length=100,
+        description=(
+            "Things of another subject that hold the topic's words (a gift card is bought, "
+            "not a way to pay): words inside one of them do not name the topic."
+        ),
+    )
     questions: list[Phrasing] = Field(
         default_factory=list, max_length=50, description="Ways customers ask about it."
     )
     answer: str = Field(min_length=1, max_length=MAX_ANSWER_CHARS)
 
-    @field_validator("keywords", "related")
+    @field_validator("keywords", "related", "excluded")
     @classmethod
     def _has_words(cls, terms: list[str]) -> list[str]:
         # A term of punctuation only would match nothing, silently.
         for term in terms:
             if not phrase(term):
                 raise ValueError(f"{term!r} has no word in it")
+        return terms
+
+    @field_validator("excluded")
+    @classmethod
+    def _no_gap(cls, terms: list[str]) -> list[str]:
+        # Blanked out word for word: a gap would make it blank words it does not say.
+        for term in terms:
+            if "..." in term:
+                raise ValueError(f"{term!r}: an excluded term has no '...' gap")
         return terms
 
     @field_validator("answer")

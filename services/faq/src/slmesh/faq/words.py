@@ -120,6 +120,18 @@ def find(needle: Sequence[str], haystack: Sequence[str]) -> int:
     return -1
 
 
+def mask(needles: Sequence[Sequence[str]], haystack: Sequence[str]) -> list[str]:
+    """`haystack` with every occurrence of each of `needles` (phrases without a gap)
+    blanked out: what is left says nothing those phrases said."""
+    left = list(haystack)
+    for needle in needles:
+        size = len(needle)
+        for start in range(len(left) - size + 1):
+            if size and left[start : start + size] == list(needle):
+                left[start : start + size] = [""] * size
+    return left
+
+
 _STOP_STEMS: Final = frozenset(stem(w) for w in STOPWORDS)
 
 

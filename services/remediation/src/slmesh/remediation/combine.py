@@ -14,7 +14,8 @@ from collections import Counter
 from typing import Final, cast
 from urllib.parse import urlsplit
 
-from slmesh.remediation import actions
+from slmesh.remediation import actions, product
+from slmesh.remediation.fixes import fixed_versions
 from slmesh.remediation.reading import Reading, read
 from slmesh.remediation.record import RemediationRecord, RemediationRequest, Severity
 from slmesh.remediation.versions import VersionRange, is_distribution_package, upstream
@@ -30,13 +31,14 @@ def remediate(request: RemediationRequest) -> RemediationRecord:
     labels = _labels([a.source for a in request.advisories])
     cve_ids = list(dict.fromkeys(i for r in readings for i in r.cve_ids))
     cve_id = _most_named([r.cve_ids for r in readings], cve_ids)
-    product = _most_common([r.product for r in readings if r.product])
+    named = product.choose([r.product for r in readings if r.product is not None])
     affected = _union([v.text for r in readings for v in r.affected])
-    fixed = _union([v for r in readings for v in r.fixed])
+    chosen = fixed_versions(readings, labels, cve_id)
+    fixed = chosen.versions
     severity = _most_common([r.severity for r in readings if r.severity])
-    todo = actions.upgrade_actions(product, fixed)
+    todo = actions.upgrade_actions(named, fixed)
     if not fixed and any(actions.recommends_upgrade(text) for text in texts):
-        todo.append(actions.upgrade_without_version(product))
+        todo.append(actions.upgrade_without_version(named))
     seen = {actions.key(a) for a in todo}
     for text in texts:
         for action in actions.advice(text):
@@ -46,13 +48,14 @@ def remediate(request: RemediationRequest) -> RemediationRecord:
     notes = [
         *_cve_notes(readings, labels, cve_id),
         *_fixed_notes(readings, labels),
+        *chosen.notes,
         *_conflict_notes(readings, labels),
         *_severity_notes(readings, labels),
     ]
     return RemediationRecord(
         cve_id=cve_id,
         cve_ids=cve_ids,
-        product=product,
+        product=named,
         affected_versions=affected,
         fixed_versions=fixed,
         # The reading gives only the four words of a CVSS band.

@@ -14,7 +14,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Final, Literal
 
-SectionKind = Literal["fixed", "affected", "workaround", "severity", "product", "other"]
+SectionKind = Literal[
+    "fixed", "unaffected", "affected", "workaround", "severity", "product", "other"
+]
 
 # Heading words by the kind of section they open. A heading is a short line of these
 # words only, alone or before a colon ("Patched versions: 2.31.0").
@@ -23,12 +25,17 @@ _HEADINGS: Final[tuple[tuple[SectionKind, str], ...]] = (
      r"|temporary (?:fix|mitigation)s?"),
     ("fixed", r"(?:first )?patched versions?|fixed (?:in )?versions?|fixed in|fix(?:es)?"
      r"|patch(?:es)?|solutions?|resolution|remediation|update instructions|updated packages"
-     r"|fixed packages?|recommendations?|recommended actions?"),
+     r"|fixed packages?|recommendations?|recommended actions?|patched|fixed"
+     r"|(?:first )?fixed (?:releases?|builds?)"),
+    # Where the bug never was or no longer is: curl's "Not affected versions: curl <
+    # 7.69.0 and curl >= 8.4.0", RustSec's "Unaffected: <0.4.0".
+    ("unaffected", r"unaffected(?: versions?)?|not affected(?: versions?)?|safe versions?"),
     ("affected", r"affected versions?|vulnerable versions?(?: range)?|versions? affected"
-     r"|affected (?:products?|packages?|software|releases?)|affected|affects|vulnerable"),
+     r"|affected releases?|affected|affects|vulnerable"),
     ("severity", r"severity|cvss(?: v?\d(?:\.\d)?)?(?: base)?(?: score)?|base score|impact"
      r"|threat level|priority|urgency|rating"),
     ("product", r"(?:source )?package(?: name)?|product(?: name)?|software|component"
+     r"|affected (?:products?|packages?|software|components?)"
      r"|project|library|module"),
     ("other", r"descriptions?|details|summary|overview|references|credits?|acknowledg\w*"
      r"|timeline|background|problem(?: description)?|weakness(?:es)?|cwe(?: ids?)?"

@@ -12,10 +12,13 @@ fixed nor listed under a heading is left out, not guessed.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from typing import Final
 
+from slmesh.remediation import product
 from slmesh.remediation.layout import Sentence, sentences
+from slmesh.remediation.product import Naming, ProductName
 from slmesh.remediation.versions import VERSION, VERSION_RE, VersionRange, clean, split_range
 
 # CVE-YYYY-NNNN+, also as written with another dash, a blank or an underscore.
@@ -25,7 +28,8 @@ CVE: Final = re.compile(
 
 # Operators before a version, by the bound they set.
 _OPERATORS: Final[tuple[tuple[str, str], ...]] = (
-    ("<=", r"<=|=<|≤|through|thru|up\s+to\s+and\s+including|up\s+to|to\s+and\s+including"),
+    ("<=", r"<=|=<|≤|through|thru|up\s+to,?\s+and\s+including,?|up\s+to"
+           r"|to,?\s+and\s+including,?"),
     ("<", r"<|before|prior\s+to|earlier\s+than|older\s+than|lower\s+than|less\s+than|below"),
     (">=", r">=|=>|≥|from|starting\s+(?:with|from|at)|since|between"),
     (">", r">|later\s+than|newer\s+than|higher\s+than|above"),
@@ -72,22 +76,41 @@ _FIX_CUE: Final = re.compile(
     r"\s+(?:in|with)"
     r"|\b(?:upgrad\w*|updat\w*|install\w*|migrat\w*|mov\w*|bump\w*|switch\w*)"
     r"(?:\s+[^\s;]+){0,5}?\s+to"
-    r"|\bpatched\s+versions?\s*:?|\bfixed\s+versions?\s*:?|\bfixed\s+in\s*:?)"
+    r"|\bpatched\s+versions?\s*:?|\bfixed\s+versions?\s*:?|\bfixed\s+in\s*:?"
+    # A label inside a sentence: "Fixed: NAS OS v5.2.4", "Patched: >=1.2.9", "First fixed
+    # release: 17.9.4a".
+    r"|\b(?:patched|fixed|patch(?:es)?|fix(?:es)?|solution|resolution|remediation"
+    r"|(?:first\s+)?fixed\s+(?:releases?|builds?))\s*:"
+    # A project's release announcement: "the Django team is issuing Django 4.2.3".
+    r"|\b(?:(?:is|are)\s+(?:issuing|releasing)|(?:has|have|we)\s+released"
+    r"|security\s+releases?\s+(?:issued|published|available)\s*:?))"
     r"\s+(?:the\s+)?(?:latest\s+|fixed\s+|patched\s+|new\s+|following\s+)?"
     # A product's name may stand before the version: "upgrade to OpenSSL 3.0.8".
-    r"(?:(?!versions?\b|releases?\b)[A-Za-z][\w+-]*\s+){0,3}?"
-    r"(?:release\s+|versions?\s+|v\s*)?(?=[vV]?\d)",
+    r"(?:(?!versions?\b|releases?\b)[A-Za-z][\w.+-]*\s+){0,3}?"
+    # "v1.2.3" is a version token itself; "v 1.2.3" is not.
+    r"(?:release\s+|versions?\s+|v\s+)?(?:>=\s*|\u2265\s*)?(?=[vV]?\d)",
     re.IGNORECASE,
 )
+# What joins one fixed version of a list to the next: "4.2.3, 4.1.10 and 3.2.20", "Log4j
+# 2.16.0 (Java 8) and Log4j 2.12.2 (Java 7)", "PAN-OS 10.2.9-h1, PAN-OS 11.0.4-h1".
+_ASIDE: Final = r"(?:\s*\([^()]{0,40}\))?"
 _VERSION_LIST_TAIL: Final = re.compile(
-    rf"(?:\s+(?:or|and)\s+(?:later|above|newer|higher|greater)\b|\+(?!\w))?"
-    rf"(?:\s*(?:,|;|/|&|\band\b|\bor\b)\s*(?:(?:and|or)\s+)?(?:versions?\s+)?(?={VERSION}))?",
+    rf"{_ASIDE}(?:\s+(?:or|and)\s+(?:all\s+)?(?:later|above|newer|higher|greater)\b"
+    # "14.1-8.50 and later releases, 13.1-49.15 and later releases of 13.1, ..."
+    rf"(?:\s+(?:releases?|versions?|builds?))?(?:\s+of\s+[\w.-]+)?|\+(?!\w))?{_ASIDE}"
+    rf"(?:\s*(?:,|;|/|&|\band\b|\bor\b)\s*(?:(?:and|or)\s+)?(?:versions?\s+)?"
+    rf"(?:(?!and\b|or\b)[A-Za-z][\w.+-]*\s+){{0,3}}?(?={VERSION}))?",
     re.IGNORECASE,
 )
 # "2.4.58 fixes this issue", "released 2.4.58 to address it".
+# Several versions may fix it together: "Log4j 2.16.0 (Java 8) and 2.12.2 (Java 7) fix this".
 _FIXES_AFTER: Final = re.compile(
-    r"\s*(?:\([^)]{0,40}\)\s*)?(?:,\s*)?(?:which\s+|that\s+)?(?:\w+\s+){0,2}?"
+    rf"{_ASIDE}(?:\s*(?:,|and|or|&)\s*(?:[A-Za-z][\w.+-]*\s+)?{VERSION}{_ASIDE}){{0,6}}"
+    # Not "introduced in 3.15 and fixed in 6.7.3": a word between may not join clauses.
+    r"\s*(?:,\s*)?(?:which\s+|that\s+)?(?:(?!and\b|or\b|but\b)\w+\s+){0,2}?"
     r"(?:fixes|fixed|addresses|resolves|corrects|patches|contains\s+(?:a|the)\s+fix"
+    # A plural verb after a list: "5.3.19 and 5.2.21 address this issue".
+    r"|(?:fix|address|resolve|correct|patch)(?=\s+(?:this|these|the|it|both|all|an?|cve)\b)"
     r"|includes\s+(?:a|the)\s+fix|to\s+(?:fix|address|resolve|correct|patch))\b",
     re.IGNORECASE,
 )
@@ -95,6 +118,44 @@ _FIX_WORDS: Final = re.compile(
     r"\b(?:fix\w*|patch\w*|upgrad\w*|updat\w*|resolv\w*|not\s+(?:be\s+)?affected|unaffected"
     r"|not\s+vulnerable|safe|contains?)\b",
     re.IGNORECASE,
+)
+# A fix said to have fallen short: "the fix in 2.3.1 was incomplete", "a bypass of the
+# patch released in 4.0.3". Its version fixed nothing for good, and is left out.
+_INCOMPLETE: Final = re.compile(
+    r"\b(?:incomplete|insufficient|bypass\w*|(?:did|does|do)\s+not\s+(?:fully|completely"
+    r"|properly)|not\s+(?:fully|completely)\s+(?:fix|address|resolv|patch|mitigat)\w*"
+    r"|only\s+partial(?:ly)?|partial\s+fix)\b",
+    re.IGNORECASE,
+)
+# A version of a part the product bundles ("updates the bundled libwebp to 1.3.2") fixes
+# the part, and is not the product's own fixed release.
+_COMPONENT: Final = re.compile(
+    r"\b(?:bundled|embedded|vendored|statically\s+linked|dependency|dependencies"
+    r"|third[-\s]party)\b",
+    re.IGNORECASE,
+)
+# An upgrade the same clause advises stays a fix: "due to an incomplete fix, upgrade to 2.16.0".
+_UPGRADE_BEFORE: Final = re.compile(r"\b(?:upgrad|updat|install|migrat)\w*\b[^;]{0,60}$", re.I)
+_LOOK_BACK: Final = 160
+_MOVED_TO: Final = re.compile(
+    r"\s+(?:(?:was|were|is|are|has\s+been|have\s+been|should\s+be|must\s+be)\s+)?"
+    r"(?:updated|upgraded)?\s*to\s+(?:the\s+)?(?:latest\s+)?(?:versions?\s+|releases?\s+)?$",
+    re.IGNORECASE,
+)
+# An OSV record's events, as JSON: {"introduced": "0"}, {"fixed": "1.4.2"}.
+_OSV_FIXED: Final = re.compile(rf"\"(?:fixed|patched)\"\s*:\s*\"(?P<version>{VERSION})\"")
+_CLAUSE_END: Final = re.compile(r";|\.(?:\s|$)")
+# Where the ids a fixed version is told with stop: a title's colon ends a clause too
+# ("CVE-2022-22968: This is a follow-up to CVE-2022-22965, fixed in 5.3.18").
+_ID_CLAUSE_END: Final = re.compile(r";|\.(?:\s|$)|:\s")
+_PRODUCT_LABEL: Final = re.compile(
+    r"(?:affected\s+)?(?:product|package|software|component)(?:\s+name)?\s*:\s*|.*?\"package\""
+    r"\s*:\s*\{[^{}]{0,200}?\"name\"\s*:\s*\"(?=[^\"]+\")",
+    re.IGNORECASE,
+)
+# A range in interval notation, as Maven and NuGet write it: "[7.0.0, 7.4.11)", "(,1.2.3]".
+_INTERVAL: Final = re.compile(
+    rf"(?P<open>[\[(])\s*(?P<lower>{VERSION})?\s*,\s*(?P<upper>{VERSION})?\s*(?P<close>[\])])"
 )
 _AFFECT_WORDS: Final = re.compile(r"\b(?:affect\w*|vulnerable|impact\w*|exposed)\b", re.I)
 # A tracker's status beside a package version: "bookworm 3.0.11-1~deb12u2 fixed".
@@ -125,150 +186,20 @@ _SCORE: Final = re.compile(
     re.IGNORECASE,
 )
 
-# Product names: the words before the versions, back to a word that is none of a name.
-_NAME_TOKEN: Final = re.compile(r"[`'\"]?[A-Za-z][\w.+/#-]*[`'\"]?:?|\S")
-_NOT_NAME: Final = frozenset(
-    [
-        "a",
-        "an",
-        "the",
-        "in",
-        "of",
-        "for",
-        "all",
-        "affects",
-        "affected",
-        "affecting",
-        "affect",
-        "vulnerable",
-        "is",
-        "are",
-        "was",
-        "were",
-        "be",
-        "been",
-        "on",
-        "to",
-        "and",
-        "or",
-        "with",
-        "when",
-        "versions",
-        "version",
-        "package",
-        "packages",
-        "this",
-        "that",
-        "these",
-        "those",
-        "it",
-        "its",
-        "issue",
-        "vulnerability",
-        "flaw",
-        "bug",
-        "from",
-        "users",
-        "user",
-        "running",
-        "using",
-        "use",
-        "which",
-        "where",
-        "if",
-        "by",
-        "as",
-        "at",
-        "has",
-        "have",
-        "any",
-        "release",
-        "releases",
-        "series",
-        "branch",
-        "prior",
-        "before",
-        "through",
-        "thru",
-        "up",
-        "install",
-        "installations",
-        "deployments",
-        "including",
-        "include",
-        "includes",
-        "impacts",
-        "impact",
-        "exists",
-        "exist",
-        "found",
-        "discovered",
-        "fixed",
-        "upgrade",
-        "update",
-        "patched",
-        "earlier",
-        "later",
-        "between",
-        "component",
-        "product",
-        "software",
-        "via",
-        "allows",
-        "allow",
-        "could",
-        "can",
-        "may",
-        "might",
-        "will",
-        "would",
-        "should",
-        "must",
-        "all:",
-        "does",
-        "do",
-        "not",
-        "no",
-        "only",
-        "also",
-        "both",
-        "than",
-        "lower",
-        "older",
-        "newer",
-        "below",
-        "above",
-        "since",
-        "starting",
-        "until",
-        "like",
-        "such",
-        "other",
-        "versions:",
-        "there",
-        "their",
-        "they",
-        "cve",
-        "security",
-        "advisory",
-        "multiple",
-        "several",
-        "some",
-        "many",
-    ]
-)
-_NAME_WORDS_MAX: Final = 4
-_NAME_CHARS_MAX: Final = 80
-
 
 @dataclass
 class Reading:
     """What one advisory states."""
 
     cve_ids: list[str] = field(default_factory=list)
-    product: str | None = None
+    product: ProductName | None = None
     affected: list[VersionRange] = field(default_factory=list)
     fixed: list[str] = field(default_factory=list)
+    # The CVE ids named in the sentence of each fixed version: a version another CVE's
+    # sentence calls fixed ("CVE-2023-1111 was fixed in 4.0.3") is not this one's fix.
+    fixed_ids: dict[str, list[str]] = field(default_factory=dict)
+    # Versions named as a fix that fell short ("the fix in 2.3.1 was incomplete").
+    incomplete: list[str] = field(default_factory=list)
     severity: str | None = None
     scores: list[float] = field(default_factory=list)
 
@@ -276,10 +207,13 @@ class Reading:
         if found not in self.affected:
             self.affected.append(found)
 
-    def add_fixed(self, version: str) -> None:
+    def add_fixed(self, version: str, ids: list[str] | None = None) -> None:
         version = clean(version)
+        if re.search(r"\.[xX*](?:\.|$)", version):
+            return  # "the 5.x branch" is a line, not a release to install
         if version not in self.fixed:
             self.fixed.append(version)
+            self.fixed_ids[version] = ids or []
 
 
 def cve_ids(text: str) -> list[str]:
@@ -291,20 +225,24 @@ def cve_ids(text: str) -> list[str]:
 def read(text: str) -> Reading:
     """What one advisory's text states."""
     reading = Reading(cve_ids=cve_ids(text))
-    labelled_product: str | None = None
-    prose_product: str | None = None
+    # Every naming of the product, in the text's order; the surest is the reading's.
+    names: list[ProductName] = []
     for sentence in sentences(text):
-        if sentence.section == "product" and labelled_product is None:
-            labelled_product = _labelled_product(sentence.text)
-        found = _versions(sentence, reading)
-        if found is not None and prose_product is None:
-            prose_product = found
+        label = _PRODUCT_LABEL.match(sentence.text)
+        if sentence.section == "product" or label is not None:
+            # Under a heading, or labelled inside a paragraph ("... Product: WidgetPro").
+            labelled = product.labelled(sentence.text[label.end() :] if label else sentence.text)
+            if labelled is not None:
+                names.append(ProductName(labelled, Naming.HEADING))
+        names += _versions(sentence, reading)
         if reading.severity is None:
             reading.severity = _stated_severity(sentence)
         reading.scores += _scores(sentence)
     for line in text.splitlines():
         _status(line, reading)
-    reading.product = labelled_product or prose_product
+    if not names and (named := product.named_in_text(text)) is not None:
+        names.append(named)
+    reading.product = max(names, key=lambda n: n.by, default=None)
     if reading.severity is None and reading.scores:
         reading.severity = band(reading.scores[0])
     return reading
@@ -343,20 +281,40 @@ def _tokens(text: str) -> list[_Token]:
     return tokens
 
 
-def _versions(sentence: Sentence, reading: Reading) -> str | None:
+def _versions(sentence: Sentence, reading: Reading) -> list[ProductName]:
     """Adds the sentence's ranges and fixed versions to `reading`; gives the product
-    named before its first range, if any."""
+    named before its first range and before its first fixed version, if any."""
     text = sentence.text
     tokens = _tokens(text)
     if not tokens:
-        return None
+        return []
     fixed_at = _fixed_versions(text)
-    for version in fixed_at.values():
-        reading.add_fixed(version)
+    # Every version the sentence names as fixed, by where it stands.
+    fixed: dict[int, str] = dict(fixed_at)
     fixing = bool(_FIX_WORDS.search(text))
     affecting = bool(_AFFECT_WORDS.search(text))
-    product: str | None = None
+    names: list[ProductName] = []
     used: set[int] = set()
+    listed = _listed(sentence, tokens)
+    for interval in _INTERVAL.finditer(text):
+        found_interval = _interval(interval)
+        if found_interval is None:
+            continue
+        used.update(i for i, t in enumerate(tokens) if interval.start() <= t.start < interval.end())
+        reading.add_affected(found_interval)
+    if sentence.section in ("fixed", "unaffected"):
+        # Under "Patched versions" or "Unaffected" a lower bound is where the fix starts
+        # (">=0.6.4", "curl >= 8.4.0"); an upper bound there is where the bug had not
+        # yet come ("<0.4.0"), and neither is an affected range.
+        for token in tokens:
+            after = text[token.end :]
+            if token.operator == ">=" or (
+                token.operator is None
+                and (_AND_LATER.match(after) or sentence.section == "fixed")
+                and (sentence.section == "unaffected" or listed)
+            ):
+                fixed[token.start] = token.version
+        used.update(range(len(tokens)))
     for i, token in enumerate(tokens):
         if i in used:
             continue
@@ -371,18 +329,83 @@ def _versions(sentence: Sentence, reading: Reading) -> str | None:
                 if affecting and not fixing:
                     found = VersionRange(lower=_lower_bound(token.version))
                 elif fixing:
-                    reading.add_fixed(token.version)
-            elif token.start not in fixed_at and _listed(sentence, tokens):
+                    fixed[token.start] = token.version
+            elif token.start not in fixed_at and listed:
                 if sentence.section == "fixed":
-                    reading.add_fixed(token.version)
+                    fixed[token.start] = token.version
                 elif sentence.section == "affected":
                     found = VersionRange(exact=clean(token.version))
         if found is None:
             continue
         reading.add_affected(found)
-        if product is None:
-            product = _name_before(text[: token.name_end])
-    return product
+        if not names and (name := product.name_before(text[: token.name_end])) is not None:
+            names.append(ProductName(name, Naming.RANGE))
+    clauses, id_clauses = _Clauses(text, _CLAUSE_END), _Clauses(text, _ID_CLAUSE_END)
+    for at in sorted(fixed):
+        if clauses.fell_short(at):
+            reading.incomplete.append(clean(fixed[at]))
+        elif not _COMPONENT.search(text[max(clauses.around(at)[0], at - 80) : at]):
+            # The ids of its clause: "This is a follow-up to CVE-2022-22965, which was
+            # fixed in 5.3.18" speaks of another CVE's fix.
+            reading.add_fixed(fixed[at], id_clauses.ids(at))
+    if fixed:
+        # "upgrade curl to version 8.4.0", "flimflam was updated to 2.8.3": the name
+        # stands before the move's "to".
+        before = _MOVED_TO.sub("", text[: min(fixed)])
+        name = product.name_before(before)
+        if name is not None:
+            names.append(ProductName(name, Naming.FIX))
+    return names
+
+
+class _Clauses:
+    """A sentence's clauses: they end at a semicolon or a full stop, whatever follows the
+    stop ("... was incomplete. gizmo 2.3.2 fully resolves it" is read as one sentence).
+    What is asked of a clause is worked out once, however many versions it names."""
+
+    def __init__(self, text: str, ends_at: re.Pattern[str]) -> None:
+        self.text = text
+        self.ends = [m.end() for m in ends_at.finditer(text)]
+        self._short: dict[int, bool] = {}
+        self._ids: dict[int, list[str]] = {}
+
+    def around(self, at: int) -> tuple[int, int]:
+        n = bisect_right(self.ends, at)
+        start = self.ends[n - 1] if n else 0
+        end = self.ends[n] if n < len(self.ends) else len(self.text)
+        return start, end
+
+    def fell_short(self, at: int) -> bool:
+        """Whether the fixed version at `at` stands in a clause that calls its fix
+        incomplete (and does not advise upgrading to it)."""
+        start, end = self.around(at)
+        if start not in self._short:
+            self._short[start] = bool(_INCOMPLETE.search(self.text, start, end))
+        return self._short[start] and not _UPGRADE_BEFORE.search(
+            self.text[max(start, at - 80) : at]
+        )
+
+    def ids(self, at: int) -> list[str]:
+        start, end = self.around(at)
+        if start not in self._ids:
+            self._ids[start] = cve_ids(self.text[start:end])
+        return self._ids[start]
+
+
+def _interval(match: re.Match[str]) -> VersionRange | None:
+    """ "[7.0.0, 7.4.11)": from 7.0.0 up to 7.4.11, not included. A parenthesised pair of
+    versions with no bracket and both ends ("(2.4.57, 2.4.58)") is a list, not this."""
+    lower, upper = match["lower"], match["upper"]
+    if lower is None and upper is None:
+        return None
+    if lower is not None and upper is not None and "[" not in match[0] and "]" not in match[0]:
+        return None
+    return VersionRange(
+        lower=clean(lower) if lower else None,
+        lower_inclusive=match["open"] == "[",
+        upper=clean(upper) if upper else None,
+        upper_inclusive=match["close"] == "]",
+    )
 
 
 def _range_at(
@@ -399,7 +422,9 @@ def _range_at(
     if following is not None and token.operator in (None, ">=", ">"):
         gap = text[token.end : following.start]
         lower, inclusive = _lower_bound(token.version), token.operator != ">"
-        moving = bool(_MOVE.search(text[: token.start]))
+        # Only the words shortly before are read: a whole sentence for each of its
+        # versions would cost the square of its length.
+        moving = bool(_MOVE.search(text[max(0, token.start - _LOOK_BACK) : token.start]))
         if _THROUGH.match(gap) and following.operator in (None, "<=") and not moving:
             used.add(i + 1)
             return VersionRange(lower, inclusive, clean(following.version), True)
@@ -411,7 +436,9 @@ def _range_at(
             used.add(i + 1)
             upper_inclusive = following.operator == "<="
             return VersionRange(lower, inclusive, clean(following.version), upper_inclusive)
-        between = re.search(r"between\s*(?:versions?\s+)?$", text[: token.start], re.I)
+        between = re.search(
+            r"between\s*(?:versions?\s+)?$", text[max(0, token.start - 40) : token.start], re.I
+        )
         if between and _AND.match(gap) and following.operator is None:
             # "between 2.4.0 and 2.4.57"
             used.add(i + 1)
@@ -422,7 +449,7 @@ def _range_at(
         case ">=" | ">":
             if re.search(
                 r"(?:from|since|starting\s+\w+)\s*(?:versions?\s+)?$",
-                text[: token.start],
+                text[max(0, token.start - 40) : token.start],
                 re.IGNORECASE,
             ) and _FIX_WORDS.search(text):
                 # "fixed since 2.4.58", "patched starting with 2.4.58": not a range.
@@ -450,9 +477,11 @@ def _fixed_versions(text: str) -> dict[int, str]:
         while (match := VERSION_RE.match(text, at)) is not None:
             fixed[match.start()] = match[0]
             tail = _VERSION_LIST_TAIL.match(text, match.end())
-            if tail is None or tail.end() == match.end():
-                break
+            if tail is None or tail.end() == match.end() or _PLATFORM_BEFORE.search(tail[0]):
+                break  # the list ends, or goes on to a platform's release ("Ubuntu 22.04")
             at = tail.end()
+    for osv in _OSV_FIXED.finditer(text):
+        fixed[osv.start("version")] = osv["version"]
     for match in VERSION_RE.finditer(text):
         if match.start() not in fixed and _FIXES_AFTER.match(text, match.end()):
             before = text[max(0, match.start() - 30) : match.start()]
@@ -478,52 +507,6 @@ def _status(line: str, reading: Reading) -> None:
         reading.add_fixed(token.version)
     elif word in ("vulnerable", "affected", "unfixed", "open"):
         reading.add_affected(VersionRange(exact=clean(token.version)))
-
-
-# --- product ----------------------------------------------------------------------------
-
-
-def _name_before(text: str) -> str | None:
-    """The product named just before a range: "Apache HTTP Server" of "in Apache HTTP
-    Server versions", "requests" of "Versions of requests"."""
-    words = _NAME_TOKEN.findall(text[-200:])
-    name: list[str] = []
-    # Words between a name and its versions ("versions", "from", a colon) are passed over.
-    while words and words[-1].lower().strip(":") in (
-        "versions",
-        "version",
-        "from",
-        "all",
-        "v",
-        "releases",
-        "release",
-        "series",
-        ":",
-    ):
-        words.pop()
-    while words and len(name) < _NAME_WORDS_MAX:
-        word = words.pop()
-        bare = word.strip("`'\":")
-        if (
-            not bare
-            or not bare[0].isalpha()
-            or bare.lower() in _NOT_NAME
-            or (name and word.endswith(":"))
-            or CVE.fullmatch(bare)
-        ):
-            break
-        name.insert(0, bare)
-    joined = " ".join(name)
-    return joined if 0 < len(joined) <= _NAME_CHARS_MAX else None
-
-
-def _labelled_product(text: str) -> str | None:
-    """A heading's product: "requests (pip)" -> "requests", "OpenSSL 3.0" -> "OpenSSL"."""
-    value = re.split(r"\s+\(|,|;|\s+-\s+|\s+\u2013\s+", text, maxsplit=1)[0]
-    value = VERSION_RE.sub("", value).strip().strip("`'\"*_").strip()
-    if not value or len(value) > _NAME_CHARS_MAX or not value[0].isalnum():
-        return None
-    return value
 
 
 # --- severity ---------------------------------------------------------------------------

@@ -2,9 +2,10 @@
 
 Three conventions meet in one record: dotted semver-ish numbers with pre-releases
 ("2.0.0-beta9", "4.2rc1"), OpenSSL's letter releases ("1.1.1t" comes after "1.1.1"),
-and distribution packages with an epoch and a revision ("1:2.4.57-2+deb12u1",
-"3.0.2-0ubuntu1.10"). A version needs a dot: a bare number ("version 5", "2 issues")
-is too often something else to be read as one.
+OpenSSH's portable releases ("9.8p1"), vendors' hotfixes and builds ("10.2.9-h1",
+"14.1-8.50"), calendar versions ("2025.03.1"), and distribution packages with an epoch
+and a revision ("1:2.4.57-2+deb12u1", "3.0.2-0ubuntu1.10"). A version needs a dot: a
+bare number ("version 5", "2 issues") is too often something else to be read as one.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Final
 # a bounded amount of backtracking per position, not a quadratic one.
 VERSION: Final = (
     r"(?<![\w.\-/:])[vV]?(?:\d{1,4}:)?\d{1,9}(?:\.(?:\d{1,9}|[xX*])){1,6}"
-    r"(?:[-.]?(?:alpha|beta|rc|pre|dev|post|a|b)\.?\d{1,4}|[a-z]{1,2}(?![A-Za-z]))?"
+    r"(?:[-.]?(?:alpha|beta|rc|pre|dev|post|a|b)\.?\d{1,4}|p\d{1,3}|[a-z]{1,2}(?![A-Za-z]))?"
     r"(?:[-+~][0-9A-Za-z](?:[0-9A-Za-z.+~\-]{0,38}[0-9A-Za-z])?)?"
     r"(?![\w])"
 )
@@ -42,16 +43,29 @@ def upstream(version: str) -> str:
 
 def is_distribution_package(version: str) -> bool:
     """Whether the version carries an epoch or a distribution's revision: a backport,
-    whose number says nothing of the upstream ranges."""
+    whose number says nothing of the upstream ranges. A vendor's build number of two
+    numbers ("14.1-8.50", NetScaler's) is the vendor's release, not a revision."""
     version = clean(version)
+    if re.fullmatch(r"\d+(?:\.\d+)+[a-z]?-\d+\.\d+", version):
+        return False
     return ":" in version or bool(re.search(r"[-+~]\d|deb\d|ubuntu|el\d|\+dfsg", version))
+
+
+def release_line(version: str) -> str:
+    """The release line a version belongs to: its first two numbers ("5.16.7" -> "5.16",
+    "2.442" -> "2.442", "1.1.1t" -> "1.1"), where one fix per line is expected."""
+    numbers = re.findall(r"\d+", upstream(version))[:2]
+    return ".".join(str(int(n)) for n in numbers)
 
 
 def key(version: str) -> tuple[tuple[int, int, str], ...]:
     """An order on versions of one project: numbers compared as numbers, a letter release
     after its base ("1.1.1t" > "1.1.1"), a pre-release before its release."""
     parts: list[tuple[int, int, str]] = []
-    found = re.findall(r"\d+|[a-z]+", upstream(version).lower())
+    # A distribution's build is ordered by the release it packs; a vendor's own suffix
+    # ("-h1", "-beta2", "-8.50") orders its releases.
+    base = upstream(version) if is_distribution_package(version) else clean(version)
+    found = re.findall(r"\d+|[a-z]+", base.lower())
     for at, part in enumerate(found):
         if part.isdigit():
             parts.append((2, int(part), ""))
@@ -82,6 +96,8 @@ def split_range(token: str) -> tuple[str, str] | None:
         return None
     if upper.count(".") != lower.count(".") or key(upper) <= key(lower):
         return None
+    if upper.split(".")[0] != lower.split(".")[0]:
+        return None  # "13.1-49.15" is a release and its build (NetScaler's), not a range
     return lower, upper
 
 

@@ -24,6 +24,7 @@ _OURS: Final = frozenset(
     [
         "service", "customer-service", "support", "staff", "team", "website", "site", "app", "shop",
         "store", "company", "agent", "agents", "courier", "driver", "driver's", "helpline", "chat",
+        "packaging",
     ]
 )  # fmt: skip
 

@@ -7,7 +7,7 @@ completion is read sentence by sentence and a sentence is dropped whole when it
 - holds a number the message does not (an invented order number, date, amount):
   stripping just the digits would leave "within days" or "order #";
 - names money ("£", "dollars", "%"): a reply never promises an amount;
-- says something rude, or speaks as the customer ("my order", "I want");
+- says something rude or dismissive ("calm down"), or speaks as the customer ("my order", "I want");
 - names a thing of the prompt's examples the message does not (copied from one);
 - only apologises or thanks (the frame does that already), or is unfinished.
 
@@ -35,9 +35,16 @@ _RUDE: Final = frozenset(
     [
         "stupid", "idiot", "idiots", "dumb", "fool", "fools", "moron", "liar", "liars", "shut",
         "hate", "ridiculous", "pathetic", "whining", "whine", "lazy", "crazy", "nonsense",
-        "rubbish", "damn", "hell", "blame", "fault", "useless", "ugly",
+        "rubbish", "damn", "hell", "blame", "fault", "useless", "ugly", "idiotic", "crap",
+        "bloody", "complaining",
     ]
 )  # fmt: skip
+# Dismissive as a phrase, though each word is harmless alone ("we take care", "too").
+_DISMISSIVE: Final = re.compile(
+    r"\b(?:calm down|deal with it|too bad|tough luck|get lost|not (?:our|my) problem"
+    r"|(?:don't|do not) care|shut up)\b",
+    re.IGNORECASE,
+)
 # The customer's voice, not the desk's.
 _CUSTOMER: Final = re.compile(
     r"\b(?:my|mine|myself)\b|\bi (?:want|need|demand|paid|bought|ordered|received|am not)\b",
@@ -79,6 +86,8 @@ def _usable(sentence: str, allowed_numbers: set[str], foreign: set[str]) -> bool
     if any(n not in allowed_numbers for n in _NUMBER.findall(sentence)):
         return False
     if _MONEY.search(sentence) or _CUSTOMER.search(sentence) or _FRAME_ONLY.search(sentence):
+        return False
+    if _DISMISSIVE.search(sentence):
         return False
     if any(c in sentence for c in "[]{}<>@#*_|\\/"):
         return False

@@ -5,9 +5,10 @@ as an answer to them; one that could answer anybody reads as a form letter. So t
 topic is a short noun phrase of the message itself, never a model's guess:
 
 1. the customer's own thing: the words after "my", "our" (then "the", "this",
-   "your", ...), up to the first word that is no part of a noun phrase ("my
-   parcel arrived" -> "parcel"), without leading adjectives of no weight ("my new
-   headphones" -> "headphones");
+   "your", ...; last, after a verb asking for goods: "do you sell gift cards?"), up
+   to the first word that is no part of a noun phrase ("my parcel arrived" ->
+   "parcel"), without leading adjectives of no weight ("my new headphones" ->
+   "headphones");
 2. else a noun customer services deal with every day ("refund", "delivery").
 
 Vague things ("money", "time", "problem") are taken only when nothing else is named.
@@ -23,6 +24,8 @@ _WORD: Final = re.compile(r"[A-Za-z][A-Za-z'-]*|[0-9]+|[^\sA-Za-z0-9]")
 # What opens a noun phrase, best first: the customer's own, then a thing pointed at.
 _OWNERS: Final = ("my", "our")
 _POINTERS: Final = ("the", "this", "these", "that", "those", "your", "a", "an")
+# Last, the thing a question asks after with no article: "do you sell gift cards?".
+_ASKED_AFTER: Final = ("sell", "sells", "stock", "stocks", "offer", "offers", "carry", "make")
 # A noun phrase ends before these: function words, common verbs, adverbs.
 _NOT_NOUN: Final = frozenset(
     [
@@ -47,7 +50,8 @@ _NOT_NOUN: Final = frozenset(
         "when", "where", "why", "how", "one", "ones", "all", "any", "some", "every", "each", "both",
         "either", "neither", "more", "most", "less", "much", "many", "lot", "lots", "back", "up",
         "out", "off", "down", "away", "two", "three", "four", "five", "six", "seven", "eight",
-        "nine", "ten", "twice", "ago",
+        "nine", "ten", "twice", "ago", "fits", "fit", "suits", "lasts", "lasted", "smells",
+        "tastes", "sounds",
     ]
 )  # fmt: skip
 # Leading words that say little of the thing itself.
@@ -56,7 +60,16 @@ _SLIGHT: Final = frozenset(
         "new", "old", "last", "latest", "recent", "first", "second", "third", "whole", "entire",
         "brand", "same", "other", "own", "little", "big", "small", "large", "tiny", "huge",
         "lovely", "nice", "great", "good", "bad", "terrible", "awful", "damn", "bloody", "stupid",
-        "cheap", "expensive", "expensively", "recently", "only", "usual",
+        "cheap", "expensive", "expensively", "recently", "only", "usual", "best", "worst",
+    ]
+)  # fmt: skip
+# Swearing and insults a customer may write ("this crap jacket"): never repeated back, as
+# a leading word it is dropped, and a phrase still holding one is no topic.
+_RUDE: Final = frozenset(
+    [
+        "crap", "crappy", "shit", "shitty", "bloody", "damn", "damned", "stupid", "idiotic",
+        "dumb", "useless", "pathetic", "rubbish", "hell", "bullshit", "fucking", "effing",
+        "freaking", "garbage", "trash", "junk", "sodding", "ridiculous", "nonsense", "joke",
     ]
 )  # fmt: skip
 # Things too vague to be the topic while a better one is named.
@@ -76,7 +89,7 @@ _DESK_NOUNS: Final = (
     "item", "product", "subscription", "account", "payment", "invoice", "bill", "charge",
     "booking", "reservation", "membership", "password", "warranty", "service", "staff",
     "website", "app", "shipping", "courier", "price", "discount", "voucher", "store",
-    "shop", "support", "experience",
+    "shop", "support", "size", "experience",
 )  # fmt: skip
 # Words ending so are adjectives, whatever noun they follow.
 _ADJECTIVE_ENDINGS: Final = ("proof", "able", "ible", "ful", "less", "ous", "ive")
@@ -98,12 +111,12 @@ def _phrase_after(tokens: list[str], at: int) -> str | None:
         taken.append(word)
         if len(taken) == MAX_PHRASE_WORDS:
             break
-    while len(taken) > 1 and (taken[0] in _SLIGHT or taken[0].endswith("ed")):
+    while len(taken) > 1 and (taken[0] in _SLIGHT | _RUDE or taken[0].endswith("ed")):
         taken.pop(0)
     # "Is the winter coat waterproof?": an adjective after its noun is no part of it.
     while len(taken) > 1 and taken[-1].endswith(_ADJECTIVE_ENDINGS):
         taken.pop()
-    if not taken or taken[-1] in _SLIGHT:
+    if not taken or taken[-1] in _SLIGHT or _RUDE & set(taken):
         return None
     return " ".join(taken)[:MAX_TOPIC_CHARS]
 
@@ -113,7 +126,7 @@ def topic_of(message: str) -> str | None:
     tokens: list[str] = _WORD.findall(message)
     lowered: list[str] = [t.lower() for t in tokens]
     vague: str | None = None
-    for openers in (_OWNERS, _POINTERS):
+    for openers in (_OWNERS, _POINTERS, _ASKED_AFTER):
         for at, word in enumerate(lowered):
             if word not in openers:
                 continue

@@ -19,12 +19,13 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Final, Literal
 
 from pydantic import JsonValue
 
 from slmesh.runtime.pii.checks import card_issued, luhn_valid
+from slmesh.runtime.written import MONTHS, written_number
 
 Kind = Literal["text", "code", "currency", "digits", "amount", "date"]
 
@@ -51,21 +52,6 @@ _AMOUNT: Final = re.compile(
     rf"(?P<number>[0-9][0-9.,' ]*[0-9]|[0-9]) ?(?P<after>{_CURRENCY_WRITTEN})?"
 )
 
-# Month names, English and German (the mesh's two languages), lower case.
-MONTHS: Final[dict[str, int]] = {
-    "january": 1, "jan": 1, "januar": 1, "jänner": 1,
-    "february": 2, "feb": 2, "februar": 2,
-    "march": 3, "mar": 3, "märz": 3, "maerz": 3, "mrz": 3,
-    "april": 4, "apr": 4,
-    "may": 5, "mai": 5,
-    "june": 6, "jun": 6, "juni": 6,
-    "july": 7, "jul": 7, "juli": 7,
-    "august": 8, "aug": 8,
-    "september": 9, "sep": 9, "sept": 9,
-    "october": 10, "oct": 10, "oktober": 10, "okt": 10,
-    "november": 11, "nov": 11,
-    "december": 12, "dec": 12, "dezember": 12, "dez": 12,
-}  # fmt: skip
 _WEEKDAYS: Final = frozenset(
     ["monday", "mon", "tuesday", "tue", "tues", "wednesday", "wed", "thursday", "thu", "thurs",
      "friday", "fri", "saturday", "sat", "sunday", "sun", "montag", "dienstag", "mittwoch",
@@ -158,7 +144,7 @@ def read_amount(value: JsonValue) -> Reading:
     match = _AMOUNT.fullmatch(written) if len(written) <= MAX_READ_CHARS else None
     if match is None or (match["before"] and match["after"]):
         return Reading(value)
-    parsed = _number_of(match["number"])
+    parsed = written_number(match["number"])
     if parsed is None:
         return Reading(value)
     number = -parsed if "-" in match["sign"] + match["sign2"] else parsed
@@ -169,43 +155,6 @@ def read_amount(value: JsonValue) -> Reading:
 
 def _json_number(number: Decimal) -> int | float:
     return int(number) if number == number.to_integral_value() else float(number)
-
-
-def _number_of(digits: str) -> Decimal | None:
-    """The number a run of digits and separators writes, or None when its separators
-    follow no convention (groups of three, one decimal separator, the last)."""
-    marks = [c for c in digits if c in ".,"]
-    decimal_mark: str | None = None
-    if len(set(marks)) == 2:
-        decimal_mark = marks[-1]  # 1.234,56 and 1,234.56: the last one is the decimals'
-    elif len(marks) == 1:
-        before, _, after = digits.partition(marks[0])
-        if len(after) != 3 or before.strip(" '") == "0":
-            decimal_mark = marks[0]
-    integer, fraction = digits, ""
-    if decimal_mark is not None:
-        integer, fraction = digits.rsplit(decimal_mark, 1)
-        if not fraction.isdigit() or decimal_mark in integer:
-            return None
-    groupers = {c for c in integer if not c.isdigit()}
-    if len(groupers) > 1:
-        return None
-    if groupers:
-        first, *rest = integer.split(groupers.pop())
-        if not (1 <= len(first) <= 3 and first.isdigit()):
-            return None
-        if not all(len(group) == 3 and group.isdigit() for group in rest):
-            return None
-        integer = first + "".join(rest)
-    if not integer.isdigit():
-        return None
-    try:
-        return Decimal(f"{integer}.{fraction}" if fraction else integer)
-    except InvalidOperation:  # pragma: no cover - digits only by now
-        return None
-
-
-# --- codes ------------------------------------------------------------------------------
 
 
 def read_currency(value: JsonValue) -> JsonValue:

@@ -1,0 +1,162 @@
+"""Places known by name: countries (and their names in a few languages), continents and
+regions, states and provinces, capitals and large cities of the world. An entity list's
+name found here is a place without asking the model; the others are left to the
+text's cues ("in <X>", "<X> warehouse") and the model.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Final
+
+# Countries (and their names in a few languages), continents and regions, states and
+# provinces, capitals and large cities of the world: a name here is a place without
+# asking the model. Names as often a person's ("Charlotte", "Adelaide") or a word
+# ("Split", "Nice") are left out, to the text's cues and the model.
+GAZETTEER: Final = (
+    "Afghanistan|Albania|Algeria|Andorra|Angola|Antigua and Barbuda|Argentina|Armenia|"
+    "Australia|Austria|Azerbaijan|Bahamas|Bahrain|Bangladesh|Barbados|Belarus|Belgium|"
+    "Belize|Benin|Bhutan|Bolivia|Bosnia and Herzegovina|Bosnia|Botswana|Brazil|Brunei|"
+    "Bulgaria|Burkina Faso|Burundi|Cambodia|Cameroon|Canada|Cape Verde|Cabo Verde|"
+    "Central African Republic|Chad|Chile|China|Colombia|Comoros|Congo|Costa Rica|Croatia|"
+    "Cuba|Cyprus|Czechia|Czech Republic|Denmark|Djibouti|Dominica|Dominican Republic|"
+    "East Timor|Timor-Leste|Ecuador|Egypt|El Salvador|Equatorial Guinea|Eritrea|Estonia|"
+    "Eswatini|Ethiopia|Fiji|Finland|France|Gabon|Gambia|Georgia|Germany|Ghana|Greece|"
+    "Grenada|Guatemala|Guinea|Guinea-Bissau|Guyana|Haiti|Honduras|Hungary|Iceland|India|"
+    "Indonesia|Iran|Iraq|Ireland|Israel|Italy|Ivory Coast|Côte d'Ivoire|Jamaica|Japan|"
+    "Jordan|Kazakhstan|Kenya|Kiribati|Kosovo|Kuwait|Kyrgyzstan|Laos|Latvia|Lebanon|"
+    "Lesotho|Liberia|Libya|Liechtenstein|Lithuania|Luxembourg|Madagascar|Malawi|Malaysia|"
+    "Maldives|Mali|Malta|Marshall Islands|Mauritania|Mauritius|Mexico|Micronesia|Moldova|"
+    "Monaco|Mongolia|Montenegro|Morocco|Mozambique|Myanmar|Burma|Namibia|Nauru|Nepal|"
+    "Netherlands|Holland|New Zealand|Nicaragua|Niger|Nigeria|North Korea|North Macedonia|"
+    "Macedonia|Norway|Oman|Pakistan|Palau|Palestine|Panama|Papua New Guinea|Paraguay|Peru|"
+    "Philippines|Poland|Portugal|Qatar|Romania|Russia|Rwanda|Saint Lucia|Samoa|San Marino|"
+    "Saudi Arabia|Senegal|Serbia|Seychelles|Sierra Leone|Singapore|Slovakia|Slovenia|"
+    "Solomon Islands|Somalia|South Africa|South Korea|Korea|South Sudan|Spain|Sri Lanka|"
+    "Sudan|Suriname|Sweden|Switzerland|Syria|Taiwan|Tajikistan|Tanzania|Thailand|Togo|"
+    "Tonga|Trinidad and Tobago|Tunisia|Turkey|Türkiye|Turkmenistan|Tuvalu|Uganda|Ukraine|"
+    "United Arab Emirates|United Kingdom|Great Britain|Britain|England|Scotland|Wales|"
+    "Northern Ireland|United States|United States of America|America|Uruguay|Uzbekistan|"
+    "Vanuatu|Vatican|Venezuela|Vietnam|Viet Nam|Yemen|Zambia|Zimbabwe|Greenland|"
+    "Puerto Rico|Hong Kong|Macau|Macao|Gibraltar|Faroe Islands|Bermuda|Deutschland|"
+    "Österreich|Schweiz|Suisse|España|Italia|Nederland|België|Belgique|Polska|Sverige|"
+    "Norge|Danmark|Suomi|Éire|Brasil|México|Türkei|Frankreich|Spanien|Italien|Niederlande|"
+    "Belgien|Polen|Schweden|Dänemark|Europe|Asia|Africa|North America|South America|"
+    "Latin America|Oceania|Antarctica|Middle East|Scandinavia|Balkans|Caribbean|"
+    "Southeast Asia|East Africa|West Africa|Central Europe|Eastern Europe|Western Europe|"
+    "Alabama|Alaska|Arizona|Arkansas|California|Colorado|Connecticut|Delaware|Florida|"
+    "Hawaii|Idaho|Illinois|Indiana|Iowa|Kansas|Kentucky|Louisiana|Maine|Maryland|"
+    "Massachusetts|Michigan|Minnesota|Mississippi|Missouri|Montana|Nebraska|Nevada|"
+    "New Hampshire|New Jersey|New Mexico|New York|North Carolina|North Dakota|Ohio|"
+    "Oklahoma|Oregon|Pennsylvania|Rhode Island|South Carolina|South Dakota|Tennessee|"
+    "Texas|Utah|Vermont|Virginia|West Virginia|Wisconsin|Wyoming|Ontario|Quebec|Québec|"
+    "British Columbia|Alberta|Manitoba|Saskatchewan|Nova Scotia|New Brunswick|"
+    "Newfoundland|Queensland|New South Wales|Tasmania|Western Australia|South Australia|"
+    "Northern Territory|Bavaria|Bayern|Baden-Württemberg|Saxony|Sachsen|Hesse|Hessen|"
+    "North Rhine-Westphalia|Nordrhein-Westfalen|Lower Saxony|Niedersachsen|Brandenburg|"
+    "Thuringia|Thüringen|Schleswig-Holstein|Tyrol|Tirol|Catalonia|Cataluña|Catalunya|"
+    "Andalusia|Andalucía|Galicia|Basque Country|Lombardy|Lombardia|Tuscany|Toscana|Sicily|"
+    "Sicilia|Sardinia|Piedmont|Veneto|Provence|Brittany|Bretagne|Normandy|Normandie|"
+    "Alsace|Burgundy|Île-de-France|Flanders|Vlaanderen|Wallonia|Wallonie|Silesia|"
+    "Transylvania|Lapland|Jutland|Yorkshire|Cornwall|Devon|Kent|Essex|Surrey|Lancashire|"
+    "Cumbria|Midlands|East Anglia|Highlands|Ulster|Munster|Leinster|Connacht|Siberia|"
+    "Patagonia|Punjab|Bengal|Kerala|Maharashtra|Gujarat|Karnataka|Tamil Nadu|Rajasthan|"
+    "Sindh|Bali|Java|Sumatra|Borneo|Mindanao|Luzon|Hokkaido|Okinawa|Kyushu|Guangdong|"
+    "Sichuan|Yunnan|Tibet|Xinjiang|Crimea|Donbas|Anatolia|Sinai|Gaza|West Bank|Kurdistan|"
+    "Darfur|Silicon Valley|Bay Area|Ruhr|Rhineland|Algarve|Madeira|Azores|Canary Islands|"
+    "Balearic Islands|Mallorca|Majorca|Ibiza|Tenerife|Crete|Corsica|Sardegna|Cyclades|"
+    "Riviera|Côte d'Azur|Scottish Highlands|Kabul|Tirana|Algiers|Luanda|Buenos Aires|"
+    "Yerevan|Canberra|Vienna|Wien|Baku|Nassau|Manama|Dhaka|Minsk|Brussels|Bruxelles|"
+    "Brussel|Thimphu|La Paz|Sarajevo|Gaborone|Brasília|Brasilia|Sofia|Ouagadougou|"
+    "Phnom Penh|Yaoundé|Yaounde|Ottawa|Praia|Bangui|N'Djamena|Santiago|Beijing|Peking|"
+    "Bogotá|Bogota|Kinshasa|Brazzaville|San José|Zagreb|Havana|Nicosia|Prague|Praha|Prag|"
+    "Copenhagen|København|Kopenhagen|Santo Domingo|Quito|Cairo|San Salvador|Asmara|"
+    "Tallinn|Addis Ababa|Suva|Helsinki|Paris|Libreville|Banjul|Tbilisi|Berlin|Accra|"
+    "Athens|Athen|Guatemala City|Conakry|Georgetown|Port-au-Prince|Tegucigalpa|Budapest|"
+    "Reykjavík|Reykjavik|New Delhi|Delhi|Jakarta|Tehran|Baghdad|Dublin|Jerusalem|Rome|"
+    "Roma|Rom|Kingston|Tokyo|Amman|Astana|Almaty|Nairobi|Pristina|Kuwait City|Bishkek|"
+    "Vientiane|Riga|Beirut|Maseru|Monrovia|Tripoli|Vaduz|Vilnius|Antananarivo|Lilongwe|"
+    "Kuala Lumpur|Malé|Bamako|Valletta|Nouakchott|Port Louis|Mexico City|Chișinău|"
+    "Chisinau|Ulaanbaatar|Podgorica|Rabat|Maputo|Naypyidaw|Yangon|Rangoon|Windhoek|"
+    "Kathmandu|Amsterdam|The Hague|Den Haag|Wellington|Managua|Niamey|Abuja|Pyongyang|"
+    "Skopje|Oslo|Muscat|Islamabad|Panama City|Port Moresby|Asunción|Lima|Manila|Warsaw|"
+    "Warszawa|Warschau|Lisbon|Lisboa|Lissabon|Doha|Bucharest|București|Bukarest|Moscow|"
+    "Moskau|Kigali|Riyadh|Dakar|Belgrade|Beograd|Freetown|Bratislava|Ljubljana|Mogadishu|"
+    "Pretoria|Cape Town|Seoul|Juba|Madrid|Colombo|Khartoum|Paramaribo|Stockholm|Bern|"
+    "Berne|Damascus|Taipei|Dushanbe|Dodoma|Dar es Salaam|Bangkok|Lomé|Port of Spain|Tunis|"
+    "Ankara|Ashgabat|Kampala|Kyiv|Kiev|Abu Dhabi|London|Washington|Montevideo|Tashkent|"
+    "Caracas|Hanoi|Sanaa|Lusaka|Harare|Luxembourg City|Andorra la Vella|Vatican City|Nuuk|"
+    "Tórshavn|New York City|Los Angeles|Chicago|Houston|Philadelphia|San Antonio|"
+    "San Diego|Dallas|San Francisco|Seattle|Denver|Boston|Detroit|Nashville|Memphis|"
+    "Portland|Las Vegas|Baltimore|Milwaukee|Albuquerque|Tucson|Fresno|Sacramento|"
+    "Kansas City|Atlanta|Miami|Oakland|Minneapolis|Tulsa|Cleveland|New Orleans|Tampa|"
+    "Orlando|Pittsburgh|Cincinnati|St. Louis|Saint Louis|Salt Lake City|Honolulu|"
+    "Anchorage|Indianapolis|Columbus|Raleigh|Richmond|Buffalo|Newark|Jersey City|Brooklyn|"
+    "Manhattan|Queens|the Bronx|Toronto|Montreal|Montréal|Vancouver|Calgary|Edmonton|"
+    "Winnipeg|Quebec City|Halifax|Sydney|Melbourne|Brisbane|Perth|Auckland|Christchurch|"
+    "Gold Coast|Hobart|Birmingham|Manchester|Liverpool|Leeds|Sheffield|Bristol|Glasgow|"
+    "Edinburgh|Cardiff|Belfast|Newcastle|Nottingham|Leicester|Southampton|Portsmouth|"
+    "Brighton|Oxford|Cambridge|Aberdeen|Dundee|Inverness|Swansea|Coventry|Bradford|Hull|"
+    "Plymouth|Derby|Norwich|York|Exeter|Stoke|Wolverhampton|Sunderland|Middlesbrough|"
+    "Milton Keynes|Felixstowe|Dover|Heathrow|Gatwick|Stansted|Cork|Galway|Limerick|"
+    "Waterford|Derry|Hamburg|Munich|München|Cologne|Köln|Frankfurt|Stuttgart|Düsseldorf|"
+    "Dusseldorf|Dortmund|Essen|Leipzig|Bremen|Dresden|Hanover|Hannover|Nuremberg|Nürnberg|"
+    "Duisburg|Bochum|Wuppertal|Bielefeld|Bonn|Münster|Mannheim|Karlsruhe|Augsburg|"
+    "Wiesbaden|Mainz|Kiel|Lübeck|Rostock|Freiburg|Heidelberg|Potsdam|Erfurt|Magdeburg|"
+    "Aachen|Regensburg|Ingolstadt|Würzburg|Ulm|Saarbrücken|Kassel|Halle|Chemnitz|"
+    "Braunschweig|Salzburg|Innsbruck|Graz|Linz|Zurich|Zürich|Geneva|Genève|Genf|Basel|"
+    "Lausanne|Lucerne|Luzern|Lugano|Marseille|Marseilles|Lyon|Lyons|Toulouse|Nantes|"
+    "Strasbourg|Montpellier|Bordeaux|Lille|Rennes|Reims|Le Havre|Toulon|Grenoble|Dijon|"
+    "Angers|Nîmes|Clermont-Ferrand|Calais|Cannes|Avignon|Rouen|Orléans|Metz|Barcelona|"
+    "Valencia|Seville|Sevilla|Zaragoza|Málaga|Malaga|Murcia|Palma|Bilbao|Alicante|Córdoba|"
+    "Valladolid|Vigo|Gijón|Granada|Cádiz|San Sebastián|Santander|Pamplona|Salamanca|"
+    "Toledo|Las Palmas|Porto|Oporto|Braga|Coimbra|Faro|Funchal|Milan|Milano|Mailand|"
+    "Naples|Napoli|Turin|Torino|Palermo|Genoa|Genova|Bologna|Venice|Venezia|Verona|Bari|"
+    "Catania|Trieste|Padua|Padova|Brescia|Parma|Modena|Pisa|Siena|Perugia|Cagliari|"
+    "Rotterdam|Utrecht|Eindhoven|Groningen|Tilburg|Almere|Breda|Nijmegen|Arnhem|"
+    "Maastricht|Haarlem|Leiden|Delft|Schiphol|Antwerp|Antwerpen|Anvers|Ghent|Gent|Bruges|"
+    "Brugge|Liège|Leuven|Charleroi|Namur|Mechelen|Aarhus|Odense|Aalborg|Gothenburg|"
+    "Göteborg|Malmö|Malmo|Uppsala|Bergen|Trondheim|Stavanger|Tromsø|Espoo|Tampere|Turku|"
+    "Oulu|Tartu|Kaunas|Klaipėda|Gdańsk|Gdansk|Danzig|Kraków|Krakow|Cracow|Łódź|Lodz|"
+    "Wrocław|Wroclaw|Breslau|Poznań|Poznan|Szczecin|Katowice|Lublin|Gdynia|Brno|Ostrava|"
+    "Plzeň|Pilsen|Košice|Debrecen|Szeged|Cluj-Napoca|Timișoara|Iași|Constanța|Varna|"
+    "Plovdiv|Burgas|Thessaloniki|Piraeus|Patras|Heraklion|Rijeka|Dubrovnik|Zadar|Novi Sad|"
+    "Niš|Banja Luka|Mostar|Limassol|Larnaca|Istanbul|Izmir|İzmir|Antalya|Bursa|Adana|"
+    "Gaziantep|Odesa|Odessa|Kharkiv|Lviv|Dnipro|Zaporizhzhia|Saint Petersburg|"
+    "St. Petersburg|St Petersburg|Novosibirsk|Yekaterinburg|Kazan|Vladivostok|Sochi|"
+    "Batumi|Samarkand|Dubai|Sharjah|Jeddah|Mecca|Dammam|Tel Aviv|Haifa|Eilat|Basra|Mosul|"
+    "Erbil|Aleppo|Isfahan|Shiraz|Mumbai|Bombay|Bengaluru|Bangalore|Chennai|Madras|Kolkata|"
+    "Calcutta|Hyderabad|Ahmedabad|Pune|Jaipur|Lucknow|Kanpur|Nagpur|Surat|Kochi|Goa|"
+    "Chandigarh|Karachi|Lahore|Faisalabad|Rawalpindi|Peshawar|Chittagong|Kandy|Shanghai|"
+    "Guangzhou|Shenzhen|Chengdu|Chongqing|Tianjin|Wuhan|Xi'an|Hangzhou|Nanjing|Suzhou|"
+    "Qingdao|Dalian|Shenyang|Harbin|Xiamen|Kunming|Changsha|Zhengzhou|Ningbo|Dongguan|"
+    "Foshan|Osaka|Kyoto|Yokohama|Nagoya|Sapporo|Kobe|Fukuoka|Hiroshima|Sendai|Busan|"
+    "Incheon|Daegu|Daejeon|Gwangju|Kaohsiung|Taichung|Ho Chi Minh City|Saigon|Da Nang|"
+    "Haiphong|Chiang Mai|Phuket|Pattaya|Penang|Johor Bahru|Surabaya|Bandung|Medan|"
+    "Denpasar|Cebu|Davao|Quezon City|Makati|Mandalay|Lagos|Kano|Ibadan|Port Harcourt|"
+    "Alexandria|Giza|Luxor|Casablanca|Marrakesh|Marrakech|Fez|Tangier|Mombasa|Kisumu|"
+    "Johannesburg|Durban|Soweto|Port Elizabeth|Gqeberha|Bloemfontein|Abidjan|Douala|"
+    "Zanzibar|Arusha|Goma|Lubumbashi|Bulawayo|Benghazi|Oran|Sfax|Timbuktu|Kumasi|Entebbe|"
+    "São Paulo|Sao Paulo|Rio de Janeiro|Rio|Belo Horizonte|Fortaleza|Recife|Porto Alegre|"
+    "Curitiba|Manaus|Belém|Florianópolis|Campinas|Guadalajara|Monterrey|Puebla|Tijuana|"
+    "Cancún|Cancun|Mérida|Acapulco|Medellín|Medellin|Cali|Cartagena|Barranquilla|"
+    "Guayaquil|Cusco|Arequipa|Valparaíso|Rosario|Mendoza|Maracaibo|Santa Cruz|"
+    "Punta Arenas|Ushuaia|San Juan"
+)
+
+
+def _folded(name: str) -> str:
+    """A place name as looked up: case, accents, "the" and dots aside ("St. Louis")."""
+    decomposed = unicodedata.normalize("NFKD", name.casefold().replace("\u2019", "'"))
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+    plain = re.sub(r"^the\s+", "", plain.replace(".", " "))
+    return " ".join(plain.split())
+
+
+KNOWN_PLACES: Final = frozenset(_folded(n) for n in GAZETTEER.split("|") if n)
+
+
+def known_place(name: str) -> bool:
+    """Whether the name is a country, region or city the gazetteer holds."""
+    return _folded(name) in KNOWN_PLACES

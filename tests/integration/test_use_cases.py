@@ -89,10 +89,15 @@ async def test_a_messy_email_is_cleaned_then_read_for_entities_and_summed_up(
         assert gone not in cleaned, gone
     for kept in ("Northwind Logistics", "Rotterdam", "14 May 2025", "€2,400"):
         assert kept in cleaned, kept
-    # Both model steps read the cleaned text, not the raw one.
+    # Both model steps read the cleaned text, not the raw one: the extractor all of it
+    # (names in a signature count), the summarizer its body without greeting or sign-off.
     entities_call, insight_call = data.calls[1], data.calls[2]
     assert entities_call.arguments["text"] == cleaned
-    assert insight_call.arguments["text"] == cleaned
+    body = insight_call.arguments["text"]
+    assert isinstance(body, str)
+    assert body in cleaned
+    assert not body.startswith("Hi Marta")
+    assert "Northwind Logistics will move the Rotterdam shipment" in body
     entities = shaped["entities"]
     assert set(entities) == {"people", "organisations", "places", "dates", "amounts"}
     # Whatever the model chose, it is in the text it read (never an example's value).

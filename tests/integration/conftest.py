@@ -55,10 +55,12 @@ async def stack(
         orchestrator_replicas=len(ORCHESTRATORS),
         micromodel_replicas=1,
         extra_catalogue=[GHOST],
+        # The summarizer's context small enough that a long text overflows it
+        # (test_summarizer_service); the orchestrator's is the default, as a deployed one
+        # plans with: its routing prompt lists every live tool and pipeline.
+        micromodel_env={"summarizer": {"SLMESH_MODEL__CONTEXT": "1024"}},
         env={
             "SLMESH_DEFAULT_TIMEOUT_MS": str(DEFAULT_TIMEOUT_MS),
-            # Small enough that a long text overflows it (test_summarizer_service).
-            "SLMESH_MODEL__CONTEXT": "1024",
             # A record that keeps failing is given up after seconds, not ~45 s
             # (test_no_wedge).
             "SLMESH_RECORD_RETRIES": "3",

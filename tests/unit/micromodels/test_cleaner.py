@@ -47,9 +47,7 @@ def test_declaration() -> None:
     micromodel = build()
     assert micromodel.name == "cleaner"
     assert not micromodel.uses_model
-    assert micromodel.description.startswith("CleanText: ")
-    # One sentence: every live tool's description is in the planner's routing prompt.
-    assert len(micromodel.description) <= 100
+    assert micromodel.description.startswith("CleanText: cleans a raw text")
     assert len(micromodel.description) <= MAX_DESCRIPTION_CHARS
     # Up to 50,000 characters: a worker thread, not the event loop.
     assert micromodel.blocking

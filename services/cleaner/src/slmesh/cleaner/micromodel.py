@@ -17,8 +17,9 @@ def build() -> Micromodel[CleaningRequest, Cleaned]:
         name="cleaner",
         # Every live tool's description is in the planner's routing prompt: one sentence.
         description=(
-            "CleanText: repairs broken encoding and strips markup and email boilerplate from "
-            "a raw text"
+            "CleanText: cleans a raw text (an email, a web page): repairs broken encoding, "
+            "strips markup, removes signatures, quoted replies, disclaimers and footers, "
+            "and collapses whitespace, keeping the content verbatim"
         ),
         input_model=CleaningRequest,
         output_model=Cleaned,

@@ -21,8 +21,10 @@ def build(policy: Policy | None = None) -> Micromodel[FaqQuestion, FaqAnswer]:
         name="faq",
         # Every live tool's description is in the planner's routing prompt: one sentence.
         description=(
-            "AnswerFaq: answers a customer's general question about the shop's policies from "
-            "its policy file, or declines"
+            "AnswerFaq: answers a customer's general question about the shop's policies "
+            "(refunds, returns, shipping, order tracking, payment methods, cancellation, "
+            "warranty, contact, account access, price match) from its policy file, or says "
+            "it has no answer"
         ),
         input_model=FaqQuestion,
         output_model=FaqAnswer,

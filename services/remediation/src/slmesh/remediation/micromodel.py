@@ -19,8 +19,9 @@ def build() -> Micromodel[RemediationRequest, RemediationRecord]:
         name="remediation",
         # Every live tool's description is in the planner's routing prompt: one sentence.
         description=(
-            "BuildRemediationRecord: one CVE remediation record from several advisories and "
-            "their summaries"
+            "BuildRemediationRecord: combines several advisories about one CVE (source and "
+            "text, with their summaries) into one record: CVE id, product, affected and "
+            "fixed versions, severity, actions, sources, and notes where they disagree"
         ),
         input_model=RemediationRequest,
         output_model=RemediationRecord,

@@ -242,7 +242,10 @@ def build() -> Micromodel[ReplyRequest, Reply]:
     return Micromodel(
         name="replier",
         # Every live tool's description is in the planner's routing prompt: one sentence.
-        description=("WriteReply: a short, polite reply to a customer's message, on its topic"),
+        description=(
+            "WriteReply: writes a short, polite reply to a customer's message on its topic, "
+            "apologising for a complaint and thanking for praise, in at most max_words words."
+        ),
         input_model=ReplyRequest,
         output_model=Reply,
         infer=reply_to,

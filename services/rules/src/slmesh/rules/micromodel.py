@@ -64,7 +64,9 @@ def build(rules_dir: Path | None = None) -> Micromodel[RulesRequest, RulesVerdic
         name="rules",
         # Every live tool's description is in the planner's routing prompt: one sentence.
         description=(
-            "CheckRules: checks a record against a versioned ruleset and names each rule that fails"
+            "CheckRules: checks a record's fields (a card dispute claim's) against a "
+            "versioned ruleset kept in files and returns accept or reject with each failed "
+            "rule, why, and the rejection code it was derived from"
         ),
         input_model=request_model(library),
         output_model=RulesVerdict,
